@@ -164,16 +164,10 @@ def finish_faceres(model, meta):
     g = model.graph
     assert len(g.input) == 1
     native_in = g.input[0].name
-    # embedding = global_pooling/Mean
-    mean_out = None
-    for n in g.node:
-        if n.op_type == "ReduceMean" and any("global_pooling" in o for o in n.output):
-            mean_out = n.output[0]
-    if mean_out is None:
-        for n in g.node:
-            if "global_pooling" in n.name and n.op_type in ("ReduceMean", "GlobalAveragePool"):
-                mean_out = n.output[0]
-    assert mean_out is not None, [n.name for n in g.node]
+    # embedding = global_pooling/Mean (tf2onnx: GlobalAveragePool + Squeeze, already a graph output)
+    cands = [o.name for o in g.output if o.name.split(":")[0] == "global_pooling/Mean"]
+    assert len(cands) == 1, [o.name for o in g.output]
+    mean_out = cands[0]
     print("embedding tensor:", mean_out, "native input:", native_in)
     meta["native_outputs"] = [o.name for o in g.output]
     rename_tensor(g, mean_out, "embedding")
