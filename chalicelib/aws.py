@@ -1,0 +1,47 @@
+"""The one place AWS clients are created: lazily, once per process, from the settings."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.settings import get_settings
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None, str], Any] = {}
+_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+
+
+def client(service: str) -> Any:
+    s = get_settings()
+    key = (service, s.aws_endpoint_url, s.region)
+    c = _clients.get(key)
+    if c is None:
+        with _lock:
+            c = _clients.get(key)
+            if c is None:
+                kwargs: dict[str, Any] = {"region_name": s.region, "config": _s3_config(service)}
+                if s.aws_endpoint_url:
+                    kwargs["endpoint_url"] = s.aws_endpoint_url
+                c = boto3.session.Session().client(service, **kwargs)
+                _clients[key] = c
+    return c
+
+
+def _s3_config(service: str) -> Config:
+    if service == "s3":
+        return _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    return _CONFIG
+
+
+def reset_clients() -> None:
+    """Forget every client (tests, or after the settings changed)."""
+    with _lock:
+        _clients.clear()
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError ('' otherwise)."""
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""

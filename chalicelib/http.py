@@ -1,0 +1,78 @@
+"""The one mapping from exceptions to HTTP responses, and the endpoint decorator using it.
+
+A HadirError becomes ``{"error": {"code", "message", "details"}}`` with its status; anything else
+is logged and becomes a 500 ``internal_error`` that leaks nothing.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Callable
+
+from chalice import Response
+
+from chalicelib.errors import HadirError
+from chalicelib.logs import logger
+
+JSON = {"Content-Type": "application/json"}
+
+
+class BadRequest(HadirError):
+    """The request is malformed."""
+
+    status = 400
+    code = "bad_request"
+
+
+def error_response(exc: BaseException) -> Response:
+    if isinstance(exc, HadirError):
+        status = exc.status if 400 <= int(exc.status) < 600 else 500
+        if status >= 500:
+            logger.error("service error", extra={"code": exc.code})
+        else:
+            logger.info("request refused", extra={"code": exc.code, "status": status})
+        return Response({"error": exc.to_dict()}, status_code=status, headers=JSON)
+    logger.exception("unhandled error")
+    body = {"error": {"code": "internal_error", "message": "An internal error occurred.", "details": {}}}
+    return Response(body, status_code=500, headers=JSON)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, headers={**JSON, **(headers or {})})
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a view so every exception goes through :func:`error_response`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the one place errors become HTTP
+            return error_response(exc)
+        if isinstance(result, Response):
+            return result
+        return json_response(result)
+
+    return wrapper
+
+
+def json_body(request: Any) -> Any:
+    """The request's JSON body, or a 400 ``invalid_json``."""
+    raw = request.raw_body
+    if not raw:
+        raise BadRequest("A JSON body is required", code="missing_body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("The body is not valid JSON", code="invalid_json") from exc
+
+
+def require_object(body: Any, *fields: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest("A JSON object is expected", code="invalid_body")
+    missing = [f for f in fields if body.get(f) in (None, "")]
+    if missing:
+        raise HadirError("Required fields are missing", code="missing_fields",
+                         details={"fields": missing}, status=422)
+    return body

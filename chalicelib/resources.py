@@ -1,0 +1,236 @@
+"""Every AWS resource the application uses, as plain data.
+
+The single source of truth for both the local stack (``local/bootstrap.py`` creates these in moto)
+and the CDK app (``infra/``). No boto3 here: only names, keys and schedules.
+
+Physical names: each resource has a ``logical`` name; the deployed name is
+``f"hadir-{stage}-{logical}"`` (see :func:`physical_name`) and reaches the application through the
+settings environment variable ``env``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+APP_NAME = "hadir"
+
+
+def physical_name(stage: str, logical: str) -> str:
+    """The deployed name of a resource for a stage, e.g. ``hadir-local-employees``."""
+    return f"{APP_NAME}-{stage}-{logical}"
+
+
+# --- DynamoDB -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: str = "S"  # "S" | "N" | "B"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: Key
+    range_key: Key | None = None
+    projection: str = "ALL"
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str
+    env: str
+    hash_key: Key
+    range_key: Key | None = None
+    gsis: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    stream: bool = False
+    purpose: str = ""
+
+
+OFFICES = Table(
+    logical="offices", env="HADIR_TABLE_OFFICES", hash_key=Key("office_id"),
+    purpose="Offices: name, time zone, geofence and time rules (one agency per deployment).",
+)
+EMPLOYEES = Table(
+    logical="employees", env="HADIR_TABLE_EMPLOYEES", hash_key=Key("nip"),
+    gsis=(Index("by_supervisor", Key("supervisor_nip"), Key("nip")),),
+    purpose="Employees by NIP: profile, offices, roles, supervisor, enrolment state.",
+)
+BIOMETRICS = Table(
+    logical="biometrics", env="HADIR_TABLE_BIOMETRICS", hash_key=Key("nip"),
+    purpose="KMS-envelope-encrypted face templates (specific personal data, UU 27/2022).",
+)
+ATTENDANCE = Table(
+    logical="attendance", env="HADIR_TABLE_ATTENDANCE", hash_key=Key("nip"), range_key=Key("sk"),
+    gsis=(Index("by_date", Key("local_date"), Key("nip_sk")),),
+    purpose="Check-in attempts (sk=CHECKIN#...) and day records (sk=DAY#date), by NIP and local date.",
+)
+SESSIONS = Table(
+    logical="sessions", env="HADIR_TABLE_SESSIONS", hash_key=Key("session_id"),
+    ttl_attribute="ttl",
+    purpose="Single-use, short-lived upload sessions (enrolment, check-in) with a nonce.",
+)
+IDEMPOTENCY = Table(
+    logical="idempotency", env="HADIR_TABLE_IDEMPOTENCY", hash_key=Key("id"),
+    ttl_attribute="expiration",
+    purpose="Powertools idempotency persistence layer for POST /checkins (Idempotency-Key).",
+)
+AUDIT = Table(
+    logical="audit", env="HADIR_TABLE_AUDIT", hash_key=Key("subject"), range_key=Key("sk"),
+    purpose="Audit trail of administrative actions (e.g. enrolment reset) by subject.",
+)
+JOB_RUNS = Table(
+    logical="job-runs", env="HADIR_TABLE_JOB_RUNS", hash_key=Key("job_key"),
+    ttl_attribute="ttl",
+    purpose="Once-only markers for scheduled work (one notification per supervisor per day).",
+)
+
+TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, BIOMETRICS, ATTENDANCE, SESSIONS, IDEMPOTENCY,
+                             AUDIT, JOB_RUNS)
+
+
+# --- S3 -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bucket:
+    logical: str
+    env: str
+    expire_days: int | None = None
+    purpose: str = ""
+
+
+UPLOADS_BUCKET = Bucket("uploads", "HADIR_BUCKET_UPLOADS", expire_days=1,
+                        purpose="Selfies uploaded with presigned POSTs; deleted after processing, "
+                                "lifecycle expiry as a backstop. Never exported.")
+EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS",
+                        purpose="Daily attendance CSV + manifest for auditors.")
+BUCKETS: tuple[Bucket, ...] = (UPLOADS_BUCKET, EXPORTS_BUCKET)
+
+
+# --- SNS / SQS / SES ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Topic:
+    logical: str
+    env: str
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical: str
+    env: str
+    handler: str | None = None  # Chalice @app.on_sqs_message function name consuming it
+    dlq: str | None = None  # logical name of its dead-letter queue
+    max_receive_count: int = 3
+    visibility_timeout_s: int = 60
+    subscribes_to: str | None = None  # logical topic name (raw message delivery)
+    purpose: str = ""
+
+
+SUPERVISOR_TOPIC = Topic("supervisor-alerts", "HADIR_TOPIC_SUPERVISOR_ALERTS",
+                         purpose="One message per supervisor per day listing absent staff.")
+TOPICS: tuple[Topic, ...] = (SUPERVISOR_TOPIC,)
+
+EMAIL_DLQ = Queue("email-outbox-dlq", "HADIR_QUEUE_EMAIL_DLQ", purpose="Failed e-mails.")
+EMAIL_QUEUE = Queue("email-outbox", "HADIR_QUEUE_EMAIL", handler="send_supervisor_email",
+                    dlq="email-outbox-dlq", subscribes_to="supervisor-alerts",
+                    purpose="SNS -> SQS fan-out; the consumer sends the SES e-mail.")
+QUEUES: tuple[Queue, ...] = (EMAIL_DLQ, EMAIL_QUEUE)
+
+SES_SENDER_ENV = "HADIR_SES_SENDER"  # a verified SES identity (e-mail address)
+
+
+# --- Cognito --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserPool:
+    logical: str
+    pool_id_env: str
+    client_id_env: str
+    groups: tuple[str, ...]
+    custom_attributes: tuple[str, ...]  # without the "custom:" prefix; all strings
+    auth_flows: tuple[str, ...]
+    password_min_length: int = 8
+
+
+USER_POOL = UserPool(
+    logical="users", pool_id_env="HADIR_USER_POOL_ID", client_id_env="HADIR_USER_POOL_CLIENT_ID",
+    groups=("employee", "supervisor", "admin", "auditor"),
+    custom_attributes=("nip", "agency_id"),
+    auth_flows=("ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"),
+)
+JWKS_URL_ENV = "HADIR_JWKS_URL"  # defaults to the issuer's /.well-known/jwks.json
+ISSUER_ENV = "HADIR_JWT_ISSUER"  # defaults to https://cognito-idp.<region>.amazonaws.com/<pool>
+
+
+# --- KMS ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KmsKey:
+    logical: str
+    alias: str  # without "alias/" and stage: physical alias is alias/hadir-<stage>-<alias>
+    env: str
+    purpose: str = ""
+
+
+BIOMETRIC_KEY = KmsKey("biometric-key", "biometrics", "HADIR_KMS_KEY_ID",
+                       purpose="Envelope encryption of face templates (AES-256-GCM data keys).")
+KMS_KEYS: tuple[KmsKey, ...] = (BIOMETRIC_KEY,)
+
+
+# --- Schedules ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Schedule:
+    """A scheduled Chalice handler. ``minute``/``hour``/``day_of_week`` are UTC cron fields
+    (EventBridge syntax, day_of_week as ``MON-FRI`` or ``*``)."""
+
+    name: str
+    handler: str  # the Chalice function name (@app.schedule(..., name=handler))
+    zone: str  # WIB | WITA | WIT
+    timezone: str
+    minute: int
+    hour: int
+    day_of_week: str = "*"
+    purpose: str = ""
+
+    @property
+    def cron(self) -> str:
+        """EventBridge cron expression, e.g. ``cron(0 2 ? * MON-FRI *)``."""
+        dom = "?" if self.day_of_week != "*" else "*"
+        dow = self.day_of_week if self.day_of_week != "*" else "?"
+        return f"cron({self.minute} {self.hour} {dom} * {dow} *)"
+
+
+ZONES: dict[str, tuple[str, int]] = {  # zone -> (IANA time zone, UTC offset hours)
+    "WIB": ("Asia/Jakarta", 7),
+    "WITA": ("Asia/Makassar", 8),
+    "WIT": ("Asia/Jayapura", 9),
+}
+ABSENCE_LOCAL_HOUR = 10  # after every office's check-in window (default 06:00-08:00) has closed
+EXPORT_LOCAL_TIME = (0, 30)  # 00:30 local: the previous local day has ended
+
+
+def _utc(local_hour: int, offset: int) -> int:
+    return (local_hour - offset) % 24
+
+
+SCHEDULES: tuple[Schedule, ...] = tuple(
+    [Schedule(f"absence-{z.lower()}", f"detect_absence_{z.lower()}", z, tz, 0,
+              _utc(ABSENCE_LOCAL_HOUR, off), "MON-FRI",
+              purpose=f"Absence detection for {z} offices after their check-in window closed.")
+     for z, (tz, off) in ZONES.items()]
+    + [Schedule(f"export-{z.lower()}", f"export_{z.lower()}", z, tz, EXPORT_LOCAL_TIME[1],
+                _utc(EXPORT_LOCAL_TIME[0], off), "*",
+                purpose=f"Daily export of the local day that just ended in {z}.")
+       for z, (tz, off) in ZONES.items()]
+)
+
+
+def all_env_vars(stage: str) -> dict[str, str]:
+    """Environment variables carrying physical names (what a stage's config must provide)."""
+    env = {t.env: physical_name(stage, t.logical) for t in TABLES}
+    env.update({b.env: physical_name(stage, b.logical) for b in BUCKETS})
+    env.update({q.env: physical_name(stage, q.logical) for q in QUEUES})
+    return env

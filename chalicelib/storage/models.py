@@ -1,0 +1,168 @@
+"""PynamoDB models, one per table in :mod:`chalicelib.resources` (a test asserts they match).
+
+Table names and the endpoint are bound from the settings by :func:`bind` (not at import), so
+importing the app costs nothing and tests can point the models anywhere.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute,
+                                 NumberAttribute, UnicodeAttribute, UnicodeSetAttribute,
+                                 BinaryAttribute, TTLAttribute, VersionAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import resources as r
+
+
+class _Base(Model):
+    class Meta:
+        abstract = True
+        region = "ap-southeast-3"
+
+
+class OfficeModel(_Base):
+    class Meta(_Base.Meta):
+        table_name = r.OFFICES.logical
+
+    office_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    geofence = JSONAttribute()
+    rules = JSONAttribute()
+    work_mode = UnicodeAttribute(default="WFO")
+    agency_id = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class BySupervisor(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_supervisor"
+        projection = AllProjection()
+
+    supervisor_nip = UnicodeAttribute(hash_key=True)
+    nip = UnicodeAttribute(range_key=True)
+
+
+class EmployeeModel(_Base):
+    class Meta(_Base.Meta):
+        table_name = r.EMPLOYEES.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    unit = UnicodeAttribute(null=True)
+    office_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    supervisor_nip = UnicodeAttribute(null=True)
+    roles = UnicodeSetAttribute(default=set)
+    email = UnicodeAttribute(null=True)
+    enrolled = BooleanAttribute(default=False)
+    enrolled_at = UnicodeAttribute(null=True)
+    agency_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()
+    by_supervisor = BySupervisor()
+
+
+class BiometricModel(_Base):
+    class Meta(_Base.Meta):
+        table_name = r.BIOMETRICS.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    ciphertext = BinaryAttribute(legacy_encoding=False)
+    encrypted_key = BinaryAttribute(legacy_encoding=False)
+    nonce = BinaryAttribute(legacy_encoding=False)
+    key_id = UnicodeAttribute()
+    model_version = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class ByDate(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_date"
+        projection = AllProjection()
+
+    local_date = UnicodeAttribute(hash_key=True)
+    nip_sk = UnicodeAttribute(range_key=True)
+
+
+class AttendanceModel(_Base):
+    """Two item kinds share the table: ``CHECKIN#<local_date>#<utc>#<id>`` attempts (accepted,
+    flagged or rejected, with their reasons) and ``DAY#<local_date>`` day records."""
+
+    class Meta(_Base.Meta):
+        table_name = r.ATTENDANCE.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nip_sk = UnicodeAttribute()
+    local_date = UnicodeAttribute()
+    item_type = UnicodeAttribute()  # "checkin" | "day"
+    office_id = UnicodeAttribute(null=True)
+    agency_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # day: present | late | flagged | absent
+    data = JSONAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    by_date = ByDate()
+
+
+class SessionModel(_Base):
+    class Meta(_Base.Meta):
+        table_name = r.SESSIONS.logical
+
+    session_id = UnicodeAttribute(hash_key=True)
+    nip = UnicodeAttribute()
+    purpose = UnicodeAttribute()  # "enrollment" | "checkin"
+    nonce = UnicodeAttribute()
+    keys = ListAttribute(of=UnicodeAttribute)
+    expires_at = UnicodeAttribute()
+    used = BooleanAttribute(default=False)
+    used_at = UnicodeAttribute(null=True)
+    ttl = TTLAttribute()
+
+
+class AuditModel(_Base):
+    class Meta(_Base.Meta):
+        table_name = r.AUDIT.logical
+
+    subject = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    details = JSONAttribute(default=dict)
+
+
+class JobRunModel(_Base):
+    class Meta(_Base.Meta):
+        table_name = r.JOB_RUNS.logical
+
+    job_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute()
+    details = JSONAttribute(default=dict)
+    ttl = TTLAttribute(null=True)
+
+
+MODELS: dict[str, type[Model]] = {
+    r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel,
+    r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
+    r.SESSIONS.logical: SessionModel, r.AUDIT.logical: AuditModel, r.JOB_RUNS.logical: JobRunModel,
+}  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
+
+_bound: tuple | None = None
+
+
+def bind(settings) -> None:
+    """Point every model at the stage's physical tables, region and endpoint (idempotent)."""
+    global _bound
+    key = (tuple(sorted(settings.tables.items())), settings.region, settings.aws_endpoint_url)
+    if _bound == key:
+        return
+    for logical, model in MODELS.items():
+        model.Meta.table_name = settings.tables[logical]
+        model.Meta.region = settings.region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None
+    _bound = key
+
+
+def unbind() -> None:
+    global _bound
+    _bound = None
