@@ -1,0 +1,192 @@
+"""The verdict on one check-in or check-out: accepted, flagged (for a supervisor) or rejected.
+
+Every rule below that fires adds one reason ``{"code": ..., "effect": ..., <its numbers>}``;
+``effect`` is ``reject``, ``flag`` or ``info``. The decision is ``rejected`` if any reason
+rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``face_match``,
+``inside_geofence``, ``on_time``) are recorded too, so an accepted record says why it was accepted.
+
+=====  ==========================================  ======  =====================================
+ #     condition                                   effect  reason code (numbers)
+=====  ==========================================  ======  =====================================
+ 1     face result missing                         flag    face_not_verified
+ 1     face decision "no_match"                    reject  face_mismatch (score, threshold)
+ 1     face decision "match"                       info    face_match (score, threshold)
+ 2     position.is_mock (OS says mock location)    reject  mock_location
+ 3     geo outside every allowed site              reject  outside_geofence (nearest_site_id,
+                                                           distance_m, distance_to_edge_m,
+                                                           accuracy_m) or no_sites
+ 3     geo uncertain                               flag    location_uncertain (site_id,
+                                                           accuracy_m, distance_to_edge_m)
+ 3     accuracy worse than the maximum             flag*   accuracy_too_low (accuracy_m, max)
+ 3     geo inside                                  info    inside_geofence (site_id, margin_m)
+ 4     fix older than ``max_position_age_s``       flag    stale_location (age_s, max_age_s)
+ 4     fix more than 30 s in the future            flag    clock_skew (ahead_s, max_ahead_s)
+ 5     local date is not a working day             flag    weekend | national_holiday |
+                                                           cuti_bersama | agency_holiday (name);
+                                                           rules 6-7 are then skipped
+ 6 in  a check-in already exists today             reject  already_checked_in
+ 6 in  local time before the check-in window       reject  outside_checkin_window (local_time,
+                                                           window_start, window_end)
+ 6 in  later than work_start (also after the       info    late (minutes, tier, percent,
+       window closes: still accepted)                      work_start, after_checkin_window)
+ 6 in  otherwise                                   info    on_time (local_time, work_start)
+ 7 out no check-in today                           flag    no_checkin
+ 7 out earlier than work_end                       info    early_leave (minutes, tier, percent,
+                                                           work_end)
+ 7 out at or after the check-out window's end      flag    outside_checkout_window (local_time,
+                                                           window_start, window_end)
+ 7 out otherwise                                   info    on_time (local_time, work_end)
+=====  ==========================================  ======  =====================================
+
+(*) ``accuracy_too_low`` only informs when the fix is certainly outside anyway.
+
+Times are the office's local wall-clock (``rules.timezone``); the record's day is the office's
+local date. Minutes are whole minutes, truncated. Windows are half-open ``[start, end)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.errors import HadirError
+from chalicelib.geo import GeoResult, Position
+from chalicelib.policy.calendar import WorkCalendar
+from chalicelib.policy.time_rules import LatenessTable, OfficeRules, minutes_between
+
+ACCEPTED, FLAGGED, REJECTED = "accepted", "flagged", "rejected"
+REJECT, FLAG, INFO = "reject", "flag", "info"
+MAX_CLOCK_AHEAD_S = 30
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on one attendance, with the local day and time it counts for and why."""
+
+    decision: str  # accepted | flagged | rejected
+    kind: str  # in | out
+    local_date: str  # ISO date in the office's time zone
+    local_time: str  # HH:MM:SS in the office's time zone
+    work_mode: str | None
+    late_minutes: int
+    early_leave_minutes: int
+    tier: str | None  # TL1..TL4 for a late check-in, PSW1..PSW4 for an early check-out
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    site_id: str | None = None
+    timezone: str = ""
+
+    @property
+    def codes(self) -> list[str]:
+        return [r["code"] for r in self.reasons]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision, "kind": self.kind, "local_date": self.local_date,
+            "local_time": self.local_time, "timezone": self.timezone,
+            "work_mode": self.work_mode, "site_id": self.site_id,
+            "late_minutes": self.late_minutes, "early_leave_minutes": self.early_leave_minutes,
+            "tier": self.tier, "reasons": self.reasons,
+        }
+
+
+def _face_reasons(face: dict | None) -> list[dict[str, Any]]:
+    if not face or face.get("decision") not in ("match", "no_match"):
+        return [{"code": "face_not_verified", "effect": FLAG}]
+    numbers = {"score": face.get("score"), "threshold": face.get("threshold")}
+    if face["decision"] == "no_match":
+        return [{"code": "face_mismatch", "effect": REJECT, **numbers}]
+    return [{"code": "face_match", "effect": INFO, **numbers}]
+
+
+def _geo_reasons(geo: GeoResult) -> list[dict[str, Any]]:
+    effect = {"outside": REJECT, "uncertain": FLAG, "inside": INFO}[geo.status]
+    out = []
+    for r in geo.reasons:
+        e = INFO if r["code"] == "accuracy_too_low" and geo.status == "outside" else effect
+        out.append({**r, "effect": e})
+    return out
+
+
+def _freshness_reasons(now_utc: datetime, position: Position,
+                       max_age_s: int) -> list[dict[str, Any]]:
+    age = (now_utc - position.captured_at).total_seconds()
+    if age > max_age_s:
+        return [{"code": "stale_location", "effect": FLAG, "age_s": int(age),
+                 "max_age_s": max_age_s}]
+    if -age > MAX_CLOCK_AHEAD_S:
+        return [{"code": "clock_skew", "effect": FLAG, "ahead_s": int(-age),
+                 "max_ahead_s": MAX_CLOCK_AHEAD_S}]
+    return []
+
+
+def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar: WorkCalendar,
+                   face: dict | None, geo: GeoResult, position: Position,
+                   lateness: LatenessTable, max_position_age_s: int = 120,
+                   already_checked_in: bool = False) -> Decision:
+    """Apply the rule table (module docstring) to one attendance and return the verdict."""
+    if kind not in ("in", "out"):
+        raise HadirError("kind must be 'in' or 'out'.", code="invalid_kind",
+                         details={"kind": str(kind)[:10]}, status=422)
+    local_date, local_time = rules.local_moment(now_utc)
+    hhmmss = local_time.strftime("%H:%M:%S")
+
+    reasons = _face_reasons(face)
+    if position.is_mock:
+        reasons.append({"code": "mock_location", "effect": REJECT})
+    reasons += _geo_reasons(geo)
+    reasons += _freshness_reasons(now_utc, position, max_position_age_s)
+
+    late = early = 0
+    tier: str | None = None
+    day = calendar.day_status(local_date)
+    if not day.working:
+        reasons.append({"code": day.reason, "effect": FLAG, "name": day.name,
+                        "local_date": local_date.isoformat()})
+    elif kind == "in":
+        window = {"local_time": hhmmss, "window_start": rules.checkin_window[0],
+                  "window_end": rules.checkin_window[1]}
+        if already_checked_in:
+            reasons.append({"code": "already_checked_in", "effect": REJECT})
+        if local_time < rules.checkin_start:
+            reasons.append({"code": "outside_checkin_window", "effect": REJECT, **window})
+        else:
+            late = max(0, minutes_between(rules.start, local_time))
+            t = lateness.classify_late(late)
+            if t:
+                tier = t["tier"]
+                reasons.append({"code": "late", "effect": INFO, "minutes": late, "tier": tier,
+                                "percent": t["percent"], "work_start": rules.work_start,
+                                "after_checkin_window": local_time >= rules.checkin_end})
+            else:
+                late = 0
+                reasons.append({"code": "on_time", "effect": INFO, "local_time": hhmmss,
+                                "work_start": rules.work_start})
+    else:
+        work_end = rules.end_on(local_date)
+        if not already_checked_in:
+            reasons.append({"code": "no_checkin", "effect": FLAG})
+        early = max(0, minutes_between(local_time, work_end))
+        t = lateness.classify_early_leave(early)
+        if t:
+            tier = t["tier"]
+            reasons.append({"code": "early_leave", "effect": INFO, "minutes": early,
+                            "tier": tier, "percent": t["percent"],
+                            "work_end": work_end.strftime("%H:%M")})
+        else:
+            early = 0
+            if local_time >= rules.checkout_end:
+                reasons.append({"code": "outside_checkout_window", "effect": FLAG,
+                                "local_time": hhmmss, "window_start": rules.checkout_window[0],
+                                "window_end": rules.checkout_window[1]})
+            else:
+                reasons.append({"code": "on_time", "effect": INFO, "local_time": hhmmss,
+                                "work_end": work_end.strftime("%H:%M")})
+
+    effects = {r["effect"] for r in reasons}
+    verdict = REJECTED if REJECT in effects else FLAGGED if FLAG in effects else ACCEPTED
+    return Decision(
+        decision=verdict, kind=kind, local_date=local_date.isoformat(), local_time=hhmmss,
+        work_mode=geo.work_mode, late_minutes=late, early_leave_minutes=early, tier=tier,
+        reasons=reasons, site_id=geo.site_id if geo.status != "outside" else None,
+        timezone=rules.timezone,
+    )
