@@ -12,7 +12,7 @@ from typing import Any, Callable
 from chalice import Response
 
 from chalicelib.errors import HadirError
-from chalicelib.logs import logger
+from chalicelib.logs import flush_metrics, logger
 
 JSON = {"Content-Type": "application/json"}
 
@@ -50,6 +50,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the one place errors become HTTP
             return error_response(exc)
+        finally:
+            flush_metrics()
         if isinstance(result, Response):
             return result
         return json_response(result)

@@ -208,7 +208,7 @@ ZONES: dict[str, tuple[str, int]] = {  # zone -> (IANA time zone, UTC offset hou
     "WITA": ("Asia/Makassar", 8),
     "WIT": ("Asia/Jayapura", 9),
 }
-ABSENCE_LOCAL_HOUR = 10  # after every office's check-in window (default 06:00-08:00) has closed
+ABSENCE_LOCAL_TIME = (10, 30)  # after every office's check-in window (default 06:00-10:00) has closed
 EXPORT_LOCAL_TIME = (0, 30)  # 00:30 local: the previous local day has ended
 
 
@@ -217,8 +217,8 @@ def _utc(local_hour: int, offset: int) -> int:
 
 
 SCHEDULES: tuple[Schedule, ...] = tuple(
-    [Schedule(f"absence-{z.lower()}", f"detect_absence_{z.lower()}", z, tz, 0,
-              _utc(ABSENCE_LOCAL_HOUR, off), "MON-FRI",
+    [Schedule(f"absence-{z.lower()}", f"detect_absence_{z.lower()}", z, tz, ABSENCE_LOCAL_TIME[1],
+              _utc(ABSENCE_LOCAL_TIME[0], off), "MON-FRI",
               purpose=f"Absence detection for {z} offices after their check-in window closed.")
      for z, (tz, off) in ZONES.items()]
     + [Schedule(f"export-{z.lower()}", f"export_{z.lower()}", z, tz, EXPORT_LOCAL_TIME[1],

@@ -124,3 +124,11 @@ def queue_name(logical: str, env: Mapping[str, str] | None = None) -> str:
 
 
 Clock = Callable[[], datetime]
+
+
+def validate_at_startup() -> None:
+    """Load the settings at import when a stage is configured, so bad configuration (e.g.
+    HADIR_NOW on a deployed stage) fails the cold start instead of the first request."""
+    if os.environ.get("HADIR_STAGE"):
+        reset_settings()
+        get_settings()

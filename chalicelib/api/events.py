@@ -1,0 +1,54 @@
+"""Scheduled and queue handlers: thin adapters from events to the job services."""
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint, Cron
+
+from chalicelib import notify
+from chalicelib.logs import flush_metrics, logger
+from chalicelib.resources import EMAIL_QUEUE, SCHEDULES
+from chalicelib.services import get_services, jobs
+from chalicelib.settings import queue_name
+
+events = Blueprint(__name__)
+
+
+def _cron(s):
+    dom = "?" if s.day_of_week != "*" else "*"
+    dow = s.day_of_week if s.day_of_week != "*" else "?"
+    return Cron(s.minute, s.hour, dom, "*", dow, "*")
+
+
+def _register(schedule):
+    job, zone = schedule.handler.rsplit("_", 1)
+    zone = zone.upper()
+
+    def handler(event):
+        try:
+            if job == "detect_absence":
+                return jobs.detect_absence(get_services(), zone)
+            return jobs.export_day(get_services(), zone=zone)
+        finally:
+            flush_metrics()
+
+    handler.__name__ = schedule.handler
+    events.schedule(_cron(schedule), name=schedule.handler,
+                    description=schedule.purpose)(handler)
+    return handler
+
+
+HANDLERS = {s.handler: _register(s) for s in SCHEDULES}
+
+
+@events.on_sqs_message(queue=queue_name(EMAIL_QUEUE.logical), batch_size=10, name=EMAIL_QUEUE.handler)
+def send_supervisor_email(event):
+    store = get_services().store
+    for record in event:
+        notice = json.loads(record.body)
+        if isinstance(notice, dict) and "Message" in notice and "Type" in notice:
+            notice = json.loads(notice["Message"])  # non-raw SNS delivery
+        sent = notify.send_email(store, notice)
+        logger.info("supervisor e-mail", extra={"supervisor_nip": notice.get("supervisor_nip"),
+                                                "sent": sent})
+    flush_metrics()

@@ -1,0 +1,51 @@
+"""Face enrolment: three photos, each must pass; the template is stored KMS-envelope-encrypted."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import biometrics
+from chalicelib.errors import HadirError
+from chalicelib.logs import logger, metrics
+from chalicelib.services import Services
+from chalicelib.storage.repos import Conflict, utc_iso
+
+ENROLMENT_PHOTOS = 3
+
+
+def open_uploads(svc: Services, nip: str) -> dict[str, Any]:
+    emp = _employee(svc, nip)
+    if emp["enrolled"]:
+        raise Conflict("Already enrolled; an admin must allow a new enrolment", code="already_enrolled")
+    out = svc.uploads.open(nip, "enrollment", ENROLMENT_PHOTOS, svc.settings.enrolment_session_ttl_s)
+    out.pop("nonce")  # enrolment photos are bound to the session by the policy's nonce field
+    return out
+
+
+def enrol(svc: Services, nip: str, session_id: Any) -> dict[str, Any]:
+    emp = _employee(svc, nip)
+    if emp["enrolled"]:
+        raise Conflict("Already enrolled; an admin must allow a new enrolment", code="already_enrolled")
+    sess = svc.uploads.claimable(session_id, nip, "enrollment")
+    photos = [svc.uploads.read(k, sess["nonce"]) for k in sess["keys"]]
+    engine = svc.face_engine()
+    try:
+        result = engine.enrol(photos)  # raises EnrolmentError (422, details.photos)
+    except HadirError:
+        metrics.add_metric(name="EnrolmentRejected", unit="Count", value=1)
+        raise
+    finally:
+        del photos
+    sealed = biometrics.seal(nip, result.template.to_dict(), svc.settings.kms_key_id)
+    svc.store.enrol(nip, sealed, result.template.model_version, sess["session_id"], utc_iso())
+    svc.uploads.discard(sess["keys"])
+    metrics.add_metric(name="Enrolled", unit="Count", value=1)
+    logger.info("enrolled", extra={"nip": nip, "model_version": result.template.model_version})
+    return {"status": "enrolled", "model_version": result.template.model_version,
+            "photos": [{"index": p.index, "ok": p.ok, "checks": p.checks} for p in result.photos]}
+
+
+def _employee(svc: Services, nip: str | None) -> dict[str, Any]:
+    emp = svc.store.get_employee(nip) if nip else None
+    if emp is None:
+        raise HadirError("No employee record for this account", code="employee_not_found", status=404)
+    return emp
