@@ -142,7 +142,7 @@ lats = st.floats(-60, 60)  # all of Indonesia and well beyond
 lons = st.floats(-179, 179)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(lat=lats, lon=lons, radius=st.floats(1, 50_000), dist=st.floats(0, 100_000),
        bearing=st.floats(0, 2 * math.pi))
 def test_circle_distance_is_distance_to_centre_minus_radius(lat, lon, radius, dist, bearing):
@@ -153,7 +153,7 @@ def test_circle_distance_is_distance_to_centre_minus_radius(lat, lon, radius, di
                                                                                 abs=0.01)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(lat=lats, lon=lons, radius=st.floats(20, 5_000), frac=st.floats(0, 2.5),
        bearing=st.floats(0, 2 * math.pi))
 def test_polygon_agrees_with_the_circle_it_approximates(lat, lon, radius, frac, bearing):
@@ -174,7 +174,7 @@ def test_polygon_agrees_with_the_circle_it_approximates(lat, lon, radius, frac, 
         assert (d_poly < 0) == (d_circle < 0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(lat=st.floats(-90, 90), lon=st.floats(-180, 180), radius=st.floats(1, 50_000))
 def test_any_valid_circle_round_trips(lat, lon, radius):
     fence = parse_geofence({"type": "circle", "lat": lat, "lon": lon, "radius_m": radius})

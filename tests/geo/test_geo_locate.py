@@ -147,7 +147,7 @@ def test_invalid_sites_are_refused(kwargs, field):
     assert [p["field"] for p in e.value.details["problems"]] == [field]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(radius=st.floats(5, 5000), dist=st.floats(0, 10_000), acc=st.floats(0, 300),
        bearing=st.floats(0, 2 * math.pi))
 def test_status_follows_the_accuracy_circle(radius, dist, acc, bearing):
@@ -169,7 +169,7 @@ def test_status_follows_the_accuracy_circle(radius, dist, acc, bearing):
         assert result.margin_m > 0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(dist=st.floats(0, 2000), acc=st.floats(0, 100), better=st.floats(0, 1))
 def test_a_more_accurate_fix_is_never_less_certain(dist, acc, better):
     # Given the same point reported twice, the second time with better accuracy

@@ -72,7 +72,7 @@ class TestFindAbsentees:
             "198001012005011002": ["198807072012121003"],
         }
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=40, deadline=None)
     @given(checked=st.sets(st.sampled_from([e.nip for e in STAFF])),
            excused=st.sets(st.sampled_from([e.nip for e in STAFF])))
     def test_everyone_is_present_excused_or_absent_exactly_once(self, checked, excused):
@@ -152,7 +152,7 @@ class TestExport:
             manifest(records_to_csv(ROWS), 2, date="2025-03-03", agency_id="a",
                      generated_at="2025-03-03T12:00:00Z")
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=40, deadline=None)
     @given(st.lists(st.fixed_dictionaries({
         "nip": st.text(alphabet="0123456789", min_size=18, max_size=18),
         "name": st.text(max_size=30),

@@ -78,7 +78,7 @@ def test_working_days_of_a_holiday_week(cal):
         date(2025, 3, d) for d in (3, 4, 5, 6, 7)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.dates(date(2020, 1, 1), date(2030, 12, 31)))
 def test_weekends_never_work_and_working_days_are_weekdays(d):
     status = WorkCalendar().day_status(d)

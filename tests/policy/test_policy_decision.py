@@ -182,7 +182,7 @@ def test_to_dict_is_json_serialisable():
     assert json.loads(json.dumps(d))["tier"] == "TL1"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(seconds=st.integers(0, 24 * 3600 - 1))
 def test_check_in_time_rules_over_a_whole_working_day(seconds):
     # Given an otherwise perfect check-in at any second of a working Monday (WITA)
@@ -200,7 +200,7 @@ def test_check_in_time_rules_over_a_whole_working_day(seconds):
     assert d.tier == (t["tier"] if t else None)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(hh=st.integers(6, 21), face=st.sampled_from([MATCH, NO_MATCH, None]),
        metres=st.floats(0, 500), accuracy=st.floats(0, 150), is_mock=st.booleans(),
        kind=st.sampled_from(["in", "out"]), checked=st.booleans())

@@ -71,7 +71,7 @@ def test_pppk_number_is_accepted_only_when_allowed():
     assert (info.employment, info.appointment, info.sex) == ("PPPK", (2023, None), "female")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(birth=st.dates(date(1950, 1, 1), date(2006, 12, 31)), years_after=st.integers(18, 40),
        month=st.integers(1, 12), sex=st.sampled_from("12"), seq=st.integers(1, 999))
 def test_any_well_formed_nip_decodes_to_what_was_encoded(birth, years_after, month, sex, seq):
@@ -84,7 +84,7 @@ def test_any_well_formed_nip_decodes_to_what_was_encoded(birth, years_after, mon
     assert info.sex == {"1": "male", "2": "female"}[sex]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="0123456789 ", max_size=25))
 def test_validation_either_decodes_or_raises_invalid_nip(s):
     # Given any string of digits and spaces, Then validate_nip never fails any other way

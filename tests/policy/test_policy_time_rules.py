@@ -28,7 +28,7 @@ class TestLocalMoment:
         with pytest.raises(ValueError):
             local_moment(datetime(2025, 3, 3, 0, 0), "Asia/Jakarta")
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(st.datetimes(datetime(2000, 1, 1), datetime(2040, 1, 1)),
            st.sampled_from([("Asia/Jakarta", 7), ("Asia/Makassar", 8), ("Asia/Jayapura", 9)]))
     def test_local_time_is_utc_plus_the_fixed_offset(self, naive_utc, tz_offset):
@@ -130,7 +130,7 @@ class TestLatenessTable:
             LatenessTable.from_dict({"late": [{"min_minutes": 1}]})
         assert e.value.code == "invalid_lateness_table"
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(st.integers(1, 2000), st.integers(0, 2000))
     def test_tiers_cover_every_minute_and_never_go_down(self, a, b):
         # Given any two positive lateness values, Then both have a tier, and the later one
