@@ -69,7 +69,9 @@ class Site:
 class GeoResult:
     """The verdict on one position against a list of sites, with every number behind it.
 
-    ``candidates`` lists every site with its own status and distances, best first.
+    ``site_id`` is the chosen site; when ``status`` is "outside" it is the nearest site (by
+    distance to its edge) and ``work_mode`` is None. ``candidates`` lists every site with its
+    own status and distances, best first. Distances are defined in the module docstring.
     """
 
     status: str

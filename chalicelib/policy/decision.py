@@ -21,21 +21,21 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
  3     geo inside                                  info    inside_geofence (site_id, margin_m)
  4     fix older than ``max_position_age_s``       flag    stale_location (age_s, max_age_s)
  4     fix more than 30 s in the future            flag    clock_skew (ahead_s, max_ahead_s)
- 5     local date is not a working day             flag    weekend | national_holiday |
-                                                           cuti_bersama | agency_holiday (name);
-                                                           rules 6-7 are then skipped
- 6 in  a check-in already exists today             reject  already_checked_in
- 6 in  local time before the check-in window       reject  outside_checkin_window (local_time,
+ 5 in  a check-in already exists today             reject  already_checked_in
+ 5 out no check-in today                           flag    no_checkin
+ 6     local date is not a working day             flag    weekend | national_holiday |
+                                                           cuti_bersama | agency_holiday (name,
+                                                           local_date); then no time rules
+ 7 in  local time before the check-in window       reject  outside_checkin_window (local_time,
                                                            window_start, window_end)
- 6 in  later than work_start (also after the       info    late (minutes, tier, percent,
+ 7 in  later than work_start (also after the       info    late (minutes, tier, percent,
        window closes: still accepted)                      work_start, after_checkin_window)
- 6 in  otherwise                                   info    on_time (local_time, work_start)
- 7 out no check-in today                           flag    no_checkin
- 7 out earlier than work_end                       info    early_leave (minutes, tier, percent,
+ 7 in  otherwise                                   info    on_time (local_time, work_start)
+ 8 out earlier than work_end                       info    early_leave (minutes, tier, percent,
                                                            work_end)
- 7 out at or after the check-out window's end      flag    outside_checkout_window (local_time,
+ 8 out at or after the check-out window's end      flag    outside_checkout_window (local_time,
                                                            window_start, window_end)
- 7 out otherwise                                   info    on_time (local_time, work_end)
+ 8 out otherwise                                   info    on_time (local_time, work_end)
 =====  ==========================================  ======  =====================================
 
 (*) ``accuracy_too_low`` only informs when the fix is certainly outside anyway.
@@ -90,6 +90,8 @@ class Decision:
 
 
 def _face_reasons(face: dict | None) -> list[dict[str, Any]]:
+    if face is not None and not isinstance(face, dict) and hasattr(face, "to_dict"):
+        face = face.to_dict()  # a MatchResult
     if not face or face.get("decision") not in ("match", "no_match"):
         return [{"code": "face_not_verified", "effect": FLAG}]
     numbers = {"score": face.get("score"), "threshold": face.get("threshold")}
@@ -136,6 +138,11 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
     reasons += _geo_reasons(geo)
     reasons += _freshness_reasons(now_utc, position, max_position_age_s)
 
+    if kind == "in" and already_checked_in:
+        reasons.append({"code": "already_checked_in", "effect": REJECT})
+    if kind == "out" and not already_checked_in:
+        reasons.append({"code": "no_checkin", "effect": FLAG})
+
     late = early = 0
     tier: str | None = None
     day = calendar.day_status(local_date)
@@ -145,8 +152,6 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
     elif kind == "in":
         window = {"local_time": hhmmss, "window_start": rules.checkin_window[0],
                   "window_end": rules.checkin_window[1]}
-        if already_checked_in:
-            reasons.append({"code": "already_checked_in", "effect": REJECT})
         if local_time < rules.checkin_start:
             reasons.append({"code": "outside_checkin_window", "effect": REJECT, **window})
         else:
@@ -163,8 +168,6 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
                                 "work_start": rules.work_start})
     else:
         work_end = rules.end_on(local_date)
-        if not already_checked_in:
-            reasons.append({"code": "no_checkin", "effect": FLAG})
         early = max(0, minutes_between(local_time, work_end))
         t = lateness.classify_early_leave(early)
         if t:

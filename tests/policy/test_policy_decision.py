@@ -140,6 +140,10 @@ class TestNonWorkingDays:
         assert (d.decision, d.late_minutes, d.tier) == ("flagged", 0, None)
         assert reason(d, "weekend")["effect"] == "flag"
 
+    def test_a_second_check_in_on_a_weekend_is_still_rejected(self):
+        d = decide(wita(9, 0, day=date(2025, 3, 1)), already_checked_in=True)
+        assert d.decision == "rejected" and "already_checked_in" in d.codes
+
     def test_idul_fitri_is_a_national_holiday(self):
         d = decide(wita(7, 0, day=date(2025, 3, 31)))
         r = reason(d, "national_holiday")
