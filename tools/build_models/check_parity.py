@@ -65,7 +65,7 @@ def keypoint_check(size, reg, scores):
     }
     return {
         "best_row": i,
-        "best_row_block": "first (rows 0..511)" if i < NATIVE_SPLIT else "second (rows 512..895)",
+        "best_row_block": "rows 0..511" if i < NATIVE_SPLIT else "rows 512..895",
         "score_sigmoid": float(1 / (1 + np.exp(-scores[0, i, 0]))),
         "box_center_wh": [float(cx), float(cy), float(w), float(h)],
         "keypoints": [[round(float(v), 2) for v in p] for p in kp],
@@ -146,6 +146,7 @@ def main():
                 if not v["ok"]:
                     failed.append(f"{model}: keypoint layout check failed on {k}")
     report["failed"] = failed
+    report["loadavg_after_timing"] = [round(v, 2) for v in os.getloadavg()]
     with open(report_path, "w") as f:
         json.dump(report, f, indent=1)
     if failed:

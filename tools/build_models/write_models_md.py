@@ -85,7 +85,8 @@ def main():
     w(f"Parity: max |onnx - original| / max |original| per output over all parity inputs (seeded random "
       f"arrays and two photos from `../shared/faces/dev`, read in place), onnxruntime {parity['onnxruntime']} "
       f"vs TF.js {parity['tfjs']} ({parity['tfjs_backend']} backend); the build fails above {parity['tolerance']:g}. "
-      f"Timings: median of 50 runs after warm-up on the build machine (2-core, shared); indicative only. "
+      f"Timings: median of 50 runs after warm-up on the build machine (2 cores, shared with other work: load "
+      f"average {parity.get('loadavg_after_timing', ['?'])[0]} when measured); indicative only. "
       f"Per-case figures: `tools/build_models/parity_report.json`.")
     w("")
     w("## Sources and licences")
@@ -135,7 +136,7 @@ def main():
         kc = i["parity"].get("keypoint_check", {})
         for case, r in kc.items():
             w(f"- Verified on a real photo (`../shared/faces/dev/Aaron_Peirsol/1.jpg`, LFW, upright frontal; "
-              f"case `{case}`): best anchor row {r['best_row']} ({r['best_row_block']} block), sigmoid score "
+              f"case `{case}`): best anchor row {r['best_row']} (block {r['best_row_block']}), sigmoid score "
               f"{r['score_sigmoid']:.3f}, box centre/size {[round(v, 1) for v in r['box_center_wh']]}, keypoints "
               f"{r['keypoints']}: eye 0 left of eye 1, nose between and below the eyes, mouth below the nose, "
               f"ear 0 left of eye 0, ear 1 right of eye 1, keypoints inside the box: "
