@@ -1,0 +1,88 @@
+"""Shared by the face benchmark and the calibration: list a `<identity>/<n>.jpg` folder, run every
+image through the production pipeline, and form all genuine and impostor pairs as matrices."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chalicelib.face import FaceEngine
+from chalicelib.face.types import FaceError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+@dataclass
+class Dataset:
+    paths: list[Path]
+    labels: np.ndarray  # identity index per image
+
+
+def list_images(root: Path) -> Dataset:
+    paths, labels = [], []
+    for i, ident in enumerate(sorted(p for p in root.iterdir() if p.is_dir())):
+        for f in sorted(ident.iterdir(), key=lambda p: (len(p.stem), p.stem)):
+            if f.suffix.lower() in IMAGE_SUFFIXES:
+                paths.append(f)
+                labels.append(i)
+    return Dataset(paths, np.array(labels))
+
+
+@dataclass
+class Embedded:
+    """Per model: normalised embeddings (n, d); rows of images that failed are NaN."""
+    embeddings: dict[str, np.ndarray]
+    ok: np.ndarray            # detection (and gates, when enforced) passed
+    failures: dict[str, int]  # error code -> count
+    ms: np.ndarray            # decode-to-embedding time per image
+
+
+def embed_all(engine: FaceEngine, data: Dataset, enforce_gates: bool, log_every: int = 500) -> Embedded:
+    names = engine.calibration.model_names
+    n = len(data.paths)
+    embs: dict[str, list] = {m: [] for m in names}
+    ok = np.zeros(n, bool)
+    failures: dict[str, int] = {}
+    ms = np.full(n, np.nan)
+    for i, path in enumerate(data.paths):
+        raw = path.read_bytes()
+        t = time.perf_counter()
+        try:
+            if enforce_gates:
+                a = engine.analyse(raw)
+            else:
+                a = engine.inspect(raw)
+                a.embeddings = engine.embed(a)
+            ms[i] = (time.perf_counter() - t) * 1000
+            ok[i] = True
+            for m in names:
+                embs[m].append(a.embeddings[m])
+        except FaceError as err:
+            failures[err.code] = failures.get(err.code, 0) + 1
+            for m in names:
+                embs[m].append(None)
+        if log_every and (i + 1) % log_every == 0:
+            print(f"  embedded {i + 1}/{n}", flush=True)
+    out = {}
+    for m in names:
+        dim = next(e.shape[0] for e in embs[m] if e is not None)
+        out[m] = np.stack([e if e is not None else np.full(dim, np.nan, np.float32) for e in embs[m]])
+    return Embedded(out, ok, failures, ms)
+
+
+def pair_masks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-triangle masks of genuine and impostor pairs over all images."""
+    same = labels[:, None] == labels[None, :]
+    upper = np.triu(np.ones_like(same), k=1)
+    return same & upper, ~same & upper
+
+
+def tar_at_far(genuine: np.ndarray, impostor: np.ndarray, far: float) -> tuple[float, float]:
+    """(TAR, threshold) at the given FAR; NaN scores (failed images) count as rejections."""
+    imp = np.sort(np.nan_to_num(impostor, nan=-np.inf))[::-1]
+    k = int(np.floor(far * len(imp)))
+    thr = imp[k] if k < len(imp) else -np.inf
+    thr = np.nextafter(thr, np.inf)  # strictly above the k-th impostor
+    return float(np.mean(np.nan_to_num(genuine, nan=-np.inf) >= thr)), float(thr)

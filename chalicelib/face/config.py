@@ -1,0 +1,42 @@
+"""Tunable limits of the face pipeline. Defaults were chosen by looking at what each gate rejects
+on ../shared/faces/dev (see bench/RESULTS.md); deployments override them through Settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    # --- input limits, checked before any pixel is decoded ---
+    max_bytes: int = 8 * 1024 * 1024
+    max_pixels: int = 40_000_000          # declared width x height
+    min_side_px: int = 64
+    decode_long_side_px: int = 1280       # JPEGs larger than this are decoded at 1/2, 1/4 or 1/8 scale
+    # --- detection ---
+    detect_min_score: float = 0.6
+    nms_iou: float = 0.3
+    second_face_ratio: float = 0.6        # a second face at least this wide (relative) => multiple_faces
+    second_face_min_score: float = 0.8
+    # --- quality gates ---
+    min_eye_distance_px: float = 18.0     # inter-ocular distance in source pixels
+    min_brightness: float = 40.0          # mean luma of the aligned face, 0..255
+    max_brightness: float = 220.0
+    min_sharpness: float = 8.0           # variance of the Laplacian of the aligned 150 px face
+    max_yaw_deg: float = 45.0
+    max_roll_deg: float = 30.0
+    # --- embedding ---
+    flip_average: bool = True             # embed the mirrored face too and average
+    threads: int = 1                      # onnxruntime intra-op threads (1-2 vCPU Lambda)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "FaceConfig":
+        """Build from e.g. environment-derived settings; unknown keys are an error."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ValueError(f"unknown face settings: {sorted(unknown)}")
+        base = cls()
+        converted = {k: type(getattr(base, k))(v) if not isinstance(getattr(base, k), bool)
+                     else str(v).lower() in ("1", "true", "yes") for k, v in values.items()}
+        return replace(base, **converted)

@@ -1,0 +1,198 @@
+"""The face verification engine: decode -> detect -> quality gates -> align -> embed -> match.
+
+One engine per process (``get_engine()``); ONNX sessions load lazily on first use.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from chalicelib.errors import HadirError
+from chalicelib.face import align, detect, image, models, quality
+from chalicelib.face.config import FaceConfig
+from chalicelib.face.match import Calibration
+from chalicelib.face.types import (ENROLMENT_PHOTO_REJECTED, INCONSISTENT_ENROLMENT_PHOTOS, NO_FACE,
+                                   Check, Enrolment, EnrolmentError, FaceAnalysis, FaceError,
+                                   PhotoReport, Template, Verification)
+
+ENROLMENT_PHOTOS = 3
+
+# How each embedder wants its face: chip geometry, and whether the mirrored chip is averaged in.
+EMBEDDERS = {
+    "dlib-resnet": align.DLIB_CHIP,
+    "faceres": align.ARCFACE_224,
+}
+
+_MESSAGES = {
+    "no_face": "No face was found in the photo.",
+    "multiple_faces": "More than one face is in the photo; only yours should be.",
+    "face_too_small": "The face is too small; hold the phone closer.",
+    "too_dark": "The photo is too dark; find more light.",
+    "too_bright": "The photo is too bright; avoid direct light on the face.",
+    "blurry": "The photo is blurry; hold the phone still.",
+    "not_frontal": "Look straight at the camera.",
+}
+
+
+class FaceEngine:
+    def __init__(self, config: FaceConfig | None = None, models_dir: Path | None = None,
+                 calibration: Calibration | None = None):
+        self.config = config or FaceConfig()
+        self.models_dir = models_dir or models.MODELS_DIR
+        self._calibration = calibration
+        self._lock = threading.Lock()
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            with self._lock:
+                if self._calibration is None:
+                    self._calibration = Calibration.load(self.models_dir / "calibration.json")
+        return self._calibration
+
+    @property
+    def model_version(self) -> str:
+        return self.calibration.model_version
+
+    def warm_up(self) -> None:
+        """Create every session now (e.g. during a Lambda's init phase)."""
+        for name in ["blazeface-front", "blazeface-back", *self.calibration.model_names]:
+            models.session(name, self.config.threads, self.models_dir)
+
+    # --- one photo ---
+    def analyse(self, data: bytes) -> FaceAnalysis:
+        """Run the pipeline on one photo; raises FaceError naming the first failed gate."""
+        analysis = self.inspect(data)
+        failed = [c for c in analysis.checks if not c.ok]
+        if failed:
+            raise FaceError(failed[0].reason, _MESSAGES.get(failed[0].reason, "The photo was refused."),
+                            {"checks": analysis.checks_dict()})
+        analysis.embeddings = self.embed(analysis)
+        return analysis
+
+    def inspect(self, data: bytes) -> FaceAnalysis:
+        """Decode, detect and run the quality gates; no embedding. Raises FaceError for unreadable
+        images and when no face is found; other gate results are returned as checks."""
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        img = image.decode(data, self.config)
+        timings["decode"] = _ms_since(t)
+        t = time.perf_counter()
+        detections = self.detect(img)
+        timings["detect"] = _ms_since(t)
+        if not detections:
+            raise FaceError(NO_FACE, _MESSAGES[NO_FACE],
+                            {"checks": [Check("face_found", False, 0.0, {}, NO_FACE).to_dict()]})
+        main = detections[0]
+        t = time.perf_counter()
+        chips = {name: align.warp(img, main.keypoints, EMBEDDERS[name])
+                 for name in self.calibration.model_names}
+        timings["align"] = _ms_since(t)
+        dlib_chip = chips["dlib-resnet"] if "dlib-resnet" in chips else align.warp(
+            img, main.keypoints, align.DLIB_CHIP)
+        grey = quality.luma(np.asarray(dlib_chip, np.float32))
+        checks = [Check("face_found", True, main.score, {"min_score": self.config.detect_min_score}),
+                  quality.faces_check(detections, self.config),
+                  quality.size_check(main, self.config),
+                  *quality.pose_checks(main, self.config),
+                  *quality.lighting_checks(grey, self.config),
+                  quality.sharpness_check(grey, self.config)]
+        result = FaceAnalysis(box=tuple(float(v) for v in main.box), keypoints=main.keypoints,
+                              detector_score=main.score, checks=checks, embeddings={},
+                              image_size=img.size, timings_ms=timings, chips=chips)
+        return result
+
+    def detect(self, img: Image.Image) -> list[detect.Detection]:
+        """Front model first; the back model (smaller, farther faces), then a padded front pass
+        (a face filling the whole frame) as fallbacks. Most confident face first."""
+        cfg = self.config
+        for spec, pad in ((detect.FRONT, 0.0), (detect.BACK, 0.0), (detect.FRONT, 0.25)):
+            tensor, scale, ox, oy = detect.prepare(img, spec.size, pad)
+            reg, logits = models.run(spec.name, tensor, ["regressors", "scores"], cfg.threads,
+                                     self.models_dir)
+            found = detect.decode(reg, logits, spec, cfg.detect_min_score, cfg.nms_iou, scale, ox, oy)
+            if found:
+                return sorted(found, key=lambda d: -d.score)
+        return []
+
+    def embed(self, analysis: FaceAnalysis) -> dict[str, np.ndarray]:
+        t = time.perf_counter()
+        out = {}
+        for name, chip in analysis.chips.items():
+            x = np.asarray(chip, np.float32)[None]
+            if self.config.flip_average:
+                x = np.concatenate([x, x[:, :, ::-1]])
+            raw = models.run(name, np.ascontiguousarray(x), ["embedding"], self.config.threads,
+                             self.models_dir)[0]
+            vecs = self.calibration.normalise(name, raw)
+            v = vecs.mean(0)
+            out[name] = (v / np.linalg.norm(v)).astype(np.float32)
+        analysis.timings_ms["embed"] = _ms_since(t)
+        return out
+
+    # --- enrolment and verification ---
+    def enrol(self, photos: Sequence[bytes]) -> Enrolment:
+        """Exactly three photos that each pass the gates and match each other pairwise."""
+        if len(photos) != ENROLMENT_PHOTOS:
+            raise HadirError(f"Enrolment needs exactly {ENROLMENT_PHOTOS} photos.",
+                             code="enrolment_needs_three_photos", status=422,
+                             details={"received": len(photos), "required": ENROLMENT_PHOTOS})
+        analyses: list[FaceAnalysis | None] = []
+        reports: list[PhotoReport] = []
+        for i, data in enumerate(photos):
+            try:
+                a = self.analyse(data)
+                analyses.append(a)
+                reports.append(PhotoReport(i, True, a.checks_dict()))
+            except FaceError as err:
+                analyses.append(None)
+                reports.append(PhotoReport(i, False, err.details.get("checks", []), err.code))
+        if any(a is None for a in analyses):
+            raise EnrolmentError(ENROLMENT_PHOTO_REJECTED, "Some enrolment photos were refused.", reports)
+        cal = self.calibration
+        pairs = {}
+        for i, j in itertools.combinations(range(ENROLMENT_PHOTOS), 2):
+            cos = {n: np.array(analyses[i].embeddings[n] @ analyses[j].embeddings[n]) for n in cal.model_names}
+            pairs[(i, j)] = float(cal.fuse(cos))
+        disagree = {k for k, s in pairs.items() if s < cal.threshold}
+        if disagree:
+            odd = [i for i in range(ENROLMENT_PHOTOS) if sum(i in k for k in disagree) == 2]
+            for r in reports:
+                if r.index in odd or len(odd) != 1:
+                    r.ok, r.reason = False, INCONSISTENT_ENROLMENT_PHOTOS
+            raise EnrolmentError(
+                INCONSISTENT_ENROLMENT_PHOTOS,
+                "The photos do not all show the same face." + (f" Photo {odd[0] + 1} differs." if len(odd) == 1 else ""),
+                reports, {"odd_one_out": odd[0] if len(odd) == 1 else None, "threshold": cal.threshold,
+                          "pairs": [{"photos": list(k), "score": round(s, 4)} for k, s in pairs.items()]})
+        template = Template(cal.model_version, {
+            n: np.stack([a.embeddings[n] for a in analyses]) for n in cal.model_names})
+        return Enrolment(template, reports)
+
+    def verify(self, template: Template, data: bytes) -> Verification:
+        analysis = self.analyse(data)
+        match = self.calibration.score_template(template, analysis.embeddings)
+        return Verification(analysis, match)
+
+
+def _ms_since(t: float) -> float:
+    return (time.perf_counter() - t) * 1000.0
+
+
+_engine: FaceEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine(config: FaceConfig | None = None) -> FaceEngine:
+    """The process-wide engine. The first caller's config wins."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = FaceEngine(config)
+        return _engine

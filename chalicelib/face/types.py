@@ -1,0 +1,165 @@
+"""Data the face engine returns. Plain dataclasses: everything a decision needs, as data."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chalicelib.errors import HadirError
+
+# Machine-readable reasons an image is refused (each is also a FaceError.code).
+IMAGE_TOO_LARGE = "image_too_large"
+UNSUPPORTED_IMAGE = "unsupported_image"
+CORRUPT_IMAGE = "corrupt_image"
+NO_FACE = "no_face"
+MULTIPLE_FACES = "multiple_faces"
+FACE_TOO_SMALL = "face_too_small"
+TOO_DARK = "too_dark"
+TOO_BRIGHT = "too_bright"
+BLURRY = "blurry"
+NOT_FRONTAL = "not_frontal"
+INCONSISTENT_ENROLMENT_PHOTOS = "inconsistent_enrolment_photos"
+ENROLMENT_PHOTO_REJECTED = "enrolment_photo_rejected"
+
+
+class FaceError(HadirError):
+    """The photo cannot be used for face verification."""
+
+    status = 422
+    code = "face_error"
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
+        status = {IMAGE_TOO_LARGE: 413, UNSUPPORTED_IMAGE: 415}.get(code, 422)
+        super().__init__(message, code=code, details=details, status=status)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One quality gate: its name, the measured value, the limits it was held to, and the verdict."""
+
+    name: str
+    ok: bool
+    value: float | None = None
+    limits: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None  # the error code when not ok
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "ok": self.ok}
+        if self.value is not None:
+            d["value"] = round(float(self.value), 4)
+        if self.limits:
+            d["limits"] = self.limits
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
+@dataclass
+class FaceAnalysis:
+    """One photo through the pipeline: the face found, its gates, and its embeddings per model."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in the (oriented) image's pixels
+    keypoints: np.ndarray  # (6, 2) image pixels
+    detector_score: float
+    checks: list[Check]
+    embeddings: dict[str, np.ndarray]  # model name -> L2-normalised vector
+    image_size: tuple[int, int]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    chips: dict[str, Any] = field(default_factory=dict, repr=False)  # aligned faces, never stored
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def checks_dict(self) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in self.checks]
+
+
+@dataclass(frozen=True)
+class Template:
+    """What is stored for an enrolled person: embeddings of the enrolment photos, never pixels."""
+
+    model_version: str
+    embeddings: dict[str, np.ndarray]  # model name -> (n_photos, dim) float32, rows L2-normalised
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_version": self.model_version,
+            "embeddings": {
+                name: {"shape": list(e.shape),
+                       "data": base64.b64encode(np.ascontiguousarray(e, "<f4").tobytes()).decode()}
+                for name, e in self.embeddings.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Template":
+        embs = {
+            name: np.frombuffer(base64.b64decode(v["data"]), "<f4").reshape(v["shape"]).copy()
+            for name, v in d["embeddings"].items()
+        }
+        return cls(model_version=d["model_version"], embeddings=embs)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The verdict of one probe against one template, with its reasons."""
+
+    score: float
+    threshold: float
+    decision: str  # "match" | "no_match"
+    model_version: str
+    components: dict[str, float] = field(default_factory=dict)  # per-model similarity
+    rule: str = ""
+
+    @property
+    def is_match(self) -> bool:
+        return self.decision == "match"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 4), "threshold": round(self.threshold, 4),
+            "decision": self.decision, "model_version": self.model_version,
+            "components": {k: round(v, 4) for k, v in self.components.items()}, "rule": self.rule,
+        }
+
+
+@dataclass
+class PhotoReport:
+    """Per-photo outcome of an enrolment attempt (what the app shows as a green tick or not)."""
+
+    index: int
+    ok: bool
+    checks: list[dict[str, Any]]
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"index": self.index, "ok": self.ok, "checks": self.checks}
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
+class EnrolmentError(HadirError):
+    """The enrolment photos were not accepted; ``details.photos`` says which and why."""
+
+    status = 422
+
+    def __init__(self, code: str, message: str, photos: list[PhotoReport], extra: dict | None = None):
+        details = {"photos": [p.to_dict() for p in photos], **(extra or {})}
+        super().__init__(message, code=code, details=details)
+        self.photos = photos
+
+
+@dataclass
+class Enrolment:
+    template: Template
+    photos: list[PhotoReport]
+
+
+@dataclass
+class Verification:
+    analysis: FaceAnalysis
+    match: MatchResult
