@@ -104,7 +104,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ses_sender=env.get(r.SES_SENDER_ENV, ""),
         user_pool_id=pool_id, user_pool_client_id=env.get(r.USER_POOL.client_id_env, ""),
         jwt_issuer=issuer, jwks_url=jwks, frozen_now=frozen,
+        upload_max_bytes=_int(env, "HADIR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024),
+        checkin_session_ttl_s=_int(env, "HADIR_CHECKIN_SESSION_TTL_S", 120),
     )
+
+
+def _int(env: Mapping[str, str], var: str, default: int) -> int:
+    raw = env.get(var)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{var} must be an integer", details={"value": raw}) from exc
 
 
 @lru_cache(maxsize=1)

@@ -104,12 +104,14 @@ class Store:
         bio = BiometricModel(nip, ciphertext=sealed["ciphertext"], encrypted_key=sealed["encrypted_key"],
                              nonce=sealed["nonce"], key_id=sealed["key_id"],
                              model_version=model_version, created_at=now)
-        emp = EmployeeModel(nip)
+        emp = self._employee_model(nip)
+        if emp is None:
+            raise NotFound("No employee record", code="employee_not_found")
         try:
             with self.transaction() as tx:
                 tx.save(bio, condition=BiometricModel.nip.does_not_exist())
                 tx.update(emp, actions=[EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now)],
-                          condition=EmployeeModel.nip.exists())
+                          condition=EmployeeModel.enrolled == False)  # noqa: E712 - optimistic lock on version too
                 self._use_session(tx, session_id, now)
         except TransactWriteError as exc:
             reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
@@ -117,6 +119,8 @@ class Store:
                 raise Conflict("Already enrolled", code="already_enrolled") from exc
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
                 raise Conflict("The upload session was already used", code="session_used") from exc
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise Conflict("The employee changed concurrently, retry", code="concurrent_update") from exc
             raise
 
     def sealed_template(self, nip: str) -> dict[str, Any] | None:
@@ -129,12 +133,14 @@ class Store:
 
     def reset_enrolment(self, nip: str, actor: str, reason: str | None, now: str) -> None:
         """Delete the template and record who allowed a new enrolment, atomically."""
+        emp = self._employee_model(nip)
+        if emp is None:
+            raise NotFound("No employee record", code="employee_not_found")
         try:
             with self.transaction() as tx:
                 tx.delete(BiometricModel(nip), condition=BiometricModel.nip.exists())
-                tx.update(EmployeeModel(nip), actions=[EmployeeModel.enrolled.set(False),
-                                                       EmployeeModel.enrolled_at.remove()],
-                          condition=EmployeeModel.nip.exists())
+                tx.update(emp, actions=[EmployeeModel.enrolled.set(False),
+                                        EmployeeModel.enrolled_at.remove()])
                 tx.save(AuditModel(f"employee#{nip}", f"{now}#{uuid.uuid4().hex[:8]}",
                                    action="enrollment_reset", actor=actor,
                                    details={"reason": reason} if reason else {}))

@@ -1,0 +1,104 @@
+"""Create every resource of chalicelib/resources.py through boto3 (moto server or mock_aws).
+
+Returns the environment variables the application needs for what cannot be named in advance
+(user pool id, client id, topic ARN, KMS key).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from chalicelib import resources as r
+
+ClientFactory = Callable[[str], Any]
+
+
+def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-noreply@example.go.id",
+               sender_domain_verified: bool = True) -> dict[str, str]:
+    env: dict[str, str] = {}
+    ddb = client("dynamodb")
+    for t in r.TABLES:
+        _create_table(ddb, t, r.physical_name(stage, t.logical))
+    s3 = client("s3")
+    region = s3.meta.region_name
+    for b in r.BUCKETS:
+        name = r.physical_name(stage, b.logical)
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+        if b.expire_days:
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+                {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""},
+                 "Expiration": {"Days": b.expire_days}}]})
+    sns, sqs = client("sns"), client("sqs")
+    topics = {}
+    for t in r.TOPICS:
+        arn = sns.create_topic(Name=r.physical_name(stage, t.logical))["TopicArn"]
+        topics[t.logical] = arn
+        env[t.env] = arn
+    queue_arns = {}
+    for q in r.QUEUES:  # DLQs come first in QUEUES
+        attrs = {"VisibilityTimeout": str(q.visibility_timeout_s)}
+        if q.dlq:
+            attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": queue_arns[q.dlq],
+                                                 "maxReceiveCount": str(q.max_receive_count)})
+        url = sqs.create_queue(QueueName=r.physical_name(stage, q.logical), Attributes=attrs)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arns[q.logical] = arn
+        if q.subscribes_to:
+            sns.subscribe(TopicArn=topics[q.subscribes_to], Protocol="sqs", Endpoint=arn,
+                          Attributes={"RawMessageDelivery": "true"})
+    kms = client("kms")
+    for k in r.KMS_KEYS:
+        key_id = kms.create_key(Description=k.purpose, KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+        alias = f"alias/{r.physical_name(stage, k.alias)}"
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        env[k.env] = alias
+    ses = client("ses")
+    ses.verify_email_identity(EmailAddress=ses_sender)
+    env[r.SES_SENDER_ENV] = ses_sender
+    idp = client("cognito-idp")
+    up = r.USER_POOL
+    pool = idp.create_user_pool(
+        PoolName=r.physical_name(stage, up.logical),
+        Policies={"PasswordPolicy": {"MinimumLength": up.password_min_length, "RequireUppercase": False,
+                                     "RequireLowercase": False, "RequireNumbers": False,
+                                     "RequireSymbols": False}},
+        Schema=[{"Name": a, "AttributeDataType": "String", "Mutable": True} for a in up.custom_attributes],
+    )["UserPool"]
+    for g in up.groups:
+        idp.create_group(GroupName=g, UserPoolId=pool["Id"])
+    app_client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="hadir-mobile",
+                                             GenerateSecret=False, ExplicitAuthFlows=list(up.auth_flows))
+    env[up.pool_id_env] = pool["Id"]
+    env[up.client_id_env] = app_client["UserPoolClient"]["ClientId"]
+    return env
+
+
+def _create_table(ddb: Any, t: r.Table, name: str) -> None:
+    attrs = {t.hash_key.name: t.hash_key.type}
+    keys = [{"AttributeName": t.hash_key.name, "KeyType": "HASH"}]
+    if t.range_key:
+        attrs[t.range_key.name] = t.range_key.type
+        keys.append({"AttributeName": t.range_key.name, "KeyType": "RANGE"})
+    gsis = []
+    for g in t.gsis:
+        attrs[g.hash_key.name] = g.hash_key.type
+        gk = [{"AttributeName": g.hash_key.name, "KeyType": "HASH"}]
+        if g.range_key:
+            attrs[g.range_key.name] = g.range_key.type
+            gk.append({"AttributeName": g.range_key.name, "KeyType": "RANGE"})
+        gsis.append({"IndexName": g.name, "KeySchema": gk, "Projection": {"ProjectionType": g.projection}})
+    kwargs: dict[str, Any] = {
+        "TableName": name, "KeySchema": keys, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": k, "AttributeType": v} for k, v in attrs.items()]}
+    if gsis:
+        kwargs["GlobalSecondaryIndexes"] = gsis
+    ddb.create_table(**kwargs)
+    if t.ttl_attribute:
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": t.ttl_attribute})

@@ -1,0 +1,61 @@
+"""Demo data: one agency, offices in WIB, WITA and WIT, an admin, an auditor, supervisors and
+employees with valid NIPs. Created through the same services the API uses."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.auth import Directory
+from chalicelib.services import Services, admin
+
+PASSWORD = "Hadir-Demo-2025"
+
+OFFICES: list[dict[str, Any]] = [
+    {"office_id": "kantor-jakarta", "name": "Kantor Perwakilan Jakarta", "timezone": "Asia/Jakarta",
+     "geofence": {"type": "circle", "lat": -6.1754, "lon": 106.8272, "radius_m": 100}},
+    {"office_id": "kantor-denpasar", "name": "Kantor Wali Kota Denpasar", "timezone": "Asia/Makassar",
+     "geofence": {"type": "circle", "lat": -8.6705, "lon": 115.2126, "radius_m": 50},
+     "checkin_window": "06:00-08:00", "work_start": "08:00", "work_end": "15:30",
+     "checkout_window": "15:30-18:00"},
+    {"office_id": "kantor-jayapura", "name": "Kantor Perwakilan Jayapura", "timezone": "Asia/Jayapura",
+     "geofence": {"type": "Polygon", "coordinates": [[[140.7170, -2.5345], [140.7192, -2.5345],
+                                                      [140.7192, -2.5328], [140.7170, -2.5328],
+                                                      [140.7170, -2.5345]]]}},
+]
+
+EMPLOYEES: list[dict[str, Any]] = [
+    {"nip": "197805122005011002", "name": "I Ketut Wirawan", "unit": "Bagian Umum Denpasar",
+     "office_ids": ["kantor-denpasar"], "roles": ["employee", "supervisor"],
+     "email": "ketut.wirawan@denpasar.example.go.id"},
+    {"nip": "199001152015032001", "name": "Ni Luh Putu Ayu", "unit": "Bagian Umum Denpasar",
+     "office_ids": ["kantor-denpasar"], "supervisor_nip": "197805122005011002"},
+    {"nip": "199208202019021003", "name": "I Made Suardana", "unit": "Bagian Umum Denpasar",
+     "office_ids": ["kantor-denpasar"], "supervisor_nip": "197805122005011002"},
+    {"nip": "198001012006041001", "name": "Budi Santoso", "unit": "Perwakilan Jakarta",
+     "office_ids": ["kantor-jakarta"], "roles": ["employee", "supervisor"],
+     "email": "budi.santoso@jakarta.example.go.id"},
+    {"nip": "199503032020121002", "name": "Andi Pratama", "unit": "Perwakilan Jakarta",
+     "office_ids": ["kantor-jakarta"], "supervisor_nip": "198001012006041001"},
+    {"nip": "197907072004051001", "name": "Yohanes Wanggai", "unit": "Perwakilan Jayapura",
+     "office_ids": ["kantor-jayapura"], "roles": ["employee", "supervisor"],
+     "email": "yohanes.wanggai@jayapura.example.go.id"},
+    {"nip": "199406062018082001", "name": "Maria Rumbiak", "unit": "Perwakilan Jayapura",
+     "office_ids": ["kantor-jayapura"], "supervisor_nip": "197907072004051001"},
+]
+
+STAFF_USERS = [("admin", ["admin"]), ("auditor", ["auditor"])]
+
+
+def seed(svc: Services, password: str = PASSWORD) -> dict[str, Any]:
+    for o in OFFICES:
+        admin.create_office(svc, o)
+    directory = Directory()
+    for username, groups in STAFF_USERS:
+        directory.create_user(username, password, nip=None, name=username.title(), groups=groups)
+    status, result = admin.import_employees(svc, [{**e, "password": password} for e in EMPLOYEES])
+    if result["failed"]:
+        raise RuntimeError(f"seed rows failed: {result['rows']}")
+    return {"offices": [o["office_id"] for o in OFFICES],
+            "users": [{"username": u, "roles": g} for u, g in STAFF_USERS]
+            + [{"username": e["nip"], "name": e["name"], "roles": e.get("roles", ["employee"]),
+                "office": e["office_ids"][0]} for e in EMPLOYEES],
+            "password": password}

@@ -1,0 +1,40 @@
+"""Given-steps shared by the API tests."""
+from __future__ import annotations
+
+from tests.fakes import photo
+
+AYU = "199001152015032001"  # employee, Denpasar (WITA), supervisor KETUT
+MADE = "199208202019021003"  # employee, Denpasar
+KETUT = "197805122005011002"  # supervisor, Denpasar
+ANDI = "199503032020121002"  # employee, Jakarta (WIB), supervisor BUDI
+BUDI = "198001012006041001"
+DENPASAR = {"lat": -8.6705, "lon": 115.2126}
+FACE = (30, 120, 200)
+
+
+def location(lat=DENPASAR["lat"], lon=DENPASAR["lon"], accuracy_m=8, captured_at="2026-03-03T07:44:50+08:00",
+             is_mock=False):
+    return {"lat": lat, "lon": lon, "accuracy_m": accuracy_m, "captured_at": captured_at,
+            "is_mock": is_mock}
+
+
+def enrol(api, nip, colour=FACE, photos=None):
+    s = api.post("/me/enrollment/uploads", user=nip)
+    assert s.status_code == 201, s.json
+    for target, data in zip(s.json["uploads"], photos or [photo(colour, seed=i) for i in range(3)]):
+        assert api.upload(target, data) in (200, 201, 204)
+    return api.post("/me/enrollment", {"session_id": s.json["session_id"]}, user=nip)
+
+
+def checkin_session(api, nip, data=None, content_type="image/png"):
+    s = api.post("/checkins/uploads", user=nip)
+    assert s.status_code == 201, s.json
+    if data is not False:
+        api.upload(s.json["uploads"][0], data if data is not None else photo(FACE, seed=9), content_type)
+    return s.json["session_id"]
+
+
+def check_in(api, nip, session_id, kind="in", loc=None, key=None):
+    headers = {"Idempotency-Key": key} if key else None
+    return api.post("/checkins", {"session_id": session_id, "type": kind, "location": loc or location()},
+                    user=nip, headers=headers)

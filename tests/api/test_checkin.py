@@ -1,0 +1,196 @@
+"""POST /checkins: face + geofence + time rules, every decision recorded with its reasons."""
+from tests.api.helpers import AYU, DENPASAR, FACE, check_in, checkin_session, enrol, location
+from tests.fakes import photo
+
+
+def given_enrolled(api, set_now, at="2026-03-03T07:45:00+08:00"):
+    set_now(at)
+    assert enrol(api, AYU).status_code == 201
+
+
+def test_inside_the_fence_on_time_is_accepted(api, set_now):
+    given_enrolled(api, set_now)
+    # When
+    r = check_in(api, AYU, checkin_session(api, AYU))
+    # Then
+    assert r.status_code == 201, r.json
+    assert r.json["decision"] == "accepted"
+    assert r.json["local_date"] == "2026-03-03" and r.json["local_time"] == "07:45:00"
+    assert r.json["work_mode"] == "WFO" and r.json["late_minutes"] == 0
+    assert r.json["face"]["score"] >= r.json["face"]["threshold"]
+    assert r.json["geo"]["site_id"] == "kantor-denpasar" and r.json["geo"]["distance_m"] < 5
+    assert "face;dur=" in r.headers["Server-Timing"]
+
+
+def test_late_checkin_counts_minutes_against_work_start(api, set_now):
+    given_enrolled(api, set_now, "2026-03-03T08:20:30+08:00")
+    r = check_in(api, AYU, checkin_session(api, AYU),
+                 loc=location(captured_at="2026-03-03T08:20:00+08:00"))
+    assert r.status_code == 201, r.json
+    assert r.json["late_minutes"] == 20
+    assert "late" in [x["code"] for x in r.json["reasons"]]
+
+
+def test_outside_the_fence_is_rejected_and_recorded(api, set_now):
+    given_enrolled(api, set_now)
+    # When: 2 km away
+    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(lat=DENPASAR["lat"] + 0.018))
+    # Then
+    assert r.status_code == 422
+    assert r.json["decision"] == "rejected"
+    assert "outside_geofence" in [x["code"] for x in r.json["reasons"]]
+    days = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"]
+    assert days[0]["checkins"][0]["decision"] == "rejected"
+    assert days[0]["status"] == "pending"
+
+
+def test_poor_accuracy_at_the_edge_is_flagged_not_accepted(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU),
+                 loc=location(lat=DENPASAR["lat"] + 0.0004, accuracy_m=60))
+    assert r.status_code == 201, r.json
+    assert r.json["decision"] == "flagged"
+    assert "location_uncertain" in [x["code"] for x in r.json["reasons"]]
+
+
+def test_mock_location_is_rejected(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(is_mock=True))
+    assert r.status_code == 422
+    assert "mock_location" in [x["code"] for x in r.json["reasons"]]
+
+
+def test_another_persons_face_is_rejected(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU, photo((250, 250, 10), seed=3)))
+    assert r.status_code == 422
+    assert "face_mismatch" in [x["code"] for x in r.json["reasons"]]
+
+
+def test_impossible_coordinates_are_a_422(api, set_now):
+    given_enrolled(api, set_now)
+    sid = checkin_session(api, AYU)
+    for loc in (location(lat=123.0), location(lon="east"), location(accuracy_m=-1)):
+        r = check_in(api, AYU, sid, loc=loc)
+        assert r.status_code == 422, r.json
+        assert r.json["error"]["code"] in ("invalid_coordinates", "invalid_accuracy"), r.json
+
+
+def test_photo_without_a_face_is_rejected_with_its_code_and_recorded(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE, faces=0)))
+    assert r.status_code == 422
+    assert r.json["error"]["code"] == "no_face"
+    assert r.json["decision"] == "rejected"
+    days = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"]
+    assert days[0]["checkins"][0]["reasons"][0]["code"] == "no_face"
+
+
+def test_several_faces_are_rejected(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE, faces=2)))
+    assert r.status_code == 422 and r.json["error"]["code"] == "multiple_faces"
+
+
+def test_corrupt_image_is_rejected(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU, b"\xff\xd8\xff" + b"garbage" * 400, "image/jpeg"))
+    assert r.status_code == 422 and r.json["error"]["code"] == "corrupt_image"
+
+
+def test_oversized_image_is_a_413_even_though_s3_accepted_it(api, set_now, monkeypatch):
+    given_enrolled(api, set_now)
+    monkeypatch.setenv("HADIR_UPLOAD_MAX_BYTES", "2048")
+    set_now("2026-03-03T07:45:00+08:00")  # reload settings with the smaller limit
+    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE, size=(256, 256))))
+    assert r.status_code == 413 and r.json["error"]["code"] == "image_too_large"
+
+
+def test_unsupported_content_type_is_a_415(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE), "image/gif"))
+    assert r.status_code == 415 and r.json["error"]["code"] == "unsupported_image"
+
+
+def test_missing_upload_is_a_422(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU, data=False))
+    assert r.status_code == 422 and r.json["error"]["code"] == "upload_missing"
+
+
+def test_replayed_session_is_a_409(api, set_now):
+    given_enrolled(api, set_now)
+    sid = checkin_session(api, AYU)
+    assert check_in(api, AYU, sid).status_code == 201
+    r = check_in(api, AYU, sid, kind="out")
+    assert r.status_code == 409 and r.json["error"]["code"] == "session_used"
+
+
+def test_expired_session_is_a_410(api, set_now):
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib import services
+    given_enrolled(api, set_now)
+    sid = checkin_session(api, AYU)
+    later = datetime.now(timezone.utc) + timedelta(minutes=10)
+    services.configure(face_engine=services._overrides["face_engine"], wall_clock=lambda: later)
+    r = check_in(api, AYU, sid)
+    assert r.status_code == 410 and r.json["error"]["code"] == "session_expired"
+
+
+def test_someone_elses_session_is_not_found(api, set_now):
+    given_enrolled(api, set_now)
+    sid = checkin_session(api, AYU)
+    r = check_in(api, "199208202019021003", sid)
+    assert r.status_code in (404, 409)
+
+
+def test_same_idempotency_key_returns_the_same_result_and_writes_once(api, set_now):
+    given_enrolled(api, set_now)
+    sid = checkin_session(api, AYU)
+    first = check_in(api, AYU, sid, key="tap-1")
+    again = check_in(api, AYU, sid, key="tap-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json["checkin_id"] == again.json["checkin_id"]
+    days = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"]
+    assert len(days[0]["checkins"]) == 1
+
+
+def test_idempotency_key_reused_with_another_body_is_a_422(api, set_now):
+    given_enrolled(api, set_now)
+    sid = checkin_session(api, AYU)
+    assert check_in(api, AYU, sid, key="tap-2").status_code == 201
+    r = check_in(api, AYU, sid, kind="out", key="tap-2")
+    assert r.status_code == 422 and r.json["error"]["code"] == "idempotency_key_reused"
+
+
+def test_second_checkin_the_same_day_is_rejected(api, set_now):
+    given_enrolled(api, set_now)
+    assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
+    r = check_in(api, AYU, checkin_session(api, AYU))
+    assert r.status_code == 422
+    assert "already_checked_in" in [x["code"] for x in r.json["reasons"]]
+
+
+def test_checkout_after_checkin_completes_the_day(api, set_now):
+    given_enrolled(api, set_now)
+    assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
+    set_now("2026-03-03T15:40:00+08:00")
+    r = check_in(api, AYU, checkin_session(api, AYU), kind="out",
+                 loc=location(captured_at="2026-03-03T15:39:50+08:00"))
+    assert r.status_code == 201, r.json
+    day = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"][0]
+    assert day["first_in"] == "07:45:00" and day["last_out"] == "15:40:00"
+    assert day["status"] == "present"
+
+
+def test_checkin_before_enrolment_is_a_409(api, set_now):
+    set_now("2026-03-03T07:45:00+08:00")
+    r = check_in(api, AYU, "whatever")
+    assert r.status_code == 409 and r.json["error"]["code"] == "not_enrolled"
+
+
+def test_bad_type_is_a_422(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU), kind="lunch")
+    assert r.status_code == 422 and r.json["error"]["code"] == "invalid_type"
