@@ -1,0 +1,386 @@
+"""The whole deployment of one agency's Hadir stage, built from chalicelib/resources.py."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import (
+    aws_cloudwatch as cw,
+    aws_cloudwatch_actions as cw_actions,
+    aws_cognito as cognito,
+    aws_dynamodb as ddb,
+    aws_iam as iam,
+    aws_kms as kms,
+    aws_s3 as s3,
+    aws_scheduler as scheduler,
+    aws_sns as sns,
+    aws_sns_subscriptions as subs,
+    aws_sqs as sqs,
+)
+from chalice.utils import to_cfn_resource_name
+from constructs import Construct
+
+from chalicelib import resources as r
+from hadir_infra.chalice_app import PrebuiltChalice
+from hadir_infra.config import DeployConfig
+
+_KEY_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER,
+              "B": ddb.AttributeType.BINARY}
+_PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
+
+DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
+            "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"]
+DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+             "dynamodb:BatchWriteItem"]
+COGNITO_ADMIN = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser",
+                 "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminAddUserToGroup",
+                 "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminListGroupsForUser",
+                 "cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser",
+                 "cognito-idp:AdminSetUserPassword", "cognito-idp:ListUsersInGroup"]
+
+
+def _key(k: r.Key | None) -> ddb.Attribute | None:
+    return ddb.Attribute(name=k.name, type=_KEY_TYPES[k.type]) if k else None
+
+
+def local_cron(s: r.Schedule) -> str:
+    """resources.py gives UTC fields; Scheduler runs them in the zone's own time zone."""
+    _, offset = r.ZONES[s.zone]
+    hour = (s.hour + offset) % 24
+    dom, dow = ("?", s.day_of_week) if s.day_of_week != "*" else ("*", "?")
+    return f"cron({s.minute} {hour} {dom} * {dow} *)"
+
+
+class HadirStack(cdk.Stack):
+    def __init__(self, scope: Construct, id: str, *, config: DeployConfig, **kwargs: Any):
+        super().__init__(scope, id, **kwargs)
+        self.config = config
+        stage = config.stage
+        keep = cdk.RemovalPolicy.RETAIN
+
+        self.ses_sender = cdk.CfnParameter(
+            self, "SesSender", type="String", default=config.ses_sender,
+            description="Verified SES identity (e-mail address) supervisors' alerts come from",
+            allowed_pattern=r"^[^@\s]+@[^@\s]+$")
+
+        # --- KMS ------------------------------------------------------------------------------
+        self.biometric_key = kms.Key(
+            self, "BiometricKey", enable_key_rotation=True, removal_policy=keep,
+            alias=f"alias/{r.physical_name(stage, r.BIOMETRIC_KEY.alias)}",
+            description=r.BIOMETRIC_KEY.purpose, pending_window=cdk.Duration.days(30))
+        self.data_key = kms.Key(
+            self, "DataKey", enable_key_rotation=True, removal_policy=keep,
+            alias=f"alias/{r.physical_name(stage, 'data')}",
+            description="S3 encryption of uploaded selfies and attendance exports",
+            pending_window=cdk.Duration.days(30))
+
+        # --- DynamoDB -------------------------------------------------------------------------
+        self.tables: dict[str, ddb.Table] = {}
+        for t in r.TABLES:
+            table = ddb.Table(
+                self, f"Table{to_cfn_resource_name(t.logical)}",
+                table_name=r.physical_name(stage, t.logical),
+                partition_key=_key(t.hash_key), sort_key=_key(t.range_key),
+                billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+                point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True),
+                deletion_protection=config.deletion_protection,
+                encryption=ddb.TableEncryption.AWS_MANAGED,
+                time_to_live_attribute=t.ttl_attribute,
+                stream=ddb.StreamViewType.NEW_AND_OLD_IMAGES if t.stream else None,
+                removal_policy=keep)
+            for g in t.gsis:
+                table.add_global_secondary_index(
+                    index_name=g.name, partition_key=_key(g.hash_key), sort_key=_key(g.range_key),
+                    projection_type=ddb.ProjectionType[g.projection])
+            self.tables[t.logical] = table
+
+        # --- S3 -------------------------------------------------------------------------------
+        self.uploads = s3.Bucket(
+            self, "UploadsBucket",
+            encryption=s3.BucketEncryption.KMS, encryption_key=self.data_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(
+                id="expire-raw-images", enabled=True,
+                expiration=cdk.Duration.days(config.raw_image_expiry_days),
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
+            cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.POST],
+                              allowed_origins=list(config.cors_origins),
+                              allowed_headers=["*"], max_age=3000)],
+            removal_policy=keep)
+        retention = cdk.Duration.days(config.export_retention_days)
+        self.exports = s3.Bucket(
+            self, "ExportsBucket",
+            encryption=s3.BucketEncryption.KMS, encryption_key=self.data_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True, object_lock_enabled=True,
+            object_lock_default_retention=(
+                s3.ObjectLockRetention.compliance(retention)
+                if config.export_retention_mode == "COMPLIANCE"
+                else s3.ObjectLockRetention.governance(retention)),
+            removal_policy=keep)
+        self.buckets = {r.UPLOADS_BUCKET.logical: self.uploads,
+                        r.EXPORTS_BUCKET.logical: self.exports}
+
+        # --- SNS / SQS ------------------------------------------------------------------------
+        self.topics = {t.logical: sns.Topic(
+            self, f"Topic{to_cfn_resource_name(t.logical)}",
+            topic_name=r.physical_name(stage, t.logical), enforce_ssl=True)
+            for t in r.TOPICS}
+        self.queues: dict[str, sqs.Queue] = {}
+        for q in sorted(r.QUEUES, key=lambda q: q.dlq is not None):  # DLQs first
+            dlq = None
+            if q.dlq:
+                dlq = sqs.DeadLetterQueue(queue=self.queues[q.dlq],
+                                          max_receive_count=q.max_receive_count)
+            queue = sqs.Queue(
+                self, f"Queue{to_cfn_resource_name(q.logical)}",
+                queue_name=r.physical_name(stage, q.logical),
+                encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                visibility_timeout=cdk.Duration.seconds(q.visibility_timeout_s),
+                retention_period=cdk.Duration.days(14 if q.dlq is None else 4),
+                dead_letter_queue=dlq, removal_policy=cdk.RemovalPolicy.DESTROY)
+            if q.subscribes_to:
+                self.topics[q.subscribes_to].add_subscription(
+                    subs.SqsSubscription(queue, raw_message_delivery=True))
+            self.queues[q.logical] = queue
+        self.dlqs = [self.queues[q.logical] for q in r.QUEUES
+                     if any(o.dlq == q.logical for o in r.QUEUES)]
+
+        # --- Cognito --------------------------------------------------------------------------
+        up = r.USER_POOL
+        self.user_pool = cognito.UserPool(
+            self, "UserPool", user_pool_name=r.physical_name(stage, up.logical),
+            self_sign_up_enabled=False, sign_in_aliases=cognito.SignInAliases(username=True),
+            custom_attributes={a: cognito.StringAttribute(mutable=True)
+                               for a in up.custom_attributes},
+            password_policy=cognito.PasswordPolicy(
+                min_length=max(up.password_min_length, 8), require_digits=True,
+                require_lowercase=True, require_uppercase=False, require_symbols=False),
+            account_recovery=cognito.AccountRecovery.NONE,
+            feature_plan=cognito.FeaturePlan.LITE,
+            deletion_protection=config.deletion_protection, removal_policy=keep)
+        for g in up.groups:
+            cognito.CfnUserPoolGroup(self, f"Group{to_cfn_resource_name(g)}",
+                                     user_pool_id=self.user_pool.user_pool_id, group_name=g)
+        self.client = self.user_pool.add_client(
+            "AppClient", user_pool_client_name=r.physical_name(stage, "app"),
+            generate_secret=False, prevent_user_existence_errors=True,
+            auth_flows=cognito.AuthFlow(
+                user_password="ALLOW_USER_PASSWORD_AUTH" in up.auth_flows))
+
+        # --- The application ------------------------------------------------------------------
+        self.role = self._app_role()
+        self.app = self._chalice_app()
+        self.functions = self.app.functions()
+        self._wire_functions()
+        self._schedules()
+        self._alarms()
+
+        for name, value in {
+            "UserPoolId": self.user_pool.user_pool_id,
+            "UserPoolClientId": self.client.user_pool_client_id,
+            "UploadsBucketName": self.uploads.bucket_name,
+            "ExportsBucketName": self.exports.bucket_name,
+            "BiometricKeyArn": self.biometric_key.key_arn,
+        }.items():
+            cdk.CfnOutput(self, name, value=value)
+
+    # ------------------------------------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        """What chalicelib/settings.py reads, with the names and ARNs of these constructs."""
+        env = {
+            "HADIR_STAGE": self.config.stage,
+            "HADIR_AGENCY_ID": self.config.agency_id,
+            "POWERTOOLS_SERVICE_NAME": "hadir",
+            "POWERTOOLS_METRICS_NAMESPACE": "Hadir",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            r.BIOMETRIC_KEY.env: self.biometric_key.key_arn,
+            r.SES_SENDER_ENV: self.ses_sender.value_as_string,
+            r.USER_POOL.pool_id_env: self.user_pool.user_pool_id,
+            r.USER_POOL.client_id_env: self.client.user_pool_client_id,
+        }
+        env.update({t.env: self.tables[t.logical].table_name for t in r.TABLES})
+        env.update({b.env: self.buckets[b.logical].bucket_name for b in r.BUCKETS})
+        env.update({q.env: self.queues[q.logical].queue_name for q in r.QUEUES})
+        env.update({t.env: self.topics[t.logical].topic_arn for t in r.TOPICS})
+        return env
+
+    def _app_role(self) -> iam.Role:
+        """The functions' role: every action named, every resource from a construct."""
+        stage = self.config.stage
+        role = iam.Role(self, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description="Hadir Chalice functions (least privilege, written out)")
+        log_groups = cdk.Arn.format(cdk.ArnComponents(
+            service="logs", resource="log-group",
+            resource_name=f"/aws/lambda/{self.stack_name}-*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self)
+        table_arns = [t.table_arn for t in self.tables.values()]
+        index_arns = [f"{t.table_arn}/index/*" for t in self.tables.values()]
+        statements = [
+            iam.PolicyStatement(sid="Logs", actions=["logs:CreateLogGroup",
+                                                     "logs:CreateLogStream", "logs:PutLogEvents"],
+                                resources=[log_groups, f"{log_groups}:*"]),
+            iam.PolicyStatement(sid="TablesReadWrite", actions=DDB_READ + DDB_WRITE,
+                                resources=table_arns),
+            iam.PolicyStatement(sid="IndexesQuery", actions=["dynamodb:Query", "dynamodb:Scan"],
+                                resources=index_arns),
+            iam.PolicyStatement(sid="BiometricTemplates", actions=[
+                "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[self.biometric_key.key_arn]),
+            iam.PolicyStatement(sid="S3DataKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                resources=[self.data_key.key_arn]),
+            iam.PolicyStatement(sid="Uploads", actions=[
+                "s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                resources=[self.uploads.arn_for_objects("*")]),
+            iam.PolicyStatement(sid="ExportsWrite", actions=["s3:PutObject", "s3:GetObject",
+                                                             "s3:GetObjectVersion"],
+                                resources=[self.exports.arn_for_objects("*")]),
+            iam.PolicyStatement(sid="ExportsList", actions=["s3:ListBucket"],
+                                resources=[self.exports.bucket_arn]),
+            iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
+                                resources=[t.topic_arn for t in self.topics.values()]),
+            iam.PolicyStatement(sid="QueuesSend", actions=[
+                "sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+                resources=[q.queue_arn for q in self.queues.values()]),
+            iam.PolicyStatement(sid="QueuesConsume", actions=[
+                "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+                resources=[self.queues[q.logical].queue_arn for q in r.QUEUES if q.handler]),
+            iam.PolicyStatement(
+                sid="SendEmail", actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[cdk.Arn.format(cdk.ArnComponents(
+                    service="ses", resource="identity", resource_name="*"), self)],
+                conditions={"StringEquals": {"ses:FromAddress": self.ses_sender.value_as_string}}),
+            iam.PolicyStatement(sid="Users", actions=COGNITO_ADMIN,
+                                resources=[self.user_pool.user_pool_arn]),
+            iam.PolicyStatement(sid="Tracing", actions=["xray:PutTraceSegments",
+                                                        "xray:PutTelemetryRecords"],
+                                resources=["*"]),  # X-Ray has no resource-level permissions
+        ]
+        self.policy = iam.Policy(self, "AppPolicy", roles=[role], statements=statements,
+                                 policy_name=f"hadir-{stage}-app")
+        return role
+
+    def _chalice_app(self) -> PrebuiltChalice:
+        stage_config: dict[str, Any] = {
+            "manage_iam_role": False,
+            "iam_role_arn": _PLACEHOLDER_ROLE,
+            "autogen_policy": False,
+            "api_gateway_stage": "api",
+            "environment_variables": {},
+        }
+        # app.py resolves queue names at import time (settings.queue_name): import it as this stage
+        os.environ["HADIR_STAGE"] = self.config.stage
+        for q in r.QUEUES:
+            os.environ[q.env] = r.physical_name(self.config.stage, q.logical)
+        if self.config.lambda_memory_mb:
+            stage_config["lambda_memory_size"] = self.config.lambda_memory_mb
+        return PrebuiltChalice(self, "App", source_dir=str(_repo_dir()),
+                               lambda_zip=self.config.lambda_zip, stage_config=stage_config)
+
+    def _wire_functions(self) -> None:
+        env = self.environment()
+        for logical_id in self.functions:
+            fn = self.app.get_resource(logical_id)
+            fn.add_override("Properties.Role", self.role.role_arn)
+            fn.add_override("Properties.Environment.Variables", env)
+            fn.add_override("Properties.Tracing", "Active")
+            # SQS event sources check the role's permissions on creation; the queues themselves
+            # are referenced by the environment variables, so CloudFormation creates them first.
+            fn.node.add_dependency(self.policy)
+
+    def _schedules(self) -> None:
+        """One schedule per job and zone (resources.SCHEDULES).
+
+        A handler declared with ``@app.schedule`` already has its EventBridge rule from chalice
+        (UTC cron, which is exact: Indonesia has no daylight saving). A handler declared with
+        ``@app.lambda_function`` gets an EventBridge Scheduler schedule here, in its zone's own
+        time zone, with retries and a dead-letter queue.
+        """
+        self.schedules: dict[str, scheduler.CfnSchedule] = {}
+        pending = []
+        for s in r.SCHEDULES:
+            logical_id = to_cfn_resource_name(s.handler)
+            if logical_id not in self.functions:
+                raise RuntimeError(f"schedule {s.name}: app.py defines no function {s.handler!r}")
+            events = self.functions[logical_id]["Properties"].get("Events", {})
+            rules = [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"]
+            if rules:
+                if s.cron not in rules:
+                    raise RuntimeError(f"{s.handler}: chalice rule {rules} is not {s.cron}")
+                continue
+            pending.append((s, logical_id))
+        if not pending:
+            return
+        stage = self.config.stage
+        self.schedule_dlq = sqs.Queue(
+            self, "ScheduleDlq", queue_name=r.physical_name(stage, "schedule-dlq"),
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14), removal_policy=cdk.RemovalPolicy.DESTROY)
+        self.dlqs.append(self.schedule_dlq)
+        invoke_role = iam.Role(self, "SchedulerRole",
+                               assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        targets = []
+        for s, logical_id in pending:
+            arn = self.app.get_resource(logical_id).get_att("Arn").to_string()
+            targets.append(arn)
+            self.schedules[s.name] = scheduler.CfnSchedule(
+                self, f"Schedule{to_cfn_resource_name(s.name)}",
+                name=r.physical_name(stage, s.name),
+                description=s.purpose, state="ENABLED",
+                schedule_expression=local_cron(s),
+                schedule_expression_timezone=s.timezone,
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=arn, role_arn=invoke_role.role_arn,
+                    input=cdk.Stack.of(self).to_json_string(
+                        {"job": s.name, "zone": s.zone, "timezone": s.timezone}),
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_retry_attempts=2, maximum_event_age_in_seconds=3600),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                        arn=self.schedule_dlq.queue_arn)))
+        invoke_role.add_to_policy(iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"], resources=targets))
+        invoke_role.add_to_policy(iam.PolicyStatement(
+            actions=["sqs:SendMessage"], resources=[self.schedule_dlq.queue_arn]))
+
+    def _alarms(self) -> None:
+        topic = sns.Topic(self, "AlarmTopic", topic_name=r.physical_name(self.config.stage, "alarms"),
+                          enforce_ssl=True)
+        if self.config.alarm_email:
+            topic.add_subscription(subs.EmailSubscription(self.config.alarm_email))
+        action = cw_actions.SnsAction(topic)
+        five_min = cdk.Duration.minutes(5)
+        for logical_id in self.functions:
+            name = self.app.get_resource(logical_id).ref
+            for metric in ("Errors", "Throttles"):
+                alarm = cw.Alarm(
+                    self, f"{logical_id}{metric}Alarm",
+                    alarm_description=f"{logical_id}: Lambda {metric.lower()}",
+                    metric=cw.Metric(namespace="AWS/Lambda", metric_name=metric,
+                                     dimensions_map={"FunctionName": name},
+                                     statistic="Sum", period=five_min),
+                    threshold=1, evaluation_periods=1,
+                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+                alarm.add_alarm_action(action)
+        for queue in self.dlqs:
+            alarm = cw.Alarm(
+                self, f"{queue.node.id}DepthAlarm",
+                alarm_description="Messages are waiting in a dead-letter queue",
+                metric=queue.metric_approximate_number_of_messages_visible(
+                    period=five_min, statistic="Maximum"),
+                threshold=1, evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+            alarm.add_alarm_action(action)
+
+
+def _repo_dir() -> Path:
+    return Path(os.environ.get("HADIR_APP_DIR") or Path(__file__).resolve().parents[2])

@@ -1,0 +1,96 @@
+"""Fixtures for the infrastructure tests: one `cdk synth` (the pinned CLI) per test session."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+APP_DIR = pathlib.Path(os.environ.get("HADIR_APP_DIR", ROOT))  # the Chalice project synthesized
+if str(INFRA) not in sys.path:
+    sys.path.insert(0, str(INFRA))  # hadir_infra (the stack's helpers) for the unit tests
+STACK = "hadir-prod"
+ACCOUNT, REGION = "123456789012", "ap-southeast-3"
+CONTEXT = {
+    "stage": "prod", "account": ACCOUNT, "region": REGION, "agency_id": "pemkab-test",
+    "ses_sender": "hadir@pemkab-test.go.id", "alarm_email": "ops@pemkab-test.go.id",
+    "raw_image_expiry_days": "2", "export_retention_days": "1825",
+    "export_retention_mode": "COMPLIANCE",
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: builds or runs the Lambda package (minutes)")
+    config.addinivalue_line("markers", "infra: synthesizes and checks the CDK app (needs node)")
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without the application's own settings (the root conftest sets them)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HADIR_", "AWS_ENDPOINT_URL", "POWERTOOLS_"))}
+    env.update(HADIR_APP_DIR=str(APP_DIR), AWS_DEFAULT_REGION=REGION, JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+               CDK_DISABLE_VERSION_CHECK="1")
+    return env
+
+
+def ensure_cdk_cli() -> str:
+    """The CLI pinned in infra/package.json, installed by infra/install.sh when missing."""
+    if not shutil.which("npm") or not shutil.which("node"):
+        pytest.skip("node/npm not installed: cannot run the AWS CDK CLI (apt-get install nodejs npm)")
+    cli = INFRA / "node_modules" / ".bin" / "cdk"
+    if not cli.exists():
+        subprocess.run(["bash", str(INFRA / "install.sh"), "--node-only"], check=True,
+                       timeout=600)
+    return str(cli)
+
+
+def stub_lambda_zip(dest: pathlib.Path) -> pathlib.Path:
+    """The app source only: synthesis needs a zip to hash, not the dependencies."""
+    path = dest / "stub-lambda.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(APP_DIR / "app.py", "app.py")
+        for f in sorted((APP_DIR / "chalicelib").rglob("*.py")):
+            zf.write(f, str(f.relative_to(APP_DIR)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def cdk_out(tmp_path_factory) -> pathlib.Path:
+    """`cdk synth` of the prod stage with the pinned CLI, offline (dummy account, no lookups)."""
+    if not (APP_DIR / "app.py").exists():
+        pytest.skip("app.py not written yet: nothing to synthesize")
+    cli = ensure_cdk_cli()
+    work = tmp_path_factory.mktemp("cdk")
+    out = work / "cdk.out"
+    cmd = [cli, "synth", "--no-notices", "--quiet", "--no-version-reporting",
+           "--app", f"{sys.executable} cdk_app.py", "--output", str(out),
+           "-c", f"lambda_zip={stub_lambda_zip(work)}"]
+    for key, value in CONTEXT.items():
+        cmd += ["-c", f"{key}={value}"]
+    proc = subprocess.run(cmd, cwd=INFRA, env=clean_env(), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, f"cdk synth failed:\n{proc.stdout}\n{proc.stderr}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def template_path(cdk_out) -> pathlib.Path:
+    return cdk_out / f"{STACK}.template.json"
+
+
+@pytest.fixture(scope="session")
+def template_json(template_path) -> dict:
+    return json.loads(template_path.read_text())
+
+
+@pytest.fixture(scope="session")
+def template(template_json):
+    from aws_cdk.assertions import Template
+    return Template.from_json(template_json)

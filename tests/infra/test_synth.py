@@ -1,0 +1,288 @@
+"""The synthesized CloudFormation template: valid (cfn-lint) and secure (CDK assertions).
+
+Given the prod stage synthesized offline from chalicelib/resources.py, when the template is
+inspected, then every data store is encrypted, private, recoverable and reachable only with TLS,
+and the application's role names every action on resources taken from the constructs.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+from aws_cdk.assertions import Match
+
+from chalicelib import resources as r
+from tests.infra.conftest import CONTEXT, INFRA, ROOT, clean_env
+
+pytestmark = pytest.mark.infra
+
+
+def resources_of(template_json: dict, type_: str) -> dict[str, dict]:
+    return {k: v for k, v in template_json["Resources"].items() if v["Type"] == type_}
+
+
+def functions(template_json: dict) -> dict[str, dict]:
+    return resources_of(template_json, "AWS::Serverless::Function")
+
+
+# --- validity ---------------------------------------------------------------------------------
+
+def test_cfn_lint_reports_no_error(template_path):
+    cfn_lint = pathlib.Path(sys.executable).parent / "cfn-lint"
+    cmd = [str(cfn_lint)] if cfn_lint.exists() else [shutil.which("cfn-lint") or "cfn-lint"]
+    proc = subprocess.run(
+        cmd + ["--non-zero-exit-code", "error", str(template_path)],
+        capture_output=True, text=True, env=clean_env(), timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cdk_cli_pin_matches_the_installed_cli():
+    pinned = json.loads((INFRA / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    installed = json.loads((INFRA / "node_modules" / "aws-cdk" / "package.json").read_text())
+    lock = json.loads((INFRA / "package-lock.json").read_text())
+    assert installed["version"] == pinned == lock["packages"]["node_modules/aws-cdk"]["version"]
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------
+
+def test_every_table_from_resources_py_is_on_demand_recoverable_and_protected(template, template_json):
+    tables = resources_of(template_json, "AWS::DynamoDB::Table")
+    assert sorted(t["Properties"]["TableName"] for t in tables.values()) == sorted(
+        r.physical_name("prod", t.logical) for t in r.TABLES)
+    template.all_resources_properties("AWS::DynamoDB::Table", {
+        "BillingMode": "PAY_PER_REQUEST",
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "DeletionProtectionEnabled": True,
+        "SSESpecification": {"SSEEnabled": True},
+    })
+
+
+@pytest.mark.parametrize("table", r.TABLES, ids=lambda t: t.logical)
+def test_table_keys_ttl_and_indexes_match_resources_py(template, table):
+    props: dict = {"TableName": r.physical_name("prod", table.logical),
+                   "KeySchema": [{"AttributeName": table.hash_key.name, "KeyType": "HASH"}]
+                   + ([{"AttributeName": table.range_key.name, "KeyType": "RANGE"}]
+                      if table.range_key else [])}
+    if table.ttl_attribute:
+        props["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
+    if table.gsis:
+        props["GlobalSecondaryIndexes"] = [Match.object_like({"IndexName": g.name})
+                                           for g in table.gsis]
+    template.has_resource_properties("AWS::DynamoDB::Table", props)
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+def test_buckets_are_encrypted_private_and_owner_enforced(template):
+    template.resource_count_is("AWS::S3::Bucket", len(r.BUCKETS))
+    template.all_resources_properties("AWS::S3::Bucket", {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [Match.object_like({
+            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                              "KMSMasterKeyID": Match.any_value()},
+            "BucketKeyEnabled": True})]},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True,
+                                           "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    })
+
+
+def test_every_bucket_denies_requests_without_tls(template_json):
+    buckets = resources_of(template_json, "AWS::S3::Bucket")
+    policies = resources_of(template_json, "AWS::S3::BucketPolicy").values()
+    tls_only = {p["Properties"]["Bucket"]["Ref"] for p in policies
+                for s in p["Properties"]["PolicyDocument"]["Statement"]
+                if s["Effect"] == "Deny" and s["Action"] == "s3:*"
+                and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}}
+    assert tls_only == set(buckets)
+
+
+def test_uploads_expire_raw_images_after_the_configured_days_and_allow_presigned_post(template):
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({
+            "Status": "Enabled", "ExpirationInDays": int(CONTEXT["raw_image_expiry_days"])})])},
+        "CorsConfiguration": {"CorsRules": [Match.object_like({"AllowedMethods": ["POST"]})]},
+    })
+
+
+def test_exports_are_versioned_and_locked_in_compliance_mode(template):
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "ObjectLockEnabled": True,
+        "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {
+            "Mode": "COMPLIANCE", "Days": int(CONTEXT["export_retention_days"])}}},
+    })
+
+
+# --- KMS, Cognito, messaging -------------------------------------------------------------------
+
+def test_kms_keys_rotate_and_the_biometric_key_has_its_alias(template):
+    template.all_resources_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    template.has_resource_properties("AWS::KMS::Alias", {
+        "AliasName": f"alias/{r.physical_name('prod', r.BIOMETRIC_KEY.alias)}"})
+
+
+def test_user_pool_groups_and_password_client_without_secret(template):
+    template.has_resource_properties("AWS::Cognito::UserPool", {
+        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+        "Schema": Match.array_with([Match.object_like({"Name": a, "AttributeDataType": "String"})
+                                    for a in r.USER_POOL.custom_attributes]),
+    })
+    for group in r.USER_POOL.groups:
+        template.has_resource_properties("AWS::Cognito::UserPoolGroup", {"GroupName": group})
+    template.has_resource_properties("AWS::Cognito::UserPoolClient", {
+        "GenerateSecret": False,
+        "ExplicitAuthFlows": Match.array_with(list(r.USER_POOL.auth_flows)),
+    })
+
+
+def test_queues_have_their_dead_letter_queues_and_topic_subscriptions(template, template_json):
+    queues = resources_of(template_json, "AWS::SQS::Queue")
+    by_name = {q["Properties"]["QueueName"]: (k, q) for k, q in queues.items()}
+    for q in r.QUEUES:
+        logical_id, queue = by_name[r.physical_name("prod", q.logical)]
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        if q.dlq:
+            dlq_id, _ = by_name[r.physical_name("prod", q.dlq)]
+            assert queue["Properties"]["RedrivePolicy"] == {
+                "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+                "maxReceiveCount": q.max_receive_count}
+        if q.subscribes_to:
+            template.has_resource_properties("AWS::SNS::Subscription", {
+                "Protocol": "sqs", "RawMessageDelivery": True,
+                "Endpoint": {"Fn::GetAtt": [logical_id, "Arn"]}})
+
+
+# --- schedules --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("schedule", r.SCHEDULES, ids=lambda s: s.name)
+def test_each_job_runs_once_per_zone_and_targets_its_function(template_json, schedule):
+    """Either chalice's EventBridge rule (@app.schedule, UTC cron) or a Scheduler schedule in the
+    zone's time zone (@app.lambda_function), never both."""
+    from chalice.utils import to_cfn_resource_name
+    from hadir_infra.stack import local_cron
+
+    fn_id = to_cfn_resource_name(schedule.handler)
+    fn = functions(template_json).get(fn_id)
+    assert fn, f"no Chalice function {schedule.handler}"
+    rules = [e["Properties"]["Schedule"] for e in fn["Properties"].get("Events", {}).values()
+             if e["Type"] == "Schedule"]
+    found = [s["Properties"] for s in resources_of(template_json, "AWS::Scheduler::Schedule")
+             .values() if s["Properties"]["Name"] == r.physical_name("prod", schedule.name)]
+    assert len(rules) + len(found) == 1, (rules, found)
+    if rules:
+        assert rules == [schedule.cron]
+    else:
+        props = found[0]
+        assert props["ScheduleExpressionTimezone"] == schedule.timezone
+        assert props["ScheduleExpression"] == local_cron(schedule)
+        assert props["Target"]["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+        assert "DeadLetterConfig" in props["Target"]
+
+
+def test_one_schedule_per_job_and_zone():
+    assert {(s.handler.rsplit("_", 1)[0], s.zone) for s in r.SCHEDULES} == {
+        (job, zone) for job in {s.handler.rsplit("_", 1)[0] for s in r.SCHEDULES}
+        for zone in r.ZONES}
+
+
+@pytest.mark.parametrize("schedule", r.SCHEDULES, ids=lambda s: s.name)
+def test_local_cron_is_the_utc_schedule_shifted_to_local_time(schedule):
+    from hadir_infra.stack import local_cron
+
+    minute, hour, dom, month, dow, year = local_cron(schedule)[5:-1].split()
+    _, offset = r.ZONES[schedule.zone]
+    assert (int(hour) - offset) % 24 == schedule.hour and int(minute) == schedule.minute
+    assert dow == (schedule.day_of_week if schedule.day_of_week != "*" else "?")
+    assert (dom, month, year) == ("?" if dow != "?" else "*", "*", "*")
+
+
+# --- alarms -----------------------------------------------------------------------------------
+
+def test_every_function_has_error_and_throttle_alarms(template_json):
+    alarms = resources_of(template_json, "AWS::CloudWatch::Alarm").values()
+    watched = {(a["Properties"]["MetricName"], a["Properties"]["Dimensions"][0]["Value"]["Ref"])
+               for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"}
+    for fn_id in functions(template_json):
+        assert ("Errors", fn_id) in watched and ("Throttles", fn_id) in watched, fn_id
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+
+
+def test_every_dead_letter_queue_has_a_depth_alarm(template_json):
+    queues = resources_of(template_json, "AWS::SQS::Queue")
+    dlq_ids = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+               for q in queues.values() if "RedrivePolicy" in q["Properties"]}
+    dlq_ids |= {k for k, q in queues.items() if q["Properties"]["QueueName"].endswith("schedule-dlq")}
+    alarms = resources_of(template_json, "AWS::CloudWatch::Alarm").values()
+    watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms
+               if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"}
+    assert dlq_ids and dlq_ids <= watched
+
+
+def test_alarm_email_subscribes_to_the_alarm_topic(template):
+    template.has_resource_properties("AWS::SNS::Subscription", {
+        "Protocol": "email", "Endpoint": CONTEXT["alarm_email"]})
+
+
+# --- functions and IAM ------------------------------------------------------------------------
+
+def test_functions_run_python_312_with_the_written_role(template_json):
+    role_ids = set(resources_of(template_json, "AWS::IAM::Role"))
+    assert set(role_ids) <= {k for k in role_ids if k.startswith(("AppRole", "SchedulerRole"))}
+    assert any(k.startswith("AppRole") for k in role_ids), "chalice must not make its own role"
+    for fn_id, fn in functions(template_json).items():
+        props = fn["Properties"]
+        assert props["Runtime"] == "python3.12", fn_id
+        assert props["Role"]["Fn::GetAtt"][0] in role_ids, fn_id
+
+
+def test_functions_get_every_setting_the_app_reads(template_json):
+    names = {t.env for t in r.TABLES} | {b.env for b in r.BUCKETS} | {q.env for q in r.QUEUES}
+    names |= {t.env for t in r.TOPICS} | {k.env for k in r.KMS_KEYS}
+    names |= {r.USER_POOL.pool_id_env, r.USER_POOL.client_id_env, r.SES_SENDER_ENV,
+              "HADIR_STAGE", "HADIR_AGENCY_ID"}
+    for fn_id, fn in functions(template_json).items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert names <= set(env), (fn_id, names - set(env))
+        assert env["HADIR_STAGE"] == "prod" and env["HADIR_AGENCY_ID"] == CONTEXT["agency_id"]
+        assert "AWS_ENDPOINT_URL" not in env and "HADIR_NOW" not in env
+
+
+def _statements(template_json: dict):
+    for pid, policy in resources_of(template_json, "AWS::IAM::Policy").items():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            yield pid, s
+    for rid, role in resources_of(template_json, "AWS::IAM::Role").items():
+        for p in role["Properties"].get("Policies", []):
+            for s in p["PolicyDocument"]["Statement"]:
+                yield rid, s
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def test_no_wildcard_actions_in_any_identity_policy(template_json):
+    for pid, s in _statements(template_json):
+        for action in _as_list(s["Action"]):
+            assert action != "*" and not action.endswith(":*"), (pid, action)
+        assert "NotAction" not in s and "NotResource" not in s, pid
+
+
+def test_data_resources_are_named_by_construct_arns_never_star(template_json):
+    for pid, s in _statements(template_json):
+        services = {a.split(":")[0] for a in _as_list(s["Action"])}
+        if "*" in _as_list(s["Resource"]):
+            assert services == {"xray"}, (pid, s)  # X-Ray has no resource-level permissions
+        if services & {"dynamodb", "s3", "kms", "sqs", "sns", "cognito-idp", "lambda"}:
+            for res in _as_list(s["Resource"]):
+                assert isinstance(res, dict), (pid, s["Sid"] if "Sid" in s else s, res)
+
+
+def test_no_managed_policies_attached(template_json):
+    for rid, role in resources_of(template_json, "AWS::IAM::Role").items():
+        assert not role["Properties"].get("ManagedPolicyArns"), rid
