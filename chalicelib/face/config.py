@@ -26,7 +26,6 @@ class FaceConfig:
     max_yaw_deg: float = 45.0
     max_roll_deg: float = 30.0
     # --- embedding ---
-    flip_average: bool = True             # embed the mirrored face too and average
     threads: int = 1                      # onnxruntime intra-op threads (1-2 vCPU Lambda)
 
     @classmethod

@@ -23,7 +23,7 @@ from chalicelib.face.types import (ENROLMENT_PHOTO_REJECTED, INCONSISTENT_ENROLM
 
 ENROLMENT_PHOTOS = 3
 
-# How each embedder wants its face: chip geometry, and whether the mirrored chip is averaged in.
+# How each embedder wants its face (chip geometry).
 EMBEDDERS = {
     "dlib-resnet": align.DLIB_CHIP,
     "faceres": align.ARCFACE_224,
@@ -126,13 +126,11 @@ class FaceEngine:
         out = {}
         for name, chip in analysis.chips.items():
             x = np.asarray(chip, np.float32)[None]
-            if self.config.flip_average:
+            if self.calibration.model(name).flip:
                 x = np.concatenate([x, x[:, :, ::-1]])
             raw = models.run(name, np.ascontiguousarray(x), ["embedding"], self.config.threads,
                              self.models_dir)[0]
-            vecs = self.calibration.normalise(name, raw)
-            v = vecs.mean(0)
-            out[name] = (v / np.linalg.norm(v)).astype(np.float32)
+            out[name] = self.calibration.normalise(name, raw)
         analysis.timings_ms["embed"] = _ms_since(t)
         return out
 

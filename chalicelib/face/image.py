@@ -8,8 +8,8 @@ import warnings
 from PIL import Image, ImageOps
 
 from chalicelib.face.config import FaceConfig
-from chalicelib.face.types import (CORRUPT_IMAGE, IMAGE_TOO_LARGE, UNSUPPORTED_IMAGE,
-                                   FaceError)
+from chalicelib.face.types import (CORRUPT_IMAGE, FACE_TOO_SMALL, IMAGE_TOO_LARGE,
+                                   UNSUPPORTED_IMAGE, FaceError)
 
 _SIGNATURES = {
     b"\xff\xd8\xff": "JPEG",
@@ -45,7 +45,7 @@ def decode(data: bytes, cfg: FaceConfig) -> Image.Image:
                 raise FaceError(IMAGE_TOO_LARGE, "The photo has too many pixels.",
                                 {"width": width, "height": height, "max_pixels": cfg.max_pixels})
             if min(width, height) < cfg.min_side_px:
-                raise FaceError(CORRUPT_IMAGE, "The photo is too small to show a face.",
+                raise FaceError(FACE_TOO_SMALL, "The photo is too small to show a face.",
                                 {"width": width, "height": height, "min_side_px": cfg.min_side_px})
             if fmt == "JPEG" and max(width, height) > cfg.decode_long_side_px:
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: much faster, and plenty for a face.

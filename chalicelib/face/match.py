@@ -26,7 +26,8 @@ class ModelCalibration:
     weight: float
     impostor_mean: float
     impostor_std: float
-    centre: np.ndarray | None = None  # subtracted before normalising (faceres)
+    centre: np.ndarray | None = None  # subtracted from the unit embedding, then renormalised
+    flip: bool = False                # average the embeddings of the face and its mirror image
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,29 @@ class Calibration:
     def model_names(self) -> list[str]:
         return [m.name for m in self.models]
 
+    def model(self, name: str) -> ModelCalibration:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
     def normalise(self, name: str, raw: np.ndarray) -> np.ndarray:
-        """Raw embeddings (n, d) -> centred (if configured) and L2-normalised float32."""
-        m = self._by_name(name)
-        x = np.asarray(raw, np.float32)
+        """Raw embeddings (n, d) of one face (and its mirror) -> one unit vector (d,): each row is
+        L2-normalised, centred if configured, renormalised; the rows are averaged and renormalised."""
+        m = self.model(name)
+        x = l2(np.asarray(raw, np.float32))
         if m.centre is not None:
-            x = x - m.centre
-        return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+            x = l2(x - m.centre)
+        return l2(x.mean(0))
+
+    def expected_version(self) -> str:
+        """The version this calibration's content implies (models, their hashes and parameters)."""
+        return model_version(
+            [(m.name, m.sha256) for m in self.models],
+            {"threshold": self.threshold, "rule": self.rule,
+             "models": [[m.name, m.weight, m.impostor_mean, m.impostor_std, m.flip,
+                         None if m.centre is None else hashlib.sha256(m.centre.astype("<f4").tobytes()).hexdigest()]
+                        for m in self.models]})
 
     def fuse(self, cosines: Mapping[str, np.ndarray]) -> np.ndarray:
         """Per-model cosine arrays (same shape) -> fused score array."""
@@ -78,19 +95,13 @@ class Calibration:
                            rule=f"{self.rule} of fused z-scores over {len(next(iter(cos.values())))} "
                                 f"template photo(s), FAR target {self.far_target:g}")
 
-    def _by_name(self, name: str) -> ModelCalibration:
-        for m in self.models:
-            if m.name == name:
-                return m
-        raise KeyError(name)
-
     # --- the file ---
     def to_dict(self) -> dict[str, Any]:
         return {
             "model_version": self.model_version, "threshold": self.threshold, "rule": self.rule,
             "far_target": self.far_target,
             "models": [{"name": m.name, "sha256": m.sha256, "weight": m.weight,
-                        "impostor_mean": m.impostor_mean, "impostor_std": m.impostor_std,
+                        "impostor_mean": m.impostor_mean, "impostor_std": m.impostor_std, "flip": m.flip,
                         "centre": None if m.centre is None else
                         base64.b64encode(m.centre.astype("<f4").tobytes()).decode()}
                        for m in self.models],
@@ -102,7 +113,7 @@ class Calibration:
         models = tuple(ModelCalibration(
             name=m["name"], sha256=m["sha256"], weight=float(m["weight"]),
             impostor_mean=float(m["impostor_mean"]), impostor_std=float(m["impostor_std"]),
-            centre=None if not m.get("centre") else
+            flip=bool(m.get("flip", False)), centre=None if not m.get("centre") else
             np.frombuffer(base64.b64decode(m["centre"]), "<f4").copy()) for m in d["models"])
         if d["rule"] not in RULES:
             raise ValueError(f"unknown template rule {d['rule']!r}")
@@ -112,6 +123,10 @@ class Calibration:
     @classmethod
     def load(cls, path: Path) -> "Calibration":
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def l2(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def model_version(models: list[tuple[str, str]], params: Mapping[str, Any]) -> str:
