@@ -1,0 +1,108 @@
+"""POST /auth/login and token verification in the application (signature, issuer, audience,
+expiry, token use) and roles from Cognito groups."""
+import gzip
+import json
+import pathlib
+import time
+
+import jwt
+import pytest
+
+from tests.api.helpers import AYU, KETUT
+
+
+def _moto_private_key():
+    import moto.cognitoidp as c
+    jwk = json.loads(gzip.decompress((pathlib.Path(c.__file__).parent / "resources" /
+                                      "jwks-private.json.gz").read_bytes()))
+    return jwt.PyJWK(jwk if "kty" in jwk else jwk["keys"][0]).key
+
+
+def _claims_of(api, user):
+    return jwt.decode(api.token(user), options={"verify_signature": False})
+
+
+def test_login_returns_cognito_tokens(api):
+    r = api.post("/auth/login", {"username": AYU, "password": api.password})
+    assert r.status_code == 200
+    assert {"id_token", "access_token", "refresh_token", "expires_in"} <= set(r.json)
+    claims = jwt.decode(r.json["id_token"], options={"verify_signature": False})
+    assert claims["custom:nip"] == AYU and "employee" in claims["cognito:groups"]
+
+
+def test_wrong_password_is_a_401(api):
+    r = api.post("/auth/login", {"username": AYU, "password": "wrong-password"})
+    assert r.status_code == 401 and r.json["error"]["code"] == "invalid_credentials"
+
+
+def test_login_without_fields_is_a_422(api):
+    r = api.post("/auth/login", {"username": AYU})
+    assert r.status_code == 422 and r.json["error"]["details"]["fields"] == ["password"]
+
+
+def test_login_with_broken_json_is_a_400(api):
+    r = api.post("/auth/login", raw=b"{nope")
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_json"
+
+
+def test_missing_token_is_a_401(api):
+    r = api.get("/me")
+    assert r.status_code == 401 and r.json["error"]["code"] == "missing_token"
+
+
+def test_forged_signature_is_a_401(api):
+    header, payload, sig = api.token(AYU).split(".")
+    forged = ".".join([header, payload, sig[:-6] + ("AAAAAA" if not sig.endswith("AAAAAA") else "BBBBBB")])
+    r = api.get("/me", token=forged)
+    assert r.status_code == 401 and r.json["error"]["code"] == "invalid_token"
+
+
+def test_token_with_edited_claims_is_a_401(api):
+    import base64
+    header, payload, sig = api.token(AYU).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["cognito:groups"] = ["admin"]
+    edited = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    r = api.post("/admin/offices", {}, token=f"{header}.{edited}.{sig}")
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize("change,code", [
+    ({"exp": int(time.time()) - 60}, "token_expired"),
+    ({"aud": "some-other-client"}, "invalid_token"),
+    ({"iss": "https://cognito-idp.ap-southeast-3.amazonaws.com/other_pool"}, "invalid_token"),
+    ({"token_use": "access"}, "invalid_token"),
+])
+def test_tokens_failing_a_claim_check_are_a_401(api, change, code):
+    # Given a token signed with the right key but one claim wrong
+    claims = {**_claims_of(api, AYU), **change}
+    token = jwt.encode(claims, _moto_private_key(), algorithm="RS256", headers={"kid": "dummy"})
+    # When
+    r = api.get("/me", token=token)
+    # Then
+    assert r.status_code == 401 and r.json["error"]["code"] == code
+
+
+def test_a_correctly_signed_token_with_the_right_claims_passes(api):
+    token = jwt.encode(_claims_of(api, AYU), _moto_private_key(), algorithm="RS256",
+                       headers={"kid": "dummy"})
+    assert api.get("/me", token=token).status_code == 200
+
+
+@pytest.mark.parametrize("method,path,user", [
+    ("POST", "/admin/offices", AYU),
+    ("POST", "/admin/employees", KETUT),
+    ("DELETE", f"/admin/employees/{AYU}/enrollment", "auditor"),
+    ("GET", "/team/attendance", AYU),
+    ("GET", "/audit/exports?date=2026-03-03", AYU),
+    ("GET", "/audit/exports?date=2026-03-03", KETUT),
+    ("POST", "/checkins/uploads", "auditor"),
+])
+def test_wrong_role_is_a_403(api, method, path, user):
+    r = api.call(method, path, {} if method == "POST" else None, user=user)
+    assert r.status_code == 403 and r.json["error"]["code"] in ("forbidden", "no_nip"), r.json
+
+
+def test_admin_without_nip_has_no_profile(api):
+    r = api.get("/me", user="admin")
+    assert r.status_code == 403 and r.json["error"]["code"] == "no_nip"

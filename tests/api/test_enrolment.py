@@ -1,0 +1,71 @@
+"""Enrolment: three presigned uploads, each photo must pass; template stored encrypted."""
+from tests.api.helpers import AYU, FACE, enrol
+from tests.fakes import photo
+
+
+def test_upload_session_gives_three_presigned_posts_with_limits(api):
+    r = api.post("/me/enrollment/uploads", user=AYU)
+    assert r.status_code == 201
+    assert len(r.json["uploads"]) == 3 and r.json["expires_at"]
+    policy_fields = r.json["uploads"][0]["fields"]
+    assert "policy" in policy_fields and "x-amz-meta-nonce" in policy_fields
+
+
+def test_three_good_photos_enrol(api):
+    r = enrol(api, AYU)
+    assert r.status_code == 201, r.json
+    assert r.json["status"] == "enrolled"
+    assert [p["ok"] for p in r.json["photos"]] == [True, True, True]
+    assert api.get("/me", user=AYU).json["enrollment"]["status"] == "enrolled"
+
+
+def test_template_is_stored_encrypted(api):
+    enrol(api, AYU)
+    import boto3
+    item = boto3.client("dynamodb", region_name="ap-southeast-3").get_item(
+        TableName="hadir-test-biometrics", Key={"nip": {"S": AYU}})["Item"]
+    assert b"embeddings" not in item["ciphertext"]["B"]
+    from chalicelib.biometrics import unseal
+    from chalicelib.services import get_services
+    sealed = get_services().store.sealed_template(AYU)
+    assert unseal(AYU, sealed)["model_version"] == "fake-colour-1"
+
+
+def test_a_photo_without_a_face_rejects_enrolment_with_per_photo_reasons(api):
+    r = enrol(api, AYU, photos=[photo(FACE), photo(FACE, faces=0), photo(FACE, seed=2)])
+    assert r.status_code == 422
+    assert r.json["error"]["code"] == "enrolment_photo_rejected"
+    assert [p["ok"] for p in r.json["error"]["details"]["photos"]] == [True, False, True]
+    assert r.json["error"]["details"]["photos"][1]["reason"] == "no_face"
+
+
+def test_photos_of_different_people_are_rejected(api):
+    r = enrol(api, AYU, photos=[photo(FACE), photo((250, 10, 10)), photo(FACE, seed=2)])
+    assert r.status_code == 422 and r.json["error"]["code"] == "inconsistent_enrolment_photos"
+
+
+def test_already_enrolled_is_a_409(api):
+    assert enrol(api, AYU).status_code == 201
+    r = api.post("/me/enrollment/uploads", user=AYU)
+    assert r.status_code == 409 and r.json["error"]["code"] == "already_enrolled"
+
+
+def test_enrolment_session_cannot_be_used_for_checkin(api):
+    s = api.post("/me/enrollment/uploads", user=AYU).json
+    assert enrol(api, AYU).status_code == 201
+    r = api.post("/checkins", {"session_id": s["session_id"], "type": "in",
+                               "location": {"lat": -8.67, "lon": 115.21, "accuracy_m": 5,
+                                            "captured_at": "2026-03-03T07:45:00+08:00", "is_mock": False}},
+                 user=AYU)
+    assert r.status_code == 422 and r.json["error"]["code"] == "wrong_session_purpose"
+
+
+def test_unknown_session_is_a_404(api):
+    r = api.post("/me/enrollment", {"session_id": "nope"}, user=AYU)
+    assert r.status_code == 404 and r.json["error"]["code"] == "session_not_found"
+
+
+def test_corrupt_enrolment_photo_is_rejected(api):
+    r = enrol(api, AYU, photos=[photo(FACE), b"\x89PNG\r\n" + b"x" * 2000, photo(FACE, seed=2)])
+    assert r.status_code == 422
+    assert r.json["error"]["details"]["photos"][1]["reason"] == "corrupt_image"

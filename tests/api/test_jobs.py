@@ -1,0 +1,130 @@
+"""Absence detection per time zone (one notice per supervisor, twice changes nothing), the e-mail
+consumer, the daily export and GET /audit/exports."""
+import json
+
+import boto3
+import pytest
+
+from tests.api.helpers import AYU, KETUT, MADE, check_in, checkin_session, enrol
+
+REGION = "ap-southeast-3"
+
+
+@pytest.fixture
+def tap(aws_env):
+    """An SQS queue subscribed to the supervisor topic: what SNS delivered."""
+    sqs, sns = boto3.client("sqs", region_name=REGION), boto3.client("sns", region_name=REGION)
+    url = sqs.create_queue(QueueName="test-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=aws_env["HADIR_TOPIC_SUPERVISOR_ALERTS"], Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})
+
+    def read():
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in msgs]
+    return read
+
+
+def run(handler_name):
+    from chalicelib.api.events import HANDLERS
+    return HANDLERS[handler_name]({})
+
+
+def given_ayu_checked_in(api, set_now):
+    set_now("2026-03-03T07:45:00+08:00")
+    assert enrol(api, AYU).status_code == 201
+    assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
+
+
+def test_absence_detection_marks_absentees_and_notifies_each_supervisor_once(api, set_now, tap):
+    given_ayu_checked_in(api, set_now)
+    set_now("2026-03-03T10:30:00+08:00")
+    # When
+    report = run("detect_absence_wita")
+    # Then: Made (no check-in) and Ketut (supervisor, also staff) are absent; Ayu is not
+    assert report["absent"] == 2 and report["notices"] == 1
+    notices = tap()
+    assert len(notices) == 1
+    assert notices[0]["supervisor_nip"] == KETUT
+    assert [a["nip"] for a in notices[0]["absentees"]] == [MADE]
+    team = {s["nip"]: s["status"] for s in api.get("/team/attendance?date=2026-03-03", user=KETUT).json["staff"]}
+    assert team == {AYU: "present", MADE: "absent"}
+
+
+def test_running_absence_detection_twice_changes_nothing(api, set_now, tap):
+    given_ayu_checked_in(api, set_now)
+    set_now("2026-03-03T10:30:00+08:00")
+    run("detect_absence_wita")
+    tap()
+    # When
+    again = run("detect_absence_wita")
+    # Then
+    assert again["absent"] == 0 and again["notices"] == 0
+    assert tap() == []
+
+
+def test_absence_detection_waits_for_the_window_to_close(api, set_now, tap):
+    set_now("2026-03-03T07:30:00+08:00")
+    report = run("detect_absence_wita")
+    assert report["absent"] == 0 and report["skipped_offices"][0]["reason"] == "window_open"
+
+
+def test_no_absences_on_a_weekend(api, set_now, tap):
+    set_now("2026-03-07T10:30:00+08:00")
+    assert run("detect_absence_wita")["absent"] == 0
+
+
+def test_other_zones_are_not_touched(api, set_now):
+    set_now("2026-03-03T10:30:00+08:00")  # 09:30 WIB: Jakarta's window still open
+    report = run("detect_absence_wib")
+    assert report["absent"] == 0
+
+
+def test_email_consumer_sends_one_ses_mail_per_notice(api, set_now):
+    from chalice.test import Client
+
+    import app as app_module
+    from chalicelib.services import get_services, jobs
+    set_now("2026-03-03T10:30:00+08:00")
+    jobs.detect_absence(get_services(), "WITA")
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.get_queue_url(QueueName="hadir-test-email-outbox")["QueueUrl"]
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert len(bodies) == 1
+    with Client(app_module.app, stage_name="test") as client:
+        event = client.events.generate_sqs_event(message_bodies=bodies * 2, queue_name="hadir-test-email-outbox")
+        client.lambda_.invoke("send_supervisor_email", event)
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    assert len(sent) == 1 and sent[0].destinations["ToAddresses"] == ["ketut.wirawan@denpasar.example.go.id"]
+
+
+def test_export_writes_csv_and_manifest_and_auditors_can_download(api, set_now):
+    import hashlib
+
+    import requests
+    given_ayu_checked_in(api, set_now)
+    set_now("2026-03-03T10:30:00+08:00")
+    run("detect_absence_wita")
+    assert api.get("/audit/exports?date=2026-03-03", user="auditor").status_code == 404
+    set_now("2026-03-04T00:31:00+08:00")
+    # When
+    out = run("export_wita")
+    # Then
+    assert out["date"] == "2026-03-03" and out["rows"] == 3
+    r = api.get("/audit/exports?date=2026-03-03", user="auditor")
+    assert r.status_code == 200, r.json
+    files = {f["key"].rsplit("/", 1)[-1]: f["url"] for f in r.json["files"]}
+    assert set(files) == {"records.csv", "manifest.json"}
+    assert "agency=pemkab-demo" in r.json["files"][0]["key"]
+    csv_bytes = requests.get(files["records.csv"], timeout=5).content
+    manifest = requests.get(files["manifest.json"], timeout=5).json()
+    assert manifest["sha256"] == hashlib.sha256(csv_bytes).hexdigest() and manifest["rows"] == 3
+    assert b"absent" in csv_bytes and AYU.encode() in csv_bytes
+
+
+def test_audit_exports_needs_a_valid_date(api):
+    r = api.get("/audit/exports?date=03-03-2026", user="auditor")
+    assert r.status_code == 422 and r.json["error"]["code"] == "invalid_date"
+    assert api.get("/audit/exports", user="auditor").status_code == 422
