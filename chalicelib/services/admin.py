@@ -122,7 +122,7 @@ def import_employees(svc: Services, rows: list[Any]) -> tuple[int, dict[str, Any
             results.append({"row": i, "nip": nip, "ok": False, "error": exc.to_dict()})
     metrics.add_metric(name="EmployeesImported", unit="Count", value=created)
     failed = len(rows) - created
-    logger.info("employees imported", extra={"created": created, "failed": failed})
+    logger.info("employees imported", extra={"rows_created": created, "rows_failed": failed})
     status = 200 if created or not rows else 422
     return status, {"created": created, "failed": failed, "rows": results}
 

@@ -1,0 +1,295 @@
+"""The local stack, one process tree: moto server, resources + demo data, ``chalice local``, and a
+scheduler loop that fires the scheduled handlers at their times and drains the e-mail queue.
+
+    python -m local.stack [--moto-port 5000] [--api-port 8000] [--control-port 8001]
+                          [--now 2026-03-03T07:45:00+08:00] [--no-seed]
+
+Control endpoint (loopback only), for demos and the e2e test:
+    POST /jobs/<handler>[?now=ISO]   run a scheduled handler now (optionally at a given clock)
+    POST /drain                      deliver queued e-mails now
+    GET  /env                        the environment the app runs with (ids, endpoint)
+
+State lives in moto's memory: it does NOT survive a restart (the demo data is re-seeded).
+"""
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from typing import Any
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+STAGE = "local"
+
+
+def stage_env(moto_url: str, now: str | None) -> dict[str, str]:
+    cfg = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = {**cfg.get("environment_variables", {}), **cfg["stages"][STAGE]["environment_variables"]}
+    env["AWS_ENDPOINT_URL"] = moto_url
+    env["HADIR_AWS_ENDPOINT_URL"] = moto_url  # wins over the config's fixed port inside chalice local
+    if now:
+        env["HADIR_NOW"] = now
+    return env
+
+
+def log(msg: str) -> None:
+    print(f"[stack {datetime.now().strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class Stack:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.procs: list[subprocess.Popen] = []
+        self.moto = None
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.env: dict[str, str] = {}
+
+    # --- start -------------------------------------------------------------------------------
+    def start_moto(self) -> str:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.args.moto_port, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        url = f"http://{host}:{port}"
+        log(f"moto server on {url}")
+        return url
+
+    def bootstrap(self, moto_url: str) -> None:
+        import boto3
+
+        from local.bootstrap import create_all
+        env = stage_env(moto_url, self.args.now)
+        os.environ.update(env)
+        region = env["AWS_DEFAULT_REGION"]
+        ids = create_all(lambda s: boto3.client(s, region_name=region, endpoint_url=moto_url), STAGE)
+        env.update(ids)
+        os.environ.update(ids)
+        self.env = env
+        from chalicelib import aws, services
+        from chalicelib.settings import reset_settings
+        reset_settings(); aws.reset_clients(); services.reset()
+        log(f"resources created from chalicelib/resources.py (user pool {ids['HADIR_USER_POOL_ID']})")
+
+    def seed(self) -> dict[str, Any]:
+        from chalicelib.services import get_services
+        from local.seed import seed
+        return seed(get_services())
+
+    def start_chalice(self) -> None:
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        cmd = [sys.executable, "-c", "from chalice.cli import main; main()", "local", "--stage", STAGE,
+               "--host", "127.0.0.1", "--port", str(self.args.api_port), "--no-autoreload"]
+        p = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+                             stdout=None if self.args.verbose else subprocess.DEVNULL,
+                             stderr=None if self.args.verbose else subprocess.STDOUT)
+        self.procs.append(p)
+        url = f"http://127.0.0.1:{self.args.api_port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if p.poll() is not None:
+                raise RuntimeError(f"chalice local exited with {p.returncode}")
+            try:
+                urllib.request.urlopen(url + "/me", timeout=1)
+            except urllib.error.HTTPError:
+                break  # 401: it is serving
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("chalice local did not start")
+        log(f"chalice local on {url} (stage {STAGE}, process group {p.pid})")
+
+    # --- scheduler ---------------------------------------------------------------------------
+    def run_job(self, handler: str, now: str | None = None) -> Any:
+        from chalicelib import services
+        from chalicelib.api.events import HANDLERS
+        from chalicelib.settings import reset_settings
+        with self.lock:
+            if now:
+                os.environ["HADIR_NOW"] = now
+                reset_settings(); services.reset()
+            try:
+                result = HANDLERS[handler]({})
+            finally:
+                if now:
+                    if self.args.now:
+                        os.environ["HADIR_NOW"] = self.args.now
+                    else:
+                        os.environ.pop("HADIR_NOW", None)
+                    reset_settings(); services.reset()
+            drained = self.drain_locked()
+        log(f"ran {handler}: {json.dumps(result, default=str)[:300]}; e-mails sent {drained}")
+        return {"result": result, "emails_delivered": drained}
+
+    def drain(self) -> int:
+        with self.lock:
+            return self.drain_locked()
+
+    def drain_locked(self) -> int:
+        """Receive from the e-mail queue and call the same handler Lambda would, then delete."""
+        from chalice.app import SQSEvent
+
+        from chalicelib import aws
+        from chalicelib.api.events import events  # noqa: F401
+        import app as app_module
+        sqs = aws.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.env["HADIR_QUEUE_EMAIL"])["QueueUrl"]
+        handler = app_module.app.handler_map["send_supervisor_email"]
+        n = 0
+        while True:
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not msgs:
+                return n
+            event = {"Records": [{"body": m["Body"], "receiptHandle": m["ReceiptHandle"],
+                                  "messageId": m["MessageId"], "attributes": {}, "messageAttributes": {},
+                                  "eventSourceARN": "", "awsRegion": ""} for m in msgs]}
+            handler.func(SQSEvent(event, None)) if hasattr(handler, "func") else handler(event, None)
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+            n += len(msgs)
+
+    def scheduler_loop(self) -> None:
+        from chalicelib.resources import SCHEDULES
+        from chalicelib.settings import get_settings
+        from local.cron import fires_between
+        last = get_settings().now()
+        frozen = bool(self.args.now)
+        log("scheduler: " + ", ".join(f"{s.handler} {s.cron}" for s in SCHEDULES)
+            + (" (clock frozen by HADIR_NOW: use POST /jobs/<handler>)" if frozen else ""))
+        while not self.stop.wait(self.args.tick):
+            try:
+                now = get_settings().now() if not frozen else datetime.now(timezone.utc)
+                if not frozen:
+                    for s in SCHEDULES:
+                        if fires_between(s, last, now):
+                            self.run_job(s.handler)
+                last = now
+                self.drain()
+            except Exception as exc:  # noqa: BLE001 - keep the loop alive, say what failed
+                log(f"scheduler error: {type(exc).__name__}: {exc}")
+
+    # --- control endpoint ----------------------------------------------------------------------
+    def serve_control(self) -> http.server.ThreadingHTTPServer:
+        stack = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _send(self, status: int, body: Any) -> None:
+                data = json.dumps(body, default=str).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                if self.path == "/env":
+                    keep = ("HADIR_USER_POOL_ID", "HADIR_USER_POOL_CLIENT_ID", "AWS_ENDPOINT_URL",
+                            "HADIR_TOPIC_SUPERVISOR_ALERTS", "HADIR_NOW", "AWS_DEFAULT_REGION")
+                    return self._send(200, {k: stack.env.get(k) for k in keep})
+                self._send(404, {"error": "not found"})
+
+            def do_POST(self):  # noqa: N802
+                u = urllib.parse.urlparse(self.path)
+                q = urllib.parse.parse_qs(u.query)
+                try:
+                    if u.path.startswith("/jobs/"):
+                        return self._send(200, stack.run_job(u.path[len("/jobs/"):], (q.get("now") or [None])[0]))
+                    if u.path == "/drain":
+                        return self._send(200, {"emails_delivered": stack.drain()})
+                except KeyError as exc:
+                    return self._send(404, {"error": f"unknown handler {exc}"})
+                except Exception as exc:  # noqa: BLE001
+                    return self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
+                self._send(404, {"error": "not found"})
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.args.control_port), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        log(f"control endpoint on http://127.0.0.1:{srv.server_address[1]} (POST /jobs/<handler>, /drain)")
+        return srv
+
+    # --- stop ----------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self.stop.set()
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                    p.wait(timeout=5)
+                except ProcessLookupError:
+                    pass
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+        if self.moto:
+            self.moto.stop()
+        log("stopped")
+
+
+def print_credentials(seeded: dict[str, Any], args: argparse.Namespace) -> None:
+    print("\n=== Hadir local stack ===")
+    print(f"API        http://127.0.0.1:{args.api_port}   (chalice local, stage local)")
+    print(f"moto       http://127.0.0.1:{args.moto_port}")
+    print(f"control    http://127.0.0.1:{args.control_port}  (POST /jobs/<handler>?now=ISO, POST /drain)")
+    print(f"HADIR_NOW  {args.now or '(not set: real time)'}")
+    print(f"password for every demo user: {seeded['password']}")
+    for u in seeded["users"]:
+        print(f"  {u['username']:<20} {','.join(u['roles']):<22} {u.get('name', '')} {u.get('office', '')}")
+    print("State is in memory only: it does not survive a restart.\n", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--moto-port", type=int, default=int(os.environ.get("HADIR_MOTO_PORT", 5000)))
+    ap.add_argument("--api-port", type=int, default=int(os.environ.get("HADIR_API_PORT", 8000)))
+    ap.add_argument("--control-port", type=int, default=int(os.environ.get("HADIR_CONTROL_PORT", 8001)))
+    ap.add_argument("--now", default=os.environ.get("HADIR_NOW") or None,
+                    help="freeze the attendance clock (ISO 8601 with offset)")
+    ap.add_argument("--tick", type=float, default=5.0, help="scheduler period in seconds")
+    ap.add_argument("--no-seed", action="store_true")
+    ap.add_argument("--verbose", action="store_true", help="show chalice local's output")
+    args = ap.parse_args(argv)
+    stack = Stack(args)
+    stopping = threading.Event()
+
+    def on_signal(signum, frame):
+        stopping.set()
+        stack.stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        url = stack.start_moto()
+        stack.bootstrap(url)
+        seeded = stack.seed() if not args.no_seed else {"password": "-", "users": []}
+        stack.start_chalice()
+        stack.serve_control()
+        print_credentials(seeded, args)
+        t = threading.Thread(target=stack.scheduler_loop, daemon=True)
+        t.start()
+        log("ready (Ctrl-C stops everything)")
+        while not stopping.wait(0.5):
+            if any(p.poll() is not None for p in stack.procs):
+                log("chalice local exited")
+                return 1
+        return 0
+    finally:
+        stack.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The real local stack (moto server + chalice local + scheduler) started as a subprocess on free
+ports and driven over HTTP like the mobile app: login, presigned uploads, enrolment with real faces,
+check-in inside and check-out outside the fence, absence detection, the supervisor's notification
+and the auditors' export."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+import requests
+
+from tests.faces import CANDIDATES, available, photos
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PASSWORD = "Hadir-Demo-2025"
+AYU, KETUT, MADE = "199001152015032001", "197805122005011002", "199208202019021003"
+DENPASAR = (-8.6705, 115.2126)
+
+pytestmark = pytest.mark.skipif(not available(), reason="real face photos (../shared/faces/dev) absent")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    ports = {"moto": free_port(), "api": free_port(), "control": free_port()}
+    cmd = [sys.executable, "-m", "local.stack", "--moto-port", str(ports["moto"]),
+           "--api-port", str(ports["api"]), "--control-port", str(ports["control"]),
+           "--now", "2026-03-03T07:45:00+08:00", "--tick", "1"]
+    log = open(ROOT / ".pytest-e2e-stack.log", "w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{ports['api']}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        assert proc.poll() is None, (ROOT / ".pytest-e2e-stack.log").read_text()[-3000:]
+        try:
+            requests.get(f"http://127.0.0.1:{ports['control']}/env", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    else:
+        pytest.fail("the local stack did not start")
+    yield {"api": base, "control": f"http://127.0.0.1:{ports['control']}",
+           "moto": f"http://127.0.0.1:{ports['moto']}"}
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+def login(stack, user):
+    r = requests.post(f"{stack['api']}/auth/login", json={"username": user, "password": PASSWORD}, timeout=10)
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['id_token']}"}
+
+
+def upload(target, data):
+    r = requests.post(target["url"], data={**target["fields"], "Content-Type": "image/jpeg"},
+                      files={"file": ("selfie.jpg", data, "image/jpeg")}, timeout=10)
+    assert r.status_code in (200, 201, 204), r.text
+
+
+def location(lat, lon, at="2026-03-03T07:44:55+08:00"):
+    return {"lat": lat, "lon": lon, "accuracy_m": 6, "captured_at": at, "is_mock": False}
+
+
+def test_a_day_in_the_life(stack):
+    api = stack["api"]
+    # Given: an employee logged in on her phone
+    me = login(stack, AYU)
+    assert requests.get(f"{api}/me", headers=me, timeout=10).json()["enrollment"]["status"] == "not_enrolled"
+
+    # When: she enrols with three real photos (one presigned POST each)
+    enrolled = None
+    for identity in CANDIDATES:
+        imgs = photos(identity)
+        s = requests.post(f"{api}/me/enrollment/uploads", headers=me, timeout=10).json()
+        for target, data in zip(s["uploads"], imgs[:3]):
+            upload(target, data)
+        r = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"]}, headers=me, timeout=60)
+        if r.status_code == 201:
+            enrolled = imgs
+            break
+    assert enrolled, r.text
+    assert [p["ok"] for p in r.json()["photos"]] == [True, True, True]
+
+    # And: subscribe a tap to the supervisor topic, to read what SNS delivers
+    moto = dict(endpoint_url=stack["moto"], region_name="ap-southeast-3",
+                aws_access_key_id="testing", aws_secret_access_key="testing")
+    env = requests.get(f"{stack['control']}/env", timeout=5).json()
+    sqs, sns = boto3.client("sqs", **moto), boto3.client("sns", **moto)
+    tap = sqs.create_queue(QueueName="e2e-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=env["HADIR_TOPIC_SUPERVISOR_ALERTS"], Protocol="sqs", Endpoint=arn,
+                  Attributes={"RawMessageDelivery": "true"})
+
+    # When: she checks in at the Denpasar office at 07:45 WITA
+    s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
+    upload(s["uploads"][0], enrolled[3])
+    body = {"session_id": s["session_id"], "type": "in", "location": location(*DENPASAR)}
+    r = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1"}, timeout=60)
+    # Then: accepted, WFO, on time
+    assert r.status_code == 201, r.text
+    assert r.json()["decision"] == "accepted" and r.json()["work_mode"] == "WFO"
+    assert r.json()["local_time"] == "07:45:00" and r.json()["late_minutes"] == 0
+    # And a retried request returns the same record
+    again = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1"}, timeout=60)
+    assert again.json()["checkin_id"] == r.json()["checkin_id"]
+    # And the session cannot be replayed
+    replay = requests.post(f"{api}/checkins", json=body, headers=me, timeout=60)
+    assert replay.status_code == 409 and replay.json()["error"]["code"] == "session_used"
+
+    # When: she checks out 3 km away from the office
+    s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
+    upload(s["uploads"][0], enrolled[3])
+    out = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
+                                                  "location": location(DENPASAR[0] + 0.027, DENPASAR[1])},
+                        headers=me, timeout=60)
+    # Then: rejected (outside the fence), and recorded
+    assert out.status_code == 422, out.text
+    assert "outside_geofence" in [x["code"] for x in out.json()["reasons"]]
+    days = requests.get(f"{api}/me/attendance?from=2026-03-03&to=2026-03-03", headers=me, timeout=10).json()
+    assert [c["decision"] for c in days["days"][0]["checkins"]] == ["accepted", "rejected"]
+
+    # When: absence detection for WITA runs after the window closed
+    job = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:30:00%2B08:00",
+                        timeout=60).json()
+    assert job["result"]["notices"] == 1 and job["emails_delivered"] == 1, job
+    # Then: the supervisor got one notification listing Made, not Ayu
+    notices = [json.loads(m["Body"]) for m in
+               sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])]
+    assert len(notices) == 1 and notices[0]["supervisor_nip"] == KETUT
+    assert [a["nip"] for a in notices[0]["absentees"]] == [MADE]
+    team = requests.get(f"{api}/team/attendance?date=2026-03-03", headers=login(stack, KETUT), timeout=10).json()
+    assert {x["nip"]: x["status"] for x in team["staff"]} == {AYU: "present", MADE: "absent"}
+    # And running it again sends nothing
+    again = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:35:00%2B08:00",
+                          timeout=60).json()
+    assert again["result"]["notices"] == 0 and again["emails_delivered"] == 0
+
+    # When: the day has ended in WITA and the export runs
+    exp = requests.post(f"{stack['control']}/jobs/export_wita?now=2026-03-04T00:31:00%2B08:00", timeout=60).json()
+    assert exp["result"]["date"] == "2026-03-03"
+    # Then: an auditor downloads the CSV and its manifest, and the hash matches
+    files = requests.get(f"{api}/audit/exports?date=2026-03-03", headers=login(stack, "auditor"), timeout=10)
+    assert files.status_code == 200, files.text
+    urls = {f["key"].rsplit("/", 1)[-1]: f["url"] for f in files.json()["files"]}
+    csv_bytes = requests.get(urls["records.csv"], timeout=10).content
+    manifest = requests.get(urls["manifest.json"], timeout=10).json()
+    assert manifest["sha256"] == hashlib.sha256(csv_bytes).hexdigest()
+    assert manifest["rows"] == len(csv_bytes.decode().strip().splitlines()) - 1 >= 3
+    assert AYU in csv_bytes.decode() and "absent" in csv_bytes.decode()
