@@ -35,18 +35,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(tmp_path_factory):
     ports = {"moto": free_port(), "api": free_port(), "control": free_port()}
     cmd = [sys.executable, "-m", "local.stack", "--moto-port", str(ports["moto"]),
            "--api-port", str(ports["api"]), "--control-port", str(ports["control"]),
            "--now", "2026-03-03T07:45:00+08:00", "--tick", "1"]
-    log = open(ROOT / ".pytest-e2e-stack.log", "w")
+    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
+    log = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{ports['api']}"
     deadline = time.time() + 90
     while time.time() < deadline:
-        assert proc.poll() is None, (ROOT / ".pytest-e2e-stack.log").read_text()[-3000:]
+        assert proc.poll() is None, log_path.read_text()[-3000:]
         try:
             requests.get(f"http://127.0.0.1:{ports['control']}/env", timeout=1)
             break
