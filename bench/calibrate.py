@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.facedata import list_images, pair_masks, tar_at_far
+from bench.facedata import enrol3, list_images, pair_masks, tar_at_far
 from chalicelib.face import FaceEngine
 from chalicelib.face.engine import EMBEDDERS
 from chalicelib.face import models
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     chosen = {}
     for m in names:
         ok = ~np.isnan(rows[m][:, 0, 0])
-        mean_vec = l2(np.nanmean(rows[m][ok].mean(1), 0))
+        mean_vec = np.nanmean(rows[m][ok].mean(1), 0)  # the mean unit embedding (not renormalised)
         best = None
         for flip in ((False,) if m in args.no_flip else (False, True)):
             for centred in (False, True):
@@ -145,7 +145,9 @@ def main(argv=None) -> int:
     rules = {}
     embs = {m: chosen[m]["emb"] for m in names}
     for rule in ("mean", "max", "centroid"):
-        rules[rule] = enrol3(embs, data.labels, weights, chosen, thr, rule)
+        trial = Calibration("trial", thr, rule, args.far, tuple(
+            ModelCalibration(m, "", weights[m], chosen[m]["imp_mean"], chosen[m]["imp_std"]) for m in names), {})
+        rules[rule] = enrol3(trial, embs, data.labels)
     report["template_rules"] = rules
     rule = max(rules, key=lambda r: (rules[r]["far"] <= args.far, rules[r]["tar"], -rules[r]["far"]))
 
@@ -165,33 +167,6 @@ def main(argv=None) -> int:
                         "centred": {m: chosen[m]["centre"] is not None for m in names}, "single_pair": single}
     print(json.dumps(report))
     return 0
-
-
-def enrol3(embs, labels, weights, chosen, thr, rule):
-    """Identities with 4+ images: template = first 3, probes = the rest; impostors = every template
-    against every probe of the other identities."""
-    idents = [i for i in np.unique(labels) if (labels == i).sum() >= 4]
-    t_idx = {i: np.nonzero(labels == i)[0][:3] for i in idents}
-    p_idx = {i: np.nonzero(labels == i)[0][3:] for i in idents}
-    probes = np.concatenate([p_idx[i] for i in idents])
-    probe_owner = np.concatenate([[i] * len(p_idx[i]) for i in idents])
-    scores = np.zeros((len(idents), len(probes)))
-    for m, w in weights.items():
-        e = embs[m]
-        for k, i in enumerate(idents):
-            rows = e[t_idx[i]]
-            if rule == "centroid":
-                rows = l2(np.nanmean(rows, 0))[None]
-            cos = rows @ e[probes].T  # (r, P)
-            z = (cos - chosen[m]["imp_mean"]) / chosen[m]["imp_std"]
-            agg = np.nanmax(z, 0) if rule == "max" else np.nanmean(z, 0)
-            scores[k] += w * agg
-    owner = np.array(idents)[:, None] == probe_owner[None, :]
-    gen, imp = scores[owner], scores[~owner]
-    gen = np.nan_to_num(gen, nan=-np.inf)
-    imp = np.nan_to_num(imp, nan=-np.inf)
-    return {"identities": len(idents), "genuine": int(len(gen)), "impostor": int(len(imp)),
-            "tar": round(float(np.mean(gen >= thr)), 4), "far": float(np.mean(imp >= thr))}
 
 
 if __name__ == "__main__":

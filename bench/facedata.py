@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from chalicelib.face import FaceEngine
+from chalicelib.face.match import Calibration
 from chalicelib.face.types import FaceError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -86,3 +87,33 @@ def tar_at_far(genuine: np.ndarray, impostor: np.ndarray, far: float) -> tuple[f
     thr = imp[k] if k < len(imp) else -np.inf
     thr = np.nextafter(thr, np.inf)  # strictly above the k-th impostor
     return float(np.mean(np.nan_to_num(genuine, nan=-np.inf) >= thr)), float(thr)
+
+
+def fused_matrix(cal: Calibration, embeddings: dict[str, np.ndarray]) -> np.ndarray:
+    """All-pairs fused scores as one matrix product per model."""
+    return cal.fuse({m: embeddings[m] @ embeddings[m].T for m in cal.model_names})
+
+
+def enrol3(cal: Calibration, embeddings: dict[str, np.ndarray], labels: np.ndarray) -> dict:
+    """Identities with 4+ images: template = their first 3, probes = the rest; impostor trials =
+    every template against every probe of the other identities; scored by the calibration's rule.
+    Failed images (NaN rows) count as rejections."""
+    idents = [i for i in np.unique(labels) if (labels == i).sum() >= 4]
+    t_idx = np.stack([np.nonzero(labels == i)[0][:3] for i in idents])          # (T, 3)
+    probes = np.concatenate([np.nonzero(labels == i)[0][3:] for i in idents])    # (P,)
+    scores = np.zeros((len(idents), len(probes)))
+    for m in cal.models:
+        e = embeddings[m.name]
+        rows = e[t_idx]                                                          # (T, 3, d)
+        if cal.rule == "centroid":
+            c = rows.mean(1)
+            rows = (c / np.linalg.norm(c, axis=-1, keepdims=True))[:, None]
+        cos = np.einsum("trd,pd->trp", rows, e[probes])
+        z = m.weight * (cos - m.impostor_mean) / m.impostor_std
+        scores += z.max(1) if cal.rule == "max" else z.mean(1)
+    owner = np.array(idents)[:, None] == labels[probes][None, :]
+    gen = np.nan_to_num(scores[owner], nan=-np.inf)
+    imp = np.nan_to_num(scores[~owner], nan=-np.inf)
+    return {"identities": len(idents), "genuine": int(len(gen)), "impostor": int(len(imp)),
+            "tar": round(float(np.mean(gen >= cal.threshold)), 4),
+            "far": float(np.mean(imp >= cal.threshold))}

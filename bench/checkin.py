@@ -1,0 +1,140 @@
+"""Server-side latency of one check-in (median, p95) with its breakdown: face, geo, storage.
+
+Runs the real route (chalice.test.Client, so no client network) with the real face engine against a
+moto server over loopback HTTP (real boto3/PynamoDB calls, KMS decrypt, TransactWrite). Uploads and
+login are outside the measurement. Prints the figures, and JSON on the last line.
+
+    .venv/bin/python bench/checkin.py [--n 30] [--warmup 3]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FACES = ROOT.parent / "shared" / "faces" / "dev"
+NIP = "199001152015032001"
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    k = (len(xs) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=3)
+    args = ap.parse_args()
+
+    import boto3
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = "http://%s:%d" % server.get_host_and_port()
+    from local.stack import stage_env
+    os.environ.update(stage_env(url, "2026-03-02T07:45:00+08:00"))
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    from local.bootstrap import create_all
+    os.environ.update(create_all(lambda s: boto3.client(s, endpoint_url=url), "local"))
+
+    from chalice.test import Client
+
+    import app as app_module
+    from chalicelib import services
+    from chalicelib.face import get_engine
+    from local.seed import PASSWORD, seed
+    seed(services.get_services())
+    t = time.perf_counter()
+    engine = get_engine()
+    photos = None
+    for identity in ("Abdullah_Gul", "Alan_Greenspan", "Al_Sharpton"):
+        imgs = [p.read_bytes() for p in sorted((FACES / identity).iterdir(), key=lambda p: int(p.stem))]
+        try:
+            engine.enrol(imgs[:3])
+            photos = imgs
+            break
+        except Exception:  # noqa: BLE001
+            continue
+    load_s = time.perf_counter() - t
+
+    def upload(target, data):
+        requests.post(target["url"], data={**target["fields"], "Content-Type": "image/jpeg"},
+                      files={"file": ("p.jpg", data, "image/jpeg")}, timeout=10)
+
+    results = []
+    with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as client:
+        def call(method, path, body=None, headers=None):
+            r = getattr(client.http, method)(path, headers={"Content-Type": "application/json", **(headers or {})},
+                                             body=json.dumps(body) if body is not None else None)
+            return r, (json.loads(r.body) if r.body else None)
+
+        _, tok = call("post", "/auth/login", {"username": NIP, "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {tok['id_token']}"}
+        _, s = call("post", "/me/enrollment/uploads", headers=auth)
+        for target, data in zip(s["uploads"], photos[:3]):
+            upload(target, data)
+        r, body = call("post", "/me/enrollment", {"session_id": s["session_id"]}, auth)
+        assert r.status_code == 201, body
+        day = datetime(2026, 3, 2, 7, 45, tzinfo=timezone(timedelta(hours=8)))
+        for i in range(args.warmup + args.n):
+            d = day + timedelta(days=i)
+            while d.weekday() >= 5:
+                d += timedelta(days=1)
+            day = d - timedelta(days=i)
+            svc = services.get_services()
+            svc.settings = dataclasses.replace(svc.settings, frozen_now=d.astimezone(timezone.utc))
+            _, s = call("post", "/checkins/uploads", headers=auth)
+            upload(s["uploads"][0], photos[3 + i % max(1, len(photos) - 3)])
+            loc = {"lat": -8.6705, "lon": 115.2126, "accuracy_m": 6,
+                   "captured_at": (d - timedelta(seconds=5)).isoformat(), "is_mock": False}
+            t0 = time.perf_counter()
+            r, body = call("post", "/checkins", {"session_id": s["session_id"], "type": "in", "location": loc}, auth)
+            wall = (time.perf_counter() - t0) * 1000
+            timing = dict(part.split(";dur=") for part in r.headers["Server-Timing"].split(", "))
+            if i >= args.warmup:
+                results.append({"wall": wall, **{k: float(v) for k, v in timing.items()},
+                                "decision": body.get("decision"), "kms": float(timing.get("kms", 0))})
+    server.stop()
+
+    def stats(key):
+        xs = [r[key] for r in results]
+        return {"median_ms": round(statistics.median(xs), 1), "p95_ms": round(pct(xs, 0.95), 1)}
+
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in subprocess.run(
+            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name"))
+    except Exception:  # noqa: BLE001
+        pass
+    out = {"n": len(results), "decisions": sorted({r["decision"] for r in results}),
+           "server_total": stats("wall"), "handler_total": stats("total"), "face": stats("face"),
+           "geo": stats("geo"), "storage": stats("storage"), "upload_read": stats("upload_read"),
+           "kms": stats("kms"),
+           "model_version": engine.model_version, "engine_load_and_first_enrol_s": round(load_s, 2),
+           "machine": {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()},
+           "aws": "moto server over loopback HTTP"}
+    for k in ("server_total", "handler_total", "face", "geo", "storage", "upload_read", "kms"):
+        print(f"{k:<14} median {out[k]['median_ms']:>7} ms   p95 {out[k]['p95_ms']:>7} ms")
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

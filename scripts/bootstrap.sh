@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh machine, idempotently:
+#   .venv with Python 3.12 and the pinned dev requirements (runtime + local AWS stand-in + tests),
+#   the infra toolchain (CDK libraries, cfn-lint, the pinned aws-cdk CLI from npm).
+# Re-runs are quick: nothing is reinstalled unless a requirements file changed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+find_python312() {
+  local c
+  for c in "${PYTHON312:-}" python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 \
+           /usr/local/bin/python3.12 /usr/bin/python3.12; do
+    [[ -n "$c" ]] || continue
+    if command -v "$c" >/dev/null 2>&1 &&
+       [[ "$("$c" -c 'import sys; print(sys.version_info[:2] == (3, 12))' 2>/dev/null)" == True ]]; then
+      echo "$c"; return
+    fi
+  done
+  echo "bootstrap: Python 3.12 not found (install python3.12 or set PYTHON312=/path/to/python3.12)" >&2
+  exit 1
+}
+
+if [[ ! -x .venv/bin/python ]]; then
+  py="$(find_python312)"
+  echo "bootstrap: creating .venv with $py" >&2
+  "$py" -m venv .venv
+fi
+
+stamp=.venv/.hadir-requirements.sha256
+want="$(cat requirements.txt requirements-dev.txt infra/requirements.txt infra/package-lock.json | sha256sum | cut -d' ' -f1)"
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+  echo "bootstrap: installing pinned requirements into .venv" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  PYTHON="$root/.venv/bin/python" bash infra/install.sh
+  echo "$want" > "$stamp"
+fi
