@@ -60,7 +60,7 @@ class DeployConfig:
         origins = ctx("cors_origins", "*")
         if isinstance(origins, str):
             origins = [o.strip() for o in origins.split(",") if o.strip()]
-        zip_path = Path(str(ctx("lambda_zip", repo_dir / "dist" / "hadir-lambda.zip")))
+        zip_path = Path(str(ctx("lambda_zip", repo_dir / "infra" / "dist" / "hadir-lambda.zip")))
         if not zip_path.is_absolute():
             zip_path = (Path.cwd() / zip_path).resolve()
         memory = ctx("lambda_memory_mb")

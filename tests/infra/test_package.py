@@ -1,0 +1,182 @@
+"""The Lambda package: built by the one command, within Lambda's limits, and working on its own.
+
+Given `bash scripts/package.sh`, when its zip is unpacked into an empty folder and run by a fresh
+Python 3.12 that sees only that folder and the runtime's boto3 (as Lambda does), then it enrols
+three real photos, stores the template KMS-sealed in DynamoDB (moto server), reads it back and
+verifies a fourth photo of the same person, and refuses another person's photo.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+
+from chalicelib import resources as r
+from tests.infra.conftest import REGION, ROOT, clean_env
+
+pytestmark = pytest.mark.slow
+
+LIMIT = 250 * 2**20
+GOAL = 200 * 2**20
+FACES = pathlib.Path(os.environ.get("HADIR_FACES_DIR", ROOT.parent / "shared" / "faces" / "dev"))
+# (identity, enrolment photos, probe) tried in order; impostor from another identity.
+CANDIDATES = [("deepface__angelina", ["1.jpg", "2.jpg", "3.jpg"], "4.jpg"),
+              ("face_recognition__obama", ["1.jpg", "2.jpg", "3.jpg"], "4.jpg"),
+              ("Megawati_Sukarnoputri", ["1.jpg", "2.jpg", "3.jpg"], "4.jpg")]
+IMPOSTOR = "deepface__Matt_Damon/1.jpg"
+# Lambda's python3.12 runtime provides these; everything else must come from the zip.
+RUNTIME_PACKAGES = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"]
+COLD_START_BUDGET_S = float(os.environ.get("HADIR_COLDSTART_BUDGET_S", "3.0"))
+REPORT = ROOT / "infra" / "dist" / "coldstart.json"
+
+
+@pytest.fixture(scope="session")
+def package(tmp_path_factory) -> dict:
+    work = tmp_path_factory.mktemp("package")
+    out = work / "hadir-lambda.zip"
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "--out", str(out),
+                           "--build-dir", str(work / "build")],
+                          capture_output=True, text=True, timeout=1200, env=clean_env())
+    assert proc.returncode == 0, f"package.sh failed:\n{proc.stderr[-5000:]}"
+    report = json.loads(proc.stdout)
+    shutil.rmtree(work / "build", ignore_errors=True)
+    print("\npackage:", json.dumps({k: v for k, v in report.items() if k != "packages"}))
+    return report
+
+
+@pytest.fixture(scope="session")
+def unpacked(package, tmp_path_factory) -> pathlib.Path:
+    dest = tmp_path_factory.mktemp("var_task")
+    assert not any(dest.iterdir())
+    with zipfile.ZipFile(package["zip"]) as zf:
+        zf.extractall(dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def runtime_dir(tmp_path_factory) -> pathlib.Path:
+    """boto3 and its dependencies only, copied from this environment: the runtime's own path."""
+    import boto3
+    site = pathlib.Path(boto3.__file__).resolve().parents[1]
+    dest = tmp_path_factory.mktemp("lambda_runtime")
+    for name in RUNTIME_PACKAGES:
+        src = site / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+def test_unzipped_size_is_within_lambda_limit_and_goal(package):
+    unzipped = sum(i.file_size for i in zipfile.ZipFile(package["zip"]).infolist())
+    assert unzipped == package["unzipped_bytes"]
+    assert unzipped <= LIMIT, f"{unzipped / 2**20:.1f} MB > 250 MB"
+    assert unzipped <= GOAL, f"{unzipped / 2**20:.1f} MB > 200 MB goal"
+
+
+def test_zip_holds_the_app_models_and_lambda_platform_binaries_only(package):
+    names = zipfile.ZipFile(package["zip"]).namelist()
+    top = {n.split("/", 1)[0] for n in names}
+    for required in ("app.py", "chalice", "chalicelib", "models", "onnxruntime", "numpy", "PIL",
+                     "pynamodb", "aws_lambda_powertools", "jwt", "cryptography"):
+        assert required in top, required
+    assert {"chalice/__init__.py", "chalice/app.py"} <= set(names)
+    for model in ("blazeface-front.onnx", "dlib-resnet.onnx"):
+        assert f"models/{model}" in names
+    assert not top & {"boto3", "botocore", "s3transfer"}, "the runtime provides boto3"
+    assert not [n for n in names if n.endswith(".pyi") or "/tests/" in n.replace("numpy/", "")
+                and n.startswith("numpy/")]
+    assert not [n for n in names if n.startswith(("onnxruntime/transformers/",
+                                                  "onnxruntime/quantization/",
+                                                  "onnxruntime/tools/", "numpy/f2py/"))]
+    assert not [n for n in names if n.startswith("onnxruntime/capi/libonnxruntime.so")]
+
+
+def test_shared_libraries_are_x86_64_elf(package, unpacked):
+    libs = [p for p in unpacked.rglob("*.so*") if p.is_file()]
+    assert libs
+    for lib in libs:
+        head = lib.read_bytes()[:20]
+        assert head[:4] == b"\x7fELF", lib
+        assert int.from_bytes(head[18:20], "little") == 0x3E, f"{lib} is not x86-64"
+
+
+@pytest.fixture(scope="session")
+def moto_stack():
+    """A moto server on loopback with every resource of resources.py (local/bootstrap.py)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from local.bootstrap import create_all
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+    def client(service):
+        return boto3.client(service, endpoint_url=url, region_name=REGION, **creds)
+
+    stage = "artifact"
+    env = clean_env()
+    env.update(r.all_env_vars(stage))
+    env.update(create_all(client, stage))
+    env.update(HADIR_STAGE=stage, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION=REGION,
+               AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_SERVICE_NAME="hadir")
+    yield env
+    server.stop()
+
+
+def run_isolated(unpacked, runtime_dir, env, *args) -> tuple[dict, float]:
+    """`python -I -S`: no site-packages, no PYTHONPATH, no current directory; the script puts the
+    unpacked zip and the runtime's boto3 folder on sys.path, nothing else."""
+    cmd = [sys.executable, "-I", "-S", str(ROOT / "bench" / "coldstart.py"),
+           "--pkg", str(unpacked), "--runtime", str(runtime_dir), *args]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300,
+                          cwd=unpacked)
+    wall = time.perf_counter() - t
+    assert proc.returncode == 0, f"{' '.join(args[:1])} failed:\n{proc.stdout}\n{proc.stderr[-6000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
+
+
+def test_unpacked_zip_enrols_and_verifies_real_faces_in_isolation(unpacked, runtime_dir,
+                                                                    moto_stack):
+    if not FACES.is_dir():
+        pytest.skip(f"face photos not found at {FACES} (set HADIR_FACES_DIR)")
+    chosen, failures = None, []
+    for nip, (ident, enrol, probe) in enumerate(CANDIDATES, start=199001010001):
+        photos = [FACES / ident / f for f in enrol + [probe]]
+        if not all(p.is_file() for p in photos):
+            continue
+        try:
+            run_isolated(unpacked, runtime_dir, moto_stack, "enrol", "--nip", str(nip),
+                         *map(str, photos[:3]))
+        except AssertionError as exc:
+            failures.append(str(exc)[-600:])
+            continue
+        chosen = (str(nip), photos[3])
+        break
+    assert chosen, "no candidate could be enrolled:\n" + "\n".join(failures)
+    nip, probe = chosen
+    result, wall = run_isolated(unpacked, runtime_dir, moto_stack, "verify", "--nip", nip,
+                                "--impostor", str(FACES / IMPOSTOR), str(probe))
+    result["process_wall_s"] = round(wall, 3)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(result, indent=2) + "\n")
+    print("\ncoldstart:", json.dumps(result))
+    assert result["decision"] == "match", result
+    assert result["impostor_decision"] == "no_match", result
+    assert result["numpy_from"].startswith(str(unpacked))
+    assert result["boto3_from"].startswith(str(runtime_dir))
+    assert result["modules_outside_pkg_runtime_stdlib"] == []
+    assert result["cold_start_s"] <= COLD_START_BUDGET_S, result
