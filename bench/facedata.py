@@ -2,6 +2,7 @@
 image through the production pipeline, and form all genuine and impostor pairs as matrices."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ def embed_all(engine: FaceEngine, data: Dataset, enforce_gates: bool, log_every:
             for m in names:
                 embs[m].append(None)
         if log_every and (i + 1) % log_every == 0:
-            print(f"  embedded {i + 1}/{n}", flush=True)
+            print(f"  embedded {i + 1}/{n}", file=sys.stderr, flush=True)
     out = {}
     for m in names:
         dim = next(e.shape[0] for e in embs[m] if e is not None)
