@@ -19,6 +19,11 @@ from hadir_infra.stack import HadirStack  # noqa: E402
 def main() -> None:
     app = cdk.App()
     config = DeployConfig.from_context(app.node.try_get_context, repo_dir=REPO_DIR)
+    # chalice.cdk writes its SAM template and a copy of the zip to ./chalice.out: keep that inside
+    # the cloud assembly directory, so every synth starts clean and nothing piles up in infra/.
+    outdir = app.outdir
+    os.makedirs(outdir, exist_ok=True)
+    os.chdir(outdir)
     env = None
     account = app.node.try_get_context("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION")

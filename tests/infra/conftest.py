@@ -1,6 +1,8 @@
 """Fixtures for the infrastructure tests: one `cdk synth` (the pinned CLI) per test session."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import pathlib
@@ -61,14 +63,43 @@ def stub_lambda_zip(dest: pathlib.Path) -> pathlib.Path:
     return path
 
 
+@contextlib.contextmanager
+def built_once(tmp_path_factory, name: str):
+    """A directory shared by every pytest-xdist worker of this run, built by the first one.
+
+    Yields (path, needs_building); the caller builds into path when needs_building and the marker
+    is written on success, so the other workers wait for it and reuse it.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this session
+    path = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = path / ".built"
+        if done.exists():
+            yield path, False
+            return
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        yield path, True
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def cdk_out(tmp_path_factory) -> pathlib.Path:
     """`cdk synth` of the prod stage with the pinned CLI, offline (dummy account, no lookups)."""
     if not (APP_DIR / "app.py").exists():
         pytest.skip("app.py not written yet: nothing to synthesize")
+    with built_once(tmp_path_factory, "cdk") as (work, build):
+        out = work / "cdk.out"
+        if build:
+            synth(work, out)
+    return out
+
+
+def synth(work: pathlib.Path, out: pathlib.Path) -> None:
     cli = ensure_cdk_cli()
-    work = tmp_path_factory.mktemp("cdk")
-    out = work / "cdk.out"
     cmd = [cli, "synth", "--no-notices", "--quiet", "--no-version-reporting",
            "--app", f"{sys.executable} cdk_app.py", "--output", str(out),
            "-c", f"lambda_zip={stub_lambda_zip(work)}"]
@@ -77,7 +108,6 @@ def cdk_out(tmp_path_factory) -> pathlib.Path:
     proc = subprocess.run(cmd, cwd=INFRA, env=clean_env(), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, f"cdk synth failed:\n{proc.stdout}\n{proc.stderr}"
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ import zipfile
 import pytest
 
 from chalicelib import resources as r
-from tests.infra.conftest import REGION, ROOT, clean_env
+from tests.infra.conftest import REGION, ROOT, built_once, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -40,14 +40,19 @@ REPORT = ROOT / "infra" / "dist" / "coldstart.json"
 
 @pytest.fixture(scope="session")
 def package(tmp_path_factory) -> dict:
-    work = tmp_path_factory.mktemp("package")
-    out = work / "hadir-lambda.zip"
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "--out", str(out),
-                           "--build-dir", str(work / "build")],
-                          capture_output=True, text=True, timeout=1200, env=clean_env())
-    assert proc.returncode == 0, f"package.sh failed:\n{proc.stderr[-5000:]}"
-    report = json.loads(proc.stdout)
-    shutil.rmtree(work / "build", ignore_errors=True)
+    """`bash scripts/package.sh` once per test run (shared by xdist workers)."""
+    with built_once(tmp_path_factory, "package") as (work, build):
+        report_file = work / "report.json"
+        if build:
+            out = work / "hadir-lambda.zip"
+            proc = subprocess.run(
+                ["bash", str(ROOT / "scripts" / "package.sh"), "--out", str(out),
+                 "--build-dir", str(work / "build")],
+                capture_output=True, text=True, timeout=1200, env=clean_env())
+            assert proc.returncode == 0, f"package.sh failed:\n{proc.stderr[-5000:]}"
+            report_file.write_text(proc.stdout)
+            shutil.rmtree(work / "build", ignore_errors=True)
+    report = json.loads(report_file.read_text())
     print("\npackage:", json.dumps({k: v for k, v in report.items() if k != "packages"}))
     return report
 
