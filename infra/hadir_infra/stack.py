@@ -13,6 +13,7 @@ from aws_cdk import (
     aws_dynamodb as ddb,
     aws_iam as iam,
     aws_kms as kms,
+    aws_lambda as lambda_,
     aws_s3 as s3,
     aws_scheduler as scheduler,
     aws_sns as sns,
@@ -28,6 +29,8 @@ from hadir_infra.config import DeployConfig
 
 _KEY_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER,
               "B": ddb.AttributeType.BINARY}
+JOB_TIMEOUT_S = 300
+JOB_MEMORY_MB = 1024
 _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
 
 DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
@@ -281,16 +284,21 @@ class HadirStack(cdk.Stack):
             os.environ[q.env] = r.physical_name(self.config.stage, q.logical)
         if self.config.lambda_memory_mb:
             stage_config["lambda_memory_size"] = self.config.lambda_memory_mb
+
         return PrebuiltChalice(self, "App", source_dir=str(_repo_dir()),
                                lambda_zip=self.config.lambda_zip, stage_config=stage_config)
 
     def _wire_functions(self) -> None:
         env = self.environment()
+        jobs = {to_cfn_resource_name(s.handler) for s in r.SCHEDULES}
         for logical_id in self.functions:
             fn = self.app.get_resource(logical_id)
             fn.add_override("Properties.Role", self.role.role_arn)
             fn.add_override("Properties.Environment.Variables", env)
             fn.add_override("Properties.Tracing", "Active")
+            if logical_id in jobs:  # walk every employee of a zone; load no face model
+                fn.add_override("Properties.Timeout", JOB_TIMEOUT_S)
+                fn.add_override("Properties.MemorySize", JOB_MEMORY_MB)
             # SQS event sources check the role's permissions on creation; the queues themselves
             # are referenced by the environment variables, so CloudFormation creates them first.
             fn.node.add_dependency(self.policy)
@@ -304,7 +312,7 @@ class HadirStack(cdk.Stack):
         time zone, with retries and a dead-letter queue.
         """
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
-        pending = []
+        pending, ruled = [], []
         for s in r.SCHEDULES:
             logical_id = to_cfn_resource_name(s.handler)
             if logical_id not in self.functions:
@@ -314,11 +322,14 @@ class HadirStack(cdk.Stack):
             if rules:
                 if s.cron not in rules:
                     raise RuntimeError(f"{s.handler}: chalice rule {rules} is not {s.cron}")
+                ruled.append(logical_id)
                 continue
             pending.append((s, logical_id))
+        stage = self.config.stage
+        if ruled:
+            self._job_failures(ruled)
         if not pending:
             return
-        stage = self.config.stage
         self.schedule_dlq = sqs.Queue(
             self, "ScheduleDlq", queue_name=r.physical_name(stage, "schedule-dlq"),
             encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
@@ -349,6 +360,26 @@ class HadirStack(cdk.Stack):
             actions=["lambda:InvokeFunction"], resources=targets))
         invoke_role.add_to_policy(iam.PolicyStatement(
             actions=["sqs:SendMessage"], resources=[self.schedule_dlq.queue_arn]))
+
+    def _job_failures(self, logical_ids: list[str]) -> None:
+        """EventBridge invokes scheduled functions asynchronously: after Lambda's retries, a failed
+        run goes to a dead-letter queue (alarmed) instead of vanishing."""
+        self.jobs_dlq = sqs.Queue(
+            self, "JobsDlq", queue_name=r.physical_name(self.config.stage, "jobs-dlq"),
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14), removal_policy=cdk.RemovalPolicy.DESTROY)
+        self.dlqs.append(self.jobs_dlq)
+        self.policy.add_statements(iam.PolicyStatement(
+            sid="JobFailures", actions=["sqs:SendMessage"], resources=[self.jobs_dlq.queue_arn]))
+        for logical_id in logical_ids:
+            fn = self.app.get_resource(logical_id)
+            config = lambda_.CfnEventInvokeConfig(
+                self, f"{logical_id}InvokeConfig", function_name=fn.ref, qualifier="$LATEST",
+                maximum_retry_attempts=2, maximum_event_age_in_seconds=3600,
+                destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
+                        destination=self.jobs_dlq.queue_arn)))
+            config.node.add_dependency(self.policy)
 
     def _alarms(self) -> None:
         topic = sns.Topic(self, "AlarmTopic", topic_name=r.physical_name(self.config.stage, "alarms"),

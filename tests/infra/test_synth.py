@@ -216,11 +216,32 @@ def test_every_dead_letter_queue_has_a_depth_alarm(template_json):
     queues = resources_of(template_json, "AWS::SQS::Queue")
     dlq_ids = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
                for q in queues.values() if "RedrivePolicy" in q["Properties"]}
-    dlq_ids |= {k for k, q in queues.items() if q["Properties"]["QueueName"].endswith("schedule-dlq")}
+    dlq_ids |= {k for k, q in queues.items()
+                if q["Properties"]["QueueName"].endswith(("schedule-dlq", "jobs-dlq"))}
     alarms = resources_of(template_json, "AWS::CloudWatch::Alarm").values()
     watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms
                if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"}
     assert dlq_ids and dlq_ids <= watched
+
+
+def test_failed_scheduled_runs_land_in_an_alarmed_dead_letter_queue(template_json):
+    configs = resources_of(template_json, "AWS::Lambda::EventInvokeConfig").values()
+    targets = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs}
+    from chalice.utils import to_cfn_resource_name
+    for s in r.SCHEDULES:
+        props = targets.get(to_cfn_resource_name(s.handler))
+        if props is None:  # a Scheduler schedule carries its own dead-letter queue instead
+            continue
+        assert props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][1] == "Arn"
+
+
+def test_scheduled_jobs_get_job_sized_timeout_and_memory(template_json):
+    from chalice.utils import to_cfn_resource_name
+    from hadir_infra.stack import JOB_MEMORY_MB, JOB_TIMEOUT_S
+    fns = functions(template_json)
+    for s in r.SCHEDULES:
+        props = fns[to_cfn_resource_name(s.handler)]["Properties"]
+        assert (props["Timeout"], props["MemorySize"]) == (JOB_TIMEOUT_S, JOB_MEMORY_MB)
 
 
 def test_alarm_email_subscribes_to_the_alarm_topic(template):
