@@ -13,6 +13,7 @@ from aws_cdk import (
     aws_dynamodb as ddb,
     aws_iam as iam,
     aws_kms as kms,
+    aws_logs as logs,
     aws_lambda as lambda_,
     aws_s3 as s3,
     aws_scheduler as scheduler,
@@ -296,6 +297,10 @@ class HadirStack(cdk.Stack):
             fn.add_override("Properties.Role", self.role.role_arn)
             fn.add_override("Properties.Environment.Variables", env)
             fn.add_override("Properties.Tracing", "Active")
+            # Lambda would create the log group itself, kept forever; this one has a retention.
+            logs.CfnLogGroup(self, f"{logical_id}Logs",
+                             log_group_name=cdk.Fn.join("", ["/aws/lambda/", fn.ref]),
+                             retention_in_days=self.config.log_retention_days)
             if logical_id in jobs:  # walk every employee of a zone; load no face model
                 fn.add_override("Properties.Timeout", JOB_TIMEOUT_S)
                 fn.add_override("Properties.MemorySize", JOB_MEMORY_MB)

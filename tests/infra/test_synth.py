@@ -304,6 +304,14 @@ def test_data_resources_are_named_by_construct_arns_never_star(template_json):
                 assert isinstance(res, dict), (pid, s["Sid"] if "Sid" in s else s, res)
 
 
+def test_every_function_log_group_has_a_retention(template_json):
+    groups = resources_of(template_json, "AWS::Logs::LogGroup").values()
+    named = {g["Properties"]["LogGroupName"]["Fn::Join"][1][1]["Ref"]: g["Properties"]
+             for g in groups}
+    for fn_id in functions(template_json):
+        assert named[fn_id]["RetentionInDays"] == 365, fn_id  # prod default
+
+
 def test_no_managed_policies_attached(template_json):
     for rid, role in resources_of(template_json, "AWS::IAM::Role").items():
         assert not role["Properties"].get("ManagedPolicyArns"), rid
