@@ -76,12 +76,11 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
         raise HadirError("location is required", code="missing_fields", status=422,
                          details={"fields": ["location"]})
     position = parse_position(body["location"])  # 422 invalid_coordinates etc.
+    t = time.perf_counter()
     emp = _employee(svc, nip)
     if not emp["enrolled"]:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
     sess = svc.uploads.claimable(body.get("session_id"), nip, "checkin")
-
-    t = time.perf_counter()
     offices = [o for o in (svc.store.get_office(i) for i in emp["office_ids"]) if o]
     if not offices:
         raise HadirError("No office is assigned to this employee", code="no_office", status=409)
@@ -92,12 +91,16 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
 
     checkin_id = uuid.uuid4().hex
     now = svc.settings.now()
+    t = time.perf_counter()
     photo = svc.uploads.read(sess["keys"][0], sess["nonce"])
+    timings["upload_read"] = _ms(t)
     t = time.perf_counter()
     face_error: FaceError | None = None
     face: dict[str, Any] | None = None
     try:
         template = Template.from_dict(biometrics.unseal(nip, sealed))
+        timings["kms"] = _ms(t)
+        t = time.perf_counter()
         verification = svc.face_engine().verify(template, photo)
         face = verification.match.to_dict()
     except FaceError as exc:
