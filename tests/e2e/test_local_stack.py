@@ -25,7 +25,8 @@ PASSWORD = "Hadir-Demo-2025"
 AYU, KETUT, MADE = "199001152015032001", "197805122005011002", "199208202019021003"
 DENPASAR = (-8.6705, 115.2126)
 
-pytestmark = pytest.mark.skipif(not available(), reason="real face photos (../shared/faces/dev) absent")
+pytestmark = [pytest.mark.skipif(not available(), reason="real face photos (../shared/faces/dev) absent"),
+              pytest.mark.e2e, pytest.mark.slow]
 
 
 def free_port() -> int:
