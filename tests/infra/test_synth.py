@@ -16,7 +16,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from chalicelib import resources as r
-from tests.infra.conftest import CONTEXT, INFRA, ROOT, clean_env
+from tests.infra.conftest import CONTEXT, INFRA, clean_env, ensure_cdk_cli
 
 pytestmark = pytest.mark.infra
 
@@ -41,6 +41,7 @@ def test_cfn_lint_reports_no_error(template_path):
 
 
 def test_cdk_cli_pin_matches_the_installed_cli():
+    ensure_cdk_cli()
     pinned = json.loads((INFRA / "package.json").read_text())["devDependencies"]["aws-cdk"]
     installed = json.loads((INFRA / "node_modules" / "aws-cdk" / "package.json").read_text())
     lock = json.loads((INFRA / "package-lock.json").read_text())
