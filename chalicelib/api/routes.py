@@ -91,7 +91,8 @@ def checkin_uploads():
 def create_checkin():
     nip = _nip(_caller(EMPLOYEE))
     req = _request()
-    result = checkin.check_in(get_services(), nip, json_body(req), req.headers.get("idempotency-key"))
+    result = checkin.check_in(get_services(), nip, json_body(req), req.headers.get("idempotency-key"),
+                              lambda_context=getattr(api, "lambda_context", None))
     timing = ", ".join(f"{k};dur={v}" for k, v in result.get("timings_ms", {}).items())
     return Response(result["body"], status_code=result["status"],
                     headers={"Content-Type": "application/json", "Server-Timing": timing})

@@ -35,7 +35,8 @@ def open_uploads(svc: Services, nip: str) -> dict[str, Any]:
     return svc.uploads.open(nip, "checkin", 1, svc.settings.checkin_session_ttl_s)
 
 
-def check_in(svc: Services, nip: str, body: Any, idempotency_key: str | None) -> dict[str, Any]:
+def check_in(svc: Services, nip: str, body: Any, idempotency_key: str | None,
+             lambda_context: Any = None) -> dict[str, Any]:
     """Returns ``{"status": 201|422, "body": {...}, "timings_ms": {...}}``."""
     if not isinstance(body, dict):
         raise HadirError("A JSON object is expected", code="invalid_body", status=400)
@@ -50,6 +51,8 @@ def check_in(svc: Services, nip: str, body: Any, idempotency_key: str | None) ->
     config = IdempotencyConfig(event_key_jmespath="[nip, key]", payload_validation_jmespath="body",
                                expires_after_seconds=svc.settings.idempotency_ttl_s,
                                raise_on_no_idempotency_key=True)
+    if hasattr(lambda_context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(lambda_context)  # in-progress records expire with the Lambda
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def run(request: dict[str, Any]) -> dict[str, Any]:
