@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
 from pynamodb.connection import Connection
@@ -237,7 +237,6 @@ class Store:
     # --- job runs --------------------------------------------------------------------------
     def claim(self, job_key: str, details: dict[str, Any], ttl_days: int = 90) -> bool:
         """A once-only marker: True the first time ``job_key`` is claimed, False afterwards."""
-        from datetime import timedelta
         try:
             JobRunModel(job_key, created_at=utc_iso(), details=details,
                         ttl=datetime.now(timezone.utc) + timedelta(days=ttl_days)).save(

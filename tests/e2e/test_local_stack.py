@@ -63,7 +63,13 @@ def stack(tmp_path_factory):
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+        pytest.fail("the stack did not stop on SIGINT")
+    finally:
+        log.close()
+    # Ctrl-C stopped every process it started: nothing listens on its ports any more
+    for port in ports.values():
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after Ctrl-C"
 
 
 def login(stack, user):
