@@ -194,3 +194,13 @@ def test_bad_type_is_a_422(api, set_now):
     given_enrolled(api, set_now)
     r = check_in(api, AYU, checkin_session(api, AYU), kind="lunch")
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_type"
+
+
+def test_checkin_upload_session_is_single_photo_short_lived_with_a_nonce(api):
+    r = api.post("/checkins/uploads", user=AYU)
+    assert r.status_code == 201
+    assert len(r.json["uploads"]) == 1 and r.json["nonce"]
+    assert r.json["uploads"][0]["fields"]["x-amz-meta-nonce"] == r.json["nonce"]
+    from datetime import datetime, timezone
+    ttl = (datetime.fromisoformat(r.json["expires_at"]) - datetime.now(timezone.utc)).total_seconds()
+    assert 0 < ttl <= 120

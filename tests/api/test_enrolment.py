@@ -69,3 +69,21 @@ def test_corrupt_enrolment_photo_is_rejected(api):
     r = enrol(api, AYU, photos=[photo(FACE), b"\x89PNG\r\n" + b"x" * 2000, photo(FACE, seed=2)])
     assert r.status_code == 422
     assert r.json["error"]["details"]["photos"][1]["reason"] == "corrupt_image"
+
+
+def test_oversized_enrolment_photo_is_a_413(api, monkeypatch, set_now):
+    monkeypatch.setenv("HADIR_UPLOAD_MAX_BYTES", "2048")
+    set_now("2026-03-03T07:45:00+08:00")  # reload the settings with the smaller limit
+    r = enrol(api, AYU, photos=[photo(FACE, size=(256, 256)), photo(FACE), photo(FACE, seed=2)])
+    assert r.status_code == 413 and r.json["error"]["code"] == "image_too_large"
+    assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
+
+
+def test_replayed_enrolment_session_is_a_409_after_a_reset(api):
+    s = api.post("/me/enrollment/uploads", user=AYU).json
+    for i, target in enumerate(s["uploads"]):
+        api.upload(target, photo(FACE, seed=i))
+    assert api.post("/me/enrollment", {"session_id": s["session_id"]}, user=AYU).status_code == 201
+    assert api.delete(f"/admin/employees/{AYU}/enrollment", user="admin").status_code == 200
+    r = api.post("/me/enrollment", {"session_id": s["session_id"]}, user=AYU)
+    assert r.status_code == 409 and r.json["error"]["code"] == "session_used"
