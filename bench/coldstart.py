@@ -5,12 +5,18 @@ a folder with boto3 and its dependencies, as the Lambda python3.12 runtime does:
 
     python -I -S bench/coldstart.py --pkg DIR --runtime DIR enrol  --nip N PHOTO PHOTO PHOTO
     python -I -S bench/coldstart.py --pkg DIR --runtime DIR verify --nip N PHOTO [--impostor PHOTO]
+    python -I -S bench/coldstart.py --pkg DIR --runtime DIR api-enrol --user NIP --password PW P P P
+    python -I -S bench/coldstart.py --pkg DIR --runtime DIR api-checkin --token T --lat Y --lon X PHOTO
 
 The AWS side comes from the environment (the app's settings: HADIR_STAGE, table names,
 AWS_ENDPOINT_URL of a moto server, ...). ``enrol`` builds a template from three photos and stores it
 KMS-sealed in DynamoDB through the app's adapters; ``verify`` is the measured cold start: import
 the handler module (app.py), read the sealed template from DynamoDB, unseal it with KMS and verify
-a photo. Prints one JSON object. tests/infra/test_package.py drives both against the built zip.
+a photo. ``api-enrol``/``api-checkin`` go through the Lambda handler itself (``app.app(event,
+context)`` with API Gateway proxy events, as API Gateway invokes it): sign in, enrolment upload
+session + three uploads + enrolment; then, in a fresh process, the measured check-in: upload
+session, upload, ``POST /checkins`` (Idempotency-Key). Prints one JSON object.
+tests/infra/test_package.py drives all four against the built zip.
 """
 from __future__ import annotations
 
@@ -106,6 +112,125 @@ def verify(nip: str, photo: str, impostor: str | None) -> dict:
     return out
 
 
+class LambdaContext:
+    """What the python3.12 runtime passes to the handler (the parts the app and Powertools use)."""
+
+    function_name = "hadir-coldstart-APIHandler"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 2048
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-3:123456789012:function:" + function_name
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "coldstart"
+
+    def __init__(self, request_id: str, timeout_s: float = 30.0):
+        self.aws_request_id = request_id
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+_requests = 0
+
+
+def invoke(method: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    """One API Gateway (REST, proxy) invocation of the Chalice handler in this process."""
+    import app
+
+    global _requests
+    _requests += 1
+    hdrs = {"Content-Type": "application/json", "Host": "api.example", **(headers or {})}
+    event = {
+        "resource": path, "path": path, "httpMethod": method, "headers": hdrs,
+        "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": None, "stageVariables": None, "isBase64Encoded": False,
+        "body": json.dumps(body) if body is not None else None,
+        "requestContext": {"resourcePath": path, "httpMethod": method, "stage": "api",
+                           "path": f"/api{path}", "requestId": f"req-{_requests}",
+                           "identity": {"sourceIp": "127.0.0.1"}},
+    }
+    res = app.app(event, LambdaContext(f"req-{_requests}"))
+    payload = res.get("body") or "{}"
+    global last_headers
+    last_headers = res.get("headers") or {}
+    return res["statusCode"], json.loads(payload) if payload.startswith(("{", "[")) else {}
+
+
+last_headers: dict = {}
+
+
+def _expect(status: int, out: dict, *ok: int) -> dict:
+    if status not in ok:
+        raise SystemExit(f"unexpected HTTP {status}: {json.dumps(out)[:2000]}")
+    return out
+
+
+def _upload(target: dict, photo: str) -> None:
+    """The phone's presigned POST (multipart/form-data), with the standard library only."""
+    import urllib.request
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    parts = []
+    fields = {**target["fields"], "Content-Type": "image/jpeg"}
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                     f"{value}\r\n".encode())
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                 f'filename="selfie.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+                 + open(photo, "rb").read() + f"\r\n--{boundary}--\r\n".encode())
+    req = urllib.request.Request(target["url"], data=b"".join(parts), method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req, timeout=30) as res:
+        if res.status not in (200, 201, 204):
+            raise SystemExit(f"upload refused: HTTP {res.status}")
+
+
+def api_enrol(user: str, password: str, photos: list[str]) -> dict:
+    token = _expect(*invoke("POST", "/auth/login", {"username": user, "password": password}),
+                    200)["id_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    session = _expect(*invoke("POST", "/me/enrollment/uploads", headers=auth), 201)
+    for target, photo in zip(session["uploads"], photos):
+        _upload(target, photo)
+    result = _expect(*invoke("POST", "/me/enrollment", {"session_id": session["session_id"]},
+                             auth), 201)
+    return {"token": token, "enrolled_photos": [p.get("ok") for p in result.get("photos", [])],
+            "seconds": round(time.perf_counter() - T0, 3)}
+
+
+def api_checkin(token: str, photo: str, lat: float, lon: float, captured_at: str) -> dict:
+    t_start = time.perf_counter()
+    import app  # noqa: F401  Lambda's init phase
+    t_import = time.perf_counter()
+    auth = {"Authorization": f"Bearer {token}"}
+    session = _expect(*invoke("POST", "/checkins/uploads", headers=auth), 201)
+    t_session = time.perf_counter()
+    _upload(session["uploads"][0], photo)
+    t_uploaded = time.perf_counter()
+    body = {"session_id": session["session_id"], "type": "in",
+            "location": {"lat": lat, "lon": lon, "accuracy_m": 6, "captured_at": captured_at,
+                         "is_mock": False}}
+    status, out = invoke("POST", "/checkins", body, {**auth, "Idempotency-Key": "coldstart-1"})
+    t_checkin = time.perf_counter()
+    server_timing = last_headers.get("Server-Timing", "")
+    _expect(status, out, 201)
+    again_status, again = invoke("POST", "/checkins", body, {**auth, "Idempotency-Key": "coldstart-1"})
+    return {
+        "import_app_s": round(t_import - t_start, 4),
+        "upload_session_request_s": round(t_session - t_import, 4),
+        "checkin_request_s": round(t_checkin - t_uploaded, 4),
+        "cold_start_to_accepted_checkin_s": round(t_checkin - t_start - (t_uploaded - t_session), 4),
+        "status": status, "decision": out.get("decision"), "work_mode": out.get("work_mode"),
+        "face": out.get("face", {}).get("decision") if isinstance(out.get("face"), dict) else None,
+        "idempotent_replay_same_id": again_status in (200, 201)
+        and again.get("checkin_id") == out.get("checkin_id"),
+        "checkin_id": out.get("checkin_id"),
+        "checkin_server_timing_ms": server_timing,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _paths(argv)
@@ -120,9 +245,25 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--nip", required=True)
     v.add_argument("--impostor")
     v.add_argument("photo")
+    ae = sub.add_parser("api-enrol")
+    ae.add_argument("--user", required=True)
+    ae.add_argument("--password", required=True)
+    ae.add_argument("photos", nargs=3)
+    ac = sub.add_parser("api-checkin")
+    ac.add_argument("--token", required=True)
+    ac.add_argument("--lat", type=float, required=True)
+    ac.add_argument("--lon", type=float, required=True)
+    ac.add_argument("--captured-at", required=True)
+    ac.add_argument("photo")
     args = ap.parse_args(argv)
-    result = enrol(args.nip, args.photos) if args.cmd == "enrol" else verify(
-        args.nip, args.photo, args.impostor)
+    if args.cmd == "enrol":
+        result = enrol(args.nip, args.photos)
+    elif args.cmd == "verify":
+        result = verify(args.nip, args.photo, args.impostor)
+    elif args.cmd == "api-enrol":
+        result = api_enrol(args.user, args.password, args.photos)
+    else:
+        result = api_checkin(args.token, args.photo, args.lat, args.lon, args.captured_at)
     print(json.dumps(result))
     return 0
 

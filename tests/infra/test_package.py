@@ -36,6 +36,9 @@ IMPOSTOR = "deepface__Matt_Damon/1.jpg"
 RUNTIME_PACKAGES = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"]
 COLD_START_BUDGET_S = float(os.environ.get("HADIR_COLDSTART_BUDGET_S", "3.0"))
 REPORT = ROOT / "infra" / "dist" / "coldstart.json"
+NOW = "2026-03-03T07:45:00+08:00"  # a Tuesday, 07:45 WITA: inside Denpasar's check-in window
+AYU = "199001152015032001"  # local/seed.py: an employee of kantor-denpasar
+DENPASAR = (-8.6705, 115.2126)
 
 
 @pytest.fixture(scope="session")
@@ -130,13 +133,19 @@ def moto_stack():
     def client(service):
         return boto3.client(service, endpoint_url=url, region_name=REGION, **creds)
 
-    stage = "artifact"
+    stage = "test"  # the only kind of stage where HADIR_NOW may freeze the clock
     env = clean_env()
     env.update(r.all_env_vars(stage))
     env.update(create_all(client, stage))
     env.update(HADIR_STAGE=stage, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION=REGION,
                AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-               POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_SERVICE_NAME="hadir")
+               POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_SERVICE_NAME="hadir",
+               HADIR_NOW=NOW)
+    seed = subprocess.run(  # the demo agency, through the app's own services (full environment)
+        [sys.executable, "-c", "from local.seed import seed; "
+         "from chalicelib.services import get_services; seed(get_services())"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert seed.returncode == 0, seed.stderr[-3000:]
     yield env
     server.stop()
 
@@ -185,3 +194,37 @@ def test_unpacked_zip_enrols_and_verifies_real_faces_in_isolation(unpacked, runt
     assert result["boto3_from"].startswith(str(runtime_dir))
     assert result["modules_outside_pkg_runtime_stdlib"] == []
     assert result["cold_start_s"] <= COLD_START_BUDGET_S, result
+
+
+def test_the_packaged_handler_checks_in_through_api_gateway_events(unpacked, runtime_dir,
+                                                                  moto_stack):
+    """Sign in, enrol and check in through `app.app(event, context)`, the Lambda entry point."""
+    if not FACES.is_dir():
+        pytest.skip(f"face photos not found at {FACES} (set HADIR_FACES_DIR)")
+    from local.seed import PASSWORD
+
+    enrolled, failures = None, []
+    for ident, enrol, probe in CANDIDATES:
+        photos = [FACES / ident / f for f in enrol + [probe]]
+        if not all(p.is_file() for p in photos):
+            continue
+        try:
+            out, _ = run_isolated(unpacked, runtime_dir, moto_stack, "api-enrol", "--user", AYU,
+                                  "--password", PASSWORD, *map(str, photos[:3]))
+        except AssertionError as exc:
+            failures.append(str(exc)[-800:])
+            continue
+        enrolled = (out["token"], photos[3])
+        break
+    assert enrolled, "enrolment through the handler failed:\n" + "\n".join(failures)
+    token, probe = enrolled
+    result, wall = run_isolated(unpacked, runtime_dir, moto_stack, "api-checkin", "--token", token,
+                                "--lat", str(DENPASAR[0]), "--lon", str(DENPASAR[1]),
+                                "--captured-at", "2026-03-03T07:44:55+08:00", str(probe))
+    result["process_wall_s"] = round(wall, 3)
+    print("\napi coldstart:", json.dumps(result))
+    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps({**report, "api_checkin": result}, indent=2) + "\n")
+    assert result["status"] == 201 and result["decision"] == "accepted", result
+    assert result["idempotent_replay_same_id"], result
