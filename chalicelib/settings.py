@@ -13,6 +13,7 @@ from typing import Callable, Mapping
 
 from chalicelib import resources as r
 from chalicelib.errors import HadirError
+from chalicelib.face.config import FaceConfig
 
 CLOCK_STAGES = frozenset({"local", "test"})  # stages where HADIR_NOW may freeze the clock
 
@@ -48,6 +49,7 @@ class Settings:
     checkin_session_ttl_s: int = 120
     max_position_age_s: int = 120
     idempotency_ttl_s: int = 24 * 3600
+    face: FaceConfig = field(default_factory=FaceConfig)  # HADIR_FACE_<FIELD>, e.g. HADIR_FACE_MIN_SHARPNESS
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -93,6 +95,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if endpoint and pool_id and not env.get(r.JWKS_URL_ENV):
         jwks = f"{endpoint.rstrip('/')}/{pool_id}/.well-known/jwks.json"  # moto serves it here
     account_topic = env.get(r.SUPERVISOR_TOPIC.env, "")
+    try:
+        face = FaceConfig.from_mapping({k.removeprefix("HADIR_FACE_").lower(): v
+                                        for k, v in env.items() if k.startswith("HADIR_FACE_")})
+    except ValueError as exc:
+        raise SettingsError("A HADIR_FACE_* setting is invalid", details={"error": str(exc)}) from exc
     return Settings(
         stage=stage, region=region, agency_id=env.get("HADIR_AGENCY_ID", "agency"),
         aws_endpoint_url=endpoint,
@@ -106,6 +113,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         jwt_issuer=issuer, jwks_url=jwks, frozen_now=frozen,
         upload_max_bytes=_int(env, "HADIR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024),
         checkin_session_ttl_s=_int(env, "HADIR_CHECKIN_SESSION_TTL_S", 120),
+        face=face,
     )
 
 

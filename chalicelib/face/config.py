@@ -31,11 +31,8 @@ class FaceConfig:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "FaceConfig":
         """Build from e.g. environment-derived settings; unknown keys are an error."""
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = set(values) - set(known)
+        unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown face settings: {sorted(unknown)}")
         base = cls()
-        converted = {k: type(getattr(base, k))(v) if not isinstance(getattr(base, k), bool)
-                     else str(v).lower() in ("1", "true", "yes") for k, v in values.items()}
-        return replace(base, **converted)
+        return replace(base, **{k: type(getattr(base, k))(v) for k, v in values.items()})

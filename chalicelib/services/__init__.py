@@ -26,7 +26,7 @@ class Services:
     def face_engine(self) -> Any:
         if self._face_engine is None:
             from chalicelib.face import get_engine
-            return get_engine()
+            return get_engine(self.settings.face)
         return self._face_engine()
 
     def calendar(self) -> Any:
