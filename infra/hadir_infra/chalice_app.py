@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from chalice.cdk import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.deploy.deployer import DeploymentPackager, ManagedLayerDeploymentPackager
+
+
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
 
 class _PrebuiltZip:
@@ -40,6 +44,10 @@ class PrebuiltChalice(Chalice):
             raise FileNotFoundError(
                 f"{lambda_zip} not found: run `bash scripts/package.sh` first "
                 "(or pass -c lambda_zip=PATH)")
+        with zipfile.ZipFile(lambda_zip) as zf:
+            unzipped = sum(i.file_size for i in zf.infolist())
+        if unzipped > LAMBDA_UNZIPPED_LIMIT:
+            raise ValueError(f"{lambda_zip}: {unzipped / 2**20:.1f} MB unzipped, over Lambda's 250 MB")
         PrebuiltChalice._pending_zip = lambda_zip  # read by _package_app during super().__init__
         config = dict(stage_config, automatic_layer=False)
         super().__init__(scope, id, source_dir=source_dir, stage_config=config)
