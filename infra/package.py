@@ -194,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--no-compile", action="store_true", help="leave out .pyc files")
+    ap.add_argument("--limit-mb", type=float, default=LAMBDA_LIMIT / 2**20,
+                    help="fail above this unzipped size (default: Lambda's 250 MB)")
     args = ap.parse_args(argv)
     if sys.version_info[:2] != (3, 12):
         print(f"package.py needs Python 3.12, not {sys.version.split()[0]}", file=sys.stderr)
@@ -223,14 +225,16 @@ def main(argv: list[str] | None = None) -> int:
         "models_mb": round(models / 2**20, 1),
         "dependencies_installed_mb": round(installed_size / 2**20, 1),
         "trimmed_mb": round(removed / 2**20, 1),
-        "limit_mb": LAMBDA_LIMIT // 2**20, "goal_mb": GOAL // 2**20,
+        "limit_mb": args.limit_mb, "goal_mb": GOAL // 2**20,
         "within_goal": size <= GOAL, "seconds": round(time.monotonic() - t0, 1),
         "packages": sorted(d.name.split("-", 1)[0] for d in build.glob("*.dist-info")),
     }
     print(json.dumps(report, indent=2))
-    if size > LAMBDA_LIMIT:
-        print(f"package FAILED: unzipped {size / 2**20:.1f} MB > 250 MB Lambda limit",
+    limit = args.limit_mb * 2**20
+    if size > limit:
+        print(f"package FAILED: unzipped {size / 2**20:.1f} MB > {args.limit_mb:g} MB limit",
               file=sys.stderr)
+        args.out.unlink()
         return 1
     return 0
 

@@ -239,3 +239,28 @@ def test_the_packaged_handler_checks_in_through_api_gateway_events(unpacked, run
     write_report("api_checkin", result)
     assert result["status"] == 201 and result["decision"] == "accepted", result
     assert result["idempotent_replay_same_id"], result
+
+
+def run_package(tmp_path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "--out",
+                           str(tmp_path / "out.zip"), "--build-dir", str(tmp_path / "build"),
+                           "--no-compile", *args],
+                          capture_output=True, text=True, timeout=600, env=clean_env())
+
+
+def test_package_fails_when_a_dependency_cannot_be_installed(tmp_path):
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("haversine==2.9.0\nnumpy==0.0.0\n")  # no such release: nothing to install
+    proc = run_package(tmp_path, "--requirements", str(reqs))
+    assert proc.returncode != 0
+    assert "package FAILED" in proc.stderr and "numpy" in proc.stderr
+    assert not (tmp_path / "out.zip").exists()
+
+
+def test_package_fails_over_the_size_limit(tmp_path):
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("haversine==2.9.0\n")
+    proc = run_package(tmp_path, "--requirements", str(reqs), "--limit-mb", "1")  # models alone: ~35 MB
+    assert proc.returncode != 0
+    assert "package FAILED: unzipped" in proc.stderr and "> 1 MB limit" in proc.stderr
+    assert not (tmp_path / "out.zip").exists()
