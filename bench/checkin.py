@@ -90,7 +90,7 @@ def main() -> int:
         _, s = call("post", "/me/enrollment/uploads", headers=auth)
         for target, data in zip(s["uploads"], photos[:3]):
             upload(target, data)
-        r, body = call("post", "/me/enrollment", {"session_id": s["session_id"]}, auth)
+        r, body = call("post", "/me/enrollment", {"session_id": s["session_id"], "consent": True}, auth)
         assert r.status_code == 201, body
         day = datetime(2026, 3, 2, 7, 45, tzinfo=timezone(timedelta(hours=8)))
         for i in range(args.warmup + args.n):

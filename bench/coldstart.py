@@ -194,7 +194,7 @@ def api_enrol(user: str, password: str, photos: list[str]) -> dict:
     session = _expect(*invoke("POST", "/me/enrollment/uploads", headers=auth), 201)
     for target, photo in zip(session["uploads"], photos):
         _upload(target, photo)
-    result = _expect(*invoke("POST", "/me/enrollment", {"session_id": session["session_id"]},
+    result = _expect(*invoke("POST", "/me/enrollment", {"session_id": session["session_id"], "consent": True},
                              auth), 201)
     return {"token": token, "enrolled_photos": [p.get("ok") for p in result.get("photos", [])],
             "seconds": round(time.perf_counter() - T0, 3)}

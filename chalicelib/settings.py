@@ -49,6 +49,7 @@ class Settings:
     checkin_session_ttl_s: int = 120
     max_position_age_s: int = 120
     idempotency_ttl_s: int = 24 * 3600
+    consent_notice_version: str = "biometric-consent-v1"
     face: FaceConfig = field(default_factory=FaceConfig)  # HADIR_FACE_<FIELD>, e.g. HADIR_FACE_MIN_SHARPNESS
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -114,6 +115,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         upload_max_bytes=_int(env, "HADIR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024),
         checkin_session_ttl_s=_int(env, "HADIR_CHECKIN_SESSION_TTL_S", 120),
         face=face,
+        consent_notice_version=env.get("HADIR_CONSENT_NOTICE_VERSION", "biometric-consent-v1"),
     )
 
 

@@ -21,7 +21,14 @@ def open_uploads(svc: Services, nip: str) -> dict[str, Any]:
     return out
 
 
-def enrol(svc: Services, nip: str, session_id: Any) -> dict[str, Any]:
+def enrol(svc: Services, nip: str, session_id: Any, consent: Any) -> dict[str, Any]:
+    """``consent`` must be ``true``: the employee accepted the biometric consent notice shown by
+    the app (UU 27/2022: face templates are specific personal data). It is recorded, with the
+    notice's version, in the same transaction as the template."""
+    if consent is not True:
+        raise HadirError("Explicit consent to biometric processing is required to enrol",
+                         code="consent_required", status=422,
+                         details={"field": "consent", "notice_version": svc.settings.consent_notice_version})
     emp = _employee(svc, nip)
     if emp["enrolled"]:
         raise Conflict("Already enrolled; an admin must allow a new enrolment", code="already_enrolled")
@@ -36,7 +43,8 @@ def enrol(svc: Services, nip: str, session_id: Any) -> dict[str, Any]:
     finally:
         del photos
     sealed = biometrics.seal(nip, result.template.to_dict(), svc.settings.kms_key_id)
-    svc.store.enrol(nip, sealed, result.template.model_version, sess["session_id"], utc_iso())
+    svc.store.enrol(nip, sealed, result.template.model_version, sess["session_id"], utc_iso(),
+                    consent_notice=svc.settings.consent_notice_version)
     svc.uploads.discard(sess["keys"])
     metrics.add_metric(name="Enrolled", unit="Count", value=1)
     logger.info("enrolled", extra={"nip": nip, "model_version": result.template.model_version})

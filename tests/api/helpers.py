@@ -23,7 +23,7 @@ def enrol(api, nip, colour=FACE, photos=None):
     assert s.status_code == 201, s.json
     for target, data in zip(s.json["uploads"], photos or [photo(colour, seed=i) for i in range(3)]):
         assert api.upload(target, data) in (200, 201, 204)
-    return api.post("/me/enrollment", {"session_id": s.json["session_id"]}, user=nip)
+    return api.post("/me/enrollment", {"session_id": s.json["session_id"], "consent": True}, user=nip)
 
 
 def checkin_session(api, nip, data=None, content_type="image/png"):

@@ -61,7 +61,7 @@ def test_enrolment_session_cannot_be_used_for_checkin(api):
 
 
 def test_unknown_session_is_a_404(api):
-    r = api.post("/me/enrollment", {"session_id": "nope"}, user=AYU)
+    r = api.post("/me/enrollment", {"session_id": "nope", "consent": True}, user=AYU)
     assert r.status_code == 404 and r.json["error"]["code"] == "session_not_found"
 
 
@@ -83,7 +83,36 @@ def test_replayed_enrolment_session_is_a_409_after_a_reset(api):
     s = api.post("/me/enrollment/uploads", user=AYU).json
     for i, target in enumerate(s["uploads"]):
         api.upload(target, photo(FACE, seed=i))
-    assert api.post("/me/enrollment", {"session_id": s["session_id"]}, user=AYU).status_code == 201
+    assert api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU).status_code == 201
     assert api.delete(f"/admin/employees/{AYU}/enrollment", user="admin").status_code == 200
-    r = api.post("/me/enrollment", {"session_id": s["session_id"]}, user=AYU)
+    r = api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU)
     assert r.status_code == 409 and r.json["error"]["code"] == "session_used"
+
+
+# --- consent (UU 27/2022: face templates are specific personal data) ------------------------
+
+def test_enrolment_without_explicit_consent_is_refused_and_writes_nothing(api):
+    # Given three good photos uploaded
+    s = api.post("/me/enrollment/uploads", user=AYU).json
+    for i, target in enumerate(s["uploads"]):
+        api.upload(target, photo(FACE, seed=i))
+    # When the app enrols without (or with anything but true for) consent
+    for consent in (None, False, "yes"):
+        body = {"session_id": s["session_id"]} | ({} if consent is None else {"consent": consent})
+        r = api.post("/me/enrollment", body, user=AYU)
+        # Then it is a 422 naming the notice to accept, and the employee is not enrolled
+        assert r.status_code == 422 and r.json["error"]["code"] == "consent_required"
+        assert r.json["error"]["details"]["notice_version"] == "biometric-consent-v1"
+    assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
+    # And the same session still enrols once consent is given
+    r = api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU)
+    assert r.status_code == 201
+
+
+def test_consent_is_recorded_with_the_template(api):
+    enrol(api, AYU)
+    from chalicelib.services import get_services
+    trail = get_services().store.audit_trail(f"employee#{AYU}")
+    consent = [a for a in trail if a["action"] == "biometric_consent_given"]
+    assert len(consent) == 1 and consent[0]["actor"] == AYU
+    assert consent[0]["details"]["notice_version"] == "biometric-consent-v1"

@@ -9,7 +9,7 @@ def enrol_real(api):
         s = api.post("/me/enrollment/uploads", user=AYU).json
         for target, data in zip(s["uploads"], imgs[:3]):
             api.upload(target, data, "image/jpeg")
-        r = api.post("/me/enrollment", {"session_id": s["session_id"]}, user=AYU)
+        r = api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU)
         if r.status_code == 201:
             return identity, imgs
     raise AssertionError(f"no candidate identity enrolled: {r.json}")

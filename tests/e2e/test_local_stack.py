@@ -101,7 +101,7 @@ def test_a_day_in_the_life(stack):
         s = requests.post(f"{api}/me/enrollment/uploads", headers=me, timeout=10).json()
         for target, data in zip(s["uploads"], imgs[:3]):
             upload(target, data)
-        r = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"]}, headers=me, timeout=60)
+        r = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"], "consent": True}, headers=me, timeout=60)
         if r.status_code == 201:
             enrolled = imgs
             break
