@@ -33,6 +33,17 @@ def io_desc(path):
     return ins, outs, m.opset_import[0].version
 
 
+CALIBRATION = """## `calibration.json` (matching threshold and its figures)
+
+Not built here: written by `python -m bench.calibrate --data ../shared/faces/dev` from the files
+above. It holds, per embedder, the sha256 of the file it was made with, the fusion weight, the
+impostor mean and standard deviation (z-normalisation), whether the mirror image is averaged in and
+the centring vector; the template rule; the threshold at FAR <= 1e-3 on the dev set; and the
+figures measured there. `model_version` is derived from all of that, and is stored with every
+enrolment template. **Rebuilding any model file changes its sha256: re-run the calibration, and
+enrolled employees must enrol again** (the service answers `409 enrolment_outdated`).
+"""
+
 def main():
     models_dir, work, report_out = sys.argv[1:4]
     pk = json.load(open(os.path.join(work, "packages.json")))
@@ -172,6 +183,7 @@ def main():
       "Not normalised; subtract a reference mean embedding and L2-normalise before cosine (see the face-models notes).")
     w(f"- Parity against the TF.js graph model (fed BGR - mean computed with TF.js ops): {fmt_err(i['parity']['max_rel_err'])}.")
     w("")
+    w(CALIBRATION)
     with open(os.path.join(models_dir, "MODELS.md"), "w") as fh:
         fh.write("\n".join(L))
     rep = dict(parity)
