@@ -50,10 +50,18 @@ class FaceEngine:
 
     @property
     def calibration(self) -> Calibration:
+        """The shipped calibration, loaded once; it must name the exact model files present
+        (a rebuilt model without a new calibration would silently move every score)."""
         if self._calibration is None:
             with self._lock:
                 if self._calibration is None:
-                    self._calibration = Calibration.load(self.models_dir / "calibration.json")
+                    cal = Calibration.load(self.models_dir / "calibration.json")
+                    for m in cal.models:
+                        actual = models.file_sha256(models.model_path(m.name, self.models_dir))
+                        if actual != m.sha256:
+                            raise RuntimeError(f"models/{m.name}.onnx (sha256 {actual[:12]}) is not the "
+                                               f"file calibration.json was made with ({m.sha256[:12]})")
+                    self._calibration = cal
         return self._calibration
 
     @property

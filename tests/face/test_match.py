@@ -115,3 +115,15 @@ def test_template_serialises_without_loss():
     assert back.model_version == t.model_version
     for k in t.embeddings:
         assert np.array_equal(back.embeddings[k], t.embeddings[k])
+
+
+def test_engine_refuses_a_model_file_the_calibration_was_not_made_with(tmp_path):
+    # Given a models folder where one embedder was replaced after calibration
+    import shutil
+    from chalicelib.face import FaceEngine
+    for f in models.MODELS_DIR.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "faceres.onnx").write_bytes(b"not the calibrated model")
+    # Then the engine does not start scoring with it
+    with pytest.raises(RuntimeError, match="faceres"):
+        FaceEngine(models_dir=tmp_path).calibration
