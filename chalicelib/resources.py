@@ -56,6 +56,11 @@ EMPLOYEES = Table(
     gsis=(Index("by_supervisor", Key("supervisor_nip"), Key("nip")),),
     purpose="Employees by NIP: profile, offices, roles, supervisor, enrolment state.",
 )
+SITES = Table(
+    logical="sites", env="HADIR_TABLE_SITES", hash_key=Key("nip"), range_key=Key("site_id"),
+    purpose="Personal sites of an employee besides the offices (home = WFH, assignment = DL, "
+            "anywhere = WFA), each with an optional validity window; assigned by admins and supervisors.",
+)
 BIOMETRICS = Table(
     logical="biometrics", env="HADIR_TABLE_BIOMETRICS", hash_key=Key("nip"),
     purpose="KMS-envelope-encrypted face templates (specific personal data, UU 27/2022).",
@@ -77,7 +82,7 @@ IDEMPOTENCY = Table(
 )
 AUDIT = Table(
     logical="audit", env="HADIR_TABLE_AUDIT", hash_key=Key("subject"), range_key=Key("sk"),
-    purpose="Audit trail of administrative actions (e.g. enrolment reset) by subject.",
+    purpose="Audit trail of administrative actions (enrolment reset, site changes) by subject.",
 )
 JOB_RUNS = Table(
     logical="job-runs", env="HADIR_TABLE_JOB_RUNS", hash_key=Key("job_key"),
@@ -85,8 +90,8 @@ JOB_RUNS = Table(
     purpose="Once-only markers for scheduled work (one notification per supervisor per day).",
 )
 
-TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, BIOMETRICS, ATTENDANCE, SESSIONS, IDEMPOTENCY,
-                             AUDIT, JOB_RUNS)
+TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
+                             IDEMPOTENCY, AUDIT, JOB_RUNS)
 
 
 # --- S3 -------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """Demo data: one agency, offices in WIB, WITA and WIT, an admin, an auditor, supervisors and
-employees with valid NIPs. Created through the same services the API uses."""
+employees with valid NIPs, and two personal sites (a home for WFH, an assignment for dinas luar).
+Created through the same services the API uses."""
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.auth import Directory
-from chalicelib.services import Services, admin
+from chalicelib.auth import Directory, Principal
+from chalicelib.geo import WORK_MODE_BY_KIND
+from chalicelib.services import Services, admin, sites
 
 PASSWORD = "Hadir-Demo-2025"
 
@@ -42,6 +44,19 @@ EMPLOYEES: list[dict[str, Any]] = [
      "office_ids": ["kantor-jayapura"], "supervisor_nip": "197907072004051001"},
 ]
 
+# Made lives in Tabanan (another regency): his unit head put him on work-from-home (WFH).
+# Andi is on dinas luar (DL) in Bandung Barat for the demo week.
+SITES: dict[str, dict[str, Any]] = {
+    "199208202019021003": {"site_id": "rumah-made-tabanan", "kind": "home",
+                           "geofence": {"type": "circle", "lat": -8.5405, "lon": 115.1250, "radius_m": 60},
+                           "note": "Tinggal di Kabupaten Tabanan: WFH atas penugasan kepala bagian"},
+    "199503032020121002": {"site_id": "dl-bandung-barat", "kind": "assignment",
+                           "geofence": {"type": "circle", "lat": -6.8433, "lon": 107.4960, "radius_m": 200},
+                           "valid_from": "2026-03-02", "valid_to": "2026-03-06",
+                           "note": "Dinas luar: koordinasi SMART e-presisi, Pemkab Bandung Barat"},
+}
+SEED_ACTOR = Principal(sub="seed", username="seed", nip=None, groups=frozenset({"admin"}))
+
 STAFF_USERS = [("admin", ["admin"]), ("auditor", ["auditor"])]
 
 
@@ -54,8 +69,23 @@ def seed(svc: Services, password: str = PASSWORD) -> dict[str, Any]:
     status, result = admin.import_employees(svc, [{**e, "password": password} for e in EMPLOYEES])
     if result["failed"]:
         raise RuntimeError(f"seed rows failed: {result['rows']}")
+    for nip, site in SITES.items():
+        sites.assign(svc, nip, site, SEED_ACTOR)
     return {"offices": [o["office_id"] for o in OFFICES],
             "users": [{"username": u, "roles": g} for u, g in STAFF_USERS]
             + [{"username": e["nip"], "name": e["name"], "roles": e.get("roles", ["employee"]),
-                "office": e["office_ids"][0]} for e in EMPLOYEES],
+                "office": e["office_ids"][0], "sites": _describe(SITES.get(e["nip"]))}
+               for e in EMPLOYEES],
             "password": password}
+
+
+def _describe(site: dict[str, Any] | None) -> list[str]:
+    """One printable line per seeded site: id, work mode, centre, radius and validity."""
+    if not site:
+        return []
+    g = site["geofence"]
+    window = ""
+    if site.get("valid_from") or site.get("valid_to"):
+        window = f", valid {site.get('valid_from') or '...'} to {site.get('valid_to') or '...'}"
+    return [f"{site['site_id']} ({WORK_MODE_BY_KIND[site['kind']]}, {g['lat']},{g['lon']} "
+            f"r={g['radius_m']:g} m{window})"]

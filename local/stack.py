@@ -249,6 +249,8 @@ def print_credentials(seeded: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"password for every demo user: {seeded['password']}")
     for u in seeded["users"]:
         print(f"  {u['username']:<20} {','.join(u['roles']):<22} {u.get('name', '')} {u.get('office', '')}")
+        for site in u.get("sites", []):
+            print(f"  {'':<20} + site {site}")
     print("State is in memory only: it does not survive a restart.\n", flush=True)
 
 

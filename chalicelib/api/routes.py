@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 from chalicelib import auth
 from chalicelib.errors import HadirError
 from chalicelib.http import handle_errors, json_body, json_response, require_object
-from chalicelib.services import admin, checkin, enrolment, get_services, queries
+from chalicelib.services import admin, checkin, enrolment, get_services, queries, sites
 
 api = Blueprint(__name__)
 
@@ -14,6 +14,7 @@ EMPLOYEE = ("employee",)
 ADMIN = ("admin",)
 SUPERVISOR = ("supervisor",)
 AUDITOR = ("auditor", "admin")
+SITE_MANAGERS = ("admin", "supervisor")  # supervisors: their own staff only (checked by the service)
 
 
 def _request():
@@ -64,6 +65,25 @@ def reset_enrollment(nip):
     return admin.reset_enrolment(get_services(), nip, actor=caller.username, reason=reason)
 
 
+@api.route("/admin/employees/{nip}/sites", methods=["POST"])
+@handle_errors
+def assign_site(nip):
+    caller = _caller(SITE_MANAGERS)
+    return json_response(sites.assign(get_services(), nip, json_body(_request()), caller), 201)
+
+
+@api.route("/admin/employees/{nip}/sites", methods=["GET"])
+@handle_errors
+def employee_sites(nip):
+    return sites.list_for(get_services(), nip, _caller(SITE_MANAGERS))
+
+
+@api.route("/admin/employees/{nip}/sites/{site_id}", methods=["DELETE"])
+@handle_errors
+def remove_site(nip, site_id):
+    return sites.remove(get_services(), nip, site_id, _caller(SITE_MANAGERS))
+
+
 @api.route("/me/enrollment/uploads", methods=["POST"])
 @handle_errors
 def enrollment_uploads():
@@ -76,7 +96,7 @@ def enrollment_uploads():
 def enroll():
     nip = _nip(_caller(EMPLOYEE))
     body = require_object(json_body(_request()), "session_id")
-    return json_response(enrolment.enrol(get_services(), nip, body["session_id"]), 201)
+    return json_response(enrolment.enrol(get_services(), nip, body["session_id"], body.get("consent")), 201)
 
 
 @api.route("/checkins/uploads", methods=["POST"])

@@ -16,6 +16,7 @@ from chalicelib.geo.fences import (
 from chalicelib.geo.locate import (
     DEFAULT_MAX_ACCURACY_M,
     SITE_KINDS,
+    WORK_MODE_BY_KIND,
     WORK_MODES,
     GeoResult,
     Site,
@@ -28,4 +29,5 @@ __all__ = [
     "signed_distance_m", "MIN_RADIUS_M", "MAX_RADIUS_M",
     "Position", "parse_position",
     "Site", "GeoResult", "locate", "DEFAULT_MAX_ACCURACY_M", "SITE_KINDS", "WORK_MODES",
+    "WORK_MODE_BY_KIND",
 ]

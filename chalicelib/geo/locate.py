@@ -28,8 +28,9 @@ from chalicelib.geo.position import Position
 
 DEFAULT_MAX_ACCURACY_M = 100.0
 
-SITE_KINDS = ("office", "home", "assignment")
+SITE_KINDS = ("office", "home", "assignment", "anywhere")
 WORK_MODES = ("WFO", "WFH", "WFA", "DL")
+WORK_MODE_BY_KIND = {"office": "WFO", "home": "WFH", "assignment": "DL", "anywhere": "WFA"}
 
 INSIDE, UNCERTAIN, OUTSIDE = "inside", "uncertain", "outside"
 
@@ -38,7 +39,7 @@ INSIDE, UNCERTAIN, OUTSIDE = "inside", "uncertain", "outside"
 class Site:
     """A place where an employee may attend, and the work mode attending there means:
     WFO at the office, WFH at home, DL (dinas luar, official travel) at an assignment,
-    WFA at any other approved site."""
+    WFA at any other approved site ("anywhere"); see ``WORK_MODE_BY_KIND``."""
 
     site_id: str
     kind: str

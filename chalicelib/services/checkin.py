@@ -19,12 +19,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from chalicelib import aws, biometrics
 from chalicelib.errors import HadirError
 from chalicelib.face.types import FaceError, Template
-from chalicelib.geo import Site, locate, parse_geofence, parse_position
+from chalicelib.geo import locate, parse_position
 from chalicelib.logs import logger, metrics
 from chalicelib.policy.decision import decide_checkin
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
 from chalicelib.services.enrolment import _employee
+from chalicelib.services.sites import candidate_sites
 from chalicelib.storage.repos import Conflict, utc_iso
 
 KINDS = ("in", "out")
@@ -88,6 +89,7 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
     if not offices:
         raise HadirError("No office is assigned to this employee", code="no_office", status=409)
     sealed = svc.store.sealed_template(nip)
+    personal_sites = svc.store.sites_of(nip)
     timings["storage_read"] = _ms(t)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
@@ -113,10 +115,8 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
     timings["face"] = _ms(t)
 
     t = time.perf_counter()
-    sites = [Site(site_id=o["office_id"], kind="office", work_mode=o.get("work_mode", "WFO"),
-                  geofence=parse_geofence(o["geofence"]), timezone=o["timezone"],
-                  office_id=o["office_id"]) for o in offices]
-    geo = locate(position, sites)
+    first_day = OfficeRules.from_dict(offices[0]["rules"]).local_moment(now)[0]
+    geo = locate(position, candidate_sites(offices, personal_sites, first_day))
     office = next((o for o in offices if o["office_id"] == geo.site_id), offices[0])
     timings["geo"] = _ms(t)
 

@@ -9,6 +9,7 @@ from chalicelib.errors import HadirError
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
 from chalicelib.services.enrolment import _employee
+from chalicelib.services.sites import valid_on
 
 MAX_RANGE_DAYS = 62
 
@@ -24,12 +25,20 @@ def parse_date(value: Any, field: str) -> date:
 def me(svc: Services, nip: str, groups: frozenset[str]) -> dict[str, Any]:
     emp = _employee(svc, nip)
     offices = [o for o in (svc.store.get_office(i) for i in emp["office_ids"]) if o]
+    today = _today(svc, emp)
+    personal = [{**site, "valid_today": valid_on(site, today)} for site in svc.store.sites_of(nip)]
     return {"nip": emp["nip"], "name": emp["name"], "unit": emp["unit"], "roles": sorted(groups),
             "supervisor_nip": emp["supervisor_nip"],
             "enrollment": {"status": "enrolled" if emp["enrolled"] else "not_enrolled",
                            "enrolled_at": emp["enrolled_at"]},
             "offices": [{"office_id": o["office_id"], "name": o["name"], "timezone": o["timezone"],
-                         "rules": o["rules"]} for o in offices]}
+                         "rules": o["rules"]} for o in offices],
+            "sites": [{k: v for k, v in site.items() if k != "nip"} for site in personal],
+            "sites_today": {"date": today.isoformat(), "sites": [
+                *({"site_id": o["office_id"], "kind": "office", "work_mode": o.get("work_mode", "WFO")}
+                  for o in offices),
+                *({k: site[k] for k in ("site_id", "kind", "work_mode")}
+                  for site in personal if site["valid_today"])]}}
 
 
 def _today(svc: Services, emp: dict[str, Any]) -> date:

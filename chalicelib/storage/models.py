@@ -62,6 +62,25 @@ class EmployeeModel(_Base):
     by_supervisor = BySupervisor()
 
 
+class SiteModel(_Base):
+    """A personal site of an employee (home, assignment, anywhere); dates are office-local."""
+
+    class Meta(_Base.Meta):
+        table_name = r.SITES.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # home | assignment | anywhere
+    work_mode = UnicodeAttribute()  # WFH | DL | WFA
+    geofence = JSONAttribute()
+    valid_from = UnicodeAttribute(null=True)  # YYYY-MM-DD, inclusive
+    valid_to = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    agency_id = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 class BiometricModel(_Base):
     class Meta(_Base.Meta):
         table_name = r.BIOMETRICS.logical
@@ -73,6 +92,7 @@ class BiometricModel(_Base):
     key_id = UnicodeAttribute()
     model_version = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    consent_notice = UnicodeAttribute(null=True)  # the consent notice version the employee accepted
 
 
 class ByDate(GlobalSecondaryIndex):
@@ -141,7 +161,7 @@ class JobRunModel(_Base):
 
 
 MODELS: dict[str, type[Model]] = {
-    r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel,
+    r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel, r.SITES.logical: SiteModel,
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
     r.SESSIONS.logical: SessionModel, r.AUDIT.logical: AuditModel, r.JOB_RUNS.logical: JobRunModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")

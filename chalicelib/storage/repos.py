@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import HadirError
 from chalicelib.settings import Settings
 from chalicelib.storage.models import (AttendanceModel, AuditModel, BiometricModel, EmployeeModel,
-                                       JobRunModel, OfficeModel, SessionModel, bind)
+                                       JobRunModel, OfficeModel, SessionModel, SiteModel, bind)
 
 
 class Conflict(HadirError):
@@ -99,11 +99,12 @@ class Store:
 
     # --- biometrics ------------------------------------------------------------------------
     def enrol(self, nip: str, sealed: dict[str, Any], model_version: str, session_id: str,
-              now: str) -> None:
-        """Store the template, mark the employee enrolled and the session used: all or nothing."""
+              now: str, consent_notice: str) -> None:
+        """Store the template, mark the employee enrolled, the session used and the employee's
+        consent in the audit trail (UU 27/2022): all or nothing."""
         bio = BiometricModel(nip, ciphertext=sealed["ciphertext"], encrypted_key=sealed["encrypted_key"],
                              nonce=sealed["nonce"], key_id=sealed["key_id"],
-                             model_version=model_version, created_at=now)
+                             model_version=model_version, created_at=now, consent_notice=consent_notice)
         emp = self._employee_model(nip)
         if emp is None:
             raise NotFound("No employee record", code="employee_not_found")
@@ -113,6 +114,8 @@ class Store:
                 tx.update(emp, actions=[EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now)],
                           condition=EmployeeModel.enrolled == False)  # noqa: E712 - optimistic lock on version too
                 self._use_session(tx, session_id, now)
+                tx.save(_audit(nip, "biometric_consent_given", nip,
+                               {"notice_version": consent_notice, "model_version": model_version}, now))
         except TransactWriteError as exc:
             reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -141,13 +144,53 @@ class Store:
                 tx.delete(BiometricModel(nip), condition=BiometricModel.nip.exists())
                 tx.update(emp, actions=[EmployeeModel.enrolled.set(False),
                                         EmployeeModel.enrolled_at.remove()])
-                tx.save(AuditModel(f"employee#{nip}", f"{now}#{uuid.uuid4().hex[:8]}",
-                                   action="enrollment_reset", actor=actor,
-                                   details={"reason": reason} if reason else {}))
+                tx.save(_audit(nip, "enrollment_reset", actor, {"reason": reason} if reason else {},
+                               now))
         except TransactWriteError as exc:
             if _conditional_failed(exc):
                 raise Conflict("The employee is not enrolled", code="not_enrolled") from exc
             raise
+
+    # --- personal sites --------------------------------------------------------------------
+    def add_site(self, site: dict[str, Any], actor: str, now: str) -> None:
+        """Store a new personal site and its audit record, atomically; 409 if the id is taken."""
+        m = SiteModel(site["nip"], site["site_id"], kind=site["kind"], work_mode=site["work_mode"],
+                      geofence=site["geofence"], valid_from=site.get("valid_from"),
+                      valid_to=site.get("valid_to"), note=site.get("note"),
+                      agency_id=self.settings.agency_id, created_by=actor, created_at=now)
+        details = {k: site.get(k) for k in ("site_id", "kind", "work_mode", "valid_from", "valid_to")}
+        try:
+            with self.transaction() as tx:
+                tx.save(m, condition=SiteModel.site_id.does_not_exist())
+                tx.save(_audit(site["nip"], "site_assigned", actor, details, now))
+        except TransactWriteError as exc:
+            if _conditional_failed(exc):
+                raise Conflict("The employee already has a site with this id", code="site_exists",
+                               details={"site_id": site["site_id"]}) from exc
+            raise
+
+    def sites_of(self, nip: str) -> list[dict[str, Any]]:
+        return [_site(m) for m in SiteModel.query(nip)]
+
+    def remove_site(self, nip: str, site_id: str, actor: str, now: str) -> dict[str, Any]:
+        """Delete a personal site and record who did, atomically; returns the removed site."""
+        missing = NotFound("No such site for this employee", code="site_not_found",
+                           details={"nip": nip, "site_id": site_id})
+        try:
+            m = SiteModel.get(nip, site_id, consistent_read=True)
+        except DoesNotExist:
+            raise missing from None
+        site = _site(m)
+        details = {k: site[k] for k in ("site_id", "kind", "work_mode", "valid_from", "valid_to")}
+        try:
+            with self.transaction() as tx:
+                tx.delete(m, condition=SiteModel.site_id.exists())
+                tx.save(_audit(nip, "site_removed", actor, details, now))
+        except TransactWriteError as exc:
+            if _conditional_failed(exc):
+                raise missing from exc
+            raise
+        return site
 
     def audit_trail(self, subject: str) -> list[dict[str, Any]]:
         return [{"sk": a.sk, "action": a.action, "actor": a.actor, "details": a.details}
@@ -257,6 +300,17 @@ class Store:
 def _office(o: OfficeModel) -> dict[str, Any]:
     return {"office_id": o.office_id, "name": o.name, "timezone": o.timezone, "geofence": o.geofence,
             "rules": o.rules, "work_mode": o.work_mode}
+
+
+def _audit(nip: str, action: str, actor: str, details: dict[str, Any], now: str) -> AuditModel:
+    return AuditModel(f"employee#{nip}", f"{now}#{uuid.uuid4().hex[:8]}", action=action, actor=actor,
+                      details=details)
+
+
+def _site(m: SiteModel) -> dict[str, Any]:
+    return {"nip": m.nip, "site_id": m.site_id, "kind": m.kind, "work_mode": m.work_mode,
+            "geofence": m.geofence, "valid_from": m.valid_from, "valid_to": m.valid_to,
+            "note": m.note, "created_by": m.created_by, "created_at": m.created_at}
 
 
 def _employee(m: EmployeeModel) -> dict[str, Any]:
