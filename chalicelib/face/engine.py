@@ -82,6 +82,7 @@ class FaceEngine:
             raise FaceError(failed[0].reason, _MESSAGES.get(failed[0].reason, "The photo was refused."),
                             {"checks": analysis.checks_dict()})
         analysis.embeddings = self.embed(analysis)
+        analysis.chips = {}  # face pixels go no further than the embedders
         return analysis
 
     def inspect(self, data: bytes) -> FaceAnalysis:
@@ -96,7 +97,8 @@ class FaceEngine:
         timings["detect"] = _ms_since(t)
         if not detections:
             raise FaceError(NO_FACE, _MESSAGES[NO_FACE],
-                            {"checks": [Check("face_found", False, 0.0, {}, NO_FACE).to_dict()]})
+                            {"checks": [Check("face_found", False, 0.0, {"min_score": self.config.detect_min_score},
+                                              NO_FACE).to_dict()]})
         main = detections[0]
         t = time.perf_counter()
         chips = {name: align.warp(img, main.keypoints, EMBEDDERS[name])

@@ -20,8 +20,9 @@ def megawati(engine, faces):
 def test_three_good_photos_of_one_person_make_a_template(engine, megawati):
     # Then the template holds three embeddings per model and no pixels
     assert megawati.template.model_version == engine.model_version
-    for name, rows in megawati.template.embeddings.items():
-        assert rows.shape[0] == 3
+    shapes = {name: rows.shape for name, rows in megawati.template.embeddings.items()}
+    assert shapes == {"dlib-resnet": (3, 128), "faceres": (3, 1024)}
+    assert set(megawati.template.to_dict()) == {"model_version", "embeddings"}
     assert [p.ok for p in megawati.photos] == [True, True, True]
     assert all(p.checks for p in megawati.photos)
 
@@ -30,6 +31,7 @@ def test_same_person_later_photo_is_a_match(engine, faces, megawati):
     v = engine.verify(megawati.template, photo(faces, "Megawati_Sukarnoputri", 5))
     assert v.match.decision == "match" and v.match.score >= v.match.threshold
     assert set(v.match.components) == set(engine.calibration.model_names)
+    assert v.analysis.chips == {}  # the aligned face pixels are not kept once embedded
 
 
 def test_another_person_is_not_a_match(engine, faces, megawati):
