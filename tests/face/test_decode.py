@@ -6,6 +6,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from chalicelib.face import FaceConfig, FaceError, image
@@ -107,3 +109,28 @@ def test_png_in_any_common_mode_becomes_rgb(mode):
 
 def test_webp_is_accepted():
     assert image.decode(encode(Image.new("RGB", (128, 96)), "WEBP"), CFG).size == (128, 96)
+
+
+def _valid_images() -> list[bytes]:
+    rng = np.random.default_rng(7)
+    img = Image.fromarray(rng.integers(0, 255, (96, 128, 3), np.uint8))
+    return [encode(img), encode(img, "PNG"), encode(img, "WEBP")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_valid_images()), st.data())
+def test_damaged_files_only_ever_raise_face_errors(original, data):
+    # Given a valid photo damaged in any way: truncated, or with bytes flipped anywhere
+    cut = data.draw(st.integers(0, len(original)))
+    flips = data.draw(st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(1, 255)),
+                               max_size=8))
+    damaged = bytearray(original[:max(cut, 16)])
+    for pos, xor in flips:
+        if pos < len(damaged):
+            damaged[pos] ^= xor
+    # When it is decoded; Then it decodes to RGB or is refused with one of the image codes
+    try:
+        out = image.decode(bytes(damaged), CFG)
+        assert out.mode == "RGB"
+    except FaceError as err:
+        assert err.code in {"corrupt_image", "unsupported_image", "image_too_large", "face_too_small"}
