@@ -16,7 +16,6 @@ from aws_cdk import (
     aws_logs as logs,
     aws_lambda as lambda_,
     aws_s3 as s3,
-    aws_scheduler as scheduler,
     aws_sns as sns,
     aws_sns_subscriptions as subs,
     aws_sqs as sqs,
@@ -34,27 +33,17 @@ JOB_TIMEOUT_S = 300
 JOB_MEMORY_MB = 1024
 _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
 
-DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-            "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"]
-DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-             "dynamodb:BatchWriteItem"]
-COGNITO_ADMIN = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser",
-                 "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminAddUserToGroup",
-                 "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminListGroupsForUser",
-                 "cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser",
-                 "cognito-idp:AdminSetUserPassword", "cognito-idp:ListUsersInGroup"]
+# Only what chalicelib calls (transactions need the per-item actions; PynamoDB describes tables).
+DDB_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
+            "dynamodb:DescribeTable"]
+DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+COGNITO_ADMIN = ["cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes",
+                 "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminListGroupsForUser",
+                 "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup"]
 
 
 def _key(k: r.Key | None) -> ddb.Attribute | None:
     return ddb.Attribute(name=k.name, type=_KEY_TYPES[k.type]) if k else None
-
-
-def local_cron(s: r.Schedule) -> str:
-    """resources.py gives UTC fields; Scheduler runs them in the zone's own time zone."""
-    _, offset = r.ZONES[s.zone]
-    hour = (s.hour + offset) % 24
-    dom, dow = ("?", s.day_of_week) if s.day_of_week != "*" else ("*", "?")
-    return f"cron({s.minute} {hour} {dom} * {dow} *)"
 
 
 class HadirStack(cdk.Stack):
@@ -226,38 +215,36 @@ class HadirStack(cdk.Stack):
             resource_name=f"/aws/lambda/{self.stack_name}-*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self)
         table_arns = [t.table_arn for t in self.tables.values()]
-        index_arns = [f"{t.table_arn}/index/*" for t in self.tables.values()]
+        index_arns = [f"{self.tables[t.logical].table_arn}/index/{g.name}"
+                      for t in r.TABLES for g in t.gsis]
         statements = [
             iam.PolicyStatement(sid="Logs", actions=["logs:CreateLogGroup",
                                                      "logs:CreateLogStream", "logs:PutLogEvents"],
                                 resources=[log_groups, f"{log_groups}:*"]),
             iam.PolicyStatement(sid="TablesReadWrite", actions=DDB_READ + DDB_WRITE,
                                 resources=table_arns),
-            iam.PolicyStatement(sid="IndexesQuery", actions=["dynamodb:Query", "dynamodb:Scan"],
+            iam.PolicyStatement(sid="IndexesQuery", actions=["dynamodb:Query"],
                                 resources=index_arns),
-            iam.PolicyStatement(sid="BiometricTemplates", actions=[
-                "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=[self.biometric_key.key_arn]),
+            iam.PolicyStatement(sid="BiometricTemplates", actions=[  # envelope encryption
+                "kms:GenerateDataKey", "kms:Decrypt"], resources=[self.biometric_key.key_arn]),
             iam.PolicyStatement(sid="S3DataKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
                                 resources=[self.data_key.key_arn]),
             iam.PolicyStatement(sid="Uploads", actions=[
                 "s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
                 resources=[self.uploads.arn_for_objects("*")]),
-            iam.PolicyStatement(sid="ExportsWrite", actions=["s3:PutObject", "s3:GetObject",
-                                                             "s3:GetObjectVersion"],
+            iam.PolicyStatement(sid="ExportsWrite", actions=["s3:PutObject", "s3:GetObject"],
                                 resources=[self.exports.arn_for_objects("*")]),
             iam.PolicyStatement(sid="ExportsList", actions=["s3:ListBucket"],
                                 resources=[self.exports.bucket_arn]),
             iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
                                 resources=[t.topic_arn for t in self.topics.values()]),
-            iam.PolicyStatement(sid="QueuesSend", actions=[
-                "sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
-                resources=[q.queue_arn for q in self.queues.values()]),
+            # The app sends nothing to SQS (SNS delivers); Lambda's event source mapping consumes.
             iam.PolicyStatement(sid="QueuesConsume", actions=[
-                "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+                "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes"],
                 resources=[self.queues[q.logical].queue_arn for q in r.QUEUES if q.handler]),
             iam.PolicyStatement(
-                sid="SendEmail", actions=["ses:SendEmail", "ses:SendRawEmail"],
+                sid="SendEmail", actions=["ses:SendEmail"],
                 resources=[cdk.Arn.format(cdk.ArnComponents(
                     service="ses", resource="identity", resource_name="*"), self)],
                 conditions={"StringEquals": {"ses:FromAddress": self.ses_sender.value_as_string}}),
@@ -309,62 +296,18 @@ class HadirStack(cdk.Stack):
             fn.node.add_dependency(self.policy)
 
     def _schedules(self) -> None:
-        """One schedule per job and zone (resources.SCHEDULES).
-
-        A handler declared with ``@app.schedule`` already has its EventBridge rule from chalice
-        (UTC cron, which is exact: Indonesia has no daylight saving). A handler declared with
-        ``@app.lambda_function`` gets an EventBridge Scheduler schedule here, in its zone's own
-        time zone, with retries and a dead-letter queue.
-        """
-        self.schedules: dict[str, scheduler.CfnSchedule] = {}
-        pending, ruled = [], []
+        """One EventBridge rule per job and zone (resources.SCHEDULES), generated by chalice from
+        ``@app.schedule`` in UTC cron, which is exact: Indonesia has no daylight saving. Checked
+        here so that app.py and resources.py cannot drift apart."""
         for s in r.SCHEDULES:
             logical_id = to_cfn_resource_name(s.handler)
             if logical_id not in self.functions:
                 raise RuntimeError(f"schedule {s.name}: app.py defines no function {s.handler!r}")
             events = self.functions[logical_id]["Properties"].get("Events", {})
             rules = [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"]
-            if rules:
-                if s.cron not in rules:
-                    raise RuntimeError(f"{s.handler}: chalice rule {rules} is not {s.cron}")
-                ruled.append(logical_id)
-                continue
-            pending.append((s, logical_id))
-        stage = self.config.stage
-        if ruled:
-            self._job_failures(ruled)
-        if not pending:
-            return
-        self.schedule_dlq = sqs.Queue(
-            self, "ScheduleDlq", queue_name=r.physical_name(stage, "schedule-dlq"),
-            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=cdk.Duration.days(14), removal_policy=cdk.RemovalPolicy.DESTROY)
-        self.dlqs.append(self.schedule_dlq)
-        invoke_role = iam.Role(self, "SchedulerRole",
-                               assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
-        targets = []
-        for s, logical_id in pending:
-            arn = self.app.get_resource(logical_id).get_att("Arn").to_string()
-            targets.append(arn)
-            self.schedules[s.name] = scheduler.CfnSchedule(
-                self, f"Schedule{to_cfn_resource_name(s.name)}",
-                name=r.physical_name(stage, s.name),
-                description=s.purpose, state="ENABLED",
-                schedule_expression=local_cron(s),
-                schedule_expression_timezone=s.timezone,
-                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-                target=scheduler.CfnSchedule.TargetProperty(
-                    arn=arn, role_arn=invoke_role.role_arn,
-                    input=cdk.Stack.of(self).to_json_string(
-                        {"job": s.name, "zone": s.zone, "timezone": s.timezone}),
-                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                        maximum_retry_attempts=2, maximum_event_age_in_seconds=3600),
-                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
-                        arn=self.schedule_dlq.queue_arn)))
-        invoke_role.add_to_policy(iam.PolicyStatement(
-            actions=["lambda:InvokeFunction"], resources=targets))
-        invoke_role.add_to_policy(iam.PolicyStatement(
-            actions=["sqs:SendMessage"], resources=[self.schedule_dlq.queue_arn]))
+            if rules != [s.cron]:
+                raise RuntimeError(f"{s.handler}: chalice rules {rules} are not [{s.cron}]")
+        self._job_failures([to_cfn_resource_name(s.handler) for s in r.SCHEDULES])
 
     def _job_failures(self, logical_ids: list[str]) -> None:
         """EventBridge invokes scheduled functions asynchronously: after Lambda's retries, a failed

@@ -16,7 +16,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from chalicelib import resources as r
-from tests.infra.conftest import CONTEXT, INFRA, clean_env, ensure_cdk_cli
+from tests.infra.conftest import CONTEXT, INFRA, REGION, ROOT, clean_env, ensure_cdk_cli
 
 pytestmark = pytest.mark.infra
 
@@ -162,27 +162,14 @@ def test_queues_have_their_dead_letter_queues_and_topic_subscriptions(template, 
 
 @pytest.mark.parametrize("schedule", r.SCHEDULES, ids=lambda s: s.name)
 def test_each_job_runs_once_per_zone_and_targets_its_function(template_json, schedule):
-    """Either chalice's EventBridge rule (@app.schedule, UTC cron) or a Scheduler schedule in the
-    zone's time zone (@app.lambda_function), never both."""
+    """Chalice's EventBridge rule (@app.schedule, UTC cron) on the job's own function."""
     from chalice.utils import to_cfn_resource_name
-    from hadir_infra.stack import local_cron
 
-    fn_id = to_cfn_resource_name(schedule.handler)
-    fn = functions(template_json).get(fn_id)
+    fn = functions(template_json).get(to_cfn_resource_name(schedule.handler))
     assert fn, f"no Chalice function {schedule.handler}"
     rules = [e["Properties"]["Schedule"] for e in fn["Properties"].get("Events", {}).values()
              if e["Type"] == "Schedule"]
-    found = [s["Properties"] for s in resources_of(template_json, "AWS::Scheduler::Schedule")
-             .values() if s["Properties"]["Name"] == r.physical_name("prod", schedule.name)]
-    assert len(rules) + len(found) == 1, (rules, found)
-    if rules:
-        assert rules == [schedule.cron]
-    else:
-        props = found[0]
-        assert props["ScheduleExpressionTimezone"] == schedule.timezone
-        assert props["ScheduleExpression"] == local_cron(schedule)
-        assert props["Target"]["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]}
-        assert "DeadLetterConfig" in props["Target"]
+    assert rules == [schedule.cron]
 
 
 def test_one_schedule_per_job_and_zone():
@@ -192,14 +179,28 @@ def test_one_schedule_per_job_and_zone():
 
 
 @pytest.mark.parametrize("schedule", r.SCHEDULES, ids=lambda s: s.name)
-def test_local_cron_is_the_utc_schedule_shifted_to_local_time(schedule):
-    from hadir_infra.stack import local_cron
+def test_utc_cron_fires_at_the_local_time_on_the_local_days(schedule):
+    """Given the UTC cron of a job, when it fires during a week, then in the zone's own time zone
+    it is the intended local time, on working days only for absence detection."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
 
-    minute, hour, dom, month, dow, year = local_cron(schedule)[5:-1].split()
-    _, offset = r.ZONES[schedule.zone]
-    assert (int(hour) - offset) % 24 == schedule.hour and int(minute) == schedule.minute
-    assert dow == (schedule.day_of_week if schedule.day_of_week != "*" else "?")
-    assert (dom, month, year) == ("?" if dow != "?" else "*", "*", "*")
+    from local.cron import fires_between
+
+    zone, offset = r.ZONES[schedule.zone]
+    assert zone == schedule.timezone
+    assert ZoneInfo(zone).utcoffset(datetime(2026, 7, 1)).total_seconds() == offset * 3600
+    week = fires_between(schedule, datetime(2026, 3, 1, tzinfo=timezone.utc),  # Sun .. Sun
+                         datetime(2026, 3, 8, tzinfo=timezone.utc))
+    local = [t.astimezone(ZoneInfo(zone)) for t in week]
+    job = schedule.handler.rsplit("_", 1)[0]
+    want = r.ABSENCE_LOCAL_TIME if job == "detect_absence" else r.EXPORT_LOCAL_TIME
+    assert {(t.hour, t.minute) for t in local} == {want}
+    days = sorted({t.strftime("%a") for t in local})
+    if job == "detect_absence":
+        assert days == sorted(["Mon", "Tue", "Wed", "Thu", "Fri"]), local
+    else:
+        assert len(days) == 7, local
 
 
 # --- alarms -----------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def test_every_dead_letter_queue_has_a_depth_alarm(template_json):
     dlq_ids = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
                for q in queues.values() if "RedrivePolicy" in q["Properties"]}
     dlq_ids |= {k for k, q in queues.items()
-                if q["Properties"]["QueueName"].endswith(("schedule-dlq", "jobs-dlq"))}
+                if q["Properties"]["QueueName"].endswith("jobs-dlq")}
     alarms = resources_of(template_json, "AWS::CloudWatch::Alarm").values()
     watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms
                if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"}
@@ -226,14 +227,18 @@ def test_every_dead_letter_queue_has_a_depth_alarm(template_json):
 
 
 def test_failed_scheduled_runs_land_in_an_alarmed_dead_letter_queue(template_json):
+    from chalice.utils import to_cfn_resource_name
     configs = resources_of(template_json, "AWS::Lambda::EventInvokeConfig").values()
     targets = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs}
-    from chalice.utils import to_cfn_resource_name
+    queues = resources_of(template_json, "AWS::SQS::Queue")
+    alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+               for a in resources_of(template_json, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"}
     for s in r.SCHEDULES:
-        props = targets.get(to_cfn_resource_name(s.handler))
-        if props is None:  # a Scheduler schedule carries its own dead-letter queue instead
-            continue
-        assert props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][1] == "Arn"
+        props = targets[to_cfn_resource_name(s.handler)]
+        dest = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"]
+        assert dest[1] == "Arn" and dest[0] in queues and dest[0] in alarmed, s.handler
+        assert props["MaximumRetryAttempts"] == 2
 
 
 def test_scheduled_jobs_get_job_sized_timeout_and_memory(template_json):
@@ -254,7 +259,7 @@ def test_alarm_email_subscribes_to_the_alarm_topic(template):
 
 def test_functions_run_python_312_with_the_written_role(template_json):
     role_ids = set(resources_of(template_json, "AWS::IAM::Role"))
-    assert set(role_ids) <= {k for k in role_ids if k.startswith(("AppRole", "SchedulerRole"))}
+    assert all(k.startswith("AppRole") for k in role_ids), role_ids
     assert any(k.startswith("AppRole") for k in role_ids), "chalice must not make its own role"
     for fn_id, fn in functions(template_json).items():
         props = fn["Properties"]
@@ -303,6 +308,58 @@ def test_data_resources_are_named_by_construct_arns_never_star(template_json):
         if services & {"dynamodb", "s3", "kms", "sqs", "sns", "cognito-idp", "lambda"}:
             for res in _as_list(s["Resource"]):
                 assert isinstance(res, dict), (pid, s["Sid"] if "Sid" in s else s, res)
+                # no wildcard inside a joined ARN either, but "every object of this one bucket"
+                wild = [x for x in _literals(res) if "*" in x]
+                assert wild in ([], ["/*"]) and (not wild or services == {"s3"}), (pid, s, res)
+
+
+def _literals(value) -> list[str]:
+    """The literal strings of a CloudFormation value (the parts of an Fn::Join, ...)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [x for v in value for x in _literals(v)]
+    if isinstance(value, dict):
+        return [x for k, v in value.items() if k != "Fn::GetAtt" for x in _literals(v)]
+    return []
+
+
+# boto3 method -> IAM action where they differ (S3 names its permissions per object/bucket)
+_IAM_ACTION = {("s3", "head_object"): "GetObject", ("s3", "delete_objects"): "DeleteObject",
+               ("s3", "list_objects_v2"): "ListBucket", ("s3", "generate_presigned_post"): "PutObject"}
+_NO_IAM = {("cognito-idp", "initiate_auth")}  # public API: the user's own password
+
+
+def _aws_calls() -> set[tuple[str, str]]:
+    """(service, boto3 method) of every AWS client call in chalicelib (PynamoDB aside)."""
+    import re
+    calls = set()
+    for path in (ROOT / "chalicelib").rglob("*.py"):
+        text = path.read_text()
+        clients = dict(re.findall(r'(\w+) = aws\.client\("([\w-]+)"\)$', text, re.M))
+        for var, service in clients.items():
+            calls |= {(service, m) for m in re.findall(rf"\b{var}\.(\w+)\(", text)}
+            calls |= {(service, m) for m in re.findall(rf'\b{var}\.get_paginator\("(\w+)"', text)}
+            calls |= {(service, m) for m in re.findall(
+                rf'\b{var}\.generate_presigned_url\(\s*"(\w+)"', text)}
+        calls |= set(re.findall(r'aws\.client\("([\w-]+)"\)\.(\w+)\(', text))
+    return {c for c in calls if c[1] not in ("get_paginator", "generate_presigned_url")}
+
+
+def test_the_app_role_allows_every_aws_call_the_code_makes(template_json):
+    """Least privilege cut to what chalicelib calls: a new call needs its action here too."""
+    import boto3
+    granted = {a for _, s in _statements(template_json) if s["Effect"] == "Allow"
+               for a in _as_list(s["Action"])}
+    calls = _aws_calls()
+    assert ("kms", "generate_data_key") in calls and ("s3", "generate_presigned_post") in calls
+    for service, method in sorted(calls - _NO_IAM):
+        action = _IAM_ACTION.get((service, method))
+        if action is None:
+            api = boto3.client(service, region_name=REGION).meta.method_to_api_mapping
+            assert method in api, (service, method)
+            action = api[method]
+        assert f"{service}:{action}" in granted, (service, method)
 
 
 def test_every_function_log_group_has_a_retention(template_json):
