@@ -6,6 +6,7 @@ audience (the app client id), expiry and ``token_use == "id"``. Roles are Cognit
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
@@ -117,16 +118,25 @@ class Directory:
 
     def create_user(self, username: str, password: str, *, nip: str | None, name: str,
                     groups: Iterable[str]) -> None:
+        """Create or update a user so its role groups are exactly ``groups``.
+
+        A new user without ``password`` gets an unusable random one (until an admin resets it); an
+        existing user keeps theirs unless a new one is given, so re-importing the personnel list
+        never locks anyone out. Role groups not in ``groups`` are removed: a demotion takes effect
+        at the next login.
+        """
         s = get_settings()
         idp = aws.client("cognito-idp")
         attrs = [{"Name": "name", "Value": name}, {"Name": "custom:agency_id", "Value": s.agency_id}]
         if nip:
             attrs.append({"Name": "custom:nip", "Value": nip})
+        created = True
         try:
             idp.admin_create_user(UserPoolId=s.user_pool_id, Username=username, UserAttributes=attrs,
                                   MessageAction="SUPPRESS")
         except ClientError as exc:
             if aws.error_code(exc) == "UsernameExistsException":
+                created = False
                 idp.admin_update_user_attributes(UserPoolId=s.user_pool_id, Username=username,
                                                  UserAttributes=attrs)
             elif aws.error_code(exc) == "InvalidParameterException":
@@ -135,14 +145,23 @@ class Directory:
                                  status=422) from exc
             else:
                 raise
-        if password:
+        if password or created:
             try:
                 idp.admin_set_user_password(UserPoolId=s.user_pool_id, Username=username,
-                                            Password=password, Permanent=True)
+                                            Password=password or secrets.token_urlsafe(12) + "a1A!",
+                                            Permanent=True)
             except ClientError as exc:
                 if aws.error_code(exc) == "InvalidPasswordException":
                     raise HadirError("The password does not meet the policy", code="invalid_password",
                                      status=422) from exc
                 raise
-        for g in groups:
+        wanted = set(groups)
+        current: set[str] = set()
+        if not created:
+            pages = idp.get_paginator("admin_list_groups_for_user").paginate(
+                UserPoolId=s.user_pool_id, Username=username)
+            current = {g["GroupName"] for page in pages for g in page.get("Groups", [])}
+        for g in sorted(wanted - current):
             idp.admin_add_user_to_group(UserPoolId=s.user_pool_id, Username=username, GroupName=g)
+        for g in sorted((current & set(ROLES)) - wanted):
+            idp.admin_remove_user_from_group(UserPoolId=s.user_pool_id, Username=username, GroupName=g)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 from typing import Any
 
 from chalicelib.auth import ROLES, Directory
@@ -161,8 +160,6 @@ def _validate_row(svc: Services, row: Any, offices: set[str],
                          details={"problems": problems})
     if "employee" not in roles:
         roles = ["employee", *roles]
-    if not password:
-        password = secrets.token_urlsafe(12) + "a1A!"  # unusable until reset by the admin
     return ({"nip": nip, "name": name, "unit": row.get("unit") or None, "office_ids": office_ids,
              "supervisor_nip": sup, "roles": sorted(set(roles)), "email": row.get("email") or None},
             password)

@@ -109,3 +109,31 @@ def test_reset_when_not_enrolled_is_a_409(api):
 def test_reset_of_unknown_employee_is_a_404(api):
     r = api.delete("/admin/employees/198503302010011001/enrollment", user="admin")
     assert r.status_code == 404
+
+
+def test_reimport_without_a_password_keeps_the_existing_password(api):
+    # Given Ayu, who logs in with her password
+    from tests.api.helpers import KETUT
+    row = {"nip": AYU, "name": "Ni Luh Putu Ayu", "unit": "Bagian Baru", "office_ids": ["kantor-denpasar"],
+           "supervisor_nip": KETUT}
+    # When the personnel list is imported again without passwords
+    r = api.post("/admin/employees", [row], user="admin")
+    # Then her row is updated and she still logs in with her own password
+    assert r.status_code == 200 and r.json["created"] == 1, r.json
+    assert api.post("/auth/login", {"username": AYU, "password": api.password}).status_code == 200
+    assert api.get("/me", user=AYU).json["unit"] == "Bagian Baru"
+
+
+def test_reimport_without_a_role_takes_the_cognito_group_away(api):
+    # Given Ketut, a supervisor
+    from tests.api.helpers import KETUT
+    assert api.get("/team/attendance?date=2026-03-03", user=KETUT).status_code == 200
+    # When he is imported again as an employee only
+    row = {"nip": KETUT, "name": "I Ketut Wirawan", "office_ids": ["kantor-denpasar"],
+           "roles": ["employee"]}
+    assert api.post("/admin/employees", [row], user="admin").json["created"] == 1
+    # Then his next token no longer carries the supervisor group
+    token = api.post("/auth/login", {"username": KETUT, "password": api.password}).json["id_token"]
+    r = api.get("/team/attendance?date=2026-03-03", token=token)
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+    assert api.get("/me", token=token).json["roles"] == ["employee"]
