@@ -43,8 +43,10 @@ def detect_absence(svc: Services, zone: str, now: datetime | None = None) -> dic
         for item in svc.store.items_on(local_date.isoformat()):
             if item.item_type == "day" and item.status in COUNTING:
                 accepted.add(item.nip)
-            elif item.item_type == "day":
-                excused.add(item.nip)  # flagged (under review) or already absent
+            elif item.item_type == "day" and item.status != "absent":
+                excused.add(item.nip)  # flagged: under review, neither present nor absent
+        # Already-absent staff are found again (mark_absent writes nothing for them) so that a
+        # notice lost by an earlier run is sent now; the notice's own marker keeps it once-only.
         found = find_absentees(local_date=local_date, employees=staff, accepted_checkin_nips=accepted,
                                day_status=svc.calendar().day_status(local_date),
                                excused_nips=excused, lateness=svc.lateness())
@@ -52,10 +54,10 @@ def detect_absence(svc: Services, zone: str, now: datetime | None = None) -> dic
                    if svc.store.mark_absent(r.nip, local_date.isoformat(),
                                             {**r.to_dict(), "office_id": office["office_id"],
                                              "name": r.name, "reasons": r.reasons}, utc_iso())]
-        records += written
+        records += found
+        report["absent"] += len(written)
         report["offices"].append({"office_id": office["office_id"], "date": local_date.isoformat(),
                                   "staff": len(staff), "absent_new": len(written)})
-    report["absent"] = len(records)
     for sup_nip, recs in group_by_supervisor(records).items():
         if not sup_nip:
             continue

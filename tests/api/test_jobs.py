@@ -128,3 +128,39 @@ def test_audit_exports_needs_a_valid_date(api):
     r = api.get("/audit/exports?date=03-03-2026", user="auditor")
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_date"
     assert api.get("/audit/exports", user="auditor").status_code == 422
+
+
+def test_a_notice_lost_to_an_sns_failure_is_sent_by_the_next_run(api, set_now, tap, monkeypatch):
+    from chalicelib import aws, notify
+    given_ayu_checked_in(api, set_now)
+    set_now("2026-03-03T10:30:00+08:00")
+    # Given a run that wrote the absences but could not publish the notice
+    real_client = aws.client
+
+    class DownSns:
+        def publish(self, **kw):
+            raise RuntimeError("SNS unavailable")
+
+    monkeypatch.setattr(notify.aws, "client", lambda service: DownSns() if service == "sns" else real_client(service))
+    with pytest.raises(RuntimeError):
+        run("detect_absence_wita")
+    assert tap() == []
+    monkeypatch.setattr(notify.aws, "client", real_client)
+    # When the job runs again
+    again = run("detect_absence_wita")
+    # Then nothing is marked twice but Ketut gets his notice, once
+    assert again["absent"] == 0 and again["notices"] == 1
+    notices = tap()
+    assert [[a["nip"] for a in n["absentees"]] for n in notices] == [[MADE]]
+    assert run("detect_absence_wita")["notices"] == 0 and tap() == []
+
+
+def test_audit_exports_lists_only_this_agencys_files(api, aws_env):
+    # Given an export of another agency in the same bucket
+    from chalicelib.services import get_services
+    bucket = get_services().settings.buckets["exports"]
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=bucket, Key="attendance/date=2026-03-03/agency=pemkab-lain/records.csv", Body=b"x")
+    # When / Then: this deployment's auditor sees nothing for that date
+    r = api.get("/audit/exports?date=2026-03-03", user="auditor")
+    assert r.status_code == 404 and r.json["error"]["code"] == "export_not_found"
