@@ -83,6 +83,33 @@ def test_tokens_failing_a_claim_check_are_a_401(api, change, code):
     assert r.status_code == 401 and r.json["error"]["code"] == code
 
 
+def test_unsigned_token_is_a_401(api):
+    # Given the right claims with "alg": "none"
+    token = jwt.encode(_claims_of(api, AYU), None, algorithm="none", headers={"kid": "dummy"})
+    # When / Then
+    r = api.get("/me", token=token)
+    assert r.status_code == 401 and r.json["error"]["code"] == "invalid_token"
+
+
+def test_hs256_token_keyed_with_the_public_key_is_a_401(api):
+    # Given the right claims, HMAC-signed with the JWKS public key (the RS256/HS256 confusion)
+    from cryptography.hazmat.primitives import serialization
+    public_pem = _moto_private_key().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    import hashlib
+    import hmac
+    import base64
+
+    def b64(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=")
+    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "dummy"}).encode()) + b"." + \
+        b64(json.dumps(_claims_of(api, AYU)).encode())
+    token = (signing_input + b"." + b64(hmac.new(public_pem, signing_input, hashlib.sha256).digest())).decode()
+    # When / Then
+    r = api.get("/me", token=token)
+    assert r.status_code == 401 and r.json["error"]["code"] == "invalid_token"
+
+
 def test_a_correctly_signed_token_with_the_right_claims_passes(api):
     token = jwt.encode(_claims_of(api, AYU), _moto_private_key(), algorithm="RS256",
                        headers={"kid": "dummy"})
@@ -100,7 +127,7 @@ def test_a_correctly_signed_token_with_the_right_claims_passes(api):
 ])
 def test_wrong_role_is_a_403(api, method, path, user):
     r = api.call(method, path, {} if method == "POST" else None, user=user)
-    assert r.status_code == 403 and r.json["error"]["code"] in ("forbidden", "no_nip"), r.json
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden", r.json
 
 
 def test_admin_without_nip_has_no_profile(api):

@@ -1,5 +1,5 @@
 """POST /checkins: face + geofence + time rules, every decision recorded with its reasons."""
-from tests.api.helpers import AYU, DENPASAR, FACE, check_in, checkin_session, enrol, location
+from tests.api.helpers import AYU, DENPASAR, FACE, MADE, check_in, checkin_session, enrol, location
 from tests.fakes import photo
 
 
@@ -140,9 +140,11 @@ def test_expired_session_is_a_410(api, set_now):
 
 def test_someone_elses_session_is_not_found(api, set_now):
     given_enrolled(api, set_now)
+    assert enrol(api, MADE).status_code == 201  # so the session check, not enrolment, decides
     sid = checkin_session(api, AYU)
-    r = check_in(api, "199208202019021003", sid)
-    assert r.status_code in (404, 409)
+    r = check_in(api, MADE, sid)
+    assert r.status_code == 404 and r.json["error"]["code"] == "session_not_found"
+    assert check_in(api, AYU, sid).status_code == 201  # and Ayu's session is still hers to use
 
 
 def test_same_idempotency_key_returns_the_same_result_and_writes_once(api, set_now):
