@@ -110,7 +110,7 @@ def exports(svc: Services, day: Any) -> dict[str, Any]:
     d = parse_date(day, "date")
     s3 = aws.client("s3")
     bucket = svc.settings.buckets["exports"]
-    prefix = f"attendance/date={d.isoformat()}/"
+    prefix = f"attendance/date={d.isoformat()}/agency={svc.settings.agency_id}/"
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     if not listed:
         raise HadirError("No export for this date yet", code="export_not_found", status=404,
