@@ -157,6 +157,10 @@ class UserPool:
     custom_attributes: tuple[str, ...]  # without the "custom:" prefix; all strings
     auth_flows: tuple[str, ...]
     password_min_length: int = 8
+    # What a user may change about themselves with their own access token. Never a custom
+    # attribute: custom:nip is the caller's identity. Cognito reads an absent or empty list as
+    # "every attribute", so the list names one harmless standard attribute.
+    client_write_attributes: tuple[str, ...] = ("locale",)
 
 
 USER_POOL = UserPool(

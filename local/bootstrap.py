@@ -73,7 +73,8 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
     for g in up.groups:
         idp.create_group(GroupName=g, UserPoolId=pool["Id"])
     app_client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="hadir-mobile",
-                                             GenerateSecret=False, ExplicitAuthFlows=list(up.auth_flows))
+                                             GenerateSecret=False, ExplicitAuthFlows=list(up.auth_flows),
+                                             WriteAttributes=list(up.client_write_attributes))
     env[up.pool_id_env] = pool["Id"]
     env[up.client_id_env] = app_client["UserPoolClient"]["ClientId"]
     return env

@@ -167,6 +167,8 @@ class HadirStack(cdk.Stack):
             generate_secret=False, prevent_user_existence_errors=True,
             auth_flows=cognito.AuthFlow(
                 user_password="ALLOW_USER_PASSWORD_AUTH" in up.auth_flows))
+        # users must not rewrite custom:nip (their identity) through UpdateUserAttributes
+        self.client.node.default_child.write_attributes = list(up.client_write_attributes)
 
         # --- The application ------------------------------------------------------------------
         self.role = self._app_role()

@@ -138,7 +138,18 @@ def test_user_pool_groups_and_password_client_without_secret(template):
     template.has_resource_properties("AWS::Cognito::UserPoolClient", {
         "GenerateSecret": False,
         "ExplicitAuthFlows": Match.array_with(list(r.USER_POOL.auth_flows)),
+        "WriteAttributes": list(r.USER_POOL.client_write_attributes),
     })
+
+
+def test_users_cannot_rewrite_their_own_nip_or_agency(template_json):
+    """custom:nip is the caller's identity: the app client may write no custom attribute, and
+    names at least one attribute (an empty list would mean every attribute)."""
+    clients = resources_of(template_json, "AWS::Cognito::UserPoolClient").values()
+    assert clients
+    for c in clients:
+        writable = c["Properties"].get("WriteAttributes")
+        assert writable and not [a for a in writable if a.startswith("custom:")], writable
 
 
 def test_queues_have_their_dead_letter_queues_and_topic_subscriptions(template, template_json):
