@@ -163,15 +163,16 @@ class Stack:
 
     def scheduler_loop(self) -> None:
         from chalicelib.resources import SCHEDULES
-        from chalicelib.settings import get_settings
         from local.cron import fires_between
-        last = get_settings().now()
+        # The real clock, never the settings': POST /jobs/<handler>?now=... swaps HADIR_NOW while
+        # it runs, and a tick reading that instant would replay every cron time since then.
+        last = datetime.now(timezone.utc)
         frozen = bool(self.args.now)
         log("scheduler: " + ", ".join(f"{s.handler} {s.cron}" for s in SCHEDULES)
             + (" (clock frozen by HADIR_NOW: use POST /jobs/<handler>)" if frozen else ""))
         while not self.stop.wait(self.args.tick):
             try:
-                now = get_settings().now() if not frozen else datetime.now(timezone.utc)
+                now = datetime.now(timezone.utc)
                 if not frozen:
                     for s in SCHEDULES:
                         if fires_between(s, last, now):
