@@ -123,7 +123,7 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
     rules = OfficeRules.from_dict(office["rules"])
     local_date = rules.local_moment(now)[0].isoformat()
     t = time.perf_counter()
-    day = svc.store.day(nip, local_date)
+    day, day_version = svc.store.day_for_update(nip, local_date)
     timings["storage_read"] += _ms(t)
     decision = decide_checkin(
         kind=kind, now_utc=now, rules=rules, calendar=svc.calendar(), face=face, geo=geo,
@@ -153,7 +153,7 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
     new_day = _next_day(day, attempt, office["office_id"]) if decision["decision"] != "rejected" else None
 
     t = time.perf_counter()
-    svc.store.record_checkin(attempt, new_day, sess["session_id"], utc_iso())
+    svc.store.record_checkin(attempt, new_day, sess["session_id"], utc_iso(), day_version)
     svc.uploads.discard(sess["keys"])
     timings["storage_write"] = _ms(t)
     timings["storage"] = round(timings.pop("storage_read") + timings.pop("storage_write"), 2)

@@ -37,6 +37,12 @@ def _conditional_failed(exc: Exception) -> bool:
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
 
 
+def _failed_conditions(exc: TransactWriteError) -> list[bool]:
+    """Per transaction item, whether its condition failed. PynamoDB sends the items grouped as
+    condition checks, deletes, puts, then updates, whatever order they were added in."""
+    return [r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []]
+
+
 class Store:
     """All repositories over one set of bound tables."""
 
@@ -117,12 +123,12 @@ class Store:
                 tx.save(_audit(nip, "biometric_consent_given", nip,
                                {"notice_version": consent_notice, "model_version": model_version}, now))
         except TransactWriteError as exc:
-            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            failed = _failed_conditions(exc) + [False] * 4  # puts: template, audit; updates: employee, session
+            if failed[0]:
                 raise Conflict("Already enrolled", code="already_enrolled") from exc
-            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            if failed[3]:
                 raise Conflict("The upload session was already used", code="session_used") from exc
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if failed[2]:
                 raise Conflict("The employee changed concurrently, retry", code="concurrent_update") from exc
             raise
 
@@ -219,9 +225,11 @@ class Store:
 
     # --- attendance ------------------------------------------------------------------------
     def record_checkin(self, attempt: dict[str, Any], day: dict[str, Any] | None, session_id: str,
-                       now: str) -> None:
+                       now: str, day_version: str | None = None) -> None:
         """Write the attempt, update the day record (if the attempt counts) and use the session,
-        in one transaction: a replayed session writes nothing."""
+        in one transaction: a replayed session writes nothing. ``day_version`` is what
+        :meth:`day_for_update` returned; a day record written since then cancels everything
+        (409 ``concurrent_update``, the session stays usable) instead of losing that write."""
         nip, d = attempt["nip"], attempt["local_date"]
         sk = f"CHECKIN#{d}#{attempt['at']}#{attempt['checkin_id']}"
         item = AttendanceModel(nip, sk, nip_sk=f"{nip}#{sk}", local_date=d, item_type="checkin",
@@ -233,14 +241,18 @@ class Store:
                 tx.save(item, condition=AttendanceModel.sk.does_not_exist())
                 if day is not None:
                     dsk = f"DAY#{d}"
+                    unchanged = (AttendanceModel.sk.does_not_exist() if day_version is None
+                                 else AttendanceModel.created_at == day_version)
                     tx.save(AttendanceModel(nip, dsk, nip_sk=f"{nip}#{dsk}", local_date=d,
                                             item_type="day", office_id=day.get("office_id"),
                                             agency_id=self.settings.agency_id, status=day["status"],
-                                            data=day, created_at=now))
+                                            data=day, created_at=now), condition=unchanged)
         except TransactWriteError as exc:
-            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            failed = _failed_conditions(exc) + [False] * 3  # puts: attempt, day (if any); update: session
+            if failed[1 if day is None else 2]:
                 raise Conflict("The upload session was already used", code="session_used") from exc
+            if day is not None and failed[1]:
+                raise Conflict("The day changed concurrently, retry", code="concurrent_update") from exc
             raise
 
     def day(self, nip: str, d: str) -> dict[str, Any] | None:
@@ -249,6 +261,14 @@ class Store:
         except DoesNotExist:
             return None
         return _day(m)
+
+    def day_for_update(self, nip: str, d: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The day record and its version (when it was written), for :meth:`record_checkin`."""
+        try:
+            m = AttendanceModel.get(nip, f"DAY#{d}", consistent_read=True)
+        except DoesNotExist:
+            return None, None
+        return _day(m), m.created_at
 
     def days_between(self, nip: str, start: date, end: date) -> list[dict[str, Any]]:
         q = AttendanceModel.query(nip, AttendanceModel.sk.between(f"DAY#{start.isoformat()}",

@@ -206,3 +206,40 @@ def test_checkin_upload_session_is_single_photo_short_lived_with_a_nonce(api):
     from datetime import datetime, timezone
     ttl = (datetime.fromisoformat(r.json["expires_at"]) - datetime.now(timezone.utc)).total_seconds()
     assert 0 < ttl <= 120
+
+
+def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, monkeypatch):
+    from chalicelib.storage.repos import Store
+    given_enrolled(api, set_now)
+    assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
+    # Given a check-out that read the day before the check-in above was written (a race)
+    set_now("2026-03-03T15:40:00+08:00")
+    sid = checkin_session(api, AYU)
+    monkeypatch.setattr(Store, "day_for_update", lambda self, nip, d: (None, None))
+    # When
+    r = check_in(api, AYU, sid, kind="out", loc=location(captured_at="2026-03-03T15:39:50+08:00"))
+    # Then it is refused, the check-in's day survives and the session may be retried
+    assert r.status_code == 409 and r.json["error"]["code"] == "concurrent_update", r.json
+    day = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"][0]
+    assert day["first_in"] == "07:45:00" and day["last_out"] is None
+    monkeypatch.undo()
+    set_now("2026-03-03T15:40:00+08:00")
+    r = check_in(api, AYU, sid, kind="out", loc=location(captured_at="2026-03-03T15:39:50+08:00"))
+    assert r.status_code == 201, r.json
+
+
+
+def test_a_session_replayed_concurrently_is_a_409_from_the_transaction(api, set_now, monkeypatch):
+    from chalicelib.uploads import UploadService
+    given_enrolled(api, set_now)
+    monkeypatch.setattr(UploadService, "discard", lambda self, keys: None)  # the photo is still there
+    sid = checkin_session(api, AYU)
+    assert check_in(api, AYU, sid).status_code == 201
+    # Given replays that read the session before the first request marked it used (a race)
+    monkeypatch.setattr(UploadService, "claimable",
+                        lambda self, session_id, nip, purpose: {**self.store.get_session(session_id),
+                                                                "used": False})
+    # When / Then: the transaction refuses them with the same 409 as the early check
+    for kind, loc in (("in", location()), ("out", location(lat=DENPASAR["lat"] + 0.018))):
+        r = check_in(api, AYU, sid, kind=kind, loc=loc)
+        assert r.status_code == 409 and r.json["error"]["code"] == "session_used", r.json

@@ -116,3 +116,22 @@ def test_consent_is_recorded_with_the_template(api):
     consent = [a for a in trail if a["action"] == "biometric_consent_given"]
     assert len(consent) == 1 and consent[0]["actor"] == AYU
     assert consent[0]["details"]["notice_version"] == "biometric-consent-v1"
+
+
+def test_an_enrolment_session_replayed_concurrently_is_a_409_from_the_transaction(api, monkeypatch):
+    from chalicelib.uploads import UploadService
+    monkeypatch.setattr(UploadService, "discard", lambda self, keys: None)  # the photos are still there
+    s = api.post("/me/enrollment/uploads", user=AYU).json
+    for i, target in enumerate(s["uploads"]):
+        api.upload(target, photo(FACE, seed=i))
+    assert api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU).status_code == 201
+    assert api.delete(f"/admin/employees/{AYU}/enrollment", user="admin").status_code == 200
+    # Given a replay that read the session before it was marked used (a race)
+    monkeypatch.setattr(UploadService, "claimable",
+                        lambda self, session_id, nip, purpose: {**self.store.get_session(session_id),
+                                                                "used": False})
+    # When
+    r = api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU)
+    # Then the transaction refuses it and nothing is enrolled
+    assert r.status_code == 409 and r.json["error"]["code"] == "session_used", r.json
+    assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
