@@ -29,6 +29,9 @@ def main() -> None:
     region = app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION")
     if account and region:
         env = cdk.Environment(account=account, region=region)
+    # chalice's packager builds a boto3 session (no call is made) and stops without a region
+    os.environ.setdefault("AWS_DEFAULT_REGION",
+                          region or os.environ.get("AWS_REGION") or "ap-southeast-3")
     HadirStack(app, f"hadir-{config.stage}", config=config, env=env,
                description=f"Hadir presence service ({config.stage}, agency {config.agency_id})")
     app.synth()

@@ -6,10 +6,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+exec 9<"$root/scripts/bootstrap.sh" && flock 9  # one at a time (tests run package.sh in parallel)
 
 find_python312() {
   local c
-  for c in "${PYTHON312:-}" python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 \
+  for c in "${PYTHON312:-}" python3.12 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12 \
            /usr/local/bin/python3.12 /usr/bin/python3.12; do
     [[ -n "$c" ]] || continue
     if command -v "$c" >/dev/null 2>&1 &&
