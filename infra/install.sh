@@ -4,6 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mode="${1:-all}"
+exec 8<"$here/install.sh" && flock 8  # one at a time: pytest-xdist workers may both call it
 
 if [[ "$mode" != "--python-only" ]]; then
   if ! command -v npm >/dev/null 2>&1; then
