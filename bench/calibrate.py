@@ -20,7 +20,6 @@ import numpy as np
 
 from bench.facedata import enrol3, list_images, pair_masks, tar_at_far
 from chalicelib.face import FaceEngine
-from chalicelib.face.engine import EMBEDDERS
 from chalicelib.face import models
 from chalicelib.face.match import Calibration, ModelCalibration
 from chalicelib.face.types import FaceError

@@ -9,7 +9,7 @@ settings environment variable ``env``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 APP_NAME = "hadir"
 

@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if build.exists():
             shutil.rmtree(build)
         build.mkdir(parents=True)
-        installed = install(args.requirements, build)
+        install(args.requirements, build)
         check_wheel_tags(build)
         installed_size = tree_size(build)
         removed = trim(build)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError, DeleteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, DeleteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import HadirError

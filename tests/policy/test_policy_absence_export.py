@@ -2,7 +2,7 @@
 import csv
 import hashlib
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from hypothesis import given, settings
