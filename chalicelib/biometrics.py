@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from botocore.exceptions import ClientError
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib import aws
@@ -44,5 +45,9 @@ def unseal(nip: str, sealed: dict[str, Any]) -> dict[str, Any]:
     except ClientError as exc:
         raise BiometricVaultError("The template could not be decrypted",
                                   details={"aws": aws.error_code(exc)}) from exc
-    plaintext = AESGCM(key).decrypt(bytes(sealed["nonce"]), bytes(sealed["ciphertext"]), nip.encode())
+    try:
+        plaintext = AESGCM(key).decrypt(bytes(sealed["nonce"]), bytes(sealed["ciphertext"]), nip.encode())
+    except InvalidTag as exc:  # altered, or stored under another NIP
+        raise BiometricVaultError("The stored template failed its integrity check",
+                                  details={"reason": "integrity"}) from exc
     return json.loads(plaintext)

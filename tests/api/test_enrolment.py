@@ -135,3 +135,19 @@ def test_an_enrolment_session_replayed_concurrently_is_a_409_from_the_transactio
     # Then the transaction refuses it and nothing is enrolled
     assert r.status_code == 409 and r.json["error"]["code"] == "session_used", r.json
     assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
+
+
+def test_an_altered_template_fails_its_integrity_check(api):
+    # Given an enrolled template whose ciphertext was altered at rest
+    enrol(api, AYU)
+    import pytest
+    from chalicelib.biometrics import BiometricVaultError, unseal
+    from chalicelib.services import get_services
+    sealed = get_services().store.sealed_template(AYU)
+    tampered = dict(sealed, ciphertext=bytes([sealed["ciphertext"][0] ^ 1]) + bytes(sealed["ciphertext"][1:]))
+    # Then it is refused as an integrity failure, never decoded; and it cannot pass as another NIP's
+    with pytest.raises(BiometricVaultError) as err:
+        unseal(AYU, tampered)
+    assert err.value.details == {"reason": "integrity"}
+    with pytest.raises(BiometricVaultError):
+        unseal("199208202019021003", sealed)
