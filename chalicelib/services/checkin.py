@@ -178,7 +178,12 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _next_day(day: dict[str, Any] | None, attempt: dict[str, Any], office_id: str) -> dict[str, Any]:
-    d = {k: v for k, v in (day or {}).items() if k not in ("date",)}
+    day = day or {}
+    if day.get("status") == "absent":
+        # Marked absent when the window closed, then checked in late: the absence no longer holds.
+        # Its reasons are kept apart, so the day shows why it was first marked absent.
+        day = {"office_id": day.get("office_id"), "absence_replaced": day.get("reasons", [])}
+    d = {k: v for k, v in day.items() if k not in ("date",)}
     d.setdefault("office_id", office_id)
     d.setdefault("checkin_ids", [])
     d["checkin_ids"] = [*d["checkin_ids"], attempt["checkin_id"]]

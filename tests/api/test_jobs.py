@@ -164,3 +164,24 @@ def test_audit_exports_lists_only_this_agencys_files(api, aws_env):
     # When / Then: this deployment's auditor sees nothing for that date
     r = api.get("/audit/exports?date=2026-03-03", user="auditor")
     assert r.status_code == 404 and r.json["error"]["code"] == "export_not_found"
+
+
+def test_a_late_check_in_after_the_absence_mark_replaces_it(api, set_now, tap):
+    # Given Made was marked absent when the WITA check-in window closed
+    set_now("2026-03-03T10:30:00+08:00")
+    assert enrol(api, MADE).status_code == 201
+    run("detect_absence_wita")
+    team = {s["nip"]: s for s in api.get("/team/attendance?date=2026-03-03", user=KETUT).json["staff"]}
+    assert team[MADE]["status"] == "absent" and team[MADE]["reasons"]
+    # When he checks in late, at 10:45
+    set_now("2026-03-03T10:45:00+08:00")
+    from tests.api.helpers import location
+    r = check_in(api, MADE, checkin_session(api, MADE), loc=location(captured_at="2026-03-03T10:44:50+08:00"))
+    assert r.status_code == 201, r.json
+    # Then his day is late, with none of the absence's reasons left on it
+    team = {s["nip"]: s for s in api.get("/team/attendance?date=2026-03-03", user=KETUT).json["staff"]}
+    assert team[MADE]["status"] == "late" and team[MADE]["late_minutes"] > 0
+    assert team[MADE]["reasons"] == [] and team[MADE]["first_in"].startswith("10:45")
+    from chalicelib.services import get_services
+    day = get_services().store.day(MADE, "2026-03-03")
+    assert day["absence_replaced"]  # why it was first marked absent stays on record
