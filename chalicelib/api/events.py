@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from chalice import Blueprint, Cron
+from chalice import Blueprint
 
 from chalicelib import notify
 from chalicelib.logs import flush_metrics, logger
@@ -12,12 +12,6 @@ from chalicelib.services import get_services, jobs
 from chalicelib.settings import queue_name
 
 events = Blueprint(__name__)
-
-
-def _cron(s):
-    dom = "?" if s.day_of_week != "*" else "*"
-    dow = s.day_of_week if s.day_of_week != "*" else "?"
-    return Cron(s.minute, s.hour, dom, "*", dow, "*")
 
 
 def _register(schedule):
@@ -33,7 +27,7 @@ def _register(schedule):
             flush_metrics()
 
     handler.__name__ = schedule.handler
-    events.schedule(_cron(schedule), name=schedule.handler,
+    events.schedule(schedule.cron, name=schedule.handler,
                     description=schedule.purpose)(handler)
     return handler
 

@@ -29,6 +29,17 @@ def utc_iso(dt: datetime | None = None) -> str:
     return (dt or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _create(item: Any, condition: Any) -> bool:
+    """Put ``item`` if ``condition`` holds (it does not exist yet): True if written, False if not."""
+    try:
+        item.save(condition=condition)
+        return True
+    except PutError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+
+
 def _conditional_failed(exc: Exception) -> bool:
     cause = getattr(exc, "cause_response_code", None)
     if cause == "ConditionalCheckFailedException":
@@ -286,29 +297,17 @@ class Store:
     def mark_absent(self, nip: str, d: str, record: dict[str, Any], now: str) -> bool:
         """Write an ``absent`` day record unless any day record exists; True if written."""
         dsk = f"DAY#{d}"
-        try:
-            AttendanceModel(nip, dsk, nip_sk=f"{nip}#{dsk}", local_date=d, item_type="day",
-                            office_id=record.get("office_id"), agency_id=self.settings.agency_id,
-                            status="absent", data=record, created_at=now).save(
-                condition=AttendanceModel.sk.does_not_exist())
-            return True
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        return _create(AttendanceModel(nip, dsk, nip_sk=f"{nip}#{dsk}", local_date=d, item_type="day",
+                                       office_id=record.get("office_id"), agency_id=self.settings.agency_id,
+                                       status="absent", data=record, created_at=now),
+                       AttendanceModel.sk.does_not_exist())
 
     # --- job runs --------------------------------------------------------------------------
     def claim(self, job_key: str, details: dict[str, Any], ttl_days: int = 90) -> bool:
         """A once-only marker: True the first time ``job_key`` is claimed, False afterwards."""
-        try:
-            JobRunModel(job_key, created_at=utc_iso(), details=details,
-                        ttl=datetime.now(timezone.utc) + timedelta(days=ttl_days)).save(
-                condition=JobRunModel.job_key.does_not_exist())
-            return True
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
+        return _create(JobRunModel(job_key, created_at=utc_iso(), details=details,
+                                   ttl=datetime.now(timezone.utc) + timedelta(days=ttl_days)),
+                       JobRunModel.job_key.does_not_exist())
 
     def release(self, job_key: str) -> None:
         try:
