@@ -145,8 +145,6 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
         if face else {"score": None, "threshold": None, "error": face_error.code if face_error else None},
         "geo": {"status": geo.status, "site_id": geo.site_id, "distance_m": _round(geo.distance_m),
                 "accuracy_m": _round(geo.accuracy_m), "margin_m": _round(geo.margin_m)},
-        "distance_m": _round(geo.distance_m), "accuracy_m": _round(geo.accuracy_m),
-        "face_score": face.get("score") if face else None,
         "position": {"lat": position.lat, "lon": position.lon,
                      "captured_at": position.captured_at.isoformat(), "is_mock": position.is_mock},
     }

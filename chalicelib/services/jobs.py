@@ -86,7 +86,9 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB",
     for item in svc.store.items_on(day.isoformat()):
         data = dict(item.data or {})
         if item.item_type == "checkin":
-            rows.append(data)
+            rows.append({**data, "distance_m": data.get("geo", {}).get("distance_m"),
+                         "accuracy_m": data.get("geo", {}).get("accuracy_m"),
+                         "face_score": data.get("face", {}).get("score")})
         elif item.status == "absent":
             rows.append({**data, "nip": item.nip, "local_date": day.isoformat(), "kind": "day",
                          "decision": "absent", "record_id": f"{item.nip}#DAY#{day.isoformat()}"})

@@ -122,6 +122,13 @@ def test_export_writes_csv_and_manifest_and_auditors_can_download(api, set_now):
     manifest = requests.get(files["manifest.json"], timeout=5).json()
     assert manifest["sha256"] == hashlib.sha256(csv_bytes).hexdigest() and manifest["rows"] == 3
     assert b"absent" in csv_bytes and AYU.encode() in csv_bytes
+    # And Ayu's check-in row carries its evidence: face score, distance and GPS accuracy
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(csv_bytes.decode())))
+    ayu = next(r for r in rows if r["nip"] == AYU and r["kind"] == "in")
+    assert ayu["decision"] == "accepted" and float(ayu["face_score"]) > 0
+    assert float(ayu["distance_m"]) < 5 and float(ayu["accuracy_m"]) == 8.0
 
 
 def test_audit_exports_needs_a_valid_date(api):
