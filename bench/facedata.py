@@ -34,31 +34,35 @@ def list_images(root: Path) -> Dataset:
 
 @dataclass
 class Embedded:
-    """Per model: normalised embeddings (n, d); rows of images that failed are NaN."""
+    """Per model: normalised embeddings (n, d); rows of images where no face was found are NaN."""
     embeddings: dict[str, np.ndarray]
-    ok: np.ndarray            # detection (and gates, when enforced) passed
-    failures: dict[str, int]  # error code -> count
-    ms: np.ndarray            # decode-to-embedding time per image
+    ok: np.ndarray                  # a face was found and embedded
+    failures: dict[str, int]        # error code -> count (unreadable image, no face)
+    gate_rejections: dict[str, int]  # first failed quality gate -> count (embedded anyway)
+    ms: np.ndarray                  # decode-to-embedding time per image
 
 
-def embed_all(engine: FaceEngine, data: Dataset, enforce_gates: bool, log_every: int = 500) -> Embedded:
+def embed_all(engine: FaceEngine, data: Dataset, log_every: int = 500) -> Embedded:
+    """One pass over the images: detect, run the gates, embed. Gate failures are counted but the
+    face is still embedded (the calibration is made on every detected face, the same way)."""
     names = engine.calibration.model_names
     n = len(data.paths)
     embs: dict[str, list] = {m: [] for m in names}
     ok = np.zeros(n, bool)
     failures: dict[str, int] = {}
+    gates: dict[str, int] = {}
     ms = np.full(n, np.nan)
     for i, path in enumerate(data.paths):
         raw = path.read_bytes()
         t = time.perf_counter()
         try:
-            if enforce_gates:
-                a = engine.analyse(raw)
-            else:
-                a = engine.inspect(raw)
-                a.embeddings = engine.embed(a)
+            a = engine.inspect(raw)
+            a.embeddings = engine.embed(a)
             ms[i] = (time.perf_counter() - t) * 1000
             ok[i] = True
+            first_failed = next((c.reason for c in a.checks if not c.ok), None)
+            if first_failed:
+                gates[first_failed] = gates.get(first_failed, 0) + 1
             for m in names:
                 embs[m].append(a.embeddings[m])
         except FaceError as err:
@@ -71,7 +75,7 @@ def embed_all(engine: FaceEngine, data: Dataset, enforce_gates: bool, log_every:
     for m in names:
         dim = next(e.shape[0] for e in embs[m] if e is not None)
         out[m] = np.stack([e if e is not None else np.full(dim, np.nan, np.float32) for e in embs[m]])
-    return Embedded(out, ok, failures, ms)
+    return Embedded(out, ok, failures, gates, ms)
 
 
 def pair_masks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

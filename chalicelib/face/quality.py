@@ -38,11 +38,15 @@ def luma(chip_rgb: np.ndarray) -> np.ndarray:
     return chip_rgb[..., 0] * 0.299 + chip_rgb[..., 1] * 0.587 + chip_rgb[..., 2] * 0.114
 
 
-def lighting_checks(grey: np.ndarray, cfg: FaceConfig) -> list[Check]:
-    """Mean luma of the central face region (the chip's corners hold background)."""
+def _face_region(grey: np.ndarray) -> np.ndarray:
+    """The central face region of an aligned chip (its corners and sides hold background)."""
     h, w = grey.shape
-    centre = grey[h // 5: h - h // 8, w // 5: w - w // 5]
-    mean = float(centre.mean())
+    return grey[h // 5: h - h // 8, w // 5: w - w // 5]
+
+
+def lighting_checks(grey: np.ndarray, cfg: FaceConfig) -> list[Check]:
+    """Mean luma of the central face region."""
+    mean = float(_face_region(grey).mean())
     dark_ok, bright_ok = mean >= cfg.min_brightness, mean <= cfg.max_brightness
     return [Check("brightness", dark_ok and bright_ok, mean,
                   {"min": cfg.min_brightness, "max": cfg.max_brightness},
@@ -52,8 +56,7 @@ def lighting_checks(grey: np.ndarray, cfg: FaceConfig) -> list[Check]:
 def sharpness_check(grey: np.ndarray, cfg: FaceConfig) -> Check:
     """Variance of the 4-neighbour Laplacian over the central face region of the aligned chip:
     measured at the chip's fixed scale, so it does not depend on the photo's resolution."""
-    h, w = grey.shape
-    g = grey[h // 5: h - h // 8, w // 5: w - w // 5]
+    g = _face_region(grey)
     lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1]
     value = float(lap.var())
     ok = value >= cfg.min_sharpness
