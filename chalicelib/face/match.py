@@ -50,13 +50,8 @@ class Calibration:
         raise KeyError(name)
 
     def normalise(self, name: str, raw: np.ndarray) -> np.ndarray:
-        """Raw embeddings (n, d) of one face (and its mirror) -> one unit vector (d,): each row is
-        L2-normalised, centred if configured, renormalised; the rows are averaged and renormalised."""
-        m = self.model(name)
-        x = l2(np.asarray(raw, np.float32))
-        if m.centre is not None:
-            x = l2(x - m.centre)
-        return l2(x.mean(0))
+        """Raw embeddings (n, d) of one face (and its mirror) -> one unit vector (d,)."""
+        return normalise(raw, self.model(name).centre)
 
     def expected_version(self) -> str:
         """The version this calibration's content implies (models, their hashes and parameters)."""
@@ -123,6 +118,16 @@ class Calibration:
     @classmethod
     def load(cls, path: Path) -> "Calibration":
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def normalise(raw: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+    """Embeddings (..., n, d) of a face and its views -> unit vectors (..., d): each row is
+    L2-normalised, centred if a centre is given, renormalised; the views are averaged and the
+    mean renormalised. The one definition used by the engine and the calibration."""
+    x = l2(np.asarray(raw, np.float32))
+    if centre is not None:
+        x = l2(x - centre)
+    return l2(x.mean(-2))
 
 
 def l2(x: np.ndarray) -> np.ndarray:
