@@ -3,7 +3,7 @@ from chalice import Chalice
 
 from chalicelib.api.events import events
 from chalicelib.api.routes import api
-from chalicelib.settings import validate_at_startup
+from chalicelib.common.settings import validate_at_startup
 
 validate_at_startup()  # a deployed stage with HADIR_NOW set refuses to start
 

@@ -38,11 +38,11 @@ def _paths(argv: list[str]) -> None:
 
 
 def enrol(nip: str, photos: list[str]) -> dict:
-    from chalicelib import biometrics
+    from chalicelib.adapters import vault as biometrics
     from chalicelib.face import get_engine
-    from chalicelib.settings import get_settings
-    from chalicelib.storage.models import BiometricModel
-    from chalicelib.storage.repos import Store, utc_iso
+    from chalicelib.common.settings import get_settings
+    from chalicelib.adapters.storage.models import BiometricModel
+    from chalicelib.adapters.storage.repos import Store, utc_iso
 
     settings = get_settings()
     Store(settings)  # binds the PynamoDB models to the stage's tables and endpoint
@@ -74,10 +74,10 @@ def verify(nip: str, photo: str, impostor: str | None) -> dict:
     t_start = time.perf_counter()
     import app  # noqa: F401  the handler module Lambda imports at init: every route and handler
     t_import = time.perf_counter()
-    from chalicelib import biometrics
+    from chalicelib.adapters import vault as biometrics
     from chalicelib.face import Template, get_engine
-    from chalicelib.settings import get_settings
-    from chalicelib.storage.repos import Store
+    from chalicelib.common.settings import get_settings
+    from chalicelib.adapters.storage.repos import Store
 
     store = Store(get_settings())
     sealed = store.sealed_template(nip)

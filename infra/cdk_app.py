@@ -8,7 +8,7 @@ from pathlib import Path
 
 INFRA_DIR = Path(__file__).resolve().parent
 REPO_DIR = INFRA_DIR.parent
-sys.path[1:1] = [str(REPO_DIR)]  # chalicelib.resources; sys.path[0] is infra/
+sys.path[1:1] = [str(REPO_DIR)]  # chalicelib.common.resources; sys.path[0] is infra/
 
 import aws_cdk as cdk  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Create every resource of chalicelib/resources.py through boto3 (moto server or mock_aws).
+"""Create every resource of chalicelib/common/resources.py through boto3 (moto server or mock_aws).
 
 Returns the environment variables the application needs for what cannot be named in advance
 (user pool id, client id, topic ARN, KMS key).
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from chalicelib import resources as r
+from chalicelib.common import resources as r
 
 ClientFactory = Callable[[str], Any]
 

@@ -1,9 +1,9 @@
-"""When schedules from chalicelib/resources.py fire: a tiny matcher for their UTC cron fields."""
+"""When schedules from chalicelib/common/resources.py fire: a tiny matcher for their UTC cron fields."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from chalicelib.resources import Schedule
+from chalicelib.common.resources import Schedule
 
 _DOW = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.auth import Directory, Principal
+from chalicelib.adapters.auth import Directory, Principal
 from chalicelib.geo import WORK_MODE_BY_KIND
 from chalicelib.services import Services, admin, sites
 

@@ -79,10 +79,11 @@ class Stack:
         env.update(ids)
         os.environ.update(ids)
         self.env = env
-        from chalicelib import aws, services
-        from chalicelib.settings import reset_settings
+        from chalicelib import services
+        from chalicelib.adapters import aws
+        from chalicelib.common.settings import reset_settings
         reset_settings(); aws.reset_clients(); services.reset()
-        log(f"resources created from chalicelib/resources.py (user pool {ids['HADIR_USER_POOL_ID']})")
+        log(f"resources created from chalicelib/common/resources.py (user pool {ids['HADIR_USER_POOL_ID']})")
 
     def seed(self) -> dict[str, Any]:
         from chalicelib.services import get_services
@@ -116,7 +117,7 @@ class Stack:
     def run_job(self, handler: str, now: str | None = None) -> Any:
         from chalicelib import services
         from chalicelib.api.events import HANDLERS
-        from chalicelib.settings import reset_settings
+        from chalicelib.common.settings import reset_settings
         with self.lock:
             if now:
                 os.environ["HADIR_NOW"] = now
@@ -142,7 +143,7 @@ class Stack:
         """Receive from the e-mail queue and call the same handler Lambda would, then delete."""
         from chalice.app import SQSEvent
 
-        from chalicelib import aws
+        from chalicelib.adapters import aws
         from chalicelib.api.events import events  # noqa: F401
         import app as app_module
         sqs = aws.client("sqs")
@@ -162,7 +163,7 @@ class Stack:
             n += len(msgs)
 
     def scheduler_loop(self) -> None:
-        from chalicelib.resources import SCHEDULES
+        from chalicelib.common.resources import SCHEDULES
         from local.cron import fires_between
         # The real clock, never the settings': POST /jobs/<handler>?now=... swaps HADIR_NOW while
         # it runs, and a tick reading that instant would replay every cron time since then.

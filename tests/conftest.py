@@ -1,5 +1,5 @@
 """Shared fixtures: the app against moto's in-process mock (``mock_aws``) with every resource from
-chalicelib/resources.py, the seeded demo world, and a thin HTTP-ish API helper.
+chalicelib/common/resources.py, the seeded demo world, and a thin HTTP-ish API helper.
 
 Environment is set before the app is imported (PynamoDB and settings read it); the ``test`` stage
 has no AWS_ENDPOINT_URL, so ``mock_aws`` intercepts every call.
@@ -121,7 +121,7 @@ def _boto_client(service: str) -> Any:
 def aws_env():
     """Every resource from resources.py in moto's in-process mock, and the app rewired to it."""
     from chalicelib import services
-    from chalicelib.settings import reset_settings
+    from chalicelib.common.settings import reset_settings
     from local.bootstrap import create_all
 
     with mock_aws():
@@ -164,7 +164,7 @@ def api(world):
 def set_now():
     """Freeze the attendance clock (HADIR_NOW) for the rest of the test."""
     from chalicelib import services
-    from chalicelib.settings import reset_settings
+    from chalicelib.common.settings import reset_settings
 
     def _set(iso: str) -> None:
         os.environ["HADIR_NOW"] = iso

@@ -5,11 +5,11 @@ import json
 
 from chalice import Blueprint
 
-from chalicelib import notify
-from chalicelib.logs import flush_metrics, logger
-from chalicelib.resources import EMAIL_QUEUE, SCHEDULES
+from chalicelib.adapters import notify
+from chalicelib.common.logs import flush_metrics, logger
+from chalicelib.common.resources import EMAIL_QUEUE, SCHEDULES
 from chalicelib.services import get_services, jobs
-from chalicelib.settings import queue_name
+from chalicelib.common.settings import queue_name
 
 events = Blueprint(__name__)
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import auth
-from chalicelib.errors import HadirError
-from chalicelib.http import handle_errors, json_body, json_response, require_object
+from chalicelib.adapters import auth
+from chalicelib.common.errors import HadirError
+from chalicelib.common.http import handle_errors, json_body, json_response, require_object
 from chalicelib.services import admin, checkin, enrolment, get_services, queries, sites
 
 api = Blueprint(__name__)

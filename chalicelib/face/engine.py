@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.face import align, detect, image, models, quality
 from chalicelib.face.config import FaceConfig
 from chalicelib.face.match import Calibration

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.face.types import MatchResult, Template
 
 RULES = ("mean", "max", "centroid")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 
 # Machine-readable reasons an image is refused (each is also a FaceError.code).
 IMAGE_TOO_LARGE = "image_too_large"

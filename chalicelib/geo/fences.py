@@ -15,7 +15,7 @@ from typing import Any
 
 from haversine import Unit, haversine
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius, the one `haversine` uses
 MIN_RADIUS_M = 1.0

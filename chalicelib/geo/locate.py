@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.geo.fences import Circle, Geofence, Polygon, centre_distance_m, signed_distance_m
 from chalicelib.geo.position import Position
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import holidays
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 
 WORKING_DAY = "working_day"
 WEEKEND = "weekend"

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.geo import GeoResult, Position
 from chalicelib.policy.calendar import WorkCalendar
 from chalicelib.policy.time_rules import LatenessTable, OfficeRules, minutes_between

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 
 ADULT_AGE = 18
 

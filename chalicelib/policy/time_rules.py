@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

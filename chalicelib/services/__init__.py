@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from chalicelib.settings import Settings, get_settings
+from chalicelib.common.settings import Settings, get_settings
 
 
 class Services:
     def __init__(self, settings: Settings, *, face_engine: Callable[[], Any] | None = None,
                  wall_clock: Callable[[], datetime] | None = None):
-        from chalicelib.storage.repos import Store
-        from chalicelib.uploads import UploadService
+        from chalicelib.adapters.storage.repos import Store
+        from chalicelib.adapters.uploads import UploadService
 
         self.settings = settings
         self.store = Store(settings)

@@ -6,14 +6,14 @@ import io
 import re
 from typing import Any
 
-from chalicelib.auth import ROLES, Directory
-from chalicelib.errors import HadirError
+from chalicelib.adapters.auth import ROLES, Directory
+from chalicelib.common.errors import HadirError
 from chalicelib.geo import geofence_to_dict, parse_geofence
-from chalicelib.logs import logger, metrics
+from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.nip import validate_nip
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
-from chalicelib.storage.repos import NotFound, utc_iso
+from chalicelib.adapters.storage.repos import NotFound, utc_iso
 
 _OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RULE_FIELDS = ("checkin_window", "work_start", "work_end", "checkout_window")

@@ -16,17 +16,17 @@ from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLaye
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError, IdempotencyValidationError)
 
-from chalicelib import aws, biometrics
-from chalicelib.errors import HadirError
+from chalicelib.adapters import aws, vault as biometrics
+from chalicelib.common.errors import HadirError
 from chalicelib.face.types import FaceError, Template
 from chalicelib.geo import locate, parse_position
-from chalicelib.logs import logger, metrics
+from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.decision import decide_checkin
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
 from chalicelib.services.enrolment import _employee
 from chalicelib.services.sites import candidate_sites
-from chalicelib.storage.repos import Conflict, utc_iso
+from chalicelib.adapters.storage.repos import Conflict, utc_iso
 
 KINDS = ("in", "out")
 

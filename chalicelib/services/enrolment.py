@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import biometrics
-from chalicelib.errors import HadirError
-from chalicelib.logs import logger, metrics
+from chalicelib.adapters import vault as biometrics
+from chalicelib.common.errors import HadirError
+from chalicelib.common.logs import logger, metrics
 from chalicelib.services import Services
-from chalicelib.storage.repos import Conflict, utc_iso
+from chalicelib.adapters.storage.repos import Conflict, utc_iso
 
 ENROLMENT_PHOTOS = 3
 

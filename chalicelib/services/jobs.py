@@ -9,14 +9,14 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalicelib import aws, notify
-from chalicelib.logs import logger, metrics
+from chalicelib.adapters import aws, notify
+from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.absence import EmployeeRef, find_absentees, group_by_supervisor, window_closed
 from chalicelib.policy.export import manifest, records_to_csv
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.resources import ZONES
+from chalicelib.common.resources import ZONES
 from chalicelib.services import Services
-from chalicelib.storage.repos import utc_iso
+from chalicelib.adapters.storage.repos import utc_iso
 
 COUNTING = ("present", "late")  # day statuses that are an accepted check-in
 PENDING = ("flagged",)  # awaiting a supervisor: neither present nor absent yet

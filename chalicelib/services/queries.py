@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.errors import HadirError
+from chalicelib.adapters import aws
+from chalicelib.common.errors import HadirError
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
 from chalicelib.services.enrolment import _employee

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from chalicelib.auth import Forbidden, Principal
-from chalicelib.errors import HadirError
+from chalicelib.adapters.auth import Forbidden, Principal
+from chalicelib.common.errors import HadirError
 from chalicelib.geo import WORK_MODE_BY_KIND, Site, geofence_to_dict, parse_geofence
-from chalicelib.logs import logger
+from chalicelib.common.logs import logger
 from chalicelib.services import Services
 from chalicelib.services.admin import _OFFICE_ID as _SITE_ID
-from chalicelib.storage.repos import Conflict, NotFound, utc_iso
+from chalicelib.adapters.storage.repos import Conflict, NotFound, utc_iso
 
 PERSONAL_KINDS = ("home", "assignment", "anywhere")
 MAX_NOTE = 500

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from chalicelib import resources as r
+from chalicelib.common import resources as r
 
 STAGES = ("dev", "prod")
 RETENTION_MODES = ("GOVERNANCE", "COMPLIANCE")

@@ -1,4 +1,4 @@
-"""The whole deployment of one agency's Hadir stage, built from chalicelib/resources.py."""
+"""The whole deployment of one agency's Hadir stage, built from chalicelib/common/resources.py."""
 from __future__ import annotations
 
 import os
@@ -23,7 +23,7 @@ from aws_cdk import (
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from chalicelib import resources as r
+from chalicelib.common import resources as r
 from hadir_infra.chalice_app import PrebuiltChalice
 from hadir_infra.config import DeployConfig
 
@@ -189,7 +189,7 @@ class HadirStack(cdk.Stack):
 
     # ------------------------------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
-        """What chalicelib/settings.py reads, with the names and ARNs of these constructs."""
+        """What chalicelib/common/settings.py reads, with the names and ARNs of these constructs."""
         env = {
             "HADIR_STAGE": self.config.stage,
             "HADIR_AGENCY_ID": self.config.agency_id,

@@ -209,7 +209,7 @@ def test_checkin_upload_session_is_single_photo_short_lived_with_a_nonce(api):
 
 
 def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, monkeypatch):
-    from chalicelib.storage.repos import Store
+    from chalicelib.adapters.storage.repos import Store
     given_enrolled(api, set_now)
     assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
     # Given a check-out that read the day before the check-in above was written (a race)
@@ -230,7 +230,7 @@ def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, mon
 
 
 def test_a_session_replayed_concurrently_is_a_409_from_the_transaction(api, set_now, monkeypatch):
-    from chalicelib.uploads import UploadService
+    from chalicelib.adapters.uploads import UploadService
     given_enrolled(api, set_now)
     monkeypatch.setattr(UploadService, "discard", lambda self, keys: None)  # the photo is still there
     sid = checkin_session(api, AYU)

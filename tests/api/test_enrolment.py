@@ -25,7 +25,7 @@ def test_template_is_stored_encrypted(api):
     item = boto3.client("dynamodb", region_name="ap-southeast-3").get_item(
         TableName="hadir-test-biometrics", Key={"nip": {"S": AYU}})["Item"]
     assert b"embeddings" not in item["ciphertext"]["B"]
-    from chalicelib.biometrics import unseal
+    from chalicelib.adapters.vault import unseal
     from chalicelib.services import get_services
     sealed = get_services().store.sealed_template(AYU)
     assert unseal(AYU, sealed)["model_version"] == "fake-colour-1"
@@ -119,7 +119,7 @@ def test_consent_is_recorded_with_the_template(api):
 
 
 def test_an_enrolment_session_replayed_concurrently_is_a_409_from_the_transaction(api, monkeypatch):
-    from chalicelib.uploads import UploadService
+    from chalicelib.adapters.uploads import UploadService
     monkeypatch.setattr(UploadService, "discard", lambda self, keys: None)  # the photos are still there
     s = api.post("/me/enrollment/uploads", user=AYU).json
     for i, target in enumerate(s["uploads"]):
@@ -141,7 +141,7 @@ def test_an_altered_template_fails_its_integrity_check(api):
     # Given an enrolled template whose ciphertext was altered at rest
     enrol(api, AYU)
     import pytest
-    from chalicelib.biometrics import BiometricVaultError, unseal
+    from chalicelib.adapters.vault import BiometricVaultError, unseal
     from chalicelib.services import get_services
     sealed = get_services().store.sealed_template(AYU)
     tampered = dict(sealed, ciphertext=bytes([sealed["ciphertext"][0] ^ 1]) + bytes(sealed["ciphertext"][1:]))

@@ -1,7 +1,7 @@
 """The one error mapping (unknown exceptions leak nothing) and the local scheduler's cron matching."""
 from datetime import datetime, timezone
 
-from chalicelib.resources import SCHEDULES
+from chalicelib.common.resources import SCHEDULES
 from local.cron import fires_between
 from tests.api.helpers import AYU
 

@@ -138,7 +138,7 @@ def test_audit_exports_needs_a_valid_date(api):
 
 
 def test_a_notice_lost_to_an_sns_failure_is_sent_by_the_next_run(api, set_now, tap, monkeypatch):
-    from chalicelib import aws, notify
+    from chalicelib.adapters import aws, notify
     given_ayu_checked_in(api, set_now)
     set_now("2026-03-03T10:30:00+08:00")
     # Given a run that wrote the absences but could not publish the notice

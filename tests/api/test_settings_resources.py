@@ -1,8 +1,8 @@
 """Configuration rules (HADIR_NOW only on local/test) and models matching resources.py."""
 import pytest
 
-from chalicelib import resources as r
-from chalicelib.settings import SettingsError, load_settings
+from chalicelib.common import resources as r
+from chalicelib.common.settings import SettingsError, load_settings
 
 
 def test_hadir_now_freezes_the_clock_on_local():
@@ -18,7 +18,7 @@ def test_other_stages_refuse_to_start_with_hadir_now(stage):
 
 
 def test_app_import_refuses_a_deployed_stage_with_hadir_now(monkeypatch):
-    from chalicelib.settings import reset_settings, validate_at_startup
+    from chalicelib.common.settings import reset_settings, validate_at_startup
     monkeypatch.setenv("HADIR_STAGE", "prod")
     monkeypatch.setenv("HADIR_NOW", "2026-03-03T07:45:00+08:00")
     try:
@@ -42,7 +42,7 @@ def test_jwks_url_defaults_to_the_moto_endpoint_locally_and_issuer_stays_cognito
 
 
 def test_pynamodb_models_match_resources():
-    from chalicelib.storage.models import MODELS
+    from chalicelib.adapters.storage.models import MODELS
     by_logical = {t.logical: t for t in r.TABLES}
     assert set(MODELS) | {"idempotency"} == set(by_logical)
     for logical, model in MODELS.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.face import FaceConfig
-from chalicelib.settings import SettingsError, load_settings
+from chalicelib.common.settings import SettingsError, load_settings
 
 
 def test_environment_overrides_reach_the_face_config():

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.face import EnrolmentError, FaceError
 from tests.face.conftest import ROOT, encode, photo
 from PIL import Image

@@ -6,7 +6,7 @@ from haversine import Unit, inverse_haversine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.geo import Circle, Polygon, geofence_to_dict, parse_geofence, signed_distance_m
 
 # Kantor Bupati Bangka Tengah, Koba (approximate): Si Pelawan locks attendance to 50 m around it.

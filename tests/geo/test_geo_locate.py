@@ -7,7 +7,7 @@ from haversine import Unit, inverse_haversine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.geo import Circle, Position, Site, locate, parse_geofence
 
 OFFICE = (-2.4886, 106.4110)  # Kantor Bupati Bangka Tengah, Koba (approximate)

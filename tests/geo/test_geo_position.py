@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.geo import Position, parse_position
 
 GOOD = {"lat": -8.6705, "lon": 115.2126, "accuracy_m": 12.5,

@@ -19,7 +19,7 @@ import zipfile
 
 import pytest
 
-from chalicelib import resources as r
+from chalicelib.common import resources as r
 from tests.infra.conftest import REGION, ROOT, built_once, clean_env
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """The synthesized CloudFormation template: valid (cfn-lint) and secure (CDK assertions).
 
-Given the prod stage synthesized offline from chalicelib/resources.py, when the template is
+Given the prod stage synthesized offline from chalicelib/common/resources.py, when the template is
 inspected, then every data store is encrypted, private, recoverable and reachable only with TLS,
 and the application's role names every action on resources taken from the constructs.
 """
@@ -15,7 +15,7 @@ import sys
 import pytest
 from aws_cdk.assertions import Match
 
-from chalicelib import resources as r
+from chalicelib.common import resources as r
 from tests.infra.conftest import CONTEXT, INFRA, REGION, ROOT, clean_env, ensure_cdk_cli
 
 pytestmark = pytest.mark.infra

@@ -5,7 +5,7 @@ import argparse
 import threading
 import time
 
-from chalicelib.settings import reset_settings
+from chalicelib.common.settings import reset_settings
 from local.stack import Stack
 
 

@@ -7,7 +7,7 @@ from haversine import Unit, inverse_haversine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.geo import Circle, Position, Site, locate
 from chalicelib.policy import LatenessTable, OfficeRules, WorkCalendar, decide_checkin
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.errors import HadirError
+from chalicelib.common.errors import HadirError
 from chalicelib.policy import NipInfo, validate_nip
 
 

@@ -1,4 +1,4 @@
-"""PynamoDB models, one per table in :mod:`chalicelib.resources` (a test asserts they match).
+"""PynamoDB models, one per table in :mod:`chalicelib.common.resources` (a test asserts they match).
 
 Table names and the endpoint are bound from the settings by :func:`bind` (not at import), so
 importing the app costs nothing and tests can point the models anywhere.
@@ -10,7 +10,7 @@ from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute,
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib import resources as r
+from chalicelib.common import resources as r
 
 
 class _Base(Model):

@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 from chalice import Response
 
-from chalicelib.errors import HadirError
-from chalicelib.logs import flush_metrics, logger
+from chalicelib.common.errors import HadirError
+from chalicelib.common.logs import flush_metrics, logger
 
 JSON = {"Content-Type": "application/json"}
 

@@ -9,9 +9,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, DeleteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import HadirError
-from chalicelib.settings import Settings
-from chalicelib.storage.models import (AttendanceModel, AuditModel, BiometricModel, EmployeeModel,
+from chalicelib.common.errors import HadirError
+from chalicelib.common.settings import Settings
+from chalicelib.adapters.storage.models import (AttendanceModel, AuditModel, BiometricModel, EmployeeModel,
                                        JobRunModel, OfficeModel, SessionModel, SiteModel, bind)
 
 

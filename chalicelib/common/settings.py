@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Callable, Mapping
 
-from chalicelib import resources as r
-from chalicelib.errors import HadirError
+from chalicelib.common import resources as r
+from chalicelib.common.errors import HadirError
 from chalicelib.face.config import FaceConfig
 
 CLOCK_STAGES = frozenset({"local", "test"})  # stages where HADIR_NOW may freeze the clock

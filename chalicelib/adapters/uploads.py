@@ -13,11 +13,11 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
-from chalicelib.errors import HadirError
+from chalicelib.adapters import aws
+from chalicelib.common.errors import HadirError
 from chalicelib.face import types as ft
-from chalicelib.settings import Settings
-from chalicelib.storage.repos import Store, utc_iso
+from chalicelib.common.settings import Settings
+from chalicelib.adapters.storage.repos import Store, utc_iso
 
 NONCE_META = "x-amz-meta-nonce"
 

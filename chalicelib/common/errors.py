@@ -1,7 +1,7 @@
 """The service's own error type. Every error a user can see is a HadirError.
 
 Pure Python (no AWS imports) so the domain packages can raise it; the single mapping to
-HTTP lives in ``chalicelib.http``.
+HTTP lives in ``chalicelib.common.http``.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from chalicelib.settings import get_settings
+from chalicelib.common.settings import get_settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str], Any] = {}

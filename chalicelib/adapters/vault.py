@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from chalicelib import aws
-from chalicelib.errors import HadirError
+from chalicelib.adapters import aws
+from chalicelib.common.errors import HadirError
 
 
 class BiometricVaultError(HadirError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.logs import logger
-from chalicelib.settings import get_settings
-from chalicelib.storage.repos import Store
+from chalicelib.adapters import aws
+from chalicelib.common.logs import logger
+from chalicelib.common.settings import get_settings
+from chalicelib.adapters.storage.repos import Store
 
 
 def publish_absence_notice(store: Store, notice: dict[str, Any]) -> bool:

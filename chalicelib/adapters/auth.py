@@ -14,9 +14,9 @@ from typing import Any, Iterable
 import jwt
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
-from chalicelib.errors import HadirError
-from chalicelib.settings import Settings, get_settings
+from chalicelib.adapters import aws
+from chalicelib.common.errors import HadirError
+from chalicelib.common.settings import Settings, get_settings
 
 ROLES = ("employee", "supervisor", "admin", "auditor")
 

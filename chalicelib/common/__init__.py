@@ -1,0 +1,1 @@
+"""Cross-cutting modules: settings, errors and their HTTP mapping, logs, resources, the clock."""
