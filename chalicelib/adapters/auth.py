@@ -15,24 +15,10 @@ import jwt
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters import aws
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import Forbidden, Internal, InvalidInput, Unauthenticated, Unavailable
 from chalicelib.common.settings import Settings, get_settings
 
 ROLES = ("employee", "supervisor", "admin", "auditor")
-
-
-class AuthError(HadirError):
-    """Authentication failed."""
-
-    status = 401
-    code = "unauthorized"
-
-
-class Forbidden(HadirError):
-    """The caller's roles do not allow this."""
-
-    status = 403
-    code = "forbidden"
 
 
 @dataclass(frozen=True)
@@ -54,7 +40,7 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 def verify_id_token(token: str, settings: Settings | None = None) -> Principal:
     s = settings or get_settings()
     if not s.jwks_url or not s.user_pool_client_id:
-        raise HadirError("Token verification is not configured", code="auth_not_configured", status=500)
+        raise Internal("Token verification is not configured", code="auth_not_configured")
     try:
         key = _jwks_client(s.jwks_url).get_signing_key_from_jwt(token)
         claims = jwt.decode(
@@ -62,14 +48,14 @@ def verify_id_token(token: str, settings: Settings | None = None) -> Principal:
             options={"require": ["exp", "iss", "aud", "sub", "token_use"]}, leeway=5,
         )
     except jwt.ExpiredSignatureError as exc:
-        raise AuthError("The token has expired", code="token_expired") from exc
+        raise Unauthenticated("The token has expired", code="token_expired") from exc
     except jwt.PyJWKClientConnectionError as exc:
-        raise HadirError("The key set could not be fetched", code="jwks_unavailable", status=503) from exc
+        raise Unavailable("The key set could not be fetched", code="jwks_unavailable") from exc
     except jwt.PyJWTError as exc:
-        raise AuthError("The token is invalid", code="invalid_token",
+        raise Unauthenticated("The token is invalid", code="invalid_token",
                         details={"reason": type(exc).__name__}) from exc
     if claims.get("token_use") != "id":
-        raise AuthError("An ID token is required", code="invalid_token", details={"reason": "token_use"})
+        raise Unauthenticated("An ID token is required", code="invalid_token", details={"reason": "token_use"})
     groups = claims.get("cognito:groups") or []
     return Principal(sub=claims["sub"], username=claims.get("cognito:username", claims["sub"]),
                      nip=claims.get("custom:nip") or None, groups=frozenset(groups))
@@ -80,7 +66,7 @@ def principal_from_headers(headers: Any, roles: Iterable[str] | None = None) -> 
     auth = (headers or {}).get("authorization") or ""
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("A bearer token is required", code="missing_token")
+        raise Unauthenticated("A bearer token is required", code="missing_token")
     principal = verify_id_token(token.strip())
     if roles is not None and not principal.has_any(roles):
         raise Forbidden("This action needs one of the roles " + ", ".join(roles),
@@ -99,14 +85,14 @@ def login(username: str, password: str) -> dict[str, Any]:
     except ClientError as exc:
         code = aws.error_code(exc)
         if code in ("NotAuthorizedException", "UserNotFoundException"):
-            raise AuthError("Wrong username or password", code="invalid_credentials") from exc
+            raise Unauthenticated("Wrong username or password", code="invalid_credentials") from exc
         if code == "UserNotConfirmedException":
-            raise AuthError("The account is not confirmed", code="user_not_confirmed") from exc
+            raise Unauthenticated("The account is not confirmed", code="user_not_confirmed") from exc
         if code == "PasswordResetRequiredException":
-            raise AuthError("A password reset is required", code="password_reset_required") from exc
+            raise Unauthenticated("A password reset is required", code="password_reset_required") from exc
         raise
     if "AuthenticationResult" not in out:
-        raise AuthError("A further challenge is required", code="challenge_required",
+        raise Unauthenticated("A further challenge is required", code="challenge_required",
                         details={"challenge": out.get("ChallengeName")})
     res = out["AuthenticationResult"]
     return {"id_token": res["IdToken"], "access_token": res["AccessToken"],
@@ -140,9 +126,8 @@ class Directory:
                 idp.admin_update_user_attributes(UserPoolId=s.user_pool_id, Username=username,
                                                  UserAttributes=attrs)
             elif aws.error_code(exc) == "InvalidParameterException":
-                raise HadirError("The user could not be created", code="invalid_user",
-                                 details={"reason": exc.response["Error"].get("Message", "")},
-                                 status=422) from exc
+                raise InvalidInput("The user could not be created", code="invalid_user",
+                                 details={"reason": exc.response["Error"].get("Message", "")}) from exc
             else:
                 raise
         if password or created:
@@ -152,8 +137,7 @@ class Directory:
                                             Permanent=True)
             except ClientError as exc:
                 if aws.error_code(exc) == "InvalidPasswordException":
-                    raise HadirError("The password does not meet the policy", code="invalid_password",
-                                     status=422) from exc
+                    raise InvalidInput("The password does not meet the policy", code="invalid_password") from exc
                 raise
         wanted = set(groups)
         current: set[str] = set()

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters import aws
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import Conflict, Gone, InvalidInput, NotFound
 from chalicelib.face import types as ft
 from chalicelib.common.settings import Settings
 from chalicelib.adapters.storage.repos import Store, utc_iso
@@ -22,8 +22,7 @@ from chalicelib.adapters.storage.repos import Store, utc_iso
 NONCE_META = "x-amz-meta-nonce"
 
 
-class SessionError(HadirError):
-    status = 422
+class SessionError(InvalidInput):
     code = "invalid_session"
 
 
@@ -70,15 +69,15 @@ class UploadService:
                                details={"fields": ["session_id"]})
         sess = self.store.get_session(session_id)
         if sess is None or sess["nip"] != nip:
-            raise SessionError("Unknown upload session", code="session_not_found", status=404)
+            raise NotFound("Unknown upload session", code="session_not_found")
         if sess["purpose"] != purpose:
             raise SessionError(f"This session is for {sess['purpose']}, not {purpose}",
                                code="wrong_session_purpose")
         if sess["used"]:
-            raise SessionError("The upload session was already used", code="session_used", status=409,
+            raise Conflict("The upload session was already used", code="session_used",
                                details={"used_at": sess["used_at"]})
         if datetime.fromisoformat(sess["expires_at"]) <= self.wall_clock():
-            raise SessionError("The upload session has expired", code="session_expired", status=410,
+            raise Gone("The upload session has expired", code="session_expired",
                                details={"expired_at": sess["expires_at"]})
         return sess
 
@@ -89,8 +88,8 @@ class UploadService:
             head = s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if aws.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                raise HadirError("A photo of this session was not uploaded", code="upload_missing",
-                                 details={"key_index": key.rsplit("/", 1)[-1]}, status=422) from exc
+                raise InvalidInput("A photo of this session was not uploaded", code="upload_missing",
+                                 details={"key_index": key.rsplit("/", 1)[-1]}) from exc
             raise
         size = int(head["ContentLength"])
         if size > self.s.upload_max_bytes:
@@ -104,8 +103,7 @@ class UploadService:
             raise ft.FaceError(ft.CORRUPT_IMAGE, "The photo is too small to be an image",
                                {"bytes": size, "min_bytes": self.s.upload_min_bytes})
         if (head.get("Metadata") or {}).get("nonce") != nonce:
-            raise HadirError("The photo was not uploaded for this session", code="nonce_mismatch",
-                             status=422)
+            raise InvalidInput("The photo was not uploaded for this session", code="nonce_mismatch")
         body = s3.get_object(Bucket=self.bucket, Key=key)["Body"]
         data = body.read(self.s.upload_max_bytes + 1)
         if len(data) > self.s.upload_max_bytes:

@@ -11,11 +11,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.adapters import aws
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import Internal
 
 
-class BiometricVaultError(HadirError):
-    status = 500
+class BiometricVaultError(Internal):
     code = "biometric_vault_error"
 
 

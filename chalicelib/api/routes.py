@@ -4,8 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.adapters import auth
-from chalicelib.common.errors import HadirError
-from chalicelib.common.http import handle_errors, json_body, json_response, require_object
+from chalicelib.common.errors import Forbidden
+from chalicelib.common.http import status_of, handle_errors, json_body, json_response, require_object
 from chalicelib.services import admin, checkin, enrolment, get_services, queries, sites
 
 api = Blueprint(__name__)
@@ -27,7 +27,7 @@ def _caller(roles):
 
 def _nip(principal: auth.Principal) -> str:
     if not principal.nip:
-        raise HadirError("This account has no NIP", code="no_nip", status=403)
+        raise Forbidden("This account has no NIP", code="no_nip")
     return principal.nip
 
 
@@ -114,7 +114,8 @@ def create_checkin():
     result = checkin.check_in(get_services(), nip, json_body(req), req.headers.get("idempotency-key"),
                               lambda_context=getattr(api, "lambda_context", None))
     timing = ", ".join(f"{k};dur={v}" for k, v in result.get("timings_ms", {}).items())
-    return Response(result["body"], status_code=result["status"],
+    status = status_of(result["error"]) if result.get("error") else result["status"]
+    return Response(result["body"], status_code=status,
                     headers={"Content-Type": "application/json", "Server-Timing": timing})
 
 

@@ -11,22 +11,26 @@ from typing import Any, Callable
 
 from chalice import Response
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, InvalidInput, Kind, Malformed
 from chalicelib.common.logs import flush_metrics, logger
 
 JSON = {"Content-Type": "application/json"}
 
+STATUS: dict[Kind, int] = {
+    Kind.MALFORMED: 400, Kind.INVALID: 422, Kind.UNAUTHENTICATED: 401, Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.GONE: 410, Kind.TOO_LARGE: 413,
+    Kind.UNSUPPORTED: 415, Kind.TOO_MANY_ATTEMPTS: 429, Kind.UNAVAILABLE: 503, Kind.INTERNAL: 500,
+}
 
-class BadRequest(HadirError):
-    """The request is malformed."""
 
-    status = 400
-    code = "bad_request"
+def status_of(exc: HadirError) -> int:
+    """The one place an error kind becomes an HTTP status."""
+    return STATUS[exc.kind]
 
 
 def error_response(exc: BaseException) -> Response:
     if isinstance(exc, HadirError):
-        status = exc.status if 400 <= int(exc.status) < 600 else 500
+        status = status_of(exc)
         if status >= 500:
             logger.error("service error", extra={"code": exc.code})
         else:
@@ -63,18 +67,18 @@ def json_body(request: Any) -> Any:
     """The request's JSON body, or a 400 ``invalid_json``."""
     raw = request.raw_body
     if not raw:
-        raise BadRequest("A JSON body is required", code="missing_body")
+        raise Malformed("A JSON body is required", code="missing_body")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("The body is not valid JSON", code="invalid_json") from exc
+        raise Malformed("The body is not valid JSON", code="invalid_json") from exc
 
 
 def require_object(body: Any, *fields: str) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise BadRequest("A JSON object is expected", code="invalid_body")
+        raise Malformed("A JSON object is expected", code="invalid_body")
     missing = [f for f in fields if body.get(f) in (None, "")]
     if missing:
-        raise HadirError("Required fields are missing", code="missing_fields",
-                         details={"fields": missing}, status=422)
+        raise InvalidInput("Required fields are missing", code="missing_fields",
+                         details={"fields": missing})
     return body

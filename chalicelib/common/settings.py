@@ -12,16 +12,15 @@ from functools import lru_cache
 from typing import Callable, Mapping
 
 from chalicelib.common import resources as r
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import Internal
 from chalicelib.face.config import FaceConfig
 
 CLOCK_STAGES = frozenset({"local", "test"})  # stages where HADIR_NOW may freeze the clock
 
 
-class SettingsError(HadirError):
+class SettingsError(Internal):
     """The configuration is invalid; the function refuses to start."""
 
-    status = 500
     code = "invalid_configuration"
 
 

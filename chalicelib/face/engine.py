@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import InvalidInput
 from chalicelib.face import align, detect, image, models, quality
 from chalicelib.face.config import FaceConfig
 from chalicelib.face.match import Calibration
@@ -148,8 +148,8 @@ class FaceEngine:
     def enrol(self, photos: Sequence[bytes]) -> Enrolment:
         """Exactly three photos that each pass the gates and match each other pairwise."""
         if len(photos) != ENROLMENT_PHOTOS:
-            raise HadirError(f"Enrolment needs exactly {ENROLMENT_PHOTOS} photos.",
-                             code="enrolment_needs_three_photos", status=422,
+            raise InvalidInput(f"Enrolment needs exactly {ENROLMENT_PHOTOS} photos.",
+                             code="enrolment_needs_three_photos",
                              details={"received": len(photos), "required": ENROLMENT_PHOTOS})
         analyses: list[FaceAnalysis | None] = []
         reports: list[PhotoReport] = []

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 from chalicelib.face.types import MatchResult, Template
 
 RULES = ("mean", "max", "centroid")
@@ -144,7 +144,7 @@ def model_version(models: list[tuple[str, str]], params: Mapping[str, Any]) -> s
 class TemplateVersionError(HadirError):
     """The stored face template was made by another model version: the employee must re-enrol."""
 
-    status = 409
+    kind = Kind.CONFLICT
     code = "enrolment_outdated"
 
     def __init__(self, template_version: str, engine_version: str):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 
 # Machine-readable reasons an image is refused (each is also a FaceError.code).
 IMAGE_TOO_LARGE = "image_too_large"
@@ -27,12 +27,12 @@ ENROLMENT_PHOTO_REJECTED = "enrolment_photo_rejected"
 class FaceError(HadirError):
     """The photo cannot be used for face verification."""
 
-    status = 422
+    kind = Kind.INVALID
     code = "face_error"
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
-        status = {IMAGE_TOO_LARGE: 413, UNSUPPORTED_IMAGE: 415}.get(code, 422)
-        super().__init__(message, code=code, details=details, status=status)
+        kind = {IMAGE_TOO_LARGE: Kind.TOO_LARGE, UNSUPPORTED_IMAGE: Kind.UNSUPPORTED}.get(code, Kind.INVALID)
+        super().__init__(message, code=code, details=details, kind=kind)
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class PhotoReport:
 class EnrolmentError(HadirError):
     """The enrolment photos were not accepted; ``details.photos`` says which and why."""
 
-    status = 422
+    kind = Kind.INVALID
 
     def __init__(self, code: str, message: str, photos: list[PhotoReport], extra: dict | None = None):
         details = {"photos": [p.to_dict() for p in photos], **(extra or {})}

@@ -15,7 +15,7 @@ from typing import Any
 
 from haversine import Unit, haversine
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius, the one `haversine` uses
 MIN_RADIUS_M = 1.0
@@ -27,7 +27,7 @@ MAX_POLYGON_VERTICES = 2_000
 class GeoInputError(HadirError):
     """The geographic input is not valid."""
 
-    status = 422
+    kind = Kind.INVALID
 
     def __init__(self, code: str, message: str, problems: list[dict[str, Any]]):
         super().__init__(message, code=code, details={"problems": problems})

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import InvalidInput
 from chalicelib.geo.fences import Circle, Geofence, Polygon, centre_distance_m, signed_distance_m
 from chalicelib.geo.position import Position
 
@@ -62,8 +62,8 @@ class Site:
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             problems.append({"field": "timezone", "code": "unknown_timezone"})
         if problems:
-            raise HadirError("The site is not valid.", code="invalid_site",
-                             details={"site_id": self.site_id, "problems": problems}, status=422)
+            raise InvalidInput("The site is not valid.", code="invalid_site",
+                             details={"site_id": self.site_id, "problems": problems})
 
 
 @dataclass(frozen=True)

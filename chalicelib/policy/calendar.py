@@ -16,7 +16,7 @@ from typing import Any
 
 import holidays
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import InvalidInput
 
 WORKING_DAY = "working_day"
 WEEKEND = "weekend"
@@ -62,9 +62,8 @@ class WorkCalendar:
         self.extra_working_days = dict(extra_working_days or {})
         bad = [d for d in self.workdays if not (isinstance(d, int) and 0 <= d <= 6)]
         if bad or not self.workdays:
-            raise HadirError("workdays must be weekday numbers 0 (Monday) to 6 (Sunday).",
-                             code="invalid_calendar", details={"workdays": list(self.workdays)},
-                             status=422)
+            raise InvalidInput("workdays must be weekday numbers 0 (Monday) to 6 (Sunday).",
+                             code="invalid_calendar", details={"workdays": list(self.workdays)})
 
     def day_status(self, d: date) -> DayStatus:
         """The status of ``d``. Precedence: an extra working day, then national holiday,

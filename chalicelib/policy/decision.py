@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import InvalidInput
 from chalicelib.geo import GeoResult, Position
 from chalicelib.policy.calendar import WorkCalendar
 from chalicelib.policy.time_rules import LatenessTable, OfficeRules, minutes_between
@@ -127,8 +127,8 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
                    already_checked_in: bool = False) -> Decision:
     """Apply the rule table (module docstring) to one attendance and return the verdict."""
     if kind not in ("in", "out"):
-        raise HadirError("kind must be 'in' or 'out'.", code="invalid_kind",
-                         details={"kind": str(kind)[:10]}, status=422)
+        raise InvalidInput("kind must be 'in' or 'out'.", code="invalid_kind",
+                         details={"kind": str(kind)[:10]})
     local_date, local_time = rules.local_moment(now_utc)
     hhmmss = local_time.strftime("%H:%M:%S")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 
 ADULT_AGE = 18
 
@@ -41,7 +41,7 @@ class NipInfo:
 class InvalidNip(HadirError):
     """The NIP is not valid."""
 
-    status = 422
+    kind = Kind.INVALID
     code = "invalid_nip"
 
     def __init__(self, problems: list[str]):

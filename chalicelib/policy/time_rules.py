@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import InvalidInput
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -70,8 +70,8 @@ class OfficeRules:
         object.__setattr__(self, "work_end_by_weekday", dict(self.work_end_by_weekday))
         problems = self._problems()
         if problems:
-            raise HadirError("The office time rules are not valid.", code="invalid_time_rules",
-                             details={"problems": problems}, status=422)
+            raise InvalidInput("The office time rules are not valid.", code="invalid_time_rules",
+                             details={"problems": problems})
 
     def _problems(self) -> list[dict[str, Any]]:
         problems: list[dict[str, Any]] = []
@@ -163,8 +163,8 @@ class OfficeRules:
     def from_dict(cls, d: Mapping[str, Any]) -> "OfficeRules":
         """Build from stored or submitted config; missing keys take the defaults."""
         if not isinstance(d, Mapping) or "timezone" not in d:
-            raise HadirError("The office time rules are not valid.", code="invalid_time_rules",
-                             details={"problems": [_problem("timezone", "missing")]}, status=422)
+            raise InvalidInput("The office time rules are not valid.", code="invalid_time_rules",
+                             details={"problems": [_problem("timezone", "missing")]})
         known = ("timezone", "checkin_window", "work_start", "work_end", "checkout_window")
         kwargs: dict[str, Any] = {k: d[k] for k in known if k in d}
         for k in ("checkin_window", "checkout_window"):
@@ -224,8 +224,8 @@ class LatenessTable:
         if not _is_percent(self.absent_percent):
             problems.append(_problem("absent_percent", "not_a_percent"))
         if problems:
-            raise HadirError("The lateness table is not valid.", code="invalid_lateness_table",
-                             details={"problems": problems}, status=422)
+            raise InvalidInput("The lateness table is not valid.", code="invalid_lateness_table",
+                             details={"problems": problems})
 
     @staticmethod
     def _classify(tiers: Sequence[Tier], minutes: int) -> dict[str, Any] | None:
@@ -268,8 +268,8 @@ class LatenessTable:
                 return tuple(Tier(r["tier"], r["min_minutes"], r.get("max_minutes"), r["percent"])
                              for r in rows)
             except (KeyError, TypeError, AttributeError):
-                raise HadirError("The lateness table is not valid.",
-                                 code="invalid_lateness_table", status=422,
+                raise InvalidInput("The lateness table is not valid.",
+                                 code="invalid_lateness_table",
                                  details={"problems": [_problem(key, "malformed_tier")]}) from None
 
         return cls(late=tiers("late", PERMENTAN_68_2012_LATE),

@@ -7,13 +7,13 @@ import re
 from typing import Any
 
 from chalicelib.adapters.auth import ROLES, Directory
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Malformed, InvalidInput, NotFound, TooLarge
 from chalicelib.geo import geofence_to_dict, parse_geofence
 from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.nip import validate_nip
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
-from chalicelib.adapters.storage.repos import NotFound, utc_iso
+from chalicelib.adapters.storage.repos import utc_iso
 
 _OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RULE_FIELDS = ("checkin_window", "work_start", "work_end", "checkout_window")
@@ -28,7 +28,7 @@ CSV_ALIASES = {"nip": "nip", "nama": "name", "name": "name", "unit_kerja": "unit
 
 def create_office(svc: Services, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise HadirError("A JSON object is expected", code="invalid_body", status=400)
+        raise Malformed("A JSON object is expected", code="invalid_body")
     problems = []
     office_id = body.get("office_id")
     if not isinstance(office_id, str) or not _OFFICE_ID.match(office_id):
@@ -38,10 +38,10 @@ def create_office(svc: Services, body: Any) -> dict[str, Any]:
     if not isinstance(name, str) or not name.strip():
         problems.append({"field": "name", "code": "required"})
     if problems:
-        raise HadirError("The office is not valid", code="invalid_office", status=422,
+        raise InvalidInput("The office is not valid", code="invalid_office",
                          details={"problems": problems})
     if "geofence" not in body:
-        raise HadirError("geofence is required", code="missing_fields", status=422,
+        raise InvalidInput("geofence is required", code="missing_fields",
                          details={"fields": ["geofence"]})
     fence = parse_geofence(body["geofence"])
     window = lambda v: v.split("-") if isinstance(v, str) and "-" in v else v  # noqa: E731
@@ -59,14 +59,13 @@ def create_office(svc: Services, body: Any) -> dict[str, Any]:
 
 def _office_rules(d: dict[str, Any]) -> OfficeRules:
     if not isinstance(d.get("timezone"), str):
-        raise HadirError("timezone is required (e.g. Asia/Makassar)", code="invalid_time_rules",
-                         status=422, details={"problems": [{"field": "timezone", "code": "required"}]})
+        raise InvalidInput("timezone is required (e.g. Asia/Makassar)", code="invalid_time_rules", details={"problems": [{"field": "timezone", "code": "required"}]})
     try:
         return OfficeRules.from_dict(d)
     except HadirError:
         raise
     except (TypeError, ValueError, KeyError) as exc:
-        raise HadirError("The office time rules are not valid", code="invalid_time_rules", status=422,
+        raise InvalidInput("The office time rules are not valid", code="invalid_time_rules",
                          details={"problems": [{"code": "malformed"}]}) from exc
 
 
@@ -78,8 +77,7 @@ def parse_employee_rows(raw: bytes | str, content_type: str, json_body: Any) -> 
         delimiter = ";" if sample.count(";") > sample.count(",") else ","
         reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
         if not reader.fieldnames or "nip" not in [h.strip().lower() for h in reader.fieldnames]:
-            raise HadirError("The CSV needs a header row with at least 'nip'", code="invalid_csv",
-                             status=422, details={"header": reader.fieldnames or []})
+            raise InvalidInput("The CSV needs a header row with at least 'nip'", code="invalid_csv", details={"header": reader.fieldnames or []})
         rows = []
         for rec in reader:
             row: dict[str, Any] = {}
@@ -95,15 +93,14 @@ def parse_employee_rows(raw: bytes | str, content_type: str, json_body: Any) -> 
             rows.append(row)
         return rows
     if not isinstance(json_body, list):
-        raise HadirError("A JSON list of employees or text/csv is expected", code="invalid_body",
-                         status=400)
+        raise Malformed("A JSON list of employees or text/csv is expected", code="invalid_body")
     return json_body
 
 
 def import_employees(svc: Services, rows: list[Any]) -> tuple[int, dict[str, Any]]:
     """Validate and save each row on its own; one bad row never loses the good ones."""
     if len(rows) > MAX_ROWS:
-        raise HadirError(f"At most {MAX_ROWS} rows per request", code="too_many_rows", status=413)
+        raise TooLarge(f"At most {MAX_ROWS} rows per request", code="too_many_rows")
     offices = {o["office_id"] for o in svc.store.offices()}
     batch_nips = {r.get("nip") for r in rows if isinstance(r, dict)}
     results, created = [], 0
@@ -129,7 +126,7 @@ def import_employees(svc: Services, rows: list[Any]) -> tuple[int, dict[str, Any
 def _validate_row(svc: Services, row: Any, offices: set[str],
                   batch_nips: set[Any]) -> tuple[dict[str, Any], str]:
     if not isinstance(row, dict):
-        raise HadirError("Each row must be an object", code="invalid_row", status=422)
+        raise InvalidInput("Each row must be an object", code="invalid_row")
     problems: list[dict[str, Any]] = []
     nip = str(row.get("nip") or "").strip()
     validate_nip(nip)  # raises invalid_nip with details.problems
@@ -156,7 +153,7 @@ def _validate_row(svc: Services, row: Any, offices: set[str],
     if password and (not isinstance(password, str) or len(password) < 8):
         problems.append({"field": "password", "code": "too_short", "min_length": 8})
     if problems:
-        raise HadirError("The row is not valid", code="invalid_employee", status=422,
+        raise InvalidInput("The row is not valid", code="invalid_employee",
                          details={"problems": problems})
     if "employee" not in roles:
         roles = ["employee", *roles]

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError, IdempotencyValidationError)
 
 from chalicelib.adapters import aws, vault as biometrics
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import Malformed, InvalidInput, Conflict
 from chalicelib.face.types import FaceError, Template
 from chalicelib.geo import locate, parse_position
 from chalicelib.common.logs import logger, metrics
@@ -26,7 +26,7 @@ from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
 from chalicelib.services.enrolment import _employee
 from chalicelib.services.sites import candidate_sites
-from chalicelib.adapters.storage.repos import Conflict, utc_iso
+from chalicelib.adapters.storage.repos import utc_iso
 
 KINDS = ("in", "out")
 
@@ -40,13 +40,12 @@ def check_in(svc: Services, nip: str, body: Any, idempotency_key: str | None,
              lambda_context: Any = None) -> dict[str, Any]:
     """Returns ``{"status": 201|422, "body": {...}, "timings_ms": {...}}``."""
     if not isinstance(body, dict):
-        raise HadirError("A JSON object is expected", code="invalid_body", status=400)
+        raise Malformed("A JSON object is expected", code="invalid_body")
     if idempotency_key is None:
         return _check_in(svc, nip, body)
     key = idempotency_key.strip()
     if not key or len(key) > 128:
-        raise HadirError("Idempotency-Key must be 1-128 characters", code="invalid_idempotency_key",
-                         status=400)
+        raise Malformed("Idempotency-Key must be 1-128 characters", code="invalid_idempotency_key")
     persistence = DynamoDBPersistenceLayer(table_name=svc.settings.tables["idempotency"],
                                            boto3_client=aws.client("dynamodb"))
     config = IdempotencyConfig(event_key_jmespath="[nip, key]", payload_validation_jmespath="body",
@@ -62,8 +61,8 @@ def check_in(svc: Services, nip: str, body: Any, idempotency_key: str | None,
     try:
         result = run(request={"nip": nip, "key": key, "body": body})
     except IdempotencyValidationError as exc:
-        raise HadirError("This Idempotency-Key was used with a different request",
-                         code="idempotency_key_reused", status=422) from exc
+        raise InvalidInput("This Idempotency-Key was used with a different request",
+                         code="idempotency_key_reused") from exc
     except IdempotencyAlreadyInProgressError as exc:
         raise Conflict("The same request is still being processed", code="request_in_progress") from exc
     return result
@@ -74,10 +73,10 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
     timings: dict[str, float] = {}
     kind = body.get("type")
     if kind not in KINDS:
-        raise HadirError("type must be 'in' or 'out'", code="invalid_type", status=422,
+        raise InvalidInput("type must be 'in' or 'out'", code="invalid_type",
                          details={"allowed": list(KINDS)})
     if not isinstance(body.get("location"), dict):
-        raise HadirError("location is required", code="missing_fields", status=422,
+        raise InvalidInput("location is required", code="missing_fields",
                          details={"fields": ["location"]})
     position = parse_position(body["location"])  # 422 invalid_coordinates etc.
     t = time.perf_counter()
@@ -87,7 +86,7 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
     sess = svc.uploads.claimable(body.get("session_id"), nip, "checkin")
     offices = [o for o in (svc.store.get_office(i) for i in emp["office_ids"]) if o]
     if not offices:
-        raise HadirError("No office is assigned to this employee", code="no_office", status=409)
+        raise Conflict("No office is assigned to this employee", code="no_office")
     sealed = svc.store.sealed_template(nip)
     personal_sites = svc.store.sites_of(nip)
     timings["storage_read"] = _ms(t)
@@ -170,7 +169,7 @@ def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
     if face_error is not None:
         err = face_error.to_dict()
         err["details"] = {**err["details"], "checkin": public}
-        return {"status": face_error.status, "body": {"error": err, **public}, "timings_ms": timings}
+        return {"error": face_error, "body": {"error": err, **public}, "timings_ms": timings}
     status = 422 if decision["decision"] == "rejected" else 201
     return {"status": status, "body": public, "timings_ms": timings}
 

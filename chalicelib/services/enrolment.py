@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters import vault as biometrics
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, InvalidInput, NotFound, Conflict
 from chalicelib.common.logs import logger, metrics
 from chalicelib.services import Services
-from chalicelib.adapters.storage.repos import Conflict, utc_iso
+from chalicelib.adapters.storage.repos import utc_iso
 
 ENROLMENT_PHOTOS = 3
 
@@ -26,8 +26,8 @@ def enrol(svc: Services, nip: str, session_id: Any, consent: Any) -> dict[str, A
     the app (UU 27/2022: face templates are specific personal data). It is recorded, with the
     notice's version, in the same transaction as the template."""
     if consent is not True:
-        raise HadirError("Explicit consent to biometric processing is required to enrol",
-                         code="consent_required", status=422,
+        raise InvalidInput("Explicit consent to biometric processing is required to enrol",
+                         code="consent_required",
                          details={"field": "consent", "notice_version": svc.settings.consent_notice_version})
     emp = _employee(svc, nip)
     if emp["enrolled"]:
@@ -55,5 +55,5 @@ def enrol(svc: Services, nip: str, session_id: Any, consent: Any) -> dict[str, A
 def _employee(svc: Services, nip: str | None) -> dict[str, Any]:
     emp = svc.store.get_employee(nip) if nip else None
     if emp is None:
-        raise HadirError("No employee record for this account", code="employee_not_found", status=404)
+        raise NotFound("No employee record for this account", code="employee_not_found")
     return emp

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalicelib.adapters import aws
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import Services
 from chalicelib.services.enrolment import _employee
@@ -18,7 +18,7 @@ def parse_date(value: Any, field: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except (TypeError, ValueError):
-        raise HadirError(f"{field} must be a date YYYY-MM-DD", code="invalid_date", status=422,
+        raise InvalidInput(f"{field} must be a date YYYY-MM-DD", code="invalid_date",
                          details={"field": field}) from None
 
 
@@ -53,8 +53,8 @@ def my_attendance(svc: Services, nip: str, start: Any, end: Any) -> dict[str, An
     end_d = parse_date(end, "to") if end else today
     start_d = parse_date(start, "from") if start else end_d - timedelta(days=6)
     if start_d > end_d or (end_d - start_d).days >= MAX_RANGE_DAYS:
-        raise HadirError(f"from must be on or before to, at most {MAX_RANGE_DAYS} days",
-                         code="invalid_range", status=422,
+        raise InvalidInput(f"from must be on or before to, at most {MAX_RANGE_DAYS} days",
+                         code="invalid_range",
                          details={"from": start_d.isoformat(), "to": end_d.isoformat()})
     days = {d["date"]: d for d in svc.store.days_between(nip, start_d, end_d)}
     checkins: dict[str, list[dict[str, Any]]] = {}
@@ -105,7 +105,7 @@ def team_attendance(svc: Services, supervisor_nip: str, day: Any) -> dict[str, A
 
 def exports(svc: Services, day: Any) -> dict[str, Any]:
     if not day:
-        raise HadirError("date is required", code="missing_fields", status=422,
+        raise InvalidInput("date is required", code="missing_fields",
                          details={"fields": ["date"]})
     d = parse_date(day, "date")
     s3 = aws.client("s3")
@@ -113,7 +113,7 @@ def exports(svc: Services, day: Any) -> dict[str, Any]:
     prefix = f"attendance/date={d.isoformat()}/agency={svc.settings.agency_id}/"
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     if not listed:
-        raise HadirError("No export for this date yet", code="export_not_found", status=404,
+        raise NotFound("No export for this date yet", code="export_not_found",
                          details={"date": d.isoformat()})
     files = [{"key": o["Key"], "bytes": o["Size"],
               "url": s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": o["Key"]},

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from chalicelib.adapters.auth import Forbidden, Principal
-from chalicelib.common.errors import HadirError
+from chalicelib.adapters.auth import Principal
+from chalicelib.common.errors import Malformed, InvalidInput, Forbidden, NotFound, Conflict
 from chalicelib.geo import WORK_MODE_BY_KIND, Site, geofence_to_dict, parse_geofence
 from chalicelib.common.logs import logger
 from chalicelib.services import Services
 from chalicelib.services.admin import _OFFICE_ID as _SITE_ID
-from chalicelib.adapters.storage.repos import Conflict, NotFound, utc_iso
+from chalicelib.adapters.storage.repos import utc_iso
 
 PERSONAL_KINDS = ("home", "assignment", "anywhere")
 MAX_NOTE = 500
@@ -25,7 +25,7 @@ MAX_NOTE = 500
 def assign(svc: Services, nip: str, body: Any, actor: Principal) -> dict[str, Any]:
     emp = _employee_in_reach(svc, nip, actor)
     if not isinstance(body, dict):
-        raise HadirError("A JSON object is expected", code="invalid_body", status=400)
+        raise Malformed("A JSON object is expected", code="invalid_body")
     site = _validate(body)
     if site["site_id"] in emp["office_ids"]:
         raise Conflict("The site id is one of the employee's offices", code="site_exists",
@@ -91,20 +91,19 @@ def _validate(body: dict[str, Any]) -> dict[str, Any]:
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
         problems.append({"field": "note", "code": "invalid", "max_length": MAX_NOTE})
     if problems:
-        raise HadirError("The site is not valid", code="invalid_site", status=422,
+        raise InvalidInput("The site is not valid", code="invalid_site",
                          details={"problems": problems})
     kind = body.get("kind")
     if kind not in PERSONAL_KINDS:
-        raise HadirError("kind must be home, assignment or anywhere", code="invalid_site_kind",
-                         status=422, details={"allowed": list(PERSONAL_KINDS),
+        raise InvalidInput("kind must be home, assignment or anywhere", code="invalid_site_kind", details={"allowed": list(PERSONAL_KINDS),
                                               "work_modes": {k: WORK_MODE_BY_KIND[k] for k in PERSONAL_KINDS}})
     if "geofence" not in body:
-        raise HadirError("geofence is required", code="missing_fields", status=422,
+        raise InvalidInput("geofence is required", code="missing_fields",
                          details={"fields": ["geofence"]})
     fence = parse_geofence(body["geofence"])  # 422 invalid_geofence with every problem
     valid_from, valid_to = _date(body, "valid_from"), _date(body, "valid_to")
     if valid_from and valid_to and valid_to < valid_from:
-        raise HadirError("valid_to is before valid_from", code="invalid_validity", status=422,
+        raise InvalidInput("valid_to is before valid_from", code="invalid_validity",
                          details={"problems": [{"field": "valid_to", "code": "before_valid_from"}]})
     return {"site_id": site_id, "kind": kind, "work_mode": WORK_MODE_BY_KIND[kind],
             "geofence": geofence_to_dict(fence), "valid_from": valid_from, "valid_to": valid_to,
@@ -120,5 +119,5 @@ def _date(body: dict[str, Any], field: str) -> str | None:
             raise ValueError(value)
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        raise HadirError(f"{field} must be a date YYYY-MM-DD", code="invalid_validity", status=422,
+        raise InvalidInput(f"{field} must be a date YYYY-MM-DD", code="invalid_validity",
                          details={"problems": [{"field": field, "code": "not_a_date"}]}) from None

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from chalicelib.common.errors import Kind
 from chalicelib.face import FaceConfig, FaceError, image
 from tests.face.conftest import encode
 
@@ -24,17 +25,17 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
-def code_of(data: bytes, cfg: FaceConfig = CFG) -> tuple[str, int]:
+def code_of(data: bytes, cfg: FaceConfig = CFG) -> tuple[str, Kind]:
     with pytest.raises(FaceError) as err:
         image.decode(data, cfg)
-    return err.value.code, err.value.status
+    return err.value.code, err.value.kind
 
 
 def test_oversized_file_is_refused_before_decoding():
     # Given a file larger than the byte limit
     data = b"\xff\xd8\xff" + b"\0" * (CFG.max_bytes + 1)
-    # Then it is refused as too large with HTTP 413
-    assert code_of(data) == ("image_too_large", 413)
+    # Then it is refused as too large (HTTP 413)
+    assert code_of(data) == ("image_too_large", Kind.TOO_LARGE)
 
 
 def test_too_many_declared_pixels_is_refused_before_decoding():
@@ -62,7 +63,7 @@ def test_decompression_bomb_is_refused_even_when_the_pixel_limit_is_raised():
     b"",
 ])
 def test_formats_other_than_jpeg_png_webp_are_unsupported(data):
-    assert code_of(data) == ("unsupported_image", 415)
+    assert code_of(data) == ("unsupported_image", Kind.UNSUPPORTED)
 
 
 def test_garbage_after_a_jpeg_signature_is_corrupt():

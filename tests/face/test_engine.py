@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 from chalicelib.face import EnrolmentError, FaceError
 from tests.face.conftest import ROOT, encode, photo
 from PIL import Image
@@ -43,7 +43,7 @@ def test_another_person_is_not_a_match(engine, faces, megawati):
 def test_enrolment_needs_exactly_three_photos(engine, faces):
     with pytest.raises(HadirError) as err:
         engine.enrol([photo(faces, "Tony_Blair", 1), photo(faces, "Tony_Blair", 2)])
-    assert err.value.code == "enrolment_needs_three_photos" and err.value.status == 422
+    assert err.value.code == "enrolment_needs_three_photos" and err.value.kind == Kind.INVALID
 
 
 def test_a_refused_photo_is_named_with_its_reason(engine, faces):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
+from chalicelib.common.errors import Kind
 from chalicelib.face import FaceError
 from tests.face.conftest import encode, open_photo
 
@@ -37,7 +38,7 @@ def test_good_selfie_passes_every_gate(engine, face):
 
 def test_blank_photo_has_no_face(engine):
     err = refused(engine, Image.new("RGB", (640, 480), (120, 120, 120)))
-    assert err.code == "no_face" and err.status == 422
+    assert err.code == "no_face" and err.kind == Kind.INVALID
 
 
 def test_two_faces_of_comparable_size_are_refused(engine, faces, face):

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from chalicelib.common.errors import Kind
 from chalicelib.face import Template, models
 from chalicelib.face.match import Calibration, ModelCalibration, TemplateVersionError
 
@@ -106,7 +107,7 @@ def test_template_from_another_model_version_must_be_re_enrolled():
     old = Template("toy-v0", t.embeddings)
     with pytest.raises(TemplateVersionError) as err:
         TOY.score_template(old, probe)
-    assert err.value.code == "enrolment_outdated" and err.value.status == 409
+    assert err.value.code == "enrolment_outdated" and err.value.kind == Kind.CONFLICT
 
 
 def test_template_serialises_without_loss():

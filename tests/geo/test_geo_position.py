@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 from chalicelib.geo import Position, parse_position
 
 GOOD = {"lat": -8.6705, "lon": 115.2126, "accuracy_m": 12.5,
@@ -23,7 +23,7 @@ def with_(**changes):
 def code_of(obj):
     with pytest.raises(HadirError) as e:
         parse_position(obj)
-    assert e.value.status == 422
+    assert e.value.kind == Kind.INVALID
     return e.value.code
 
 

@@ -5,14 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 from chalicelib.policy import NipInfo, validate_nip
 
 
 def problems(s, **kw):
     with pytest.raises(HadirError) as e:
         validate_nip(s, **kw)
-    assert e.value.code == "invalid_nip" and e.value.status == 422
+    assert e.value.code == "invalid_nip" and e.value.kind == Kind.INVALID
     return e.value.details["problems"]
 
 

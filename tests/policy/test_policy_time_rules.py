@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import HadirError, Kind
 from chalicelib.policy import LatenessTable, OfficeRules, Tier, local_moment
 
 UTC = timezone.utc
@@ -74,7 +74,7 @@ class TestOfficeRules:
         args = {"timezone": "Asia/Jakarta", **changes}
         with pytest.raises(HadirError) as e:
             OfficeRules(**args)
-        assert e.value.code == "invalid_time_rules" and e.value.status == 422
+        assert e.value.code == "invalid_time_rules" and e.value.kind == Kind.INVALID
         assert {"field": field, "code": code} in [
             {"field": p["field"], "code": p["code"]} for p in e.value.details["problems"]]
 

@@ -9,20 +9,10 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, DeleteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.common.errors import HadirError
+from chalicelib.common.errors import Conflict, NotFound
 from chalicelib.common.settings import Settings
 from chalicelib.adapters.storage.models import (AttendanceModel, AuditModel, BiometricModel, EmployeeModel,
                                        JobRunModel, OfficeModel, SessionModel, SiteModel, bind)
-
-
-class Conflict(HadirError):
-    status = 409
-    code = "conflict"
-
-
-class NotFound(HadirError):
-    status = 404
-    code = "not_found"
 
 
 def utc_iso(dt: datetime | None = None) -> str:
