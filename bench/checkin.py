@@ -9,7 +9,6 @@ login are outside the measurement. Prints the figures, and JSON on the last line
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import pathlib
@@ -57,7 +56,8 @@ def main() -> int:
     from chalice.test import Client
 
     import app as app_module
-    from chalicelib import services
+    from chalicelib import wiring as services
+    from chalicelib.common.clock import FixedClock
     from chalicelib.face import get_engine
     from local.seed import PASSWORD, seed
     seed(services.get_services())
@@ -98,8 +98,7 @@ def main() -> int:
             while d.weekday() >= 5:
                 d += timedelta(days=1)
             day = d - timedelta(days=i)
-            svc = services.get_services()
-            svc.settings = dataclasses.replace(svc.settings, frozen_now=d.astimezone(timezone.utc))
+            services.get_services().clock = FixedClock(d)
             _, s = call("post", "/checkins/uploads", headers=auth)
             upload(s["uploads"][0], photos[3 + i % max(1, len(photos) - 3)])
             loc = {"lat": -8.6705, "lon": 115.2126, "accuracy_m": 6,

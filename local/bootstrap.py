@@ -58,6 +58,12 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
         alias = f"alias/{r.physical_name(stage, k.alias)}"
         kms.create_alias(AliasName=alias, TargetKeyId=key_id)
         env[k.env] = alias
+    data_key = kms.describe_key(KeyId=env[r.DATA_KEY.env])["KeyMetadata"]["Arn"]
+    env[r.DATA_KEY.env] = data_key  # the stack passes the key's ARN too
+    for b in r.BUCKETS:  # as the CDK stack does: SSE-KMS under the data key by default
+        s3.put_bucket_encryption(Bucket=r.physical_name(stage, b.logical), ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": data_key}, "BucketKeyEnabled": True}]})
     ses = client("ses")
     ses.verify_email_identity(EmailAddress=ses_sender)
     env[r.SES_SENDER_ENV] = ses_sender

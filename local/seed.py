@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.auth import Directory, Principal
+from chalicelib.adapters.auth import Principal
 from chalicelib.geo import WORK_MODE_BY_KIND
-from chalicelib.services import Services, admin, sites
+from chalicelib.services import admin, sites
+from chalicelib.services.schemas import OfficeRequest, SiteRequest
+from chalicelib.wiring import Services
 
 PASSWORD = "Hadir-Demo-2025"
 
@@ -62,15 +64,14 @@ STAFF_USERS = [("admin", ["admin"]), ("auditor", ["auditor"])]
 
 def seed(svc: Services, password: str = PASSWORD) -> dict[str, Any]:
     for o in OFFICES:
-        admin.create_office(svc, o)
-    directory = Directory()
+        admin.create_office(svc, OfficeRequest.model_validate(o, strict=False))
     for username, groups in STAFF_USERS:
-        directory.create_user(username, password, nip=None, name=username.title(), groups=groups)
-    status, result = admin.import_employees(svc, [{**e, "password": password} for e in EMPLOYEES])
-    if result["failed"]:
-        raise RuntimeError(f"seed rows failed: {result['rows']}")
+        svc.directory.upsert_user(username, password, nip=None, name=username.title(), groups=groups)
+    result = admin.import_employees(svc, [{**e, "password": password} for e in EMPLOYEES])
+    if result.failed:
+        raise RuntimeError(f"seed rows failed: {result.model_dump()['rows']}")
     for nip, site in SITES.items():
-        sites.assign(svc, nip, site, SEED_ACTOR)
+        sites.assign(svc, nip, SiteRequest.model_validate(site), SEED_ACTOR)
     return {"offices": [o["office_id"] for o in OFFICES],
             "users": [{"username": u, "roles": g} for u, g in STAFF_USERS]
             + [{"username": e["nip"], "name": e["name"], "roles": e.get("roles", ["employee"]),

@@ -79,14 +79,14 @@ class Stack:
         env.update(ids)
         os.environ.update(ids)
         self.env = env
-        from chalicelib import services
+        from chalicelib import wiring as services
         from chalicelib.adapters import aws
         from chalicelib.common.settings import reset_settings
         reset_settings(); aws.reset_clients(); services.reset()
         log(f"resources created from chalicelib/common/resources.py (user pool {ids['HADIR_USER_POOL_ID']})")
 
     def seed(self) -> dict[str, Any]:
-        from chalicelib.services import get_services
+        from chalicelib.wiring import get_services
         from local.seed import seed
         return seed(get_services())
 
@@ -115,7 +115,7 @@ class Stack:
 
     # --- scheduler ---------------------------------------------------------------------------
     def run_job(self, handler: str, now: str | None = None) -> Any:
-        from chalicelib import services
+        from chalicelib import wiring as services
         from chalicelib.api.events import HANDLERS
         from chalicelib.common.settings import reset_settings
         with self.lock:

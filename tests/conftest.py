@@ -120,7 +120,7 @@ def _boto_client(service: str) -> Any:
 @pytest.fixture
 def aws_env():
     """Every resource from resources.py in moto's in-process mock, and the app rewired to it."""
-    from chalicelib import services
+    from chalicelib import wiring
     from chalicelib.common.settings import reset_settings
     from local.bootstrap import create_all
 
@@ -129,7 +129,7 @@ def aws_env():
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         reset_settings()
-        services.configure(face_engine=FakeEngine)
+        wiring.configure(face_engine_provider=FakeEngine)
         try:
             yield env
         finally:
@@ -138,14 +138,13 @@ def aws_env():
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-            os.environ.pop("HADIR_NOW", None)
-            reset_settings(); services.reset()
+            reset_settings(); wiring.reset()
 
 
 @pytest.fixture
 def world(aws_env):
     """The seeded demo agency (offices in WIB/WITA/WIT, admin, auditor, supervisors, staff)."""
-    from chalicelib.services import get_services
+    from chalicelib.wiring import get_services
     from local.seed import seed
     return seed(get_services())
 
@@ -162,18 +161,34 @@ def api(world):
 
 @pytest.fixture
 def set_now():
-    """Freeze the attendance clock (HADIR_NOW) for the rest of the test."""
-    from chalicelib import services
+    """Freeze the injected clock at an instant for the rest of the test; returns the clock
+    (``clock.advance(minutes=10)`` moves it on)."""
+    from datetime import datetime
+
+    from chalicelib import wiring
+    from chalicelib.common.clock import FixedClock
+
+    def _set(iso: str) -> FixedClock:
+        clock = FixedClock(datetime.fromisoformat(iso))
+        wiring.configure(**{**wiring._overrides, "clock": clock})
+        return clock
+
+    return _set
+
+
+@pytest.fixture
+def setting(monkeypatch):
+    """Change one environment setting and rebuild the settings and the wiring with it."""
+    from chalicelib import wiring
     from chalicelib.common.settings import reset_settings
 
-    def _set(iso: str) -> None:
-        os.environ["HADIR_NOW"] = iso
+    def _set(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
         reset_settings()
-        overrides = dict(services._overrides)
-        services.configure(**overrides)
+        wiring.configure(**wiring._overrides)
 
     yield _set
-    os.environ.pop("HADIR_NOW", None)
+    monkeypatch.undo()
     reset_settings()
 
 
@@ -182,11 +197,11 @@ def real_engine():
     """The real ONNX face engine, for the tests that use real faces."""
     if not FACES_DEV.is_dir():
         pytest.skip(f"real face photos not available at {FACES_DEV}")
-    from chalicelib import services
+    from chalicelib import wiring
     try:
         from chalicelib.face import get_engine
         engine = get_engine()
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"face engine not loadable: {exc}")
-    services.configure(face_engine=lambda: engine)
+    wiring.configure(**{**wiring._overrides, "face_engine_provider": lambda: engine})
     return engine

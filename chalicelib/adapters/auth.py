@@ -9,12 +9,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jwt
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters import aws
+from chalicelib.adapters.s3 import aws_failure
 from chalicelib.common.errors import Forbidden, Internal, InvalidInput, Unauthenticated, Unavailable
 from chalicelib.common.settings import Settings, get_settings
 
@@ -74,78 +75,131 @@ def principal_from_headers(headers: Any, roles: Iterable[str] | None = None) -> 
     return principal
 
 
-def login(username: str, password: str) -> dict[str, Any]:
-    """USER_PASSWORD_AUTH against the user pool; returns the three tokens."""
-    s = get_settings()
-    try:
-        out = aws.client("cognito-idp").initiate_auth(
-            ClientId=s.user_pool_client_id, AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
-        )
-    except ClientError as exc:
-        code = aws.error_code(exc)
-        if code in ("NotAuthorizedException", "UserNotFoundException"):
-            raise Unauthenticated("Wrong username or password", code="invalid_credentials") from exc
-        if code == "UserNotConfirmedException":
-            raise Unauthenticated("The account is not confirmed", code="user_not_confirmed") from exc
-        if code == "PasswordResetRequiredException":
-            raise Unauthenticated("A password reset is required", code="password_reset_required") from exc
-        raise
-    if "AuthenticationResult" not in out:
-        raise Unauthenticated("A further challenge is required", code="challenge_required",
-                        details={"challenge": out.get("ChallengeName")})
-    res = out["AuthenticationResult"]
-    return {"id_token": res["IdToken"], "access_token": res["AccessToken"],
-            "refresh_token": res.get("RefreshToken"), "expires_in": res["ExpiresIn"]}
+class CognitoDirectory:
+    """Directory over a Cognito user pool: USER_PASSWORD_AUTH sign-in through the app client, and
+    the admin calls an import makes. ``idp_provider`` returns the boto3 ``cognito-idp`` client."""
 
+    def __init__(self, idp_provider: Callable[[], Any], user_pool_id: str, client_id: str,
+                 agency_id: str):
+        self._cognito_idp = idp_provider
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+        self.agency_id = agency_id
 
-class Directory:
-    """Cognito as the user directory: creating users with a permanent password and groups."""
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        """The three tokens; Unauthenticated ``invalid_credentials``, ``user_not_confirmed``,
+        ``password_reset_required`` or ``challenge_required``."""
+        try:
+            out = self._cognito_idp().initiate_auth(
+                ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password})
+        except ClientError as exc:
+            code = aws.error_code(exc)
+            if code in _LOGIN_ERRORS:
+                raise Unauthenticated(_LOGIN_ERRORS[code][1], code=_LOGIN_ERRORS[code][0]) from exc
+            raise aws_failure(exc, "Sign-in is not possible right now", "directory_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "Sign-in is not possible right now", "directory_failure") from exc
+        if "AuthenticationResult" not in out:
+            raise Unauthenticated("A further challenge is required", code="challenge_required",
+                                  details={"challenge": out.get("ChallengeName")})
+        res = out["AuthenticationResult"]
+        return {"id_token": res["IdToken"], "access_token": res["AccessToken"],
+                "refresh_token": res.get("RefreshToken"), "expires_in": res["ExpiresIn"]}
 
-    def create_user(self, username: str, password: str, *, nip: str | None, name: str,
+    def upsert_user(self, username: str, password: str | None, *, nip: str | None, name: str,
                     groups: Iterable[str]) -> None:
         """Create or update a user so its role groups are exactly ``groups``.
 
         A new user without ``password`` gets an unusable random one (until an admin resets it); an
         existing user keeps theirs unless a new one is given, so re-importing the personnel list
         never locks anyone out. Role groups not in ``groups`` are removed: a demotion takes effect
-        at the next login.
+        at the next login. InvalidInput ``invalid_user`` / ``invalid_password`` / ``unknown_group``.
         """
-        s = get_settings()
-        idp = aws.client("cognito-idp")
-        attrs = [{"Name": "name", "Value": name}, {"Name": "custom:agency_id", "Value": s.agency_id}]
+        try:
+            created = self._create_or_update(username, nip, name)
+            if password or created:
+                self._set_password(username, password or secrets.token_urlsafe(12) + "a1A!")
+            self._sync_groups(username, set(groups), created)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The user could not be saved", "directory_failure") from exc
+
+    def _create_or_update(self, username: str, nip: str | None, name: str) -> bool:
+        """True if the user was created, False if it existed (its attributes are updated)."""
+        attrs = [{"Name": "name", "Value": name}, {"Name": "custom:agency_id", "Value": self.agency_id}]
         if nip:
             attrs.append({"Name": "custom:nip", "Value": nip})
-        created = True
         try:
-            idp.admin_create_user(UserPoolId=s.user_pool_id, Username=username, UserAttributes=attrs,
-                                  MessageAction="SUPPRESS")
+            self._cognito_idp().admin_create_user(
+                UserPoolId=self.user_pool_id, Username=username, UserAttributes=attrs,
+                MessageAction="SUPPRESS")
+            return True
         except ClientError as exc:
-            if aws.error_code(exc) == "UsernameExistsException":
-                created = False
-                idp.admin_update_user_attributes(UserPoolId=s.user_pool_id, Username=username,
-                                                 UserAttributes=attrs)
-            elif aws.error_code(exc) == "InvalidParameterException":
+            if aws.error_code(exc) == "InvalidParameterException":
                 raise InvalidInput("The user could not be created", code="invalid_user",
-                                 details={"reason": exc.response["Error"].get("Message", "")}) from exc
-            else:
+                                   details={"reason": exc.response["Error"].get("Message", "")}) from exc
+            if aws.error_code(exc) != "UsernameExistsException":
                 raise
-        if password or created:
-            try:
-                idp.admin_set_user_password(UserPoolId=s.user_pool_id, Username=username,
-                                            Password=password or secrets.token_urlsafe(12) + "a1A!",
-                                            Permanent=True)
-            except ClientError as exc:
-                if aws.error_code(exc) == "InvalidPasswordException":
-                    raise InvalidInput("The password does not meet the policy", code="invalid_password") from exc
-                raise
-        wanted = set(groups)
+        self._cognito_idp().admin_update_user_attributes(
+            UserPoolId=self.user_pool_id, Username=username, UserAttributes=attrs)
+        return False
+
+    def _set_password(self, username: str, password: str) -> None:
+        try:
+            self._cognito_idp().admin_set_user_password(
+                UserPoolId=self.user_pool_id, Username=username, Password=password, Permanent=True)
+        except ClientError as exc:
+            if aws.error_code(exc) == "InvalidPasswordException":
+                raise InvalidInput("The password does not meet the policy",
+                                   code="invalid_password") from exc
+            raise
+
+    def _sync_groups(self, username: str, wanted: set[str], created: bool) -> None:
+        """Add the missing groups, remove the role groups no longer wanted."""
         current: set[str] = set()
         if not created:
-            pages = idp.get_paginator("admin_list_groups_for_user").paginate(
-                UserPoolId=s.user_pool_id, Username=username)
+            pages = self._cognito_idp().get_paginator("admin_list_groups_for_user").paginate(
+                UserPoolId=self.user_pool_id, Username=username)
             current = {g["GroupName"] for page in pages for g in page.get("Groups", [])}
         for g in sorted(wanted - current):
-            idp.admin_add_user_to_group(UserPoolId=s.user_pool_id, Username=username, GroupName=g)
+            try:
+                self._cognito_idp().admin_add_user_to_group(
+                    UserPoolId=self.user_pool_id, Username=username, GroupName=g)
+            except ClientError as exc:
+                if aws.error_code(exc) == "ResourceNotFoundException":
+                    raise InvalidInput("No such role group", code="unknown_group",
+                                       details={"group": g}) from exc
+                raise
         for g in sorted((current & set(ROLES)) - wanted):
-            idp.admin_remove_user_from_group(UserPoolId=s.user_pool_id, Username=username, GroupName=g)
+            self._cognito_idp().admin_remove_user_from_group(
+                UserPoolId=self.user_pool_id, Username=username, GroupName=g)
+
+
+_LOGIN_ERRORS = {  # Cognito error -> (code, message)
+    "NotAuthorizedException": ("invalid_credentials", "Wrong username or password"),
+    "UserNotFoundException": ("invalid_credentials", "Wrong username or password"),
+    "UserNotConfirmedException": ("user_not_confirmed", "The account is not confirmed"),
+    "PasswordResetRequiredException": ("password_reset_required", "A password reset is required"),
+}
+
+
+# --- module API, until the services use CognitoDirectory through the composition root -----------
+
+def _directory() -> CognitoDirectory:
+    s = get_settings()
+    return CognitoDirectory(lambda: aws.client("cognito-idp"), s.user_pool_id,
+                            s.user_pool_client_id, s.agency_id)
+
+
+def login(username: str, password: str) -> dict[str, Any]:
+    """USER_PASSWORD_AUTH against the user pool; returns the three tokens."""
+    return _directory().login(username, password)
+
+
+class Directory:
+    """Cognito as the user directory (CognitoDirectory from the settings)."""
+
+    def create_user(self, username: str, password: str, *, nip: str | None, name: str,
+                    groups: Iterable[str]) -> None:
+        """CognitoDirectory.upsert_user."""
+        _directory().upsert_user(username, password, nip=nip, name=name, groups=groups)

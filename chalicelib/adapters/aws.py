@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
@@ -45,3 +45,8 @@ def reset_clients() -> None:
 def error_code(exc: Exception) -> str:
     """The AWS error code of a botocore ClientError ('' otherwise)."""
     return getattr(exc, "response", {}).get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
+
+
+def provider(service: str) -> Callable[[], Any]:
+    """A zero-argument getter of the shared client, for adapters that create it on first use."""
+    return lambda: client(service)

@@ -1,20 +1,20 @@
-"""Scheduled and queue handlers: thin adapters from events to the job services."""
+"""Scheduled and queue handlers: thin adapters from events to the job use cases."""
 from __future__ import annotations
 
 import json
 
 from chalice import Blueprint
 
-from chalicelib.adapters import notify
 from chalicelib.common.logs import flush_metrics, logger
-from chalicelib.common.resources import EMAIL_QUEUE, SCHEDULES
-from chalicelib.services import get_services, jobs
+from chalicelib.common.resources import EMAIL_QUEUE, SCHEDULES, Schedule
 from chalicelib.common.settings import queue_name
+from chalicelib.services import jobs, notices
+from chalicelib.wiring import get_services
 
 events = Blueprint(__name__)
 
 
-def _register(schedule):
+def _register(schedule: Schedule):
     job, zone = schedule.handler.rsplit("_", 1)
     zone = zone.upper()
 
@@ -27,8 +27,7 @@ def _register(schedule):
             flush_metrics()
 
     handler.__name__ = schedule.handler
-    events.schedule(schedule.cron, name=schedule.handler,
-                    description=schedule.purpose)(handler)
+    events.schedule(schedule.cron, name=schedule.handler, description=schedule.purpose)(handler)
     return handler
 
 
@@ -37,12 +36,10 @@ HANDLERS = {s.handler: _register(s) for s in SCHEDULES}
 
 @events.on_sqs_message(queue=queue_name(EMAIL_QUEUE.logical), batch_size=10, name=EMAIL_QUEUE.handler)
 def send_supervisor_email(event):
-    store = get_services().store
     for record in event:
         notice = json.loads(record.body)
         if isinstance(notice, dict) and "Message" in notice and "Type" in notice:
             notice = json.loads(notice["Message"])  # non-raw SNS delivery
-        sent = notify.send_email(store, notice)
-        logger.info("supervisor e-mail", extra={"supervisor_nip": notice.get("supervisor_nip"),
-                                                "sent": sent})
+        sent = notices.send_email(get_services(), notice)
+        logger.info("supervisor e-mail", extra={"supervisor_nip": notice.get("supervisor_nip"), "sent": sent})
     flush_metrics()

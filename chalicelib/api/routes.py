@@ -1,12 +1,19 @@
-"""HTTP routes as a Chalice Blueprint: parse, authorise, call one service function, return."""
+"""HTTP routes: each declares who may call it, what it takes and returns, and calls one use case.
+
+Parsing, authorisation and the mapping of results and errors to HTTP happen in ``endpoint`` and
+``chalicelib.common.http``; the contract is ``docs/openapi.json`` (``GET /openapi.json``).
+"""
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
-from chalicelib.adapters import auth
-from chalicelib.common.errors import Forbidden
-from chalicelib.common.http import status_of, handle_errors, json_body, json_response, require_object
-from chalicelib.services import admin, checkin, enrolment, get_services, queries, sites
+from chalicelib.api import openapi
+from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
+from chalicelib.common.errors import Kind
+from chalicelib.common.http import Outcome
+from chalicelib.services import admin, checkin, enrolment, queries, sites
+from chalicelib.services import schemas as s
+from chalicelib.wiring import get_services
 
 api = Blueprint(__name__)
 
@@ -14,135 +21,149 @@ EMPLOYEE = ("employee",)
 ADMIN = ("admin",)
 SUPERVISOR = ("supervisor",)
 AUDITOR = ("auditor", "admin")
-SITE_MANAGERS = ("admin", "supervisor")  # supervisors: their own staff only (checked by the service)
+SITE_MANAGERS = ("admin", "supervisor")  # supervisors: their own staff only (checked by the use case)
+
+NOT_FOUND_EMPLOYEE = {Kind.NOT_FOUND: ("employee_not_found",)}
+SESSION_ERRORS = {Kind.NOT_FOUND: ("session_not_found", "employee_not_found"),
+                  Kind.CONFLICT: ("session_used", "already_enrolled", "concurrent_update"),
+                  Kind.GONE: ("session_expired",),
+                  Kind.INVALID: ("wrong_session_purpose", "upload_missing", "nonce_mismatch")}
+PHOTO_ERRORS = {Kind.TOO_LARGE: ("image_too_large",), Kind.UNSUPPORTED: ("unsupported_image",)}
+STAFF_ERRORS = {Kind.NOT_FOUND: ("employee_not_found",), Kind.FORBIDDEN: ("not_your_staff",)}
 
 
-def _request():
-    return api.current_request
+@endpoint(api, "POST", "/auth/login", summary="Sign in (employees use their NIP)", roles=PUBLIC,
+          body=s.LoginRequest, response=s.Tokens,
+          errors={Kind.UNAUTHENTICATED: ("invalid_credentials", "user_not_confirmed",
+                                         "password_reset_required", "challenge_required")})
+def login(call: Call[s.LoginRequest, None]) -> s.Tokens:
+    return s.Tokens(**get_services().directory.login(call.body.username, call.body.password))
 
 
-def _caller(roles):
-    return auth.principal_from_headers(_request().headers, roles)
+@endpoint(api, "POST", "/admin/offices", summary="Create or replace an office", roles=ADMIN,
+          body=s.OfficeRequest, response=s.OfficeOut, created=True,
+          errors={Kind.INVALID: ("invalid_office", "invalid_geofence", "invalid_time_rules")})
+def create_office(call: Call[s.OfficeRequest, None]) -> s.OfficeOut:
+    return admin.create_office(get_services(), call.body)
 
 
-def _nip(principal: auth.Principal) -> str:
-    if not principal.nip:
-        raise Forbidden("This account has no NIP", code="no_nip")
-    return principal.nip
+@endpoint(api, "POST", "/admin/employees", summary="Import employees (JSON list or Simpeg CSV)",
+          roles=ADMIN, body=s.EmployeeRows, raw_body=True, response=s.ImportResult,
+          content_types=("application/json", "text/csv"),
+          errors={Kind.INVALID: ("invalid_csv", "invalid_employee", "invalid_nip"),
+                  Kind.TOO_LARGE: ("too_many_rows",)},
+          notes="Each row is validated and saved on its own: the response lists every row's "
+                "result. 200 when any row was saved (or there were none), 422 when all failed.")
+def import_employees(call: Call[None, None]) -> Outcome:
+    ctype = (call.headers.get("content-type") or "application/json").lower()
+    rows = admin.parse_employee_rows(call.raw_body, ctype)
+    result = admin.import_employees(get_services(), rows)
+    return Outcome(result, rejected=bool(rows) and not result.created, created=False)
 
 
-@api.route("/auth/login", methods=["POST"])
-@handle_errors
-def login():
-    body = require_object(json_body(_request()), "username", "password")
-    return auth.login(str(body["username"]), str(body["password"]))
+@endpoint(api, "DELETE", "/admin/employees/{nip}/enrollment", summary="Allow a new enrolment (audited)",
+          roles=ADMIN, query=s.ResetQuery, response=s.EnrolmentReset,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.CONFLICT: ("not_enrolled",)})
+def reset_enrollment(call: Call[None, s.ResetQuery]) -> s.EnrolmentReset:
+    return admin.reset_enrolment(get_services(), call.params["nip"], actor=call.caller.username,
+                                 reason=call.query.reason)
 
 
-@api.route("/admin/offices", methods=["POST"])
-@handle_errors
-def create_office():
-    _caller(ADMIN)
-    return json_response(admin.create_office(get_services(), json_body(_request())), 201)
+@endpoint(api, "POST", "/admin/employees/{nip}/sites", summary="Assign a personal site (audited)",
+          roles=SITE_MANAGERS, body=s.SiteRequest, response=s.SiteOut, created=True,
+          errors={**STAFF_ERRORS, Kind.CONFLICT: ("site_exists",),
+                  Kind.INVALID: ("invalid_site", "invalid_site_kind", "invalid_geofence",
+                                 "invalid_validity")},
+          notes="home = WFH, assignment = dinas luar (DL), anywhere = WFA; supervisors may "
+                "manage their own staff only.")
+def assign_site(call: Call[s.SiteRequest, None]) -> s.SiteOut:
+    return sites.assign(get_services(), call.params["nip"], call.body, call.caller)
 
 
-@api.route("/admin/employees", methods=["POST"], content_types=["application/json", "text/csv"])
-@handle_errors
-def import_employees():
-    _caller(ADMIN)
-    req = _request()
-    ctype = (req.headers.get("content-type") or "application/json").lower()
-    body = None if ctype.startswith("text/csv") else json_body(req)
-    rows = admin.parse_employee_rows(req.raw_body or b"", ctype, body)
-    status, result = admin.import_employees(get_services(), rows)
-    return json_response(result, status)
+@endpoint(api, "GET", "/admin/employees/{nip}/sites", summary="An employee's personal sites",
+          roles=SITE_MANAGERS, response=s.SiteList, errors=STAFF_ERRORS)
+def employee_sites(call: Call[None, None]) -> s.SiteList:
+    return sites.list_for(get_services(), call.params["nip"], call.caller)
 
 
-@api.route("/admin/employees/{nip}/enrollment", methods=["DELETE"])
-@handle_errors
-def reset_enrollment(nip):
-    caller = _caller(ADMIN)
-    reason = (_request().query_params or {}).get("reason")
-    return admin.reset_enrolment(get_services(), nip, actor=caller.username, reason=reason)
+@endpoint(api, "DELETE", "/admin/employees/{nip}/sites/{site_id}", summary="Remove a personal site "
+          "(audited)", roles=SITE_MANAGERS, response=s.SiteOut,
+          errors={Kind.NOT_FOUND: ("employee_not_found", "site_not_found"),
+                  Kind.FORBIDDEN: ("not_your_staff",)})
+def remove_site(call: Call[None, None]) -> s.SiteOut:
+    return sites.remove(get_services(), call.params["nip"], call.params["site_id"], call.caller)
 
 
-@api.route("/admin/employees/{nip}/sites", methods=["POST"])
-@handle_errors
-def assign_site(nip):
-    caller = _caller(SITE_MANAGERS)
-    return json_response(sites.assign(get_services(), nip, json_body(_request()), caller), 201)
+@endpoint(api, "POST", "/me/enrollment/uploads", summary="Three presigned uploads for enrolment",
+          roles=EMPLOYEE, needs_nip=True, response=s.UploadSessionOut, created=True,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.CONFLICT: ("already_enrolled",)})
+def enrollment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
+    return enrolment.open_uploads(get_services(), call.nip)
 
 
-@api.route("/admin/employees/{nip}/sites", methods=["GET"])
-@handle_errors
-def employee_sites(nip):
-    return sites.list_for(get_services(), nip, _caller(SITE_MANAGERS))
+@endpoint(api, "POST", "/me/enrollment", summary="Enrol the face from the three uploaded photos",
+          roles=EMPLOYEE, needs_nip=True, body=s.EnrolRequest, response=s.EnrolmentOut, created=True,
+          errors={**SESSION_ERRORS, **PHOTO_ERRORS,
+                  Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "consent_required",
+                                 "enrolment_photo_rejected", "inconsistent_enrolment_photos")},
+          notes="consent must be true: the biometric consent notice (UU 27/2022) is recorded.")
+def enroll(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
+    return enrolment.enrol(get_services(), call.nip, call.body)
 
 
-@api.route("/admin/employees/{nip}/sites/{site_id}", methods=["DELETE"])
-@handle_errors
-def remove_site(nip, site_id):
-    return sites.remove(get_services(), nip, site_id, _caller(SITE_MANAGERS))
+@endpoint(api, "POST", "/checkins/uploads", summary="A single-use check-in session and its upload",
+          roles=EMPLOYEE, needs_nip=True, response=s.UploadSessionOut, created=True,
+          errors=NOT_FOUND_EMPLOYEE)
+def checkin_uploads(call: Call[None, None]) -> s.UploadSessionOut:
+    return checkin.open_uploads(get_services(), call.nip)
 
 
-@api.route("/me/enrollment/uploads", methods=["POST"])
-@handle_errors
-def enrollment_uploads():
-    nip = _nip(_caller(EMPLOYEE))
-    return json_response(enrolment.open_uploads(get_services(), nip), 201)
+@endpoint(api, "POST", "/checkins", summary="Check in or out with the uploaded selfie and a GPS fix",
+          roles=EMPLOYEE, needs_nip=True, body=s.CheckinRequest, response=s.CheckinOut, created=True,
+          errors={**SESSION_ERRORS, **PHOTO_ERRORS,
+                  Kind.CONFLICT: ("session_used", "not_enrolled", "no_office", "enrolment_outdated",
+                                  "concurrent_update", "request_in_progress"),
+                  Kind.MALFORMED: ("invalid_idempotency_key",),
+                  Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "invalid_type", "invalid_coordinates",
+                                 "invalid_accuracy", "invalid_captured_at", "invalid_is_mock",
+                                 "idempotency_key_reused", "no_face", "multiple_faces",
+                                 "corrupt_image")},
+          notes="201 for an accepted or flagged attempt, 422 for a rejected one (stored with its "
+                "reasons); a photo that cannot be verified answers with its error's status and the "
+                "decision. Send Idempotency-Key (1-128 characters) to retry safely.")
+def create_checkin(call: Call[s.CheckinRequest, None]) -> Outcome:
+    result = checkin.check_in(get_services(), call.nip, call.body, call.headers.get("idempotency-key"),
+                              lambda_context=call.lambda_context)
+    timing = ", ".join(f"{k};dur={v}" for k, v in result.timings_ms.items())
+    return Outcome(result.body, error=result.error, rejected=result.body.decision == "rejected",
+                   headers={"Server-Timing": timing})
 
 
-@api.route("/me/enrollment", methods=["POST"])
-@handle_errors
-def enroll():
-    nip = _nip(_caller(EMPLOYEE))
-    body = require_object(json_body(_request()), "session_id")
-    return json_response(enrolment.enrol(get_services(), nip, body["session_id"], body.get("consent")), 201)
+@endpoint(api, "GET", "/me", summary="The caller's profile, offices, sites and enrolment",
+          roles=SIGNED_IN, needs_nip=True, response=s.Me, errors=NOT_FOUND_EMPLOYEE)
+def me(call: Call[None, None]) -> s.Me:
+    return queries.me(get_services(), call.nip, call.caller.groups)
 
 
-@api.route("/checkins/uploads", methods=["POST"])
-@handle_errors
-def checkin_uploads():
-    nip = _nip(_caller(EMPLOYEE))
-    return json_response(checkin.open_uploads(get_services(), nip), 201)
+@endpoint(api, "GET", "/me/attendance", summary="The caller's days and check-ins",
+          roles=SIGNED_IN, needs_nip=True, query=s.DateRangeQuery, response=s.MyAttendance,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_date", "invalid_range")})
+def my_attendance(call: Call[None, s.DateRangeQuery]) -> s.MyAttendance:
+    return queries.my_attendance(get_services(), call.nip, call.query)
 
 
-@api.route("/checkins", methods=["POST"])
-@handle_errors
-def create_checkin():
-    nip = _nip(_caller(EMPLOYEE))
-    req = _request()
-    result = checkin.check_in(get_services(), nip, json_body(req), req.headers.get("idempotency-key"),
-                              lambda_context=getattr(api, "lambda_context", None))
-    timing = ", ".join(f"{k};dur={v}" for k, v in result.get("timings_ms", {}).items())
-    status = status_of(result["error"]) if result.get("error") else result["status"]
-    return Response(result["body"], status_code=status,
-                    headers={"Content-Type": "application/json", "Server-Timing": timing})
+@endpoint(api, "GET", "/team/attendance", summary="The supervisor's own staff on a date",
+          roles=SUPERVISOR, needs_nip=True, query=s.DateQuery, response=s.TeamAttendance,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_date",)})
+def team_attendance(call: Call[None, s.DateQuery]) -> s.TeamAttendance:
+    return queries.team_attendance(get_services(), call.nip, call.query.day)
 
 
-@api.route("/me", methods=["GET"])
-@handle_errors
-def me():
-    caller = _caller(None)
-    return queries.me(get_services(), _nip(caller), caller.groups)
+@endpoint(api, "GET", "/audit/exports", summary="Presigned downloads of a day's export",
+          roles=AUDITOR, query=s.ExportDateQuery, response=s.ExportList,
+          errors={Kind.NOT_FOUND: ("export_not_found",), Kind.INVALID: ("invalid_date",)})
+def audit_exports(call: Call[None, s.ExportDateQuery]) -> s.ExportList:
+    return queries.exports(get_services(), call.query.day)
 
 
-@api.route("/me/attendance", methods=["GET"])
-@handle_errors
-def my_attendance():
-    nip = _nip(_caller(None))
-    q = _request().query_params or {}
-    return queries.my_attendance(get_services(), nip, q.get("from"), q.get("to"))
-
-
-@api.route("/team/attendance", methods=["GET"])
-@handle_errors
-def team_attendance():
-    nip = _nip(_caller(SUPERVISOR))
-    return queries.team_attendance(get_services(), nip, (_request().query_params or {}).get("date"))
-
-
-@api.route("/audit/exports", methods=["GET"])
-@handle_errors
-def audit_exports():
-    _caller(AUDITOR)
-    return queries.exports(get_services(), (_request().query_params or {}).get("date"))
+openapi.register(api)  # GET /openapi.json, the contract (built on first request)

@@ -1,20 +1,22 @@
-"""The one mapping from exceptions to HTTP responses, and the endpoint decorator using it.
+"""HTTP in one place: error kinds to statuses, results to responses, request parsing.
 
-A HadirError becomes ``{"error": {"code", "message", "details"}}`` with its status; anything else
-is logged and becomes a 500 ``internal_error`` that leaks nothing.
+A HadirError becomes ``{"error": {"code", "message", "details"}}`` with its kind's status; anything
+else is logged and becomes a 500 ``internal_error`` that leaks nothing. Request bodies and query
+strings are parsed into pydantic models, and validation errors translated into the same envelope.
 """
 from __future__ import annotations
 
-import functools
-import json
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, TypeVar
 
 from chalice import Response
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.common.errors import HadirError, InvalidInput, Kind, Malformed
 from chalicelib.common.logs import flush_metrics, logger
 
 JSON = {"Content-Type": "application/json"}
+M = TypeVar("M", bound=BaseModel)
 
 STATUS: dict[Kind, int] = {
     Kind.MALFORMED: 400, Kind.INVALID: 422, Kind.UNAUTHENTICATED: 401, Kind.FORBIDDEN: 403,
@@ -41,30 +43,104 @@ def error_response(exc: BaseException) -> Response:
     return Response(body, status_code=500, headers=JSON)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A result whose status depends on what happened (a rejected check-in is still a record):
+    ``error``'s status if given, invalid input's if ``rejected``, else 201 or 200."""
+
+    body: Any
+    error: HadirError | None = None
+    rejected: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    created: bool = True
+
+
+def respond(run: Callable[[], Any], *, created: bool = False) -> Response:
+    """Run a view and map its result, or any exception, to a response (the one place)."""
+    try:
+        return _to_response(run(), created)
+    except Exception as exc:  # noqa: BLE001 - the one place errors become HTTP
+        return error_response(exc)
+    finally:
+        flush_metrics()
+
+
+def _to_response(result: Any, created: bool) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, Outcome):
+        status = (status_of(result.error) if result.error is not None
+                  else STATUS[Kind.INVALID] if result.rejected else 201 if result.created else 200)
+        return Response(dump(result.body), status_code=status, headers={**JSON, **result.headers})
+    return Response(dump(result), status_code=201 if created else 200, headers=JSON)
+
+
+def dump(body: Any) -> Any:
+    """Response models (or lists of them) as JSON-ready data."""
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json")
+    if isinstance(body, list):
+        return [dump(b) for b in body]
+    return body
+
+
+def parse_body(raw: bytes, model: type[M]) -> M:
+    """The JSON body as ``model`` (strict: no strings for numbers, no numbers for strings)."""
+    if not raw.strip():
+        raise Malformed("A JSON body is required", code="missing_body")
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        raise invalid_input(exc, model) from None
+
+
+def parse_query(params: Mapping[str, str], model: type[M]) -> M:
+    """The query string as ``model`` (values are strings: parsed, e.g. dates)."""
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as exc:
+        raise invalid_input(exc, model) from None
+
+
+def invalid_input(exc: ValidationError, model: type[BaseModel]) -> HadirError:
+    """The one translation of validation errors into the error envelope: ``details.problems``
+    lists each (field, code, message); the error's code is the model's for the first field
+    that failed (``error_codes``), ``missing_fields`` when fields are only missing."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return Malformed("The body is not valid JSON", code="invalid_json")
+    if any(not e["loc"] for e in errors):
+        return Malformed("A JSON object is expected", code="invalid_body")
+    problems = [{"field": ".".join(str(p) for p in e["loc"]), "code": e["type"], "message": e["msg"]}
+                for e in errors]
+    missing = [p["field"] for p in problems if p["code"] == "missing"]
+    if len(missing) == len(problems):
+        return InvalidInput("Required fields are missing", code="missing_fields",
+                            details={"fields": missing, "problems": problems})
+    first = next(e for e in errors if e["type"] != "missing")
+    codes: Mapping[str, str] = getattr(model, "error_codes", {})
+    code = codes.get(str(first["loc"][0]), "invalid_request")
+    return InvalidInput(f"{problems[errors.index(first)]['field']}: {first['msg']}", code=code,
+                        details={"problems": problems})
+
+
+# --- legacy helpers, removed once every route is an endpoint ----------------------------------
+import functools  # noqa: E402
+import json  # noqa: E402
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status_code=status, headers={**JSON, **(headers or {})})
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a view so every exception goes through :func:`error_response`."""
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - the one place errors become HTTP
-            return error_response(exc)
-        finally:
-            flush_metrics()
-        if isinstance(result, Response):
-            return result
-        return json_response(result)
-
+        return respond(lambda: fn(*args, **kwargs))
     return wrapper
 
 
 def json_body(request: Any) -> Any:
-    """The request's JSON body, or a 400 ``invalid_json``."""
     raw = request.raw_body
     if not raw:
         raise Malformed("A JSON body is required", code="missing_body")
@@ -80,5 +156,5 @@ def require_object(body: Any, *fields: str) -> dict[str, Any]:
     missing = [f for f in fields if body.get(f) in (None, "")]
     if missing:
         raise InvalidInput("Required fields are missing", code="missing_fields",
-                         details={"fields": missing})
+                           details={"fields": missing})
     return body

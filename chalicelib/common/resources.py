@@ -185,7 +185,9 @@ class KmsKey:
 
 BIOMETRIC_KEY = KmsKey("biometric-key", "biometrics", "HADIR_KMS_KEY_ID",
                        purpose="Envelope encryption of face templates (AES-256-GCM data keys).")
-KMS_KEYS: tuple[KmsKey, ...] = (BIOMETRIC_KEY,)
+DATA_KEY = KmsKey("data-key", "data", "HADIR_EXPORTS_KMS_KEY_ID",
+                  purpose="S3 encryption of uploaded selfies and attendance exports")
+KMS_KEYS: tuple[KmsKey, ...] = (BIOMETRIC_KEY, DATA_KEY)
 
 
 # --- Schedules ------------------------------------------------------------------------------

@@ -1,21 +1,47 @@
 """The one settings object. Nothing else in the application reads ``os.environ``.
 
-Loaded lazily (``get_settings()``) so importing the app costs nothing; tests call
-``reset_settings()`` after changing the environment.
+``Settings`` is a frozen pydantic-settings model. Each field that one environment variable sets
+names that variable as its ``validation_alias`` (the names come from ``resources.py``); the
+defaults that depend on other settings (physical names from the stage, the JWT issuer and JWKS
+URL from the user pool, the KMS alias) are ``default_factory`` functions of the fields declared
+before them. The only source is a mapping of environment variables: no ``.env`` file, no secrets
+directory, no CLI.
+
+Loaded lazily (``get_settings()``) so importing this module reads nothing; tests call
+``reset_settings()`` after changing the environment. Invalid configuration raises
+``SettingsError``, never pydantic's ``ValidationError``.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Callable, Mapping
+from typing import Annotated, Any, Callable, Mapping
+
+from pydantic import (AliasChoices, Field, InstanceOf, StringConstraints, ValidationError,
+                      ValidationInfo, field_validator)
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+from pydantic_settings import (BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource,
+                               SettingsConfigDict)
+from pydantic_settings import SettingsError as _SourceError
 
 from chalicelib.common import resources as r
 from chalicelib.common.errors import Internal
 from chalicelib.face.config import FaceConfig
 
 CLOCK_STAGES = frozenset({"local", "test"})  # stages where HADIR_NOW may freeze the clock
+NOW_ENV = "HADIR_NOW"
+STAGE_ENV = "HADIR_STAGE"
+FACE_ENV_PREFIX = "HADIR_FACE_"  # HADIR_FACE_<FIELD>, e.g. HADIR_FACE_MIN_SHARPNESS
+EXPORTS_KMS_KEY_ENV = r.DATA_KEY.env  # the exports bucket's KMS key (id, ARN or alias)
+
+# Fields filled from a group of variables rather than one: what an error names instead.
+_GROUP_VARS = {
+    "tables": "HADIR_TABLE_*", "buckets": "HADIR_BUCKET_*", "queues": "HADIR_QUEUE_*",
+    "face": f"{FACE_ENV_PREFIX}*",
+}
+_GROUPS = {"tables": r.TABLES, "buckets": r.BUCKETS, "queues": r.QUEUES}
 
 
 class SettingsError(Internal):
@@ -24,108 +50,172 @@ class SettingsError(Internal):
     code = "invalid_configuration"
 
 
-@dataclass(frozen=True)
-class Settings:
-    stage: str
-    region: str
-    agency_id: str
-    aws_endpoint_url: str | None
-    tables: Mapping[str, str]  # logical -> physical
-    buckets: Mapping[str, str]
-    queues: Mapping[str, str]
-    topic_arn: str
-    kms_key_id: str
-    ses_sender: str
-    user_pool_id: str
-    user_pool_client_id: str
-    jwt_issuer: str
-    jwks_url: str
-    frozen_now: datetime | None = None
-    upload_max_bytes: int = 5 * 1024 * 1024
+def _env(var: str | AliasChoices, default: Any = None) -> Any:
+    """A field set by the variable ``var`` (or the first set of several)."""
+    return Field(default, validation_alias=var)
+
+
+def _derived(var: str, factory: Callable[[dict[str, Any]], Any]) -> Any:
+    """A field set by ``var``, else ``factory(the fields declared above it)``; pydantic calls the
+    factory only when those fields are valid."""
+    return Field(default_factory=factory, validation_alias=var)
+
+
+def _biometric_key(d: dict[str, Any]) -> str:
+    return f"alias/{r.physical_name(d['stage'], r.BIOMETRIC_KEY.alias)}"
+
+
+def _issuer(d: dict[str, Any]) -> str:
+    pool = d["user_pool_id"]
+    return f"https://cognito-idp.{d['region']}.amazonaws.com/{pool}" if pool else ""
+
+
+def _jwks_url(d: dict[str, Any]) -> str:
+    endpoint, pool, issuer = d["aws_endpoint_url"], d["user_pool_id"], d["jwt_issuer"]
+    if endpoint and pool:
+        return f"{endpoint.rstrip('/')}/{pool}/.well-known/jwks.json"  # moto serves it here
+    return f"{issuer}/.well-known/jwks.json" if issuer else ""
+
+
+class Settings(BaseSettings):
+    # Fields are set by their variables' names only (HADIR_STAGE=..., not stage=...); derived
+    # copies for tests: settings.model_copy(update={"frozen_now": ...}).
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True, env_ignore_empty=True)
+
+    # Declaration order matters: a default_factory sees only the fields declared above it.
+    stage: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
+        validation_alias=STAGE_ENV)
+    region: str = _env(AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"), "ap-southeast-3")
+    agency_id: str = _env("HADIR_AGENCY_ID", "agency")
+    aws_endpoint_url: str | None = _env(AliasChoices("HADIR_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"))
+    # logical -> physical; each entry from the resource's own variable, else hadir-<stage>-<logical>
+    tables: Mapping[str, str] = Field(default_factory=dict, validate_default=True)
+    buckets: Mapping[str, str] = Field(default_factory=dict, validate_default=True)
+    queues: Mapping[str, str] = Field(default_factory=dict, validate_default=True)
+    topic_arn: str = _env(r.SUPERVISOR_TOPIC.env, "")
+    kms_key_id: str = _derived(r.BIOMETRIC_KEY.env, _biometric_key)
+    exports_kms_key_id: str | None = _env(EXPORTS_KMS_KEY_ENV)
+    ses_sender: str = _env(r.SES_SENDER_ENV, "")
+    user_pool_id: str = _env(r.USER_POOL.pool_id_env, "")
+    user_pool_client_id: str = _env(r.USER_POOL.client_id_env, "")
+    jwt_issuer: str = _derived(r.ISSUER_ENV, _issuer)
+    jwks_url: str = _derived(r.JWKS_URL_ENV, _jwks_url)
+    frozen_now: datetime | None = _env(NOW_ENV)  # HADIR_NOW, in UTC; local/test stages only
+    upload_max_bytes: int = _env("HADIR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+    checkin_session_ttl_s: int = _env("HADIR_CHECKIN_SESSION_TTL_S", 120)
+    consent_notice_version: str = _env("HADIR_CONSENT_NOTICE_VERSION", "biometric-consent-v1")
+    face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
+    # Constants (no variable sets them).
     upload_min_bytes: int = 1024
     upload_content_types: tuple[str, ...] = ("image/jpeg", "image/png")
     enrolment_session_ttl_s: int = 900
-    checkin_session_ttl_s: int = 120
     max_position_age_s: int = 120
     idempotency_ttl_s: int = 24 * 3600
-    consent_notice_version: str = "biometric-consent-v1"
-    face: FaceConfig = field(default_factory=FaceConfig)  # HADIR_FACE_<FIELD>, e.g. HADIR_FACE_MIN_SHARPNESS
-    extra: Mapping[str, str] = field(default_factory=dict)
 
-    def now(self) -> datetime:
-        """The clock the attendance rules use (frozen by HADIR_NOW on local/test stages only)."""
-        return self.frozen_now or datetime.now(timezone.utc)
+    def __init__(__pydantic_self__, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _settings_error(exc) from exc
+        except _SourceError as exc:
+            raise SettingsError(str(exc)) from exc
 
-    def table(self, logical: str) -> str:
-        return self.tables[logical]
+    @classmethod
+    def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            **_: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """``Settings()`` reads ``os.environ`` only (no .env file, no secrets directory)."""
+        return init_settings, _Environment(settings_cls, os.environ)
+
+    @field_validator("tables", "buckets", "queues")
+    @classmethod
+    def _physical_names(cls, overrides: Mapping[str, str], info: ValidationInfo) -> dict[str, str]:
+        stage = info.data.get("stage", "")  # absent if HADIR_STAGE failed (reported already)
+        return {x.logical: overrides.get(x.logical) or r.physical_name(stage, x.logical)
+                for x in _GROUPS[info.field_name or ""]}
+
+    @field_validator("frozen_now", mode="before")
+    @classmethod
+    def _frozen_now(cls, raw: Any, info: ValidationInfo) -> Any:
+        stage = info.data.get("stage")
+        if raw is not None and stage is not None and stage not in CLOCK_STAGES:
+            raise PydanticCustomError(
+                "clock_not_allowed", "HADIR_NOW is only allowed on stages {allowed}, not on {stage}",
+                {"allowed": ", ".join(sorted(CLOCK_STAGES)), "stage": stage})
+        if not isinstance(raw, str):
+            return raw
+        try:
+            dt = datetime.fromisoformat(raw)
+        except ValueError:
+            raise PydanticCustomError("not_iso8601", "HADIR_NOW is not ISO 8601") from None
+        if dt.tzinfo is None:
+            raise PydanticCustomError(
+                "no_utc_offset", "HADIR_NOW needs a UTC offset, e.g. 2025-03-03T07:45:00+08:00")
+        return dt.astimezone(timezone.utc)
+
+    @field_validator("face", mode="before")
+    @classmethod
+    def _face(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping):
+            try:
+                return FaceConfig.from_mapping(raw)
+            except (TypeError, ValueError) as exc:
+                raise PydanticCustomError("invalid_face_setting", "{error}",
+                                          {"error": str(exc)}) from None
+        return raw
 
 
-def _parse_now(raw: str) -> datetime:
-    try:
-        dt = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise SettingsError("HADIR_NOW is not ISO 8601", details={"value": raw}) from exc
-    if dt.tzinfo is None:
-        raise SettingsError("HADIR_NOW needs a UTC offset, e.g. 2025-03-03T07:45:00+08:00",
-                            details={"value": raw})
-    return dt.astimezone(timezone.utc)
+class _Environment(EnvSettingsSource):
+    """Environment variables from an explicit mapping. Reads only the variable a field names as
+    its alias, plus the per-resource physical-name variables and HADIR_FACE_* in groups."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]):
+        self._environ = environ
+        super().__init__(settings_cls, case_sensitive=True, env_ignore_empty=True)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k: v for k, v in self._environ.items() if v != ""}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field.validation_alias is None:  # a constant or a group, never "a variable named like it"
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        env = self.env_vars
+        for name, group in _GROUPS.items():
+            data[name] = {x.logical: env[x.env] for x in group if x.env in env}
+        face = {k.removeprefix(FACE_ENV_PREFIX).lower(): v for k, v in env.items()
+                if k.startswith(FACE_ENV_PREFIX)}
+        if face:
+            data["face"] = face
+        return data
+
+
+def _settings_error(exc: ValidationError) -> SettingsError:
+    """pydantic's errors as one SettingsError naming each offending variable and its value."""
+    errors: list[dict[str, Any]] = []
+    for e in exc.errors(include_url=False, include_context=False):
+        if e["type"] == "default_factory_not_called":  # a default derived from a field that failed
+            continue
+        where = str(e["loc"][0]) if e["loc"] else ""
+        entry: dict[str, Any] = {"variable": _GROUP_VARS.get(where, where),
+                                 "error": "is not set" if e["type"] == "missing" else e["msg"]}
+        if e["type"] != "missing":
+            value = e["input"]
+            entry["value"] = value if isinstance(value, (str, int, float, dict)) else repr(value)
+        errors.append(entry)
+    if not errors:
+        return SettingsError(str(exc))
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return SettingsError(f"{errors[0]['variable']}: {errors[0]['error']}{more}",
+                         details={"errors": errors})
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Parse and validate the environment. Raises SettingsError (refusing to start)."""
-    stage = env.get("HADIR_STAGE", "").strip()
-    if not stage:
-        raise SettingsError("HADIR_STAGE is not set")
-    frozen = None
-    if env.get("HADIR_NOW"):
-        if stage not in CLOCK_STAGES:
-            raise SettingsError(f"HADIR_NOW is only allowed on stages {sorted(CLOCK_STAGES)}",
-                                details={"stage": stage})
-        frozen = _parse_now(env["HADIR_NOW"])
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-3"
-    endpoint = env.get("HADIR_AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None
-
-    def name(var: str, logical: str) -> str:
-        return env.get(var) or r.physical_name(stage, logical)
-
-    pool_id = env.get(r.USER_POOL.pool_id_env, "")
-    issuer = env.get(r.ISSUER_ENV) or (
-        f"https://cognito-idp.{region}.amazonaws.com/{pool_id}" if pool_id else "")
-    jwks = env.get(r.JWKS_URL_ENV) or (f"{issuer}/.well-known/jwks.json" if issuer else "")
-    if endpoint and pool_id and not env.get(r.JWKS_URL_ENV):
-        jwks = f"{endpoint.rstrip('/')}/{pool_id}/.well-known/jwks.json"  # moto serves it here
-    account_topic = env.get(r.SUPERVISOR_TOPIC.env, "")
-    try:
-        face = FaceConfig.from_mapping({k.removeprefix("HADIR_FACE_").lower(): v
-                                        for k, v in env.items() if k.startswith("HADIR_FACE_")})
-    except ValueError as exc:
-        raise SettingsError("A HADIR_FACE_* setting is invalid", details={"error": str(exc)}) from exc
-    return Settings(
-        stage=stage, region=region, agency_id=env.get("HADIR_AGENCY_ID", "agency"),
-        aws_endpoint_url=endpoint,
-        tables={t.logical: name(t.env, t.logical) for t in r.TABLES},
-        buckets={b.logical: name(b.env, b.logical) for b in r.BUCKETS},
-        queues={q.logical: name(q.env, q.logical) for q in r.QUEUES},
-        topic_arn=account_topic,
-        kms_key_id=env.get(r.BIOMETRIC_KEY.env) or f"alias/{r.physical_name(stage, r.BIOMETRIC_KEY.alias)}",
-        ses_sender=env.get(r.SES_SENDER_ENV, ""),
-        user_pool_id=pool_id, user_pool_client_id=env.get(r.USER_POOL.client_id_env, ""),
-        jwt_issuer=issuer, jwks_url=jwks, frozen_now=frozen,
-        upload_max_bytes=_int(env, "HADIR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024),
-        checkin_session_ttl_s=_int(env, "HADIR_CHECKIN_SESSION_TTL_S", 120),
-        face=face,
-        consent_notice_version=env.get("HADIR_CONSENT_NOTICE_VERSION", "biometric-consent-v1"),
-    )
-
-
-def _int(env: Mapping[str, str], var: str, default: int) -> int:
-    raw = env.get(var)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{var} must be an integer", details={"value": raw}) from exc
+    return Settings(_build_sources=((_Environment(Settings, env),), {}))
 
 
 @lru_cache(maxsize=1)
@@ -141,15 +231,12 @@ def queue_name(logical: str, env: Mapping[str, str] | None = None) -> str:
     """A queue's physical name, for decorators evaluated at import (before settings load)."""
     env = os.environ if env is None else env
     q = next(q for q in r.QUEUES if q.logical == logical)
-    return env.get(q.env) or r.physical_name(env.get("HADIR_STAGE", "local"), logical)
-
-
-Clock = Callable[[], datetime]
+    return env.get(q.env) or r.physical_name(env.get(STAGE_ENV, "local"), logical)
 
 
 def validate_at_startup() -> None:
     """Load the settings at import when a stage is configured, so bad configuration (e.g.
     HADIR_NOW on a deployed stage) fails the cold start instead of the first request."""
-    if os.environ.get("HADIR_STAGE"):
+    if os.environ.get(STAGE_ENV):
         reset_settings()
         get_settings()

@@ -11,6 +11,8 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
  1     face result missing                         flag    face_not_verified
  1     face decision "no_match"                    reject  face_mismatch (score, threshold)
  1     face decision "match"                       info    face_match (score, threshold)
+ 1     the photo could not be verified             reject  its image/face error code (message):
+                                                           no_face, blurry, corrupt_image, ...
  2     position.is_mock (OS says mock location)    reject  mock_location
  3     geo outside every allowed site              reject  outside_geofence (nearest_site_id,
                                                            distance_m, distance_to_edge_m,
@@ -89,7 +91,18 @@ class Decision:
         }
 
 
-def _face_reasons(face: dict | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class FaceFailure:
+    """The selfie could not be verified at all (an image or face error such as ``no_face``):
+    an input to the decision like a score, and a reason to reject."""
+
+    code: str
+    message: str
+
+
+def _face_reasons(face: dict | FaceFailure | None) -> list[dict[str, Any]]:
+    if isinstance(face, FaceFailure):
+        return [{"code": face.code, "effect": REJECT, "message": face.message}]
     if face is not None and not isinstance(face, dict) and hasattr(face, "to_dict"):
         face = face.to_dict()  # a MatchResult
     if not face or face.get("decision") not in ("match", "no_match"):
@@ -122,7 +135,7 @@ def _freshness_reasons(now_utc: datetime, position: Position,
 
 
 def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar: WorkCalendar,
-                   face: dict | None, geo: GeoResult, position: Position,
+                   face: dict | FaceFailure | None, geo: GeoResult, position: Position,
                    lateness: LatenessTable, max_position_age_s: int = 120,
                    already_checked_in: bool = False) -> Decision:
     """Apply the rule table (module docstring) to one attendance and return the verdict."""

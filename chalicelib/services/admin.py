@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from typing import Any
 
-from chalicelib.adapters.auth import ROLES, Directory
-from chalicelib.common.errors import HadirError, Malformed, InvalidInput, NotFound, TooLarge
-from chalicelib.geo import geofence_to_dict, parse_geofence
+from pydantic import ValidationError
+
+from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Malformed, NotFound, TooLarge
+from chalicelib.common.http import invalid_input
 from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.nip import validate_nip
-from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import Services
-from chalicelib.adapters.storage.repos import utc_iso
+from chalicelib.services.records import Employee, Office
+from chalicelib.services.schemas import (EmployeeRow, EnrolmentReset, ErrorBody, ImportResult, ImportRow,
+                                         OfficeOut, OfficeRequest)
+from chalicelib.wiring import Services
 
-_OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-RULE_FIELDS = ("checkin_window", "work_start", "work_end", "checkout_window")
 MAX_ROWS = 1000
 
 # Simpeg export headers (Indonesian) -> API field names.
@@ -24,147 +24,120 @@ CSV_ALIASES = {"nip": "nip", "nama": "name", "name": "name", "unit_kerja": "unit
                "kantor": "office_ids", "office_ids": "office_ids", "office_id": "office_ids",
                "nip_atasan": "supervisor_nip", "supervisor_nip": "supervisor_nip",
                "peran": "roles", "roles": "roles", "email": "email", "password": "password"}
+_LIST_FIELDS = ("office_ids", "roles")
 
 
-def create_office(svc: Services, body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise Malformed("A JSON object is expected", code="invalid_body")
-    problems = []
-    office_id = body.get("office_id")
-    if not isinstance(office_id, str) or not _OFFICE_ID.match(office_id):
-        problems.append({"field": "office_id", "code": "invalid",
-                         "hint": "lowercase letters, digits and '-', 2-63 characters"})
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.append({"field": "name", "code": "required"})
-    if problems:
-        raise InvalidInput("The office is not valid", code="invalid_office",
-                         details={"problems": problems})
-    if "geofence" not in body:
-        raise InvalidInput("geofence is required", code="missing_fields",
-                         details={"fields": ["geofence"]})
-    fence = parse_geofence(body["geofence"])
-    window = lambda v: v.split("-") if isinstance(v, str) and "-" in v else v  # noqa: E731
-    rules_in = {"timezone": body.get("timezone")}
-    rules_in.update({k: window(body[k]) if k.endswith("window") else body[k]
-                     for k in RULE_FIELDS if k in body})
-    rules = _office_rules(rules_in)
-    office = {"office_id": office_id, "name": name.strip(), "timezone": rules.timezone,
-              "geofence": geofence_to_dict(fence), "rules": rules.to_dict(),
-              "work_mode": "WFO"}
-    svc.store.put_office(office)
-    logger.info("office saved", extra={"office_id": office_id, "timezone": rules.timezone})
-    return office
+def create_office(svc: Services, req: OfficeRequest) -> OfficeOut:
+    rules = req.rules()
+    office = Office(office_id=req.office_id, name=req.name.strip(), timezone=rules.timezone,
+                    geofence=req.geofence, rules=rules.to_dict(), work_mode="WFO")
+    svc.records.put_office(office, now=svc.now_iso())
+    logger.info("office saved", extra={"office_id": office.office_id, "timezone": rules.timezone})
+    return OfficeOut(**office.model_dump())
 
 
-def _office_rules(d: dict[str, Any]) -> OfficeRules:
-    if not isinstance(d.get("timezone"), str):
-        raise InvalidInput("timezone is required (e.g. Asia/Makassar)", code="invalid_time_rules", details={"problems": [{"field": "timezone", "code": "required"}]})
-    try:
-        return OfficeRules.from_dict(d)
-    except HadirError:
-        raise
-    except (TypeError, ValueError, KeyError) as exc:
-        raise InvalidInput("The office time rules are not valid", code="invalid_time_rules",
-                         details={"problems": [{"code": "malformed"}]}) from exc
-
-
-def parse_employee_rows(raw: bytes | str, content_type: str, json_body: Any) -> list[dict[str, Any]]:
-    """Rows from a JSON list or a Simpeg CSV, normalised to API field names."""
+def parse_employee_rows(raw: bytes, content_type: str) -> list[JsonObject]:
+    """Rows from a JSON list or a Simpeg CSV, with API field names (each validated later, alone)."""
     if content_type.startswith("text/csv"):
-        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
-        sample = text[:2048]
-        delimiter = ";" if sample.count(";") > sample.count(",") else ","
-        reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-        if not reader.fieldnames or "nip" not in [h.strip().lower() for h in reader.fieldnames]:
-            raise InvalidInput("The CSV needs a header row with at least 'nip'", code="invalid_csv", details={"header": reader.fieldnames or []})
-        rows = []
-        for rec in reader:
-            row: dict[str, Any] = {}
-            for k, v in rec.items():
-                if k is None:
-                    continue
-                field = CSV_ALIASES.get(k.strip().lower())
-                if field:
-                    row[field] = (v or "").strip()
-            for f in ("office_ids", "roles"):
-                if isinstance(row.get(f), str):
-                    row[f] = [x.strip() for x in re.split(r"[|;,]", row[f]) if x.strip()]
-            rows.append(row)
-        return rows
-    if not isinstance(json_body, list):
+        return _csv_rows(raw)
+    if not raw.strip():
+        raise Malformed("A JSON body is required", code="missing_body")
+    try:
+        rows = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Malformed("The body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(rows, list):
         raise Malformed("A JSON list of employees or text/csv is expected", code="invalid_body")
-    return json_body
+    return rows
 
 
-def import_employees(svc: Services, rows: list[Any]) -> tuple[int, dict[str, Any]]:
+def _csv_rows(raw: bytes) -> list[JsonObject]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("The CSV must be UTF-8 (save it as 'CSV UTF-8')", code="invalid_csv",
+                           details={"byte_offset": exc.start}) from None
+    sample = text[:2048]
+    reader = csv.DictReader(io.StringIO(text), delimiter=";" if sample.count(";") > sample.count(",") else ",")
+    if not reader.fieldnames or "nip" not in [h.strip().lower() for h in reader.fieldnames]:
+        raise InvalidInput("The CSV needs a header row with at least 'nip'", code="invalid_csv",
+                           details={"header": reader.fieldnames or []})
+    rows = []
+    for rec in reader:
+        row: JsonObject = {}
+        for k, v in rec.items():
+            field = CSV_ALIASES.get(k.strip().lower()) if k is not None else None
+            if field:
+                row[field] = (v or "").strip()
+        for f in _LIST_FIELDS:
+            if isinstance(row.get(f), str):
+                row[f] = [x.strip() for x in re.split(r"[|;,]", row[f]) if x.strip()]
+        rows.append({k: v for k, v in row.items() if v != ""})
+    return rows
+
+
+def import_employees(svc: Services, rows: list[JsonObject]) -> ImportResult:
     """Validate and save each row on its own; one bad row never loses the good ones."""
     if len(rows) > MAX_ROWS:
         raise TooLarge(f"At most {MAX_ROWS} rows per request", code="too_many_rows")
-    offices = {o["office_id"] for o in svc.store.offices()}
+    offices = {o.office_id for o in svc.records.offices()}
     batch_nips = {r.get("nip") for r in rows if isinstance(r, dict)}
-    results, created = [], 0
-    directory = Directory()
-    for i, row in enumerate(rows, start=1):
+    results = []
+    for i, raw in enumerate(rows, start=1):
         try:
-            emp, password = _validate_row(svc, row, offices, batch_nips)
-            directory.create_user(emp["nip"], password, nip=emp["nip"], name=emp["name"],
-                                  groups=emp["roles"])
-            svc.store.put_employee(emp)
-            created += 1
-            results.append({"row": i, "nip": emp["nip"], "ok": True})
+            emp, password = _validate_row(svc, raw, offices, batch_nips)
+            svc.directory.upsert_user(emp.nip, password or "", nip=emp.nip, name=emp.name,
+                                      groups=emp.roles)
+            svc.records.put_employee(emp, now=svc.now_iso())
+            results.append(ImportRow(row=i, nip=emp.nip, ok=True))
         except HadirError as exc:
-            nip = row.get("nip") if isinstance(row, dict) else None
-            results.append({"row": i, "nip": nip, "ok": False, "error": exc.to_dict()})
+            nip = raw.get("nip") if isinstance(raw, dict) else None
+            results.append(ImportRow(row=i, nip=nip, ok=False, error=ErrorBody(**exc.to_dict())))
+    created = sum(r.ok for r in results)
     metrics.add_metric(name="EmployeesImported", unit="Count", value=created)
-    failed = len(rows) - created
-    logger.info("employees imported", extra={"rows_created": created, "rows_failed": failed})
-    status = 200 if created or not rows else 422
-    return status, {"created": created, "failed": failed, "rows": results}
+    logger.info("employees imported", extra={"rows_created": created, "rows_failed": len(rows) - created})
+    return ImportResult(created=created, failed=len(rows) - created, rows=results)
 
 
-def _validate_row(svc: Services, row: Any, offices: set[str],
-                  batch_nips: set[Any]) -> tuple[dict[str, Any], str]:
-    if not isinstance(row, dict):
+def _validate_row(svc: Services, raw: object, offices: set[str],
+                  batch_nips: set[object]) -> tuple[Employee, str | None]:
+    if not isinstance(raw, dict):
         raise InvalidInput("Each row must be an object", code="invalid_row")
-    problems: list[dict[str, Any]] = []
-    nip = str(row.get("nip") or "").strip()
-    validate_nip(nip)  # raises invalid_nip with details.problems
-    name = str(row.get("name") or "").strip()
-    if not name:
-        problems.append({"field": "name", "code": "required"})
-    office_ids = row.get("office_ids") or []
-    if not isinstance(office_ids, list) or not office_ids:
-        problems.append({"field": "office_ids", "code": "required"})
-    else:
-        unknown = [o for o in office_ids if o not in offices]
-        if unknown:
-            problems.append({"field": "office_ids", "code": "unknown_office", "office_ids": unknown})
-    roles = row.get("roles") or ["employee"]
-    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
-        problems.append({"field": "roles", "code": "unknown_role", "allowed": list(ROLES)})
-    sup = str(row.get("supervisor_nip") or "").strip() or None
-    if sup:
-        if sup == nip:
-            problems.append({"field": "supervisor_nip", "code": "self_supervision"})
-        elif sup not in batch_nips and svc.store.get_employee(sup) is None:
-            problems.append({"field": "supervisor_nip", "code": "unknown_supervisor"})
-    password = row.get("password") or ""
-    if password and (not isinstance(password, str) or len(password) < 8):
-        problems.append({"field": "password", "code": "too_short", "min_length": 8})
+    validate_nip(str(raw.get("nip") or "").strip())  # invalid_nip with details.problems
+    try:
+        row = EmployeeRow.model_validate(raw)
+    except ValidationError as exc:
+        err = invalid_input(exc, EmployeeRow)
+        raise InvalidInput("The row is not valid", code="invalid_employee", details=err.details) from None
+    problems = _row_problems(svc, row, offices, batch_nips)
     if problems:
-        raise InvalidInput("The row is not valid", code="invalid_employee",
-                         details={"problems": problems})
-    if "employee" not in roles:
-        roles = ["employee", *roles]
-    return ({"nip": nip, "name": name, "unit": row.get("unit") or None, "office_ids": office_ids,
-             "supervisor_nip": sup, "roles": sorted(set(roles)), "email": row.get("email") or None},
-            password)
+        raise InvalidInput("The row is not valid", code="invalid_employee", details={"problems": problems})
+    roles = sorted({"employee", *row.roles})
+    return (Employee(nip=row.nip, name=row.name, unit=row.unit or None, office_ids=row.office_ids,
+                     supervisor_nip=row.supervisor_nip or None, roles=roles, email=row.email or None),
+            row.password)
 
 
-def reset_enrolment(svc: Services, nip: str, actor: str, reason: str | None) -> dict[str, Any]:
-    if svc.store.get_employee(nip) is None:
+def _row_problems(svc: Services, row: EmployeeRow, offices: set[str],
+                  batch_nips: set[object]) -> list[JsonObject]:
+    problems: list[JsonObject] = []
+    if not row.name:
+        problems.append({"field": "name", "code": "required"})
+    if not row.office_ids:
+        problems.append({"field": "office_ids", "code": "required"})
+    elif unknown := [o for o in row.office_ids if o not in offices]:
+        problems.append({"field": "office_ids", "code": "unknown_office", "office_ids": unknown})
+    sup = row.supervisor_nip
+    if sup == row.nip:
+        problems.append({"field": "supervisor_nip", "code": "self_supervision"})
+    elif sup and sup not in batch_nips and svc.records.get_employee(sup) is None:
+        problems.append({"field": "supervisor_nip", "code": "unknown_supervisor"})
+    return problems
+
+
+def reset_enrolment(svc: Services, nip: str, actor: str, reason: str | None) -> EnrolmentReset:
+    if svc.records.get_employee(nip) is None:
         raise NotFound("No such employee", code="employee_not_found", details={"nip": nip})
-    svc.store.reset_enrolment(nip, actor=actor, reason=reason, now=utc_iso())
+    svc.records.reset_enrolment(nip, actor=actor, reason=reason, now=svc.now_iso())
     logger.info("enrolment reset", extra={"nip": nip, "actor": actor})
-    return {"nip": nip, "status": "not_enrolled", "reset_by": actor}
+    return EnrolmentReset(nip=nip, reset_by=actor)

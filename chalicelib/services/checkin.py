@@ -1,206 +1,189 @@
-"""Selfie + GPS check-in: verify the face, locate the position, apply the time rules, store the
-explainable decision (accepted, flagged or rejected alike) in one transaction.
+"""Selfie + GPS check-in: load context -> verify -> locate -> decide -> fold -> save.
 
-Retries with the same ``Idempotency-Key`` return the stored result (Powertools idempotency with
-its DynamoDB persistence layer); without the header the single-use session still prevents a
+Every attempt (accepted, flagged or rejected alike) is stored with its reasons, in one write with
+the day it changes and the session it uses. Retries with the same ``Idempotency-Key`` return the
+stored result (Powertools idempotency); without the header the single-use session still prevents a
 second write.
 """
 from __future__ import annotations
 
-import time
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLayer, IdempotencyConfig,
-                                                         idempotent_function)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError, IdempotencyValidationError)
-
-from chalicelib.adapters import aws, vault as biometrics
-from chalicelib.common.errors import Malformed, InvalidInput, Conflict
-from chalicelib.face.types import FaceError, Template
-from chalicelib.geo import locate, parse_position
+from chalicelib.common.errors import Conflict, HadirError, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
-from chalicelib.policy.decision import decide_checkin
+from chalicelib.face.types import FaceError, Template
+from chalicelib.geo import GeoResult, Position, locate
+from chalicelib.policy.day import Attempt, fold_day
+from chalicelib.policy.decision import Decision, FaceFailure, decide_checkin
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import Services
-from chalicelib.services.enrolment import _employee
+from chalicelib.services import idempotency, sessions
+from chalicelib.services.enrolment import employee
+from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
+                                         Office, PersonalSite, PositionEvidence, SealedTemplate,
+                                         UploadSession, utc_iso)
+from chalicelib.services.schemas import (CheckinOut, CheckinRequest, ErrorBody, FaceOut, GeoOut,
+                                         UploadSessionOut)
 from chalicelib.services.sites import candidate_sites
-from chalicelib.adapters.storage.repos import utc_iso
-
-KINDS = ("in", "out")
-
-
-def open_uploads(svc: Services, nip: str) -> dict[str, Any]:
-    _employee(svc, nip)
-    return svc.uploads.open(nip, "checkin", 1, svc.settings.checkin_session_ttl_s)
+from chalicelib.services.timing import Timer
+from chalicelib.wiring import Services
 
 
-def check_in(svc: Services, nip: str, body: Any, idempotency_key: str | None,
-             lambda_context: Any = None) -> dict[str, Any]:
-    """Returns ``{"status": 201|422, "body": {...}, "timings_ms": {...}}``."""
-    if not isinstance(body, dict):
-        raise Malformed("A JSON object is expected", code="invalid_body")
+@dataclass(frozen=True)
+class CheckinResult:
+    body: CheckinOut
+    error: HadirError | None = None  # the photo could not be verified: the response takes its status
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    employee: Employee
+    session: UploadSession
+    offices: list[Office]
+    sealed: SealedTemplate
+    sites: list[PersonalSite]
+
+
+def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
+    employee(svc, nip)
+    return sessions.open_session(svc, nip, sessions.CHECKIN, 1, svc.settings.checkin_session_ttl_s)
+
+
+def check_in(svc: Services, nip: str, req: CheckinRequest, idempotency_key: str | None,
+             lambda_context: Any = None) -> CheckinResult:
     if idempotency_key is None:
-        return _check_in(svc, nip, body)
+        return _check_in(svc, nip, req)
     key = idempotency_key.strip()
     if not key or len(key) > 128:
         raise Malformed("Idempotency-Key must be 1-128 characters", code="invalid_idempotency_key")
-    persistence = DynamoDBPersistenceLayer(table_name=svc.settings.tables["idempotency"],
-                                           boto3_client=aws.client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="[nip, key]", payload_validation_jmespath="body",
-                               expires_after_seconds=svc.settings.idempotency_ttl_s,
-                               raise_on_no_idempotency_key=True)
-    if hasattr(lambda_context, "get_remaining_time_in_millis"):
-        config.register_lambda_context(lambda_context)  # in-progress records expire with the Lambda
-
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-    def run(request: dict[str, Any]) -> dict[str, Any]:
-        return _check_in(svc, request["nip"], request["body"])
-
-    try:
-        result = run(request={"nip": nip, "key": key, "body": body})
-    except IdempotencyValidationError as exc:
-        raise InvalidInput("This Idempotency-Key was used with a different request",
-                         code="idempotency_key_reused") from exc
-    except IdempotencyAlreadyInProgressError as exc:
-        raise Conflict("The same request is still being processed", code="request_in_progress") from exc
-    return result
+    stored = idempotency.once(svc, nip, key, req.model_dump(mode="json"),
+                              lambda: _to_stored(_check_in(svc, nip, req)), lambda_context)
+    return _from_stored(stored)
 
 
-def _check_in(svc: Services, nip: str, body: dict[str, Any]) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    timings: dict[str, float] = {}
-    kind = body.get("type")
-    if kind not in KINDS:
-        raise InvalidInput("type must be 'in' or 'out'", code="invalid_type",
-                         details={"allowed": list(KINDS)})
-    if not isinstance(body.get("location"), dict):
-        raise InvalidInput("location is required", code="missing_fields",
-                         details={"fields": ["location"]})
-    position = parse_position(body["location"])  # 422 invalid_coordinates etc.
-    t = time.perf_counter()
-    emp = _employee(svc, nip)
-    if not emp["enrolled"]:
+def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
+    timer = Timer()
+    with timer("storage"):
+        ctx = _load(svc, nip, req.session_id)
+    with timer("upload_read"):
+        photo = svc.uploads.read(ctx.session.keys[0], ctx.session.nonce)
+    face, failure = _verify(svc, nip, ctx.sealed, photo, timer)
+    del photo  # pixels are never kept past the decision
+    now = svc.clock.now()
+    with timer("geo"):
+        geo, office = _locate(ctx, req.location, now)
+    rules = OfficeRules.from_dict(office.rules)
+    local_date = rules.local_moment(now)[0].isoformat()
+    with timer("storage"):
+        day = svc.records.day(nip, local_date)
+    decision = decide_checkin(
+        kind=req.type, now_utc=now, rules=rules, calendar=svc.calendar,
+        face=FaceFailure(failure.code, failure.message) if failure else face,
+        geo=geo, position=req.location, lateness=svc.lateness,
+        max_position_age_s=svc.settings.max_position_age_s,
+        already_checked_in=bool(day and day.day.has_checkin))
+    attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location)
+    folded = fold_day(day.day if day else None, _for_day(attempt), office.office_id)
+    changed = None if decision.decision == "rejected" or folded is None else DayRecord(
+        nip=nip, date=local_date, day=folded, name=ctx.employee.name,
+        version=day.version if day else None)
+    with timer("storage"):
+        svc.records.record_checkin(attempt, changed, ctx.session.session_id, svc.now_iso())
+        svc.uploads.discard(ctx.session.keys)
+    return _result(attempt, failure, timer.done())
+
+
+def _load(svc: Services, nip: str, session_id: str) -> Context:
+    emp = employee(svc, nip)
+    if not emp.enrolled:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
-    sess = svc.uploads.claimable(body.get("session_id"), nip, "checkin")
-    offices = [o for o in (svc.store.get_office(i) for i in emp["office_ids"]) if o]
+    session = sessions.claimable(svc, session_id, nip, sessions.CHECKIN)
+    offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
     if not offices:
         raise Conflict("No office is assigned to this employee", code="no_office")
-    sealed = svc.store.sealed_template(nip)
-    personal_sites = svc.store.sites_of(nip)
-    timings["storage_read"] = _ms(t)
+    sealed = svc.records.sealed_template(nip)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
+    return Context(emp, session, offices, sealed, svc.records.sites_of(nip))
 
+
+def _verify(svc: Services, nip: str, sealed: SealedTemplate, photo: bytes,
+            timer: Timer) -> tuple[dict[str, Any] | None, FaceError | None]:
+    """The match result, or why the photo could not be verified (an input to the decision)."""
+    with timer("kms"):
+        template = Template.from_dict(svc.vault.unseal(nip, sealed))
+    with timer("face"):
+        try:
+            return svc.face_engine().verify(template, photo).match.to_dict(), None
+        except FaceError as exc:
+            return None, exc
+
+
+def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult, Office]:
+    """Where the employee is among their offices and the personal sites valid on the first
+    office's local date; the matched office's time rules apply (the first office's otherwise)."""
+    first_day = OfficeRules.from_dict(ctx.offices[0].rules).local_moment(now)[0]
+    geo = locate(position, candidate_sites(ctx.offices, ctx.sites, first_day))
+    return geo, next((o for o in ctx.offices if o.office_id == geo.site_id), ctx.offices[0])
+
+
+def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
+             face: dict[str, Any] | None, failure: FaceError | None, geo: GeoResult,
+             position: Position) -> CheckinRecord:
     checkin_id = uuid.uuid4().hex
-    now = svc.settings.now()
-    t = time.perf_counter()
-    photo = svc.uploads.read(sess["keys"][0], sess["nonce"])
-    timings["upload_read"] = _ms(t)
-    t = time.perf_counter()
-    face_error: FaceError | None = None
-    face: dict[str, Any] | None = None
-    try:
-        template = Template.from_dict(biometrics.unseal(nip, sealed))
-        timings["kms"] = _ms(t)
-        t = time.perf_counter()
-        verification = svc.face_engine().verify(template, photo)
-        face = verification.match.to_dict()
-    except FaceError as exc:
-        face_error = exc
-    finally:
-        del photo
-    timings["face"] = _ms(t)
-
-    t = time.perf_counter()
-    first_day = OfficeRules.from_dict(offices[0]["rules"]).local_moment(now)[0]
-    geo = locate(position, candidate_sites(offices, personal_sites, first_day))
-    office = next((o for o in offices if o["office_id"] == geo.site_id), offices[0])
-    timings["geo"] = _ms(t)
-
-    rules = OfficeRules.from_dict(office["rules"])
-    local_date = rules.local_moment(now)[0].isoformat()
-    t = time.perf_counter()
-    day, day_version = svc.store.day_for_update(nip, local_date)
-    timings["storage_read"] += _ms(t)
-    decision = decide_checkin(
-        kind=kind, now_utc=now, rules=rules, calendar=svc.calendar(), face=face, geo=geo,
-        position=position, lateness=svc.lateness(),
-        max_position_age_s=svc.settings.max_position_age_s,
-        already_checked_in=bool(day and day.get("first_in")),
-    ).to_dict()
-    if face_error is not None:
-        decision["decision"] = "rejected"
-        decision["reasons"] = [{"code": face_error.code, "effect": "reject",
-                                "message": face_error.message},
-                               *[r for r in decision["reasons"] if r["code"] != "face_not_verified"]]
-
-    attempt = {
-        "checkin_id": checkin_id, "record_id": checkin_id, "nip": nip, "name": emp["name"],
-        "office_id": office["office_id"], "at": utc_iso(now), **decision,
-        "face": {"score": face.get("score"), "threshold": face.get("threshold"),
-                 "decision": face.get("decision"), "model_version": face.get("model_version")}
-        if face else {"score": None, "threshold": None, "error": face_error.code if face_error else None},
-        "geo": {"status": geo.status, "site_id": geo.site_id, "distance_m": _round(geo.distance_m),
-                "accuracy_m": _round(geo.accuracy_m), "margin_m": _round(geo.margin_m)},
-        "position": {"lat": position.lat, "lon": position.lon,
-                     "captured_at": position.captured_at.isoformat(), "is_mock": position.is_mock},
-    }
-    new_day = _next_day(day, attempt, office["office_id"]) if decision["decision"] != "rejected" else None
-
-    t = time.perf_counter()
-    svc.store.record_checkin(attempt, new_day, sess["session_id"], utc_iso(), day_version)
-    svc.uploads.discard(sess["keys"])
-    timings["storage_write"] = _ms(t)
-    timings["storage"] = round(timings.pop("storage_read") + timings.pop("storage_write"), 2)
-    timings["total"] = _ms(t0)
-
-    metrics.add_metric(name=f"Checkin_{decision['decision']}", unit="Count", value=1)
-    logger.info("checkin decided", extra={"nip": nip, "checkin_id": checkin_id, "kind": kind,
-                                          "decision": decision["decision"],
-                                          "codes": [r["code"] for r in decision["reasons"]],
-                                          "timings_ms": timings})
-    public = {k: attempt[k] for k in ("checkin_id", "decision", "kind", "work_mode", "local_date",
-                                      "local_time", "timezone", "late_minutes", "early_leave_minutes",
-                                      "tier", "reasons", "office_id")}
-    public["face"] = {"score": attempt["face"]["score"], "threshold": attempt["face"]["threshold"]}
-    public["geo"] = {k: attempt["geo"][k] for k in ("status", "site_id", "distance_m", "accuracy_m")}
-    if face_error is not None:
-        err = face_error.to_dict()
-        err["details"] = {**err["details"], "checkin": public}
-        return {"error": face_error, "body": {"error": err, **public}, "timings_ms": timings}
-    status = 422 if decision["decision"] == "rejected" else 201
-    return {"status": status, "body": public, "timings_ms": timings}
+    evidence = (FaceEvidence(score=face.get("score"), threshold=face.get("threshold"),
+                             decision=face.get("decision"), model_version=face.get("model_version"))
+                if face else FaceEvidence(error=failure.code if failure else None))
+    return CheckinRecord(
+        checkin_id=checkin_id, record_id=checkin_id, nip=emp.nip, name=emp.name,
+        office_id=office.office_id, at=utc_iso(now), **decision.to_dict(), face=evidence,
+        geo=GeoEvidence(status=geo.status, site_id=geo.site_id, distance_m=_round(geo.distance_m),
+                        accuracy_m=_round(geo.accuracy_m), margin_m=_round(geo.margin_m)),
+        position=PositionEvidence(lat=position.lat, lon=position.lon,
+                                  captured_at=position.captured_at.isoformat(), is_mock=position.is_mock))
 
 
-def _next_day(day: dict[str, Any] | None, attempt: dict[str, Any], office_id: str) -> dict[str, Any]:
-    day = day or {}
-    if day.get("status") == "absent":
-        # Marked absent when the window closed, then checked in late: the absence no longer holds.
-        # Its reasons are kept apart, so the day shows why it was first marked absent.
-        day = {"office_id": day.get("office_id"), "absence_replaced": day.get("reasons", [])}
-    d = {k: v for k, v in day.items() if k not in ("date",)}
-    d.setdefault("office_id", office_id)
-    d.setdefault("checkin_ids", [])
-    d["checkin_ids"] = [*d["checkin_ids"], attempt["checkin_id"]]
-    flagged = attempt["decision"] == "flagged"
-    if attempt["kind"] == "in" and not d.get("first_in"):
-        d.update(first_in=attempt["local_time"], late_minutes=attempt["late_minutes"],
-                 tier=attempt["tier"], work_mode=attempt["work_mode"],
-                 status="flagged" if flagged else ("late" if attempt["late_minutes"] else "present"))
-    elif attempt["kind"] == "out":
-        d.update(last_out=attempt["local_time"], early_leave_minutes=attempt["early_leave_minutes"],
-                 early_leave_tier=attempt["tier"])
-        d.setdefault("status", "flagged")
-        if flagged:
-            d["out_flagged"] = True
-    d.setdefault("status", "flagged" if flagged else "present")
-    return d
+def _for_day(a: CheckinRecord) -> Attempt:
+    return Attempt(checkin_id=a.checkin_id, kind=a.kind, decision=a.decision, local_time=a.local_time,
+                   late_minutes=a.late_minutes, early_leave_minutes=a.early_leave_minutes, tier=a.tier,
+                   work_mode=a.work_mode, reasons=tuple(a.reasons))
 
 
-def _ms(t: float) -> float:
-    return round((time.perf_counter() - t) * 1000, 2)
+def _result(a: CheckinRecord, failure: FaceError | None, timings: dict[str, float]) -> CheckinResult:
+    metrics.add_metric(name=f"Checkin_{a.decision}", unit="Count", value=1)
+    logger.info("checkin decided", extra={"nip": a.nip, "checkin_id": a.checkin_id, "kind": a.kind,
+                                          "decision": a.decision, "timings_ms": timings,
+                                          "codes": [r["code"] for r in a.reasons]})
+    body = CheckinOut(
+        checkin_id=a.checkin_id, decision=a.decision, kind=a.kind, work_mode=a.work_mode,  # type: ignore[arg-type]
+        local_date=a.local_date, local_time=a.local_time, timezone=a.timezone,
+        late_minutes=a.late_minutes, early_leave_minutes=a.early_leave_minutes, tier=a.tier,
+        reasons=a.reasons, office_id=a.office_id,
+        face=FaceOut(score=a.face.score, threshold=a.face.threshold),
+        geo=GeoOut(status=a.geo.status, site_id=a.geo.site_id, distance_m=a.geo.distance_m,
+                   accuracy_m=a.geo.accuracy_m))
+    if failure is None:
+        return CheckinResult(body, timings_ms=timings)
+    error = HadirError(failure.message, code=failure.code, kind=failure.kind,
+                       details={**failure.details, "checkin": body.model_dump(mode="json")})
+    return CheckinResult(body.model_copy(update={"error": ErrorBody(**error.to_dict())}), error, timings)
+
+
+def _to_stored(r: CheckinResult) -> dict[str, Any]:
+    return {"body": r.body.model_dump(mode="json"), "timings_ms": r.timings_ms,
+            "error_kind": r.error.kind.value if r.error else None}
+
+
+def _from_stored(d: dict[str, Any]) -> CheckinResult:
+    body = CheckinOut.model_validate(d["body"])
+    error = None
+    if d.get("error_kind") and body.error is not None:
+        error = HadirError(body.error.message, code=body.error.code, kind=Kind(d["error_kind"]),
+                           details=body.error.details)
+    return CheckinResult(body, error, d.get("timings_ms", {}))
 
 
 def _round(x: float | None) -> float | None:

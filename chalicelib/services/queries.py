@@ -2,121 +2,115 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
-from chalicelib.adapters import aws
 from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import Services
-from chalicelib.services.enrolment import _employee
-from chalicelib.services.sites import valid_on
+from chalicelib.services.enrolment import employee
+from chalicelib.services.records import CheckinRecord, DayRecord, Employee, Office
+from chalicelib.services.schemas import (CheckinBrief, DateRangeQuery, EnrolmentState, ExportFile, ExportList,
+                                         Me, MyAttendance, MyDay, MySite, OfficeBrief, SitesToday,
+                                         SiteToday, StaffDay, TeamAttendance)
+from chalicelib.wiring import Services
 
 MAX_RANGE_DAYS = 62
+DOWNLOAD_TTL_S = 900
 
 
-def parse_date(value: Any, field: str) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{field} must be a date YYYY-MM-DD", code="invalid_date",
-                         details={"field": field}) from None
+def me(svc: Services, nip: str, groups: frozenset[str]) -> Me:
+    emp = employee(svc, nip)
+    offices = _offices(svc, emp)
+    today = _today(svc, offices).isoformat()
+    sites = [MySite(**s.model_dump(exclude={"nip"}), valid_today=s.valid_on(today))
+             for s in svc.records.sites_of(nip)]
+    return Me(nip=emp.nip, name=emp.name, unit=emp.unit, roles=sorted(groups),
+              supervisor_nip=emp.supervisor_nip,
+              enrollment=EnrolmentState(status="enrolled" if emp.enrolled else "not_enrolled",
+                                        enrolled_at=emp.enrolled_at),
+              offices=[OfficeBrief(office_id=o.office_id, name=o.name, timezone=o.timezone, rules=o.rules)
+                       for o in offices],
+              sites=sites,
+              sites_today=SitesToday(date=today, sites=[
+                  *(SiteToday(site_id=o.office_id, kind="office", work_mode=o.work_mode) for o in offices),
+                  *(SiteToday(site_id=s.site_id, kind=s.kind, work_mode=s.work_mode)
+                    for s in sites if s.valid_today)]))
 
 
-def me(svc: Services, nip: str, groups: frozenset[str]) -> dict[str, Any]:
-    emp = _employee(svc, nip)
-    offices = [o for o in (svc.store.get_office(i) for i in emp["office_ids"]) if o]
-    today = _today(svc, emp)
-    personal = [{**site, "valid_today": valid_on(site, today)} for site in svc.store.sites_of(nip)]
-    return {"nip": emp["nip"], "name": emp["name"], "unit": emp["unit"], "roles": sorted(groups),
-            "supervisor_nip": emp["supervisor_nip"],
-            "enrollment": {"status": "enrolled" if emp["enrolled"] else "not_enrolled",
-                           "enrolled_at": emp["enrolled_at"]},
-            "offices": [{"office_id": o["office_id"], "name": o["name"], "timezone": o["timezone"],
-                         "rules": o["rules"]} for o in offices],
-            "sites": [{k: v for k, v in site.items() if k != "nip"} for site in personal],
-            "sites_today": {"date": today.isoformat(), "sites": [
-                *({"site_id": o["office_id"], "kind": "office", "work_mode": o.get("work_mode", "WFO")}
-                  for o in offices),
-                *({k: site[k] for k in ("site_id", "kind", "work_mode")}
-                  for site in personal if site["valid_today"])]}}
+def _offices(svc: Services, emp: Employee) -> list[Office]:
+    return [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
 
 
-def _today(svc: Services, emp: dict[str, Any]) -> date:
-    office = svc.store.get_office(emp["office_ids"][0]) if emp["office_ids"] else None
-    tz = office["timezone"] if office else "Asia/Jakarta"
-    return OfficeRules(timezone=tz).local_moment(svc.settings.now())[0]
+def _today(svc: Services, offices: list[Office]) -> date:
+    """Today in the first office's time zone (WIB without an office)."""
+    tz = offices[0].timezone if offices else "Asia/Jakarta"
+    return OfficeRules(timezone=tz).local_moment(svc.clock.now())[0]
 
 
-def my_attendance(svc: Services, nip: str, start: Any, end: Any) -> dict[str, Any]:
-    emp = _employee(svc, nip)
-    today = _today(svc, emp)
-    end_d = parse_date(end, "to") if end else today
-    start_d = parse_date(start, "from") if start else end_d - timedelta(days=6)
-    if start_d > end_d or (end_d - start_d).days >= MAX_RANGE_DAYS:
+def my_attendance(svc: Services, nip: str, q: DateRangeQuery) -> MyAttendance:
+    emp = employee(svc, nip)
+    today = _today(svc, _offices(svc, emp))
+    end = q.end or today
+    start = q.start or end - timedelta(days=6)
+    if start > end or (end - start).days >= MAX_RANGE_DAYS:
         raise InvalidInput(f"from must be on or before to, at most {MAX_RANGE_DAYS} days",
-                         code="invalid_range",
-                         details={"from": start_d.isoformat(), "to": end_d.isoformat()})
-    days = {d["date"]: d for d in svc.store.days_between(nip, start_d, end_d)}
-    checkins: dict[str, list[dict[str, Any]]] = {}
-    for c in svc.store.checkins_between(nip, start_d, end_d):
-        checkins.setdefault(c["local_date"], []).append(
-            {k: c.get(k) for k in ("checkin_id", "kind", "decision", "local_time", "work_mode",
-                                   "late_minutes", "reasons")})
-    cal = svc.calendar()
-    out = []
-    d = start_d
-    while d <= end_d:
-        iso = d.isoformat()
-        rec = days.get(iso)
-        ds = cal.day_status(d)
-        if rec:
-            status = rec["status"]
-        elif not ds.working:
-            status = ds.reason
-        elif d >= today:
-            status = "pending" if d == today else "future"
-        else:
-            status = "no_record"
-        out.append({"date": iso, "status": status, "working_day": ds.working,
-                    "holiday": ds.name, "first_in": rec.get("first_in") if rec else None,
-                    "last_out": rec.get("last_out") if rec else None,
-                    "late_minutes": rec.get("late_minutes") if rec else None,
-                    "work_mode": rec.get("work_mode") if rec else None,
-                    "checkins": checkins.get(iso, [])})
-        d += timedelta(days=1)
-    return {"nip": nip, "from": start_d.isoformat(), "to": end_d.isoformat(), "days": out}
+                           code="invalid_range", details={"from": start.isoformat(), "to": end.isoformat()})
+    days = {d.date: d for d in svc.records.days_between(nip, start.isoformat(), end.isoformat())}
+    checkins: dict[str, list[CheckinBrief]] = {}
+    for c in svc.records.checkins_between(nip, start.isoformat(), end.isoformat()):
+        checkins.setdefault(c.local_date, []).append(_brief(c))
+    out = [_my_day(svc, start + timedelta(days=n), today, days, checkins)
+           for n in range((end - start).days + 1)]
+    return MyAttendance(nip=nip, start=start.isoformat(), end=end.isoformat(), days=out)
 
 
-def team_attendance(svc: Services, supervisor_nip: str, day: Any) -> dict[str, Any]:
-    sup = _employee(svc, supervisor_nip)
-    d = parse_date(day, "date") if day else _today(svc, sup)
+def _brief(c: CheckinRecord) -> CheckinBrief:
+    return CheckinBrief(checkin_id=c.checkin_id, kind=c.kind, decision=c.decision, local_time=c.local_time,
+                        work_mode=c.work_mode, late_minutes=c.late_minutes, reasons=c.reasons)
+
+
+def _my_day(svc: Services, d: date, today: date, days: dict[str, DayRecord],
+            checkins: dict[str, list[CheckinBrief]]) -> MyDay:
+    iso, rec = d.isoformat(), days.get(d.isoformat())
+    ds = svc.calendar.day_status(d)
+    if rec:
+        status = rec.day.status
+    elif not ds.working:
+        status = ds.reason
+    elif d >= today:
+        status = "pending" if d == today else "future"
+    else:
+        status = "no_record"
+    day = rec.day if rec else None
+    return MyDay(date=iso, status=status, working_day=ds.working, holiday=ds.name,
+                 first_in=day and day.first_in, last_out=day and day.last_out,
+                 late_minutes=day and day.late_minutes, work_mode=day and day.work_mode,
+                 checkins=checkins.get(iso, []))
+
+
+def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> TeamAttendance:
+    sup = employee(svc, supervisor_nip)
+    d = (day or _today(svc, _offices(svc, sup))).isoformat()
     staff = []
-    for e in sorted(svc.store.staff_of(supervisor_nip), key=lambda e: e["nip"]):
-        rec = svc.store.day(e["nip"], d.isoformat())
-        staff.append({"nip": e["nip"], "name": e["name"], "unit": e["unit"],
-                      "status": rec["status"] if rec else "no_record",
-                      "first_in": rec.get("first_in") if rec else None,
-                      "last_out": rec.get("last_out") if rec else None,
-                      "late_minutes": rec.get("late_minutes") if rec else None,
-                      "work_mode": rec.get("work_mode") if rec else None,
-                      "reasons": rec.get("reasons", []) if rec else []})
-    return {"supervisor_nip": supervisor_nip, "date": d.isoformat(), "staff": staff}
+    for e in sorted(svc.records.staff_of(supervisor_nip), key=lambda e: e.nip):
+        rec = svc.records.day(e.nip, d)
+        if rec is None:
+            staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status="no_record"))
+            continue
+        x = rec.day
+        staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=x.status, first_in=x.first_in,
+                              last_out=x.last_out, late_minutes=x.late_minutes, work_mode=x.work_mode,
+                              reasons=list(x.reasons)))
+    return TeamAttendance(supervisor_nip=supervisor_nip, date=d, staff=staff)
 
 
-def exports(svc: Services, day: Any) -> dict[str, Any]:
-    if not day:
-        raise InvalidInput("date is required", code="missing_fields",
-                         details={"fields": ["date"]})
-    d = parse_date(day, "date")
-    s3 = aws.client("s3")
-    bucket = svc.settings.buckets["exports"]
-    prefix = f"attendance/date={d.isoformat()}/agency={svc.settings.agency_id}/"
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+def export_prefix(svc: Services, day: date) -> str:
+    return f"attendance/date={day.isoformat()}/agency={svc.settings.agency_id}/"
+
+
+def exports(svc: Services, day: date) -> ExportList:
+    listed = svc.exports.list(export_prefix(svc, day))
     if not listed:
         raise NotFound("No export for this date yet", code="export_not_found",
-                         details={"date": d.isoformat()})
-    files = [{"key": o["Key"], "bytes": o["Size"],
-              "url": s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": o["Key"]},
-                                               ExpiresIn=900)}
-             for o in sorted(listed, key=lambda o: o["Key"])]
-    return {"date": d.isoformat(), "files": files, "expires_in": 900}
+                       details={"date": day.isoformat()})
+    files = [ExportFile(key=o.key, bytes=o.bytes, url=svc.exports.download_url(o.key, DOWNLOAD_TTL_S))
+             for o in listed]
+    return ExportList(date=day.isoformat(), files=files, expires_in=DOWNLOAD_TTL_S)

@@ -65,8 +65,8 @@ class HadirStack(cdk.Stack):
             description=r.BIOMETRIC_KEY.purpose, pending_window=cdk.Duration.days(30))
         self.data_key = kms.Key(
             self, "DataKey", enable_key_rotation=True, removal_policy=keep,
-            alias=f"alias/{r.physical_name(stage, 'data')}",
-            description="S3 encryption of uploaded selfies and attendance exports",
+            alias=f"alias/{r.physical_name(stage, r.DATA_KEY.alias)}",
+            description=r.DATA_KEY.purpose,
             pending_window=cdk.Duration.days(30))
 
         # --- DynamoDB -------------------------------------------------------------------------
@@ -197,6 +197,7 @@ class HadirStack(cdk.Stack):
             "POWERTOOLS_METRICS_NAMESPACE": "Hadir",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             r.BIOMETRIC_KEY.env: self.biometric_key.key_arn,
+            r.DATA_KEY.env: self.data_key.key_arn,  # exports are written under it explicitly
             r.SES_SENDER_ENV: self.ses_sender.value_as_string,
             r.USER_POOL.pool_id_env: self.user_pool.user_pool_id,
             r.USER_POOL.client_id_env: self.client.user_pool_client_id,

@@ -94,10 +94,10 @@ def test_reset_enrolment_allows_a_new_one_and_is_audited(api, set_now):
     # Then
     assert r.status_code == 200, r.json
     assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
-    from chalicelib.services import get_services
-    trail = get_services().store.audit_trail(f"employee#{AYU}")
-    resets = [a for a in trail if a["action"] == "enrollment_reset"]
-    assert len(resets) == 1 and resets[0]["actor"] == "admin"
+    from chalicelib.wiring import get_services
+    trail = get_services().records.audit_trail(AYU)
+    resets = [a for a in trail if a.action == "enrollment_reset"]
+    assert len(resets) == 1 and resets[0].actor == "admin"
     assert enrol(api, AYU).status_code == 201
 
 

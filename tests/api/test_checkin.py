@@ -4,8 +4,9 @@ from tests.fakes import photo
 
 
 def given_enrolled(api, set_now, at="2026-03-03T07:45:00+08:00"):
-    set_now(at)
+    clock = set_now(at)
     assert enrol(api, AYU).status_code == 201
+    return clock
 
 
 def test_inside_the_fence_on_time_is_accepted(api, set_now):
@@ -98,10 +99,9 @@ def test_corrupt_image_is_rejected(api, set_now):
     assert r.status_code == 422 and r.json["error"]["code"] == "corrupt_image"
 
 
-def test_oversized_image_is_a_413_even_though_s3_accepted_it(api, set_now, monkeypatch):
+def test_oversized_image_is_a_413_even_though_s3_accepted_it(api, set_now, setting):
     given_enrolled(api, set_now)
-    monkeypatch.setenv("HADIR_UPLOAD_MAX_BYTES", "2048")
-    set_now("2026-03-03T07:45:00+08:00")  # reload settings with the smaller limit
+    setting("HADIR_UPLOAD_MAX_BYTES", "2048")
     r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE, size=(256, 256))))
     assert r.status_code == 413 and r.json["error"]["code"] == "image_too_large"
 
@@ -127,13 +127,9 @@ def test_replayed_session_is_a_409(api, set_now):
 
 
 def test_expired_session_is_a_410(api, set_now):
-    from datetime import datetime, timedelta, timezone
-
-    from chalicelib import services
-    given_enrolled(api, set_now)
+    clock = given_enrolled(api, set_now)
     sid = checkin_session(api, AYU)
-    later = datetime.now(timezone.utc) + timedelta(minutes=10)
-    services.configure(face_engine=services._overrides["face_engine"], wall_clock=lambda: later)
+    clock.advance(minutes=10)
     r = check_in(api, AYU, sid)
     assert r.status_code == 410 and r.json["error"]["code"] == "session_expired"
 
@@ -209,13 +205,13 @@ def test_checkin_upload_session_is_single_photo_short_lived_with_a_nonce(api):
 
 
 def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, monkeypatch):
-    from chalicelib.adapters.storage.repos import Store
+    from chalicelib.adapters.storage.records import DynamoRecords
     given_enrolled(api, set_now)
     assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
     # Given a check-out that read the day before the check-in above was written (a race)
     set_now("2026-03-03T15:40:00+08:00")
     sid = checkin_session(api, AYU)
-    monkeypatch.setattr(Store, "day_for_update", lambda self, nip, d: (None, None))
+    monkeypatch.setattr(DynamoRecords, "day", lambda self, nip, d: None)
     # When
     r = check_in(api, AYU, sid, kind="out", loc=location(captured_at="2026-03-03T15:39:50+08:00"))
     # Then it is refused, the check-in's day survives and the session may be retried
@@ -230,15 +226,16 @@ def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, mon
 
 
 def test_a_session_replayed_concurrently_is_a_409_from_the_transaction(api, set_now, monkeypatch):
-    from chalicelib.adapters.uploads import UploadService
+    from chalicelib.adapters.s3 import S3Uploads
+    from chalicelib.services import sessions
+    from chalicelib.wiring import get_services
     given_enrolled(api, set_now)
-    monkeypatch.setattr(UploadService, "discard", lambda self, keys: None)  # the photo is still there
+    monkeypatch.setattr(S3Uploads, "discard", lambda self, keys: None)  # the photo is still there
     sid = checkin_session(api, AYU)
     assert check_in(api, AYU, sid).status_code == 201
     # Given replays that read the session before the first request marked it used (a race)
-    monkeypatch.setattr(UploadService, "claimable",
-                        lambda self, session_id, nip, purpose: {**self.store.get_session(session_id),
-                                                                "used": False})
+    monkeypatch.setattr(sessions, "claimable", lambda svc, session_id, nip, purpose: get_services()
+                        .records.get_session(session_id).model_copy(update={"used": False}))
     # When / Then: the transaction refuses them with the same 409 as the early check
     for kind, loc in (("in", location()), ("out", location(lat=DENPASAR["lat"] + 0.018))):
         r = check_in(api, AYU, sid, kind=kind, loc=loc)

@@ -25,10 +25,10 @@ def test_template_is_stored_encrypted(api):
     item = boto3.client("dynamodb", region_name="ap-southeast-3").get_item(
         TableName="hadir-test-biometrics", Key={"nip": {"S": AYU}})["Item"]
     assert b"embeddings" not in item["ciphertext"]["B"]
-    from chalicelib.adapters.vault import unseal
-    from chalicelib.services import get_services
-    sealed = get_services().store.sealed_template(AYU)
-    assert unseal(AYU, sealed)["model_version"] == "fake-colour-1"
+    from chalicelib.wiring import get_services
+    sealed = get_services().records.sealed_template(AYU)
+    assert sealed.model_version == "fake-colour-1"
+    assert get_services().vault.unseal(AYU, sealed)["model_version"] == "fake-colour-1"
 
 
 def test_a_photo_without_a_face_rejects_enrolment_with_per_photo_reasons(api):
@@ -71,9 +71,9 @@ def test_corrupt_enrolment_photo_is_rejected(api):
     assert r.json["error"]["details"]["photos"][1]["reason"] == "corrupt_image"
 
 
-def test_oversized_enrolment_photo_is_a_413(api, monkeypatch, set_now):
-    monkeypatch.setenv("HADIR_UPLOAD_MAX_BYTES", "2048")
-    set_now("2026-03-03T07:45:00+08:00")  # reload the settings with the smaller limit
+def test_oversized_enrolment_photo_is_a_413(api, set_now, setting):
+    set_now("2026-03-03T07:45:00+08:00")
+    setting("HADIR_UPLOAD_MAX_BYTES", "2048")
     r = enrol(api, AYU, photos=[photo(FACE, size=(256, 256)), photo(FACE), photo(FACE, seed=2)])
     assert r.status_code == 413 and r.json["error"]["code"] == "image_too_large"
     assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
@@ -111,25 +111,26 @@ def test_enrolment_without_explicit_consent_is_refused_and_writes_nothing(api):
 
 def test_consent_is_recorded_with_the_template(api):
     enrol(api, AYU)
-    from chalicelib.services import get_services
-    trail = get_services().store.audit_trail(f"employee#{AYU}")
-    consent = [a for a in trail if a["action"] == "biometric_consent_given"]
-    assert len(consent) == 1 and consent[0]["actor"] == AYU
-    assert consent[0]["details"]["notice_version"] == "biometric-consent-v1"
+    from chalicelib.wiring import get_services
+    trail = get_services().records.audit_trail(AYU)
+    consent = [a for a in trail if a.action == "biometric_consent_given"]
+    assert len(consent) == 1 and consent[0].actor == AYU
+    assert consent[0].details["notice_version"] == "biometric-consent-v1"
 
 
 def test_an_enrolment_session_replayed_concurrently_is_a_409_from_the_transaction(api, monkeypatch):
-    from chalicelib.adapters.uploads import UploadService
-    monkeypatch.setattr(UploadService, "discard", lambda self, keys: None)  # the photos are still there
+    from chalicelib.adapters.s3 import S3Uploads
+    from chalicelib.services import sessions
+    from chalicelib.wiring import get_services
+    monkeypatch.setattr(S3Uploads, "discard", lambda self, keys: None)  # the photos are still there
     s = api.post("/me/enrollment/uploads", user=AYU).json
     for i, target in enumerate(s["uploads"]):
         api.upload(target, photo(FACE, seed=i))
     assert api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU).status_code == 201
     assert api.delete(f"/admin/employees/{AYU}/enrollment", user="admin").status_code == 200
     # Given a replay that read the session before it was marked used (a race)
-    monkeypatch.setattr(UploadService, "claimable",
-                        lambda self, session_id, nip, purpose: {**self.store.get_session(session_id),
-                                                                "used": False})
+    monkeypatch.setattr(sessions, "claimable", lambda svc, session_id, nip, purpose: get_services()
+                        .records.get_session(session_id).model_copy(update={"used": False}))
     # When
     r = api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU)
     # Then the transaction refuses it and nothing is enrolled
@@ -141,13 +142,14 @@ def test_an_altered_template_fails_its_integrity_check(api):
     # Given an enrolled template whose ciphertext was altered at rest
     enrol(api, AYU)
     import pytest
-    from chalicelib.adapters.vault import BiometricVaultError, unseal
-    from chalicelib.services import get_services
-    sealed = get_services().store.sealed_template(AYU)
-    tampered = dict(sealed, ciphertext=bytes([sealed["ciphertext"][0] ^ 1]) + bytes(sealed["ciphertext"][1:]))
+    from chalicelib.adapters.vault import BiometricVaultError
+    from chalicelib.wiring import get_services
+    vault = get_services().vault
+    sealed = get_services().records.sealed_template(AYU)
+    tampered = sealed.model_copy(update={"ciphertext": bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]})
     # Then it is refused as an integrity failure, never decoded; and it cannot pass as another NIP's
     with pytest.raises(BiometricVaultError) as err:
-        unseal(AYU, tampered)
+        vault.unseal(AYU, tampered)
     assert err.value.details == {"reason": "integrity"}
     with pytest.raises(BiometricVaultError):
-        unseal("199208202019021003", sealed)
+        vault.unseal("199208202019021003", sealed)

@@ -144,16 +144,17 @@ def test_unknown_employee_is_a_404(api):
 
 def test_delete_removes_the_site_and_both_changes_are_audited(api, set_now):
     given_enrolled_with(api, set_now, site())
-    # When
+    # When, a minute later, the admin removes the site
+    set_now("2026-03-03T07:46:00+08:00")
     r = api.delete(f"{SITES}/rumah-ayu", user="admin")
     # Then
     assert r.status_code == 200 and r.json["status"] == "removed"
     assert api.get(SITES, user="admin").json["sites"] == []
     again = api.delete(f"{SITES}/rumah-ayu", user="admin")
     assert again.status_code == 404 and again.json["error"]["code"] == "site_not_found"
-    from chalicelib.services import get_services
-    trail = [a for a in get_services().store.audit_trail(f"employee#{AYU}") if a["action"].startswith("site_")]
-    assert [(a["action"], a["actor"], a["details"]["site_id"], a["details"]["work_mode"]) for a in trail] == [
+    from chalicelib.wiring import get_services
+    trail = [a for a in get_services().records.audit_trail(AYU) if a.action.startswith("site_")]
+    assert [(a.action, a.actor, a.details["site_id"], a.details["work_mode"]) for a in trail] == [
         ("site_assigned", "admin", "rumah-ayu", "WFH"), ("site_removed", "admin", "rumah-ayu", "WFH")]
     # and home is no longer a place to check in from
     r = check_in(api, AYU, checkin_session(api, AYU), loc=location(**HOME))

@@ -143,7 +143,7 @@ def moto_stack():
                HADIR_NOW=NOW)
     seed = subprocess.run(  # the demo agency, through the app's own services (full environment)
         [sys.executable, "-c", "from local.seed import seed; "
-         "from chalicelib.services import get_services; seed(get_services())"],
+         "from chalicelib.wiring import get_services; seed(get_services())"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert seed.returncode == 0, seed.stderr[-3000:]
     yield env

@@ -341,6 +341,26 @@ _IAM_ACTION = {("s3", "head_object"): "GetObject", ("s3", "delete_objects"): "De
 _NO_IAM = {("cognito-idp", "initiate_auth")}  # public API: the user's own password
 
 
+# Adapters take their clients as providers and call them as ``self._<service>().<method>(``, the
+# attribute named after the boto3 service ("-" as "_"): ``self._s3()``, ``self._cognito_idp()``.
+_PROVIDER_CALL = r'self\._([a-z0-9_]+)\(\)\.(\w+)\(\s*(?:"(\w+)")?'
+_NAMED_OPERATION = ("get_paginator", "generate_presigned_url")  # the operation is the argument
+
+
+def _provider_calls(text: str) -> set[tuple[str, str]]:
+    """(service, method) of every ``self._<service>().<method>(`` call in ``text``."""
+    import re
+
+    import boto3
+    services = set(boto3.session.Session().get_available_services())
+    calls = set()
+    for attr, method, arg in re.findall(_PROVIDER_CALL, text):
+        service = attr.replace("_", "-")
+        if service in services:
+            calls.add((service, arg if method in _NAMED_OPERATION and arg else method))
+    return calls
+
+
 def _aws_calls() -> set[tuple[str, str]]:
     """(service, boto3 method) of every AWS client call in chalicelib (PynamoDB aside)."""
     import re
@@ -354,7 +374,29 @@ def _aws_calls() -> set[tuple[str, str]]:
             calls |= {(service, m) for m in re.findall(
                 rf'\b{var}\.generate_presigned_url\(\s*"(\w+)"', text)}
         calls |= set(re.findall(r'aws\.client\("([\w-]+)"\)\.(\w+)\(', text))
-    return {c for c in calls if c[1] not in ("get_paginator", "generate_presigned_url")}
+        calls |= _provider_calls(text)
+    return {c for c in calls if c[1] not in _NAMED_OPERATION}
+
+
+def test_provider_style_calls_of_the_adapters_are_found():
+    """The adapters' calls through providers are seen, operations named by argument included,
+    and nothing that is not a boto3 service (``self._clock().now()``) is taken for one."""
+    sample = ('self._s3().head_object(Bucket=b)\nself._cognito_idp().get_paginator("list_users")\n'
+              'self._s3().generate_presigned_url(\n    "get_object", Params={})\n'
+              'self._clock().now()\nself._kms().decrypt(CiphertextBlob=c)')
+    assert _provider_calls(sample) == {("s3", "head_object"), ("cognito-idp", "list_users"),
+                                       ("s3", "get_object"), ("kms", "decrypt")}
+    adapters = ROOT / "chalicelib" / "adapters"
+    calls = set().union(*(_provider_calls((adapters / name).read_text())
+                          for name in ("s3.py", "vault.py", "notify.py", "auth.py")))
+    assert calls <= _aws_calls()
+    for call in [("s3", "put_object"), ("s3", "list_objects_v2"), ("s3", "head_object"),
+                 ("s3", "generate_presigned_post"), ("s3", "get_object"), ("s3", "delete_objects"),
+                 ("kms", "generate_data_key"), ("kms", "decrypt"), ("sns", "publish"),
+                 ("ses", "send_email"), ("cognito-idp", "initiate_auth"),
+                 ("cognito-idp", "admin_create_user"), ("cognito-idp", "admin_list_groups_for_user"),
+                 ("cognito-idp", "admin_remove_user_from_group")]:
+        assert call in calls, call
 
 
 def test_the_app_role_allows_every_aws_call_the_code_makes(template_json):

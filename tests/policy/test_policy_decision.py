@@ -220,3 +220,14 @@ def test_the_verdict_is_the_worst_effect_and_a_mock_never_helps(hh, face, metres
     mocked = decide(now, face=face, metres=metres, accuracy=accuracy, is_mock=True, kind=kind,
                     already_checked_in=checked)
     assert mocked.decision == "rejected"
+
+
+class TestUnverifiablePhoto:
+    def test_a_face_error_is_an_input_that_rejects_with_its_code(self):
+        from chalicelib.policy.decision import FaceFailure
+        # Given a selfie in which no face was found, on time and inside the fence
+        d = decide(wita(7, 20), face=FaceFailure("no_face", "No face was found"))
+        # Then the decision itself is rejected, the face error first among its reasons
+        assert d.decision == "rejected"
+        assert d.reasons[0] == {"code": "no_face", "effect": "reject", "message": "No face was found"}
+        assert "face_not_verified" not in d.codes and "inside_geofence" in d.codes

@@ -120,6 +120,7 @@ class AttendanceModel(_Base):
     status = UnicodeAttribute(null=True)  # day: present | late | flagged | absent
     data = JSONAttribute(default=dict)
     created_at = UnicodeAttribute()
+    version = VersionAttribute(null=True)  # optimistic lock on day records (attempts: always 1)
     by_date = ByDate()
 
 

@@ -226,7 +226,7 @@ class Store:
 
     # --- attendance ------------------------------------------------------------------------
     def record_checkin(self, attempt: dict[str, Any], day: dict[str, Any] | None, session_id: str,
-                       now: str, day_version: str | None = None) -> None:
+                       now: str, day_version: int | None = None) -> None:
         """Write the attempt, update the day record (if the attempt counts) and use the session,
         in one transaction: a replayed session writes nothing. ``day_version`` is what
         :meth:`day_for_update` returned; a day record written since then cancels everything
@@ -242,12 +242,13 @@ class Store:
                 tx.save(item, condition=AttendanceModel.sk.does_not_exist())
                 if day is not None:
                     dsk = f"DAY#{d}"
-                    unchanged = (AttendanceModel.sk.does_not_exist() if day_version is None
-                                 else AttendanceModel.created_at == day_version)
-                    tx.save(AttendanceModel(nip, dsk, nip_sk=f"{nip}#{dsk}", local_date=d,
-                                            item_type="day", office_id=day.get("office_id"),
-                                            agency_id=self.settings.agency_id, status=day["status"],
-                                            data=day, created_at=now), condition=unchanged)
+                    m = AttendanceModel(nip, dsk, nip_sk=f"{nip}#{dsk}", local_date=d,
+                                        item_type="day", office_id=day.get("office_id"),
+                                        agency_id=self.settings.agency_id, status=day["status"],
+                                        data=day, created_at=now)
+                    if day_version is not None:
+                        m.version = day_version  # PynamoDB conditions the put on it (else: absent)
+                    tx.save(m, condition=AttendanceModel.sk.does_not_exist() if day_version is None else None)
         except TransactWriteError as exc:
             failed = _failed_conditions(exc) + [False] * 3  # puts: attempt, day (if any); update: session
             if failed[1 if day is None else 2]:
@@ -263,13 +264,13 @@ class Store:
             return None
         return _day(m)
 
-    def day_for_update(self, nip: str, d: str) -> tuple[dict[str, Any] | None, str | None]:
-        """The day record and its version (when it was written), for :meth:`record_checkin`."""
+    def day_for_update(self, nip: str, d: str) -> tuple[dict[str, Any] | None, int | None]:
+        """The day record and its version, for :meth:`record_checkin`."""
         try:
             m = AttendanceModel.get(nip, f"DAY#{d}", consistent_read=True)
         except DoesNotExist:
             return None, None
-        return _day(m), m.created_at
+        return _day(m), m.version
 
     def days_between(self, nip: str, start: date, end: date) -> list[dict[str, Any]]:
         q = AttendanceModel.query(nip, AttendanceModel.sk.between(f"DAY#{start.isoformat()}",

@@ -1,0 +1,295 @@
+"""The ``AttendanceRecords`` port in plain dictionaries, behaving as the DynamoDB adapter does.
+
+Same conflicts and codes, same versions, same order (by the sort key DynamoDB would use), same
+all-or-nothing writes: every condition of a multi-item write is checked before anything changes.
+Records go in and come out as copies that went through the same JSON round trip the tables
+impose, so no caller holds this store's state. Not durable, not shared between processes.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from datetime import datetime
+from typing import TypeVar
+
+from chalicelib.common.errors import Conflict, HadirError, JsonObject, NotFound
+from chalicelib.services.records import (AuditEntry, CheckinRecord, DayRecord, Employee, Office, PersonalSite,
+                                         Record, SealedTemplate, UploadSession)
+
+R = TypeVar("R", bound=Record)
+SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")
+
+
+def _copy(record: R) -> R:
+    """A fresh record, as if written to and read back from a table (JSON values normalised)."""
+    if isinstance(record, SealedTemplate):
+        return record.model_copy()  # bytes and strings only
+    return type(record).model_validate(record.model_dump(mode="json"))
+
+
+def _raise_first(failed: set[str], errors: dict[str, HadirError]) -> None:
+    """Raise the first of ``errors`` (the most telling first) whose label failed, as
+    ``DynamoRecords`` reads a cancelled transaction."""
+    for label, error in errors.items():
+        if label in failed:
+            raise error
+
+
+def _concurrent(what: str) -> Conflict:
+    return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
+
+
+def _session_used() -> Conflict:
+    return Conflict("The upload session was already used", code="session_used")
+
+
+def _aware(dt: datetime) -> None:
+    """DynamoDB's TTL attributes take an instant, never a wall-clock time."""
+    if dt.tzinfo is None:
+        raise ValueError("datetime must be timezone-aware")
+
+
+def _checkin_sk(c: CheckinRecord) -> str:
+    return f"CHECKIN#{c.local_date}#{c.at}#{c.checkin_id}"
+
+
+class InMemoryRecords:
+    """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._offices: dict[str, Office] = {}
+        self._employees: dict[str, Employee] = {}
+        self._created_at: dict[str, str] = {}  # per NIP, kept by the table but not on Employee
+        self._templates: dict[str, SealedTemplate] = {}
+        self._sites: dict[tuple[str, str], PersonalSite] = {}
+        self._audit: dict[tuple[str, str], AuditEntry] = {}  # (subject, "<at>#<suffix>")
+        self._sessions: dict[str, UploadSession] = {}
+        self._checkins: dict[tuple[str, str], CheckinRecord] = {}  # (nip, CHECKIN#...)
+        self._days: dict[tuple[str, str], DayRecord] = {}  # (nip, DAY#<date>)
+        self._jobs: dict[str, JsonObject] = {}
+
+    # --- offices -------------------------------------------------------------------------------
+    def put_office(self, office: Office, now: str) -> None:
+        with self._lock:
+            self._offices[office.office_id] = _copy(office)
+
+    def get_office(self, office_id: str) -> Office | None:
+        with self._lock:
+            o = self._offices.get(office_id)
+            return _copy(o) if o else None
+
+    def offices(self) -> list[Office]:
+        with self._lock:
+            return [_copy(self._offices[k]) for k in sorted(self._offices)]
+
+    # --- employees -----------------------------------------------------------------------------
+    def put_employee(self, employee: Employee, now: str) -> None:
+        """Create or update the directory fields; enrolment and ``created_at`` stay as stored."""
+        with self._lock:
+            old = self._employees.get(employee.nip)
+            self._employees[employee.nip] = _copy(employee.model_copy(update={
+                "supervisor_nip": employee.supervisor_nip or None,
+                "roles": sorted(set(employee.roles)),
+                "enrolled": old.enrolled if old else False,
+                "enrolled_at": old.enrolled_at if old else None}))
+            self._created_at.setdefault(employee.nip, now)
+
+    def get_employee(self, nip: str) -> Employee | None:
+        with self._lock:
+            e = self._employees.get(nip)
+            return _copy(e) if e else None
+
+    def staff_of(self, supervisor_nip: str) -> list[Employee]:
+        with self._lock:
+            return [_copy(self._employees[k]) for k in sorted(self._employees)
+                    if self._employees[k].supervisor_nip == supervisor_nip]
+
+    def employees(self) -> list[Employee]:
+        with self._lock:
+            return [_copy(self._employees[k]) for k in sorted(self._employees)]
+
+    def created_at(self, nip: str) -> str | None:
+        """When the employee was first stored (the table keeps it; ``Employee`` does not)."""
+        with self._lock:
+            return self._created_at.get(nip)
+
+    def _existing_employee(self, nip: str) -> Employee:
+        e = self._employees.get(nip)
+        if e is None:
+            raise NotFound("No employee record", code="employee_not_found", details={"nip": nip})
+        return e
+
+    # --- face templates ------------------------------------------------------------------------
+    def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
+              consent_notice: str) -> None:
+        """Store the template, mark the employee enrolled, use the session and audit the consent,
+        all or nothing."""
+        with self._lock:
+            emp = self._existing_employee(nip)
+            failed = {label for label, bad in (("template", nip in self._templates),
+                                               ("employee", emp.enrolled),
+                                               ("session", not self._session_usable(session_id))) if bad}
+            _raise_first(failed, {"template": Conflict("Already enrolled", code="already_enrolled"),
+                                  "session": _session_used(), "employee": _concurrent("employee")})
+            self._templates[nip] = _copy(sealed)
+            self._employees[nip] = emp.model_copy(update={"enrolled": True, "enrolled_at": now})
+            self._use_session(session_id, now)
+            self._add_audit(nip, "biometric_consent_given", nip,
+                            {"notice_version": consent_notice, "model_version": sealed.model_version}, now)
+
+    def sealed_template(self, nip: str) -> SealedTemplate | None:
+        with self._lock:
+            t = self._templates.get(nip)
+            return _copy(t) if t else None
+
+    def reset_enrolment(self, nip: str, actor: str, reason: str | None, now: str) -> None:
+        """Delete the template and audit who allowed a new enrolment, all or nothing."""
+        with self._lock:
+            emp = self._existing_employee(nip)
+            if nip not in self._templates:
+                raise Conflict("The employee is not enrolled", code="not_enrolled")
+            del self._templates[nip]
+            self._employees[nip] = emp.model_copy(update={"enrolled": False, "enrolled_at": None})
+            self._add_audit(nip, "enrollment_reset", actor, {"reason": reason} if reason else {}, now)
+
+    # --- personal sites ------------------------------------------------------------------------
+    def add_site(self, site: PersonalSite, actor: str, now: str) -> None:
+        """Store a new site (stamped with ``actor`` and ``now``) and its audit entry."""
+        with self._lock:
+            if (site.nip, site.site_id) in self._sites:
+                raise Conflict("The employee already has a site with this id", code="site_exists",
+                               details={"site_id": site.site_id})
+            self._sites[(site.nip, site.site_id)] = _copy(
+                site.model_copy(update={"created_by": actor, "created_at": now}))
+            self._add_audit(site.nip, "site_assigned", actor,
+                            site.model_dump(mode="json", include=set(SITE_AUDIT_FIELDS)), now)
+
+    def sites_of(self, nip: str) -> list[PersonalSite]:
+        with self._lock:
+            return [_copy(self._sites[k]) for k in sorted(self._sites) if k[0] == nip]
+
+    def remove_site(self, nip: str, site_id: str, actor: str, now: str) -> PersonalSite:
+        """Delete a site and audit who did; returns the removed site."""
+        with self._lock:
+            site = self._sites.pop((nip, site_id), None)
+            if site is None:
+                raise NotFound("No such site for this employee", code="site_not_found",
+                               details={"nip": nip, "site_id": site_id})
+            self._add_audit(nip, "site_removed", actor,
+                            site.model_dump(mode="json", include=set(SITE_AUDIT_FIELDS)), now)
+            return _copy(site)
+
+    def audit_trail(self, nip: str) -> list[AuditEntry]:
+        """Oldest first."""
+        with self._lock:
+            subject = f"employee#{nip}"
+            return [_copy(self._audit[k]) for k in sorted(self._audit) if k[0] == subject]
+
+    def _add_audit(self, nip: str, action: str, actor: str, details: JsonObject, now: str) -> None:
+        entry = AuditEntry(subject=f"employee#{nip}", at=now, action=action, actor=actor, details=details)
+        self._audit[(entry.subject, f"{now}#{uuid.uuid4().hex[:8]}")] = _copy(entry)
+
+    # --- upload sessions -----------------------------------------------------------------------
+    def put_session(self, session: UploadSession, expires: datetime) -> None:
+        """Store a new session; like DynamoDB's TTL, ``expires`` never hides it from a read.
+        Conflict ``session_exists`` if the id is taken."""
+        _aware(expires)
+        with self._lock:
+            if session.session_id in self._sessions:
+                raise Conflict("The session id is taken", code="session_exists")
+            self._sessions[session.session_id] = _copy(session)
+
+    def get_session(self, session_id: str) -> UploadSession | None:
+        with self._lock:
+            s = self._sessions.get(session_id)
+            return _copy(s) if s else None
+
+    def _session_usable(self, session_id: str) -> bool:
+        s = self._sessions.get(session_id)
+        return s is not None and not s.used
+
+    def _use_session(self, session_id: str, now: str) -> None:
+        s = self._sessions[session_id]
+        self._sessions[session_id] = s.model_copy(update={"used": True, "used_at": now})
+
+    # --- attendance ----------------------------------------------------------------------------
+    def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
+                       now: str) -> None:
+        """Write the attempt, the day (unless None) and use the session, all or nothing. The day
+        is written only if its stored version is still ``day.version`` (None: not stored)."""
+        with self._lock:
+            key = (attempt.nip, _checkin_sk(attempt))
+            failed = {label for label, bad in (
+                ("session", not self._session_usable(session_id)),
+                ("attempt", key in self._checkins),
+                ("day", day is not None and self._stored_version(day) != day.version)) if bad}
+            _raise_first(failed, {
+                "session": _session_used(), "day": _concurrent("day"),
+                "attempt": Conflict("This check-in is already stored", code="checkin_exists",
+                                    details={"checkin_id": attempt.checkin_id})})
+            self._use_session(session_id, now)
+            self._checkins[key] = _copy(attempt)
+            if day is not None:
+                self._put_day(day, (day.version or 0) + 1)
+
+    def _stored_version(self, day: DayRecord) -> int | None:
+        stored = self._days.get((day.nip, f"DAY#{day.date}"))
+        return stored.version if stored else None
+
+    def _put_day(self, day: DayRecord, version: int) -> None:
+        self._days[(day.nip, f"DAY#{day.date}")] = _copy(day.model_copy(update={"version": version}))
+
+    def day(self, nip: str, local_date: str) -> DayRecord | None:
+        with self._lock:
+            d = self._days.get((nip, f"DAY#{local_date}"))
+            return _copy(d) if d else None
+
+    def days_between(self, nip: str, start: str, end: str) -> list[DayRecord]:
+        """Both dates inclusive, by date."""
+        with self._lock:
+            return [_copy(self._days[k]) for k in sorted(self._days)
+                    if k[0] == nip and f"DAY#{start}" <= k[1] <= f"DAY#{end}"]
+
+    def checkins_between(self, nip: str, start: str, end: str) -> list[CheckinRecord]:
+        """Both dates inclusive, by date then instant."""
+        with self._lock:
+            return [_copy(self._checkins[k]) for k in sorted(self._checkins)
+                    if k[0] == nip and f"CHECKIN#{start}" <= k[1] <= f"CHECKIN#{end}#~"]
+
+    def days_on(self, local_date: str) -> list[DayRecord]:
+        """Every employee's day on ``local_date``, by NIP (the by_date index's ``nip#sk``)."""
+        with self._lock:
+            keys = sorted((k for k, d in self._days.items() if d.date == local_date), key="#".join)
+            return [_copy(self._days[k]) for k in keys]
+
+    def checkins_on(self, local_date: str) -> list[CheckinRecord]:
+        """Every attempt on ``local_date``, by NIP then instant (the by_date index's ``nip#sk``)."""
+        with self._lock:
+            keys = sorted((k for k, c in self._checkins.items() if c.local_date == local_date),
+                          key="#".join)
+            return [_copy(self._checkins[k]) for k in keys]
+
+    def mark_absent(self, day: DayRecord, now: str) -> bool:
+        """Write ``day`` (an absence) unless a day record exists; True if written."""
+        with self._lock:
+            if self._stored_version(day) is not None:
+                return False
+            self._put_day(day, 1)
+            return True
+
+    # --- once-only job markers -----------------------------------------------------------------
+    def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool:
+        """True the first time ``key`` is claimed, False while its marker exists (like DynamoDB's
+        TTL, the expiry never frees a marker by itself)."""
+        _aware(now)
+        with self._lock:
+            if key in self._jobs:
+                return False
+            self._jobs[key] = {"created_at": now.isoformat(), "details": copy.deepcopy(details)}
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._jobs.pop(key, None)

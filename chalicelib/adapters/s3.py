@@ -1,0 +1,199 @@
+"""S3 adapters: the phones' upload bucket (UploadStore) and the auditors' export bucket (ExportStore).
+
+Each takes a *provider*, a zero-argument callable returning the boto3 S3 client, so the client is
+made on first use; settings reach them as constructor arguments. AWS calls are written
+``self._s3().<method>(`` so tests/infra/test_synth.py can check the role grants each of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.common.errors import HadirError, Internal, InvalidInput, NotFound, Unavailable
+from chalicelib.common.logs import logger
+from chalicelib.face import types as ft
+from chalicelib.services.records import ExportObject
+
+NONCE_META = "x-amz-meta-nonce"  # the presigned POST field; S3 returns it as Metadata["nonce"]
+_MISSING = ("404", "NoSuchKey", "NotFound")
+_RETRYABLE = {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown",
+              "RequestTimeout", "ServiceUnavailable", "InternalError", "InternalFailure",
+              "RequestLimitExceeded", "LimitExceededException"}
+
+Provider = Callable[[], Any]
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError ('' otherwise)."""
+    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+
+
+def aws_failure(exc: Exception, message: str, code: str) -> HadirError:
+    """An AWS failure as the service's own error: retryable ones (throttling, 5xx, no connection)
+    are Unavailable, the rest (access denied, missing resource) Internal misconfiguration.
+    Shared by the AWS adapters so no botocore exception reaches a use case."""
+    aws_code = error_code(exc) or type(exc).__name__
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) \
+        if isinstance(exc, ClientError) else 0
+    if isinstance(exc, BotoCoreError) or aws_code in _RETRYABLE or status >= 500:
+        return Unavailable(message, code=code, details={"aws": aws_code})
+    return Internal(message, code=code, details={"aws": aws_code})
+
+
+# --- uploads ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one uploaded photo may be; the POST policy states it, ``check`` re-checks it."""
+
+    max_bytes: int
+    min_bytes: int
+    content_types: tuple[str, ...]
+
+    def conditions(self, nonce: str) -> list[Any]:
+        """The POST policy conditions binding size, type and nonce."""
+        return [["content-length-range", self.min_bytes, self.max_bytes],
+                ["starts-with", "$Content-Type", "image/"], {NONCE_META: nonce}]
+
+    def check(self, key: str, size: int, content_type: str | None, stored_nonce: str | None,
+              nonce: str) -> None:
+        """Raise the error a stored object breaking a limit deserves (S3 and moto may not have
+        enforced the policy). Shared with the in-memory twin so both fail alike."""
+        if size > self.max_bytes:
+            raise ft.FaceError(ft.IMAGE_TOO_LARGE, "The photo is too large",
+                               {"bytes": size, "max_bytes": self.max_bytes})
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        if ctype not in self.content_types:
+            raise ft.FaceError(ft.UNSUPPORTED_IMAGE, "Only JPEG or PNG photos are accepted",
+                               {"content_type": ctype, "allowed": list(self.content_types)})
+        if size < self.min_bytes:
+            raise ft.FaceError(ft.CORRUPT_IMAGE, "The photo is too small to be an image",
+                               {"bytes": size, "min_bytes": self.min_bytes})
+        if stored_nonce != nonce:
+            raise InvalidInput("The photo was not uploaded for this session", code="nonce_mismatch")
+
+    def check_body(self, data: bytes) -> bytes:
+        """The bytes read (at most max + 1): too large if the object grew after the check."""
+        if len(data) > self.max_bytes:
+            raise ft.FaceError(ft.IMAGE_TOO_LARGE, "The photo is too large",
+                               {"max_bytes": self.max_bytes})
+        return data
+
+
+def upload_missing(key: str) -> InvalidInput:
+    return InvalidInput("A photo of this session was not uploaded", code="upload_missing",
+                        details={"key_index": key.rsplit("/", 1)[-1]})
+
+
+class S3Uploads:
+    """UploadStore over the uploads bucket: presigned POSTs, reads with every limit re-checked,
+    deletion after the decision (pixels are never kept)."""
+
+    def __init__(self, s3_client_provider: Provider, bucket: str, max_bytes: int, min_bytes: int,
+                 content_types: Iterable[str]):
+        self._s3 = s3_client_provider
+        self.bucket = bucket
+        self.limits = UploadLimits(max_bytes, min_bytes, tuple(content_types))
+
+    def presign(self, key: str, nonce: str, ttl_s: int) -> dict[str, Any]:
+        """``{"url", "fields", "key"}`` for one POST within the limits, bound to ``nonce``."""
+        try:
+            post = self._s3().generate_presigned_post(
+                Bucket=self.bucket, Key=key, Fields={NONCE_META: nonce},
+                Conditions=self.limits.conditions(nonce), ExpiresIn=ttl_s)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The upload could not be prepared", "storage_failure") from exc
+        return {"url": post["url"], "fields": post["fields"], "key": key}
+
+    def read(self, key: str, nonce: str) -> bytes:
+        """The uploaded bytes after checking existence, size, content type and nonce."""
+        try:
+            head = self._s3().head_object(Bucket=self.bucket, Key=key)
+            self.limits.check(key, int(head["ContentLength"]), head.get("ContentType"),
+                              (head.get("Metadata") or {}).get("nonce"), nonce)
+            body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"]
+            return self.limits.check_body(body.read(self.limits.max_bytes + 1))
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise upload_missing(key) from exc
+            raise aws_failure(exc, "The photo could not be read", "storage_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "The photo could not be read", "storage_failure") from exc
+
+    def discard(self, keys: Iterable[str]) -> None:
+        """Delete processed photos (1000 per request). Best effort: the bucket's lifecycle
+        expiry removes whatever a failed delete leaves."""
+        keys = list(keys)
+        for i in range(0, len(keys), 1000):
+            objects = [{"Key": k} for k in keys[i:i + 1000]]
+            try:
+                out = self._s3().delete_objects(Bucket=self.bucket,
+                                                Delete={"Objects": objects, "Quiet": True})
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("uploads not deleted", extra={"count": len(objects),
+                                                           "aws": error_code(exc)})
+                continue
+            if out.get("Errors"):
+                logger.warning("uploads not deleted", extra={"count": len(out["Errors"])})
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+def sse_arguments(kms_key_id: str | None) -> dict[str, str]:
+    """PutObject's encryption arguments: SSE-KMS under the exports key when one is configured,
+    otherwise none so the bucket's default (SSE-KMS) applies. Never "AES256", which would
+    override the bucket's KMS key with S3-managed keys."""
+    if kms_key_id:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+    return {}
+
+
+class S3Exports:
+    """ExportStore over the exports bucket (versioned, Object Lock): writes, listings, reads and
+    presigned download URLs for auditors."""
+
+    def __init__(self, s3_client_provider: Provider, bucket: str, kms_key_id: str | None):
+        self._s3 = s3_client_provider
+        self.bucket = bucket
+        self.kms_key_id = kms_key_id or None
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Write one object; the SHA-256 checksum is what Object Lock requires of a PutObject."""
+        try:
+            self._s3().put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                                  ChecksumAlgorithm="SHA256", **sse_arguments(self.kms_key_id))
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The export could not be written", "export_failure") from exc
+
+    def list(self, prefix: str) -> list[ExportObject]:
+        """Every object under ``prefix``, sorted by key."""
+        try:
+            pages = self._s3().get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix)
+            found = [ExportObject(key=o["Key"], bytes=int(o["Size"]))
+                     for page in pages for o in page.get("Contents", [])]
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The exports could not be listed", "export_failure") from exc
+        return sorted(found, key=lambda o: o.key)
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes; NotFound ``export_not_found``."""
+        try:
+            return self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise NotFound("No such export file", code="export_not_found",
+                               details={"key": key}) from exc
+            raise aws_failure(exc, "The export could not be read", "export_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "The export could not be read", "export_failure") from exc
+
+    def download_url(self, key: str, expires_in: int) -> str:
+        """A presigned GET valid for ``expires_in`` seconds (signed locally; no request)."""
+        try:
+            return self._s3().generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The download could not be prepared", "export_failure") from exc

@@ -1,0 +1,392 @@
+"""The ``AttendanceRecords`` port over DynamoDB (PynamoDB): typed records in, typed records out.
+
+No PynamoDB model leaves this module, and every failed condition becomes the service's own error
+(Conflict, NotFound); any other AWS failure propagates. Writes that belong together are one
+transaction; which item cancelled it is read from the cancellation reasons (see :func:`_commit`).
+The item layout is the one :class:`~chalicelib.adapters.storage.repos.Store` writes.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Iterable, Literal
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.storage.models import (AttendanceModel, AuditModel, BiometricModel, EmployeeModel,
+                                                JobRunModel, OfficeModel, SessionModel, SiteModel, bind)
+from chalicelib.common.errors import Conflict, HadirError, JsonObject, NotFound
+from chalicelib.common.settings import Settings
+from chalicelib.policy.day import day_from_dict, day_to_dict
+from chalicelib.services.records import (AuditEntry, CheckinRecord, DayRecord, Employee, Office, PersonalSite,
+                                         SealedTemplate, UploadSession, utc_iso)
+
+SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")
+
+
+# --- transactions ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Write:
+    """One item of a transaction, labelled so a cancellation can say whose condition failed."""
+
+    label: str
+    op: Literal["delete", "put", "update"]
+    model: Model
+    condition: Condition | None = None
+    actions: list[Action] = field(default_factory=list)
+
+
+# PynamoDB's TransactWrite sends condition checks, then deletes, puts and updates, whatever order
+# they were added in (transactions.py, Connection.transact_write_items).
+_SEND_ORDER = ("check", "delete", "put", "update")
+
+
+def _failed_labels(exc: TransactWriteError, writes: list[_Write]) -> list[str]:
+    """The labels of ``writes`` whose condition failed, the reasons (one per item, in the order
+    sent) matched against the items in that same order."""
+    sent = sorted(writes, key=lambda w: _SEND_ORDER.index(w.op))
+    reasons = exc.cancellation_reasons or []
+    if len(reasons) != len(sent):
+        return []
+    return [w.label for w, r in zip(sent, reasons) if r is not None and r.code == "ConditionalCheckFailed"]
+
+
+def _commit(conn: Connection, writes: list[_Write], errors: dict[str, HadirError]) -> None:
+    """Write all of ``writes`` or none; on a failed condition raise the first of ``errors`` (in
+    their order: the most telling first) whose label failed. Anything else propagates."""
+    try:
+        with TransactWrite(connection=conn) as tx:
+            for w in writes:
+                if w.op == "delete":
+                    tx.delete(w.model, condition=w.condition)
+                elif w.op == "put":
+                    tx.save(w.model, condition=w.condition)
+                else:
+                    tx.update(w.model, actions=w.actions, condition=w.condition)
+    except TransactWriteError as exc:
+        failed = _failed_labels(exc, writes)
+        for label, error in errors.items():
+            if label in failed:
+                raise error from exc
+        raise
+
+
+def _condition_failed(exc: PutError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _concurrent(what: str) -> Conflict:
+    return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
+
+
+def _session_used() -> Conflict:
+    return Conflict("The upload session was already used", code="session_used")
+
+
+class DynamoRecords:
+    """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
+
+    def __init__(self, settings: Settings):
+        bind(settings)
+        self._agency = settings.agency_id
+        self._conn = Connection(region=settings.region, host=settings.aws_endpoint_url)
+
+    # --- offices -------------------------------------------------------------------------------
+    def put_office(self, office: Office, now: str) -> None:
+        OfficeModel(office.office_id, name=office.name, timezone=office.timezone, geofence=office.geofence,
+                    rules=office.rules, work_mode=office.work_mode, agency_id=self._agency,
+                    updated_at=now).save()
+
+    def get_office(self, office_id: str) -> Office | None:
+        try:
+            return _office(OfficeModel.get(office_id))
+        except DoesNotExist:
+            return None
+
+    def offices(self) -> list[Office]:
+        """By id (a scan has no order of its own)."""
+        return sorted((_office(m) for m in OfficeModel.scan()), key=lambda o: o.office_id)
+
+    # --- employees -----------------------------------------------------------------------------
+    def put_employee(self, employee: Employee, now: str) -> None:
+        """Create or update the directory fields; enrolment and ``created_at`` stay as stored."""
+        m = self._employee_model(employee.nip) or EmployeeModel(employee.nip, created_at=now,
+                                                                agency_id=self._agency)
+        m.name = employee.name
+        m.unit = employee.unit
+        m.office_ids = list(employee.office_ids)
+        m.supervisor_nip = employee.supervisor_nip or None
+        m.roles = set(employee.roles)
+        m.email = employee.email
+        try:
+            m.save()  # conditioned on the version read above
+        except PutError as exc:
+            if _condition_failed(exc):
+                raise _concurrent("employee") from exc
+            raise
+
+    @staticmethod
+    def _employee_model(nip: str) -> EmployeeModel | None:
+        try:
+            return EmployeeModel.get(nip, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def get_employee(self, nip: str) -> Employee | None:
+        m = self._employee_model(nip)
+        return _employee(m) if m else None
+
+    def staff_of(self, supervisor_nip: str) -> list[Employee]:
+        return [_employee(m) for m in EmployeeModel.by_supervisor.query(supervisor_nip)]
+
+    def employees(self) -> list[Employee]:
+        """By NIP (a scan has no order of its own)."""
+        return sorted((_employee(m) for m in EmployeeModel.scan()), key=lambda e: e.nip)
+
+    def _existing_employee(self, nip: str) -> EmployeeModel:
+        m = self._employee_model(nip)
+        if m is None:
+            raise NotFound("No employee record", code="employee_not_found", details={"nip": nip})
+        return m
+
+    # --- face templates ------------------------------------------------------------------------
+    def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
+              consent_notice: str) -> None:
+        """Store the template, mark the employee enrolled, use the session and audit the consent
+        (UU 27/2022), all or nothing."""
+        emp = self._existing_employee(nip)
+        bio = BiometricModel(nip, ciphertext=sealed.ciphertext, encrypted_key=sealed.encrypted_key,
+                             nonce=sealed.nonce, key_id=sealed.key_id, model_version=sealed.model_version,
+                             created_at=now, consent_notice=consent_notice)
+        consent = {"notice_version": consent_notice, "model_version": sealed.model_version}
+        _commit(self._conn, [
+            _Write("template", "put", bio, BiometricModel.nip.does_not_exist()),
+            _Write("employee", "update", emp, EmployeeModel.enrolled == False,  # noqa: E712
+                   [EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now)]),
+            _use_session(session_id, now),
+            _Write("audit", "put", _audit(nip, "biometric_consent_given", nip, consent, now)),
+        ], {"template": Conflict("Already enrolled", code="already_enrolled"),
+            "session": _session_used(), "employee": _concurrent("employee")})
+
+    def sealed_template(self, nip: str) -> SealedTemplate | None:
+        try:
+            b = BiometricModel.get(nip, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return SealedTemplate(ciphertext=b.ciphertext, encrypted_key=b.encrypted_key, nonce=b.nonce,
+                              key_id=b.key_id, model_version=b.model_version)
+
+    def reset_enrolment(self, nip: str, actor: str, reason: str | None, now: str) -> None:
+        """Delete the template and audit who allowed a new enrolment, all or nothing."""
+        emp = self._existing_employee(nip)
+        _commit(self._conn, [
+            _Write("template", "delete", BiometricModel(nip), BiometricModel.nip.exists()),
+            _Write("employee", "update", emp, None,
+                   [EmployeeModel.enrolled.set(False), EmployeeModel.enrolled_at.remove()]),
+            _Write("audit", "put", _audit(nip, "enrollment_reset", actor,
+                                          {"reason": reason} if reason else {}, now)),
+        ], {"template": Conflict("The employee is not enrolled", code="not_enrolled"),
+            "employee": _concurrent("employee")})
+
+    # --- personal sites ------------------------------------------------------------------------
+    def add_site(self, site: PersonalSite, actor: str, now: str) -> None:
+        """Store a new site (stamped with ``actor`` and ``now``) and its audit entry."""
+        m = SiteModel(site.nip, site.site_id, kind=site.kind, work_mode=site.work_mode,
+                      geofence=site.geofence, valid_from=site.valid_from, valid_to=site.valid_to, note=site.note,
+                      agency_id=self._agency, created_by=actor, created_at=now)
+        details = site.model_dump(include=set(SITE_AUDIT_FIELDS))
+        _commit(self._conn, [
+            _Write("site", "put", m, SiteModel.site_id.does_not_exist()),
+            _Write("audit", "put", _audit(site.nip, "site_assigned", actor, details, now)),
+        ], {"site": Conflict("The employee already has a site with this id", code="site_exists",
+                             details={"site_id": site.site_id})})
+
+    def sites_of(self, nip: str) -> list[PersonalSite]:
+        return [_site(m) for m in SiteModel.query(nip)]
+
+    def remove_site(self, nip: str, site_id: str, actor: str, now: str) -> PersonalSite:
+        """Delete a site and audit who did; returns the removed site."""
+        def missing() -> NotFound:
+            return NotFound("No such site for this employee", code="site_not_found",
+                            details={"nip": nip, "site_id": site_id})
+        try:
+            m = SiteModel.get(nip, site_id, consistent_read=True)
+        except DoesNotExist:
+            raise missing() from None
+        site = _site(m)
+        details = site.model_dump(include=set(SITE_AUDIT_FIELDS))
+        _commit(self._conn, [
+            _Write("site", "delete", m, SiteModel.site_id.exists()),
+            _Write("audit", "put", _audit(nip, "site_removed", actor, details, now)),
+        ], {"site": missing()})
+        return site
+
+    def audit_trail(self, nip: str) -> list[AuditEntry]:
+        """Oldest first."""
+        return [_audit_entry(a) for a in AuditModel.query(_subject(nip))]
+
+    # --- upload sessions -----------------------------------------------------------------------
+    def put_session(self, session: UploadSession, expires: datetime) -> None:
+        """Store a new session; DynamoDB deletes it some time after ``expires`` (reads do not
+        check: ``expires_at`` does). Conflict ``session_exists`` if the id is taken."""
+        m = SessionModel(session.session_id, nip=session.nip, purpose=session.purpose, nonce=session.nonce,
+                         keys=list(session.keys), expires_at=session.expires_at, used=session.used,
+                         used_at=session.used_at, ttl=expires)
+        try:
+            m.save(condition=SessionModel.session_id.does_not_exist())
+        except PutError as exc:
+            if _condition_failed(exc):
+                raise Conflict("The session id is taken", code="session_exists") from exc
+            raise
+
+    def get_session(self, session_id: str) -> UploadSession | None:
+        try:
+            m = SessionModel.get(session_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return UploadSession(session_id=m.session_id, nip=m.nip, purpose=m.purpose, nonce=m.nonce,
+                             keys=list(m.keys), expires_at=m.expires_at, used=bool(m.used),
+                             used_at=m.used_at)
+
+    # --- attendance ----------------------------------------------------------------------------
+    def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
+                       now: str) -> None:
+        """Write the attempt, the day (unless None) and use the session, all or nothing. The day
+        is written only if its stored version is still ``day.version`` (None: not stored)."""
+        sk = f"CHECKIN#{attempt.local_date}#{attempt.at}#{attempt.checkin_id}"
+        item = self._item(attempt.nip, sk, attempt.local_date, "checkin", attempt.office_id,
+                          attempt.decision, attempt.model_dump(mode="json"), now)
+        writes = [_use_session(session_id, now),
+                  _Write("attempt", "put", item, AttendanceModel.sk.does_not_exist())]
+        if day is not None:
+            writes.append(self._day_write(day, now))
+        _commit(self._conn, writes, {
+            "session": _session_used(), "day": _concurrent("day"),
+            "attempt": Conflict("This check-in is already stored", code="checkin_exists",
+                                details={"checkin_id": attempt.checkin_id})})
+
+    def _day_write(self, day: DayRecord, now: str) -> _Write:
+        m = self._day_model(day, now)
+        if day.version is None:
+            return _Write("day", "put", m, AttendanceModel.sk.does_not_exist())
+        if day.version == 0:  # stored before days had versions (see _day_record)
+            return _Write("day", "put", m, AttendanceModel.sk.exists())
+        m.version = day.version  # PynamoDB conditions the put on it and stores version + 1
+        return _Write("day", "put", m)
+
+    def day(self, nip: str, local_date: str) -> DayRecord | None:
+        try:
+            return _day_record(AttendanceModel.get(nip, f"DAY#{local_date}", consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def days_between(self, nip: str, start: str, end: str) -> list[DayRecord]:
+        """Both dates inclusive, by date."""
+        q = AttendanceModel.query(nip, AttendanceModel.sk.between(f"DAY#{start}", f"DAY#{end}"))
+        return [_day_record(m) for m in q]
+
+    def checkins_between(self, nip: str, start: str, end: str) -> list[CheckinRecord]:
+        """Both dates inclusive, by date then instant."""
+        q = AttendanceModel.query(nip, AttendanceModel.sk.between(f"CHECKIN#{start}", f"CHECKIN#{end}#~"))
+        return [CheckinRecord.model_validate(m.data) for m in q]
+
+    def days_on(self, local_date: str) -> list[DayRecord]:
+        """Every employee's day on ``local_date``, by NIP."""
+        return [_day_record(m) for m in self._items_on(local_date, "day")]
+
+    def checkins_on(self, local_date: str) -> list[CheckinRecord]:
+        """Every attempt on ``local_date``, by NIP then instant."""
+        return [CheckinRecord.model_validate(m.data) for m in self._items_on(local_date, "checkin")]
+
+    @staticmethod
+    def _items_on(local_date: str, item_type: str) -> Iterable[AttendanceModel]:
+        return AttendanceModel.by_date.query(local_date,
+                                             filter_condition=AttendanceModel.item_type == item_type)
+
+    def mark_absent(self, day: DayRecord, now: str) -> bool:
+        """Write ``day`` (an absence) unless a day record exists; True if written."""
+        try:
+            self._day_model(day, now).save(condition=AttendanceModel.sk.does_not_exist())
+            return True
+        except PutError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+
+    def _day_model(self, day: DayRecord, now: str) -> AttendanceModel:
+        data = {**day_to_dict(day.day), **({"name": day.name} if day.name is not None else {})}
+        return self._item(day.nip, f"DAY#{day.date}", day.date, "day", day.day.office_id, day.day.status,
+                          data, now)
+
+    def _item(self, nip: str, sk: str, local_date: str, item_type: str, office_id: str | None,
+              status: str, data: JsonObject, now: str) -> AttendanceModel:
+        return AttendanceModel(nip, sk, nip_sk=f"{nip}#{sk}", local_date=local_date, item_type=item_type,
+                               office_id=office_id, agency_id=self._agency, status=status, data=data,
+                               created_at=now)
+
+    # --- once-only job markers -----------------------------------------------------------------
+    def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool:
+        """True the first time ``key`` is claimed, False while its marker exists."""
+        m = JobRunModel(key, created_at=utc_iso(now), details=details, ttl=now + timedelta(days=ttl_days))
+        try:
+            m.save(condition=JobRunModel.job_key.does_not_exist())
+            return True
+        except PutError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+
+    def release(self, key: str) -> None:
+        JobRunModel(key).delete()
+
+
+def _use_session(session_id: str, now: str) -> _Write:
+    return _Write("session", "update", SessionModel(session_id),
+                  SessionModel.session_id.exists() & (SessionModel.used == False),  # noqa: E712
+                  [SessionModel.used.set(True), SessionModel.used_at.set(now)])
+
+
+def _subject(nip: str) -> str:
+    return f"employee#{nip}"
+
+
+def _audit(nip: str, action: str, actor: str, details: JsonObject, now: str) -> AuditModel:
+    """Sorted by time; the suffix keeps two entries of the same instant apart."""
+    return AuditModel(_subject(nip), f"{now}#{uuid.uuid4().hex[:8]}", action=action, actor=actor,
+                      details=details)
+
+
+def _audit_entry(a: AuditModel) -> AuditEntry:
+    return AuditEntry(subject=a.subject, at=a.sk.rsplit("#", 1)[0], action=a.action, actor=a.actor,
+                      details=a.details or {})
+
+
+def _office(m: OfficeModel) -> Office:
+    return Office(office_id=m.office_id, name=m.name, timezone=m.timezone, geofence=m.geofence,
+                  rules=m.rules, work_mode=m.work_mode)
+
+
+def _employee(m: EmployeeModel) -> Employee:
+    return Employee(nip=m.nip, name=m.name, unit=m.unit, office_ids=list(m.office_ids or []),
+                    supervisor_nip=m.supervisor_nip, roles=sorted(m.roles or []), email=m.email,
+                    enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at)
+
+
+def _site(m: SiteModel) -> PersonalSite:
+    return PersonalSite(nip=m.nip, site_id=m.site_id, kind=m.kind, work_mode=m.work_mode, geofence=m.geofence,
+                        valid_from=m.valid_from, valid_to=m.valid_to, note=m.note, created_by=m.created_by,
+                        created_at=m.created_at)
+
+
+def _day_record(m: AttendanceModel) -> DayRecord:
+    """The stored day; an item written before days had versions reads as version 0, and the
+    item's status stands in for a status its data lacks (absences written by ``Store``)."""
+    data = m.data or {}
+    return DayRecord(nip=m.nip, date=m.local_date, day=day_from_dict({"status": m.status, **data}),
+                     name=data.get("name"), version=m.version if m.version is not None else 0)

@@ -1,0 +1,143 @@
+"""An employee's attendance day, folded from its check-ins, with the reasons for its status.
+
+Pure. The day is what the team view, absence detection and the export read; each status says why:
+
+============  ==============================================================  ====================
+status        when                                                            reasons
+============  ==============================================================  ====================
+present       the first accepted check-in was on time                         on_time
+late          the first accepted check-in was after work start                late (minutes, tier)
+flagged       the first check-in was flagged, or only a check-out exists      its flag reasons, or
+                                                                              no_checkin
+absent        absence detection found no check-in after the window closed     no_checkin (percent)
+============  ==============================================================  ====================
+
+Every reason names the ``checkin_id`` it comes from. A rejected attempt never changes the day. A
+late check-in after the absence mark replaces it (the absence's reasons are kept in
+``absence_replaced``). A flagged check-out adds its flag reasons and marks ``out_flagged``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
+
+PRESENT, LATE, FLAGGED, ABSENT = "present", "late", "flagged", "absent"
+DAY_STATUSES = (PRESENT, LATE, FLAGGED, ABSENT)
+ATTENDED = frozenset({PRESENT, LATE})  # an accepted check-in: never absent
+
+Reason = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The parts of one decided check-in or check-out that the day needs."""
+
+    checkin_id: str
+    kind: str  # in | out
+    decision: str  # accepted | flagged | rejected
+    local_time: str
+    late_minutes: int = 0
+    early_leave_minutes: int = 0
+    tier: str | None = None
+    work_mode: str | None = None
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class Day:
+    status: str
+    office_id: str | None = None
+    reasons: tuple[Reason, ...] = ()
+    first_in: str | None = None
+    last_out: str | None = None
+    late_minutes: int | None = None
+    tier: str | None = None
+    early_leave_minutes: int | None = None
+    early_leave_tier: str | None = None
+    work_mode: str | None = None
+    checkin_ids: tuple[str, ...] = ()
+    out_flagged: bool = False
+    absence_replaced: tuple[Reason, ...] = ()
+
+    @property
+    def attended(self) -> bool:
+        return self.status in ATTENDED
+
+    @property
+    def has_checkin(self) -> bool:
+        return self.first_in is not None
+
+
+def absent_day(office_id: str, reasons: list[Reason]) -> Day:
+    """The mark absence detection writes."""
+    return Day(status=ABSENT, office_id=office_id, reasons=tuple(reasons))
+
+
+def fold_day(day: Day | None, attempt: Attempt, office_id: str) -> Day | None:
+    """The day after ``attempt``; None when the attempt does not count (rejected) and there is
+    no day yet, else the day unchanged for a rejected attempt."""
+    if attempt.decision == "rejected":
+        return day
+    if day is not None and day.status == ABSENT:
+        day = Day(status=ABSENT, office_id=day.office_id, absence_replaced=day.reasons)
+    day = day or Day(status=FLAGGED, office_id=office_id)
+    day = replace(day, office_id=day.office_id or office_id,
+                  checkin_ids=(*day.checkin_ids, attempt.checkin_id))
+    if attempt.kind == "in":
+        return _fold_in(day, attempt)
+    return _fold_out(day, attempt)
+
+
+def _tagged(attempt: Attempt, codes: set[str] | None = None, effect: str | None = None) -> tuple[Reason, ...]:
+    return tuple({**r, "checkin_id": attempt.checkin_id} for r in attempt.reasons
+                 if (codes is None or r.get("code") in codes)
+                 and (effect is None or r.get("effect") == effect))
+
+
+def _fold_in(day: Day, attempt: Attempt) -> Day:
+    if day.has_checkin:
+        return day  # the policy rejects a second check-in; nothing to fold
+    if attempt.decision == "flagged":
+        status, reasons = FLAGGED, _tagged(attempt, effect="flag")
+    elif attempt.late_minutes:
+        status, reasons = LATE, _tagged(attempt, {"late"})
+    else:
+        status, reasons = PRESENT, _tagged(attempt, {"on_time"})
+    return replace(day, status=status, reasons=reasons, first_in=attempt.local_time,
+                   late_minutes=attempt.late_minutes, tier=attempt.tier, work_mode=attempt.work_mode)
+
+
+def _fold_out(day: Day, attempt: Attempt) -> Day:
+    day = replace(day, last_out=attempt.local_time, early_leave_minutes=attempt.early_leave_minutes,
+                  early_leave_tier=attempt.tier)
+    if not day.has_checkin:
+        # A check-out alone: flagged for review, whatever it was before (an absence included).
+        return replace(day, status=FLAGGED, reasons=(
+            {"code": "no_checkin", "effect": "flag", "checkin_id": attempt.checkin_id},))
+    if attempt.decision == "flagged":
+        return replace(day, out_flagged=True, reasons=(*day.reasons, *_tagged(attempt, effect="flag")))
+    return day
+
+
+def day_to_dict(day: Day) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in day.__dict__.items()}
+
+
+def day_from_dict(d: dict[str, Any]) -> Day:
+    known = {f for f in Day.__dataclass_fields__}
+    data = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known}
+    return Day(**data)
+
+
+
+def split_for_absence(days: Iterable[tuple[str, Day]]) -> tuple[set[str], set[str]]:
+    """(attended, under review) NIPs of a date's days, for absence detection: an accepted
+    check-in (present, late) is attendance; any other day but an absence mark (a flagged one)
+    awaits a supervisor and is not an absence either."""
+    attended, under_review = set(), set()
+    for nip, day in days:
+        if day.attended:
+            attended.add(nip)
+        elif day.status != ABSENT:
+            under_review.add(nip)
+    return attended, under_review

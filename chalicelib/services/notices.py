@@ -1,0 +1,46 @@
+"""Supervisor notices: one per (date, zone, supervisor), published to the topic whose queue feeds
+the e-mail sender. Both steps are once-only (job markers); a failed send releases its marker so
+the next run sends it."""
+from __future__ import annotations
+
+from typing import Callable
+
+from chalicelib.common.errors import JsonObject
+from chalicelib.common.logs import logger
+from chalicelib.wiring import Services
+
+
+def _once(svc: Services, key: str, details: JsonObject, send: Callable[[], None]) -> bool:
+    if not svc.records.claim(key, details, now=svc.clock.now()):
+        return False
+    try:
+        send()
+    except Exception:
+        svc.records.release(key)
+        raise
+    return True
+
+
+def publish_absence_notice(svc: Services, notice: JsonObject) -> bool:
+    """Publish once per (date, zone, supervisor); False if it was already sent."""
+    key = f"absence-notice#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}"
+    count = len(notice["absentees"])
+    subject = f"Hadir: {count} absent on {notice['date']}"[:99]
+    if not _once(svc, key, {"count": count}, lambda: svc.notifier.publish(notice, subject)):
+        return False
+    logger.info("absence notice published", extra={"supervisor_nip": notice["supervisor_nip"],
+                                                   "date": notice["date"], "count": count})
+    return True
+
+
+def send_email(svc: Services, notice: JsonObject) -> bool:
+    """The e-mail for one notice; once only. False without an address or sender."""
+    to = notice.get("supervisor_email")
+    if not to or not svc.settings.ses_sender:
+        logger.warning("no e-mail address for notice", extra={"supervisor_nip": notice["supervisor_nip"]})
+        return False
+    key = f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}"
+    lines = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice["absentees"]]
+    body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"
+            + "\n".join(lines) + "\n\nConfirm or excuse each absence in Hadir.")
+    return _once(svc, key, {}, lambda: svc.notifier.send_email(to, f"Hadir: absences on {notice['date']}", body))

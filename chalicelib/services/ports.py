@@ -1,0 +1,148 @@
+"""What the use cases need from the outside world, as small interfaces (ports).
+
+Each has a real adapter over AWS (``chalicelib.adapters``) and an in-memory one with the same
+behaviour (``chalicelib.adapters.memory``); ``tests/contract`` runs one suite against both. The
+composition root (``chalicelib.wiring``) decides which is used. Every method raises the service's
+own errors (``chalicelib.common.errors``), never an AWS or PynamoDB exception.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Protocol
+
+from chalicelib.common.errors import JsonObject
+from chalicelib.services.records import (AuditEntry, CheckinRecord, DayRecord, Employee, ExportObject,
+                                         Office, PersonalSite, SealedTemplate, UploadSession)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (UTC)."""
+        ...
+
+
+class AttendanceRecords(Protocol):
+    """Offices, employees, personal sites, templates, sessions, check-ins, days, audit, job markers.
+
+    Writes that must happen together are one call (one DynamoDB transaction): a replayed session,
+    a day changed since it was read, or a taken id cancels everything.
+    """
+
+    # offices
+    def put_office(self, office: Office, now: str) -> None: ...
+    def get_office(self, office_id: str) -> Office | None: ...
+    def offices(self) -> list[Office]: ...
+
+    # employees
+    def put_employee(self, employee: Employee, now: str) -> None:
+        """Create or update (name, unit, offices, supervisor, roles, e-mail); keeps enrolment."""
+        ...
+
+    def get_employee(self, nip: str) -> Employee | None: ...
+    def staff_of(self, supervisor_nip: str) -> list[Employee]: ...
+    def employees(self) -> list[Employee]: ...
+
+    # face templates
+    def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
+              consent_notice: str) -> None:
+        """Store the template, mark the employee enrolled, use the session and audit the consent.
+        Conflict ``already_enrolled`` / ``session_used`` / ``concurrent_update``."""
+        ...
+
+    def sealed_template(self, nip: str) -> SealedTemplate | None: ...
+
+    def reset_enrolment(self, nip: str, actor: str, reason: str | None, now: str) -> None:
+        """Delete the template and audit who allowed a new enrolment. Conflict ``not_enrolled``."""
+        ...
+
+    # personal sites
+    def add_site(self, site: PersonalSite, actor: str, now: str) -> None:
+        """Conflict ``site_exists`` if the employee has a site with this id."""
+        ...
+
+    def sites_of(self, nip: str) -> list[PersonalSite]: ...
+
+    def remove_site(self, nip: str, site_id: str, actor: str, now: str) -> PersonalSite:
+        """NotFound ``site_not_found``."""
+        ...
+
+    def audit_trail(self, nip: str) -> list[AuditEntry]: ...
+
+    # upload sessions
+    def put_session(self, session: UploadSession, expires: datetime) -> None: ...
+    def get_session(self, session_id: str) -> UploadSession | None: ...
+
+    # attendance
+    def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
+                       now: str) -> None:
+        """Write the attempt, the day (if it changed) and use the session, all or nothing.
+        Conflict ``session_used``; ``concurrent_update`` if the day's version moved since read."""
+        ...
+
+    def day(self, nip: str, local_date: str) -> DayRecord | None: ...
+    def days_between(self, nip: str, start: str, end: str) -> list[DayRecord]: ...
+    def checkins_between(self, nip: str, start: str, end: str) -> list[CheckinRecord]: ...
+    def days_on(self, local_date: str) -> list[DayRecord]: ...
+    def checkins_on(self, local_date: str) -> list[CheckinRecord]: ...
+
+    def mark_absent(self, day: DayRecord, now: str) -> bool:
+        """Write an absent day unless a day record exists; True if written."""
+        ...
+
+    # once-only job markers
+    def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool: ...
+    def release(self, key: str) -> None: ...
+
+
+class UploadStore(Protocol):
+    """Where phones upload photos (S3 presigned POST), read back with every limit re-checked."""
+
+    def presign(self, key: str, nonce: str, ttl_s: int) -> JsonObject:
+        """``{"url", "fields", "key"}`` for one POST of at most the configured size."""
+        ...
+
+    def read(self, key: str, nonce: str) -> bytes:
+        """The bytes, after checking they exist, their size, type and nonce (InvalidInput
+        ``upload_missing`` / ``nonce_mismatch``; FaceError ``image_too_large`` ...)."""
+        ...
+
+    def discard(self, keys: Iterable[str]) -> None: ...
+
+
+class TemplateVault(Protocol):
+    """Envelope encryption of face templates, bound to the employee."""
+
+    def seal(self, nip: str, template: JsonObject) -> SealedTemplate: ...
+    def unseal(self, nip: str, sealed: SealedTemplate) -> JsonObject: ...
+
+
+class Notifier(Protocol):
+    def publish(self, notice: JsonObject, subject: str) -> None:
+        """Publish a supervisor notice (SNS topic, fanned out to the e-mail queue)."""
+        ...
+
+    def send_email(self, to: str, subject: str, body: str) -> None: ...
+
+
+class ExportStore(Protocol):
+    """The auditors' bucket: write-once objects under an agency's prefix, read by presigned URL."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+    def list(self, prefix: str) -> list[ExportObject]: ...
+    def get(self, key: str) -> bytes: ...
+    def download_url(self, key: str, expires_in: int) -> str: ...
+
+
+class Directory(Protocol):
+    """The user directory (Cognito): sign-in and the accounts an import creates."""
+
+    def login(self, username: str, password: str) -> JsonObject:
+        """``{"id_token", "access_token", "refresh_token", "expires_in"}``; Unauthenticated
+        ``invalid_credentials`` and friends."""
+        ...
+
+    def upsert_user(self, username: str, password: str, *, nip: str | None, name: str,
+                    groups: Iterable[str]) -> None:
+        """Create or update so the role groups are exactly ``groups``; an existing user keeps
+        their password unless one is given."""
+        ...

@@ -1,0 +1,156 @@
+"""The records that cross layers: what the use cases read and write through the ports.
+
+Typed (pydantic v2, frozen) so an adapter cannot hand a use case a half-filled dictionary and a
+use case cannot store one. Dates are office-local ISO dates (``YYYY-MM-DD``), instants are UTC ISO
+8601 strings with milliseconds (``utc_iso``), as stored.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.common.errors import JsonObject
+from chalicelib.policy.day import Day
+
+
+def utc_iso(dt: datetime) -> str:
+    """An instant as stored: UTC, ISO 8601, milliseconds."""
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Office(Record):
+    office_id: str
+    name: str
+    timezone: str
+    geofence: JsonObject  # parsed by geo.parse_geofence
+    rules: JsonObject  # parsed by policy.OfficeRules.from_dict
+    work_mode: str = "WFO"
+
+
+class Employee(Record):
+    nip: str
+    name: str
+    unit: str | None = None
+    office_ids: list[str] = Field(default_factory=list)
+    supervisor_nip: str | None = None
+    roles: list[str] = Field(default_factory=lambda: ["employee"])
+    email: str | None = None
+    enrolled: bool = False
+    enrolled_at: str | None = None
+
+
+class PersonalSite(Record):
+    """A place an employee may attend besides their offices (home, assignment, anywhere)."""
+
+    nip: str
+    site_id: str
+    kind: str  # home | assignment | anywhere
+    work_mode: str  # WFH | DL | WFA
+    geofence: JsonObject
+    valid_from: str | None = None  # office-local dates, both inclusive
+    valid_to: str | None = None
+    note: str | None = None
+    created_by: str = ""
+    created_at: str = ""
+
+    def valid_on(self, day: str) -> bool:
+        return (not self.valid_from or self.valid_from <= day) and (
+            not self.valid_to or day <= self.valid_to)
+
+
+class SealedTemplate(Record):
+    """A face template encrypted under a KMS data key (see adapters.vault)."""
+
+    ciphertext: bytes
+    encrypted_key: bytes
+    nonce: bytes
+    key_id: str
+    model_version: str = ""
+
+
+class UploadSession(Record):
+    session_id: str
+    nip: str
+    purpose: str  # enrollment | checkin
+    nonce: str
+    keys: list[str]
+    expires_at: str
+    used: bool = False
+    used_at: str | None = None
+
+
+class FaceEvidence(Record):
+    score: float | None = None
+    threshold: float | None = None
+    decision: str | None = None
+    model_version: str | None = None
+    error: str | None = None  # the image or face error code when there is no score
+
+
+class GeoEvidence(Record):
+    status: str
+    site_id: str | None = None
+    distance_m: float | None = None
+    accuracy_m: float | None = None
+    margin_m: float | None = None
+
+
+class PositionEvidence(Record):
+    lat: float
+    lon: float
+    captured_at: str
+    is_mock: bool = False
+
+
+class CheckinRecord(Record):
+    """One attempt (accepted, flagged or rejected alike) with every reason behind its decision."""
+
+    checkin_id: str
+    record_id: str
+    nip: str
+    name: str
+    office_id: str
+    at: str
+    decision: str
+    kind: str
+    local_date: str
+    local_time: str
+    timezone: str
+    work_mode: str | None = None
+    site_id: str | None = None
+    late_minutes: int = 0
+    early_leave_minutes: int = 0
+    tier: str | None = None
+    reasons: list[JsonObject] = Field(default_factory=list)
+    face: FaceEvidence
+    geo: GeoEvidence
+    position: PositionEvidence
+
+
+class DayRecord(Record):
+    """An employee's day as stored: the policy's folded ``Day`` and the version it was read at
+    (None: not stored yet). Writing it back fails if someone else wrote it meanwhile."""
+
+    nip: str
+    date: str
+    day: Day
+    name: str | None = None
+    version: int | None = None
+
+
+class AuditEntry(Record):
+    subject: str
+    at: str
+    action: str
+    actor: str
+    details: JsonObject = Field(default_factory=dict)
+
+
+class ExportObject(Record):
+    key: str
+    bytes: int

@@ -1,0 +1,450 @@
+"""The typed inputs and outputs of the use cases, which are also the API's request and response
+bodies (``docs/openapi.json`` is generated from them).
+
+Requests are strict (JSON types as declared: no "7.5" for a number, no 1 for a string) and ignore
+unknown fields. Domain values are parsed by the pure packages inside the models (a position by
+``geo.parse_position``, a geofence by ``geo.parse_geofence``, an office's hours by
+``policy.OfficeRules``), so their error codes and problem lists reach the client unchanged. For
+other fields, ``error_codes`` names the error code of a request whose first invalid field is that
+field (``chalicelib.common.http.invalid_input``).
+"""
+from __future__ import annotations
+
+import re
+import datetime as dt
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel,
+                      WithJsonSchema, model_validator)
+
+from chalicelib.common.errors import InvalidInput, JsonObject
+from chalicelib.geo import Position, geofence_to_dict, parse_geofence, parse_position
+from chalicelib.policy.time_rules import OfficeRules
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+_ID = re.compile(ID_PATTERN)
+ROLES = ("employee", "supervisor", "admin", "auditor")
+PERSONAL_KINDS = ("home", "assignment", "anywhere")
+
+_CIRCLE = {"type": "object", "required": ["type", "lat", "lon", "radius_m"], "properties": {
+    "type": {"const": "circle"}, "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+    "radius_m": {"type": "number", "minimum": 1, "maximum": 50000}}}
+_POLYGON = {"type": "object", "required": ["type", "coordinates"], "description":
+            "GeoJSON Polygon: rings of [lon, lat], closed, at most 1 degree across",
+            "properties": {"type": {"const": "Polygon"}, "coordinates": {
+                "type": "array", "items": {"type": "array", "items": {
+                    "type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}}}}
+_POSITION = {"type": "object", "required": ["lat", "lon", "accuracy_m", "captured_at"],
+             "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
+                            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                            "accuracy_m": {"type": "number", "minimum": 0,
+                                           "description": "accuracy radius in metres"},
+                            "captured_at": {"type": "string", "format": "date-time",
+                                            "description": "ISO 8601 with a UTC offset"},
+                            "is_mock": {"type": "boolean", "default": False}}}
+
+Geofence = Annotated[JsonObject, AfterValidator(lambda v: geofence_to_dict(parse_geofence(v))),
+                     WithJsonSchema({"oneOf": [_CIRCLE, _POLYGON]})]
+GeofenceOut = Annotated[JsonObject, WithJsonSchema({"oneOf": [_CIRCLE, _POLYGON]})]
+Location = Annotated[Position, BeforeValidator(parse_position), WithJsonSchema(_POSITION)]
+Reason = Annotated[JsonObject, WithJsonSchema({
+    "type": "object", "required": ["code"], "description": "a rule that applied, with its numbers",
+    "properties": {"code": {"type": "string"}, "effect": {"enum": ["reject", "flag", "info"]}},
+    "additionalProperties": True})]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    error_codes: ClassVar[dict[str, str]] = {}
+
+
+class Query(BaseModel):
+    """Query strings: every value arrives as a string and is parsed (lax)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    error_codes: ClassVar[dict[str, str]] = {}
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorBody(Response):
+    code: str
+    message: str
+    details: JsonObject = Field(default_factory=dict)
+
+
+class Error(Response):
+    """The error envelope of every 4xx and 5xx response."""
+
+    error: ErrorBody
+
+
+# --- auth -------------------------------------------------------------------------------------
+class LoginRequest(Request):
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Tokens(Response):
+    id_token: str
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: int
+
+
+# --- offices ----------------------------------------------------------------------------------
+def _window(v: Any) -> Any:
+    """``"06:00-10:00"`` or ``["06:00", "10:00"]``."""
+    if isinstance(v, str) and "-" in v:
+        return tuple(v.split("-"))
+    return tuple(v) if isinstance(v, list) else v
+
+
+Window = Annotated[tuple[str, str], BeforeValidator(_window), WithJsonSchema({
+    "oneOf": [{"type": "string", "pattern": r"^\d\d:\d\d-\d\d:\d\d$", "examples": ["06:00-10:00"]},
+              {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}]})]
+
+
+class OfficeRequest(Request):
+    office_id: str = Field(pattern=ID_PATTERN, description="lowercase letters, digits and '-'")
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = Field(description="IANA zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), "
+                                      "Asia/Jayapura (WIT)")
+    geofence: Geofence
+    checkin_window: Window | None = None
+    work_start: str | None = None
+    work_end: str | None = None
+    checkout_window: Window | None = None
+    error_codes: ClassVar[dict[str, str]] = {
+        "office_id": "invalid_office", "name": "invalid_office", "geofence": "invalid_geofence",
+        "timezone": "invalid_time_rules", "checkin_window": "invalid_time_rules",
+        "work_start": "invalid_time_rules", "work_end": "invalid_time_rules",
+        "checkout_window": "invalid_time_rules"}
+
+    @model_validator(mode="after")
+    def _blank_name(self) -> "OfficeRequest":
+        if not self.name.strip():
+            raise InvalidInput("The office is not valid", code="invalid_office", details={
+                "problems": [{"field": "name", "code": "required", "message": "name is blank"}]})
+        return self
+
+    def rules(self) -> OfficeRules:
+        """The office's time rules (InvalidInput ``invalid_time_rules`` with every problem)."""
+        given = {k: getattr(self, k) for k in ("checkin_window", "work_start", "work_end",
+                                               "checkout_window") if getattr(self, k) is not None}
+        return OfficeRules.from_dict({"timezone": self.timezone, **given})
+
+
+class OfficeOut(Response):
+    office_id: str
+    name: str
+    timezone: str
+    geofence: GeofenceOut
+    rules: JsonObject
+    work_mode: str = "WFO"
+
+
+# --- employees --------------------------------------------------------------------------------
+class EmployeeRow(Request):
+    """One row of an import (JSON, or a Simpeg CSV row with its Indonesian headers mapped)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, str_strip_whitespace=True)
+    nip: str = Field(description="18-digit NIP (checked: birth date, appointment, sex digit)")
+    name: str = ""
+    unit: str | None = None
+    office_ids: list[str] = Field(default_factory=list)
+    supervisor_nip: str | None = None
+    roles: list[Literal["employee", "supervisor", "admin", "auditor"]] = Field(
+        default_factory=lambda: ["employee"])
+    email: str | None = Field(default=None, max_length=254)
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+
+
+class EmployeeRows(RootModel[list[EmployeeRow]]):
+    """``application/json``: a list of rows; ``text/csv``: a Simpeg export (``,`` or ``;``)."""
+
+
+class ImportRow(Response):
+    row: int
+    nip: Any = None
+    ok: bool
+    error: ErrorBody | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class ImportResult(Response):
+    created: int
+    failed: int
+    rows: list[ImportRow]
+
+
+class ResetQuery(Query):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class EnrolmentReset(Response):
+    nip: str
+    status: Literal["not_enrolled"] = "not_enrolled"
+    reset_by: str
+
+
+# --- personal sites ---------------------------------------------------------------------------
+def _iso_date(v: Any) -> Any:
+    """A strict ``YYYY-MM-DD`` (``date.fromisoformat`` would also take ``20260306``)."""
+    if isinstance(v, str) and len(v) == 10:
+        dt.date.fromisoformat(v)  # ValueError: not a date
+        return v
+    raise ValueError("a date YYYY-MM-DD is expected")
+
+
+IsoDate = Annotated[str, AfterValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+
+
+class SiteRequest(Request):
+    site_id: str = Field(pattern=ID_PATTERN, description="lowercase letters, digits and '-'")
+    kind: Literal["home", "assignment", "anywhere"] = Field(
+        description="home = WFH, assignment = dinas luar (DL), anywhere = WFA")
+    geofence: Geofence
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
+    note: str | None = Field(default=None, max_length=500)
+    error_codes: ClassVar[dict[str, str]] = {
+        "site_id": "invalid_site", "note": "invalid_site", "kind": "invalid_site_kind",
+        "geofence": "invalid_geofence", "valid_from": "invalid_validity", "valid_to": "invalid_validity"}
+
+    @model_validator(mode="after")
+    def _validity(self) -> "SiteRequest":
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise InvalidInput("valid_to is before valid_from", code="invalid_validity", details={
+                "problems": [{"field": "valid_to", "code": "before_valid_from",
+                              "message": "valid_to is before valid_from"}]})
+        return self
+
+
+class SiteOut(Response):
+    nip: str
+    site_id: str
+    kind: str
+    work_mode: str
+    geofence: GeofenceOut
+    valid_from: str | None = None
+    valid_to: str | None = None
+    note: str | None = None
+    created_by: str = ""
+    created_at: str = ""
+    status: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    removed_by: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class SiteList(Response):
+    nip: str
+    sites: list[SiteOut]
+
+
+# --- uploads, enrolment -----------------------------------------------------------------------
+class UploadTarget(Response):
+    url: str
+    fields: dict[str, str]
+    key: str
+
+
+class UploadSessionOut(Response):
+    session_id: str
+    nonce: str | None = Field(default=None, exclude_if=lambda v: v is None,
+                              description="check-in only: bind the selfie to this session")
+    uploads: list[UploadTarget]
+    expires_at: str
+    max_bytes: int
+    content_types: list[str]
+
+
+class EnrolRequest(Request):
+    session_id: str = Field(min_length=1, max_length=64)
+    consent: Annotated[bool | None, BeforeValidator(lambda v: v if isinstance(v, bool) else None)] = Field(
+        default=None, description="the employee accepted the biometric consent notice (UU 27/2022); "
+                                  "anything but true is refused as consent_required")
+    error_codes: ClassVar[dict[str, str]] = {"consent": "consent_required"}
+
+
+class PhotoResult(Response):
+    index: int
+    ok: bool
+    checks: list[JsonObject]
+
+
+class EnrolmentOut(Response):
+    status: Literal["enrolled"] = "enrolled"
+    model_version: str
+    photos: list[PhotoResult]
+
+
+# --- check-in ---------------------------------------------------------------------------------
+class CheckinRequest(Request):
+    session_id: str = Field(min_length=1, max_length=64)
+    type: Literal["in", "out"]
+    location: Location
+    error_codes: ClassVar[dict[str, str]] = {"type": "invalid_type", "session_id": "invalid_session"}
+
+
+class FaceOut(Response):
+    score: float | None = None
+    threshold: float | None = None
+
+
+class GeoOut(Response):
+    status: str
+    site_id: str | None = None
+    distance_m: float | None = None
+    accuracy_m: float | None = None
+
+
+class CheckinOut(Response):
+    """The decision and every reason for it. A photo that could not be verified (no face,
+    corrupt, too large...) is a rejected, stored attempt: then ``error`` says why, and the
+    response has that error's status."""
+
+    checkin_id: str
+    decision: Literal["accepted", "flagged", "rejected"]
+    kind: Literal["in", "out"]
+    work_mode: str | None
+    local_date: str
+    local_time: str
+    timezone: str
+    late_minutes: int
+    early_leave_minutes: int
+    tier: str | None
+    reasons: list[Reason]
+    office_id: str
+    face: FaceOut
+    geo: GeoOut
+    error: ErrorBody | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+# --- queries ----------------------------------------------------------------------------------
+class OfficeBrief(Response):
+    office_id: str
+    name: str
+    timezone: str
+    rules: JsonObject
+
+
+class EnrolmentState(Response):
+    status: Literal["enrolled", "not_enrolled"]
+    enrolled_at: str | None = None
+
+
+class MySite(Response):
+    site_id: str
+    kind: str
+    work_mode: str
+    geofence: GeofenceOut
+    valid_from: str | None = None
+    valid_to: str | None = None
+    note: str | None = None
+    created_by: str = ""
+    created_at: str = ""
+    valid_today: bool
+
+
+class SiteToday(Response):
+    site_id: str
+    kind: str
+    work_mode: str
+
+
+class SitesToday(Response):
+    date: str
+    sites: list[SiteToday]
+
+
+class Me(Response):
+    nip: str
+    name: str
+    unit: str | None
+    roles: list[str]
+    supervisor_nip: str | None
+    enrollment: EnrolmentState
+    offices: list[OfficeBrief]
+    sites: list[MySite]
+    sites_today: SitesToday
+
+
+class DateRangeQuery(Query):
+    start: dt.date | None = Field(default=None, alias="from", description="default: to - 6 days")
+    end: dt.date | None = Field(default=None, alias="to", description="default: today (office-local)")
+    error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date"}
+
+
+class CheckinBrief(Response):
+    checkin_id: str
+    kind: str
+    decision: str
+    local_time: str
+    work_mode: str | None = None
+    late_minutes: int = 0
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+class MyDay(Response):
+    date: str
+    status: str = Field(description="present, late, flagged, absent, no_record, pending (today), "
+                                    "future, or why it is not a working day (weekend, ...)")
+    working_day: bool
+    holiday: str | None = None
+    first_in: str | None = None
+    last_out: str | None = None
+    late_minutes: int | None = None
+    work_mode: str | None = None
+    checkins: list[CheckinBrief] = Field(default_factory=list)
+
+
+class MyAttendance(Response):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+    nip: str
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    days: list[MyDay]
+
+
+class DateQuery(Query):
+    day: dt.date | None = Field(default=None, alias="date",
+                                description="office-local date; default: today")
+    error_codes: ClassVar[dict[str, str]] = {"date": "invalid_date"}
+
+
+class StaffDay(Response):
+    nip: str
+    name: str
+    unit: str | None = None
+    status: str = Field(description="present, late, flagged, absent or no_record")
+    first_in: str | None = None
+    last_out: str | None = None
+    late_minutes: int | None = None
+    work_mode: str | None = None
+    reasons: list[Reason] = Field(default_factory=list,
+                                  description="why the day has its status, each naming its check-in")
+
+
+class TeamAttendance(Response):
+    supervisor_nip: str
+    date: str
+    staff: list[StaffDay]
+
+
+class ExportDateQuery(Query):
+    day: dt.date = Field(alias="date")
+    error_codes: ClassVar[dict[str, str]] = {"date": "invalid_date"}
+
+
+class ExportFile(Response):
+    key: str
+    bytes: int
+    url: str
+
+
+class ExportList(Response):
+    date: str
+    files: list[ExportFile]
+    expires_in: int

@@ -1,0 +1,46 @@
+"""Single-use, short-lived upload sessions: photos go straight from the phone to the upload store
+(presigned POST); the session binds them to the employee, a purpose and a nonce."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from chalicelib.common.errors import Conflict, Gone, InvalidInput, NotFound
+from chalicelib.services.records import UploadSession, utc_iso
+from chalicelib.services.schemas import UploadSessionOut, UploadTarget
+from chalicelib.wiring import Services
+
+ENROLMENT, CHECKIN = "enrollment", "checkin"
+
+
+def open_session(svc: Services, nip: str, purpose: str, count: int, ttl_s: int) -> UploadSessionOut:
+    now = svc.clock.now()
+    session_id, nonce = uuid.uuid4().hex, secrets.token_urlsafe(16)
+    expires = now + timedelta(seconds=ttl_s)
+    keys = [f"{purpose}/{nip}/{session_id}/{i}" for i in range(count)]
+    svc.records.put_session(UploadSession(session_id=session_id, nip=nip, purpose=purpose, nonce=nonce,
+                                          keys=keys, expires_at=utc_iso(expires)),
+                            expires=expires + timedelta(days=1))
+    targets = [UploadTarget(**svc.uploads.presign(key, nonce, ttl_s)) for key in keys]
+    return UploadSessionOut(session_id=session_id, nonce=nonce, uploads=targets,
+                            expires_at=utc_iso(expires), max_bytes=svc.settings.upload_max_bytes,
+                            content_types=list(svc.settings.upload_content_types))
+
+
+def claimable(svc: Services, session_id: str, nip: str, purpose: str) -> UploadSession:
+    """The session if ``nip`` may use it now for ``purpose`` (using it is part of the write that
+    records the result, so a replay racing this check still fails there)."""
+    sess = svc.records.get_session(session_id)
+    if sess is None or sess.nip != nip:
+        raise NotFound("Unknown upload session", code="session_not_found")
+    if sess.purpose != purpose:
+        raise InvalidInput(f"This session is for {sess.purpose}, not {purpose}",
+                           code="wrong_session_purpose")
+    if sess.used:
+        raise Conflict("The upload session was already used", code="session_used",
+                       details={"used_at": sess.used_at})
+    if datetime.fromisoformat(sess.expires_at) <= svc.clock.now():
+        raise Gone("The upload session has expired", code="session_expired",
+                   details={"expired_at": sess.expires_at})
+    return sess

@@ -1,0 +1,116 @@
+"""The composition root: the one place that builds the adapters from the settings and hands them,
+with the clock, to the use cases. Built lazily, once per process (importing the app costs
+nothing); tests replace parts with ``configure(...)`` or build a whole in-memory set with
+``in_memory(...)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from chalicelib.common.clock import FixedClock, SystemClock
+from chalicelib.common.settings import Settings, get_settings
+from chalicelib.policy.calendar import WorkCalendar
+from chalicelib.policy.time_rules import LatenessTable
+from chalicelib.services.ports import (AttendanceRecords, Clock, Directory, ExportStore, Notifier,
+                                       TemplateVault, UploadStore)
+
+
+@dataclass
+class Services:
+    """Everything a use case may use. ``calendar`` and ``lateness`` are the national defaults
+    (Permentan 68/2012 tiers, Indonesian holidays and cuti bersama) until per-agency
+    configuration lands (issue 12)."""
+
+    settings: Settings
+    clock: Clock
+    records: AttendanceRecords
+    uploads: UploadStore
+    vault: TemplateVault
+    notifier: Notifier
+    exports: ExportStore
+    directory: Directory
+    face_engine_provider: Callable[[], Any]
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    lateness: LatenessTable = field(default_factory=LatenessTable)
+    idempotency_client: Callable[[], Any] | None = None  # the Powertools persistence layer's
+
+    def face_engine(self) -> Any:
+        return self.face_engine_provider()
+
+    def now_iso(self) -> str:
+        from chalicelib.services.records import utc_iso
+        return utc_iso(self.clock.now())
+
+
+def _real_face_engine(settings: Settings) -> Callable[[], Any]:
+    def provider() -> Any:
+        from chalicelib.face import get_engine
+        return get_engine(settings.face)
+    return provider
+
+
+def clock_for(settings: Settings) -> Clock:
+    return FixedClock(settings.frozen_now) if settings.frozen_now else SystemClock()
+
+
+def build(settings: Settings) -> Services:
+    """The AWS adapters, each creating its client on first use."""
+    from chalicelib.adapters import aws
+    from chalicelib.adapters.auth import CognitoDirectory
+    from chalicelib.adapters.notify import SnsSesNotifier
+    from chalicelib.adapters.s3 import S3Exports, S3Uploads
+    from chalicelib.adapters.storage.records import DynamoRecords
+    from chalicelib.adapters.vault import KmsVault
+
+    s3 = aws.provider("s3")
+    return Services(
+        settings=settings, clock=clock_for(settings), records=DynamoRecords(settings),
+        uploads=S3Uploads(s3, settings.buckets["uploads"], settings.upload_max_bytes,
+                          settings.upload_min_bytes, settings.upload_content_types),
+        vault=KmsVault(aws.provider("kms"), settings.kms_key_id),
+        notifier=SnsSesNotifier(aws.provider("sns"), aws.provider("ses"), settings.topic_arn,
+                                settings.ses_sender),
+        exports=S3Exports(s3, settings.buckets["exports"], settings.exports_kms_key_id),
+        directory=CognitoDirectory(aws.provider("cognito-idp"), settings.user_pool_id,
+                                   settings.user_pool_client_id, settings.agency_id),
+        face_engine_provider=_real_face_engine(settings),
+        idempotency_client=aws.provider("dynamodb"),
+    )
+
+
+def in_memory(settings: Settings, **overrides: Any) -> Services:
+    """Every port in memory, with the same behaviour as the AWS adapters (tests/contract)."""
+    from chalicelib.adapters.memory.blobs import (InMemoryDirectory, InMemoryExports, InMemoryNotifier,
+                                                  InMemoryUploads, InMemoryVault)
+    from chalicelib.adapters.memory.records import InMemoryRecords
+
+    svc = Services(settings=settings, clock=clock_for(settings), records=InMemoryRecords(),
+                   uploads=InMemoryUploads(settings.upload_max_bytes, settings.upload_min_bytes,
+                                           settings.upload_content_types),
+                   vault=InMemoryVault(), notifier=InMemoryNotifier(), exports=InMemoryExports(),
+                   directory=InMemoryDirectory(), face_engine_provider=_real_face_engine(settings))
+    return replace(svc, **overrides)
+
+
+_services: Services | None = None
+_overrides: dict[str, Any] = {}
+
+
+def get_services() -> Services:
+    global _services
+    if _services is None:
+        _services = replace(build(get_settings()), **_overrides)
+    return _services
+
+
+def configure(**overrides: Any) -> None:
+    """Replace parts of the wiring (``face_engine_provider=``, ``clock=``...); rebuilt lazily."""
+    global _services
+    _overrides.clear()
+    _overrides.update(overrides)
+    _services = None
+
+
+def reset() -> None:
+    configure()

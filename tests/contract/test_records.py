@@ -1,0 +1,454 @@
+"""One suite for both ``AttendanceRecords`` adapters: DynamoDB (in moto) and in memory.
+
+Each test runs twice; whatever one adapter does, the other must do too.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.adapters.memory.records import InMemoryRecords
+from chalicelib.adapters.storage.models import EmployeeModel
+from chalicelib.adapters.storage.records import DynamoRecords
+from chalicelib.common.errors import Conflict, NotFound
+from chalicelib.common.settings import Settings, get_settings, reset_settings
+from chalicelib.policy.day import Day, absent_day
+from chalicelib.services.ports import AttendanceRecords
+from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
+                                         Office, PersonalSite, PositionEvidence, SealedTemplate,
+                                         UploadSession)
+
+AYU, BUDI, SUP = "199001012015032001", "198805052012121002", "197503032000031003"
+DATE = "2026-03-03"
+T0 = "2026-03-03T00:00:00.000+00:00"
+T1 = "2026-03-03T01:00:00.000+00:00"
+T2 = "2026-03-03T02:00:00.000+00:00"
+EXPIRES = datetime(2026, 3, 3, 0, 2, tzinfo=timezone.utc)
+
+
+@dataclass
+class Backend:
+    records: AttendanceRecords
+    created_at: Callable[[str], str | None]  # not on Employee: each backend reads it its own way
+
+
+@functools.cache
+def _client(service: str, region: str) -> object:
+    """One boto3 client per service for the whole run (mock_aws intercepts them all)."""
+    return boto3.client(service, region_name=region)
+
+
+@pytest.fixture(scope="module")
+def dynamo() -> Iterator[tuple[DynamoRecords, Settings]]:
+    """Every resource of the test stage in moto's in-process mock, created once for the module
+    (as ``aws_env`` does, without wiring the services), and the adapter over its tables."""
+    from local.bootstrap import create_all
+    region = get_settings().region
+    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+        for name, value in create_all(lambda service: _client(service, region), "test").items():
+            mp.setenv(name, value)
+        reset_settings()
+        settings = get_settings()
+        yield DynamoRecords(settings), settings
+    reset_settings()
+
+
+def _empty_tables(settings: Settings) -> None:
+    """Each test starts from empty tables: emptied in moto's own store (moto 5, pinned in
+    requirements-dev.txt), as scanning and deleting through the API costs more than the tests."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.region].tables
+    for name in settings.tables.values():
+        tables[name].items.clear()
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def backend(request) -> Backend:
+    if request.param == "memory":
+        mem = InMemoryRecords()
+        return Backend(mem, mem.created_at)
+    records, settings = request.getfixturevalue("dynamo")
+    _empty_tables(settings)
+    return Backend(records, lambda nip: EmployeeModel.get(nip).created_at)
+
+
+@pytest.fixture
+def records(backend: Backend) -> AttendanceRecords:
+    return backend.records
+
+
+# --- builders ------------------------------------------------------------------------------------
+def office(office_id: str = "kanwil-bali", **kw) -> Office:
+    return Office(**{"office_id": office_id, "name": "Kanwil Bali", "timezone": "Asia/Makassar",
+                     "geofence": {"type": "circle", "lat": -8.65, "lon": 115.22, "radius_m": 150},
+                     "rules": {"work_start": "07:30", "grace_minutes": 0}, **kw})
+
+
+def employee(nip: str = AYU, **kw) -> Employee:
+    return Employee(**{"nip": nip, "name": "Ayu Lestari", "office_ids": ["kanwil-bali"],
+                       "supervisor_nip": SUP, "roles": ["employee"], **kw})
+
+
+def session(session_id: str = "s1", nip: str = AYU, purpose: str = "checkin") -> UploadSession:
+    return UploadSession(session_id=session_id, nip=nip, purpose=purpose, nonce="n-" + session_id,
+                         keys=[f"uploads/{nip}/{session_id}/0"], expires_at="2026-03-03T00:02:00.000+00:00")
+
+
+def sealed(model_version: str = "toy-v1") -> SealedTemplate:
+    return SealedTemplate(ciphertext=b"\x00\xffcipher", encrypted_key=b"\x01key", nonce=b"\x02" * 12,
+                          key_id="alias/test-templates", model_version=model_version)
+
+
+def attempt(checkin_id: str = "c1", nip: str = AYU, at: str = T0, kind: str = "in",
+            decision: str = "accepted", local_date: str = DATE) -> CheckinRecord:
+    return CheckinRecord(
+        checkin_id=checkin_id, record_id=checkin_id, nip=nip, name="Ayu Lestari", office_id="kanwil-bali",
+        at=at, decision=decision, kind=kind, local_date=local_date, local_time="08:00:00",
+        timezone="Asia/Makassar", work_mode="WFO", late_minutes=30, tier="TL1",
+        reasons=[{"code": "late", "effect": "info", "minutes": 30}],
+        face=FaceEvidence(score=0.81, threshold=0.5, decision="match", model_version="toy-v1"),
+        geo=GeoEvidence(status="inside", site_id="kanwil-bali", distance_m=12.5, accuracy_m=8.0),
+        position=PositionEvidence(lat=-8.65, lon=115.22, captured_at=at))
+
+
+def day(nip: str = AYU, date: str = DATE, status: str = "late", version: int | None = None,
+        checkin_ids: tuple[str, ...] = ("c1",)) -> DayRecord:
+    return DayRecord(nip=nip, date=date, version=version, name="Ayu Lestari", day=Day(
+        status=status, office_id="kanwil-bali", first_in="08:00:00", late_minutes=30, tier="TL1",
+        checkin_ids=checkin_ids, reasons=({"code": "late", "minutes": 30, "checkin_id": checkin_ids[0]},)))
+
+
+def given_enrolled(records: AttendanceRecords, nip: str = AYU) -> None:
+    records.put_employee(employee(nip), T0)
+    records.put_session(session("enrol-" + nip, nip, "enrollment"), EXPIRES)
+    records.enrol(nip, sealed(), "enrol-" + nip, T0, consent_notice="v1")
+
+
+def actions(records: AttendanceRecords, nip: str = AYU) -> list[str]:
+    return [a.action for a in records.audit_trail(nip)]
+
+
+# --- offices -------------------------------------------------------------------------------------
+def test_offices_are_put_read_and_listed_by_id(records):
+    # Given two offices, one of them updated
+    records.put_office(office("kanwil-ntb", name="Kanwil NTB"), T0)
+    records.put_office(office(), T0)
+    records.put_office(office(work_mode="WFA"), T1)
+    # Then
+    assert records.get_office("kanwil-bali") == office(work_mode="WFA")
+    assert records.get_office("nowhere") is None
+    assert [o.office_id for o in records.offices()] == ["kanwil-bali", "kanwil-ntb"]
+
+
+# --- employees -----------------------------------------------------------------------------------
+def test_employee_upsert_keeps_enrolment_and_created_at(backend):
+    records = backend.records
+    given_enrolled(records)
+    enrolled_at = records.get_employee(AYU).enrolled_at
+    # When the directory import runs again with new details (and claims no enrolment)
+    records.put_employee(employee(name="Ayu L.", unit="Umum", roles=["supervisor", "employee",
+                                                                     "employee"], enrolled=False), T2)
+    # Then the details changed, the enrolment and the creation time did not
+    e = records.get_employee(AYU)
+    assert (e.name, e.unit, e.roles) == ("Ayu L.", "Umum", ["employee", "supervisor"])
+    assert e.enrolled and e.enrolled_at == enrolled_at == T0
+    assert backend.created_at(AYU) == T0
+
+
+def test_a_new_employee_is_not_enrolled_whatever_the_record_says(records):
+    records.put_employee(employee(enrolled=True, enrolled_at=T0, supervisor_nip=""), T0)
+    e = records.get_employee(AYU)
+    assert not e.enrolled and e.enrolled_at is None and e.supervisor_nip is None
+    assert records.get_employee(BUDI) is None
+
+
+def test_staff_of_lists_a_supervisors_staff_by_nip(records):
+    # Given two staff of SUP and the supervisor herself (no supervisor)
+    records.put_employee(employee(AYU), T0)
+    records.put_employee(employee(BUDI, name="Budi"), T0)
+    records.put_employee(employee(SUP, name="Sari", supervisor_nip=None), T0)
+    # Then
+    assert [e.nip for e in records.staff_of(SUP)] == [BUDI, AYU]
+    assert records.staff_of(AYU) == []
+    assert [e.nip for e in records.employees()] == sorted([AYU, BUDI, SUP])
+
+
+# --- enrolment -----------------------------------------------------------------------------------
+def test_enrol_stores_the_template_marks_enrolled_uses_the_session_and_audits_consent(records):
+    given_enrolled(records)
+    assert records.sealed_template(AYU) == sealed()
+    assert records.get_employee(AYU).enrolled
+    assert records.get_session("enrol-" + AYU).used
+    (consent,) = records.audit_trail(AYU)
+    assert (consent.subject, consent.at, consent.action, consent.actor, consent.details) == (
+        f"employee#{AYU}", T0, "biometric_consent_given", AYU,
+        {"notice_version": "v1", "model_version": "toy-v1"})
+
+
+def test_enrolling_twice_is_already_enrolled_and_writes_nothing(records):
+    given_enrolled(records)
+    records.put_session(session("again", purpose="enrollment"), EXPIRES)
+    # When
+    with pytest.raises(Conflict) as err:
+        records.enrol(AYU, sealed("other-v2"), "again", T1, consent_notice="v2")
+    # Then
+    assert err.value.code == "already_enrolled"
+    assert records.sealed_template(AYU).model_version == "toy-v1"
+    assert not records.get_session("again").used
+    assert actions(records) == ["biometric_consent_given"]
+
+
+def test_enrolling_with_a_used_session_is_session_used_and_writes_nothing(records):
+    records.put_employee(employee(), T0)
+    records.put_session(session("used", purpose="enrollment"), EXPIRES)
+    records.record_checkin(attempt(decision="rejected"), None, "used", T0)  # uses it
+    # When
+    with pytest.raises(Conflict) as err:
+        records.enrol(AYU, sealed(), "used", T1, consent_notice="v1")
+    # Then
+    assert err.value.code == "session_used"
+    assert records.sealed_template(AYU) is None and not records.get_employee(AYU).enrolled
+    assert records.audit_trail(AYU) == []
+
+
+def test_enrolling_an_unknown_employee_or_with_an_unknown_session(records):
+    records.put_session(session("s", purpose="enrollment"), EXPIRES)
+    with pytest.raises(NotFound) as err:
+        records.enrol(AYU, sealed(), "s", T0, consent_notice="v1")
+    assert err.value.code == "employee_not_found"
+    records.put_employee(employee(), T0)
+    with pytest.raises(Conflict) as err:
+        records.enrol(AYU, sealed(), "no-such-session", T0, consent_notice="v1")
+    assert err.value.code == "session_used"
+    assert records.sealed_template(AYU) is None
+
+
+def test_reset_enrolment_deletes_the_template_and_audits_who(records):
+    given_enrolled(records)
+    # When
+    records.reset_enrolment(AYU, SUP, "new glasses", T1)
+    # Then
+    assert records.sealed_template(AYU) is None
+    e = records.get_employee(AYU)
+    assert not e.enrolled and e.enrolled_at is None
+    reset = records.audit_trail(AYU)[-1]
+    assert (reset.action, reset.actor, reset.at, reset.details) == (
+        "enrollment_reset", SUP, T1, {"reason": "new glasses"})
+    # and a second reset has nothing to reset
+    with pytest.raises(Conflict) as err:
+        records.reset_enrolment(AYU, SUP, None, T2)
+    assert err.value.code == "not_enrolled"
+    assert actions(records) == ["biometric_consent_given", "enrollment_reset"]
+    with pytest.raises(NotFound):
+        records.reset_enrolment(BUDI, SUP, None, T2)
+
+
+# --- personal sites ------------------------------------------------------------------------------
+def site(site_id: str = "home", **kw) -> PersonalSite:
+    return PersonalSite(**{"nip": AYU, "site_id": site_id, "kind": "home", "work_mode": "WFH",
+                           "geofence": {"type": "circle", "lat": -8.6, "lon": 115.2, "radius_m": 80},
+                           "valid_from": "2026-03-01", "valid_to": "2026-03-31", **kw})
+
+
+def test_sites_are_added_stamped_listed_by_id_and_audited(records):
+    # When
+    records.add_site(site("home"), SUP, T0)
+    records.add_site(site("assignment-1", kind="assignment", work_mode="DL", valid_to=None), SUP, T1)
+    # Then
+    assert [s.site_id for s in records.sites_of(AYU)] == ["assignment-1", "home"]
+    assert records.sites_of(AYU)[1] == site("home", created_by=SUP, created_at=T0)
+    assert records.sites_of(BUDI) == []
+    first = records.audit_trail(AYU)[0]
+    assert (first.action, first.actor, first.details) == ("site_assigned", SUP, {
+        "site_id": "home", "kind": "home", "work_mode": "WFH", "valid_from": "2026-03-01",
+        "valid_to": "2026-03-31"})
+
+
+def test_a_site_id_taken_is_site_exists_and_changes_nothing(records):
+    records.add_site(site(), SUP, T0)
+    with pytest.raises(Conflict) as err:
+        records.add_site(site(note="other"), SUP, T1)
+    assert (err.value.code, err.value.details) == ("site_exists", {"site_id": "home"})
+    assert records.sites_of(AYU)[0].note is None
+    assert actions(records) == ["site_assigned"]
+
+
+def test_remove_site_returns_it_and_audits_a_missing_one_is_site_not_found(records):
+    records.add_site(site(), SUP, T0)
+    # When
+    removed = records.remove_site(AYU, "home", SUP, T1)
+    # Then
+    assert removed == site(created_by=SUP, created_at=T0)
+    assert records.sites_of(AYU) == []
+    assert actions(records) == ["site_assigned", "site_removed"]
+    assert records.audit_trail(AYU)[1].details["site_id"] == "home"
+    with pytest.raises(NotFound) as err:
+        records.remove_site(AYU, "home", SUP, T2)
+    assert err.value.code == "site_not_found"
+    assert actions(records) == ["site_assigned", "site_removed"]
+
+
+# --- sessions ------------------------------------------------------------------------------------
+def test_sessions_are_put_and_read_back_once_per_id(records):
+    records.put_session(session("s1"), EXPIRES)
+    assert records.get_session("s1") == session("s1")
+    assert records.get_session("s2") is None
+    with pytest.raises(Conflict) as err:
+        records.put_session(session("s1", nip=BUDI), EXPIRES)
+    assert err.value.code == "session_exists"
+    assert records.get_session("s1").nip == AYU
+
+
+# --- check-ins -----------------------------------------------------------------------------------
+def test_record_checkin_writes_the_attempt_and_the_day_and_uses_the_session(records):
+    records.put_session(session("s1"), EXPIRES)
+    # When
+    records.record_checkin(attempt("c1"), day(), "s1", T0)
+    # Then
+    assert records.checkins_between(AYU, DATE, DATE) == [attempt("c1")]
+    stored = records.day(AYU, DATE)
+    assert stored == day(version=1)
+    assert stored.day.reasons[0]["checkin_id"] == "c1" and stored.name == "Ayu Lestari"
+    used = records.get_session("s1")
+    assert used.used and used.used_at == T0
+
+
+def test_a_rejected_attempt_is_stored_without_a_day(records):
+    records.put_session(session("s1"), EXPIRES)
+    records.record_checkin(attempt("c1", decision="rejected"), None, "s1", T0)
+    assert [c.decision for c in records.checkins_on(DATE)] == ["rejected"]
+    assert records.day(AYU, DATE) is None and records.days_on(DATE) == []
+
+
+def test_a_replayed_session_is_session_used_and_writes_nothing(records):
+    records.put_session(session("s1"), EXPIRES)
+    records.record_checkin(attempt("c1"), day(), "s1", T0)
+    # When the same session comes again, even with a stale day
+    for d in (day(version=1, checkin_ids=("c1", "c2")), day(version=None), None):
+        with pytest.raises(Conflict) as err:
+            records.record_checkin(attempt("c2", at=T1, kind="out"), d, "s1", T1)
+        # Then
+        assert err.value.code == "session_used"
+    assert [c.checkin_id for c in records.checkins_between(AYU, DATE, DATE)] == ["c1"]
+    assert records.day(AYU, DATE).version == 1
+
+
+def test_a_day_changed_since_read_is_concurrent_update_and_writes_nothing(records):
+    records.put_session(session("s1"), EXPIRES)
+    records.put_session(session("s2"), EXPIRES)
+    records.put_session(session("s3"), EXPIRES)
+    records.record_checkin(attempt("c1"), day(), "s1", T0)
+    read = records.day(AYU, DATE)
+    records.record_checkin(attempt("c2", at=T1, kind="out"),
+                           day(version=read.version, checkin_ids=("c1", "c2")), "s2", T1)
+    # When a check-out that read the day before c2 was written stores its day
+    stale = day(version=read.version, checkin_ids=("c1", "c3"))
+    for d in (stale, day(version=None, checkin_ids=("c3",))):  # or thought there was no day
+        with pytest.raises(Conflict) as err:
+            records.record_checkin(attempt("c3", at=T2, kind="out"), d, "s3", T2)
+        # Then nothing is written and the session is still usable
+        assert err.value.code == "concurrent_update"
+    assert records.day(AYU, DATE).day.checkin_ids == ("c1", "c2")
+    assert [c.checkin_id for c in records.checkins_on(DATE)] == ["c1", "c2"]
+    assert not records.get_session("s3").used
+    # and a retry from a fresh read goes through
+    fresh = records.day(AYU, DATE)
+    records.record_checkin(attempt("c3", at=T2, kind="out"), day(version=fresh.version,
+                                                                  checkin_ids=("c1", "c2", "c3")), "s3", T2)
+    assert records.day(AYU, DATE).day.checkin_ids == ("c1", "c2", "c3")
+
+
+def test_day_versions_increase_with_every_write(records):
+    versions = []
+    for n, at in enumerate((T0, T1, T2), start=1):
+        records.put_session(session(f"s{n}"), EXPIRES)
+        current = records.day(AYU, DATE)
+        records.record_checkin(attempt(f"c{n}", at=at), day(version=current.version if current else None),
+                               f"s{n}", at)
+        versions.append(records.day(AYU, DATE).version)
+    assert versions == [1, 2, 3]
+
+
+def test_an_attempt_stored_twice_is_checkin_exists(records):
+    records.put_session(session("s1"), EXPIRES)
+    records.put_session(session("s2"), EXPIRES)
+    records.record_checkin(attempt("c1"), None, "s1", T0)
+    with pytest.raises(Conflict) as err:
+        records.record_checkin(attempt("c1"), day(), "s2", T1)
+    assert err.value.code == "checkin_exists"
+    assert records.day(AYU, DATE) is None and not records.get_session("s2").used
+
+
+# --- reading attendance --------------------------------------------------------------------------
+def given_a_week(records: AttendanceRecords) -> None:
+    """Ayu on 2, 3 and 4 March (an attempt at 00:00 and one at 09:00 UTC), Budi on 3 March."""
+    n = 0
+    for nip, date in ((AYU, "2026-03-02"), (AYU, "2026-03-03"), (AYU, "2026-03-04"), (BUDI, "2026-03-03")):
+        for hour in ("09", "00"):  # written out of order
+            n += 1
+            records.put_session(session(f"s{n}", nip), EXPIRES)
+            records.record_checkin(attempt(f"c{n}", nip, f"{date}T{hour}:00:00.000+00:00", local_date=date),
+                                   None, f"s{n}", T0)
+        records.mark_absent(day(nip, date, "absent"), T0)
+
+
+def test_days_and_checkins_between_are_inclusive_and_ordered(records):
+    given_a_week(records)
+    days = records.days_between(AYU, "2026-03-03", "2026-03-04")
+    assert [d.date for d in days] == ["2026-03-03", "2026-03-04"]
+    got = records.checkins_between(AYU, "2026-03-02", "2026-03-03")
+    assert [(c.local_date, c.at[11:13]) for c in got] == [
+        ("2026-03-02", "00"), ("2026-03-02", "09"), ("2026-03-03", "00"), ("2026-03-03", "09")]
+    assert records.days_between(BUDI, "2026-03-04", "2026-03-31") == []
+
+
+def test_days_and_checkins_on_a_date_span_every_employee_by_nip(records):
+    given_a_week(records)
+    assert [(d.nip, d.date) for d in records.days_on("2026-03-03")] == [(BUDI, DATE), (AYU, DATE)]
+    assert [(c.nip, c.at[11:13]) for c in records.checkins_on("2026-03-03")] == [
+        (BUDI, "00"), (BUDI, "09"), (AYU, "00"), (AYU, "09")]
+    assert records.days_on("2026-03-05") == [] and records.checkins_on("2026-03-05") == []
+
+
+def test_mark_absent_writes_only_when_no_day_exists(records):
+    absence = DayRecord(nip=AYU, date=DATE, name="Ayu Lestari",
+                        day=absent_day("kanwil-bali", [{"code": "no_checkin", "percent": 1.5}]))
+    # When / Then: the first mark is written (with the name the export needs), the second is not
+    assert records.mark_absent(absence, T0) is True
+    assert records.mark_absent(absence, T1) is False
+    assert records.day(AYU, DATE) == absence.model_copy(update={"version": 1})
+    # and a day with a check-in is never marked absent
+    records.put_session(session("s1", BUDI), EXPIRES)
+    records.record_checkin(attempt("c1", BUDI), day(BUDI), "s1", T0)
+    assert records.mark_absent(absence.model_copy(update={"nip": BUDI}), T1) is False
+    assert records.day(BUDI, DATE).day.status == "late"
+
+
+def test_records_read_are_copies(records):
+    records.put_session(session("s1"), EXPIRES)
+    mine = attempt("c1")
+    records.record_checkin(mine, day(), "s1", T0)
+    mine.reasons.append({"code": "tampered"})
+    records.checkins_on(DATE)[0].reasons.append({"code": "tampered"})
+    records.day(AYU, DATE).day.reasons[0]["code"] = "tampered"
+    assert records.checkins_on(DATE)[0].reasons == attempt("c1").reasons
+    assert records.day(AYU, DATE).day.reasons[0]["code"] == "late"
+
+
+# --- job markers ---------------------------------------------------------------------------------
+def test_claim_is_once_only_until_released(records):
+    now = datetime(2026, 3, 3, 10, tzinfo=timezone.utc)
+    assert records.claim("absence-notice#2026-03-03#" + SUP, {"count": 2}, now) is True
+    assert records.claim("absence-notice#2026-03-03#" + SUP, {"count": 3}, now) is False
+    assert records.claim("absence-notice#2026-03-04#" + SUP, {}, now, ttl_days=1) is True
+    # When released, it can be claimed again
+    records.release("absence-notice#2026-03-03#" + SUP)
+    records.release("never-claimed")
+    assert records.claim("absence-notice#2026-03-03#" + SUP, {}, now) is True

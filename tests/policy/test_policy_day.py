@@ -1,0 +1,74 @@
+"""Folding a day from its check-ins: the status and the reasons for it (policy/day.py)."""
+from chalicelib.policy.day import (ABSENT, Attempt, Day, absent_day, day_from_dict, day_to_dict, fold_day,
+                                   split_for_absence)
+
+ON_TIME = {"code": "on_time", "effect": "info", "local_time": "07:20:00", "work_start": "07:30"}
+LATE = {"code": "late", "effect": "info", "minutes": 15, "tier": "TL1", "percent": 0.5}
+INSIDE = {"code": "inside_geofence", "effect": "info", "site_id": "kantor"}
+UNCERTAIN = {"code": "location_uncertain", "effect": "flag", "site_id": "kantor", "accuracy_m": 90}
+
+
+def attempt(cid="c1", kind="in", decision="accepted", *reasons, late=0, time="07:20:00", tier=None):
+    return Attempt(checkin_id=cid, kind=kind, decision=decision, local_time=time, late_minutes=late,
+                   tier=tier, work_mode="WFO", reasons=tuple(reasons))
+
+
+def test_an_on_time_check_in_makes_the_day_present_because_of_it():
+    day = fold_day(None, attempt("c1", "in", "accepted", INSIDE, ON_TIME), "kantor")
+    assert (day.status, day.first_in, day.checkin_ids) == ("present", "07:20:00", ("c1",))
+    assert day.reasons == ({**ON_TIME, "checkin_id": "c1"},)
+
+
+def test_a_late_check_in_makes_it_late_with_the_minutes_and_tier():
+    day = fold_day(None, attempt("c1", "in", "accepted", INSIDE, LATE, late=15, tier="TL1"), "kantor")
+    assert (day.status, day.late_minutes, day.tier) == ("late", 15, "TL1")
+    assert [r["code"] for r in day.reasons] == ["late"] and day.reasons[0]["checkin_id"] == "c1"
+
+
+def test_a_flagged_check_in_makes_it_flagged_with_the_flag_reasons_only():
+    day = fold_day(None, attempt("c1", "in", "flagged", UNCERTAIN, ON_TIME), "kantor")
+    assert day.status == "flagged"
+    assert day.reasons == ({**UNCERTAIN, "checkin_id": "c1"},)
+
+
+def test_a_rejected_attempt_never_changes_the_day():
+    present = fold_day(None, attempt("c1", "in", "accepted", ON_TIME), "kantor")
+    assert fold_day(None, attempt("c2", decision="rejected"), "kantor") is None
+    assert fold_day(present, attempt("c2", "out", "rejected"), "kantor") is present
+
+
+def test_a_check_out_keeps_the_status_and_records_the_time():
+    present = fold_day(None, attempt("c1", "in", "accepted", ON_TIME), "kantor")
+    day = fold_day(present, attempt("c2", "out", "accepted", time="16:05:00"), "kantor")
+    assert (day.status, day.last_out, day.checkin_ids, day.out_flagged) == ("present", "16:05:00",
+                                                                            ("c1", "c2"), False)
+
+
+def test_a_flagged_check_out_adds_its_reasons_and_marks_the_day():
+    present = fold_day(None, attempt("c1", "in", "accepted", ON_TIME), "kantor")
+    day = fold_day(present, attempt("c2", "out", "flagged", UNCERTAIN, time="16:05:00"), "kantor")
+    assert day.status == "present" and day.out_flagged
+    assert [r["checkin_id"] for r in day.reasons] == ["c1", "c2"]
+
+
+def test_a_check_out_alone_is_flagged_as_no_checkin():
+    day = fold_day(None, attempt("c1", "out", "flagged", time="16:05:00"), "kantor")
+    assert day.status == "flagged" and day.reasons[0]["code"] == "no_checkin"
+
+
+def test_a_late_check_in_replaces_an_absence_mark_and_keeps_why_it_was_made():
+    absent = absent_day("kantor", [{"code": "no_checkin", "percent": 4.0}])
+    day = fold_day(absent, attempt("c1", "in", "accepted", LATE, late=75, time="09:45:00"), "kantor")
+    assert day.status == "late" and [r["code"] for r in day.reasons] == ["late"]
+    assert day.absence_replaced == ({"code": "no_checkin", "percent": 4.0},)
+
+
+def test_absence_detection_counts_attended_and_under_review_apart_from_absent():
+    days = [("a", Day(status="present")), ("b", Day(status="late")), ("c", Day(status="flagged")),
+            ("d", Day(status=ABSENT))]
+    assert split_for_absence(days) == ({"a", "b"}, {"c"})
+
+
+def test_a_day_round_trips_through_its_stored_form():
+    day = fold_day(None, attempt("c1", "in", "accepted", LATE, late=15, tier="TL1"), "kantor")
+    assert day_from_dict(day_to_dict(day)) == day
