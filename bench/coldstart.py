@@ -38,19 +38,17 @@ def _paths(argv: list[str]) -> None:
 
 
 def enrol(nip: str, photos: list[str]) -> dict:
-    from chalicelib.adapters import vault as biometrics
-    from chalicelib.face import get_engine
-    from chalicelib.common.settings import get_settings
     from chalicelib.adapters.storage.models import BiometricModel
-    from chalicelib.adapters.storage.repos import Store, utc_iso
+    from chalicelib.face import get_engine
+    from chalicelib.services.records import utc_iso
+    from chalicelib.wiring import get_services
 
-    settings = get_settings()
-    Store(settings)  # binds the PynamoDB models to the stage's tables and endpoint
+    svc = get_services()  # binds the PynamoDB models to the stage's tables and endpoint
     enrolment = get_engine().enrol([open(p, "rb").read() for p in photos])
-    sealed = biometrics.seal(nip, enrolment.template.to_dict(), settings.kms_key_id)
-    BiometricModel(nip, ciphertext=sealed["ciphertext"], encrypted_key=sealed["encrypted_key"],
-                   nonce=sealed["nonce"], key_id=sealed["key_id"],
-                   model_version=enrolment.template.model_version, created_at=utc_iso()).save()
+    sealed = svc.vault.seal(nip, enrolment.template.to_dict())
+    BiometricModel(nip, ciphertext=sealed.ciphertext, encrypted_key=sealed.encrypted_key,
+                   nonce=sealed.nonce, key_id=sealed.key_id,
+                   model_version=enrolment.template.model_version, created_at=utc_iso(svc.clock.now())).save()
     return {"enrolled": nip, "model_version": enrolment.template.model_version,
             "seconds": round(time.perf_counter() - T0, 3)}
 
@@ -74,16 +72,14 @@ def verify(nip: str, photo: str, impostor: str | None) -> dict:
     t_start = time.perf_counter()
     import app  # noqa: F401  the handler module Lambda imports at init: every route and handler
     t_import = time.perf_counter()
-    from chalicelib.adapters import vault as biometrics
     from chalicelib.face import Template, get_engine
-    from chalicelib.common.settings import get_settings
-    from chalicelib.adapters.storage.repos import Store
+    from chalicelib.wiring import get_services
 
-    store = Store(get_settings())
-    sealed = store.sealed_template(nip)
+    svc = get_services()
+    sealed = svc.records.sealed_template(nip)
     if sealed is None:
         raise SystemExit(f"no template stored for {nip}")
-    template = Template.from_dict(biometrics.unseal(nip, sealed))
+    template = Template.from_dict(svc.vault.unseal(nip, sealed))
     t_template = time.perf_counter()
     data = open(photo, "rb").read()
     first = get_engine().verify(template, data)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.facedata import embed_all, enrol3, fused_matrix, list_images, pair_masks, tar_at_far
-from chalicelib.face import FaceEngine, FaceError
+from chalicelib.face import FaceEngine
 
 FARS = ("0.01", "0.001", "0.0001")
 

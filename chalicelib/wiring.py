@@ -12,8 +12,15 @@ from chalicelib.common.clock import FixedClock, SystemClock
 from chalicelib.common.settings import Settings, get_settings
 from chalicelib.policy.calendar import WorkCalendar
 from chalicelib.policy.time_rules import LatenessTable
-from chalicelib.services.ports import (AttendanceRecords, Clock, Directory, ExportStore, Notifier,
-                                       TemplateVault, UploadStore)
+from chalicelib.services.ports import (
+    AttendanceRecords,
+    Clock,
+    Directory,
+    ExportStore,
+    Notifier,
+    TemplateVault,
+    UploadStore,
+)
 
 
 @dataclass
@@ -81,15 +88,20 @@ def build(settings: Settings) -> Services:
 
 def in_memory(settings: Settings, **overrides: Any) -> Services:
     """Every port in memory, with the same behaviour as the AWS adapters (tests/contract)."""
-    from chalicelib.adapters.memory.blobs import (InMemoryDirectory, InMemoryExports, InMemoryNotifier,
-                                                  InMemoryUploads, InMemoryVault)
+    from chalicelib.adapters.memory.blobs import (
+        InMemoryDirectory,
+        InMemoryExports,
+        InMemoryNotifier,
+        InMemoryUploads,
+        InMemoryVault,
+    )
     from chalicelib.adapters.memory.records import InMemoryRecords
 
     svc = Services(settings=settings, clock=clock_for(settings), records=InMemoryRecords(),
                    uploads=InMemoryUploads(settings.upload_max_bytes, settings.upload_min_bytes,
                                            settings.upload_content_types),
                    vault=InMemoryVault(), notifier=InMemoryNotifier(), exports=InMemoryExports(),
-                   directory=InMemoryDirectory(), face_engine_provider=_real_face_engine(settings))
+                   directory=InMemoryDirectory(settings.agency_id), face_engine_provider=_real_face_engine(settings))
     return replace(svc, **overrides)
 
 

@@ -15,9 +15,15 @@ import jwt
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters import aws
-from chalicelib.adapters.s3 import aws_failure
-from chalicelib.common.errors import Forbidden, Internal, InvalidInput, Unauthenticated, Unavailable
-from chalicelib.common.settings import Settings, get_settings
+from chalicelib.adapters.aws import aws_failure
+from chalicelib.common.errors import (
+    Forbidden,
+    Internal,
+    InvalidInput,
+    Unauthenticated,
+    Unavailable,
+)
+from chalicelib.common.settings import Settings
 
 ROLES = ("employee", "supervisor", "admin", "auditor")
 
@@ -38,8 +44,7 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
 
-def verify_id_token(token: str, settings: Settings | None = None) -> Principal:
-    s = settings or get_settings()
+def verify_id_token(token: str, s: Settings) -> Principal:
     if not s.jwks_url or not s.user_pool_client_id:
         raise Internal("Token verification is not configured", code="auth_not_configured")
     try:
@@ -62,13 +67,13 @@ def verify_id_token(token: str, settings: Settings | None = None) -> Principal:
                      nip=claims.get("custom:nip") or None, groups=frozenset(groups))
 
 
-def principal_from_headers(headers: Any, roles: Iterable[str] | None = None) -> Principal:
+def principal_from_headers(headers: Any, roles: Iterable[str] | None, settings: Settings) -> Principal:
     """Verify ``Authorization: Bearer <id_token>`` and, if given, that the caller has one of ``roles``."""
     auth = (headers or {}).get("authorization") or ""
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("A bearer token is required", code="missing_token")
-    principal = verify_id_token(token.strip())
+    principal = verify_id_token(token.strip(), settings)
     if roles is not None and not principal.has_any(roles):
         raise Forbidden("This action needs one of the roles " + ", ".join(roles),
                         details={"required_any": list(roles), "groups": sorted(principal.groups)})
@@ -181,25 +186,3 @@ _LOGIN_ERRORS = {  # Cognito error -> (code, message)
     "UserNotConfirmedException": ("user_not_confirmed", "The account is not confirmed"),
     "PasswordResetRequiredException": ("password_reset_required", "A password reset is required"),
 }
-
-
-# --- module API, until the services use CognitoDirectory through the composition root -----------
-
-def _directory() -> CognitoDirectory:
-    s = get_settings()
-    return CognitoDirectory(lambda: aws.client("cognito-idp"), s.user_pool_id,
-                            s.user_pool_client_id, s.agency_id)
-
-
-def login(username: str, password: str) -> dict[str, Any]:
-    """USER_PASSWORD_AUTH against the user pool; returns the three tokens."""
-    return _directory().login(username, password)
-
-
-class Directory:
-    """Cognito as the user directory (CognitoDirectory from the settings)."""
-
-    def create_user(self, username: str, password: str, *, nip: str | None, name: str,
-                    groups: Iterable[str]) -> None:
-        """CognitoDirectory.upsert_user."""
-        _directory().upsert_user(username, password, nip=nip, name=name, groups=groups)

@@ -6,7 +6,9 @@ from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.common.errors import HadirError, Internal, Unavailable
 from chalicelib.common.settings import get_settings
 
 _lock = threading.Lock()
@@ -44,7 +46,24 @@ def reset_clients() -> None:
 
 def error_code(exc: Exception) -> str:
     """The AWS error code of a botocore ClientError ('' otherwise)."""
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
+    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+
+
+_RETRYABLE = {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown",
+              "RequestTimeout", "ServiceUnavailable", "InternalError", "InternalFailure",
+              "RequestLimitExceeded", "LimitExceededException"}
+
+
+def aws_failure(exc: Exception, message: str, code: str) -> HadirError:
+    """An AWS failure as the service's own error: retryable ones (throttling, 5xx, no connection)
+    are Unavailable, the rest (access denied, missing resource) Internal misconfiguration.
+    Shared by the AWS adapters so no botocore exception reaches a use case."""
+    aws_code = error_code(exc) or type(exc).__name__
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) \
+        if isinstance(exc, ClientError) else 0
+    if isinstance(exc, BotoCoreError) or aws_code in _RETRYABLE or status >= 500:
+        return Unavailable(message, code=code, details={"aws": aws_code})
+    return Internal(message, code=code, details={"aws": aws_code})
 
 
 def provider(service: str) -> Callable[[], Any]:

@@ -1,6 +1,6 @@
 """Supervisor notifications: one SNS message per supervisor, fanned out to an SQS queue whose
-consumer sends the SES e-mail. ``SnsSesNotifier`` is the Notifier port; the module functions (still
-used by the services) add the once-only job-run markers around the same calls."""
+consumer sends the SES e-mail: ``SnsSesNotifier`` is the Notifier port (once-only delivery is the
+use case's, ``services/notices.py``)."""
 from __future__ import annotations
 
 import json
@@ -8,12 +8,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters import aws
-from chalicelib.adapters.s3 import aws_failure
+from chalicelib.adapters.aws import aws_failure
 from chalicelib.common.errors import Internal, JsonObject
-from chalicelib.common.logs import logger
-from chalicelib.common.settings import get_settings
-from chalicelib.adapters.storage.repos import Store
 
 SUBJECT_MAX = 99  # SNS takes subjects under 100 characters
 
@@ -59,45 +55,3 @@ class SnsSesNotifier:
                 Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": body}}})
         except (ClientError, BotoCoreError) as exc:
             raise aws_failure(exc, "The e-mail could not be sent", "email_failure") from exc
-
-
-def publish_absence_notice(store: Store, notice: dict[str, Any]) -> bool:
-    """Publish once per (date, zone, supervisor); False if it was already sent."""
-    key = f"absence-notice#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}"
-    if not store.claim(key, {"count": len(notice["absentees"])}):
-        return False
-    try:
-        aws.client("sns").publish(
-            TopicArn=get_settings().topic_arn, Message=json.dumps(notice),
-            Subject=f"Hadir: {len(notice['absentees'])} absent on {notice['date']}"[:99],
-            MessageAttributes={"kind": {"DataType": "String", "StringValue": "absence_notice"}})
-    except Exception:
-        store.release(key)
-        raise
-    logger.info("absence notice published", extra={"supervisor_nip": notice["supervisor_nip"],
-                                                   "date": notice["date"], "count": len(notice["absentees"])})
-    return True
-
-
-def send_email(store: Store, notice: dict[str, Any]) -> bool:
-    """The SES e-mail for one notice; once only."""
-    s = get_settings()
-    to = notice.get("supervisor_email")
-    key = f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}"
-    if not to or not s.ses_sender:
-        logger.warning("no e-mail address for notice", extra={"supervisor_nip": notice["supervisor_nip"]})
-        return False
-    if not store.claim(key, {}):
-        return False
-    lines = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice["absentees"]]
-    body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"
-            + "\n".join(lines) + "\n\nConfirm or excuse each absence in Hadir.")
-    try:
-        aws.client("ses").send_email(
-            Source=s.ses_sender, Destination={"ToAddresses": [to]},
-            Message={"Subject": {"Data": f"Hadir: absences on {notice['date']}"},
-                     "Body": {"Text": {"Data": body}}})
-    except Exception:
-        store.release(key)
-        raise
-    return True

@@ -11,35 +11,16 @@ from typing import Any, Callable, Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.common.errors import HadirError, Internal, InvalidInput, NotFound, Unavailable
+from chalicelib.adapters.aws import aws_failure, error_code
+from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.common.logs import logger
 from chalicelib.face import types as ft
 from chalicelib.services.records import ExportObject
 
 NONCE_META = "x-amz-meta-nonce"  # the presigned POST field; S3 returns it as Metadata["nonce"]
 _MISSING = ("404", "NoSuchKey", "NotFound")
-_RETRYABLE = {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown",
-              "RequestTimeout", "ServiceUnavailable", "InternalError", "InternalFailure",
-              "RequestLimitExceeded", "LimitExceededException"}
 
 Provider = Callable[[], Any]
-
-
-def error_code(exc: Exception) -> str:
-    """The AWS error code of a botocore ClientError ('' otherwise)."""
-    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
-
-
-def aws_failure(exc: Exception, message: str, code: str) -> HadirError:
-    """An AWS failure as the service's own error: retryable ones (throttling, 5xx, no connection)
-    are Unavailable, the rest (access denied, missing resource) Internal misconfiguration.
-    Shared by the AWS adapters so no botocore exception reaches a use case."""
-    aws_code = error_code(exc) or type(exc).__name__
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) \
-        if isinstance(exc, ClientError) else 0
-    if isinstance(exc, BotoCoreError) or aws_code in _RETRYABLE or status >= 500:
-        return Unavailable(message, code=code, details={"aws": aws_code})
-    return Internal(message, code=code, details={"aws": aws_code})
 
 
 # --- uploads ----------------------------------------------------------------------------------

@@ -73,25 +73,3 @@ class KmsVault:
         except InvalidTag as exc:
             raise integrity_error() from exc
         return json.loads(plaintext)
-
-
-# --- module functions, until the services use KmsVault through the composition root ------------
-
-def _sealed(record: dict[str, Any]) -> SealedTemplate:
-    return SealedTemplate(ciphertext=bytes(record["ciphertext"]),
-                          encrypted_key=bytes(record["encrypted_key"]), nonce=bytes(record["nonce"]),
-                          key_id=record.get("key_id") or "",
-                          model_version=record.get("model_version") or "")
-
-
-def seal(nip: str, template: dict[str, Any], key_id: str) -> dict[str, Any]:
-    """KmsVault.seal with the process's KMS client, as the dictionary the store keeps."""
-    sealed = KmsVault(lambda: aws.client("kms"), key_id).seal(nip, template)
-    return sealed.model_dump(exclude={"model_version"})
-
-
-def unseal(nip: str, sealed: dict[str, Any] | SealedTemplate) -> dict[str, Any]:
-    """KmsVault.unseal of a stored template, as a dictionary or a record (the key id comes from
-    the ciphertext)."""
-    record = sealed if isinstance(sealed, SealedTemplate) else _sealed(sealed)
-    return KmsVault(lambda: aws.client("kms"), record.key_id).unseal(nip, record)

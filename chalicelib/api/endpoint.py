@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from chalicelib.adapters import auth
 from chalicelib.common import http
-from chalicelib.common.errors import Forbidden, HadirError, Kind
+from chalicelib.common.errors import Forbidden, Kind
+from chalicelib.wiring import get_services
 
 B = TypeVar("B")
 Q = TypeVar("Q")
@@ -93,7 +94,7 @@ def _run(bp: Blueprint, ep: Endpoint, view: Callable[..., Any], params: dict[str
     request = bp.current_request
     principal = None
     if ep.roles != PUBLIC:
-        principal = auth.principal_from_headers(request.headers, ep.roles)
+        principal = auth.principal_from_headers(request.headers, ep.roles, get_services().settings)
         if ep.needs_nip and not principal.nip:
             raise Forbidden("This account has no NIP", code="no_nip")
     raw = request.raw_body or b""

@@ -23,8 +23,15 @@ from typing import Any, Iterable, Iterator, Mapping
 from chalice import Blueprint
 from pydantic import RootModel
 
-from chalicelib.api.endpoint import ENDPOINTS, PUBLIC, SIGNED_IN, Call, Endpoint, endpoint
-from chalicelib.common.errors import Kind
+from chalicelib.api.endpoint import (
+    ENDPOINTS,
+    PUBLIC,
+    SIGNED_IN,
+    Call,
+    Endpoint,
+    endpoint,
+)
+from chalicelib.common.errors import JsonObject, Kind
 from chalicelib.common.http import STATUS
 
 VERSION = "1.0.0"  # the API contract's version (info.version)
@@ -47,14 +54,14 @@ ROLE_ERRORS: Codes = {Kind.FORBIDDEN: ("forbidden",)}  # auth.principal_from_hea
 NIP_ERRORS: Codes = {Kind.FORBIDDEN: ("no_nip",)}  # endpoint._run
 ANY_ERRORS: Codes = {Kind.INTERNAL: ("internal_error",)}  # http.error_response
 
-PROBLEM_SCHEMA: dict[str, Any] = {
+PROBLEM_SCHEMA: JsonObject = {
     "type": "object", "title": PROBLEM, "required": ["field", "code", "message"],
     "description": "One invalid field of a request (``details.problems``).",
     "properties": {"field": {"type": "string", "description": "dotted path, e.g. location.lat"},
                    "code": {"type": "string", "description": "pydantic's error type or a code"},
                    "message": {"type": "string"}},
 }
-ERROR_SCHEMA: dict[str, Any] = {
+ERROR_SCHEMA: JsonObject = {
     "type": "object", "title": ERROR, "required": ["error"],
     "description": "The envelope of every error; the operation's response lists the codes.",
     "properties": {"error": {
@@ -71,7 +78,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
-class OpenApiDocument(RootModel[dict[str, Any]]):
+class OpenApiDocument(RootModel[JsonObject]):
     """This API's OpenAPI 3.1 document (the committed copy is docs/openapi.json)."""
 
 
@@ -81,12 +88,12 @@ def register(bp: Blueprint) -> None:
     @endpoint(bp, "GET", "/openapi.json", summary="This API's OpenAPI 3.1 document", roles=PUBLIC,
               response=OpenApiDocument, notes="Generated from the endpoints and their models; "
               "the same document as docs/openapi.json in the repository.")
-    def openapi_document(call: Call[None, None]) -> dict[str, Any]:
+    def openapi_document(call: Call[None, None]) -> JsonObject:
         return _document()
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def _document() -> JsonObject:
     """The document of every registered endpoint, built once per process (on first use)."""
     return json.loads(openapi_json())
 
@@ -96,15 +103,15 @@ def openapi_json() -> str:
     return json.dumps(build_document(), indent=2, sort_keys=True) + "\n"
 
 
-def build_document(endpoints: Iterable[Endpoint] = ENDPOINTS) -> dict[str, Any]:
+def build_document(endpoints: Iterable[Endpoint] = ENDPOINTS) -> JsonObject:
     """The OpenAPI 3.1.0 document of ``endpoints``; models shared between them are defined once."""
     eps = sorted(endpoints, key=lambda e: (e.path, METHODS.index(e.method.lower())))
     _check_unique(eps)
     inline, schemas = _schemas(eps)
-    paths: dict[str, dict[str, Any]] = {}
+    paths: dict[str, JsonObject] = {}
     for i, ep in enumerate(eps):
         paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, i, inline, schemas)
-    doc: dict[str, Any] = {
+    doc: JsonObject = {
         "openapi": "3.1.0",
         "info": {"title": "Hadir API", "version": VERSION,
                  "description": "Serverless attendance (presensi) for Indonesian civil servants "
@@ -131,10 +138,12 @@ def _check_unique(eps: list[Endpoint]) -> None:
             raise ValueError(f"duplicate {label}: {', '.join(dupes)}")
 
 
-def _schemas(eps: list[Endpoint]) -> tuple[dict[tuple[str, int], Any], dict[str, Any]]:
+def _schemas(eps: list[Endpoint]) -> tuple[dict[tuple[str, int], Any], JsonObject]:
     """Each endpoint's body/query (validation) and response (serialization) schema, referencing
     ``components/schemas``, and those definitions (plus the error envelope)."""
-    from pydantic import TypeAdapter  # pydantic.json_schema: only when a document is built
+    from pydantic import (
+        TypeAdapter,  # pydantic.json_schema: only when a document is built
+    )
 
     inputs = []
     for i, ep in enumerate(eps):
@@ -153,9 +162,9 @@ def _schemas(eps: list[Endpoint]) -> tuple[dict[tuple[str, int], Any], dict[str,
 
 
 def _operation(ep: Endpoint, i: int, inline: Mapping[tuple[str, int], Any],
-               schemas: Mapping[str, Any]) -> dict[str, Any]:
+               schemas: Mapping[str, Any]) -> JsonObject:
     """One operation: identity, who may call it, what it takes and every response it may give."""
-    op: dict[str, Any] = {
+    op: JsonObject = {
         "operationId": ep.name, "summary": ep.summary, "tags": [ep.path.strip("/").split("/")[0]],
         "x-roles": _roles(ep), "security": [] if ep.roles == PUBLIC else [{BEARER: []}],
         "parameters": _parameters(ep, _deref(inline.get(("query", i)), schemas)),
@@ -186,7 +195,7 @@ def _deref(schema: Any, schemas: Mapping[str, Any]) -> Any:
     return schema
 
 
-def _parameters(ep: Endpoint, query: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _parameters(ep: Endpoint, query: Mapping[str, Any] | None) -> list[JsonObject]:
     """Path parameters (``{x}`` in the path, always strings) and the query model's fields."""
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
               for name in PATH_PARAM.findall(ep.path)]
@@ -200,7 +209,7 @@ def _parameters(ep: Endpoint, query: Mapping[str, Any] | None) -> list[dict[str,
     return params
 
 
-def _absent_not_null(schema: Mapping[str, Any]) -> dict[str, Any]:
+def _absent_not_null(schema: Mapping[str, Any]) -> JsonObject:
     """An optional query value's schema without pydantic's ``null`` branch: a query string has no
     null, the parameter is just left out."""
     branches = [b for b in schema.get("anyOf", ()) if b != {"type": "null"}]
@@ -210,7 +219,7 @@ def _absent_not_null(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {**out, **branches[0]} if len(branches) == 1 else {**out, "anyOf": branches}
 
 
-def _request_body(ep: Endpoint, body: Any) -> dict[str, Any]:
+def _request_body(ep: Endpoint, body: Any) -> JsonObject:
     """The body per accepted content type: JSON as the body model, anything else as text."""
     content = {}
     for ctype in ep.content_types:
@@ -220,16 +229,16 @@ def _request_body(ep: Endpoint, body: Any) -> dict[str, Any]:
     return {"required": True, "content": content}
 
 
-def _success(ep: Endpoint, response: Any) -> dict[str, Any]:
+def _success(ep: Endpoint, response: Any) -> JsonObject:
     """The success response: 201 Created when the endpoint creates, else 200 (as ``http``)."""
     status = HTTPStatus.CREATED if ep.created else HTTPStatus.OK
-    out: dict[str, Any] = {"description": status.phrase}
+    out: JsonObject = {"description": status.phrase}
     if response is not None:
         out["content"] = {JSON_TYPE: {"schema": response}}
     return {str(status.value): out}
 
 
-def _error_responses(ep: Endpoint) -> dict[str, Any]:
+def _error_responses(ep: Endpoint) -> JsonObject:
     """One response per possible error status, each the ``Error`` envelope with its codes."""
     by_status: dict[int, set[str]] = {}
     for kind, codes in _errors(ep):
@@ -278,10 +287,10 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(value)
 
 
-def _reachable(paths: Mapping[str, Any], schemas: Mapping[str, Any]) -> dict[str, Any]:
+def _reachable(paths: Mapping[str, Any], schemas: Mapping[str, Any]) -> JsonObject:
     """The component schemas the operations use, directly or not (a query model, split into
     parameters, is left out unless something else references it)."""
-    keep: dict[str, Any] = {}
+    keep: JsonObject = {}
     todo = list(_refs(paths))
     while todo:
         name = todo.pop()
@@ -296,7 +305,9 @@ def main() -> None:
     import sys
 
     import app  # noqa: F401  (registers every Blueprint's endpoints)
-    from chalicelib.api import openapi  # the registered module, not this ``__main__`` copy
+    from chalicelib.api import (
+        openapi,  # the registered module, not this ``__main__`` copy
+    )
     sys.stdout.write(openapi.openapi_json())
 
 

@@ -122,39 +122,3 @@ def invalid_input(exc: ValidationError, model: type[BaseModel]) -> HadirError:
     code = codes.get(str(first["loc"][0]), "invalid_request")
     return InvalidInput(f"{problems[errors.index(first)]['field']}: {first['msg']}", code=code,
                         details={"problems": problems})
-
-
-# --- legacy helpers, removed once every route is an endpoint ----------------------------------
-import functools  # noqa: E402
-import json  # noqa: E402
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status, headers={**JSON, **(headers or {})})
-
-
-def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return respond(lambda: fn(*args, **kwargs))
-    return wrapper
-
-
-def json_body(request: Any) -> Any:
-    raw = request.raw_body
-    if not raw:
-        raise Malformed("A JSON body is required", code="missing_body")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Malformed("The body is not valid JSON", code="invalid_json") from exc
-
-
-def require_object(body: Any, *fields: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise Malformed("A JSON object is expected", code="invalid_body")
-    missing = [f for f in fields if body.get(f) in (None, "")]
-    if missing:
-        raise InvalidInput("Required fields are missing", code="missing_fields",
-                           details={"fields": missing})
-    return body

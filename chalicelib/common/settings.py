@@ -18,16 +18,27 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Annotated, Any, Callable, Mapping
 
-from pydantic import (AliasChoices, Field, InstanceOf, StringConstraints, ValidationError,
-                      ValidationInfo, field_validator)
+from pydantic import (
+    AliasChoices,
+    Field,
+    InstanceOf,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
-from pydantic_settings import (BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource,
-                               SettingsConfigDict)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from pydantic_settings import SettingsError as _SourceError
 
 from chalicelib.common import resources as r
-from chalicelib.common.errors import Internal
+from chalicelib.common.errors import Internal, JsonObject
 from chalicelib.face.config import FaceConfig
 
 CLOCK_STAGES = frozenset({"local", "test"})  # stages where HADIR_NOW may freeze the clock
@@ -55,22 +66,22 @@ def _env(var: str | AliasChoices, default: Any = None) -> Any:
     return Field(default, validation_alias=var)
 
 
-def _derived(var: str, factory: Callable[[dict[str, Any]], Any]) -> Any:
+def _derived(var: str, factory: Callable[[JsonObject], Any]) -> Any:
     """A field set by ``var``, else ``factory(the fields declared above it)``; pydantic calls the
     factory only when those fields are valid."""
     return Field(default_factory=factory, validation_alias=var)
 
 
-def _biometric_key(d: dict[str, Any]) -> str:
+def _biometric_key(d: JsonObject) -> str:
     return f"alias/{r.physical_name(d['stage'], r.BIOMETRIC_KEY.alias)}"
 
 
-def _issuer(d: dict[str, Any]) -> str:
+def _issuer(d: JsonObject) -> str:
     pool = d["user_pool_id"]
     return f"https://cognito-idp.{d['region']}.amazonaws.com/{pool}" if pool else ""
 
 
-def _jwks_url(d: dict[str, Any]) -> str:
+def _jwks_url(d: JsonObject) -> str:
     endpoint, pool, issuer = d["aws_endpoint_url"], d["user_pool_id"], d["jwt_issuer"]
     if endpoint and pool:
         return f"{endpoint.rstrip('/')}/{pool}/.well-known/jwks.json"  # moto serves it here
@@ -181,7 +192,7 @@ class _Environment(EnvSettingsSource):
             return None, field_name, False
         return super().get_field_value(field, field_name)
 
-    def __call__(self) -> dict[str, Any]:
+    def __call__(self) -> JsonObject:
         data = super().__call__()
         env = self.env_vars
         for name, group in _GROUPS.items():
@@ -195,12 +206,12 @@ class _Environment(EnvSettingsSource):
 
 def _settings_error(exc: ValidationError) -> SettingsError:
     """pydantic's errors as one SettingsError naming each offending variable and its value."""
-    errors: list[dict[str, Any]] = []
+    errors: list[JsonObject] = []
     for e in exc.errors(include_url=False, include_context=False):
         if e["type"] == "default_factory_not_called":  # a default derived from a field that failed
             continue
         where = str(e["loc"][0]) if e["loc"] else ""
-        entry: dict[str, Any] = {"variable": _GROUP_VARS.get(where, where),
+        entry: JsonObject = {"variable": _GROUP_VARS.get(where, where),
                                  "error": "is not set" if e["type"] == "missing" else e["msg"]}
         if e["type"] != "missing":
             value = e["input"]

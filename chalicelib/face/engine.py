@@ -17,9 +17,19 @@ from chalicelib.common.errors import InvalidInput
 from chalicelib.face import align, detect, image, models, quality
 from chalicelib.face.config import FaceConfig
 from chalicelib.face.match import Calibration
-from chalicelib.face.types import (ENROLMENT_PHOTO_REJECTED, INCONSISTENT_ENROLMENT_PHOTOS, NO_FACE,
-                                   Check, Enrolment, EnrolmentError, FaceAnalysis, FaceError,
-                                   PhotoReport, Template, Verification)
+from chalicelib.face.types import (
+    ENROLMENT_PHOTO_REJECTED,
+    INCONSISTENT_ENROLMENT_PHOTOS,
+    NO_FACE,
+    Check,
+    Enrolment,
+    EnrolmentError,
+    FaceAnalysis,
+    FaceError,
+    PhotoReport,
+    Template,
+    Verification,
+)
 
 ENROLMENT_PHOTOS = 3
 

@@ -8,8 +8,13 @@ import warnings
 from PIL import Image, ImageOps
 
 from chalicelib.face.config import FaceConfig
-from chalicelib.face.types import (CORRUPT_IMAGE, FACE_TOO_SMALL, IMAGE_TOO_LARGE,
-                                   UNSUPPORTED_IMAGE, FaceError)
+from chalicelib.face.types import (
+    CORRUPT_IMAGE,
+    FACE_TOO_SMALL,
+    IMAGE_TOO_LARGE,
+    UNSUPPORTED_IMAGE,
+    FaceError,
+)
 
 _SIGNATURES = {
     b"\xff\xd8\xff": "JPEG",

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from chalicelib.common.errors import HadirError, Kind
+from chalicelib.common.errors import HadirError, JsonObject, Kind
 from chalicelib.face.types import MatchResult, Template
 
 RULES = ("mean", "max", "centroid")
@@ -37,7 +37,7 @@ class Calibration:
     rule: str
     far_target: float
     models: tuple[ModelCalibration, ...]
-    figures: dict[str, Any]
+    figures: JsonObject
 
     @property
     def model_names(self) -> list[str]:
@@ -91,7 +91,7 @@ class Calibration:
                                 f"template photo(s), FAR target {self.far_target:g}")
 
     # --- the file ---
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "model_version": self.model_version, "threshold": self.threshold, "rule": self.rule,
             "far_target": self.far_target,

@@ -6,8 +6,15 @@ import numpy as np
 from chalicelib.face.align import head_pose
 from chalicelib.face.config import FaceConfig
 from chalicelib.face.detect import Detection
-from chalicelib.face.types import (BLURRY, FACE_TOO_SMALL, MULTIPLE_FACES, NOT_FRONTAL, TOO_BRIGHT,
-                                   TOO_DARK, Check)
+from chalicelib.face.types import (
+    BLURRY,
+    FACE_TOO_SMALL,
+    MULTIPLE_FACES,
+    NOT_FRONTAL,
+    TOO_BRIGHT,
+    TOO_DARK,
+    Check,
+)
 
 
 def faces_check(detections: list[Detection], cfg: FaceConfig) -> Check:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from chalicelib.common.errors import HadirError, Kind
+from chalicelib.common.errors import HadirError, JsonObject, Kind
 
 # Machine-readable reasons an image is refused (each is also a FaceError.code).
 IMAGE_TOO_LARGE = "image_too_large"
@@ -30,7 +29,7 @@ class FaceError(HadirError):
     kind = Kind.INVALID
     code = "face_error"
 
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
+    def __init__(self, code: str, message: str, details: JsonObject | None = None):
         kind = {IMAGE_TOO_LARGE: Kind.TOO_LARGE, UNSUPPORTED_IMAGE: Kind.UNSUPPORTED}.get(code, Kind.INVALID)
         super().__init__(message, code=code, details=details, kind=kind)
 
@@ -45,8 +44,8 @@ class Check:
     limits: dict[str, float] = field(default_factory=dict)
     reason: str | None = None  # the error code when not ok
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "ok": self.ok}
+    def to_dict(self) -> JsonObject:
+        d: JsonObject = {"name": self.name, "ok": self.ok}
         if self.value is not None:
             d["value"] = round(float(self.value), 4)
         if self.limits:
@@ -67,13 +66,13 @@ class FaceAnalysis:
     embeddings: dict[str, np.ndarray]  # model name -> L2-normalised vector
     image_size: tuple[int, int]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    chips: dict[str, Any] = field(default_factory=dict, repr=False)  # aligned faces, never stored
+    chips: JsonObject = field(default_factory=dict, repr=False)  # aligned faces, never stored
 
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
-    def checks_dict(self) -> list[dict[str, Any]]:
+    def checks_dict(self) -> list[JsonObject]:
         return [c.to_dict() for c in self.checks]
 
 
@@ -84,7 +83,7 @@ class Template:
     model_version: str
     embeddings: dict[str, np.ndarray]  # model name -> (n_photos, dim) float32, rows L2-normalised
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "model_version": self.model_version,
             "embeddings": {
@@ -95,7 +94,7 @@ class Template:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Template":
+    def from_dict(cls, d: JsonObject) -> "Template":
         embs = {
             name: np.frombuffer(base64.b64decode(v["data"]), "<f4").reshape(v["shape"]).copy()
             for name, v in d["embeddings"].items()
@@ -118,7 +117,7 @@ class MatchResult:
     def is_match(self) -> bool:
         return self.decision == "match"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "score": round(self.score, 4), "threshold": round(self.threshold, 4),
             "decision": self.decision, "model_version": self.model_version,
@@ -132,10 +131,10 @@ class PhotoReport:
 
     index: int
     ok: bool
-    checks: list[dict[str, Any]]
+    checks: list[JsonObject]
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         d = {"index": self.index, "ok": self.ok, "checks": self.checks}
         if self.reason:
             d["reason"] = self.reason

@@ -15,7 +15,7 @@ from typing import Any
 
 from haversine import Unit, haversine
 
-from chalicelib.common.errors import HadirError, Kind
+from chalicelib.common.errors import HadirError, JsonObject, Kind
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius, the one `haversine` uses
 MIN_RADIUS_M = 1.0
@@ -29,7 +29,7 @@ class GeoInputError(HadirError):
 
     kind = Kind.INVALID
 
-    def __init__(self, code: str, message: str, problems: list[dict[str, Any]]):
+    def __init__(self, code: str, message: str, problems: list[JsonObject]):
         super().__init__(message, code=code, details={"problems": problems})
         self.problems = problems
 
@@ -54,11 +54,11 @@ class Polygon:
 Geofence = Circle | Polygon
 
 
-def _problem(field: str, code: str, **extra: Any) -> dict[str, Any]:
+def _problem(field: str, code: str, **extra: Any) -> JsonObject:
     return {"field": field, "code": code, **extra}
 
 
-def as_number(value: Any, field: str, problems: list[dict[str, Any]]) -> float | None:
+def as_number(value: Any, field: str, problems: list[JsonObject]) -> float | None:
     """Return ``value`` as a finite float, or record a problem. Bools and strings are refused:
     JSON ``true`` or ``"7.5"`` in a coordinate is a client bug, not a number to guess at."""
     if value is None:
@@ -73,7 +73,7 @@ def as_number(value: Any, field: str, problems: list[dict[str, Any]]) -> float |
     return float(value)
 
 
-def check_lat_lon(lat: float | None, lon: float | None, problems: list[dict[str, Any]],
+def check_lat_lon(lat: float | None, lon: float | None, problems: list[JsonObject],
                   prefix: str = "") -> None:
     if lat is not None and not -90.0 <= lat <= 90.0:
         problems.append(_problem(prefix + "lat", "out_of_range", value=lat, min=-90, max=90))
@@ -81,7 +81,7 @@ def check_lat_lon(lat: float | None, lon: float | None, problems: list[dict[str,
         problems.append(_problem(prefix + "lon", "out_of_range", value=lon, min=-180, max=180))
 
 
-def _fail(problems: list[dict[str, Any]]) -> GeoInputError:
+def _fail(problems: list[JsonObject]) -> GeoInputError:
     return GeoInputError("invalid_geofence", "The geofence is not valid.", problems)
 
 
@@ -103,7 +103,7 @@ def parse_geofence(obj: dict) -> Geofence:
 
 
 def _parse_circle(obj: dict) -> Circle:
-    problems: list[dict[str, Any]] = []
+    problems: list[JsonObject] = []
     lat = as_number(obj.get("lat"), "lat", problems)
     lon = as_number(obj.get("lon"), "lon", problems)
     radius = as_number(obj.get("radius_m"), "radius_m", problems)
@@ -119,7 +119,7 @@ def _parse_circle(obj: dict) -> Circle:
 def _parse_polygon(coords: Any) -> Polygon:
     if not isinstance(coords, list) or not coords:
         raise _fail([_problem("coordinates", "not_a_list_of_rings")])
-    problems: list[dict[str, Any]] = []
+    problems: list[JsonObject] = []
     rings: list[list[tuple[float, float]]] = []
     total = 0
     for r, raw_ring in enumerate(coords):
@@ -159,7 +159,7 @@ def _parse_polygon(coords: Any) -> Polygon:
     return Polygon(rings=rings)
 
 
-def _ring_problems(field: str, ring: list[tuple[float, float]]) -> list[dict[str, Any]]:
+def _ring_problems(field: str, ring: list[tuple[float, float]]) -> list[JsonObject]:
     if len(ring) < 4:
         return [_problem(field, "too_few_positions", value=len(ring), min=4)]
     if ring[0] != ring[-1]:
@@ -174,7 +174,7 @@ def _ring_problems(field: str, ring: list[tuple[float, float]]) -> list[dict[str
     return []
 
 
-def geofence_to_dict(g: Geofence) -> dict[str, Any]:
+def geofence_to_dict(g: Geofence) -> JsonObject:
     """The storable form of a fence; ``parse_geofence(geofence_to_dict(g)) == g``."""
     if isinstance(g, Circle):
         return {"type": "circle", "lat": g.lat, "lon": g.lon, "radius_m": g.radius_m}

@@ -19,11 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.common.errors import InvalidInput
-from chalicelib.geo.fences import Circle, Geofence, Polygon, centre_distance_m, signed_distance_m
+from chalicelib.common.errors import InvalidInput, JsonObject
+from chalicelib.geo.fences import (
+    Circle,
+    Geofence,
+    Polygon,
+    centre_distance_m,
+    signed_distance_m,
+)
 from chalicelib.geo.position import Position
 
 DEFAULT_MAX_ACCURACY_M = 100.0
@@ -81,11 +86,11 @@ class GeoResult:
     distance_m: float | None
     accuracy_m: float
     margin_m: float | None
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[JsonObject] = field(default_factory=list)
+    reasons: list[JsonObject] = field(default_factory=list)
     distance_to_edge_m: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "status": self.status, "site_id": self.site_id, "work_mode": self.work_mode,
             "distance_m": _r(self.distance_m), "distance_to_edge_m": _r(self.distance_to_edge_m),
@@ -107,7 +112,7 @@ class _Assessment:
     margin_m: float | None
     accuracy_too_low: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"site_id": self.site.site_id, "work_mode": self.site.work_mode,
                 "kind": self.site.kind, "status": self.status, "distance_m": _r(self.distance_m),
                 "distance_to_edge_m": _r(self.edge_m), "margin_m": _r(self.margin_m)}

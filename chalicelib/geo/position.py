@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.common.errors import JsonObject
 from chalicelib.geo.fences import GeoInputError, as_number, check_lat_lon
 
 
@@ -24,7 +25,7 @@ class Position:
     captured_at: datetime
     is_mock: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"lat": self.lat, "lon": self.lon, "accuracy_m": self.accuracy_m,
                 "captured_at": self.captured_at.isoformat(), "is_mock": self.is_mock}
 
@@ -40,7 +41,7 @@ def parse_position(obj: dict) -> Position:
     if not isinstance(obj, dict):
         raise GeoInputError("invalid_coordinates", "The position is not an object.",
                             [{"field": "", "code": "not_an_object"}])
-    problems: list[dict[str, Any]] = []
+    problems: list[JsonObject] = []
     lat = as_number(obj.get("lat"), "lat", problems)
     lon = as_number(obj.get("lon"), "lon", problems)
     check_lat_lon(lat, lon, problems)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
+from chalicelib.common.errors import JsonObject
 from chalicelib.policy.calendar import DayStatus
 from chalicelib.policy.time_rules import LatenessTable, OfficeRules
 
@@ -32,11 +32,11 @@ class AbsenceRecord:
     nip: str
     local_date: date
     supervisor_nip: str | None
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[JsonObject] = field(default_factory=list)
     name: str = ""
     office_id: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"nip": self.nip, "name": self.name, "office_id": self.office_id,
                 "local_date": self.local_date.isoformat(),
                 "supervisor_nip": self.supervisor_nip, "reasons": self.reasons}
@@ -53,7 +53,7 @@ def find_absentees(*, local_date: date, employees: Iterable[EmployeeRef],
     """
     if not day_status.working:
         return []
-    reason: dict[str, Any] = {"code": "no_checkin", "local_date": local_date.isoformat(),
+    reason: JsonObject = {"code": "no_checkin", "local_date": local_date.isoformat(),
                               "day": day_status.reason}
     if lateness is not None:
         reason["percent"] = lateness.absent_percent

@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
 
 import holidays
 
-from chalicelib.common.errors import InvalidInput
+from chalicelib.common.errors import InvalidInput, JsonObject
 
 WORKING_DAY = "working_day"
 WEEKEND = "weekend"
@@ -35,7 +34,7 @@ class DayStatus:
     reason: str  # working_day | weekend | national_holiday | cuti_bersama | agency_holiday
     name: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"working": self.working, "reason": self.reason, "name": self.name}
 
 

@@ -19,13 +19,15 @@ late check-in after the absence mark replaces it (the absence's reasons are kept
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Iterable
+
+from chalicelib.common.errors import JsonObject
 
 PRESENT, LATE, FLAGGED, ABSENT = "present", "late", "flagged", "absent"
 DAY_STATUSES = (PRESENT, LATE, FLAGGED, ABSENT)
 ATTENDED = frozenset({PRESENT, LATE})  # an accepted check-in: never absent
 
-Reason = dict[str, Any]
+Reason = JsonObject
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,11 @@ def _fold_out(day: Day, attempt: Attempt) -> Day:
     return day
 
 
-def day_to_dict(day: Day) -> dict[str, Any]:
+def day_to_dict(day: Day) -> JsonObject:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in day.__dict__.items()}
 
 
-def day_from_dict(d: dict[str, Any]) -> Day:
+def day_from_dict(d: JsonObject) -> Day:
     known = {f for f in Day.__dataclass_fields__}
     data = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known}
     return Day(**data)

@@ -48,10 +48,9 @@ local date. Minutes are whole minutes, truncated. Windows are half-open ``[start
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, time
 
-from chalicelib.common.errors import InvalidInput
+from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import GeoResult, Position
 from chalicelib.policy.calendar import WorkCalendar
 from chalicelib.policy.time_rules import LatenessTable, OfficeRules, minutes_between
@@ -73,7 +72,7 @@ class Decision:
     late_minutes: int
     early_leave_minutes: int
     tier: str | None  # TL1..TL4 for a late check-in, PSW1..PSW4 for an early check-out
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[JsonObject] = field(default_factory=list)
     site_id: str | None = None
     timezone: str = ""
 
@@ -81,7 +80,7 @@ class Decision:
     def codes(self) -> list[str]:
         return [r["code"] for r in self.reasons]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "decision": self.decision, "kind": self.kind, "local_date": self.local_date,
             "local_time": self.local_time, "timezone": self.timezone,
@@ -100,7 +99,7 @@ class FaceFailure:
     message: str
 
 
-def _face_reasons(face: dict | FaceFailure | None) -> list[dict[str, Any]]:
+def _face_reasons(face: dict | FaceFailure | None) -> list[JsonObject]:
     if isinstance(face, FaceFailure):
         return [{"code": face.code, "effect": REJECT, "message": face.message}]
     if face is not None and not isinstance(face, dict) and hasattr(face, "to_dict"):
@@ -113,7 +112,7 @@ def _face_reasons(face: dict | FaceFailure | None) -> list[dict[str, Any]]:
     return [{"code": "face_match", "effect": INFO, **numbers}]
 
 
-def _geo_reasons(geo: GeoResult) -> list[dict[str, Any]]:
+def _geo_reasons(geo: GeoResult) -> list[JsonObject]:
     effect = {"outside": REJECT, "uncertain": FLAG, "inside": INFO}[geo.status]
     out = []
     for r in geo.reasons:
@@ -123,7 +122,7 @@ def _geo_reasons(geo: GeoResult) -> list[dict[str, Any]]:
 
 
 def _freshness_reasons(now_utc: datetime, position: Position,
-                       max_age_s: int) -> list[dict[str, Any]]:
+                       max_age_s: int) -> list[JsonObject]:
     age = (now_utc - position.captured_at).total_seconds()
     if age > max_age_s:
         return [{"code": "stale_location", "effect": FLAG, "age_s": int(age),
@@ -132,6 +131,48 @@ def _freshness_reasons(now_utc: datetime, position: Position,
         return [{"code": "clock_skew", "effect": FLAG, "ahead_s": int(-age),
                  "max_ahead_s": MAX_CLOCK_AHEAD_S}]
     return []
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """What the time rules say about one attendance: reasons, minutes and the TL/PSW tier."""
+
+    reasons: list[JsonObject]
+    late: int = 0
+    early: int = 0
+    tier: str | None = None
+
+
+def _checkin_timing(local_time: time, rules: OfficeRules, lateness: LatenessTable) -> _Timing:
+    hhmmss = local_time.strftime("%H:%M:%S")
+    if local_time < rules.checkin_start:
+        return _Timing([{"code": "outside_checkin_window", "effect": REJECT, "local_time": hhmmss,
+                         "window_start": rules.checkin_window[0], "window_end": rules.checkin_window[1]}])
+    late = max(0, minutes_between(rules.start, local_time))
+    t = lateness.classify_late(late)
+    if not t:
+        return _Timing([{"code": "on_time", "effect": INFO, "local_time": hhmmss,
+                         "work_start": rules.work_start}])
+    return _Timing([{"code": "late", "effect": INFO, "minutes": late, "tier": t["tier"],
+                     "percent": t["percent"], "work_start": rules.work_start,
+                     "after_checkin_window": local_time >= rules.checkin_end}], late=late, tier=t["tier"])
+
+
+def _checkout_timing(local_date: date, local_time: time, rules: OfficeRules,
+                     lateness: LatenessTable) -> _Timing:
+    hhmmss = local_time.strftime("%H:%M:%S")
+    work_end = rules.end_on(local_date)
+    early = max(0, minutes_between(local_time, work_end))
+    t = lateness.classify_early_leave(early)
+    if t:
+        return _Timing([{"code": "early_leave", "effect": INFO, "minutes": early, "tier": t["tier"],
+                         "percent": t["percent"], "work_end": work_end.strftime("%H:%M")}],
+                       early=early, tier=t["tier"])
+    if local_time >= rules.checkout_end:
+        return _Timing([{"code": "outside_checkout_window", "effect": FLAG, "local_time": hhmmss,
+                         "window_start": rules.checkout_window[0], "window_end": rules.checkout_window[1]}])
+    return _Timing([{"code": "on_time", "effect": INFO, "local_time": hhmmss,
+                     "work_end": work_end.strftime("%H:%M")}])
 
 
 def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar: WorkCalendar,
@@ -156,47 +197,16 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
     if kind == "out" and not already_checked_in:
         reasons.append({"code": "no_checkin", "effect": FLAG})
 
-    late = early = 0
-    tier: str | None = None
     day = calendar.day_status(local_date)
     if not day.working:
-        reasons.append({"code": day.reason, "effect": FLAG, "name": day.name,
-                        "local_date": local_date.isoformat()})
+        timing = _Timing([{"code": day.reason, "effect": FLAG, "name": day.name,
+                           "local_date": local_date.isoformat()}])
     elif kind == "in":
-        window = {"local_time": hhmmss, "window_start": rules.checkin_window[0],
-                  "window_end": rules.checkin_window[1]}
-        if local_time < rules.checkin_start:
-            reasons.append({"code": "outside_checkin_window", "effect": REJECT, **window})
-        else:
-            late = max(0, minutes_between(rules.start, local_time))
-            t = lateness.classify_late(late)
-            if t:
-                tier = t["tier"]
-                reasons.append({"code": "late", "effect": INFO, "minutes": late, "tier": tier,
-                                "percent": t["percent"], "work_start": rules.work_start,
-                                "after_checkin_window": local_time >= rules.checkin_end})
-            else:
-                late = 0
-                reasons.append({"code": "on_time", "effect": INFO, "local_time": hhmmss,
-                                "work_start": rules.work_start})
+        timing = _checkin_timing(local_time, rules, lateness)
     else:
-        work_end = rules.end_on(local_date)
-        early = max(0, minutes_between(local_time, work_end))
-        t = lateness.classify_early_leave(early)
-        if t:
-            tier = t["tier"]
-            reasons.append({"code": "early_leave", "effect": INFO, "minutes": early,
-                            "tier": tier, "percent": t["percent"],
-                            "work_end": work_end.strftime("%H:%M")})
-        else:
-            early = 0
-            if local_time >= rules.checkout_end:
-                reasons.append({"code": "outside_checkout_window", "effect": FLAG,
-                                "local_time": hhmmss, "window_start": rules.checkout_window[0],
-                                "window_end": rules.checkout_window[1]})
-            else:
-                reasons.append({"code": "on_time", "effect": INFO, "local_time": hhmmss,
-                                "work_end": work_end.strftime("%H:%M")})
+        timing = _checkout_timing(local_date, local_time, rules, lateness)
+    reasons += timing.reasons
+    late, early, tier = timing.late, timing.early, timing.tier
 
     effects = {r["effect"] for r in reasons}
     verdict = REJECTED if REJECT in effects else FLAGGED if FLAG in effects else ACCEPTED

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from chalicelib.common.errors import JsonObject
+
 EXPORT_SCHEMA_VERSION = "1"
 
 CSV_COLUMNS = [
@@ -69,7 +71,7 @@ def records_to_csv(rows: Iterable[dict]) -> bytes:
 
 
 def manifest(csv_bytes: bytes, rows: Sequence[dict] | int, *, date: date | str, agency_id: str,
-             generated_at: datetime | str) -> dict[str, Any]:
+             generated_at: datetime | str) -> JsonObject:
     """What an auditor needs to trust the file: row count, SHA-256, schema and columns.
 
     Raises ValueError if ``rows`` does not match the number of data rows in ``csv_bytes``.

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from chalicelib.common.errors import HadirError, Kind
+from chalicelib.common.errors import HadirError, JsonObject, Kind
 
 ADULT_AGE = 18
 
@@ -32,7 +31,7 @@ class NipInfo:
     sequence: int
     employment: str = "PNS"  # "PNS" | "PPPK"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"nip": self.nip, "birth_date": self.birth_date.isoformat(),
                 "appointment": list(self.appointment), "sex": self.sex,
                 "sequence": self.sequence, "employment": self.employment}
@@ -49,6 +48,33 @@ class InvalidNip(HadirError):
         self.problems = problems
 
 
+def _birth_date(nip: str, problems: list[str]) -> date | None:
+    try:
+        birth = date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
+    except ValueError:
+        birth = None
+    if birth is None or birth.year < 1900:
+        problems.append("invalid_birth_date")
+        return None
+    return birth
+
+
+def _timeline_problems(birth: date | None, year: int, month: int | None, found: list[str],
+                       today: date | None) -> list[str]:
+    """Appointed before the holder was 18 (month unknown for PPPK: use the year), or, with
+    ``today`` given, born or appointed in the future."""
+    problems = []
+    if birth is not None and not {"invalid_appointment_year", "invalid_appointment_month"} & set(found):
+        if (year, month if month is not None else 12) < (birth.year + ADULT_AGE, birth.month):
+            problems.append("appointed_before_age_18")
+    if today is not None:
+        if birth is not None and birth > today:
+            problems.append("birth_date_in_future")
+        if (year, month or 1) > (today.year, today.month):
+            problems.append("appointment_in_future")
+    return problems
+
+
 def validate_nip(s: str, *, allow_pppk: bool = False, today: date | None = None) -> NipInfo:
     """Check ``s`` and decode it, or raise ``invalid_nip`` with every problem code found:
     ``not_18_digits``, ``invalid_birth_date``, ``invalid_appointment_month``,
@@ -61,15 +87,7 @@ def validate_nip(s: str, *, allow_pppk: bool = False, today: date | None = None)
         raise InvalidNip(["not_18_digits"])
 
     problems: list[str] = []
-    birth: date | None
-    try:
-        birth = date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
-        if birth.year < 1900:
-            raise ValueError
-    except ValueError:
-        birth = None
-        problems.append("invalid_birth_date")
-
+    birth = _birth_date(nip, problems)
     year, month_digits = int(nip[8:12]), int(nip[12:14])
     employment = "PNS"
     month: int | None = month_digits
@@ -80,26 +98,13 @@ def validate_nip(s: str, *, allow_pppk: bool = False, today: date | None = None)
             problems.append("invalid_appointment_month")
     if year < 1900:
         problems.append("invalid_appointment_year")
-
     sex = {"1": "male", "2": "female"}.get(nip[14])
     if sex is None:
         problems.append("invalid_sex_digit")
     sequence = int(nip[15:18])
     if sequence == 0:
         problems.append("invalid_sequence")
-
-    if birth is not None and "invalid_appointment_year" not in problems:
-        # Appointed in a month when the holder was not yet 18 (month unknown for PPPK: use year).
-        adult = (birth.year + ADULT_AGE, birth.month)
-        appointed = (year, month if month is not None else 12)
-        if appointed < adult and "invalid_appointment_month" not in problems:
-            problems.append("appointed_before_age_18")
-    if today is not None:
-        if birth is not None and birth > today:
-            problems.append("birth_date_in_future")
-        if (year, month or 1) > (today.year, today.month):
-            problems.append("appointment_in_future")
-
+    problems += _timeline_problems(birth, year, month, problems, today)
     if problems:
         raise InvalidNip(problems)
     return NipInfo(nip=nip, birth_date=birth, appointment=(year, month),  # type: ignore[arg-type]

@@ -16,12 +16,12 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.common.errors import InvalidInput
+from chalicelib.common.errors import InvalidInput, JsonObject
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-def _problem(field_: str, code: str, **extra: Any) -> dict[str, Any]:
+def _problem(field_: str, code: str, **extra: Any) -> JsonObject:
     return {"field": field_, "code": code, **extra}
 
 
@@ -73,13 +73,13 @@ class OfficeRules:
             raise InvalidInput("The office time rules are not valid.", code="invalid_time_rules",
                              details={"problems": problems})
 
-    def _problems(self) -> list[dict[str, Any]]:
-        problems: list[dict[str, Any]] = []
+    def _problems(self) -> list[JsonObject]:
+        problems: list[JsonObject] = []
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             problems.append(_problem("timezone", "unknown_timezone"))
-        fields: dict[str, Any] = {"work_start": self.work_start, "work_end": self.work_end}
+        fields: JsonObject = {"work_start": self.work_start, "work_end": self.work_end}
         for name in ("checkin_window", "checkout_window"):
             w = getattr(self, name)
             if len(w) != 2:
@@ -149,8 +149,8 @@ class OfficeRules:
         return local_moment(now_utc, self.timezone)
 
     # Storage ----------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
+    def to_dict(self) -> JsonObject:
+        d: JsonObject = {
             "timezone": self.timezone, "checkin_window": list(self.checkin_window),
             "work_start": self.work_start, "work_end": self.work_end,
             "checkout_window": list(self.checkout_window),
@@ -166,7 +166,7 @@ class OfficeRules:
             raise InvalidInput("The office time rules are not valid.", code="invalid_time_rules",
                              details={"problems": [_problem("timezone", "missing")]})
         known = ("timezone", "checkin_window", "work_start", "work_end", "checkout_window")
-        kwargs: dict[str, Any] = {k: d[k] for k in known if k in d}
+        kwargs: JsonObject = {k: d[k] for k in known if k in d}
         for k in ("checkin_window", "checkout_window"):
             if k in kwargs and not isinstance(kwargs[k], (list, tuple)):
                 kwargs[k] = (kwargs[k],)  # reported as not_a_pair
@@ -189,7 +189,7 @@ class Tier:
     max_minutes: int | None
     percent: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"tier": self.tier, "min_minutes": self.min_minutes,
                 "max_minutes": self.max_minutes, "percent": self.percent}
 
@@ -228,7 +228,7 @@ class LatenessTable:
                              details={"problems": problems})
 
     @staticmethod
-    def _classify(tiers: Sequence[Tier], minutes: int) -> dict[str, Any] | None:
+    def _classify(tiers: Sequence[Tier], minutes: int) -> JsonObject | None:
         if minutes <= 0:
             return None
         for t in tiers:
@@ -236,24 +236,24 @@ class LatenessTable:
                 return t.to_dict()
         return None
 
-    def classify_late(self, minutes: int) -> dict[str, Any] | None:
+    def classify_late(self, minutes: int) -> JsonObject | None:
         """The TL tier for ``minutes`` late, e.g. ``{"tier": "TL2", "min_minutes": 31,
         "max_minutes": 60, "percent": 1.0}``; None when not late."""
         return self._classify(self.late, minutes)
 
-    def classify_early_leave(self, minutes: int) -> dict[str, Any] | None:
+    def classify_early_leave(self, minutes: int) -> JsonObject | None:
         """The PSW tier for leaving ``minutes`` early; None when not early."""
         return self._classify(self.early_leave, minutes)
 
-    def missing_record(self, kind: str) -> dict[str, Any]:
+    def missing_record(self, kind: str) -> JsonObject:
         """No check-in (kind "in") or no check-out ("out") on a day attended: the last tier."""
         last = (self.late if kind == "in" else self.early_leave)[-1]
         return {**last.to_dict(), "missing_record": True}
 
-    def absent(self) -> dict[str, Any]:
+    def absent(self) -> JsonObject:
         return {"tier": "absent", "percent": self.absent_percent}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"late": [t.to_dict() for t in self.late],
                 "early_leave": [t.to_dict() for t in self.early_leave],
                 "absent_percent": self.absent_percent, "source": self.source}
@@ -287,7 +287,7 @@ def _is_percent(x: Any) -> bool:
             and 0 <= x <= 100)
 
 
-def _tier_problems(name: str, tiers: Sequence[Tier]) -> list[dict[str, Any]]:
+def _tier_problems(name: str, tiers: Sequence[Tier]) -> list[JsonObject]:
     """Tiers must start at 1 minute, be contiguous and ascending, and end open-ended."""
     if not tiers:
         return [_problem(name, "empty")]

@@ -8,13 +8,27 @@ import re
 
 from pydantic import ValidationError
 
-from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Malformed, NotFound, TooLarge
+from chalicelib.common.errors import (
+    HadirError,
+    InvalidInput,
+    JsonObject,
+    Malformed,
+    NotFound,
+    TooLarge,
+)
 from chalicelib.common.http import invalid_input
 from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.nip import validate_nip
 from chalicelib.services.records import Employee, Office
-from chalicelib.services.schemas import (EmployeeRow, EnrolmentReset, ErrorBody, ImportResult, ImportRow,
-                                         OfficeOut, OfficeRequest)
+from chalicelib.services.schemas import (
+    EmployeeRow,
+    EnrolmentReset,
+    ErrorBody,
+    ImportResult,
+    ImportRow,
+    OfficeOut,
+    OfficeRequest,
+)
 from chalicelib.wiring import Services
 
 MAX_ROWS = 1000

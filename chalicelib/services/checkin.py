@@ -12,20 +12,36 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.common.errors import Conflict, HadirError, Kind, Malformed
+from chalicelib.common.errors import Conflict, HadirError, JsonObject, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
-from chalicelib.face.types import FaceError, Template
+from chalicelib.face.types import FaceError, MatchResult, Template
 from chalicelib.geo import GeoResult, Position, locate
 from chalicelib.policy.day import Attempt, fold_day
 from chalicelib.policy.decision import Decision, FaceFailure, decide_checkin
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import idempotency, sessions
 from chalicelib.services.enrolment import employee
-from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
-                                         Office, PersonalSite, PositionEvidence, SealedTemplate,
-                                         UploadSession, utc_iso)
-from chalicelib.services.schemas import (CheckinOut, CheckinRequest, ErrorBody, FaceOut, GeoOut,
-                                         UploadSessionOut)
+from chalicelib.services.records import (
+    CheckinRecord,
+    DayRecord,
+    Employee,
+    FaceEvidence,
+    GeoEvidence,
+    Office,
+    PersonalSite,
+    PositionEvidence,
+    SealedTemplate,
+    UploadSession,
+    utc_iso,
+)
+from chalicelib.services.schemas import (
+    CheckinOut,
+    CheckinRequest,
+    ErrorBody,
+    FaceOut,
+    GeoOut,
+    UploadSessionOut,
+)
 from chalicelib.services.sites import candidate_sites
 from chalicelib.services.timing import Timer
 from chalicelib.wiring import Services
@@ -81,7 +97,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
         day = svc.records.day(nip, local_date)
     decision = decide_checkin(
         kind=req.type, now_utc=now, rules=rules, calendar=svc.calendar,
-        face=FaceFailure(failure.code, failure.message) if failure else face,
+        face=FaceFailure(failure.code, failure.message) if failure else face and face.to_dict(),
         geo=geo, position=req.location, lateness=svc.lateness,
         max_position_age_s=svc.settings.max_position_age_s,
         already_checked_in=bool(day and day.day.has_checkin))
@@ -111,13 +127,13 @@ def _load(svc: Services, nip: str, session_id: str) -> Context:
 
 
 def _verify(svc: Services, nip: str, sealed: SealedTemplate, photo: bytes,
-            timer: Timer) -> tuple[dict[str, Any] | None, FaceError | None]:
+            timer: Timer) -> tuple[MatchResult | None, FaceError | None]:
     """The match result, or why the photo could not be verified (an input to the decision)."""
     with timer("kms"):
         template = Template.from_dict(svc.vault.unseal(nip, sealed))
     with timer("face"):
         try:
-            return svc.face_engine().verify(template, photo).match.to_dict(), None
+            return svc.face_engine().verify(template, photo).match, None
         except FaceError as exc:
             return None, exc
 
@@ -131,11 +147,11 @@ def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult,
 
 
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
-             face: dict[str, Any] | None, failure: FaceError | None, geo: GeoResult,
+             face: MatchResult | None, failure: FaceError | None, geo: GeoResult,
              position: Position) -> CheckinRecord:
     checkin_id = uuid.uuid4().hex
-    evidence = (FaceEvidence(score=face.get("score"), threshold=face.get("threshold"),
-                             decision=face.get("decision"), model_version=face.get("model_version"))
+    evidence = (FaceEvidence(score=round(face.score, 4), threshold=round(face.threshold, 4),
+                             decision=face.decision, model_version=face.model_version)
                 if face else FaceEvidence(error=failure.code if failure else None))
     return CheckinRecord(
         checkin_id=checkin_id, record_id=checkin_id, nip=emp.nip, name=emp.name,
@@ -172,12 +188,12 @@ def _result(a: CheckinRecord, failure: FaceError | None, timings: dict[str, floa
     return CheckinResult(body.model_copy(update={"error": ErrorBody(**error.to_dict())}), error, timings)
 
 
-def _to_stored(r: CheckinResult) -> dict[str, Any]:
+def _to_stored(r: CheckinResult) -> JsonObject:
     return {"body": r.body.model_dump(mode="json"), "timings_ms": r.timings_ms,
             "error_kind": r.error.kind.value if r.error else None}
 
 
-def _from_stored(d: dict[str, Any]) -> CheckinResult:
+def _from_stored(d: JsonObject) -> CheckinResult:
     body = CheckinOut.model_validate(d["body"])
     error = None
     if d.get("error_kind") and body.error is not None:

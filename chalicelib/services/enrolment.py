@@ -6,7 +6,12 @@ from chalicelib.common.errors import Conflict, HadirError, InvalidInput, NotFoun
 from chalicelib.common.logs import logger, metrics
 from chalicelib.services import sessions
 from chalicelib.services.records import Employee
-from chalicelib.services.schemas import EnrolmentOut, EnrolRequest, PhotoResult, UploadSessionOut
+from chalicelib.services.schemas import (
+    EnrolmentOut,
+    EnrolRequest,
+    PhotoResult,
+    UploadSessionOut,
+)
 from chalicelib.wiring import Services
 
 ENROLMENT_PHOTOS = 3

@@ -20,10 +20,15 @@ def once(svc: Services, nip: str, key: str, body: JsonObject, run: Callable[[], 
          lambda_context: Any = None) -> JsonObject:
     if svc.idempotency_client is None:
         return _once_in_memory(nip, key, body, run)
-    from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLayer, IdempotencyConfig,
-                                                             idempotent_function)
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError, IdempotencyValidationError)
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
     persistence = DynamoDBPersistenceLayer(table_name=svc.settings.tables["idempotency"],
                                            boto3_client=svc.idempotency_client())

@@ -11,13 +11,25 @@ from datetime import date, datetime, timedelta
 from chalicelib.common.errors import JsonObject
 from chalicelib.common.logs import logger, metrics
 from chalicelib.common.resources import ZONES
-from chalicelib.policy.absence import AbsenceRecord, EmployeeRef, find_absentees, group_by_supervisor, window_closed
+from chalicelib.policy.absence import (
+    AbsenceRecord,
+    EmployeeRef,
+    find_absentees,
+    group_by_supervisor,
+    window_closed,
+)
 from chalicelib.policy.day import absent_day, split_for_absence
 from chalicelib.policy.export import manifest, records_to_csv
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import notices
 from chalicelib.services.queries import export_prefix
-from chalicelib.services.records import CheckinRecord, DayRecord, Employee, Office, utc_iso
+from chalicelib.services.records import (
+    CheckinRecord,
+    DayRecord,
+    Employee,
+    Office,
+    utc_iso,
+)
 from chalicelib.wiring import Services
 
 

@@ -11,8 +11,17 @@ from datetime import datetime
 from typing import Iterable, Protocol
 
 from chalicelib.common.errors import JsonObject
-from chalicelib.services.records import (AuditEntry, CheckinRecord, DayRecord, Employee, ExportObject,
-                                         Office, PersonalSite, SealedTemplate, UploadSession)
+from chalicelib.services.records import (
+    AuditEntry,
+    CheckinRecord,
+    DayRecord,
+    Employee,
+    ExportObject,
+    Office,
+    PersonalSite,
+    SealedTemplate,
+    UploadSession,
+)
 
 
 class Clock(Protocol):

@@ -7,9 +7,22 @@ from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services.enrolment import employee
 from chalicelib.services.records import CheckinRecord, DayRecord, Employee, Office
-from chalicelib.services.schemas import (CheckinBrief, DateRangeQuery, EnrolmentState, ExportFile, ExportList,
-                                         Me, MyAttendance, MyDay, MySite, OfficeBrief, SitesToday,
-                                         SiteToday, StaffDay, TeamAttendance)
+from chalicelib.services.schemas import (
+    CheckinBrief,
+    DateRangeQuery,
+    EnrolmentState,
+    ExportFile,
+    ExportList,
+    Me,
+    MyAttendance,
+    MyDay,
+    MySite,
+    OfficeBrief,
+    SitesToday,
+    SiteToday,
+    StaffDay,
+    TeamAttendance,
+)
 from chalicelib.wiring import Services
 
 MAX_RANGE_DAYS = 62

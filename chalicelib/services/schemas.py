@@ -10,12 +10,20 @@ field (``chalicelib.common.http.invalid_input``).
 """
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel,
-                      WithJsonSchema, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    WithJsonSchema,
+    model_validator,
+)
 
 from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import Position, geofence_to_dict, parse_geofence, parse_position

@@ -132,6 +132,21 @@ def test_export_writes_csv_and_manifest_and_auditors_can_download(api, set_now):
     assert float(ayu["distance_m"]) < 5 and float(ayu["accuracy_m"]) == 8.0
 
 
+def test_exports_are_encrypted_under_the_data_kms_key_not_s3_managed_keys(api, set_now, aws_env):
+    from chalicelib.common import resources as r
+    # Given a day with a check-in, exported after the WITA day ended
+    given_ayu_checked_in(api, set_now)
+    set_now("2026-03-04T00:31:00+08:00")
+    out = run("export_wita")
+    # When the objects' encryption is read back from S3
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in ("records.csv", "manifest.json"):
+        head = s3.head_object(Bucket="hadir-test-exports", Key=out["key"].replace("records.csv", name))
+        # Then both are SSE-KMS under the data key the stack gives the exports bucket
+        assert head["ServerSideEncryption"] == "aws:kms", name
+        assert head["SSEKMSKeyId"] == aws_env[r.DATA_KEY.env], name
+
+
 def test_audit_exports_needs_a_valid_date(api):
     r = api.get("/audit/exports?date=03-03-2026", user="auditor")
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_date"
@@ -139,21 +154,21 @@ def test_audit_exports_needs_a_valid_date(api):
 
 
 def test_a_notice_lost_to_an_sns_failure_is_sent_by_the_next_run(api, set_now, tap, monkeypatch):
-    from chalicelib.adapters import aws, notify
+    from chalicelib.adapters.notify import SnsSesNotifier
+    from chalicelib.common.errors import Unavailable
     given_ayu_checked_in(api, set_now)
     set_now("2026-03-03T10:30:00+08:00")
-    # Given a run that wrote the absences but could not publish the notice
-    real_client = aws.client
+    # Given a run that wrote the absences but could not publish the notice (SNS down)
+    real_publish = SnsSesNotifier.publish
 
-    class DownSns:
-        def publish(self, **kw):
-            raise RuntimeError("SNS unavailable")
+    def down(self, notice, subject):
+        raise Unavailable("The notice could not be published", code="notify_failure")
 
-    monkeypatch.setattr(notify.aws, "client", lambda service: DownSns() if service == "sns" else real_client(service))
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(SnsSesNotifier, "publish", down)
+    with pytest.raises(Unavailable):
         run("detect_absence_wita")
     assert tap() == []
-    monkeypatch.setattr(notify.aws, "client", real_client)
+    monkeypatch.setattr(SnsSesNotifier, "publish", real_publish)
     # When the job runs again
     again = run("detect_absence_wita")
     # Then nothing is marked twice but Ketut gets his notice, once

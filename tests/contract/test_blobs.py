@@ -476,17 +476,3 @@ def test_a_missing_bucket_is_an_internal_error_not_a_botocore_one(stack):
         with pytest.raises(Internal) as err:
             call()
         assert err.value.code == "export_failure" and err.value.details["aws"] == "NoSuchBucket"
-
-
-def test_the_module_functions_still_seal_and_unseal_through_kms_vault(stack):
-    """vault.seal/unseal (used until the services switch over) keep the stored dictionary and
-    also take the record the new store returns."""
-    from chalicelib.adapters.vault import seal, unseal
-    stored = seal(NIP, TEMPLATE, stack[r.BIOMETRIC_KEY.env])
-    assert set(stored) == {"ciphertext", "encrypted_key", "nonce", "key_id"}
-    assert unseal(NIP, stored) == TEMPLATE
-    assert unseal(NIP, {**stored, "model_version": "fake-colour-1"}) == TEMPLATE
-    assert unseal(NIP, KmsVault(provider("kms"), stack[r.BIOMETRIC_KEY.env]).seal(NIP, TEMPLATE)) \
-        == TEMPLATE
-    with pytest.raises(BiometricVaultError):
-        unseal(OTHER_NIP, stored)

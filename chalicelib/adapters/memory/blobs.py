@@ -19,10 +19,21 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.adapters.notify import SUBJECT_MAX, notice_kind
-from chalicelib.adapters.s3 import NONCE_META, UploadLimits, sse_arguments, upload_missing
+from chalicelib.adapters.s3 import (
+    NONCE_META,
+    UploadLimits,
+    sse_arguments,
+    upload_missing,
+)
 from chalicelib.adapters.vault import integrity_error
 from chalicelib.common import resources as r
-from chalicelib.common.errors import Internal, InvalidInput, JsonObject, NotFound, Unauthenticated
+from chalicelib.common.errors import (
+    Internal,
+    InvalidInput,
+    JsonObject,
+    NotFound,
+    Unauthenticated,
+)
 from chalicelib.services.records import ExportObject, SealedTemplate
 
 

@@ -14,8 +14,17 @@ from datetime import datetime
 from typing import TypeVar
 
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, NotFound
-from chalicelib.services.records import (AuditEntry, CheckinRecord, DayRecord, Employee, Office, PersonalSite,
-                                         Record, SealedTemplate, UploadSession)
+from chalicelib.services.records import (
+    AuditEntry,
+    CheckinRecord,
+    DayRecord,
+    Employee,
+    Office,
+    PersonalSite,
+    Record,
+    SealedTemplate,
+    UploadSession,
+)
 
 R = TypeVar("R", bound=Record)
 SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")

@@ -3,7 +3,7 @@
 No PynamoDB model leaves this module, and every failed condition becomes the service's own error
 (Conflict, NotFound); any other AWS failure propagates. Writes that belong together are one
 transaction; which item cancelled it is read from the cancellation reasons (see :func:`_commit`).
-The item layout is the one :class:`~chalicelib.adapters.storage.repos.Store` writes.
+The item layout is documented on the models (``models.py``).
 """
 from __future__ import annotations
 
@@ -19,13 +19,31 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.storage.models import (AttendanceModel, AuditModel, BiometricModel, EmployeeModel,
-                                                JobRunModel, OfficeModel, SessionModel, SiteModel, bind)
+from chalicelib.adapters.storage.models import (
+    AttendanceModel,
+    AuditModel,
+    BiometricModel,
+    EmployeeModel,
+    JobRunModel,
+    OfficeModel,
+    SessionModel,
+    SiteModel,
+    bind,
+)
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, NotFound
 from chalicelib.common.settings import Settings
 from chalicelib.policy.day import day_from_dict, day_to_dict
-from chalicelib.services.records import (AuditEntry, CheckinRecord, DayRecord, Employee, Office, PersonalSite,
-                                         SealedTemplate, UploadSession, utc_iso)
+from chalicelib.services.records import (
+    AuditEntry,
+    CheckinRecord,
+    DayRecord,
+    Employee,
+    Office,
+    PersonalSite,
+    SealedTemplate,
+    UploadSession,
+    utc_iso,
+)
 
 SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")
 
@@ -275,8 +293,6 @@ class DynamoRecords:
         m = self._day_model(day, now)
         if day.version is None:
             return _Write("day", "put", m, AttendanceModel.sk.does_not_exist())
-        if day.version == 0:  # stored before days had versions (see _day_record)
-            return _Write("day", "put", m, AttendanceModel.sk.exists())
         m.version = day.version  # PynamoDB conditions the put on it and stores version + 1
         return _Write("day", "put", m)
 
@@ -385,8 +401,6 @@ def _site(m: SiteModel) -> PersonalSite:
 
 
 def _day_record(m: AttendanceModel) -> DayRecord:
-    """The stored day; an item written before days had versions reads as version 0, and the
-    item's status stands in for a status its data lacks (absences written by ``Store``)."""
     data = m.data or {}
-    return DayRecord(nip=m.nip, date=m.local_date, day=day_from_dict({"status": m.status, **data}),
-                     name=data.get("name"), version=m.version if m.version is not None else 0)
+    return DayRecord(nip=m.nip, date=m.local_date, day=day_from_dict(data), name=data.get("name"),
+                     version=m.version)
