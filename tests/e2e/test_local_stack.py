@@ -88,6 +88,17 @@ def location(lat, lon, at="2026-03-03T07:44:55+08:00"):
     return {"lat": lat, "lon": lon, "accuracy_m": 6, "captured_at": at, "is_mock": False}
 
 
+def test_the_api_publishes_its_contract(stack):
+    # When a client fetches the contract, without a token
+    r = requests.get(f"{stack['api']}/openapi.json", timeout=10)
+    # Then it is the committed OpenAPI 3.1 document, every route with its roles
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    committed = json.loads((pathlib.Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
+    assert doc == committed and doc["openapi"] == "3.1.0"
+    assert doc["paths"]["/checkins"]["post"]["x-roles"] == ["employee"]
+
+
 def test_a_day_in_the_life(stack):
     api = stack["api"]
     # Given: an employee logged in on her phone
@@ -157,6 +168,10 @@ def test_a_day_in_the_life(stack):
     assert [a["nip"] for a in notices[0]["absentees"]] == [MADE]
     team = requests.get(f"{api}/team/attendance?date=2026-03-03", headers=login(stack, KETUT), timeout=10).json()
     assert {x["nip"]: x["status"] for x in team["staff"]} == {AYU: "present", MADE: "absent"}
+    # And each day says why: Ayu's on_time names her check-in, Made's absence the missing one
+    why = {x["nip"]: x["reasons"] for x in team["staff"]}
+    assert [(x["code"], x["checkin_id"]) for x in why[AYU]] == [("on_time", r.json()["checkin_id"])]
+    assert [x["code"] for x in why[MADE]] == ["no_checkin"]
     # And running it again sends nothing
     again = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:35:00%2B08:00",
                           timeout=60).json()
