@@ -45,12 +45,14 @@ def sh(cmd: list[str], **kw) -> str:
 
 def build(rev: str, work: Path) -> dict:
     """Worktree, zip and unpacked package of one revision."""
-    tree = work / f"tree-{rev}"
-    sh(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev])
-    report = json.loads(sh([sys.executable, str(tree / "infra" / "package.py"), "--out",
-                            str(work / f"{rev}.zip"), "--build-dir", str(work / f"build-{rev}")]))
-    pkg = work / f"pkg-{rev}"
-    shutil.unpack_archive(str(work / f"{rev}.zip"), str(pkg), "zip")
+    tree, pkg, report_file = work / f"tree-{rev}", work / f"pkg-{rev}", work / f"{rev}.json"
+    if not report_file.exists():  # --work DIR keeps builds between runs
+        sh(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev])
+        report_file.write_text(sh([sys.executable, str(tree / "infra" / "package.py"), "--out",
+                                   str(work / f"{rev}.zip"), "--build-dir", str(work / f"build-{rev}")]))
+        shutil.unpack_archive(str(work / f"{rev}.zip"), str(pkg), "zip")
+        shutil.rmtree(work / f"build-{rev}", ignore_errors=True)
+    report = json.loads(report_file.read_text())
     return {"rev": rev, "tree": tree, "pkg": pkg, "unzipped_mb": report.get("unzipped_mb")}
 
 
@@ -65,27 +67,23 @@ def runtime_dir(work: Path) -> Path:
     return dest
 
 
-def stack(b: dict) -> dict:
-    """A moto server for one revision, with that revision's resources and demo data."""
-    from moto.server import ThreadedMotoServer
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+def stack(b: dict, url: str, stage: str) -> dict:
+    """One revision's resources and demo data on the shared moto server, under its own stage
+    (``test`` or ``local``: the stages where HADIR_NOW may set the clock) so names never clash."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HADIR_", "AWS_", "POWERTOOLS_"))}
-    env.update(HADIR_STAGE="test", AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION,
+    env.update(HADIR_STAGE=stage, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION,
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_SERVICE_NAME="hadir",
                POWERTOOLS_LOG_LEVEL="WARNING", PYTHONPATH=str(b["tree"]))
     script = ("import json, boto3; from local.bootstrap import create_all; "
               f"c = lambda s: boto3.client(s, endpoint_url='{url}', region_name='{REGION}'); "
-              "print(json.dumps(create_all(c, 'test')))")
+              f"print(json.dumps(create_all(c, '{stage}')))")
     env.update(json.loads(sh([sys.executable, "-c", script], cwd=b["tree"], env=env).strip().splitlines()[-1]))
     seed = ("from local.seed import seed\ntry:\n    from chalicelib.wiring import get_services\n"
             "except ImportError:\n    from chalicelib.services import get_services\nseed(get_services())")
     sh([sys.executable, "-c", seed], cwd=b["tree"], env={**env, "HADIR_NOW": "2026-03-02T07:00:00+08:00"})
     env.pop("PYTHONPATH")
-    return {"server": server, "env": env, "url": url}
+    return {"env": env, "url": url, "stage": stage}
 
 
 def isolated(b: dict, runtime: Path, env: dict, *args: str) -> dict:
@@ -108,7 +106,7 @@ def clear_idempotency(s: dict) -> None:
     import boto3
     ddb = boto3.client("dynamodb", endpoint_url=s["url"], region_name=REGION,
                        aws_access_key_id="testing", aws_secret_access_key="testing")
-    table = s["env"]["HADIR_TABLE_IDEMPOTENCY"] if "HADIR_TABLE_IDEMPOTENCY" in s["env"] else "hadir-test-idempotency"
+    table = f"hadir-{s['stage']}-idempotency"
     for item in ddb.scan(TableName=table).get("Items", []):
         ddb.delete_item(TableName=table, Key={"id": item["id"]})
 
@@ -118,13 +116,22 @@ def main() -> None:
     ap.add_argument("--before", required=True)
     ap.add_argument("--after", default="HEAD")
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--work", type=Path, help="keep worktrees and builds here (reused when present)")
     args = ap.parse_args()
     photos = [str(FACES / PHOTOS[0] / f) for f in PHOTOS[1]] + [str(FACES / PHOTOS[0] / PHOTOS[2])]
-    work = Path(tempfile.mkdtemp(prefix="hadir-coldstart-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="hadir-coldstart-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rt = work / "runtime"
+    if rt.exists():
+        shutil.rmtree(rt)
     builds = [build(args.before, work), build(args.after, work)]
     runtime = runtime_dir(work)
-    stacks = [stack(b) for b in builds]
+    from moto.server import ThreadedMotoServer
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
     try:
+        stacks = [stack(b, f"http://{host}:{port}", stage) for b, stage in zip(builds, ("test", "local"))]
         tokens = [isolated(b, runtime, {**s["env"], "HADIR_NOW": "2026-03-02T07:00:00+08:00"}, "api-enrol",
                            "--user", AYU, "--password", PASSWORD, *photos[:3])["token"]
                   for b, s in zip(builds, stacks)]
@@ -141,11 +148,12 @@ def main() -> None:
                 results[i].append(r)
         report = summarise(builds, results)
     finally:
-        for s in stacks:
-            s["server"].stop()
-        for b in builds:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(b["tree"])], check=False)
-        shutil.rmtree(work, ignore_errors=True)
+        server.stop()
+        if not args.work:
+            for b in builds:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(b["tree"])],
+                               check=False)
+            shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=2))
 
 

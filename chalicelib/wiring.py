@@ -70,19 +70,19 @@ def build(settings: Settings) -> Services:
     from chalicelib.adapters.storage.records import DynamoRecords
     from chalicelib.adapters.vault import KmsVault
 
-    s3 = aws.provider("s3")
+    s3 = aws.provider("s3", settings)
     return Services(
         settings=settings, clock=clock_for(settings), records=DynamoRecords(settings),
         uploads=S3Uploads(s3, settings.buckets["uploads"], settings.upload_max_bytes,
                           settings.upload_min_bytes, settings.upload_content_types),
-        vault=KmsVault(aws.provider("kms"), settings.kms_key_id),
-        notifier=SnsSesNotifier(aws.provider("sns"), aws.provider("ses"), settings.topic_arn,
+        vault=KmsVault(aws.provider("kms", settings), settings.kms_key_id),
+        notifier=SnsSesNotifier(aws.provider("sns", settings), aws.provider("ses", settings), settings.topic_arn,
                                 settings.ses_sender),
         exports=S3Exports(s3, settings.buckets["exports"], settings.exports_kms_key_id),
-        directory=CognitoDirectory(aws.provider("cognito-idp"), settings.user_pool_id,
+        directory=CognitoDirectory(aws.provider("cognito-idp", settings), settings.user_pool_id,
                                    settings.user_pool_client_id, settings.agency_id),
         face_engine_provider=_real_face_engine(settings),
-        idempotency_client=aws.provider("dynamodb"),
+        idempotency_client=aws.provider("dynamodb", settings),
     )
 
 

@@ -145,8 +145,9 @@ class Stack:
 
         from chalicelib.adapters import aws
         from chalicelib.api.events import events  # noqa: F401
+        from chalicelib.common.settings import get_settings
         import app as app_module
-        sqs = aws.client("sqs")
+        sqs = aws.client("sqs", get_settings())
         url = sqs.get_queue_url(QueueName=self.env["HADIR_QUEUE_EMAIL"])["QueueUrl"]
         handler = app_module.app.handler_map["send_supervisor_email"]
         n = 0

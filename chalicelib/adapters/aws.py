@@ -9,15 +9,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.common.errors import HadirError, Internal, Unavailable
-from chalicelib.common.settings import get_settings
+from chalicelib.common.settings import Settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str], Any] = {}
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
 
 
-def client(service: str) -> Any:
-    s = get_settings()
+def client(service: str, s: Settings) -> Any:
+    """The process's shared client for ``service`` at the settings' region and endpoint."""
     key = (service, s.aws_endpoint_url, s.region)
     c = _clients.get(key)
     if c is None:
@@ -66,6 +66,6 @@ def aws_failure(exc: Exception, message: str, code: str) -> HadirError:
     return Internal(message, code=code, details={"aws": aws_code})
 
 
-def provider(service: str) -> Callable[[], Any]:
+def provider(service: str, settings: Settings) -> Callable[[], Any]:
     """A zero-argument getter of the shared client, for adapters that create it on first use."""
-    return lambda: client(service)
+    return lambda: client(service, settings)

@@ -64,7 +64,7 @@ def import_employees(call: Call[None, None]) -> Outcome:
 @endpoint(api, "DELETE", "/admin/employees/{nip}/enrollment", summary="Allow a new enrolment (audited)",
           roles=ADMIN, query=s.ResetQuery, response=s.EnrolmentReset,
           errors={**NOT_FOUND_EMPLOYEE, Kind.CONFLICT: ("not_enrolled",)})
-def reset_enrollment(call: Call[None, s.ResetQuery]) -> s.EnrolmentReset:
+def reset_enrolment(call: Call[None, s.ResetQuery]) -> s.EnrolmentReset:
     return admin.reset_enrolment(get_services(), call.params["nip"], actor=call.caller.username,
                                  reason=call.query.reason)
 
@@ -97,7 +97,7 @@ def remove_site(call: Call[None, None]) -> s.SiteOut:
 @endpoint(api, "POST", "/me/enrollment/uploads", summary="Three presigned uploads for enrolment",
           roles=EMPLOYEE, needs_nip=True, response=s.UploadSessionOut, created=True,
           errors={**NOT_FOUND_EMPLOYEE, Kind.CONFLICT: ("already_enrolled",)})
-def enrollment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
+def enrolment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
     return enrolment.open_uploads(get_services(), call.nip)
 
 
@@ -107,7 +107,7 @@ def enrollment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "consent_required",
                                  "enrolment_photo_rejected", "inconsistent_enrolment_photos")},
           notes="consent must be true: the biometric consent notice (UU 27/2022) is recorded.")
-def enroll(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
+def enrol(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
     return enrolment.enrol(get_services(), call.nip, call.body)
 
 

@@ -130,10 +130,6 @@ class OfficeRules:
         return parse_hhmm(self.checkin_window[1])
 
     @property
-    def checkout_start(self) -> time:
-        return parse_hhmm(self.checkout_window[0])
-
-    @property
     def checkout_end(self) -> time:
         return parse_hhmm(self.checkout_window[1])
 

@@ -76,7 +76,7 @@ class SealedTemplate(Record):
 class UploadSession(Record):
     session_id: str
     nip: str
-    purpose: str  # enrollment | checkin
+    purpose: str  # enrolment | checkin
     nonce: str
     keys: list[str]
     expires_at: str

@@ -199,24 +199,13 @@ class EnrolmentReset(Response):
 
 
 # --- personal sites ---------------------------------------------------------------------------
-def _iso_date(v: Any) -> Any:
-    """A strict ``YYYY-MM-DD`` (``date.fromisoformat`` would also take ``20260306``)."""
-    if isinstance(v, str) and len(v) == 10:
-        dt.date.fromisoformat(v)  # ValueError: not a date
-        return v
-    raise ValueError("a date YYYY-MM-DD is expected")
-
-
-IsoDate = Annotated[str, AfterValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
-
-
 class SiteRequest(Request):
     site_id: str = Field(pattern=ID_PATTERN, description="lowercase letters, digits and '-'")
     kind: Literal["home", "assignment", "anywhere"] = Field(
         description="home = WFH, assignment = dinas luar (DL), anywhere = WFA")
     geofence: Geofence
-    valid_from: IsoDate | None = None
-    valid_to: IsoDate | None = None
+    valid_from: dt.date | None = Field(default=None, description="office-local, inclusive")
+    valid_to: dt.date | None = Field(default=None, description="office-local, inclusive")
     note: str | None = Field(default=None, max_length=500)
     error_codes: ClassVar[dict[str, str]] = {
         "site_id": "invalid_site", "note": "invalid_site", "kind": "invalid_site_kind",

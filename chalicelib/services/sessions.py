@@ -11,7 +11,7 @@ from chalicelib.services.records import UploadSession, utc_iso
 from chalicelib.services.schemas import UploadSessionOut, UploadTarget
 from chalicelib.wiring import Services
 
-ENROLMENT, CHECKIN = "enrollment", "checkin"
+ENROLMENT, CHECKIN = "enrolment", "checkin"
 
 
 def open_session(svc: Services, nip: str, purpose: str, count: int, ttl_s: int) -> UploadSessionOut:

@@ -24,7 +24,7 @@ def assign(svc: Services, nip: str, req: SiteRequest, actor: Principal) -> SiteO
         raise Conflict("The site id is one of the employee's offices", code="site_exists",
                        details={"site_id": req.site_id})
     site = PersonalSite(nip=nip, site_id=req.site_id, kind=req.kind, work_mode=WORK_MODE_BY_KIND[req.kind],
-                        geofence=req.geofence, valid_from=req.valid_from, valid_to=req.valid_to,
+                        geofence=req.geofence, valid_from=_iso(req.valid_from), valid_to=_iso(req.valid_to),
                         note=req.note.strip() if req.note else None, created_by=actor.username,
                         created_at=svc.now_iso())
     svc.records.add_site(site, actor=actor.username, now=site.created_at)
@@ -56,6 +56,10 @@ def candidate_sites(offices: list[Office], personal: list[PersonalSite], day: da
                    geofence=parse_geofence(p.geofence), timezone=first.timezone,
                    office_id=first.office_id) for p in personal if p.valid_on(day.isoformat())]
     return sites
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
 
 
 def _employee_in_reach(svc: Services, nip: str, actor: Principal) -> Employee:

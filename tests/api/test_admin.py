@@ -96,7 +96,7 @@ def test_reset_enrolment_allows_a_new_one_and_is_audited(api, set_now):
     assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
     from chalicelib.wiring import get_services
     trail = get_services().records.audit_trail(AYU)
-    resets = [a for a in trail if a.action == "enrollment_reset"]
+    resets = [a for a in trail if a.action == "enrolment_reset"]
     assert len(resets) == 1 and resets[0].actor == "admin"
     assert enrol(api, AYU).status_code == 201
 

@@ -127,7 +127,7 @@ def day(nip: str = AYU, date: str = DATE, status: str = "late", version: int | N
 
 def given_enrolled(records: AttendanceRecords, nip: str = AYU) -> None:
     records.put_employee(employee(nip), T0)
-    records.put_session(session("enrol-" + nip, nip, "enrollment"), EXPIRES)
+    records.put_session(session("enrol-" + nip, nip, "enrolment"), EXPIRES)
     records.enrol(nip, sealed(), "enrol-" + nip, T0, consent_notice="v1")
 
 
@@ -194,7 +194,7 @@ def test_enrol_stores_the_template_marks_enrolled_uses_the_session_and_audits_co
 
 def test_enrolling_twice_is_already_enrolled_and_writes_nothing(records):
     given_enrolled(records)
-    records.put_session(session("again", purpose="enrollment"), EXPIRES)
+    records.put_session(session("again", purpose="enrolment"), EXPIRES)
     # When
     with pytest.raises(Conflict) as err:
         records.enrol(AYU, sealed("other-v2"), "again", T1, consent_notice="v2")
@@ -207,7 +207,7 @@ def test_enrolling_twice_is_already_enrolled_and_writes_nothing(records):
 
 def test_enrolling_with_a_used_session_is_session_used_and_writes_nothing(records):
     records.put_employee(employee(), T0)
-    records.put_session(session("used", purpose="enrollment"), EXPIRES)
+    records.put_session(session("used", purpose="enrolment"), EXPIRES)
     records.record_checkin(attempt(decision="rejected"), None, "used", T0)  # uses it
     # When
     with pytest.raises(Conflict) as err:
@@ -219,7 +219,7 @@ def test_enrolling_with_a_used_session_is_session_used_and_writes_nothing(record
 
 
 def test_enrolling_an_unknown_employee_or_with_an_unknown_session(records):
-    records.put_session(session("s", purpose="enrollment"), EXPIRES)
+    records.put_session(session("s", purpose="enrolment"), EXPIRES)
     with pytest.raises(NotFound) as err:
         records.enrol(AYU, sealed(), "s", T0, consent_notice="v1")
     assert err.value.code == "employee_not_found"
@@ -240,12 +240,12 @@ def test_reset_enrolment_deletes_the_template_and_audits_who(records):
     assert not e.enrolled and e.enrolled_at is None
     reset = records.audit_trail(AYU)[-1]
     assert (reset.action, reset.actor, reset.at, reset.details) == (
-        "enrollment_reset", SUP, T1, {"reason": "new glasses"})
+        "enrolment_reset", SUP, T1, {"reason": "new glasses"})
     # and a second reset has nothing to reset
     with pytest.raises(Conflict) as err:
         records.reset_enrolment(AYU, SUP, None, T2)
     assert err.value.code == "not_enrolled"
-    assert actions(records) == ["biometric_consent_given", "enrollment_reset"]
+    assert actions(records) == ["biometric_consent_given", "enrolment_reset"]
     with pytest.raises(NotFound):
         records.reset_enrolment(BUDI, SUP, None, T2)
 

@@ -161,7 +161,7 @@ class InMemoryRecords:
                 raise Conflict("The employee is not enrolled", code="not_enrolled")
             del self._templates[nip]
             self._employees[nip] = emp.model_copy(update={"enrolled": False, "enrolled_at": None})
-            self._add_audit(nip, "enrollment_reset", actor, {"reason": reason} if reason else {}, now)
+            self._add_audit(nip, "enrolment_reset", actor, {"reason": reason} if reason else {}, now)
 
     # --- personal sites ------------------------------------------------------------------------
     def add_site(self, site: PersonalSite, actor: str, now: str) -> None:

@@ -138,7 +138,7 @@ class SessionModel(_Base):
 
     session_id = UnicodeAttribute(hash_key=True)
     nip = UnicodeAttribute()
-    purpose = UnicodeAttribute()  # "enrollment" | "checkin"
+    purpose = UnicodeAttribute()  # "enrolment" | "checkin"
     nonce = UnicodeAttribute()
     keys = ListAttribute(of=UnicodeAttribute)
     expires_at = UnicodeAttribute()
@@ -189,8 +189,3 @@ def bind(settings) -> None:
         model.Meta.host = settings.aws_endpoint_url
         model._connection = None
     _bound = key
-
-
-def unbind() -> None:
-    global _bound
-    _bound = None

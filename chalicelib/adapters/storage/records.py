@@ -207,7 +207,7 @@ class DynamoRecords:
             _Write("template", "delete", BiometricModel(nip), BiometricModel.nip.exists()),
             _Write("employee", "update", emp, None,
                    [EmployeeModel.enrolled.set(False), EmployeeModel.enrolled_at.remove()]),
-            _Write("audit", "put", _audit(nip, "enrollment_reset", actor,
+            _Write("audit", "put", _audit(nip, "enrolment_reset", actor,
                                           {"reason": reason} if reason else {}, now)),
         ], {"template": Conflict("The employee is not enrolled", code="not_enrolled"),
             "employee": _concurrent("employee")})
