@@ -3,6 +3,7 @@ employees with valid NIPs, and two personal sites (a home for WFH, an assignment
 Created through the same services the API uses."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib.adapters.auth import Principal
@@ -64,14 +65,14 @@ STAFF_USERS = [("admin", ["admin"]), ("auditor", ["auditor"])]
 
 def seed(svc: Services, password: str = PASSWORD) -> dict[str, Any]:
     for o in OFFICES:
-        admin.create_office(svc, OfficeRequest.model_validate(o, strict=False))
+        admin.create_office(svc, OfficeRequest.model_validate_json(json.dumps(o)))
     for username, groups in STAFF_USERS:
         svc.directory.upsert_user(username, password, nip=None, name=username.title(), groups=groups)
     result = admin.import_employees(svc, [{**e, "password": password} for e in EMPLOYEES])
     if result.failed:
         raise RuntimeError(f"seed rows failed: {result.model_dump()['rows']}")
     for nip, site in SITES.items():
-        sites.assign(svc, nip, SiteRequest.model_validate(site), SEED_ACTOR)
+        sites.assign(svc, nip, SiteRequest.model_validate_json(json.dumps(site)), SEED_ACTOR)
     return {"offices": [o["office_id"] for o in OFFICES],
             "users": [{"username": u, "roles": g} for u, g in STAFF_USERS]
             + [{"username": e["nip"], "name": e["name"], "roles": e.get("roles", ["employee"]),
