@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from chalicelib.common.clock import FixedClock, SystemClock
 from chalicelib.common.settings import Settings, get_settings
+from chalicelib.policy.attempts import AttemptLimit
 from chalicelib.policy.calendar import WorkCalendar
 from chalicelib.policy.time_rules import LatenessTable
 from chalicelib.services.ports import (
@@ -40,6 +41,7 @@ class Services:
     face_engine_provider: Callable[[], Any]
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     lateness: LatenessTable = field(default_factory=LatenessTable)
+    attempt_limit: AttemptLimit = field(default_factory=AttemptLimit)
     idempotency_client: Callable[[], Any] | None = None  # the Powertools persistence layer's
 
     def face_engine(self) -> Any:
@@ -55,6 +57,10 @@ def _real_face_engine(settings: Settings) -> Callable[[], Any]:
         from chalicelib.face import get_engine
         return get_engine(settings.face)
     return provider
+
+
+def attempt_limit(settings: Settings) -> AttemptLimit:
+    return AttemptLimit(settings.attempt_max_failures, settings.attempt_window_s, settings.attempt_cooldown_s)
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -81,7 +87,7 @@ def build(settings: Settings) -> Services:
         exports=S3Exports(s3, settings.buckets["exports"], settings.exports_kms_key_id),
         directory=CognitoDirectory(aws.provider("cognito-idp", settings), settings.user_pool_id,
                                    settings.user_pool_client_id, settings.agency_id),
-        face_engine_provider=_real_face_engine(settings),
+        face_engine_provider=_real_face_engine(settings), attempt_limit=attempt_limit(settings),
         idempotency_client=aws.provider("dynamodb", settings),
     )
 
@@ -101,7 +107,8 @@ def in_memory(settings: Settings, **overrides: Any) -> Services:
                    uploads=InMemoryUploads(settings.upload_max_bytes, settings.upload_min_bytes,
                                            settings.upload_content_types),
                    vault=InMemoryVault(), notifier=InMemoryNotifier(), exports=InMemoryExports(),
-                   directory=InMemoryDirectory(settings.agency_id), face_engine_provider=_real_face_engine(settings))
+                   directory=InMemoryDirectory(settings.agency_id), face_engine_provider=_real_face_engine(settings),
+                   attempt_limit=attempt_limit(settings))
     return replace(svc, **overrides)
 
 

@@ -124,6 +124,7 @@ def checkin_uploads(call: Call[None, None]) -> s.UploadSessionOut:
                   Kind.CONFLICT: ("session_used", "not_enrolled", "no_office", "enrolment_outdated",
                                   "concurrent_update", "request_in_progress"),
                   Kind.MALFORMED: ("invalid_idempotency_key",),
+                  Kind.TOO_MANY_ATTEMPTS: ("too_many_attempts",),
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "invalid_type", "invalid_coordinates",
                                  "invalid_accuracy", "invalid_captured_at", "invalid_is_mock",
                                  "idempotency_key_reused", "no_face", "multiple_faces",

@@ -107,6 +107,13 @@ class TooLarge(HadirError):
     code = "too_large"
 
 
+class TooManyAttempts(HadirError):
+    """Too many failed attempts; retry later."""
+
+    kind = Kind.TOO_MANY_ATTEMPTS
+    code = "too_many_attempts"
+
+
 class Unavailable(HadirError):
     """A service Hadir depends on is unavailable; retry later."""
 

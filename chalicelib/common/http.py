@@ -37,7 +37,10 @@ def error_response(exc: BaseException) -> Response:
             logger.error("service error", extra={"code": exc.code})
         else:
             logger.info("request refused", extra={"code": exc.code, "status": status})
-        return Response({"error": exc.to_dict()}, status_code=status, headers=JSON)
+        headers = dict(JSON)
+        if exc.kind is Kind.TOO_MANY_ATTEMPTS and "retry_after_s" in exc.details:
+            headers["Retry-After"] = str(exc.details["retry_after_s"])
+        return Response({"error": exc.to_dict()}, status_code=status, headers=headers)
     logger.exception("unhandled error")
     body = {"error": {"code": "internal_error", "message": "An internal error occurred.", "details": {}}}
     return Response(body, status_code=500, headers=JSON)

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     upload_max_bytes: int = _env("HADIR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
     checkin_session_ttl_s: int = _env("HADIR_CHECKIN_SESSION_TTL_S", 120)
     consent_notice_version: str = _env("HADIR_CONSENT_NOTICE_VERSION", "biometric-consent-v1")
+    # Failed face checks before a cool-down (policy.attempts): so many within the window.
+    attempt_max_failures: int = _env("HADIR_ATTEMPT_MAX_FAILURES", 5)
+    attempt_window_s: int = _env("HADIR_ATTEMPT_WINDOW_S", 600)
+    attempt_cooldown_s: int = _env("HADIR_ATTEMPT_COOLDOWN_S", 600)
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024

@@ -14,12 +14,12 @@ from typing import Any
 
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
-from chalicelib.face.types import FaceError, MatchResult, Template
+from chalicelib.face.types import FaceError, MatchResult, Template, Verification
 from chalicelib.geo import GeoResult, Position, locate
 from chalicelib.policy.day import Attempt, fold_day
-from chalicelib.policy.decision import Decision, FaceFailure, decide_checkin
+from chalicelib.policy.decision import Decision, FaceFailure, decide_checkin, for_employee
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import idempotency, sessions
+from chalicelib.services import attempts, idempotency, sessions
 from chalicelib.services.enrolment import employee
 from chalicelib.services.records import (
     CheckinRecord,
@@ -61,6 +61,7 @@ class Context:
     offices: list[Office]
     sealed: SealedTemplate
     sites: list[PersonalSite]
+    failures: list[datetime]  # recent failed face checks (attempt limits)
 
 
 def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
@@ -81,14 +82,14 @@ def check_in(svc: Services, nip: str, req: CheckinRequest, idempotency_key: str 
 
 
 def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
-    timer = Timer()
+    timer, now = Timer(), svc.clock.now()
     with timer("storage"):
-        ctx = _load(svc, nip, req.session_id)
+        ctx = _load(svc, nip, req.session_id, now)
     with timer("upload_read"):
         photo = svc.uploads.read(ctx.session.keys[0], ctx.session.nonce)
-    face, failure = _verify(svc, nip, ctx.sealed, photo, timer)
+    verified, failure = _verify(svc, nip, ctx.sealed, photo, timer)
     del photo  # pixels are never kept past the decision
-    now = svc.clock.now()
+    face = verified.match if verified else None
     with timer("geo"):
         geo, office = _locate(ctx, req.location, now)
     rules = OfficeRules.from_dict(office.rules)
@@ -109,13 +110,17 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
     with timer("storage"):
         svc.records.record_checkin(attempt, changed, ctx.session.session_id, svc.now_iso())
         svc.uploads.discard(ctx.session.keys)
-    return _result(attempt, failure, timer.done())
+    attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
+    checks = verified.analysis.checks_dict() if verified else failure.details.get("checks", []) if failure else []
+    return _result(attempt, checks, failure, timer.done())
 
 
-def _load(svc: Services, nip: str, session_id: str) -> Context:
+def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
     emp = employee(svc, nip)
     if not emp.enrolled:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
+    failures = attempts.recent_failures(svc, nip, now)
+    attempts.refuse_if_locked(svc, nip, failures, now)  # before any photo is read
     session = sessions.claimable(svc, session_id, nip, sessions.CHECKIN)
     offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
     if not offices:
@@ -123,17 +128,17 @@ def _load(svc: Services, nip: str, session_id: str) -> Context:
     sealed = svc.records.sealed_template(nip)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
-    return Context(emp, session, offices, sealed, svc.records.sites_of(nip))
+    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), failures)
 
 
 def _verify(svc: Services, nip: str, sealed: SealedTemplate, photo: bytes,
-            timer: Timer) -> tuple[MatchResult | None, FaceError | None]:
-    """The match result, or why the photo could not be verified (an input to the decision)."""
+            timer: Timer) -> tuple[Verification | None, FaceError | None]:
+    """The verification, or why the photo could not be verified (an input to the decision)."""
     with timer("kms"):
         template = Template.from_dict(svc.vault.unseal(nip, sealed))
     with timer("face"):
         try:
-            return svc.face_engine().verify(template, photo).match, None
+            return svc.face_engine().verify(template, photo), None
         except FaceError as exc:
             return None, exc
 
@@ -168,7 +173,11 @@ def _for_day(a: CheckinRecord) -> Attempt:
                    work_mode=a.work_mode, reasons=tuple(a.reasons))
 
 
-def _result(a: CheckinRecord, failure: FaceError | None, timings: dict[str, float]) -> CheckinResult:
+def _result(a: CheckinRecord, checks: list[JsonObject], failure: FaceError | None,
+            timings: dict[str, float]) -> CheckinResult:
+    """The employee's view of the decision: the face's decision and quality checks, every reason
+    code with its numbers but the exact face score and threshold (supervisors and auditors see
+    those in the record and the export)."""
     metrics.add_metric(name=f"Checkin_{a.decision}", unit="Count", value=1)
     logger.info("checkin decided", extra={"nip": a.nip, "checkin_id": a.checkin_id, "kind": a.kind,
                                           "decision": a.decision, "timings_ms": timings,
@@ -177,8 +186,8 @@ def _result(a: CheckinRecord, failure: FaceError | None, timings: dict[str, floa
         checkin_id=a.checkin_id, decision=a.decision, kind=a.kind, work_mode=a.work_mode,  # type: ignore[arg-type]
         local_date=a.local_date, local_time=a.local_time, timezone=a.timezone,
         late_minutes=a.late_minutes, early_leave_minutes=a.early_leave_minutes, tier=a.tier,
-        reasons=a.reasons, office_id=a.office_id,
-        face=FaceOut(score=a.face.score, threshold=a.face.threshold),
+        reasons=for_employee(a.reasons), office_id=a.office_id,
+        face=FaceOut(decision=a.face.decision, error=a.face.error, checks=checks),
         geo=GeoOut(status=a.geo.status, site_id=a.geo.site_id, distance_m=a.geo.distance_m,
                    accuracy_m=a.geo.accuracy_m))
     if failure is None:

@@ -81,7 +81,7 @@ def _notify(svc: Services, zone: str, found: list[AbsenceRecord], by_nip: dict[s
         if not sup_nip:
             continue
         sup = by_nip.get(sup_nip)
-        notice = {"kind": "absence_notice", "zone": zone, "date": recs[0].local_date.isoformat(),
+        notice = {"kind": notices.ABSENCE, "zone": zone, "date": recs[0].local_date.isoformat(),
                   "supervisor_nip": sup_nip, "supervisor_name": sup.name if sup else None,
                   "supervisor_email": sup.email if sup else None,
                   "absentees": [{"nip": r.nip, "name": r.name, "office_id": r.office_id,

@@ -1,6 +1,6 @@
-"""Supervisor notices: one per (date, zone, supervisor), published to the topic whose queue feeds
-the e-mail sender. Both steps are once-only (job markers); a failed send releases its marker so
-the next run sends it."""
+"""Supervisor notices, published to the topic whose queue feeds the e-mail sender: absences (one
+per date, zone and supervisor) and check-in lockouts (one per lockout). Both steps are once-only
+(job markers); a failed send releases its marker so the next run sends it."""
 from __future__ import annotations
 
 from typing import Callable
@@ -8,6 +8,8 @@ from typing import Callable
 from chalicelib.common.errors import JsonObject
 from chalicelib.common.logs import logger
 from chalicelib.wiring import Services
+
+ABSENCE, LOCKOUT = "absence_notice", "checkin_lockout"
 
 
 def _once(svc: Services, key: str, details: JsonObject, send: Callable[[], None]) -> bool:
@@ -33,14 +35,36 @@ def publish_absence_notice(svc: Services, notice: JsonObject) -> bool:
     return True
 
 
+def publish_lockout(svc: Services, notice: JsonObject) -> bool:
+    """Publish once per lockout (employee and the first failure counted)."""
+    if not notice.get("supervisor_nip"):
+        return False
+    subject = f"Hadir: check-ins of {notice['nip']} locked after {notice['failures']} failed face checks"
+    return _once(svc, f"lockout-notice#{notice['nip']}#{notice['since']}", {"failures": notice["failures"]},
+                 lambda: svc.notifier.publish(notice, subject[:99]))
+
+
 def send_email(svc: Services, notice: JsonObject) -> bool:
     """The e-mail for one notice; once only. False without an address or sender."""
     to = notice.get("supervisor_email")
     if not to or not svc.settings.ses_sender:
-        logger.warning("no e-mail address for notice", extra={"supervisor_nip": notice["supervisor_nip"]})
+        logger.warning("no e-mail address for notice", extra={"supervisor_nip": notice.get("supervisor_nip")})
         return False
-    key = f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}"
+    key, subject, body = (_lockout_email if notice.get("kind") == LOCKOUT else _absence_email)(notice)
+    return _once(svc, key, {}, lambda: svc.notifier.send_email(to, subject, body))
+
+
+def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
     lines = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice["absentees"]]
     body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"
             + "\n".join(lines) + "\n\nConfirm or excuse each absence in Hadir.")
-    return _once(svc, key, {}, lambda: svc.notifier.send_email(to, f"Hadir: absences on {notice['date']}", body))
+    return (f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}",
+            f"Hadir: absences on {notice['date']}", body)
+
+
+def _lockout_email(notice: JsonObject) -> tuple[str, str, str]:
+    body = (f"{notice['name']} ({notice['nip']}) failed {notice['failures']} face checks since "
+            f"{notice['since']}; check-ins are refused until {notice['until']}.\n\n"
+            "If this was not them, someone may be trying photos of them: check with them.")
+    return (f"lockout-email#{notice['nip']}#{notice['since']}",
+            f"Hadir: check-ins of {notice['nip']} locked", body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from chalicelib.common.errors import InvalidInput, NotFound
+from chalicelib.policy.decision import for_employee
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services.enrolment import employee
 from chalicelib.services.records import CheckinRecord, DayRecord, Employee, Office
@@ -77,7 +78,7 @@ def my_attendance(svc: Services, nip: str, q: DateRangeQuery) -> MyAttendance:
 
 def _brief(c: CheckinRecord) -> CheckinBrief:
     return CheckinBrief(checkin_id=c.checkin_id, kind=c.kind, decision=c.decision, local_time=c.local_time,
-                        work_mode=c.work_mode, late_minutes=c.late_minutes, reasons=c.reasons)
+                        work_mode=c.work_mode, late_minutes=c.late_minutes, reasons=for_employee(c.reasons))
 
 
 def _my_day(svc: Services, d: date, today: date, days: dict[str, DayRecord],

@@ -286,8 +286,12 @@ class CheckinRequest(Request):
 
 
 class FaceOut(Response):
-    score: float | None = None
-    threshold: float | None = None
+    """The face check as the employee sees it (the exact score and threshold are for supervisors
+    and auditors: they would let anyone tune a photo against the matcher)."""
+
+    decision: Literal["match", "no_match"] | None = None
+    error: str | None = Field(default=None, description="why the photo could not be verified")
+    checks: list[JsonObject] = Field(default_factory=list, description="quality gates: value and limits")
 
 
 class GeoOut(Response):

@@ -18,7 +18,7 @@ def test_inside_the_fence_on_time_is_accepted(api, set_now):
     assert r.json["decision"] == "accepted"
     assert r.json["local_date"] == "2026-03-03" and r.json["local_time"] == "07:45:00"
     assert r.json["work_mode"] == "WFO" and r.json["late_minutes"] == 0
-    assert r.json["face"]["score"] >= r.json["face"]["threshold"]
+    assert r.json["face"]["decision"] == "match" and r.json["face"]["checks"][0]["ok"]
     assert r.json["geo"]["site_id"] == "kantor-denpasar" and r.json["geo"]["distance_m"] < 5
     assert "face;dur=" in r.headers["Server-Timing"]
 
@@ -240,3 +240,48 @@ def test_a_session_replayed_concurrently_is_a_409_from_the_transaction(api, set_
     for kind, loc in (("in", location()), ("out", location(lat=DENPASAR["lat"] + 0.018))):
         r = check_in(api, AYU, sid, kind=kind, loc=loc)
         assert r.status_code == 409 and r.json["error"]["code"] == "session_used", r.json
+
+
+def test_the_employee_never_sees_the_exact_face_score_but_the_record_keeps_it(api, set_now):
+    from chalicelib.wiring import get_services
+    given_enrolled(api, set_now)
+    # When someone else's face is used
+    r = check_in(api, AYU, checkin_session(api, AYU, photo((200, 40, 40), seed=9)))
+    # Then the employee sees the mismatch and its code, not the numbers to tune a photo against
+    assert r.status_code == 422 and r.json["face"] == {"decision": "no_match", "error": None,
+                                                       "checks": r.json["face"]["checks"]}
+    mismatch = next(x for x in r.json["reasons"] if x["code"] == "face_mismatch")
+    assert "score" not in mismatch and "threshold" not in mismatch
+    days = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"]
+    assert all("score" not in x for c in days[0]["checkins"] for x in c["reasons"])
+    # And the stored attempt keeps them for supervisors and auditors (and the export)
+    [stored] = get_services().records.checkins_on("2026-03-03")
+    assert stored.face.score is not None and stored.face.threshold is not None
+    assert next(x for x in stored.reasons if x["code"] == "face_mismatch")["threshold"] > 0
+
+
+def test_five_failed_face_checks_in_ten_minutes_cool_the_account_down(api, set_now, tap):
+    from chalicelib.wiring import get_services
+    clock = given_enrolled(api, set_now)
+    stranger = photo((200, 40, 40), seed=9)
+    # Given five check-ins with someone else's face, a minute apart
+    for _ in range(5):
+        assert check_in(api, AYU, checkin_session(api, AYU, stranger)).status_code == 422
+        clock.advance(minutes=1)
+    # When a sixth is tried, even with her own face
+    r = check_in(api, AYU, checkin_session(api, AYU))
+    # Then it is refused before any photo is read, with when to retry
+    assert r.status_code == 429 and r.json["error"]["code"] == "too_many_attempts", r.json
+    d = r.json["error"]["details"]
+    assert (d["failures"], d["max_failures"], d["window_s"]) == (5, 5, 600)
+    assert r.headers["Retry-After"] == str(d["retry_after_s"]) and 0 < d["retry_after_s"] <= 600
+    assert len(get_services().records.checkins_on("2026-03-03")) == 5  # nothing written
+    # And her supervisor was told once, with the numbers
+    again = check_in(api, AYU, checkin_session(api, AYU))
+    assert again.status_code == 429
+    [notice] = tap()
+    assert (notice["kind"], notice["nip"], notice["supervisor_nip"], notice["failures"]) == (
+        "checkin_lockout", AYU, "197805122005011002", 5)
+    # When the cool-down has passed she checks in
+    clock.advance(seconds=d["retry_after_s"])
+    assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201

@@ -1,6 +1,5 @@
 """Absence detection per time zone (one notice per supervisor, twice changes nothing), the e-mail
 consumer, the daily export and GET /audit/exports."""
-import json
 
 import boto3
 import pytest
@@ -8,21 +7,6 @@ import pytest
 from tests.api.helpers import AYU, KETUT, MADE, check_in, checkin_session, enrol
 
 REGION = "ap-southeast-3"
-
-
-@pytest.fixture
-def tap(aws_env):
-    """An SQS queue subscribed to the supervisor topic: what SNS delivered."""
-    sqs, sns = boto3.client("sqs", region_name=REGION), boto3.client("sns", region_name=REGION)
-    url = sqs.create_queue(QueueName="test-tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=aws_env["HADIR_TOPIC_SUPERVISOR_ALERTS"], Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})
-
-    def read():
-        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(m["Body"]) for m in msgs]
-    return read
 
 
 def run(handler_name):
@@ -209,3 +193,30 @@ def test_a_late_check_in_after_the_absence_mark_replaces_it(api, set_now, tap):
     from chalicelib.wiring import get_services
     day = get_services().records.day(MADE, "2026-03-03").day
     assert day.absence_replaced[0]["code"] == "no_checkin"  # why it was first marked absent stays on record
+
+
+def test_a_lockout_notice_becomes_one_email_to_the_supervisor(api, set_now):
+    from chalice.test import Client
+
+    import app as app_module
+    from chalicelib.services import notices
+    from chalicelib.wiring import get_services
+    # Given a lockout notice as the check-in publishes it
+    notice = {"kind": notices.LOCKOUT, "nip": AYU, "name": "Ni Luh Putu Ayu", "supervisor_nip": KETUT,
+              "supervisor_email": "ketut.wirawan@denpasar.example.go.id", "failures": 5,
+              "since": "2026-03-02T23:45:00+00:00", "until": "2026-03-03T00:00:00+00:00", "retry_after_s": 600}
+    assert notices.publish_lockout(get_services(), notice)
+    assert not notices.publish_lockout(get_services(), notice)  # once per lockout
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.get_queue_url(QueueName="hadir-test-email-outbox")["QueueUrl"]
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    # When the e-mail consumer receives it (twice)
+    with Client(app_module.app, stage_name="test") as client:
+        event = client.events.generate_sqs_event(message_bodies=bodies * 2, queue_name="hadir-test-email-outbox")
+        client.lambda_.invoke("send_supervisor_email", event)
+    # Then the supervisor gets one e-mail naming the employee and the failures
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    [mail] = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    assert mail.destinations["ToAddresses"] == ["ketut.wirawan@denpasar.example.go.id"]
+    assert AYU in mail.body and "5 face checks" in mail.body

@@ -1,0 +1,50 @@
+"""Attempt limits at check-in (``policy.attempts``): refuse while the account cools down, and tell
+the supervisor once when failed face checks lock it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.common.errors import TooManyAttempts
+from chalicelib.common.logs import logger, metrics
+from chalicelib.policy.attempts import Lockout, failed_face_check, lockout
+from chalicelib.services import notices
+from chalicelib.services.records import CheckinRecord, Employee
+from chalicelib.wiring import Services
+
+
+def recent_failures(svc: Services, nip: str, now: datetime) -> list[datetime]:
+    """When the employee's face checks failed lately (the limit's window and cool-down back; the
+    dates padded a day each side, as attempts are filed under office-local dates)."""
+    limit = svc.attempt_limit
+    since = now - timedelta(seconds=limit.window_s + limit.cooldown_s)
+    start, end = (since - timedelta(days=1)).date().isoformat(), (now + timedelta(days=1)).date().isoformat()
+    return [datetime.fromisoformat(c.at) for c in svc.records.checkins_between(nip, start, end)
+            if failed_face_check(c.face.decision, c.face.error) and datetime.fromisoformat(c.at) >= since]
+
+
+def refuse_if_locked(svc: Services, nip: str, failures: list[datetime], now: datetime) -> None:
+    lock = lockout(failures, now, svc.attempt_limit)
+    if lock is not None:
+        metrics.add_metric(name="CheckinLockedOut", unit="Count", value=1)
+        raise TooManyAttempts("Too many failed face checks: try again later", details={
+            **lock.to_dict(now), "window_s": svc.attempt_limit.window_s,
+            "max_failures": svc.attempt_limit.max_failures})
+
+
+def after_attempt(svc: Services, emp: Employee, attempt: CheckinRecord, failures: list[datetime]) -> None:
+    """Tell the supervisor, once per lockout, when this failed attempt locks the account."""
+    if not failed_face_check(attempt.face.decision, attempt.face.error):
+        return
+    at = datetime.fromisoformat(attempt.at)
+    lock = lockout([*failures, at], at, svc.attempt_limit)
+    if lock is not None:
+        _notify(svc, emp, lock, at)
+
+
+def _notify(svc: Services, emp: Employee, lock: Lockout, now: datetime) -> None:
+    sup = svc.records.get_employee(emp.supervisor_nip) if emp.supervisor_nip else None
+    notice = {"kind": notices.LOCKOUT, "nip": emp.nip, "name": emp.name, "supervisor_nip": emp.supervisor_nip,
+              "supervisor_name": sup.name if sup else None, "supervisor_email": sup.email if sup else None,
+              **lock.to_dict(now)}
+    if notices.publish_lockout(svc, notice):
+        logger.info("check-in locked out", extra={"nip": emp.nip, "failures": lock.failures})
