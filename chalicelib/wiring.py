@@ -12,6 +12,7 @@ from chalicelib.common.clock import FixedClock, SystemClock
 from chalicelib.common.settings import Settings, get_settings
 from chalicelib.policy.attempts import AttemptLimit
 from chalicelib.policy.calendar import WorkCalendar
+from chalicelib.policy.signals import SignalRules
 from chalicelib.policy.time_rules import LatenessTable
 from chalicelib.services.ports import (
     AttendanceRecords,
@@ -42,6 +43,7 @@ class Services:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     lateness: LatenessTable = field(default_factory=LatenessTable)
     attempt_limit: AttemptLimit = field(default_factory=AttemptLimit)
+    signal_rules: SignalRules = field(default_factory=SignalRules)
     idempotency_client: Callable[[], Any] | None = None  # the Powertools persistence layer's
 
     def face_engine(self) -> Any:
@@ -61,6 +63,10 @@ def _real_face_engine(settings: Settings) -> Callable[[], Any]:
 
 def attempt_limit(settings: Settings) -> AttemptLimit:
     return AttemptLimit(settings.attempt_max_failures, settings.attempt_window_s, settings.attempt_cooldown_s)
+
+
+def signal_rules(settings: Settings) -> SignalRules:
+    return SignalRules(min_accuracy_m=settings.gps_min_accuracy_m, max_speed_kmh=settings.gps_max_speed_kmh)
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -88,6 +94,7 @@ def build(settings: Settings) -> Services:
         directory=CognitoDirectory(aws.provider("cognito-idp", settings), settings.user_pool_id,
                                    settings.user_pool_client_id, settings.agency_id),
         face_engine_provider=_real_face_engine(settings), attempt_limit=attempt_limit(settings),
+        signal_rules=signal_rules(settings),
         idempotency_client=aws.provider("dynamodb", settings),
     )
 
@@ -108,7 +115,7 @@ def in_memory(settings: Settings, **overrides: Any) -> Services:
                                            settings.upload_content_types),
                    vault=InMemoryVault(), notifier=InMemoryNotifier(), exports=InMemoryExports(),
                    directory=InMemoryDirectory(settings.agency_id), face_engine_provider=_real_face_engine(settings),
-                   attempt_limit=attempt_limit(settings))
+                   attempt_limit=attempt_limit(settings), signal_rules=signal_rules(settings))
     return replace(svc, **overrides)
 
 

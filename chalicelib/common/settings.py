@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     attempt_max_failures: int = _env("HADIR_ATTEMPT_MAX_FAILURES", 5)
     attempt_window_s: int = _env("HADIR_ATTEMPT_WINDOW_S", 600)
     attempt_cooldown_s: int = _env("HADIR_ATTEMPT_COOLDOWN_S", 600)
+    # GPS-spoof signals (policy.signals): a fix more precise than this is implausible; faster is travel.
+    gps_min_accuracy_m: float = _env("HADIR_GPS_MIN_ACCURACY_M", 1.0)
+    gps_max_speed_kmh: float = _env("HADIR_GPS_MAX_SPEED_KMH", 300.0)
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024

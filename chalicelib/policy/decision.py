@@ -21,6 +21,9 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
                                                            accuracy_m, distance_to_edge_m)
  3     accuracy worse than the maximum             flag*   accuracy_too_low (accuracy_m, max)
  3     geo inside                                  info    inside_geofence (site_id, margin_m)
+ 4     a spoofing signal fired (policy.signals)    flag*   implausible_accuracy,
+                                                           copied_coordinates,
+                                                           repeated_coordinates, impossible_travel
  4     fix older than ``max_position_age_s``       flag    stale_location (age_s, max_age_s)
  4     fix more than 30 s in the future            flag    clock_skew (ahead_s, max_ahead_s)
  5 in  a check-in already exists today             reject  already_checked_in
@@ -40,13 +43,15 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
  8 out otherwise                                   info    on_time (local_time, work_end)
 =====  ==========================================  ======  =====================================
 
-(*) ``accuracy_too_low`` only informs when the fix is certainly outside anyway.
+(*) ``accuracy_too_low`` only informs when the fix is certainly outside anyway; a spoofing
+signal's effect is configured per code (``SignalRules.effects``, flag by default).
 
 Times are the office's local wall-clock (``rules.timezone``); the record's day is the office's
 local date. Minutes are whole minutes, truncated. Windows are half-open ``[start, end)``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -188,7 +193,7 @@ def _checkout_timing(local_date: date, local_time: time, rules: OfficeRules,
 def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar: WorkCalendar,
                    face: dict | FaceFailure | None, geo: GeoResult, position: Position,
                    lateness: LatenessTable, max_position_age_s: int = 120,
-                   already_checked_in: bool = False) -> Decision:
+                   already_checked_in: bool = False, signals: Sequence[JsonObject] = ()) -> Decision:
     """Apply the rule table (module docstring) to one attendance and return the verdict."""
     if kind not in ("in", "out"):
         raise InvalidInput("kind must be 'in' or 'out'.", code="invalid_kind",
@@ -200,6 +205,7 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
     if position.is_mock:
         reasons.append({"code": "mock_location", "effect": REJECT})
     reasons += _geo_reasons(geo)
+    reasons += list(signals)  # policy.signals.gps_signals: each with its configured effect
     reasons += _freshness_reasons(now_utc, position, max_position_age_s)
 
     if kind == "in" and already_checked_in:

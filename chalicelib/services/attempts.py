@@ -12,17 +12,15 @@ from chalicelib.services.records import CheckinRecord, Employee
 from chalicelib.wiring import Services
 
 
-def recent_failures(svc: Services, nip: str, now: datetime) -> list[datetime]:
-    """When the employee's face checks failed lately (the limit's window and cool-down back; the
-    dates padded a day each side, as attempts are filed under office-local dates)."""
+def recent_failures(svc: Services, history: list[CheckinRecord], now: datetime) -> list[datetime]:
+    """When the employee's face checks failed within the limit's window and cool-down."""
     limit = svc.attempt_limit
     since = now - timedelta(seconds=limit.window_s + limit.cooldown_s)
-    start, end = (since - timedelta(days=1)).date().isoformat(), (now + timedelta(days=1)).date().isoformat()
-    return [datetime.fromisoformat(c.at) for c in svc.records.checkins_between(nip, start, end)
-            if failed_face_check(c.face.decision, c.face.error) and datetime.fromisoformat(c.at) >= since]
+    return [at for at, c in ((datetime.fromisoformat(c.at), c) for c in history)
+            if since <= at <= now and failed_face_check(c.face.decision, c.face.error)]
 
 
-def refuse_if_locked(svc: Services, nip: str, failures: list[datetime], now: datetime) -> None:
+def refuse_if_locked(svc: Services, failures: list[datetime], now: datetime) -> None:
     lock = lockout(failures, now, svc.attempt_limit)
     if lock is not None:
         metrics.add_metric(name="CheckinLockedOut", unit="Count", value=1)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
 from chalicelib.face.types import FaceError, MatchResult, Template, Verification
-from chalicelib.geo import GeoResult, Position, locate
+from chalicelib.geo import GeoResult, Position, Site, locate
 from chalicelib.policy.day import Attempt, fold_day
+from chalicelib.policy.signals import PriorFix, gps_signals
 from chalicelib.policy.decision import Decision, FaceFailure, decide_checkin, for_employee
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import attempts, idempotency, sessions
@@ -47,6 +48,9 @@ from chalicelib.services.timing import Timer
 from chalicelib.wiring import Services
 
 
+HISTORY_DAYS = 30  # the attempts signals and attempt limits look back on (one query)
+
+
 @dataclass(frozen=True)
 class CheckinResult:
     body: CheckinOut
@@ -61,7 +65,7 @@ class Context:
     offices: list[Office]
     sealed: SealedTemplate
     sites: list[PersonalSite]
-    failures: list[datetime]  # recent failed face checks (attempt limits)
+    history: list[CheckinRecord]  # the employee's attempts of the last HISTORY_DAYS
 
 
 def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
@@ -91,9 +95,11 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
     del photo  # pixels are never kept past the decision
     face = verified.match if verified else None
     with timer("geo"):
-        geo, office = _locate(ctx, req.location, now)
+        geo, office, sites = _locate(ctx, req.location, now)
     rules = OfficeRules.from_dict(office.rules)
     local_date = rules.local_moment(now)[0].isoformat()
+    signals = gps_signals(req.location, now, sites, _prior_fixes(ctx.history), svc.signal_rules,
+                          local_date=local_date)
     with timer("storage"):
         day = svc.records.day(nip, local_date)
     decision = decide_checkin(
@@ -101,7 +107,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
         face=FaceFailure(failure.code, failure.message) if failure else face and face.to_dict(),
         geo=geo, position=req.location, lateness=svc.lateness,
         max_position_age_s=svc.settings.max_position_age_s,
-        already_checked_in=bool(day and day.day.has_checkin))
+        already_checked_in=bool(day and day.day.has_checkin), signals=signals)
     attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location)
     folded = fold_day(day.day if day else None, _for_day(attempt), office.office_id)
     changed = None if decision.decision == "rejected" or folded is None else DayRecord(
@@ -110,7 +116,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
     with timer("storage"):
         svc.records.record_checkin(attempt, changed, ctx.session.session_id, svc.now_iso())
         svc.uploads.discard(ctx.session.keys)
-    attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
+    attempts.after_attempt(svc, ctx.employee, attempt, attempts.recent_failures(svc, ctx.history, now))
     checks = verified.analysis.checks_dict() if verified else failure.details.get("checks", []) if failure else []
     return _result(attempt, checks, failure, timer.done())
 
@@ -119,8 +125,9 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
     emp = employee(svc, nip)
     if not emp.enrolled:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
-    failures = attempts.recent_failures(svc, nip, now)
-    attempts.refuse_if_locked(svc, nip, failures, now)  # before any photo is read
+    history = svc.records.checkins_between(nip, (now - timedelta(days=HISTORY_DAYS)).date().isoformat(),
+                                           (now + timedelta(days=1)).date().isoformat())
+    attempts.refuse_if_locked(svc, attempts.recent_failures(svc, history, now), now)  # before any photo is read
     session = sessions.claimable(svc, session_id, nip, sessions.CHECKIN)
     offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
     if not offices:
@@ -128,7 +135,7 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
     sealed = svc.records.sealed_template(nip)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
-    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), failures)
+    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history)
 
 
 def _verify(svc: Services, nip: str, sealed: SealedTemplate, photo: bytes,
@@ -143,12 +150,18 @@ def _verify(svc: Services, nip: str, sealed: SealedTemplate, photo: bytes,
             return None, exc
 
 
-def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult, Office]:
+def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult, Office, list[Site]]:
     """Where the employee is among their offices and the personal sites valid on the first
     office's local date; the matched office's time rules apply (the first office's otherwise)."""
     first_day = OfficeRules.from_dict(ctx.offices[0].rules).local_moment(now)[0]
-    geo = locate(position, candidate_sites(ctx.offices, ctx.sites, first_day))
-    return geo, next((o for o in ctx.offices if o.office_id == geo.site_id), ctx.offices[0])
+    sites = candidate_sites(ctx.offices, ctx.sites, first_day)
+    geo = locate(position, sites)
+    return geo, next((o for o in ctx.offices if o.office_id == geo.site_id), ctx.offices[0]), sites
+
+
+def _prior_fixes(history: list[CheckinRecord]) -> list[PriorFix]:
+    return [PriorFix(c.position.lat, c.position.lon, datetime.fromisoformat(c.at), c.local_date)
+            for c in history]
 
 
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,

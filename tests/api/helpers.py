@@ -8,7 +8,7 @@ MADE = "199208202019021003"  # employee, Denpasar
 KETUT = "197805122005011002"  # supervisor, Denpasar
 ANDI = "199503032020121002"  # employee, Jakarta (WIB), supervisor BUDI
 BUDI = "198001012006041001"
-DENPASAR = {"lat": -8.6705, "lon": 115.2126}
+DENPASAR = {"lat": -8.67052, "lon": 115.21263}  # 4 m from the office's centre (a phone never lands on it)
 FACE = (30, 120, 200)
 
 

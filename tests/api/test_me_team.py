@@ -14,7 +14,7 @@ def test_my_attendance_lists_each_day_with_its_status(api, set_now):
     set_now("2026-03-09T07:50:00+08:00")  # Monday
     assert enrol(api, AYU).status_code == 201
     assert check_in(api, AYU, checkin_session(api, AYU),
-                    loc={"lat": -8.6705, "lon": 115.2126, "accuracy_m": 5,
+                    loc={"lat": -8.67052, "lon": 115.21263, "accuracy_m": 5,
                          "captured_at": "2026-03-09T07:49:50+08:00", "is_mock": False}).status_code == 201
     r = api.get("/me/attendance?from=2026-03-06&to=2026-03-09", user=AYU)
     assert r.status_code == 200

@@ -5,6 +5,7 @@ import pytest
 from tests.api.helpers import ANDI, AYU, BUDI, DENPASAR, KETUT, check_in, checkin_session, enrol, location
 
 HOME = {"lat": -8.6500, "lon": 115.2300}  # about 3 km from the Denpasar office
+AT_HOME = {"lat": -8.65002, "lon": 115.23003}  # a fix 4 m from the home's centre (never the centre itself)
 SITES = f"/admin/employees/{AYU}/sites"
 
 
@@ -39,7 +40,7 @@ def test_admin_assigns_each_kind_and_the_work_mode_follows(api, kind, work_mode)
 def test_checkin_at_a_personal_site_takes_its_work_mode(api, set_now, kind, work_mode):
     given_enrolled_with(api, set_now, site(kind=kind))
     # When
-    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(**HOME))
+    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(**AT_HOME))
     # Then: the office's time rules still apply (07:45 WITA is on time)
     assert r.status_code == 201, r.json
     assert r.json["decision"] == "accepted" and r.json["work_mode"] == work_mode

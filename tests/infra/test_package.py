@@ -38,7 +38,7 @@ COLD_START_BUDGET_S = float(os.environ.get("HADIR_COLDSTART_BUDGET_S", "3.0"))
 REPORT = ROOT / "infra" / "dist" / "coldstart.json"
 NOW = "2026-03-03T07:45:00+08:00"  # a Tuesday, 07:45 WITA: inside Denpasar's check-in window
 AYU = "199001152015032001"  # local/seed.py: an employee of kantor-denpasar
-DENPASAR = (-8.6705, 115.2126)
+DENPASAR = (-8.67052, 115.21263)  # 4 m from the office's centre
 
 
 @pytest.fixture(scope="session")
