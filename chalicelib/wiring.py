@@ -84,7 +84,7 @@ def build(settings: Settings) -> Services:
 
     s3 = aws.provider("s3", settings)
     return Services(
-        settings=settings, clock=clock_for(settings), records=DynamoRecords(settings),
+        settings=settings, clock=clock_for(settings), records=DynamoRecords(settings, aws.provider("dynamodb", settings)),
         uploads=S3Uploads(s3, settings.buckets["uploads"], settings.upload_max_bytes,
                           settings.upload_min_bytes, settings.upload_content_types),
         vault=KmsVault(aws.provider("kms", settings), settings.kms_key_id),

@@ -13,6 +13,7 @@ from chalicelib.common.settings import Settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str], Any] = {}
+_sessions: dict[tuple[str | None, str], boto3.session.Session] = {}  # one per endpoint: shared loaders
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
 
 
@@ -27,7 +28,8 @@ def client(service: str, s: Settings) -> Any:
                 kwargs: dict[str, Any] = {"region_name": s.region, "config": _s3_config(service)}
                 if s.aws_endpoint_url:
                     kwargs["endpoint_url"] = s.aws_endpoint_url
-                c = boto3.session.Session().client(service, **kwargs)
+                session = _sessions.setdefault((s.aws_endpoint_url, s.region), boto3.session.Session())
+                c = session.client(service, **kwargs)
                 _clients[key] = c
     return c
 
@@ -42,6 +44,7 @@ def reset_clients() -> None:
     """Forget every client (tests, or after the settings changed)."""
     with _lock:
         _clients.clear()
+        _sessions.clear()
 
 
 def error_code(exc: Exception) -> str:

@@ -220,8 +220,7 @@ class SiteRequest(Request):
         return self
 
 
-class SiteOut(Response):
-    nip: str
+class SiteBody(Response):
     site_id: str
     kind: str
     work_mode: str
@@ -231,6 +230,10 @@ class SiteOut(Response):
     note: str | None = None
     created_by: str = ""
     created_at: str = ""
+
+
+class SiteOut(SiteBody):
+    nip: str
     status: str | None = Field(default=None, exclude_if=lambda v: v is None)
     removed_by: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
@@ -336,16 +339,7 @@ class EnrolmentState(Response):
     enrolled_at: str | None = None
 
 
-class MySite(Response):
-    site_id: str
-    kind: str
-    work_mode: str
-    geofence: GeofenceOut
-    valid_from: str | None = None
-    valid_to: str | None = None
-    note: str | None = None
-    created_by: str = ""
-    created_at: str = ""
+class MySite(SiteBody):
     valid_today: bool
 
 

@@ -177,6 +177,14 @@ MODELS: dict[str, type[Model]] = {
 _bound: tuple | None = None
 
 
+def share_client(client) -> None:
+    """Let every model (and so every table connection) use one botocore DynamoDB client: each
+    PynamoDB connection would otherwise make its own session and client on first use, reloading
+    the service model each time (about 30 ms apiece at cold start)."""
+    for model in MODELS.values():
+        model._get_connection().connection._client = client
+
+
 def bind(settings) -> None:
     """Point every model at the stage's physical tables, region and endpoint (idempotent)."""
     global _bound

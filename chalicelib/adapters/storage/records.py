@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -29,6 +29,7 @@ from chalicelib.adapters.storage.models import (
     SessionModel,
     SiteModel,
     bind,
+    share_client,
 )
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, NotFound
 from chalicelib.common.settings import Settings
@@ -110,10 +111,15 @@ def _session_used() -> Conflict:
 class DynamoRecords:
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, client: Callable[[], Any] | None = None):
+        """``client`` provides the process's DynamoDB client, shared by every table (one session
+        and service model at cold start instead of one per table)."""
         bind(settings)
         self._agency = settings.agency_id
         self._conn = Connection(region=settings.region, host=settings.aws_endpoint_url)
+        if client is not None:
+            share_client(client())
+            self._conn._client = client()
 
     # --- offices -------------------------------------------------------------------------------
     def put_office(self, office: Office, now: str) -> None:
