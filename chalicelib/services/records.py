@@ -20,7 +20,7 @@ def utc_iso(dt: datetime) -> str:
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # built on first use
 
 
 class Office(Record):

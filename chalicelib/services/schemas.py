@@ -62,20 +62,22 @@ Reason = Annotated[JsonObject, WithJsonSchema({
     "additionalProperties": True})]
 
 
+# defer_build: a model's validator is built on first use, not at import (a cold start only pays
+# for the models its first request needs).
 class Request(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
     error_codes: ClassVar[dict[str, str]] = {}
 
 
 class Query(BaseModel):
     """Query strings: every value arrives as a string and is parsed (lax)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
     error_codes: ClassVar[dict[str, str]] = {}
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class ErrorBody(Response):
@@ -159,7 +161,8 @@ class OfficeOut(Response):
 class EmployeeRow(Request):
     """One row of an import (JSON, or a Simpeg CSV row with its Indonesian headers mapped)."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, str_strip_whitespace=True,
+                              defer_build=True)
     nip: str = Field(description="18-digit NIP (checked: birth date, appointment, sex digit)")
     name: str = ""
     unit: str | None = None
@@ -396,7 +399,7 @@ class MyDay(Response):
 
 
 class MyAttendance(Response):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True, defer_build=True)
     nip: str
     start: str = Field(alias="from")
     end: str = Field(alias="to")
