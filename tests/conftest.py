@@ -88,6 +88,9 @@ class Api:
     def get(self, path: str, **kw):
         return self.call("GET", path, **kw)
 
+    def put(self, path: str, body: Any = None, **kw):
+        return self.call("PUT", path, body, **kw)
+
     def delete(self, path: str, **kw):
         return self.call("DELETE", path, **kw)
 

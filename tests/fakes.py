@@ -1,14 +1,20 @@
 """A small face engine with real behaviour for route tests (no ONNX): the identity of a photo is
-the colour of its top-left pixel, the number of faces is the red value of pixel (1, 0)."""
+the colour of its top-left pixel, the number of faces is the red value of pixel (1, 0). The
+embedding also carries a small hash of all the pixels, so two photos of one "person" (other noise
+seeds) differ slightly and only the same picture again scores as a replay."""
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from chalicelib.face import replay
 from chalicelib.face import types as ft
+
+PIXEL_HASH_WEIGHT = 0.02  # norm of the pixel-hash part against the unit colour part
 
 
 def photo(colour=(200, 40, 40), faces=1, fmt="PNG", size=(64, 64), seed=0) -> bytes:
@@ -25,9 +31,20 @@ def photo(colour=(200, 40, 40), faces=1, fmt="PNG", size=(64, 64), seed=0) -> by
     return buf.getvalue()
 
 
+def embedding(img: Image.Image) -> np.ndarray:
+    """Unit vector: the colour of the top-left pixel, plus 32 signs from a hash of every pixel
+    (distinct photos of one colour: cosine 0.9992 to 0.99998; the same picture: 1)."""
+    colour = np.array(img.getpixel((0, 0)), dtype=np.float32) + 1.0
+    bits = np.unpackbits(np.frombuffer(hashlib.sha256(img.tobytes()).digest()[:4], np.uint8))
+    signs = (bits.astype(np.float32) * 2 - 1) * PIXEL_HASH_WEIGHT / np.sqrt(bits.size)
+    v = np.concatenate([colour / np.linalg.norm(colour), signs])
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
 class FakeEngine:
     model_version = "fake-colour-1"
     threshold = 0.995
+    replay_threshold = 0.999999  # distinct photos of one colour stay below
 
     def analyse(self, data: bytes):
         try:
@@ -42,10 +59,8 @@ class FakeEngine:
             raise ft.FaceError(ft.NO_FACE, "No face was found")
         if faces > 1:
             raise ft.FaceError(ft.MULTIPLE_FACES, "Several faces were found", {"faces": faces})
-        v = np.array(colour, dtype=np.float32) + 1.0
-        v /= np.linalg.norm(v)
         return ft.FaceAnalysis(box=(0, 0, 8, 8), keypoints=np.zeros((6, 2)), detector_score=0.99,
-                               checks=[ft.Check("faces", True, 1)], embeddings={"colour": v},
+                               checks=[ft.Check("faces", True, 1)], embeddings={"colour": embedding(img)},
                                image_size=img.size)
 
     def enrol(self, photos):
@@ -59,6 +74,15 @@ class FakeEngine:
                 reports.append(ft.PhotoReport(i, False, [], reason=exc.code))
         if not all(r.ok for r in reports):
             raise ft.EnrolmentError(ft.ENROLMENT_PHOTO_REJECTED, "A photo was rejected", reports)
+        dups = replay.duplicates([{"colour": v} for v in vecs], self.replay_threshold)
+        if dups:
+            for r in reports:
+                if any(r.index == j for _, j, _ in dups):
+                    r.ok, r.reason = False, ft.DUPLICATE_ENROLMENT_PHOTOS
+            i, j, score = dups[0]
+            raise ft.EnrolmentError(ft.DUPLICATE_ENROLMENT_PHOTOS, "The same photo twice", reports,
+                                    {"pair": [i, j], "score": round(score, 6),
+                                     "threshold": self.replay_threshold})
         m = np.stack(vecs)
         if float((m @ m.T).min()) < self.threshold:
             raise ft.EnrolmentError(ft.INCONSISTENT_ENROLMENT_PHOTOS, "Not the same person", reports)
@@ -68,5 +92,7 @@ class FakeEngine:
         a = self.analyse(data)
         score = float((template.embeddings["colour"] @ a.embeddings["colour"]).max())
         decision = "match" if score >= self.threshold else "no_match"
+        rep = replay.check(template.embeddings, a.embeddings, self.replay_threshold)
         return ft.Verification(a, ft.MatchResult(score, self.threshold, decision, self.model_version,
-                                                 {"colour": score}, "max-cosine"))
+                                                 {"colour": score}, "max-cosine", rep.score,
+                                                 rep.threshold, rep.photo))

@@ -5,17 +5,21 @@ Parsing, authorisation and the mapping of results and errors to HTTP happen in `
 """
 from __future__ import annotations
 
+import re
+
 from chalice import Blueprint
 
 from chalicelib.api import openapi
 from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
-from chalicelib.common.errors import Kind
+from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common.http import Outcome
-from chalicelib.services import admin, checkin, enrolment, queries, sites
+from chalicelib.services import admin, checkin, devices, enrolment, queries, sites
 from chalicelib.services import schemas as s
+from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
 
 api = Blueprint(__name__)
+DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 EMPLOYEE = ("employee",)
 ADMIN = ("admin",)
@@ -80,6 +84,15 @@ def assign_site(call: Call[s.SiteRequest, None]) -> s.SiteOut:
     return sites.assign(get_services(), call.params["nip"], call.body, call.caller)
 
 
+@endpoint(api, "PUT", "/admin/employees/{nip}/device", summary="Allow the employee's new phone (audited)",
+          roles=SITE_MANAGERS, body=s.DeviceBinding, response=s.DeviceBound,
+          errors={**STAFF_ERRORS, Kind.INVALID: ("invalid_device_id",)},
+          notes="Check-ins from another phone than the one bound at enrolment are flagged new_device; "
+                "supervisors may approve their own staff's only.")
+def approve_device(call: Call[s.DeviceBinding, None]) -> s.DeviceBound:
+    return devices.approve(get_services(), call.params["nip"], call.body, call.caller)
+
+
 @endpoint(api, "GET", "/admin/employees/{nip}/sites", summary="An employee's personal sites",
           roles=SITE_MANAGERS, response=s.SiteList, errors=STAFF_ERRORS)
 def employee_sites(call: Call[None, None]) -> s.SiteList:
@@ -103,12 +116,12 @@ def enrolment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
 
 @endpoint(api, "POST", "/me/enrollment", summary="Enrol the face from the three uploaded photos",
           roles=EMPLOYEE, needs_nip=True, body=s.EnrolRequest, response=s.EnrolmentOut, created=True,
-          errors={**SESSION_ERRORS, **PHOTO_ERRORS,
+          errors={**SESSION_ERRORS, **PHOTO_ERRORS, Kind.MALFORMED: ("invalid_device_id",),
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "consent_required",
                                  "enrolment_photo_rejected", "inconsistent_enrolment_photos")},
           notes="consent must be true: the biometric consent notice (UU 27/2022) is recorded.")
 def enrol(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
-    return enrolment.enrol(get_services(), call.nip, call.body)
+    return enrolment.enrol(get_services(), call.nip, call.body, device_id=_device_id(call))
 
 
 @endpoint(api, "POST", "/checkins/uploads", summary="A single-use check-in session and its upload",
@@ -123,7 +136,7 @@ def checkin_uploads(call: Call[None, None]) -> s.UploadSessionOut:
           errors={**SESSION_ERRORS, **PHOTO_ERRORS,
                   Kind.CONFLICT: ("session_used", "not_enrolled", "no_office", "enrolment_outdated",
                                   "concurrent_update", "request_in_progress"),
-                  Kind.MALFORMED: ("invalid_idempotency_key",),
+                  Kind.MALFORMED: ("invalid_idempotency_key", "invalid_device_id"),
                   Kind.TOO_MANY_ATTEMPTS: ("too_many_attempts",),
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "invalid_type", "invalid_coordinates",
                                  "invalid_accuracy", "invalid_captured_at", "invalid_is_mock",
@@ -134,7 +147,7 @@ def checkin_uploads(call: Call[None, None]) -> s.UploadSessionOut:
                 "decision. Send Idempotency-Key (1-128 characters) to retry safely.")
 def create_checkin(call: Call[s.CheckinRequest, None]) -> Outcome:
     result = checkin.check_in(get_services(), call.nip, call.body, call.headers.get("idempotency-key"),
-                              lambda_context=call.lambda_context)
+                              lambda_context=call.lambda_context, device_id=_device_id(call))
     timing = ", ".join(f"{k};dur={v}" for k, v in result.timings_ms.items())
     return Outcome(result.body, error=result.error, rejected=result.body.decision == "rejected",
                    headers={"Server-Timing": timing})
@@ -165,6 +178,15 @@ def team_attendance(call: Call[None, s.DateQuery]) -> s.TeamAttendance:
           errors={Kind.NOT_FOUND: ("export_not_found",), Kind.INVALID: ("invalid_date",)})
 def audit_exports(call: Call[None, s.ExportDateQuery]) -> s.ExportList:
     return queries.exports(get_services(), call.query.day)
+
+
+def _device_id(call: Call) -> str | None:
+    """The app's ``X-Device-Id`` (a random id it keeps), if sent."""
+    raw = call.headers.get("x-device-id")
+    if raw is not None and not DEVICE_ID.match(raw):
+        raise Malformed("X-Device-Id must be 8-128 letters, digits, '.', '_', ':' or '-'",
+                        code="invalid_device_id")
+    return raw
 
 
 openapi.register(api)  # GET /openapi.json, the contract (built on first request)

@@ -27,6 +27,8 @@ class FaceConfig:
     max_roll_deg: float = 30.0
     # --- embedding ---
     threads: int = 1                      # onnxruntime intra-op threads (1-2 vCPU Lambda)
+    # --- replay (face/replay.py): min over models of the cosine to one enrolment photo ---
+    replay_threshold: float = 0.97        # PLACEHOLDER: calibrated by bench/replay.py on dev
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "FaceConfig":

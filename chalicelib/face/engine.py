@@ -4,6 +4,7 @@ One engine per process (``get_engine()``); ONNX sessions load lazily on first us
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -14,10 +15,11 @@ import numpy as np
 from PIL import Image
 
 from chalicelib.common.errors import InvalidInput
-from chalicelib.face import align, detect, image, models, quality
+from chalicelib.face import align, detect, image, models, quality, replay
 from chalicelib.face.config import FaceConfig
 from chalicelib.face.match import Calibration
 from chalicelib.face.types import (
+    DUPLICATE_ENROLMENT_PHOTOS,
     ENROLMENT_PHOTO_REJECTED,
     INCONSISTENT_ENROLMENT_PHOTOS,
     NO_FACE,
@@ -156,7 +158,8 @@ class FaceEngine:
 
     # --- enrolment and verification ---
     def enrol(self, photos: Sequence[bytes]) -> Enrolment:
-        """Exactly three photos that each pass the gates and match each other pairwise."""
+        """Exactly three photos that each pass the gates, are three different images (not one
+        photo uploaded again, recompressed or cropped) and match each other pairwise."""
         if len(photos) != ENROLMENT_PHOTOS:
             raise InvalidInput(f"Enrolment needs exactly {ENROLMENT_PHOTOS} photos.",
                              code="enrolment_needs_three_photos",
@@ -173,29 +176,58 @@ class FaceEngine:
                 reports.append(PhotoReport(i, False, err.details.get("checks", []), err.code))
         if any(a is None for a in analyses):
             raise EnrolmentError(ENROLMENT_PHOTO_REJECTED, "Some enrolment photos were refused.", reports)
+        self._refuse_duplicates(analyses, reports)
+        self._refuse_inconsistent(analyses, reports)
+        cal = self.calibration
+        template = Template(cal.model_version, {
+            n: np.stack([a.embeddings[n] for a in analyses]) for n in cal.model_names})
+        return Enrolment(template, reports)
+
+    def _refuse_duplicates(self, analyses: list[FaceAnalysis], reports: list[PhotoReport]) -> None:
+        """Two enrolment photos that are one image (the replay test of face/replay.py): the later
+        photo of each such pair is marked; three copies of one photo cannot make a template."""
+        thr = self.config.replay_threshold
+        dups = replay.duplicates([a.embeddings for a in analyses], thr)
+        if not dups:
+            return
+        for r in reports:
+            if any(r.index == j for _, j, _ in dups):
+                r.ok, r.reason = False, DUPLICATE_ENROLMENT_PHOTOS
+        i, j, score = dups[0]
+        raise EnrolmentError(
+            DUPLICATE_ENROLMENT_PHOTOS,
+            f"Photo {j + 1} is the same picture as photo {i + 1}; take three separate photos.",
+            reports, {"pair": [i, j], "score": round(score, 6), "threshold": thr,
+                      "pairs": [{"photos": [a, b], "score": round(s, 6)} for a, b, s in dups]})
+
+    def _refuse_inconsistent(self, analyses: list[FaceAnalysis], reports: list[PhotoReport]) -> None:
+        """Every pair of enrolment photos must match; the odd one out is named when there is one."""
         cal = self.calibration
         pairs = {}
         for i, j in itertools.combinations(range(ENROLMENT_PHOTOS), 2):
             cos = {n: np.array(analyses[i].embeddings[n] @ analyses[j].embeddings[n]) for n in cal.model_names}
             pairs[(i, j)] = float(cal.fuse(cos))
         disagree = {k for k, s in pairs.items() if s < cal.threshold}
-        if disagree:
-            odd = [i for i in range(ENROLMENT_PHOTOS) if sum(i in k for k in disagree) == 2]
-            for r in reports:
-                if r.index in odd or len(odd) != 1:
-                    r.ok, r.reason = False, INCONSISTENT_ENROLMENT_PHOTOS
-            raise EnrolmentError(
-                INCONSISTENT_ENROLMENT_PHOTOS,
-                "The photos do not all show the same face." + (f" Photo {odd[0] + 1} differs." if len(odd) == 1 else ""),
-                reports, {"odd_one_out": odd[0] if len(odd) == 1 else None, "threshold": cal.threshold,
-                          "pairs": [{"photos": list(k), "score": round(s, 4)} for k, s in pairs.items()]})
-        template = Template(cal.model_version, {
-            n: np.stack([a.embeddings[n] for a in analyses]) for n in cal.model_names})
-        return Enrolment(template, reports)
+        if not disagree:
+            return
+        odd = [i for i in range(ENROLMENT_PHOTOS) if sum(i in k for k in disagree) == 2]
+        for r in reports:
+            if r.index in odd or len(odd) != 1:
+                r.ok, r.reason = False, INCONSISTENT_ENROLMENT_PHOTOS
+        raise EnrolmentError(
+            INCONSISTENT_ENROLMENT_PHOTOS,
+            "The photos do not all show the same face." + (f" Photo {odd[0] + 1} differs." if len(odd) == 1 else ""),
+            reports, {"odd_one_out": odd[0] if len(odd) == 1 else None, "threshold": cal.threshold,
+                      "pairs": [{"photos": list(k), "score": round(s, 4)} for k, s in pairs.items()]})
 
     def verify(self, template: Template, data: bytes) -> Verification:
+        """Score the probe against the template, with the replay evidence: is the probe one of
+        the enrolment photos again? (The decision rejects a replay even when the face matches.)"""
         analysis = self.analyse(data)
         match = self.calibration.score_template(template, analysis.embeddings)
+        rep = replay.check(template.embeddings, analysis.embeddings, self.config.replay_threshold)
+        match = dataclasses.replace(match, replay_score=rep.score, replay_threshold=rep.threshold,
+                                    replay_of=rep.photo)
         return Verification(analysis, match)
 
 

@@ -21,6 +21,7 @@ BLURRY = "blurry"
 NOT_FRONTAL = "not_frontal"
 INCONSISTENT_ENROLMENT_PHOTOS = "inconsistent_enrolment_photos"
 ENROLMENT_PHOTO_REJECTED = "enrolment_photo_rejected"
+DUPLICATE_ENROLMENT_PHOTOS = "duplicate_enrolment_photos"  # two enrolment photos are one image
 
 
 class FaceError(HadirError):
@@ -112,16 +113,28 @@ class MatchResult:
     model_version: str
     components: dict[str, float] = field(default_factory=dict)  # per-model similarity
     rule: str = ""
+    # Replay evidence (face/replay.py): the probe's closeness to its nearest enrolment photo, the
+    # threshold above which it is that photo again, and that photo's index (None if not a replay).
+    replay_score: float | None = None
+    replay_threshold: float | None = None
+    replay_of: int | None = None
 
     @property
     def is_match(self) -> bool:
         return self.decision == "match"
+
+    @property
+    def is_replay(self) -> bool:
+        return self.replay_of is not None
 
     def to_dict(self) -> JsonObject:
         return {
             "score": round(self.score, 4), "threshold": round(self.threshold, 4),
             "decision": self.decision, "model_version": self.model_version,
             "components": {k: round(v, 4) for k, v in self.components.items()}, "rule": self.rule,
+            "replay_score": None if self.replay_score is None else round(self.replay_score, 6),
+            "replay_threshold": None if self.replay_threshold is None else round(self.replay_threshold, 6),
+            "replay_of": self.replay_of,
         }
 
 

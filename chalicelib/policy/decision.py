@@ -11,6 +11,8 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
  1     face result missing                         flag    face_not_verified
  1     face decision "no_match"                    reject  face_mismatch (score, threshold)
  1     face decision "match"                       info    face_match (score, threshold)
+ 1     "match", but the selfie is an enrolment     reject  replayed_image (score, threshold,
+       photo again (replay_score >= threshold)             photo: the enrolment photo's index)
  1     the photo could not be verified             reject  its image/face error code (message):
                                                            no_face, blurry, corrupt_image, ...
  2     position.is_mock (OS says mock location)    reject  mock_location
@@ -124,6 +126,11 @@ def _face_reasons(face: dict | FaceFailure | None) -> list[JsonObject]:
     numbers = {"score": face.get("score"), "threshold": face.get("threshold")}
     if face["decision"] == "no_match":
         return [{"code": "face_mismatch", "effect": REJECT, **numbers}]
+    replayed, limit = face.get("replay_score"), face.get("replay_threshold")
+    if replayed is not None and limit is not None and replayed >= limit:
+        # the enrolment photo itself (or a copy of it): a match, but not a new capture
+        return [{"code": "replayed_image", "effect": REJECT, "score": replayed, "threshold": limit,
+                 "photo": face.get("replay_of")}]
     return [{"code": "face_match", "effect": INFO, **numbers}]
 
 

@@ -16,6 +16,9 @@ and configurable per code (``reject``, ``flag`` or ``info``) in ``SignalRules.ef
  repeated_coordinates   the same point, rounded to ``repeat_decimals``    days, dates (latest
                         (6), in the employee's history on at least        first, at most 5),
                         ``repeat_min_days`` (2) other local dates         decimals, min_days
+ new_device             the app's device id (``X-Device-Id``) is not the   device_id, bound
+                        one bound at enrolment (or approved since)
+ shared_device          one device used by several employees that day     employees
  impossible_travel      speed from the latest earlier fix above           distance_km, elapsed_s,
                         ``max_speed_kmh`` (300); only when the fixes are  speed_kmh,
                         >= ``min_travel_elapsed_s`` (60 s) apart and      max_speed_kmh,
@@ -52,7 +55,9 @@ IMPLAUSIBLE_ACCURACY = "implausible_accuracy"
 COPIED_COORDINATES = "copied_coordinates"
 REPEATED_COORDINATES = "repeated_coordinates"
 IMPOSSIBLE_TRAVEL = "impossible_travel"
-SIGNAL_CODES = (IMPLAUSIBLE_ACCURACY, COPIED_COORDINATES, REPEATED_COORDINATES, IMPOSSIBLE_TRAVEL)
+NEW_DEVICE, SHARED_DEVICE = "new_device", "shared_device"
+GPS_CODES = (IMPLAUSIBLE_ACCURACY, COPIED_COORDINATES, REPEATED_COORDINATES, IMPOSSIBLE_TRAVEL)
+SIGNAL_CODES = (*GPS_CODES, NEW_DEVICE, SHARED_DEVICE)
 EFFECTS = ("reject", "flag", "info")
 DEFAULT_EFFECT = "flag"
 MAX_DATES_REPORTED = 5
@@ -219,3 +224,17 @@ def gps_signals(position: Position, now_utc: datetime, sites: Sequence[Site],
     return (_accuracy_reason(position, rules) + _copied_reason(position, sites, rules)
             + _repeated_reason(position, earlier, local_date, rules)
             + _travel_reason(position, now_utc, earlier, rules))
+
+
+def device_signals(bound: str | None, sent: str | None, users_today: Sequence[str],
+                   rules: SignalRules = SignalRules()) -> list[JsonObject]:
+    """Reasons about the phone: another device than the one bound (a missing id counts as
+    another; nothing when none is bound yet), and a device several employees used today."""
+    reasons: list[JsonObject] = []
+    if bound is not None and sent != bound:
+        reasons.append({"code": NEW_DEVICE, "effect": rules.effects[NEW_DEVICE], "device_id": sent,
+                        "bound": True})
+    if len(set(users_today)) > 1:
+        reasons.append({"code": SHARED_DEVICE, "effect": rules.effects[SHARED_DEVICE],
+                        "employees": len(set(users_today))})
+    return reasons

@@ -17,7 +17,7 @@ from chalicelib.common.logs import logger, metrics
 from chalicelib.face.types import FaceError, MatchResult, Template, Verification
 from chalicelib.geo import GeoResult, Position, Site, locate
 from chalicelib.policy.day import Attempt, fold_day
-from chalicelib.policy.signals import PriorFix, gps_signals
+from chalicelib.policy.signals import PriorFix, device_signals, gps_signals
 from chalicelib.policy.decision import Decision, FaceFailure, decide_checkin, for_employee
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import attempts, idempotency, sessions
@@ -74,18 +74,18 @@ def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
 
 
 def check_in(svc: Services, nip: str, req: CheckinRequest, idempotency_key: str | None,
-             lambda_context: Any = None) -> CheckinResult:
+             lambda_context: Any = None, device_id: str | None = None) -> CheckinResult:
     if idempotency_key is None:
-        return _check_in(svc, nip, req)
+        return _check_in(svc, nip, req, device_id)
     key = idempotency_key.strip()
     if not key or len(key) > 128:
         raise Malformed("Idempotency-Key must be 1-128 characters", code="invalid_idempotency_key")
     stored = idempotency.once(svc, nip, key, req.model_dump(mode="json"),
-                              lambda: _to_stored(_check_in(svc, nip, req)), lambda_context)
+                              lambda: _to_stored(_check_in(svc, nip, req, device_id)), lambda_context)
     return _from_stored(stored)
 
 
-def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
+def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | None) -> CheckinResult:
     timer, now = Timer(), svc.clock.now()
     with timer("storage"):
         ctx = _load(svc, nip, req.session_id, now)
@@ -98,8 +98,8 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
         geo, office, sites = _locate(ctx, req.location, now)
     rules = OfficeRules.from_dict(office.rules)
     local_date = rules.local_moment(now)[0].isoformat()
-    signals = gps_signals(req.location, now, sites, _prior_fixes(ctx.history), svc.signal_rules,
-                          local_date=local_date)
+    signals = [*gps_signals(req.location, now, sites, _prior_fixes(ctx.history), svc.signal_rules,
+                            local_date=local_date), *_device_signals(svc, ctx.employee, device_id, local_date, now)]
     with timer("storage"):
         day = svc.records.day(nip, local_date)
     decision = decide_checkin(
@@ -108,7 +108,8 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest) -> CheckinResult:
         geo=geo, position=req.location, lateness=svc.lateness,
         max_position_age_s=svc.settings.max_position_age_s,
         already_checked_in=bool(day and day.day.has_checkin), signals=signals)
-    attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location)
+    attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location
+                       ).model_copy(update={"device_id": device_id})
     folded = fold_day(day.day if day else None, _for_day(attempt), office.office_id)
     changed = None if decision.decision == "rejected" or folded is None else DayRecord(
         nip=nip, date=local_date, day=folded, name=ctx.employee.name,
@@ -157,6 +158,12 @@ def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult,
     sites = candidate_sites(ctx.offices, ctx.sites, first_day)
     geo = locate(position, sites)
     return geo, next((o for o in ctx.offices if o.office_id == geo.site_id), ctx.offices[0]), sites
+
+
+def _device_signals(svc: Services, emp: Employee, device_id: str | None, local_date: str,
+                    now: datetime) -> list[JsonObject]:
+    users = svc.records.use_device(device_id, local_date, emp.nip, now) if device_id else []
+    return device_signals(emp.device_id, device_id, users, svc.signal_rules)
 
 
 def _prior_fixes(history: list[CheckinRecord]) -> list[PriorFix]:

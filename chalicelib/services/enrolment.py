@@ -38,7 +38,7 @@ def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
     return out.model_copy(update={"nonce": None})  # bound to the session by the POST policy
 
 
-def enrol(svc: Services, nip: str, req: EnrolRequest) -> EnrolmentOut:
+def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = None) -> EnrolmentOut:
     """``consent`` must be true: the employee accepted the biometric consent notice shown by the
     app (UU 27/2022: face templates are specific personal data). It is recorded, with the
     notice's version, in the same write as the template."""
@@ -58,7 +58,7 @@ def enrol(svc: Services, nip: str, req: EnrolRequest) -> EnrolmentOut:
         del photos
     sealed = svc.vault.seal(nip, result.template.to_dict())
     sealed = sealed.model_copy(update={"model_version": result.template.model_version})
-    svc.records.enrol(nip, sealed, sess.session_id, svc.now_iso(), consent_notice=notice)
+    svc.records.enrol(nip, sealed, sess.session_id, svc.now_iso(), consent_notice=notice, device_id=device_id)
     svc.uploads.discard(sess.keys)
     metrics.add_metric(name="Enrolled", unit="Count", value=1)
     logger.info("enrolled", extra={"nip": nip, "model_version": result.template.model_version})

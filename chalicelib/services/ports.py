@@ -53,9 +53,18 @@ class AttendanceRecords(Protocol):
 
     # face templates
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
-              consent_notice: str) -> None:
-        """Store the template, mark the employee enrolled, use the session and audit the consent.
-        Conflict ``already_enrolled`` / ``session_used`` / ``concurrent_update``."""
+              consent_notice: str, device_id: str | None = None) -> None:
+        """Store the template, mark the employee enrolled (bound to ``device_id``), use the
+        session and audit the consent. Conflict ``already_enrolled`` / ``session_used`` /
+        ``concurrent_update``."""
+        ...
+
+    def bind_device(self, nip: str, device_id: str, actor: str, reason: str | None, now: str) -> None:
+        """Bind the employee to another device and audit who approved it. NotFound."""
+        ...
+
+    def use_device(self, device_id: str, local_date: str, nip: str, now: datetime) -> list[str]:
+        """Record that ``nip`` used the device on ``local_date``; every NIP that did, sorted."""
         ...
 
     def sealed_template(self, nip: str) -> SealedTemplate | None: ...

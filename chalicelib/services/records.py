@@ -42,6 +42,7 @@ class Employee(Record):
     email: str | None = None
     enrolled: bool = False
     enrolled_at: str | None = None
+    device_id: str | None = None  # the app's X-Device-Id bound at enrolment (or by a supervisor)
 
 
 class PersonalSite(Record):
@@ -130,6 +131,7 @@ class CheckinRecord(Record):
     face: FaceEvidence
     geo: GeoEvidence
     position: PositionEvidence
+    device_id: str | None = None
 
 
 class DayRecord(Record):

@@ -246,6 +246,22 @@ class SiteList(Response):
     sites: list[SiteOut]
 
 
+# --- devices ----------------------------------------------------------------------------------
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"  # the app's random id (X-Device-Id)
+
+
+class DeviceBinding(Request):
+    device_id: str = Field(pattern=DEVICE_ID_PATTERN, description="the X-Device-Id of the phone to allow")
+    reason: str | None = Field(default=None, max_length=500)
+    error_codes: ClassVar[dict[str, str]] = {"device_id": "invalid_device_id", "reason": "invalid_request"}
+
+
+class DeviceBound(Response):
+    nip: str
+    device_id: str
+    bound_by: str
+
+
 # --- uploads, enrolment -----------------------------------------------------------------------
 class UploadTarget(Response):
     url: str

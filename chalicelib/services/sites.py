@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import date
 
 from chalicelib.adapters.auth import Principal
-from chalicelib.common.errors import Conflict, Forbidden, NotFound
+from chalicelib.common.errors import Conflict
 from chalicelib.common.logs import logger
 from chalicelib.geo import WORK_MODE_BY_KIND, Site, parse_geofence
-from chalicelib.services.records import Employee, Office, PersonalSite
+from chalicelib.services.records import Office, PersonalSite
 from chalicelib.services.schemas import SiteList, SiteOut, SiteRequest
+from chalicelib.services.staff import staff_member
 from chalicelib.wiring import Services
 
 
 def assign(svc: Services, nip: str, req: SiteRequest, actor: Principal) -> SiteOut:
-    emp = _employee_in_reach(svc, nip, actor)
+    emp = staff_member(svc, nip, actor)
     if req.site_id in emp.office_ids:
         raise Conflict("The site id is one of the employee's offices", code="site_exists",
                        details={"site_id": req.site_id})
@@ -34,12 +35,12 @@ def assign(svc: Services, nip: str, req: SiteRequest, actor: Principal) -> SiteO
 
 
 def list_for(svc: Services, nip: str, actor: Principal) -> SiteList:
-    _employee_in_reach(svc, nip, actor)
+    staff_member(svc, nip, actor)
     return SiteList(nip=nip, sites=[SiteOut(**s.model_dump()) for s in svc.records.sites_of(nip)])
 
 
 def remove(svc: Services, nip: str, site_id: str, actor: Principal) -> SiteOut:
-    _employee_in_reach(svc, nip, actor)
+    staff_member(svc, nip, actor)
     site = svc.records.remove_site(nip, site_id, actor=actor.username, now=svc.now_iso())
     logger.info("site removed", extra={"nip": nip, "site_id": site_id, "actor": actor.username})
     return SiteOut(**site.model_dump(), status="removed", removed_by=actor.username)
@@ -60,14 +61,3 @@ def candidate_sites(offices: list[Office], personal: list[PersonalSite], day: da
 
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
-
-
-def _employee_in_reach(svc: Services, nip: str, actor: Principal) -> Employee:
-    """The employee, if ``actor`` is an admin or the employee's own supervisor."""
-    emp = svc.records.get_employee(nip)
-    if emp is None:
-        raise NotFound("No such employee", code="employee_not_found", details={"nip": nip})
-    if "admin" not in actor.groups and not (actor.nip and emp.supervisor_nip == actor.nip):
-        raise Forbidden("Supervisors may manage the sites of their own staff only",
-                        code="not_your_staff", details={"nip": nip})
-    return emp

@@ -189,7 +189,7 @@ def test_enrol_stores_the_template_marks_enrolled_uses_the_session_and_audits_co
     (consent,) = records.audit_trail(AYU)
     assert (consent.subject, consent.at, consent.action, consent.actor, consent.details) == (
         f"employee#{AYU}", T0, "biometric_consent_given", AYU,
-        {"notice_version": "v1", "model_version": "toy-v1"})
+        {"notice_version": "v1", "model_version": "toy-v1", "device_id": None})
 
 
 def test_enrolling_twice_is_already_enrolled_and_writes_nothing(records):
@@ -452,3 +452,29 @@ def test_claim_is_once_only_until_released(records):
     records.release("absence-notice#2026-03-03#" + SUP)
     records.release("never-claimed")
     assert records.claim("absence-notice#2026-03-03#" + SUP, {}, now) is True
+
+
+# --- devices ---------------------------------------------------------------------------------
+def test_enrolment_binds_the_device_and_a_supervisor_can_bind_another(backend):
+    records = backend.records
+    # Given an employee enrolled from a phone
+    records.put_employee(employee(AYU), T0)
+    records.put_session(session("enrol-dev", AYU, "enrolment"), EXPIRES)
+    records.enrol(AYU, sealed(), "enrol-dev", T0, consent_notice="v1", device_id="phone-a")
+    assert records.get_employee(AYU).device_id == "phone-a"
+    # When their supervisor approves a new phone
+    records.bind_device(AYU, "phone-b", actor=SUP, reason="new phone", now=T0)
+    # Then it is bound, the directory import keeps it, and the change is audited with the old one
+    records.put_employee(employee(AYU, name="Renamed"), T0)
+    assert records.get_employee(AYU).device_id == "phone-b"
+    bound = [a for a in records.audit_trail(AYU) if a.action == "device_bound"]
+    assert [(a.actor, a.details["device_id"], a.details["previous"]) for a in bound] == [
+        (SUP, "phone-b", "phone-a")]
+
+
+def test_a_device_day_lists_every_employee_who_used_it(backend):
+    records = backend.records
+    assert records.use_device("phone-x", "2026-03-03", AYU, EXPIRES) == [AYU]
+    assert records.use_device("phone-x", "2026-03-03", AYU, EXPIRES) == [AYU]  # once per person
+    assert records.use_device("phone-x", "2026-03-03", BUDI, EXPIRES) == sorted([AYU, BUDI])
+    assert records.use_device("phone-x", "2026-03-04", BUDI, EXPIRES) == [BUDI]  # per day

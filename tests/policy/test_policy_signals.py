@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chalicelib.common.errors import InvalidInput
 from chalicelib.geo import Circle, Polygon, Position, Site
-from chalicelib.policy.signals import SIGNAL_CODES, PriorFix, SignalRules, gps_signals
+from chalicelib.policy.signals import GPS_CODES, PriorFix, SignalRules, device_signals, gps_signals
 
 CENTRE = (-8.6705, 115.2126)  # a Denpasar office, as an administrator typed it
 OFFICE = Site("dps-office", "office", "WFO", Circle(*CENTRE, 50), "Asia/Makassar", "opd-dps")
@@ -205,7 +205,7 @@ class TestEffectsAndRules:
         history = [prior(*CENTRE, days_ago=d) for d in (1, 2)]
         history.append(prior(*moved(CENTRE, 50), seconds_ago=120))
         reasons = gps_signals(fix(*CENTRE, accuracy=0.0), NOW, [OFFICE], history)
-        assert codes(reasons) == list(SIGNAL_CODES)
+        assert codes(reasons) == list(GPS_CODES)
         assert json.loads(json.dumps(reasons)) == reasons
 
     def test_invalid_rules_list_every_problem(self):
@@ -291,3 +291,24 @@ def test_travel_fires_exactly_above_the_limit_whatever_the_history_order(km, hou
     speed = km / hours
     if abs(speed - 300.0) > 0.01:
         assert ("impossible_travel" in codes(reasons)) == (speed > 300.0)
+
+
+class TestDeviceSignals:
+    def test_the_bound_device_raises_nothing(self):
+        assert device_signals("phone-a", "phone-a", ["199001152015032001"]) == []
+
+    def test_another_or_a_missing_device_id_is_a_new_device(self):
+        for sent in ("phone-b", None):
+            [r] = device_signals("phone-a", sent, [])
+            assert r == {"code": "new_device", "effect": "flag", "device_id": sent, "bound": True}
+
+    def test_nothing_is_new_before_a_device_is_bound(self):
+        assert device_signals(None, "phone-b", ["199001152015032001"]) == []
+
+    def test_a_device_two_employees_used_today_is_shared(self):
+        [r] = device_signals("phone-a", "phone-a", ["199001152015032001", "199208202019021003"])
+        assert (r["code"], r["employees"]) == ("shared_device", 2)
+
+    def test_the_effect_is_configurable(self):
+        [r] = device_signals("a", "b", [], SignalRules(effects={"new_device": "reject"}))
+        assert r["effect"] == "reject"

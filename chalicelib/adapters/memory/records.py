@@ -78,6 +78,7 @@ class InMemoryRecords:
         self._checkins: dict[tuple[str, str], CheckinRecord] = {}  # (nip, CHECKIN#...)
         self._days: dict[tuple[str, str], DayRecord] = {}  # (nip, DAY#<date>)
         self._jobs: dict[str, JsonObject] = {}
+        self._devices: dict[tuple[str, str], set[str]] = {}
 
     # --- offices -------------------------------------------------------------------------------
     def put_office(self, office: Office, now: str) -> None:
@@ -102,7 +103,8 @@ class InMemoryRecords:
                 "supervisor_nip": employee.supervisor_nip or None,
                 "roles": sorted(set(employee.roles)),
                 "enrolled": old.enrolled if old else False,
-                "enrolled_at": old.enrolled_at if old else None}))
+                "enrolled_at": old.enrolled_at if old else None,
+                "device_id": old.device_id if old else None}))
             self._created_at.setdefault(employee.nip, now)
 
     def get_employee(self, nip: str) -> Employee | None:
@@ -132,7 +134,7 @@ class InMemoryRecords:
 
     # --- face templates ------------------------------------------------------------------------
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
-              consent_notice: str) -> None:
+              consent_notice: str, device_id: str | None = None) -> None:
         """Store the template, mark the employee enrolled, use the session and audit the consent,
         all or nothing."""
         with self._lock:
@@ -143,10 +145,26 @@ class InMemoryRecords:
             _raise_first(failed, {"template": Conflict("Already enrolled", code="already_enrolled"),
                                   "session": _session_used(), "employee": _concurrent("employee")})
             self._templates[nip] = _copy(sealed)
-            self._employees[nip] = emp.model_copy(update={"enrolled": True, "enrolled_at": now})
+            self._employees[nip] = emp.model_copy(update={"enrolled": True, "enrolled_at": now,
+                                                          "device_id": device_id})
             self._use_session(session_id, now)
             self._add_audit(nip, "biometric_consent_given", nip,
-                            {"notice_version": consent_notice, "model_version": sealed.model_version}, now)
+                            {"notice_version": consent_notice, "model_version": sealed.model_version,
+                             "device_id": device_id}, now)
+
+    def bind_device(self, nip: str, device_id: str, actor: str, reason: str | None, now: str) -> None:
+        with self._lock:
+            emp = self._existing_employee(nip)
+            self._employees[nip] = emp.model_copy(update={"device_id": device_id})
+            self._add_audit(nip, "device_bound", actor, {"device_id": device_id, "previous": emp.device_id,
+                                                         **({"reason": reason} if reason else {})}, now)
+
+    def use_device(self, device_id: str, local_date: str, nip: str, now: datetime) -> list[str]:
+        _aware(now)
+        with self._lock:
+            users = self._devices.setdefault((device_id, local_date), set())
+            users.add(nip)
+            return sorted(users)
 
     def sealed_template(self, nip: str) -> SealedTemplate | None:
         with self._lock:

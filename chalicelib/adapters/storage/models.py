@@ -63,6 +63,7 @@ class EmployeeModel(_Base):
     email = UnicodeAttribute(null=True)
     enrolled = BooleanAttribute(default=False)
     enrolled_at = UnicodeAttribute(null=True)
+    device_id = UnicodeAttribute(null=True)  # X-Device-Id bound at enrolment
     agency_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -165,6 +166,7 @@ class JobRunModel(_Base):
     job_key = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute()
     details = JSONAttribute(default=dict)
+    nips = UnicodeSetAttribute(null=True)  # device#<id>#<date>: who used the device that day
     ttl = TTLAttribute(null=True)
 
 

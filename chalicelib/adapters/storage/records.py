@@ -181,22 +181,38 @@ class DynamoRecords:
 
     # --- face templates ------------------------------------------------------------------------
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
-              consent_notice: str) -> None:
+              consent_notice: str, device_id: str | None = None) -> None:
         """Store the template, mark the employee enrolled, use the session and audit the consent
         (UU 27/2022), all or nothing."""
         emp = self._existing_employee(nip)
         bio = BiometricModel(nip, ciphertext=sealed.ciphertext, encrypted_key=sealed.encrypted_key,
                              nonce=sealed.nonce, key_id=sealed.key_id, model_version=sealed.model_version,
                              created_at=now, consent_notice=consent_notice)
-        consent = {"notice_version": consent_notice, "model_version": sealed.model_version}
+        consent = {"notice_version": consent_notice, "model_version": sealed.model_version,
+                   "device_id": device_id}
+        device = EmployeeModel.device_id.set(device_id) if device_id else EmployeeModel.device_id.remove()
         _commit(self._conn, [
             _Write("template", "put", bio, BiometricModel.nip.does_not_exist()),
             _Write("employee", "update", emp, EmployeeModel.enrolled == False,  # noqa: E712
-                   [EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now)]),
+                   [EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now), device]),
             _use_session(session_id, now),
             _Write("audit", "put", _audit(nip, "biometric_consent_given", nip, consent, now)),
         ], {"template": Conflict("Already enrolled", code="already_enrolled"),
             "session": _session_used(), "employee": _concurrent("employee")})
+
+    def bind_device(self, nip: str, device_id: str, actor: str, reason: str | None, now: str) -> None:
+        emp = self._existing_employee(nip)
+        details = {"device_id": device_id, "previous": emp.device_id, **({"reason": reason} if reason else {})}
+        _commit(self._conn, [
+            _Write("employee", "update", emp, EmployeeModel.nip.exists(), [EmployeeModel.device_id.set(device_id)]),
+            _Write("audit", "put", _audit(nip, "device_bound", actor, details, now)),
+        ], {"employee": _concurrent("employee")})
+
+    def use_device(self, device_id: str, local_date: str, nip: str, now: datetime) -> list[str]:
+        m = JobRunModel(f"device#{device_id}#{local_date}")
+        m.update(actions=[JobRunModel.nips.add({nip}), JobRunModel.created_at.set(utc_iso(now)),
+                          JobRunModel.ttl.set(now + timedelta(days=35))])
+        return sorted(m.nips or [])
 
     def sealed_template(self, nip: str) -> SealedTemplate | None:
         try:
@@ -397,7 +413,7 @@ def _office(m: OfficeModel) -> Office:
 def _employee(m: EmployeeModel) -> Employee:
     return Employee(nip=m.nip, name=m.name, unit=m.unit, office_ids=list(m.office_ids or []),
                     supervisor_nip=m.supervisor_nip, roles=sorted(m.roles or []), email=m.email,
-                    enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at)
+                    enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at, device_id=m.device_id)
 
 
 def _site(m: SiteModel) -> PersonalSite:
