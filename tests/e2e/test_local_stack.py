@@ -24,6 +24,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PASSWORD = "Hadir-Demo-2025"
 AYU, KETUT, MADE = "199001152015032001", "197805122005011002", "199208202019021003"
 DENPASAR = (-8.67052, 115.21263)  # 4 m from the office's centre
+PHONE, NEW_PHONE = "e2e-phone-0a1b2c3d", "e2e-phone-new-4e5f"  # the app's X-Device-Id
 
 pytestmark = [pytest.mark.skipif(not available(), reason="real face photos (../shared/faces/dev) absent"),
               pytest.mark.e2e, pytest.mark.slow]
@@ -112,7 +113,8 @@ def test_a_day_in_the_life(stack):
         s = requests.post(f"{api}/me/enrollment/uploads", headers=me, timeout=10).json()
         for target, data in zip(s["uploads"], imgs[:3]):
             upload(target, data)
-        r = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"], "consent": True}, headers=me, timeout=60)
+        r = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"], "consent": True},
+                          headers={**me, "X-Device-Id": PHONE}, timeout=60)
         if r.status_code == 201:
             enrolled = imgs
             break
@@ -133,27 +135,36 @@ def test_a_day_in_the_life(stack):
     s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
     upload(s["uploads"][0], enrolled[3])
     body = {"session_id": s["session_id"], "type": "in", "location": location(*DENPASAR)}
-    r = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1"}, timeout=60)
-    # Then: accepted, WFO, on time
+    r = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1",
+                                                             "X-Device-Id": PHONE}, timeout=60)
+    # Then: accepted, WFO, on time, from the phone she enrolled on
     assert r.status_code == 201, r.text
     assert r.json()["decision"] == "accepted" and r.json()["work_mode"] == "WFO"
     assert r.json()["local_time"] == "07:45:00" and r.json()["late_minutes"] == 0
     # And a retried request returns the same record
-    again = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1"}, timeout=60)
+    again = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1",
+                                                                 "X-Device-Id": PHONE}, timeout=60)
     assert again.json()["checkin_id"] == r.json()["checkin_id"]
     # And the session cannot be replayed
     replay = requests.post(f"{api}/checkins", json=body, headers=me, timeout=60)
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "session_used"
 
-    # When: she checks out 3 km away from the office
+    # When: her supervisor allows her new phone
+    allowed = requests.put(f"{api}/admin/employees/{AYU}/device", json={"device_id": NEW_PHONE},
+                           headers=login(stack, KETUT), timeout=10)
+    assert allowed.status_code == 200, allowed.text
+
+    # When: she checks out 3 km away from the office, on the new phone
     s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
     upload(s["uploads"][0], enrolled[3])
     out = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
                                                   "location": location(DENPASAR[0] + 0.027, DENPASAR[1])},
-                        headers=me, timeout=60)
+                        headers={**me, "X-Device-Id": NEW_PHONE}, timeout=60)
     # Then: rejected (outside the fence), and recorded
     assert out.status_code == 422, out.text
     assert "outside_geofence" in [x["code"] for x in out.json()["reasons"]]
+    assert "new_device" not in [x["code"] for x in out.json()["reasons"]]  # allowed above
+    assert "score" not in out.json()["face"]  # the exact face score is for supervisors and auditors
     days = requests.get(f"{api}/me/attendance?from=2026-03-03&to=2026-03-03", headers=me, timeout=10).json()
     assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["accepted", "rejected"]
 
