@@ -101,7 +101,7 @@ def main() -> int:
             services.get_services().clock = FixedClock(d)
             _, s = call("post", "/checkins/uploads", headers=auth)
             upload(s["uploads"][0], photos[3 + i % max(1, len(photos) - 3)])
-            loc = {"lat": -8.67052 + i * 3e-5, "lon": 115.21263, "accuracy_m": 6,  # a new fix each day
+            loc = {"lat": -8.67052 + i * 1e-6, "lon": 115.21263, "accuracy_m": 6,  # a new point each day
                    "captured_at": (d - timedelta(seconds=5)).isoformat(), "is_mock": False}
             t0 = time.perf_counter()
             r, body = call("post", "/checkins", {"session_id": s["session_id"], "type": "in", "location": loc}, auth)

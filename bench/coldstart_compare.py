@@ -141,7 +141,7 @@ def main() -> None:
             for i, (b, s) in enumerate(zip(builds, stacks)):
                 clear_idempotency(s)
                 r = isolated(b, runtime, {**s["env"], "HADIR_NOW": now}, "api-checkin", "--token", tokens[i],
-                             "--lat", str(DENPASAR[0] + n * 3e-5), "--lon", str(DENPASAR[1]),  # never one point twice
+                             "--lat", str(DENPASAR[0] + n * 1e-6), "--lon", str(DENPASAR[1]),  # never one point twice
                              "--captured-at", captured,
                              photos[3])
                 if r.get("status") != 201 or r.get("decision") != "accepted":

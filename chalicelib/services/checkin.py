@@ -48,7 +48,7 @@ from chalicelib.services.timing import Timer
 from chalicelib.wiring import Services
 
 
-HISTORY_DAYS = 30  # the attempts signals and attempt limits look back on (one query)
+HISTORY_DAYS = 14  # the attempts the signals and the attempt limit look back on (one query)
 
 
 @dataclass(frozen=True)
