@@ -17,8 +17,13 @@ from chalicelib.common.logs import logger, metrics
 from chalicelib.face.types import FaceError, MatchResult, Template, Verification
 from chalicelib.geo import GeoResult, Position, Site, locate
 from chalicelib.policy.day import Attempt, fold_day
+from chalicelib.policy.decision import (
+    Decision,
+    FaceFailure,
+    decide_checkin,
+    for_employee,
+)
 from chalicelib.policy.signals import PriorFix, device_signals, gps_signals
-from chalicelib.policy.decision import Decision, FaceFailure, decide_checkin, for_employee
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import attempts, idempotency, sessions
 from chalicelib.services.enrolment import employee
@@ -46,7 +51,6 @@ from chalicelib.services.schemas import (
 from chalicelib.services.sites import candidate_sites
 from chalicelib.services.timing import Timer
 from chalicelib.wiring import Services
-
 
 HISTORY_DAYS = 14  # the attempts the signals and the attempt limit look back on (one query)
 
@@ -89,37 +93,28 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     timer, now = Timer(), svc.clock.now()
     with timer("storage"):
         ctx = _load(svc, nip, req.session_id, now)
-    with timer("upload_read"):
-        photo = svc.uploads.read(ctx.session.keys[0], ctx.session.nonce)
-    verified, failure = _verify(svc, nip, ctx.sealed, photo, timer)
-    del photo  # pixels are never kept past the decision
-    face = verified.match if verified else None
+    verified, failure = _verify(svc, nip, ctx, timer)
     with timer("geo"):
         geo, office, sites = _locate(ctx, req.location, now)
     rules = OfficeRules.from_dict(office.rules)
     local_date = rules.local_moment(now)[0].isoformat()
-    signals = [*gps_signals(req.location, now, sites, _prior_fixes(ctx.history), svc.signal_rules,
-                            local_date=local_date), *_device_signals(svc, ctx.employee, device_id, local_date, now)]
     with timer("storage"):
         day = svc.records.day(nip, local_date)
+        signals = _signals(svc, ctx, req.location, sites, now, local_date, device_id)
+    face = verified.match if verified else None
     decision = decide_checkin(
         kind=req.type, now_utc=now, rules=rules, calendar=svc.calendar,
         face=FaceFailure(failure.code, failure.message) if failure else face and face.to_dict(),
-        geo=geo, position=req.location, lateness=svc.lateness,
+        geo=geo, position=req.location, lateness=svc.lateness, signals=signals,
         max_position_age_s=svc.settings.max_position_age_s,
-        already_checked_in=bool(day and day.day.has_checkin), signals=signals)
-    attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location
-                       ).model_copy(update={"device_id": device_id})
-    folded = fold_day(day.day if day else None, _for_day(attempt), office.office_id)
-    changed = None if decision.decision == "rejected" or folded is None else DayRecord(
-        nip=nip, date=local_date, day=folded, name=ctx.employee.name,
-        version=day.version if day else None)
+        already_checked_in=bool(day and day.day.has_checkin))
+    attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location, device_id)
     with timer("storage"):
-        svc.records.record_checkin(attempt, changed, ctx.session.session_id, svc.now_iso())
+        svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
+                                   ctx.session.session_id, svc.now_iso())
         svc.uploads.discard(ctx.session.keys)
     attempts.after_attempt(svc, ctx.employee, attempt, attempts.recent_failures(svc, ctx.history, now))
-    checks = verified.analysis.checks_dict() if verified else failure.details.get("checks", []) if failure else []
-    return _result(attempt, checks, failure, timer.done())
+    return _result(attempt, _checks(verified, failure), failure, timer.done())
 
 
 def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
@@ -139,16 +134,47 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
     return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history)
 
 
-def _verify(svc: Services, nip: str, sealed: SealedTemplate, photo: bytes,
+def _verify(svc: Services, nip: str, ctx: Context,
             timer: Timer) -> tuple[Verification | None, FaceError | None]:
-    """The verification, or why the photo could not be verified (an input to the decision)."""
+    """The verification, or why the photo could not be verified (an input to the decision).
+    The photo's pixels are never kept past it."""
+    with timer("upload_read"):
+        photo = svc.uploads.read(ctx.session.keys[0], ctx.session.nonce)
     with timer("kms"):
-        template = Template.from_dict(svc.vault.unseal(nip, sealed))
+        template = Template.from_dict(svc.vault.unseal(nip, ctx.sealed))
     with timer("face"):
         try:
             return svc.face_engine().verify(template, photo), None
         except FaceError as exc:
             return None, exc
+        finally:
+            del photo
+
+
+def _checks(verified: Verification | None, failure: FaceError | None) -> list[JsonObject]:
+    """The quality gates as measured: from the analysis, or the refused photo's details."""
+    if verified is not None:
+        return verified.analysis.checks_dict()
+    return list(failure.details.get("checks", [])) if failure is not None else []
+
+
+def _signals(svc: Services, ctx: Context, position: Position, sites: list[Site], now: datetime,
+             local_date: str, device_id: str | None) -> list[JsonObject]:
+    """Spoofing signals: the fix against the sites and the last days' fixes; the phone."""
+    history = [PriorFix(c.position.lat, c.position.lon, datetime.fromisoformat(c.at), c.local_date)
+               for c in ctx.history]
+    users = svc.records.use_device(device_id, local_date, ctx.employee.nip, now) if device_id else []
+    return [*gps_signals(position, now, sites, history, svc.signal_rules, local_date=local_date),
+            *device_signals(ctx.employee.device_id, device_id, users, svc.signal_rules)]
+
+
+def _folded(day: DayRecord | None, attempt: CheckinRecord, emp: Employee, office: Office) -> DayRecord | None:
+    """The day as the attempt leaves it, to write back at the version read; None: unchanged."""
+    if attempt.decision == "rejected":
+        return None
+    folded = fold_day(day.day if day else None, _for_day(attempt), office.office_id)
+    return None if folded is None else DayRecord(nip=attempt.nip, date=attempt.local_date, day=folded,
+                                                 name=emp.name, version=day.version if day else None)
 
 
 def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult, Office, list[Site]]:
@@ -160,20 +186,9 @@ def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult,
     return geo, next((o for o in ctx.offices if o.office_id == geo.site_id), ctx.offices[0]), sites
 
 
-def _device_signals(svc: Services, emp: Employee, device_id: str | None, local_date: str,
-                    now: datetime) -> list[JsonObject]:
-    users = svc.records.use_device(device_id, local_date, emp.nip, now) if device_id else []
-    return device_signals(emp.device_id, device_id, users, svc.signal_rules)
-
-
-def _prior_fixes(history: list[CheckinRecord]) -> list[PriorFix]:
-    return [PriorFix(c.position.lat, c.position.lon, datetime.fromisoformat(c.at), c.local_date)
-            for c in history]
-
-
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
              face: MatchResult | None, failure: FaceError | None, geo: GeoResult,
-             position: Position) -> CheckinRecord:
+             position: Position, device_id: str | None) -> CheckinRecord:
     checkin_id = uuid.uuid4().hex
     evidence = (FaceEvidence(score=round(face.score, 4), threshold=round(face.threshold, 4),
                              decision=face.decision, model_version=face.model_version)
@@ -184,7 +199,8 @@ def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
         geo=GeoEvidence(status=geo.status, site_id=geo.site_id, distance_m=_round(geo.distance_m),
                         accuracy_m=_round(geo.accuracy_m), margin_m=_round(geo.margin_m)),
         position=PositionEvidence(lat=position.lat, lon=position.lon,
-                                  captured_at=position.captured_at.isoformat(), is_mock=position.is_mock))
+                                  captured_at=position.captured_at.isoformat(), is_mock=position.is_mock),
+        device_id=device_id)
 
 
 def _for_day(a: CheckinRecord) -> Attempt:
