@@ -53,8 +53,7 @@ class FakeEngine:
         except (UnidentifiedImageError, OSError) as exc:
             raise ft.FaceError(ft.CORRUPT_IMAGE, "The image cannot be decoded") from exc
         img = img.convert("RGB")
-        colour, marker = img.getpixel((0, 0)), img.getpixel((1, 0))
-        faces = marker[0]
+        faces = img.getpixel((1, 0))[0]
         if faces == 0:
             raise ft.FaceError(ft.NO_FACE, "No face was found")
         if faces > 1:

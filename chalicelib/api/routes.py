@@ -118,7 +118,8 @@ def enrolment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
           roles=EMPLOYEE, needs_nip=True, body=s.EnrolRequest, response=s.EnrolmentOut, created=True,
           errors={**SESSION_ERRORS, **PHOTO_ERRORS, Kind.MALFORMED: ("invalid_device_id",),
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "consent_required",
-                                 "enrolment_photo_rejected", "inconsistent_enrolment_photos")},
+                                 "enrolment_photo_rejected", "inconsistent_enrolment_photos",
+                                 "duplicate_enrolment_photos")},
           notes="consent must be true: the biometric consent notice (UU 27/2022) is recorded.")
 def enrol(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
     return enrolment.enrol(get_services(), call.nip, call.body, device_id=_device_id(call))

@@ -27,8 +27,8 @@ class FaceConfig:
     max_roll_deg: float = 30.0
     # --- embedding ---
     threads: int = 1                      # onnxruntime intra-op threads (1-2 vCPU Lambda)
-    # --- replay (face/replay.py): min over models of the cosine to one enrolment photo ---
-    replay_threshold: float = 0.97        # PLACEHOLDER: calibrated by bench/replay.py on dev
+    # --- replay (face/replay.py): anchored cosine to the closest enrolment photo, best model ---
+    replay_threshold: float = 0.1         # 0 = closest two distinct captures on dev, 1 = same image
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "FaceConfig":

@@ -42,9 +42,11 @@ class Lockout:
                 "retry_after_s": self.retry_after_s(now)}
 
 
-def failed_face_check(face_decision: str | None, face_error: str | None) -> bool:
-    """Whether an attempt counts against the limit: its face did not match or was unverifiable."""
-    return face_decision == "no_match" or face_error is not None
+def failed_face_check(face_decision: str | None, face_error: str | None,
+                      replay_of: int | None = None) -> bool:
+    """Whether an attempt counts against the limit: its face did not match, was unverifiable, or
+    was an enrolment photo replayed."""
+    return face_decision == "no_match" or face_error is not None or replay_of is not None
 
 
 def lockout(failures: Iterable[datetime], now: datetime, limit: AttemptLimit) -> Lockout | None:

@@ -112,8 +112,7 @@ SCORE_FIELDS = ("score", "threshold")  # the exact face figures: supervisors and
 def for_employee(reasons: list[JsonObject]) -> list[JsonObject]:
     """The reasons as the employee sees them: every code and number but the face's exact score
     and threshold, which would let anyone tune a photo against the matcher."""
-    return [{k: v for k, v in r.items() if k not in SCORE_FIELDS} if r["code"].startswith("face_") else r
-            for r in reasons]
+    return [{k: v for k, v in r.items() if k not in SCORE_FIELDS} for r in reasons]
 
 
 def _face_reasons(face: dict | FaceFailure | None) -> list[JsonObject]:

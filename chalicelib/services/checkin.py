@@ -191,7 +191,8 @@ def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
              position: Position, device_id: str | None) -> CheckinRecord:
     checkin_id = uuid.uuid4().hex
     evidence = (FaceEvidence(score=round(face.score, 4), threshold=round(face.threshold, 4),
-                             decision=face.decision, model_version=face.model_version)
+                             decision=face.decision, model_version=face.model_version,
+                             replay_of=face.replay_of)
                 if face else FaceEvidence(error=failure.code if failure else None))
     return CheckinRecord(
         checkin_id=checkin_id, record_id=checkin_id, nip=emp.nip, name=emp.name,

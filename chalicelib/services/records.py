@@ -91,6 +91,7 @@ class FaceEvidence(Record):
     decision: str | None = None
     model_version: str | None = None
     error: str | None = None  # the image or face error code when there is no score
+    replay_of: int | None = None  # the enrolment photo the selfie copies (replayed_image)
 
 
 class GeoEvidence(Record):

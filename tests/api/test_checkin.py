@@ -285,3 +285,23 @@ def test_five_failed_face_checks_in_ten_minutes_cool_the_account_down(api, set_n
     # When the cool-down has passed she checks in
     clock.advance(seconds=d["retry_after_s"])
     assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
+
+
+def test_an_enrolment_photo_sent_again_is_a_rejected_replay_that_counts_against_the_limit(api, set_now):
+    from chalicelib.wiring import get_services
+    given_enrolled(api, set_now)
+    # When the selfie is the enrolment photo itself, byte for byte
+    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE, seed=1)))
+    # Then it is rejected as a replay of that photo, without the numbers to tune against
+    replay = next(x for x in r.json["reasons"] if x["code"] == "replayed_image")
+    assert r.status_code == 422 and r.json["decision"] == "rejected"
+    assert replay["photo"] == 1 and "score" not in replay and "threshold" not in replay
+    # And the record says which photo it copied (a failed face check for the attempt limit)
+    [stored] = get_services().records.checkins_on("2026-03-03")
+    assert stored.face.replay_of == 1
+
+
+def test_three_copies_of_one_photo_cannot_be_enrolled(api):
+    r = enrol(api, AYU, photos=[photo(FACE, seed=0)] * 3)
+    assert r.status_code == 422 and r.json["error"]["code"] == "duplicate_enrolment_photos", r.json
+    assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"

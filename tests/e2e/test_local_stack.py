@@ -149,6 +149,16 @@ def test_a_day_in_the_life(stack):
     replay = requests.post(f"{api}/checkins", json=body, headers=me, timeout=60)
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "session_used"
 
+    # When: someone checks out with one of her enrolment photos (a replay)
+    s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
+    upload(s["uploads"][0], enrolled[0])
+    copied = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
+                                                     "location": location(*DENPASAR, at="2026-03-03T07:44:58+08:00")},
+                           headers={**me, "X-Device-Id": PHONE}, timeout=60)
+    # Then: rejected as a replayed image, and stored with the day's other attempts
+    assert copied.status_code == 422, copied.text
+    assert "replayed_image" in [x["code"] for x in copied.json()["reasons"]]
+
     # When: her supervisor allows her new phone
     allowed = requests.put(f"{api}/admin/employees/{AYU}/device", json={"device_id": NEW_PHONE},
                            headers=login(stack, KETUT), timeout=10)
@@ -166,7 +176,7 @@ def test_a_day_in_the_life(stack):
     assert "new_device" not in [x["code"] for x in out.json()["reasons"]]  # allowed above
     assert "score" not in out.json()["face"]  # the exact face score is for supervisors and auditors
     days = requests.get(f"{api}/me/attendance?from=2026-03-03&to=2026-03-03", headers=me, timeout=10).json()
-    assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["accepted", "rejected"]
+    assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["accepted", "rejected", "rejected"]
 
     # When: absence detection for WITA runs after the window closed
     job = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:30:00%2B08:00",

@@ -115,7 +115,7 @@ def test_a_replay_is_rejected_by_the_decision_with_its_numbers(engine, faces, en
 
 def test_the_decision_keeps_a_non_replay_match_accepted():
     # Given a match whose replay score is under its threshold (and one without replay evidence)
-    for extra in ({"replay_score": 0.91, "replay_threshold": 0.97, "replay_of": None}, {}):
+    for extra in ({"replay_score": -0.4, "replay_threshold": 0.1, "replay_of": None}, {}):
         face = MatchResult(3.1, 2.67, "match", "v").to_dict() | extra
         d = decide(wita(7, 20), face=face)
         # Then it is accepted on its face match
@@ -135,11 +135,18 @@ def test_the_fake_engine_treats_the_same_picture_as_a_replay():
     assert err.value.code == "duplicate_enrolment_photos"
 
 
-def test_replay_score_is_the_lowest_model_cosine_of_the_closest_photo():
+def test_either_model_seeing_the_same_picture_is_enough_on_its_anchored_scale():
+    # Given two models whose anchors (closest distinct captures) are 0.9 and 0.5
+    anchors = {"a": 0.9, "b": 0.5}
     rows = {"a": np.eye(3, dtype=np.float32), "b": np.eye(3, dtype=np.float32)}
-    probe = {"a": np.array([1, 0, 0], np.float32), "b": np.array([0.6, 0.8, 0], np.float32)}
-    assert np.allclose(replay.row_scores(rows, probe), [0.6, 0.0, 0.0])
-    assert replay.check(rows, probe, 0.5).photo == 0 and replay.check(rows, probe, 0.7).photo is None
+    probe = {"a": np.array([0.95, np.sqrt(1 - 0.95 ** 2), 0], np.float32),
+             "b": np.array([0.6, 0.8, 0], np.float32)}
+    # Then each row scores the best of (cos - anchor) / (1 - anchor): row 0 by "a", row 1 by "b"
+    assert np.allclose(replay.row_scores(rows, probe, anchors), [0.5, 0.6, -1.0], atol=1e-5)
+    assert replay.check(rows, probe, 0.55, anchors).photo == 1
+    assert replay.check(rows, probe, 0.7, anchors).photo is None
+    # And a model without an anchor scores its plain cosine
+    assert np.allclose(replay.row_scores({"c": rows["a"]}, {"c": probe["b"]}), [0.6, 0.8, 0.0])
 
 
 def test_the_replay_check_costs_well_under_a_millisecond():
@@ -149,10 +156,10 @@ def test_the_replay_check_costs_well_under_a_millisecond():
     probe = {k: v[0] for k, v in rows.items()}
     t = time.perf_counter()
     for _ in range(1000):
-        replay.check(rows, probe, 0.97)
+        replay.check(rows, probe, 0.1)
     assert (time.perf_counter() - t) / 1000 < 2e-4
 
 
 def test_the_threshold_is_configurable_from_the_environment():
     s = load_settings({"HADIR_STAGE": "local", "HADIR_FACE_REPLAY_THRESHOLD": "0.99"})
-    assert s.face.replay_threshold == 0.99 and FaceConfig().replay_threshold < 1.0
+    assert s.face.replay_threshold == 0.99 and FaceConfig().replay_threshold != 0.99
