@@ -42,6 +42,7 @@ class Endpoint:
     content_types: tuple[str, ...] = ("application/json",)
     raw_body: bool = False  # the view parses the body itself (e.g. text/csv)
     needs_nip: bool = False  # the caller must be an employee account with a NIP
+    headers: Mapping[str, str] = field(default_factory=dict)  # optional request headers read: name -> what
     notes: str = ""
 
 

@@ -206,6 +206,8 @@ def _parameters(ep: Endpoint, query: Mapping[str, Any] | None) -> list[JsonObjec
         if "description" in schema:
             param["description"] = schema["description"]
         params.append(param)
+    params += [{"name": name, "in": "header", "required": False, "schema": {"type": "string"},
+                "description": what} for name, what in ep.headers.items()]
     return params
 
 

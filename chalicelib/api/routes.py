@@ -26,6 +26,8 @@ ADMIN = ("admin",)
 SUPERVISOR = ("supervisor",)
 AUDITOR = ("auditor", "admin")
 SITE_MANAGERS = ("admin", "supervisor")  # supervisors: their own staff only (checked by the use case)
+DEVICE_HEADER = {"X-Device-Id": "the app's random device id (8-128 of A-Z a-z 0-9 . _ : -), bound at "
+                                "enrolment; another one flags new_device"}
 
 NOT_FOUND_EMPLOYEE = {Kind.NOT_FOUND: ("employee_not_found",)}
 SESSION_ERRORS = {Kind.NOT_FOUND: ("session_not_found", "employee_not_found"),
@@ -120,6 +122,7 @@ def enrolment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "consent_required",
                                  "enrolment_photo_rejected", "inconsistent_enrolment_photos",
                                  "duplicate_enrolment_photos")},
+          headers=DEVICE_HEADER,
           notes="consent must be true: the biometric consent notice (UU 27/2022) is recorded.")
 def enrol(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
     return enrolment.enrol(get_services(), call.nip, call.body, device_id=_device_id(call))
@@ -143,6 +146,8 @@ def checkin_uploads(call: Call[None, None]) -> s.UploadSessionOut:
                                  "invalid_accuracy", "invalid_captured_at", "invalid_is_mock",
                                  "idempotency_key_reused", "no_face", "multiple_faces",
                                  "corrupt_image")},
+          headers={**DEVICE_HEADER, "Idempotency-Key": "1-128 characters: a retry with the same key and "
+                                                        "body returns the stored result"},
           notes="201 for an accepted or flagged attempt, 422 for a rejected one (stored with its "
                 "reasons); a photo that cannot be verified answers with its error's status and the "
                 "decision. Send Idempotency-Key (1-128 characters) to retry safely.")
