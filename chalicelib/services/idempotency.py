@@ -13,13 +13,13 @@ from typing import Any, Callable
 from chalicelib.common.errors import Conflict, InvalidInput, JsonObject
 from chalicelib.wiring import Services
 
-_memory: dict[tuple[str, str], tuple[str, JsonObject]] = {}
+_memory: dict[tuple[int, str, str], tuple[str, JsonObject]] = {}  # (wiring, nip, key) -> result
 
 
 def once(svc: Services, nip: str, key: str, body: JsonObject, run: Callable[[], JsonObject],
          lambda_context: Any = None) -> JsonObject:
     if svc.idempotency_client is None:
-        return _once_in_memory(nip, key, body, run)
+        return _once_in_memory((id(svc.records), nip, key), body, run)
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -55,13 +55,13 @@ def _reused() -> InvalidInput:
                         code="idempotency_key_reused")
 
 
-def _once_in_memory(nip: str, key: str, body: JsonObject, run: Callable[[], JsonObject]) -> JsonObject:
+def _once_in_memory(slot: tuple[int, str, str], body: JsonObject, run: Callable[[], JsonObject]) -> JsonObject:
     fingerprint = json.dumps(body, sort_keys=True)
-    stored = _memory.get((nip, key))
+    stored = _memory.get(slot)
     if stored is not None:
         if stored[0] != fingerprint:
             raise _reused()
         return stored[1]
     result = run()
-    _memory[(nip, key)] = (fingerprint, result)
+    _memory[slot] = (fingerprint, result)
     return result
