@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from datetime import datetime
 
 from PIL import Image, ImageOps
 
@@ -81,3 +82,28 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         im = im.point(lambda v: v / 256).convert("L")
     return im.convert("RGB")
+
+
+_EXIF_IFD, _DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL = 0x8769, 0x9003, 0x9011
+
+
+def capture_time(data: bytes) -> tuple[datetime, bool] | None:
+    """When the camera says the photo was taken (EXIF DateTimeOriginal), and whether that time
+    carried its UTC offset (OffsetTimeOriginal; without it the time is the phone's local wall
+    clock, returned naive). None when the file has no such tag or it cannot be read: browsers'
+    camera captures carry none, a gallery photo usually does."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            exif = im.getexif().get_ifd(_EXIF_IFD)
+    except (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError):
+        return None
+    raw, offset = exif.get(_DATETIME_ORIGINAL), exif.get(_OFFSET_TIME_ORIGINAL)
+    if not isinstance(raw, str):
+        return None
+    try:
+        taken = datetime.strptime(raw.strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")
+        if isinstance(offset, str) and offset.strip().rstrip("\x00"):
+            return datetime.fromisoformat(taken.isoformat() + offset.strip().rstrip("\x00")), True
+    except ValueError:
+        return None
+    return taken, False

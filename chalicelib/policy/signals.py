@@ -19,6 +19,9 @@ and configurable per code (``reject``, ``flag`` or ``info``) in ``SignalRules.ef
  new_device             the app's device id (``X-Device-Id``) is not the   device_id, bound
                         one bound at enrolment (or approved since)
  shared_device          one device used by several employees that day     employees
+ stale_capture          the photo's EXIF capture time lies outside the    taken_at, offset_known,
+                        upload session (``capture_tolerance_s``, 600 s,   session_opened_at,
+                        either side): taken before, e.g. from the gallery tolerance_s
  impossible_travel      speed from the latest earlier fix above           distance_km, elapsed_s,
                         ``max_speed_kmh`` (300); only when the fixes are  speed_kmh,
                         >= ``min_travel_elapsed_s`` (60 s) apart and      max_speed_kmh,
@@ -43,8 +46,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from haversine import Unit, haversine
 
@@ -56,8 +60,9 @@ COPIED_COORDINATES = "copied_coordinates"
 REPEATED_COORDINATES = "repeated_coordinates"
 IMPOSSIBLE_TRAVEL = "impossible_travel"
 NEW_DEVICE, SHARED_DEVICE = "new_device", "shared_device"
+STALE_CAPTURE = "stale_capture"
 GPS_CODES = (IMPLAUSIBLE_ACCURACY, COPIED_COORDINATES, REPEATED_COORDINATES, IMPOSSIBLE_TRAVEL)
-SIGNAL_CODES = (*GPS_CODES, NEW_DEVICE, SHARED_DEVICE)
+SIGNAL_CODES = (*GPS_CODES, NEW_DEVICE, SHARED_DEVICE, STALE_CAPTURE)
 EFFECTS = ("reject", "flag", "info")
 DEFAULT_EFFECT = "flag"
 MAX_DATES_REPORTED = 5
@@ -92,6 +97,7 @@ class SignalRules:
     max_speed_kmh: float = 300.0
     min_travel_elapsed_s: float = 60.0
     min_travel_distance_km: float = 1.0
+    capture_tolerance_s: float = 600.0
     effects: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
@@ -105,7 +111,7 @@ class SignalRules:
     def _problems(self) -> list[JsonObject]:
         problems: list[JsonObject] = []
         for name, low in (("min_accuracy_m", 0.0), ("min_travel_elapsed_s", 0.0),
-                          ("min_travel_distance_km", 0.0)):
+                          ("min_travel_distance_km", 0.0), ("capture_tolerance_s", 0.0)):
             v = getattr(self, name)
             if not (_is_number(v) and v >= low):
                 problems.append(_problem(name, "not_a_number_at_least", min=low))
@@ -238,3 +244,19 @@ def device_signals(bound: str | None, sent: str | None, users_today: Sequence[st
         reasons.append({"code": SHARED_DEVICE, "effect": rules.effects[SHARED_DEVICE],
                         "employees": len(set(users_today))})
     return reasons
+
+
+def capture_signals(taken: datetime | None, offset_known: bool, opened_utc: datetime, now_utc: datetime,
+                    timezone: str, rules: SignalRules = SignalRules()) -> list[JsonObject]:
+    """A photo the camera says was taken outside the upload session (give or take the
+    tolerance: phone clocks drift, and a time without its offset is read in the office's zone).
+    Nothing when the photo carries no capture time (browser captures carry none)."""
+    if taken is None:
+        return []
+    aware = taken if taken.tzinfo is not None else taken.replace(tzinfo=ZoneInfo(timezone))
+    tolerance = timedelta(seconds=rules.capture_tolerance_s)
+    if opened_utc - tolerance <= aware <= now_utc + tolerance:
+        return []
+    return [{"code": STALE_CAPTURE, "effect": rules.effects[STALE_CAPTURE], "taken_at": aware.isoformat(),
+             "offset_known": offset_known, "session_opened_at": opened_utc.isoformat(),
+             "tolerance_s": rules.capture_tolerance_s}]

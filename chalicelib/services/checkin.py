@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
+from chalicelib.face.image import capture_time
 from chalicelib.face.types import FaceError, MatchResult, Template, Verification
 from chalicelib.geo import GeoResult, Position, Site, locate
 from chalicelib.policy.day import Attempt, fold_day
@@ -23,7 +24,12 @@ from chalicelib.policy.decision import (
     decide_checkin,
     for_employee,
 )
-from chalicelib.policy.signals import PriorFix, device_signals, gps_signals
+from chalicelib.policy.signals import (
+    PriorFix,
+    capture_signals,
+    device_signals,
+    gps_signals,
+)
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import attempts, idempotency, sessions
 from chalicelib.services.enrolment import employee
@@ -93,14 +99,15 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     timer, now = Timer(), svc.clock.now()
     with timer("storage"):
         ctx = _load(svc, nip, req.session_id, now)
-    verified, failure = _verify(svc, nip, ctx, timer)
+    verified, failure, taken = _verify(svc, nip, ctx, timer)
     with timer("geo"):
         geo, office, sites = _locate(ctx, req.location, now)
     rules = OfficeRules.from_dict(office.rules)
     local_date = rules.local_moment(now)[0].isoformat()
     with timer("storage"):
         day = svc.records.day(nip, local_date)
-        signals = _signals(svc, ctx, req.location, sites, now, local_date, device_id)
+        signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
+                   *_capture(svc, ctx.session, taken, now, office.timezone)]
     face = verified.match if verified else None
     decision = decide_checkin(
         kind=req.type, now_utc=now, rules=rules, calendar=svc.calendar,
@@ -135,18 +142,19 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
 
 
 def _verify(svc: Services, nip: str, ctx: Context,
-            timer: Timer) -> tuple[Verification | None, FaceError | None]:
-    """The verification, or why the photo could not be verified (an input to the decision).
-    The photo's pixels are never kept past it."""
+            timer: Timer) -> tuple[Verification | None, FaceError | None, tuple[datetime, bool] | None]:
+    """The verification, or why the photo could not be verified (an input to the decision), and
+    when the camera says it was taken. The photo's pixels are never kept past it."""
     with timer("upload_read"):
         photo = svc.uploads.read(ctx.session.keys[0], ctx.session.nonce)
+        taken = capture_time(photo)
     with timer("kms"):
         template = Template.from_dict(svc.vault.unseal(nip, ctx.sealed))
     with timer("face"):
         try:
-            return svc.face_engine().verify(template, photo), None
+            return svc.face_engine().verify(template, photo), None, taken
         except FaceError as exc:
-            return None, exc
+            return None, exc, taken
         finally:
             del photo
 
@@ -166,6 +174,15 @@ def _signals(svc: Services, ctx: Context, position: Position, sites: list[Site],
     users = svc.records.use_device(device_id, local_date, ctx.employee.nip, now) if device_id else []
     return [*gps_signals(position, now, sites, history, svc.signal_rules, local_date=local_date),
             *device_signals(ctx.employee.device_id, device_id, users, svc.signal_rules)]
+
+
+def _capture(svc: Services, session: UploadSession, taken: tuple[datetime, bool] | None, now: datetime,
+             timezone: str) -> list[JsonObject]:
+    """``stale_capture`` for a photo taken outside its upload session (e.g. from the gallery)."""
+    if taken is None:
+        return []
+    opened = datetime.fromisoformat(session.expires_at) - timedelta(seconds=svc.settings.checkin_session_ttl_s)
+    return capture_signals(taken[0], taken[1], opened, now, timezone, svc.signal_rules)
 
 
 def _folded(day: DayRecord | None, attempt: CheckinRecord, emp: Employee, office: Office) -> DayRecord | None:

@@ -61,3 +61,38 @@ def test_jakarta_then_bandung_in_a_quarter_of_an_hour_is_impossible_travel(api, 
     travel = reason(r, "impossible_travel")
     assert r.json["decision"] == "flagged" and travel["speed_kmh"] > 300, r.json
     assert travel["elapsed_s"] == 900 and travel["max_speed_kmh"] == 300.0
+
+
+def with_exif(taken: str, offset: str | None = None) -> bytes:
+    """A fake-engine face photo (lossless PNG, so the fake still reads its marker pixels) with an
+    EXIF capture time as a camera writes it."""
+    import io
+
+    from PIL import Image
+
+    from tests.api.helpers import FACE
+    from tests.fakes import photo
+    img = Image.open(io.BytesIO(photo(FACE, seed=9)))
+    exif = Image.Exif()
+    ifd = exif.get_ifd(0x8769)
+    ifd[0x9003] = taken
+    if offset:
+        ifd[0x9011] = offset
+    buf = io.BytesIO()
+    img.save(buf, "PNG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_a_photo_the_camera_took_yesterday_is_flagged_as_a_stale_capture(api, set_now):
+    given_enrolled(api, set_now)
+    # When the selfie's EXIF says it was taken yesterday (a gallery photo, not a capture now)
+    r = check_in(api, AYU, checkin_session(api, AYU, with_exif("2026:03:02 07:44:00", "+08:00")))
+    # Then it is flagged for review with the times compared
+    stale = reason(r, "stale_capture")
+    assert r.json["decision"] == "flagged" and stale["taken_at"] == "2026-03-02T07:44:00+08:00", r.json
+
+
+def test_a_photo_taken_just_now_raises_no_capture_reason(api, set_now):
+    given_enrolled(api, set_now)
+    r = check_in(api, AYU, checkin_session(api, AYU, with_exif("2026:03:03 07:44:40")))  # phone's local time
+    assert r.json["decision"] == "accepted" and reason(r, "stale_capture") is None, r.json

@@ -1,6 +1,7 @@
 """Every unusable image gets its own machine-readable code, before any face work is done."""
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -135,3 +136,27 @@ def test_damaged_files_only_ever_raise_face_errors(original, data):
         assert out.mode == "RGB"
     except FaceError as err:
         assert err.code in {"corrupt_image", "unsupported_image", "image_too_large", "face_too_small"}
+
+
+def _with_exif(fmt: str, taken: str | None, offset: str | None = None) -> bytes:
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+        if offset:
+            exif.get_ifd(0x8769)[0x9011] = offset
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "grey").save(buf, fmt, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_the_camera_capture_time_is_read_with_its_offset_when_given():
+    from datetime import datetime, timedelta, timezone
+    taken, with_offset = image.capture_time(_with_exif("JPEG", "2026:03:03 07:44:30", "+08:00"))
+    assert taken == datetime(2026, 3, 3, 7, 44, 30, tzinfo=timezone(timedelta(hours=8))) and with_offset
+    assert image.capture_time(_with_exif("PNG", "2026:03:03 07:44:30")) == (datetime(2026, 3, 3, 7, 44, 30), False)
+
+
+def test_no_or_a_garbled_capture_time_is_none():
+    assert image.capture_time(_with_exif("JPEG", None)) is None
+    assert image.capture_time(_with_exif("JPEG", "yesterday")) is None
+    assert image.capture_time(b"not an image") is None

@@ -312,3 +312,30 @@ class TestDeviceSignals:
     def test_the_effect_is_configurable(self):
         [r] = device_signals("a", "b", [], SignalRules(effects={"new_device": "reject"}))
         assert r["effect"] == "reject"
+
+
+class TestCaptureSignals:
+    from datetime import datetime as _dt, timedelta as _td, timezone as _tz
+    OPENED = _dt(2026, 3, 2, 23, 44, 0, tzinfo=_tz.utc)  # 07:44 WITA
+    NOW = OPENED + _td(minutes=1)
+
+    def test_a_photo_taken_during_the_session_raises_nothing(self):
+        from chalicelib.policy.signals import capture_signals
+        taken = self._dt(2026, 3, 3, 7, 44, 30)  # naive: the phone's local time, read in WITA
+        assert capture_signals(taken, False, self.OPENED, self.NOW, "Asia/Makassar") == []
+
+    def test_a_photo_taken_yesterday_is_a_stale_capture(self):
+        from chalicelib.policy.signals import capture_signals
+        taken = self._dt(2026, 3, 2, 7, 44, 30, tzinfo=self._tz(self._td(hours=8)))
+        [r] = capture_signals(taken, True, self.OPENED, self.NOW, "Asia/Makassar")
+        assert (r["code"], r["effect"], r["offset_known"], r["tolerance_s"]) == ("stale_capture", "flag", True, 600.0)
+
+    def test_the_tolerance_absorbs_a_drifting_phone_clock(self):
+        from chalicelib.policy.signals import capture_signals
+        taken = self.OPENED - self._td(minutes=9)
+        assert capture_signals(taken, True, self.OPENED, self.NOW, "Asia/Makassar") == []
+        assert capture_signals(self.OPENED - self._td(minutes=11), True, self.OPENED, self.NOW, "Asia/Makassar")
+
+    def test_no_capture_time_raises_nothing(self):
+        from chalicelib.policy.signals import capture_signals
+        assert capture_signals(None, False, self.OPENED, self.NOW, "Asia/Makassar") == []
