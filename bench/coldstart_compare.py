@@ -46,7 +46,10 @@ def sh(cmd: list[str], **kw) -> str:
 def build(rev: str, work: Path) -> dict:
     """Worktree, zip and unpacked package of one revision."""
     tree, pkg, report_file = work / f"tree-{rev}", work / f"pkg-{rev}", work / f"{rev}.json"
-    if not report_file.exists():  # --work DIR keeps builds between runs
+    if not (report_file.exists() and tree.is_dir() and pkg.is_dir()):  # --work DIR keeps builds
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(pkg, ignore_errors=True)
+        sh(["git", "-C", str(ROOT), "worktree", "prune"])
         sh(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev])
         report_file.write_text(sh([sys.executable, str(tree / "infra" / "package.py"), "--out",
                                    str(work / f"{rev}.zip"), "--build-dir", str(work / f"build-{rev}")]))
