@@ -32,7 +32,7 @@ from chalicelib.api.endpoint import (
     endpoint,
 )
 from chalicelib.common.errors import JsonObject, Kind
-from chalicelib.common.http import STATUS
+from chalicelib.common.http import STATUS, success_status
 
 VERSION = "1.0.0"  # the API contract's version (info.version)
 SCHEMAS = "#/components/schemas/"
@@ -233,7 +233,7 @@ def _request_body(ep: Endpoint, body: Any) -> JsonObject:
 
 def _success(ep: Endpoint, response: Any) -> JsonObject:
     """The success response: 201 Created when the endpoint creates, else 200 (as ``http``)."""
-    status = HTTPStatus.CREATED if ep.created else HTTPStatus.OK
+    status = HTTPStatus(success_status(ep.created))
     out: JsonObject = {"description": status.phrase}
     if response is not None:
         out["content"] = {JSON_TYPE: {"schema": response}}

@@ -15,6 +15,11 @@ Json = Any
 JsonObject = dict[str, Json]
 
 
+def problem(field: str, code: str, **extra: Json) -> JsonObject:
+    """One entry of ``details.problems``: the field, what is wrong with it, and its numbers."""
+    return {"field": field, "code": code, **extra}
+
+
 class Kind(StrEnum):
     MALFORMED = "malformed"  # the request cannot be read at all (not JSON, not an object)
     INVALID = "invalid_input"  # readable, but a field breaks a rule

@@ -68,14 +68,19 @@ def respond(run: Callable[[], Any], *, created: bool = False) -> Response:
         flush_metrics()
 
 
+def success_status(created: bool) -> int:
+    """201 Created for a request that created something, else 200 OK."""
+    return 201 if created else 200
+
+
 def _to_response(result: Any, created: bool) -> Response:
     if isinstance(result, Response):
         return result
     if isinstance(result, Outcome):
         status = (status_of(result.error) if result.error is not None
-                  else STATUS[Kind.INVALID] if result.rejected else 201 if result.created else 200)
+                  else STATUS[Kind.INVALID] if result.rejected else success_status(result.created))
         return Response(dump(result.body), status_code=status, headers={**JSON, **result.headers})
-    return Response(dump(result), status_code=201 if created else 200, headers=JSON)
+    return Response(dump(result), status_code=success_status(created), headers=JSON)
 
 
 def dump(body: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from haversine import Unit, haversine
 
-from chalicelib.common.errors import HadirError, JsonObject, Kind
+from chalicelib.common.errors import HadirError, JsonObject, Kind, problem
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius, the one `haversine` uses
 MIN_RADIUS_M = 1.0
@@ -54,21 +54,18 @@ class Polygon:
 Geofence = Circle | Polygon
 
 
-def _problem(field: str, code: str, **extra: Any) -> JsonObject:
-    return {"field": field, "code": code, **extra}
-
 
 def as_number(value: Any, field: str, problems: list[JsonObject]) -> float | None:
     """Return ``value`` as a finite float, or record a problem. Bools and strings are refused:
     JSON ``true`` or ``"7.5"`` in a coordinate is a client bug, not a number to guess at."""
     if value is None:
-        problems.append(_problem(field, "missing"))
+        problems.append(problem(field, "missing"))
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(_problem(field, "not_a_number", type=type(value).__name__))
+        problems.append(problem(field, "not_a_number", type=type(value).__name__))
         return None
     if not math.isfinite(value):
-        problems.append(_problem(field, "not_finite"))
+        problems.append(problem(field, "not_finite"))
         return None
     return float(value)
 
@@ -76,9 +73,9 @@ def as_number(value: Any, field: str, problems: list[JsonObject]) -> float | Non
 def check_lat_lon(lat: float | None, lon: float | None, problems: list[JsonObject],
                   prefix: str = "") -> None:
     if lat is not None and not -90.0 <= lat <= 90.0:
-        problems.append(_problem(prefix + "lat", "out_of_range", value=lat, min=-90, max=90))
+        problems.append(problem(prefix + "lat", "out_of_range", value=lat, min=-90, max=90))
     if lon is not None and not -180.0 <= lon <= 180.0:
-        problems.append(_problem(prefix + "lon", "out_of_range", value=lon, min=-180, max=180))
+        problems.append(problem(prefix + "lon", "out_of_range", value=lon, min=-180, max=180))
 
 
 def _fail(problems: list[JsonObject]) -> GeoInputError:
@@ -92,13 +89,13 @@ def parse_geofence(obj: dict) -> Geofence:
     found (field, code and the limits), so an administrator can fix the fence in one go.
     """
     if not isinstance(obj, dict):
-        raise _fail([_problem("", "not_an_object")])
+        raise _fail([problem("", "not_an_object")])
     kind = obj.get("type")
     if kind == "circle":
         return _parse_circle(obj)
     if kind == "Polygon":
         return _parse_polygon(obj.get("coordinates"))
-    raise _fail([_problem("type", "unsupported_type", value=str(kind)[:40],
+    raise _fail([problem("type", "unsupported_type", value=str(kind)[:40],
                           allowed=["circle", "Polygon"])])
 
 
@@ -109,7 +106,7 @@ def _parse_circle(obj: dict) -> Circle:
     radius = as_number(obj.get("radius_m"), "radius_m", problems)
     check_lat_lon(lat, lon, problems)
     if radius is not None and not MIN_RADIUS_M <= radius <= MAX_RADIUS_M:
-        problems.append(_problem("radius_m", "out_of_range", value=radius,
+        problems.append(problem("radius_m", "out_of_range", value=radius,
                                  min=MIN_RADIUS_M, max=MAX_RADIUS_M))
     if problems:
         raise _fail(problems)
@@ -118,20 +115,20 @@ def _parse_circle(obj: dict) -> Circle:
 
 def _parse_polygon(coords: Any) -> Polygon:
     if not isinstance(coords, list) or not coords:
-        raise _fail([_problem("coordinates", "not_a_list_of_rings")])
+        raise _fail([problem("coordinates", "not_a_list_of_rings")])
     problems: list[JsonObject] = []
     rings: list[list[tuple[float, float]]] = []
     total = 0
     for r, raw_ring in enumerate(coords):
         field = f"coordinates[{r}]"
         if not isinstance(raw_ring, list):
-            problems.append(_problem(field, "not_a_list_of_positions"))
+            problems.append(problem(field, "not_a_list_of_positions"))
             continue
         ring: list[tuple[float, float]] = []
         for p, pos in enumerate(raw_ring):
             pfield = f"{field}[{p}]"
             if not isinstance(pos, (list, tuple)) or len(pos) not in (2, 3):
-                problems.append(_problem(pfield, "not_a_position"))
+                problems.append(problem(pfield, "not_a_position"))
                 continue
             before = len(problems)
             lon = as_number(pos[0], pfield + ".lon", problems)
@@ -144,7 +141,7 @@ def _parse_polygon(coords: Any) -> Polygon:
             problems.extend(_ring_problems(field, ring))
         rings.append(ring)
     if total > MAX_POLYGON_VERTICES:
-        problems.append(_problem("coordinates", "too_many_positions", value=total,
+        problems.append(problem("coordinates", "too_many_positions", value=total,
                                  max=MAX_POLYGON_VERTICES))
     if not problems:
         lon0 = rings[0][0][0]
@@ -152,7 +149,7 @@ def _parse_polygon(coords: Any) -> Polygon:
         lats = [p[1] for p in rings[0]]
         span = max(max(lons) - min(lons), max(lats) - min(lats))
         if span > MAX_POLYGON_SPAN_DEG:
-            problems.append(_problem("coordinates[0]", "too_large", span_deg=round(span, 4),
+            problems.append(problem("coordinates[0]", "too_large", span_deg=round(span, 4),
                                      max_span_deg=MAX_POLYGON_SPAN_DEG))
     if problems:
         raise _fail(problems)
@@ -161,16 +158,16 @@ def _parse_polygon(coords: Any) -> Polygon:
 
 def _ring_problems(field: str, ring: list[tuple[float, float]]) -> list[JsonObject]:
     if len(ring) < 4:
-        return [_problem(field, "too_few_positions", value=len(ring), min=4)]
+        return [problem(field, "too_few_positions", value=len(ring), min=4)]
     if ring[0] != ring[-1]:
-        return [_problem(field, "ring_not_closed")]
+        return [problem(field, "ring_not_closed")]
     if len(set(ring[:-1])) < 3:
-        return [_problem(field, "degenerate_ring", distinct_positions=len(set(ring[:-1])))]
+        return [problem(field, "degenerate_ring", distinct_positions=len(set(ring[:-1])))]
     lat0 = ring[0][1]
     xy = [_project(lon, lat, ring[0][0], lat0) for lon, lat in ring]
     area = 0.5 * abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(xy, xy[1:])))
     if area < 1.0:  # square metres: a line or a point, not an area
-        return [_problem(field, "zero_area", area_m2=round(area, 3))]
+        return [problem(field, "zero_area", area_m2=round(area, 3))]
     return []
 
 

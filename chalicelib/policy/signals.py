@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 from haversine import Unit, haversine
 
-from chalicelib.common.errors import InvalidInput, JsonObject
+from chalicelib.common.errors import InvalidInput, JsonObject, problem
 from chalicelib.geo import Circle, Polygon, Position, Site
 
 IMPLAUSIBLE_ACCURACY = "implausible_accuracy"
@@ -68,9 +68,6 @@ DEFAULT_EFFECT = "flag"
 MAX_DATES_REPORTED = 5
 MIN_DECIMALS, MAX_DECIMALS = 5, 12  # 4 decimals (~11 m) would catch honest fixes; 12+ is noise
 
-
-def _problem(field_: str, code: str, **extra: Any) -> JsonObject:
-    return {"field": field_, "code": code, **extra}
 
 
 def _is_number(v: Any) -> bool:
@@ -114,23 +111,23 @@ class SignalRules:
                           ("min_travel_distance_km", 0.0), ("capture_tolerance_s", 0.0)):
             v = getattr(self, name)
             if not (_is_number(v) and v >= low):
-                problems.append(_problem(name, "not_a_number_at_least", min=low))
+                problems.append(problem(name, "not_a_number_at_least", min=low))
         if not (_is_number(self.max_speed_kmh) and self.max_speed_kmh > 0):
-            problems.append(_problem("max_speed_kmh", "not_a_positive_number"))
+            problems.append(problem("max_speed_kmh", "not_a_positive_number"))
         for name in ("copied_decimals", "repeat_decimals"):
             v = getattr(self, name)
             if not (_is_int(v) and MIN_DECIMALS <= v <= MAX_DECIMALS):
-                problems.append(_problem(name, "out_of_range", min=MIN_DECIMALS, max=MAX_DECIMALS))
+                problems.append(problem(name, "out_of_range", min=MIN_DECIMALS, max=MAX_DECIMALS))
         if not (_is_int(self.repeat_min_days) and self.repeat_min_days >= 1):
-            problems.append(_problem("repeat_min_days", "not_an_integer_at_least", min=1))
+            problems.append(problem("repeat_min_days", "not_an_integer_at_least", min=1))
         if not isinstance(self.effects, Mapping):
-            return problems + [_problem("effects", "not_a_mapping")]
+            return problems + [problem("effects", "not_a_mapping")]
         for code, effect in self.effects.items():
             if code not in SIGNAL_CODES:
-                problems.append(_problem(f"effects.{str(code)[:40]}", "unknown_code",
+                problems.append(problem(f"effects.{str(code)[:40]}", "unknown_code",
                                          allowed=list(SIGNAL_CODES)))
             elif effect not in EFFECTS:
-                problems.append(_problem(f"effects.{code}", "not_allowed", allowed=list(EFFECTS)))
+                problems.append(problem(f"effects.{code}", "not_allowed", allowed=list(EFFECTS)))
         return problems
 
 

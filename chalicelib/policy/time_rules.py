@@ -16,13 +16,10 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.common.errors import InvalidInput, JsonObject
+from chalicelib.common.errors import InvalidInput, JsonObject, problem
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
-
-def _problem(field_: str, code: str, **extra: Any) -> JsonObject:
-    return {"field": field_, "code": code, **extra}
 
 
 def parse_hhmm(s: str) -> time:
@@ -78,20 +75,20 @@ class OfficeRules:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            problems.append(_problem("timezone", "unknown_timezone"))
+            problems.append(problem("timezone", "unknown_timezone"))
         fields: JsonObject = {"work_start": self.work_start, "work_end": self.work_end}
         for name in ("checkin_window", "checkout_window"):
             w = getattr(self, name)
             if len(w) != 2:
-                problems.append(_problem(name, "not_a_pair"))
+                problems.append(problem(name, "not_a_pair"))
                 continue
             fields[name + ".start"], fields[name + ".end"] = w
         for wd, end in self.work_end_by_weekday.items():
             if not (isinstance(wd, int) and 0 <= wd <= 6):
-                problems.append(_problem(f"work_end_by_weekday.{wd}", "not_a_weekday"))
+                problems.append(problem(f"work_end_by_weekday.{wd}", "not_a_weekday"))
             fields[f"work_end_by_weekday.{wd}"] = end
         bad = [k for k, v in fields.items() if not (isinstance(v, str) and _HHMM.match(v))]
-        problems += [_problem(k, "not_hh_mm", value=str(fields[k])[:20]) for k in bad]
+        problems += [problem(k, "not_hh_mm", value=str(fields[k])[:20]) for k in bad]
         if bad or problems:
             return problems
 
@@ -99,7 +96,7 @@ class OfficeRules:
 
         def need(ok: bool, field_: str, code: str, **extra: Any) -> None:
             if not ok:
-                problems.append(_problem(field_, code, **extra))
+                problems.append(problem(field_, code, **extra))
 
         need(t["checkin_window.start"] < t["checkin_window.end"], "checkin_window",
              "start_not_before_end")
@@ -160,7 +157,7 @@ class OfficeRules:
         """Build from stored or submitted config; missing keys take the defaults."""
         if not isinstance(d, Mapping) or "timezone" not in d:
             raise InvalidInput("The office time rules are not valid.", code="invalid_time_rules",
-                             details={"problems": [_problem("timezone", "missing")]})
+                             details={"problems": [problem("timezone", "missing")]})
         known = ("timezone", "checkin_window", "work_start", "work_end", "checkout_window")
         kwargs: JsonObject = {k: d[k] for k in known if k in d}
         for k in ("checkin_window", "checkout_window"):
@@ -218,7 +215,7 @@ class LatenessTable:
         problems = _tier_problems("late", self.late) + _tier_problems("early_leave",
                                                                        self.early_leave)
         if not _is_percent(self.absent_percent):
-            problems.append(_problem("absent_percent", "not_a_percent"))
+            problems.append(problem("absent_percent", "not_a_percent"))
         if problems:
             raise InvalidInput("The lateness table is not valid.", code="invalid_lateness_table",
                              details={"problems": problems})
@@ -266,7 +263,7 @@ class LatenessTable:
             except (KeyError, TypeError, AttributeError):
                 raise InvalidInput("The lateness table is not valid.",
                                  code="invalid_lateness_table",
-                                 details={"problems": [_problem(key, "malformed_tier")]}) from None
+                                 details={"problems": [problem(key, "malformed_tier")]}) from None
 
         return cls(late=tiers("late", PERMENTAN_68_2012_LATE),
                    early_leave=tiers("early_leave", PERMENTAN_68_2012_EARLY_LEAVE),
@@ -286,25 +283,25 @@ def _is_percent(x: Any) -> bool:
 def _tier_problems(name: str, tiers: Sequence[Tier]) -> list[JsonObject]:
     """Tiers must start at 1 minute, be contiguous and ascending, and end open-ended."""
     if not tiers:
-        return [_problem(name, "empty")]
+        return [problem(name, "empty")]
     problems = []
     expected_min = 1
     codes = set()
     for i, t in enumerate(tiers):
         f = f"{name}[{i}]"
         if not isinstance(t.tier, str) or not t.tier or t.tier in codes:
-            problems.append(_problem(f, "missing_or_duplicate_tier_name"))
+            problems.append(problem(f, "missing_or_duplicate_tier_name"))
         codes.add(t.tier)
         if not _is_int(t.min_minutes) or t.min_minutes != expected_min:
-            problems.append(_problem(f, "not_contiguous", expected_min_minutes=expected_min))
+            problems.append(problem(f, "not_contiguous", expected_min_minutes=expected_min))
         last = i == len(tiers) - 1
         if last and t.max_minutes is not None:
-            problems.append(_problem(f, "last_tier_must_be_open_ended"))
+            problems.append(problem(f, "last_tier_must_be_open_ended"))
         if not last and not (_is_int(t.max_minutes) and _is_int(t.min_minutes)
                              and t.max_minutes >= t.min_minutes):
-            problems.append(_problem(f, "invalid_max_minutes"))
+            problems.append(problem(f, "invalid_max_minutes"))
         if not _is_percent(t.percent):
-            problems.append(_problem(f, "not_a_percent"))
+            problems.append(problem(f, "not_a_percent"))
         if _is_int(t.max_minutes):
             expected_min = t.max_minutes + 1
     return problems

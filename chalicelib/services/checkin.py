@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
 from chalicelib.face.image import capture_time
-from chalicelib.face.types import FaceError, MatchResult, Template, Verification
+from chalicelib.face.types import FaceError, Template, Verification
 from chalicelib.geo import GeoResult, Position, Site, locate
 from chalicelib.policy.day import Attempt, fold_day
 from chalicelib.policy.decision import (
@@ -76,6 +76,7 @@ class Context:
     sealed: SealedTemplate
     sites: list[PersonalSite]
     history: list[CheckinRecord]  # the employee's attempts of the last HISTORY_DAYS
+    failures: list[datetime]  # when their recent face checks failed (attempt limit)
 
 
 def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
@@ -108,10 +109,10 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         day = svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
                    *_capture(svc, ctx.session, taken, now, office.timezone)]
-    face = verified.match if verified else None
+    face = verified.match.to_dict() if verified else None
     decision = decide_checkin(
         kind=req.type, now_utc=now, rules=rules, calendar=svc.calendar,
-        face=FaceFailure(failure.code, failure.message) if failure else face and face.to_dict(),
+        face=FaceFailure(failure.code, failure.message) if failure else face,
         geo=geo, position=req.location, lateness=svc.lateness, signals=signals,
         max_position_age_s=svc.settings.max_position_age_s,
         already_checked_in=bool(day and day.day.has_checkin))
@@ -120,7 +121,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
                                    ctx.session.session_id, svc.now_iso())
         svc.uploads.discard(ctx.session.keys)
-    attempts.after_attempt(svc, ctx.employee, attempt, attempts.recent_failures(svc, ctx.history, now))
+    attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
 
 
@@ -130,7 +131,8 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
     history = svc.records.checkins_between(nip, (now - timedelta(days=HISTORY_DAYS)).date().isoformat(),
                                            (now + timedelta(days=1)).date().isoformat())
-    attempts.refuse_if_locked(svc, attempts.recent_failures(svc, history, now), now)  # before any photo is read
+    failures = attempts.recent_failures(svc, history, now)
+    attempts.refuse_if_locked(svc, failures, now)  # before any photo is read
     session = sessions.claimable(svc, session_id, nip, sessions.CHECKIN)
     offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
     if not offices:
@@ -138,7 +140,7 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
     sealed = svc.records.sealed_template(nip)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
-    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history)
+    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history, failures)
 
 
 def _verify(svc: Services, nip: str, ctx: Context,
@@ -204,18 +206,18 @@ def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult,
 
 
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
-             face: MatchResult | None, failure: FaceError | None, geo: GeoResult,
+             face: JsonObject | None, failure: FaceError | None, geo: GeoResult,
              position: Position, device_id: str | None) -> CheckinRecord:
+    """The stored attempt; the face's and the fix's figures as their results round them."""
     checkin_id = uuid.uuid4().hex
-    evidence = (FaceEvidence(score=round(face.score, 4), threshold=round(face.threshold, 4),
-                             decision=face.decision, model_version=face.model_version,
-                             replay_of=face.replay_of)
+    evidence = (FaceEvidence(**{k: face[k] for k in ("score", "threshold", "decision", "model_version",
+                                                     "replay_of")})
                 if face else FaceEvidence(error=failure.code if failure else None))
+    g = geo.to_dict()
     return CheckinRecord(
         checkin_id=checkin_id, record_id=checkin_id, nip=emp.nip, name=emp.name,
         office_id=office.office_id, at=utc_iso(now), **decision.to_dict(), face=evidence,
-        geo=GeoEvidence(status=geo.status, site_id=geo.site_id, distance_m=_round(geo.distance_m),
-                        accuracy_m=_round(geo.accuracy_m), margin_m=_round(geo.margin_m)),
+        geo=GeoEvidence(**{k: g[k] for k in ("status", "site_id", "distance_m", "accuracy_m", "margin_m")}),
         position=PositionEvidence(lat=position.lat, lon=position.lon,
                                   captured_at=position.captured_at.isoformat(), is_mock=position.is_mock),
         device_id=device_id)
@@ -264,6 +266,3 @@ def _from_stored(d: JsonObject) -> CheckinResult:
                            details=body.error.details)
     return CheckinResult(body, error, d.get("timings_ms", {}))
 
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(float(x), 1)

@@ -45,12 +45,14 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
         if not window_closed(now, rules):
             report["skipped_offices"].append({"office_id": office.office_id, "reason": "window_open"})
             continue
-        office_found, written = _absentees_of(svc, office, rules.local_moment(now)[0], employees)
+        local_date = rules.local_moment(now)[0]
+        staff = [EmployeeRef(e.nip, e.name, e.supervisor_nip, office.office_id)
+                 for e in employees if e.office_ids[:1] == [office.office_id]]
+        office_found, written = _absentees_of(svc, office, local_date, staff)
         found += office_found
         report["absent"] += written
-        report["offices"].append({"office_id": office.office_id, "date": rules.local_moment(now)[0].isoformat(),
-                                  "staff": sum(1 for e in employees if e.office_ids[:1] == [office.office_id]),
-                                  "absent_new": written})
+        report["offices"].append({"office_id": office.office_id, "date": local_date.isoformat(),
+                                  "staff": len(staff), "absent_new": written})
     report["notices"] = _notify(svc, zone, found, {e.nip: e for e in employees})
     metrics.add_metric(name="AbsencesDetected", unit="Count", value=report["absent"])
     logger.info("absence detection done", extra={k: report[k] for k in ("zone", "absent", "notices")})
@@ -58,12 +60,10 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
 
 
 def _absentees_of(svc: Services, office: Office, local_date: date,
-                  employees: list[Employee]) -> tuple[list[AbsenceRecord], int]:
+                  staff: list[EmployeeRef]) -> tuple[list[AbsenceRecord], int]:
     """Who of the office's staff has no day that excuses absence, and how many marks were new.
     Already-absent staff are found again (the mark is not rewritten) so that a notice lost by an
     earlier run is sent now; the notice's own marker keeps it once-only."""
-    staff = [EmployeeRef(e.nip, e.name, e.supervisor_nip, office.office_id)
-             for e in employees if e.office_ids[:1] == [office.office_id]]
     attended, under_review = split_for_absence((d.nip, d.day) for d in svc.records.days_on(local_date.isoformat()))
     found = find_absentees(local_date=local_date, employees=staff, accepted_checkin_nips=attended,
                            day_status=svc.calendar.day_status(local_date), excused_nips=under_review,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from chalicelib.common.errors import InvalidInput, NotFound
+from chalicelib.common.errors import InvalidInput, JsonObject, NotFound
+from chalicelib.policy.day import Day
 from chalicelib.policy.decision import for_employee
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services.enrolment import employee
@@ -93,11 +94,16 @@ def _my_day(svc: Services, d: date, today: date, days: dict[str, DayRecord],
         status = "pending" if d == today else "future"
     else:
         status = "no_record"
-    day = rec.day if rec else None
     return MyDay(date=iso, status=status, working_day=ds.working, holiday=ds.name,
-                 first_in=day and day.first_in, last_out=day and day.last_out,
-                 late_minutes=day and day.late_minutes, work_mode=day and day.work_mode,
-                 checkins=checkins.get(iso, []))
+                 **_times(rec.day if rec else None), checkins=checkins.get(iso, []))
+
+
+def _times(day: Day | None) -> JsonObject:
+    """What a day view shows of the day besides its status (nothing without a day record)."""
+    if day is None:
+        return {}
+    return {"first_in": day.first_in, "last_out": day.last_out, "late_minutes": day.late_minutes,
+            "work_mode": day.work_mode}
 
 
 def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> TeamAttendance:
@@ -109,10 +115,8 @@ def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> Tea
         if rec is None:
             staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status="no_record"))
             continue
-        x = rec.day
-        staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=x.status, first_in=x.first_in,
-                              last_out=x.last_out, late_minutes=x.late_minutes, work_mode=x.work_mode,
-                              reasons=list(x.reasons)))
+        staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=rec.day.status,
+                              **_times(rec.day), reasons=list(rec.day.reasons)))
     return TeamAttendance(supervisor_nip=supervisor_nip, date=d, staff=staff)
 
 

@@ -128,3 +128,10 @@ def test_the_export_writes_the_days_records_and_manifest(svc):
     assert out["rows"] == 1
     keys = [o.key for o in svc.exports.list("attendance/date=2026-03-03/")]
     assert [k.rsplit("/", 1)[-1] for k in keys] == ["manifest.json", "records.csv"]
+    # And the CSV holds Ayu's accepted check-in, the manifest vouches for exactly those bytes
+    import hashlib
+    import json
+    csv_bytes = svc.exports.get(out["key"])
+    manifest = json.loads(svc.exports.get(out["key"].replace("records.csv", "manifest.json")))
+    assert AYU.encode() in csv_bytes and b"accepted" in csv_bytes
+    assert manifest["sha256"] == hashlib.sha256(csv_bytes).hexdigest() == out["sha256"]

@@ -13,7 +13,8 @@ import uuid
 from datetime import datetime
 from typing import TypeVar
 
-from chalicelib.common.errors import Conflict, HadirError, JsonObject, NotFound
+from chalicelib.adapters import record_errors as errs
+from chalicelib.common.errors import HadirError, JsonObject
 from chalicelib.services.records import (
     AuditEntry,
     CheckinRecord,
@@ -27,7 +28,6 @@ from chalicelib.services.records import (
 )
 
 R = TypeVar("R", bound=Record)
-SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")
 
 
 def _copy(record: R) -> R:
@@ -45,12 +45,6 @@ def _raise_first(failed: set[str], errors: dict[str, HadirError]) -> None:
             raise error
 
 
-def _concurrent(what: str) -> Conflict:
-    return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
-
-
-def _session_used() -> Conflict:
-    return Conflict("The upload session was already used", code="session_used")
 
 
 def _aware(dt: datetime) -> None:
@@ -129,7 +123,7 @@ class InMemoryRecords:
     def _existing_employee(self, nip: str) -> Employee:
         e = self._employees.get(nip)
         if e is None:
-            raise NotFound("No employee record", code="employee_not_found", details={"nip": nip})
+            raise errs.employee_not_found(nip)
         return e
 
     # --- face templates ------------------------------------------------------------------------
@@ -142,8 +136,8 @@ class InMemoryRecords:
             failed = {label for label, bad in (("template", nip in self._templates),
                                                ("employee", emp.enrolled),
                                                ("session", not self._session_usable(session_id))) if bad}
-            _raise_first(failed, {"template": Conflict("Already enrolled", code="already_enrolled"),
-                                  "session": _session_used(), "employee": _concurrent("employee")})
+            _raise_first(failed, {"template": errs.already_enrolled(),
+                                  "session": errs.session_used(), "employee": errs.concurrent("employee")})
             self._templates[nip] = _copy(sealed)
             self._employees[nip] = emp.model_copy(update={"enrolled": True, "enrolled_at": now,
                                                           "device_id": device_id})
@@ -176,7 +170,7 @@ class InMemoryRecords:
         with self._lock:
             emp = self._existing_employee(nip)
             if nip not in self._templates:
-                raise Conflict("The employee is not enrolled", code="not_enrolled")
+                raise errs.not_enrolled()
             del self._templates[nip]
             self._employees[nip] = emp.model_copy(update={"enrolled": False, "enrolled_at": None})
             self._add_audit(nip, "enrolment_reset", actor, {"reason": reason} if reason else {}, now)
@@ -186,12 +180,11 @@ class InMemoryRecords:
         """Store a new site (stamped with ``actor`` and ``now``) and its audit entry."""
         with self._lock:
             if (site.nip, site.site_id) in self._sites:
-                raise Conflict("The employee already has a site with this id", code="site_exists",
-                               details={"site_id": site.site_id})
+                raise errs.site_exists(site.site_id)
             self._sites[(site.nip, site.site_id)] = _copy(
                 site.model_copy(update={"created_by": actor, "created_at": now}))
             self._add_audit(site.nip, "site_assigned", actor,
-                            site.model_dump(mode="json", include=set(SITE_AUDIT_FIELDS)), now)
+                            site.model_dump(mode="json", include=set(errs.SITE_AUDIT_FIELDS)), now)
 
     def sites_of(self, nip: str) -> list[PersonalSite]:
         with self._lock:
@@ -202,10 +195,9 @@ class InMemoryRecords:
         with self._lock:
             site = self._sites.pop((nip, site_id), None)
             if site is None:
-                raise NotFound("No such site for this employee", code="site_not_found",
-                               details={"nip": nip, "site_id": site_id})
+                raise errs.site_not_found(nip, site_id)
             self._add_audit(nip, "site_removed", actor,
-                            site.model_dump(mode="json", include=set(SITE_AUDIT_FIELDS)), now)
+                            site.model_dump(mode="json", include=set(errs.SITE_AUDIT_FIELDS)), now)
             return _copy(site)
 
     def audit_trail(self, nip: str) -> list[AuditEntry]:
@@ -225,7 +217,7 @@ class InMemoryRecords:
         _aware(expires)
         with self._lock:
             if session.session_id in self._sessions:
-                raise Conflict("The session id is taken", code="session_exists")
+                raise errs.session_exists()
             self._sessions[session.session_id] = _copy(session)
 
     def get_session(self, session_id: str) -> UploadSession | None:
@@ -253,9 +245,8 @@ class InMemoryRecords:
                 ("attempt", key in self._checkins),
                 ("day", day is not None and self._stored_version(day) != day.version)) if bad}
             _raise_first(failed, {
-                "session": _session_used(), "day": _concurrent("day"),
-                "attempt": Conflict("This check-in is already stored", code="checkin_exists",
-                                    details={"checkin_id": attempt.checkin_id})})
+                "session": errs.session_used(), "day": errs.concurrent("day"),
+                "attempt": errs.checkin_exists(attempt.checkin_id)})
             self._use_session(session_id, now)
             self._checkins[key] = _copy(attempt)
             if day is not None:

@@ -19,6 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.storage.models import (
     AttendanceModel,
     AuditModel,
@@ -31,7 +32,7 @@ from chalicelib.adapters.storage.models import (
     bind,
     share_client,
 )
-from chalicelib.common.errors import Conflict, HadirError, JsonObject, NotFound
+from chalicelib.common.errors import HadirError, JsonObject, NotFound
 from chalicelib.common.settings import Settings
 from chalicelib.policy.day import day_from_dict, day_to_dict
 from chalicelib.services.records import (
@@ -45,8 +46,6 @@ from chalicelib.services.records import (
     UploadSession,
     utc_iso,
 )
-
-SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")
 
 
 # --- transactions ------------------------------------------------------------------------------
@@ -100,12 +99,6 @@ def _condition_failed(exc: PutError) -> bool:
     return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
-def _concurrent(what: str) -> Conflict:
-    return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
-
-
-def _session_used() -> Conflict:
-    return Conflict("The upload session was already used", code="session_used")
 
 
 class DynamoRecords:
@@ -152,7 +145,7 @@ class DynamoRecords:
             m.save()  # conditioned on the version read above
         except PutError as exc:
             if _condition_failed(exc):
-                raise _concurrent("employee") from exc
+                raise errs.concurrent("employee") from exc
             raise
 
     @staticmethod
@@ -176,7 +169,7 @@ class DynamoRecords:
     def _existing_employee(self, nip: str) -> EmployeeModel:
         m = self._employee_model(nip)
         if m is None:
-            raise NotFound("No employee record", code="employee_not_found", details={"nip": nip})
+            raise errs.employee_not_found(nip)
         return m
 
     # --- face templates ------------------------------------------------------------------------
@@ -197,8 +190,8 @@ class DynamoRecords:
                    [EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now), device]),
             _use_session(session_id, now),
             _Write("audit", "put", _audit(nip, "biometric_consent_given", nip, consent, now)),
-        ], {"template": Conflict("Already enrolled", code="already_enrolled"),
-            "session": _session_used(), "employee": _concurrent("employee")})
+        ], {"template": errs.already_enrolled(),
+            "session": errs.session_used(), "employee": errs.concurrent("employee")})
 
     def bind_device(self, nip: str, device_id: str, actor: str, reason: str | None, now: str) -> None:
         emp = self._existing_employee(nip)
@@ -206,7 +199,7 @@ class DynamoRecords:
         _commit(self._conn, [
             _Write("employee", "update", emp, EmployeeModel.nip.exists(), [EmployeeModel.device_id.set(device_id)]),
             _Write("audit", "put", _audit(nip, "device_bound", actor, details, now)),
-        ], {"employee": _concurrent("employee")})
+        ], {"employee": errs.concurrent("employee")})
 
     def use_device(self, device_id: str, local_date: str, nip: str, now: datetime) -> list[str]:
         m = JobRunModel(f"device#{device_id}#{local_date}")
@@ -231,8 +224,8 @@ class DynamoRecords:
                    [EmployeeModel.enrolled.set(False), EmployeeModel.enrolled_at.remove()]),
             _Write("audit", "put", _audit(nip, "enrolment_reset", actor,
                                           {"reason": reason} if reason else {}, now)),
-        ], {"template": Conflict("The employee is not enrolled", code="not_enrolled"),
-            "employee": _concurrent("employee")})
+        ], {"template": errs.not_enrolled(),
+            "employee": errs.concurrent("employee")})
 
     # --- personal sites ------------------------------------------------------------------------
     def add_site(self, site: PersonalSite, actor: str, now: str) -> None:
@@ -240,12 +233,11 @@ class DynamoRecords:
         m = SiteModel(site.nip, site.site_id, kind=site.kind, work_mode=site.work_mode,
                       geofence=site.geofence, valid_from=site.valid_from, valid_to=site.valid_to, note=site.note,
                       agency_id=self._agency, created_by=actor, created_at=now)
-        details = site.model_dump(include=set(SITE_AUDIT_FIELDS))
+        details = site.model_dump(include=set(errs.SITE_AUDIT_FIELDS))
         _commit(self._conn, [
             _Write("site", "put", m, SiteModel.site_id.does_not_exist()),
             _Write("audit", "put", _audit(site.nip, "site_assigned", actor, details, now)),
-        ], {"site": Conflict("The employee already has a site with this id", code="site_exists",
-                             details={"site_id": site.site_id})})
+        ], {"site": errs.site_exists(site.site_id)})
 
     def sites_of(self, nip: str) -> list[PersonalSite]:
         return [_site(m) for m in SiteModel.query(nip)]
@@ -253,14 +245,13 @@ class DynamoRecords:
     def remove_site(self, nip: str, site_id: str, actor: str, now: str) -> PersonalSite:
         """Delete a site and audit who did; returns the removed site."""
         def missing() -> NotFound:
-            return NotFound("No such site for this employee", code="site_not_found",
-                            details={"nip": nip, "site_id": site_id})
+            return errs.site_not_found(nip, site_id)
         try:
             m = SiteModel.get(nip, site_id, consistent_read=True)
         except DoesNotExist:
             raise missing() from None
         site = _site(m)
-        details = site.model_dump(include=set(SITE_AUDIT_FIELDS))
+        details = site.model_dump(include=set(errs.SITE_AUDIT_FIELDS))
         _commit(self._conn, [
             _Write("site", "delete", m, SiteModel.site_id.exists()),
             _Write("audit", "put", _audit(nip, "site_removed", actor, details, now)),
@@ -282,7 +273,7 @@ class DynamoRecords:
             m.save(condition=SessionModel.session_id.does_not_exist())
         except PutError as exc:
             if _condition_failed(exc):
-                raise Conflict("The session id is taken", code="session_exists") from exc
+                raise errs.session_exists() from exc
             raise
 
     def get_session(self, session_id: str) -> UploadSession | None:
@@ -307,9 +298,8 @@ class DynamoRecords:
         if day is not None:
             writes.append(self._day_write(day, now))
         _commit(self._conn, writes, {
-            "session": _session_used(), "day": _concurrent("day"),
-            "attempt": Conflict("This check-in is already stored", code="checkin_exists",
-                                details={"checkin_id": attempt.checkin_id})})
+            "session": errs.session_used(), "day": errs.concurrent("day"),
+            "attempt": errs.checkin_exists(attempt.checkin_id)})
 
     def _day_write(self, day: DayRecord, now: str) -> _Write:
         m = self._day_model(day, now)

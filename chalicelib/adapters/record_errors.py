@@ -1,0 +1,45 @@
+"""The errors the ``AttendanceRecords`` port raises, defined once for both implementations
+(DynamoDB and in-memory) so their codes, messages and details cannot drift apart."""
+from __future__ import annotations
+
+from chalicelib.common.errors import Conflict, NotFound
+
+SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")  # what a site's audit keeps
+
+
+def employee_not_found(nip: str) -> NotFound:
+    return NotFound("No employee record", code="employee_not_found", details={"nip": nip})
+
+
+def already_enrolled() -> Conflict:
+    return Conflict("Already enrolled", code="already_enrolled")
+
+
+def not_enrolled() -> Conflict:
+    return Conflict("The employee is not enrolled", code="not_enrolled")
+
+
+def site_exists(site_id: str) -> Conflict:
+    return Conflict("The employee already has a site with this id", code="site_exists",
+                    details={"site_id": site_id})
+
+
+def site_not_found(nip: str, site_id: str) -> NotFound:
+    return NotFound("No such site for this employee", code="site_not_found",
+                    details={"nip": nip, "site_id": site_id})
+
+
+def session_exists() -> Conflict:
+    return Conflict("The session id is taken", code="session_exists")
+
+
+def session_used() -> Conflict:
+    return Conflict("The upload session was already used", code="session_used")
+
+
+def checkin_exists(checkin_id: str) -> Conflict:
+    return Conflict("This check-in is already stored", code="checkin_exists", details={"checkin_id": checkin_id})
+
+
+def concurrent(what: str) -> Conflict:
+    return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
