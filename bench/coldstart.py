@@ -6,7 +6,8 @@ a folder with boto3 and its dependencies, as the Lambda python3.12 runtime does:
     python -I -S bench/coldstart.py --pkg DIR --runtime DIR enrol  --nip N PHOTO PHOTO PHOTO
     python -I -S bench/coldstart.py --pkg DIR --runtime DIR verify --nip N PHOTO [--impostor PHOTO]
     python -I -S bench/coldstart.py --pkg DIR --runtime DIR api-enrol --user NIP --password PW P P P
-    python -I -S bench/coldstart.py --pkg DIR --runtime DIR api-checkin --token T --lat Y --lon X PHOTO
+    python -I -S bench/coldstart.py --pkg DIR --runtime DIR api-checkin --token T --lat Y --lon X \
+        front=PHOTO left=PHOTO right=PHOTO
 
 The AWS side comes from the environment (the app's settings: HADIR_STAGE, table names,
 AWS_ENDPOINT_URL of a moto server, ...). ``enrol`` builds a template from three photos and stores it
@@ -183,12 +184,22 @@ def _upload(target: dict, photo: str) -> None:
             raise SystemExit(f"upload refused: HTTP {res.status}")
 
 
+def _frames(session: dict, photos: list[str]) -> list[str]:
+    """The photo for each upload: by the challenge's poses when photos are given as POSE=PATH
+    (the session has a liveness challenge), else in the order given."""
+    plan = dict(p.split("=", 1) for p in photos if "=" in p)
+    challenge = session.get("challenge")
+    if challenge and plan:
+        return [plan[s["pose"]] for s in challenge["steps"]]
+    return [p.split("=", 1)[-1] for p in photos][:len(session["uploads"])]
+
+
 def api_enrol(user: str, password: str, photos: list[str]) -> dict:
     token = _expect(*invoke("POST", "/auth/login", {"username": user, "password": password}),
                     200)["id_token"]
     auth = {"Authorization": f"Bearer {token}"}
     session = _expect(*invoke("POST", "/me/enrollment/uploads", headers=auth), 201)
-    for target, photo in zip(session["uploads"], photos):
+    for target, photo in zip(session["uploads"], _frames(session, photos)):
         _upload(target, photo)
     result = _expect(*invoke("POST", "/me/enrollment", {"session_id": session["session_id"], "consent": True},
                              auth), 201)
@@ -196,14 +207,15 @@ def api_enrol(user: str, password: str, photos: list[str]) -> dict:
             "seconds": round(time.perf_counter() - T0, 3)}
 
 
-def api_checkin(token: str, photo: str, lat: float, lon: float, captured_at: str) -> dict:
+def api_checkin(token: str, photos: list[str], lat: float, lon: float, captured_at: str) -> dict:
     t_start = time.perf_counter()
     import app  # noqa: F401  Lambda's init phase
     t_import = time.perf_counter()
     auth = {"Authorization": f"Bearer {token}"}
     session = _expect(*invoke("POST", "/checkins/uploads", headers=auth), 201)
     t_session = time.perf_counter()
-    _upload(session["uploads"][0], photo)
+    for target, photo in zip(session["uploads"], _frames(session, photos)):
+        _upload(target, photo)
     t_uploaded = time.perf_counter()
     body = {"session_id": session["session_id"], "type": "in",
             "location": {"lat": lat, "lon": lon, "accuracy_m": 6, "captured_at": captured_at,
@@ -244,13 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     ae = sub.add_parser("api-enrol")
     ae.add_argument("--user", required=True)
     ae.add_argument("--password", required=True)
-    ae.add_argument("photos", nargs=3)
+    ae.add_argument("photos", nargs=3, help="PATH, or POSE=PATH to follow a liveness challenge")
     ac = sub.add_parser("api-checkin")
     ac.add_argument("--token", required=True)
     ac.add_argument("--lat", type=float, required=True)
     ac.add_argument("--lon", type=float, required=True)
     ac.add_argument("--captured-at", required=True)
-    ac.add_argument("photo")
+    ac.add_argument("photos", nargs="+", help="PATH, or POSE=PATH for each pose a challenge may ask")
     args = ap.parse_args(argv)
     if args.cmd == "enrol":
         result = enrol(args.nip, args.photos)
@@ -259,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "api-enrol":
         result = api_enrol(args.user, args.password, args.photos)
     else:
-        result = api_checkin(args.token, args.photo, args.lat, args.lon, args.captured_at)
+        result = api_checkin(args.token, args.photos, args.lat, args.lon, args.captured_at)
     print(json.dumps(result))
     return 0
 

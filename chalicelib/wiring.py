@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from chalicelib.common.clock import FixedClock, SystemClock
 from chalicelib.common.settings import Settings, get_settings
+from chalicelib.face.liveness import LivenessRules
 from chalicelib.policy.attempts import AttemptLimit
 from chalicelib.policy.calendar import WorkCalendar
 from chalicelib.policy.signals import SignalRules
@@ -44,6 +45,7 @@ class Services:
     lateness: LatenessTable = field(default_factory=LatenessTable)
     attempt_limit: AttemptLimit = field(default_factory=AttemptLimit)
     signal_rules: SignalRules = field(default_factory=SignalRules)
+    liveness: LivenessRules = field(default_factory=LivenessRules)
     idempotency_client: Callable[[], Any] | None = None  # the Powertools persistence layer's
 
     def face_engine(self) -> Any:
@@ -67,6 +69,12 @@ def attempt_limit(settings: Settings) -> AttemptLimit:
 
 def signal_rules(settings: Settings) -> SignalRules:
     return SignalRules(min_accuracy_m=settings.gps_min_accuracy_m, max_speed_kmh=settings.gps_max_speed_kmh)
+
+
+def liveness_rules(settings: Settings) -> LivenessRules:
+    return LivenessRules(required=settings.liveness_required, turns=settings.liveness_turns,
+                         directions=tuple(settings.liveness_directions),
+                         min_turn_deg=settings.liveness_min_turn_deg, min_residual=settings.liveness_min_residual)
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -94,7 +102,7 @@ def build(settings: Settings) -> Services:
         directory=CognitoDirectory(aws.provider("cognito-idp", settings), settings.user_pool_id,
                                    settings.user_pool_client_id, settings.agency_id),
         face_engine_provider=_real_face_engine(settings), attempt_limit=attempt_limit(settings),
-        signal_rules=signal_rules(settings),
+        signal_rules=signal_rules(settings), liveness=liveness_rules(settings),
         idempotency_client=aws.provider("dynamodb", settings),
     )
 
@@ -115,7 +123,8 @@ def in_memory(settings: Settings, **overrides: Any) -> Services:
                                            settings.upload_content_types),
                    vault=InMemoryVault(), notifier=InMemoryNotifier(), exports=InMemoryExports(),
                    directory=InMemoryDirectory(settings.agency_id), face_engine_provider=_real_face_engine(settings),
-                   attempt_limit=attempt_limit(settings), signal_rules=signal_rules(settings))
+                   attempt_limit=attempt_limit(settings), signal_rules=signal_rules(settings),
+                   liveness=liveness_rules(settings))
     return replace(svc, **overrides)
 
 

@@ -1,7 +1,10 @@
 """Real photos read in place from ../shared/faces/dev (never copied into the repository)."""
 from __future__ import annotations
 
+import io
 import pathlib
+
+from PIL import Image, ImageOps
 
 from tests.conftest import FACES_DEV
 
@@ -9,6 +12,31 @@ from tests.conftest import FACES_DEV
 # them in order and use the first that enrols.
 CANDIDATES = ("Abdullah_Gul", "Alan_Greenspan", "Al_Sharpton", "Abdullah")
 OTHER_PERSON = "Silvio_Berlusconi"
+
+
+# One identity's photos as liveness challenges, chosen by their measured head pose (face mesh
+# yaw, degrees, to the person's own left): enrolment front 7 (+2.6), left 2 (+23.8), right 5
+# (-15.1); check-in front 13 (+0.6), left 10 (+25.9), right = photo 8 (+29.0) mirrored. Only left
+# and right: the tests that use them set HADIR_LIVENESS_DIRECTIONS=left,right.
+POSED = "Jean_Chretien"
+POSED_ENROLMENT = {"front": "7.jpg", "left": "2.jpg", "right": "5.jpg"}
+POSED_CHECKIN = {"front": "13.jpg", "left": "10.jpg", "right": "mirror:8.jpg"}
+
+
+def posed(spec: str, identity: str = POSED) -> bytes:
+    """A photo by file name, or ``mirror:<name>``: that photo flipped left-right (JPEG q92),
+    which turns a head turned to its own left into one turned to its right."""
+    if not spec.startswith("mirror:"):
+        return (FACES_DEV / identity / spec).read_bytes()
+    img = ImageOps.mirror(Image.open(FACES_DEV / identity / spec.removeprefix("mirror:")).convert("RGB"))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def following(steps: list[str], plan: dict[str, str], identity: str = POSED) -> list[bytes]:
+    """The frames that answer ``steps`` from a plan of pose -> photo."""
+    return [posed(plan[s], identity) for s in steps]
 
 
 def photos(identity: str) -> list[bytes]:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any, Callable, Literal, Mapping
 
 from pydantic import (
     AliasChoices,
+    BeforeValidator,
     Field,
     InstanceOf,
     StringConstraints,
@@ -32,6 +33,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -70,6 +72,11 @@ def _derived(var: str, factory: Callable[[JsonObject], Any]) -> Any:
     """A field set by ``var``, else ``factory(the fields declared above it)``; pydantic calls the
     factory only when those fields are valid."""
     return Field(default_factory=factory, validation_alias=var)
+
+
+def _comma_list(raw: Any) -> Any:
+    """``left,right`` (a variable's value) -> ("left", "right")."""
+    return tuple(p.strip() for p in raw.split(",") if p.strip()) if isinstance(raw, str) else raw
 
 
 def _biometric_key(d: JsonObject) -> str:
@@ -122,6 +129,15 @@ class Settings(BaseSettings):
     # GPS-spoof signals (policy.signals): a fix more precise than this is implausible; faster is travel.
     gps_min_accuracy_m: float = _env("HADIR_GPS_MIN_ACCURACY_M", 1.0)
     gps_max_speed_kmh: float = _env("HADIR_GPS_MAX_SPEED_KMH", 300.0)
+    # Challenge-response liveness (face.liveness): required, how many turns, the limits.
+    liveness_required: bool = _env("HADIR_LIVENESS_REQUIRED", True)
+    liveness_turns: int = Field(default=2, ge=1, le=4, validation_alias="HADIR_LIVENESS_TURNS")
+    liveness_directions: Annotated[tuple[Literal["left", "right", "up", "down"], ...], NoDecode,
+                                   BeforeValidator(_comma_list)] = Field(
+        default=("left", "right", "up", "down"), min_length=1, validation_alias="HADIR_LIVENESS_DIRECTIONS")
+    liveness_min_turn_deg: float = Field(default=10.0, gt=0, le=45,
+                                         validation_alias="HADIR_LIVENESS_MIN_TURN_DEG")
+    liveness_min_residual: float = Field(default=0.03, ge=0, validation_alias="HADIR_LIVENESS_MIN_RESIDUAL")
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024

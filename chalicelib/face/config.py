@@ -29,6 +29,9 @@ class FaceConfig:
     threads: int = 1                      # onnxruntime intra-op threads (1-2 vCPU Lambda)
     # --- replay (face/replay.py): anchored cosine to the closest enrolment photo, best model ---
     replay_threshold: float = 0.1         # 0 = closest two distinct captures on dev, 1 = same image
+    # --- liveness (face.liveness): a challenge frame is the enrolled person if dlib's z-score
+    # against the template reaches this (impostor mean/std from calibration.json) ---
+    liveness_identity_z: float = 3.0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "FaceConfig":

@@ -5,6 +5,7 @@ One engine per process (``get_engine()``); ONNX sessions load lazily on first us
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import threading
 import time
@@ -15,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from chalicelib.common.errors import InvalidInput
-from chalicelib.face import align, detect, image, models, quality, replay
+from chalicelib.face import align, detect, image, liveness, mesh, models, quality, replay
 from chalicelib.face.config import FaceConfig
 from chalicelib.face.match import Calibration
 from chalicelib.face.types import (
@@ -34,6 +35,7 @@ from chalicelib.face.types import (
 )
 
 ENROLMENT_PHOTOS = 3
+CONTINUITY_MODEL = "dlib-resnet"  # the cheaper embedder: identity of the challenge's other frames
 
 # How each embedder wants its face (chip geometry).
 EMBEDDERS = {
@@ -86,9 +88,9 @@ class FaceEngine:
             models.session(name, self.config.threads, self.models_dir)
 
     # --- one photo ---
-    def analyse(self, data: bytes) -> FaceAnalysis:
+    def analyse(self, data: bytes, with_mesh: bool = False) -> FaceAnalysis:
         """Run the pipeline on one photo; raises FaceError naming the first failed gate."""
-        analysis = self.inspect(data)
+        analysis = self.inspect(data, with_mesh)
         failed = [c for c in analysis.checks if not c.ok]
         if failed:
             raise FaceError(failed[0].reason, _MESSAGES.get(failed[0].reason, "The photo was refused."),
@@ -97,9 +99,10 @@ class FaceEngine:
         analysis.chips = {}  # face pixels go no further than the embedders
         return analysis
 
-    def inspect(self, data: bytes) -> FaceAnalysis:
-        """Decode, detect and run the quality gates; no embedding. Raises FaceError for unreadable
-        images and when no face is found; other gate results are returned as checks."""
+    def inspect(self, data: bytes, with_mesh: bool = False) -> FaceAnalysis:
+        """Decode, detect and run the quality gates (and the face mesh if asked); no embedding.
+        Raises FaceError for unreadable images and when no face is found; other gate results are
+        returned as checks."""
         timings: dict[str, float] = {}
         t = time.perf_counter()
         img = image.decode(data, self.config)
@@ -128,6 +131,10 @@ class FaceEngine:
         result = FaceAnalysis(box=tuple(float(v) for v in main.box), keypoints=main.keypoints,
                               detector_score=main.score, checks=checks, embeddings={},
                               image_size=img.size, timings_ms=timings, chips=chips)
+        if with_mesh:
+            t = time.perf_counter()
+            result.mesh = mesh.landmarks(img, main, self.config.threads, self.models_dir).points
+            timings["mesh"] = _ms_since(t)
         return result
 
     def detect(self, img: Image.Image) -> list[detect.Detection]:
@@ -143,12 +150,15 @@ class FaceEngine:
                 return sorted(found, key=lambda d: -d.score)
         return []
 
-    def embed(self, analysis: FaceAnalysis) -> dict[str, np.ndarray]:
+    def embed(self, analysis: FaceAnalysis, only: str | None = None,
+              flip: bool = True) -> dict[str, np.ndarray]:
         t = time.perf_counter()
         out = {}
         for name, chip in analysis.chips.items():
+            if only is not None and name != only:
+                continue
             x = np.asarray(chip, np.float32)[None]
-            if self.calibration.model(name).flip:
+            if flip and self.calibration.model(name).flip:
                 x = np.concatenate([x, x[:, :, ::-1]])
             raw = models.run(name, np.ascontiguousarray(x), ["embedding"], self.config.threads,
                              self.models_dir)[0]
@@ -157,9 +167,12 @@ class FaceEngine:
         return out
 
     # --- enrolment and verification ---
-    def enrol(self, photos: Sequence[bytes]) -> Enrolment:
+    def enrol(self, photos: Sequence[bytes], steps: Sequence[str] | None = None,
+              rules: liveness.LivenessRules | None = None) -> Enrolment:
         """Exactly three photos that each pass the gates, are three different images (not one
-        photo uploaded again, recompressed or cropped) and match each other pairwise."""
+        photo uploaded again, recompressed or cropped) and match each other pairwise; with
+        ``steps`` (front, then left and right) they must also pass the liveness checks as a
+        challenge, and their face-mesh landmarks are kept with the template for replay tests."""
         if len(photos) != ENROLMENT_PHOTOS:
             raise InvalidInput(f"Enrolment needs exactly {ENROLMENT_PHOTOS} photos.",
                              code="enrolment_needs_three_photos",
@@ -168,7 +181,7 @@ class FaceEngine:
         reports: list[PhotoReport] = []
         for i, data in enumerate(photos):
             try:
-                a = self.analyse(data)
+                a = self.analyse(data, with_mesh=steps is not None)
                 analyses.append(a)
                 reports.append(PhotoReport(i, True, a.checks_dict()))
             except FaceError as err:
@@ -181,7 +194,35 @@ class FaceEngine:
         cal = self.calibration
         template = Template(cal.model_version, {
             n: np.stack([a.embeddings[n] for a in analyses]) for n in cal.model_names})
-        return Enrolment(template, reports)
+        if steps is None:
+            return Enrolment(template, reports)
+        lv = self._enrolment_liveness(analyses, photos, steps, rules or liveness.LivenessRules(), reports)
+        meshes = np.stack([a.mesh[:, :2] for a in analyses]).astype(np.float32)
+        return Enrolment(dataclasses.replace(template, meshes=meshes), reports, lv)
+
+    def _enrolment_liveness(self, analyses: list[FaceAnalysis], photos: Sequence[bytes], steps: Sequence[str],
+                            rules: liveness.LivenessRules, reports: list[PhotoReport]) -> liveness.Liveness:
+        """The three photos as a challenge (identity: each against the front photo, fused)."""
+        cal = self.calibration
+        frames = []
+        for a, data in zip(analyses, photos):
+            score = float(cal.fuse({n: np.array(a.embeddings[n] @ analyses[0].embeddings[n])
+                                    for n in cal.model_names}))
+            frames.append(liveness.Frame(points=a.mesh, pose=liveness.pose_of(a.mesh), identity=score,
+                                         identity_limit=cal.threshold, replay=None,
+                                         digest=hashlib.sha256(data).hexdigest()))
+        lv = liveness.evaluate(steps, frames, rules)
+        if lv.passed:
+            return lv
+        first = lv.failures[0]
+        for r in reports:
+            if any(c.step == r.index for c in lv.failures):
+                r.ok, r.reason = False, next(c.code for c in lv.failures if c.step == r.index)
+        raise EnrolmentError(first.code or "liveness_failed",
+                             f"Photo {first.step + 1} does not show the head turned {first.pose} "
+                             "as asked." if first.check == "direction" else
+                             f"Photo {first.step + 1} failed the liveness check ({first.check}).",
+                             reports, {"liveness": lv.to_dict()})
 
     def _refuse_duplicates(self, analyses: list[FaceAnalysis], reports: list[PhotoReport]) -> None:
         """Two enrolment photos that are one image (the replay test of face/replay.py): the later
@@ -220,10 +261,50 @@ class FaceEngine:
             reports, {"odd_one_out": odd[0] if len(odd) == 1 else None, "threshold": cal.threshold,
                       "pairs": [{"photos": list(k), "score": round(s, 4)} for k, s in pairs.items()]})
 
-    def verify(self, template: Template, data: bytes) -> Verification:
+    # --- challenge-response liveness (face/liveness.py) ---
+    def verify_challenge(self, template: Template, frames: Sequence[bytes], steps: Sequence[str],
+                         rules: liveness.LivenessRules) -> Verification:
+        """The front frame verified as a single selfie is, the other frames only as far as the
+        challenge needs (detection, mesh, one embedder without the flip for identity), then every
+        liveness check. A frame without a usable face raises FaceError naming its step."""
+        verified = self.verify(template, frames[0], with_mesh=True)
+        a = verified.analysis
+        observed = [self._frame(template, a, frames[0], verified.match.score, self.calibration.threshold)]
+        for i, data in enumerate(frames[1:], start=1):
+            t = time.perf_counter()
+            observed.append(self._challenge_frame(template, data, i))
+            a.timings_ms[f"frame_{i}"] = _ms_since(t)
+        verified.liveness = liveness.evaluate(steps, observed, rules)
+        return verified
+
+    def _challenge_frame(self, template: Template, data: bytes, step: int) -> liveness.Frame:
+        try:
+            a = self.inspect(data, with_mesh=True)
+            single = next(c for c in a.checks if c.name == "single_face")
+            if not single.ok:
+                raise FaceError(single.reason or "multiple_faces", _MESSAGES["multiple_faces"],
+                                {"checks": [single.to_dict()]})
+        except FaceError as exc:
+            raise FaceError(exc.code, f"Step {step + 1} of the challenge: {exc.message}",
+                            {**exc.details, "step": step}) from exc
+        name = CONTINUITY_MODEL
+        emb = self.embed(a, only=name, flip=False)[name]
+        m = self.calibration.model(name)
+        z = (float((template.embeddings[name] @ emb).max()) - m.impostor_mean) / m.impostor_std
+        return self._frame(template, a, data, z, self.config.liveness_identity_z)
+
+    @staticmethod
+    def _frame(template: Template, a: FaceAnalysis, data: bytes, identity: float,
+               limit: float) -> liveness.Frame:
+        points = a.mesh
+        rep = None if template.meshes is None else liveness.replay_residual(template.meshes, points)
+        return liveness.Frame(points=points, pose=liveness.pose_of(points), identity=identity,
+                              identity_limit=limit, replay=rep, digest=hashlib.sha256(data).hexdigest())
+
+    def verify(self, template: Template, data: bytes, with_mesh: bool = False) -> Verification:
         """Score the probe against the template, with the replay evidence: is the probe one of
         the enrolment photos again? (The decision rejects a replay even when the face matches.)"""
-        analysis = self.analyse(data)
+        analysis = self.analyse(data, with_mesh)
         match = self.calibration.score_template(template, analysis.embeddings)
         rep = replay.check(template.embeddings, analysis.embeddings, self.config.replay_threshold)
         match = dataclasses.replace(match, replay_score=rep.score, replay_threshold=rep.threshold,

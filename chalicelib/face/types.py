@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chalicelib.common.errors import HadirError, JsonObject, Kind
+from chalicelib.face.liveness import Liveness
 
 # Machine-readable reasons an image is refused (each is also a FaceError.code).
 IMAGE_TOO_LARGE = "image_too_large"
@@ -68,6 +69,7 @@ class FaceAnalysis:
     image_size: tuple[int, int]
     timings_ms: dict[str, float] = field(default_factory=dict)
     chips: JsonObject = field(default_factory=dict, repr=False)  # aligned faces, never stored
+    mesh: np.ndarray | None = field(default=None, repr=False)  # (468, 3) FaceMesh points, if asked
 
     @property
     def ok(self) -> bool:
@@ -83,24 +85,30 @@ class Template:
 
     model_version: str
     embeddings: dict[str, np.ndarray]  # model name -> (n_photos, dim) float32, rows L2-normalised
+    # (n_photos, 468, 2) face-mesh landmarks of the enrolment photos: the replay test of challenge
+    # frames (face.liveness); geometry, not pixels. None for templates made before liveness.
+    meshes: np.ndarray | None = None
 
     def to_dict(self) -> JsonObject:
-        return {
-            "model_version": self.model_version,
-            "embeddings": {
-                name: {"shape": list(e.shape),
-                       "data": base64.b64encode(np.ascontiguousarray(e, "<f4").tobytes()).decode()}
-                for name, e in self.embeddings.items()
-            },
-        }
+        d: JsonObject = {"model_version": self.model_version,
+                         "embeddings": {name: _pack(e) for name, e in self.embeddings.items()}}
+        if self.meshes is not None:
+            d["meshes"] = _pack(self.meshes)
+        return d
 
     @classmethod
     def from_dict(cls, d: JsonObject) -> "Template":
-        embs = {
-            name: np.frombuffer(base64.b64decode(v["data"]), "<f4").reshape(v["shape"]).copy()
-            for name, v in d["embeddings"].items()
-        }
-        return cls(model_version=d["model_version"], embeddings=embs)
+        return cls(model_version=d["model_version"],
+                   embeddings={name: _unpack(v) for name, v in d["embeddings"].items()},
+                   meshes=_unpack(d["meshes"]) if d.get("meshes") else None)
+
+
+def _pack(a: np.ndarray) -> JsonObject:
+    return {"shape": list(a.shape), "data": base64.b64encode(np.ascontiguousarray(a, "<f4").tobytes()).decode()}
+
+
+def _unpack(v: JsonObject) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(v["data"]), "<f4").reshape(v["shape"]).copy()
 
 
 @dataclass(frozen=True)
@@ -169,9 +177,11 @@ class EnrolmentError(HadirError):
 class Enrolment:
     template: Template
     photos: list[PhotoReport]
+    liveness: Liveness | None = None  # the three photos as a challenge (front, left, right)
 
 
 @dataclass
 class Verification:
-    analysis: FaceAnalysis
+    analysis: FaceAnalysis  # the front frame's
     match: MatchResult
+    liveness: Liveness | None = None  # when the check-in followed a challenge

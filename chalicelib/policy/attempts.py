@@ -43,10 +43,11 @@ class Lockout:
 
 
 def failed_face_check(face_decision: str | None, face_error: str | None,
-                      replay_of: int | None = None) -> bool:
-    """Whether an attempt counts against the limit: its face did not match, was unverifiable, or
-    was an enrolment photo replayed."""
-    return face_decision == "no_match" or face_error is not None or replay_of is not None
+                      replay_of: int | None = None, liveness_passed: bool | None = None) -> bool:
+    """Whether an attempt counts against the limit: its face did not match, was unverifiable,
+    was an enrolment photo replayed, or failed its liveness challenge."""
+    return (face_decision == "no_match" or face_error is not None or replay_of is not None
+            or liveness_passed is False)
 
 
 def lockout(failures: Iterable[datetime], now: datetime, limit: AttemptLimit) -> Lockout | None:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.common.errors import TooManyAttempts
 from chalicelib.common.logs import logger, metrics
-from chalicelib.policy.attempts import Lockout, failed_face_check, lockout
+from chalicelib.policy.attempts import Lockout, lockout
 from chalicelib.services import notices
 from chalicelib.services.records import CheckinRecord, Employee
 from chalicelib.wiring import Services
@@ -17,7 +17,7 @@ def recent_failures(svc: Services, history: list[CheckinRecord], now: datetime) 
     limit = svc.attempt_limit
     since = now - timedelta(seconds=limit.window_s + limit.cooldown_s)
     return [at for at, c in ((datetime.fromisoformat(c.at), c) for c in history)
-            if since <= at <= now and failed_face_check(c.face.decision, c.face.error, c.face.replay_of)]
+            if since <= at <= now and c.face.failed]
 
 
 def refuse_if_locked(svc: Services, failures: list[datetime], now: datetime) -> None:
@@ -31,7 +31,7 @@ def refuse_if_locked(svc: Services, failures: list[datetime], now: datetime) -> 
 
 def after_attempt(svc: Services, emp: Employee, attempt: CheckinRecord, failures: list[datetime]) -> None:
     """Tell the supervisor, once per lockout, when this failed attempt locks the account."""
-    if not failed_face_check(attempt.face.decision, attempt.face.error, attempt.face.replay_of):
+    if not attempt.face.failed:
         return
     at = datetime.fromisoformat(attempt.at)
     lock = lockout([*failures, at], at, svc.attempt_limit)

@@ -14,7 +14,9 @@ from typing import Any
 
 from chalicelib.common.errors import Conflict, HadirError, JsonObject, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
+from chalicelib.face import liveness
 from chalicelib.face.image import capture_time
+from chalicelib.face.liveness import Liveness
 from chalicelib.face.types import FaceError, Template, Verification
 from chalicelib.geo import GeoResult, Position, Site, locate
 from chalicelib.policy.day import Attempt, fold_day
@@ -81,7 +83,8 @@ class Context:
 
 def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
     employee(svc, nip)
-    return sessions.open_session(svc, nip, sessions.CHECKIN, 1, svc.settings.checkin_session_ttl_s)
+    steps = liveness.challenge(svc.liveness) if svc.liveness.required else None
+    return sessions.open_session(svc, nip, sessions.CHECKIN, svc.settings.checkin_session_ttl_s, steps=steps)
 
 
 def check_in(svc: Services, nip: str, req: CheckinRequest, idempotency_key: str | None,
@@ -101,6 +104,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     with timer("storage"):
         ctx = _load(svc, nip, req.session_id, now)
     verified, failure, taken = _verify(svc, nip, ctx, timer)
+    alive = verified.liveness if verified else None
     with timer("geo"):
         geo, office, sites = _locate(ctx, req.location, now)
     rules = OfficeRules.from_dict(office.rules)
@@ -108,7 +112,8 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     with timer("storage"):
         day = svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
-                   *_capture(svc, ctx.session, taken, now, office.timezone)]
+                   *_capture(svc, ctx.session, taken, now, office.timezone),
+                   *(liveness.reasons(alive) if alive else [])]
     face = verified.match.to_dict() if verified else None
     decision = decide_checkin(
         kind=req.type, now_utc=now, rules=rules, calendar=svc.calendar,
@@ -116,7 +121,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         geo=geo, position=req.location, lateness=svc.lateness, signals=signals,
         max_position_age_s=svc.settings.max_position_age_s,
         already_checked_in=bool(day and day.day.has_checkin))
-    attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location, device_id)
+    attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location, device_id, alive)
     with timer("storage"):
         svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
                                    ctx.session.session_id, svc.now_iso())
@@ -144,21 +149,26 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
 
 
 def _verify(svc: Services, nip: str, ctx: Context,
-            timer: Timer) -> tuple[Verification | None, FaceError | None, tuple[datetime, bool] | None]:
-    """The verification, or why the photo could not be verified (an input to the decision), and
-    when the camera says it was taken. The photo's pixels are never kept past it."""
+            timer: Timer) -> tuple[Verification | None, FaceError | None, list[tuple[datetime, bool] | None]]:
+    """The verification (with the liveness challenge's checks when the session has one), or why
+    the photos could not be verified (an input to the decision), and when the camera says each
+    was taken. The photos' pixels are never kept past it."""
+    session = ctx.session
     with timer("upload_read"):
-        photo = svc.uploads.read(ctx.session.keys[0], ctx.session.nonce)
-        taken = capture_time(photo)
+        frames = [svc.uploads.read(key, session.nonce) for key in session.keys]
+        taken = [capture_time(f) for f in frames]
     with timer("kms"):
         template = Template.from_dict(svc.vault.unseal(nip, ctx.sealed))
     with timer("face"):
+        engine = svc.face_engine()
         try:
-            return svc.face_engine().verify(template, photo), None, taken
+            if session.challenge is None:
+                return engine.verify(template, frames[0]), None, taken
+            return engine.verify_challenge(template, frames, session.challenge.steps, svc.liveness), None, taken
         except FaceError as exc:
             return None, exc, taken
         finally:
-            del photo
+            del frames
 
 
 def _checks(verified: Verification | None, failure: FaceError | None) -> list[JsonObject]:
@@ -178,13 +188,16 @@ def _signals(svc: Services, ctx: Context, position: Position, sites: list[Site],
             *device_signals(ctx.employee.device_id, device_id, users, svc.signal_rules)]
 
 
-def _capture(svc: Services, session: UploadSession, taken: tuple[datetime, bool] | None, now: datetime,
+def _capture(svc: Services, session: UploadSession, taken: list[tuple[datetime, bool] | None], now: datetime,
              timezone: str) -> list[JsonObject]:
-    """``stale_capture`` for a photo taken outside its upload session (e.g. from the gallery)."""
-    if taken is None:
-        return []
+    """``stale_capture`` for a photo (or challenge frame: ``step``) taken outside its upload
+    session, e.g. picked from the gallery."""
     opened = datetime.fromisoformat(session.expires_at) - timedelta(seconds=svc.settings.checkin_session_ttl_s)
-    return capture_signals(taken[0], taken[1], opened, now, timezone, svc.signal_rules)
+    out = []
+    for step, t in enumerate(taken):
+        for r in capture_signals(t[0], t[1], opened, now, timezone, svc.signal_rules) if t else []:
+            out.append({**r, "step": step} if len(taken) > 1 else r)
+    return out
 
 
 def _folded(day: DayRecord | None, attempt: CheckinRecord, emp: Employee, office: Office) -> DayRecord | None:
@@ -207,11 +220,12 @@ def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult,
 
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
              face: JsonObject | None, failure: FaceError | None, geo: GeoResult,
-             position: Position, device_id: str | None) -> CheckinRecord:
+             position: Position, device_id: str | None, alive: Liveness | None) -> CheckinRecord:
     """The stored attempt; the face's and the fix's figures as their results round them."""
     checkin_id = uuid.uuid4().hex
     evidence = (FaceEvidence(**{k: face[k] for k in ("score", "threshold", "decision", "model_version",
-                                                     "replay_of")})
+                                                     "replay_of")},
+                             liveness=alive.to_dict() if alive else None)
                 if face else FaceEvidence(error=failure.code if failure else None))
     g = geo.to_dict()
     return CheckinRecord(
@@ -244,6 +258,7 @@ def _result(a: CheckinRecord, checks: list[JsonObject], failure: FaceError | Non
         late_minutes=a.late_minutes, early_leave_minutes=a.early_leave_minutes, tier=a.tier,
         reasons=for_employee(a.reasons), office_id=a.office_id,
         face=FaceOut(decision=a.face.decision, error=a.face.error, checks=checks),
+        liveness=liveness.for_employee(a.face.liveness) if a.face.liveness else None,
         geo=GeoOut(status=a.geo.status, site_id=a.geo.site_id, distance_m=a.geo.distance_m,
                    accuracy_m=a.geo.accuracy_m))
     if failure is None:

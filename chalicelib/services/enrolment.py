@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.common.errors import Conflict, HadirError, InvalidInput, NotFound
 from chalicelib.common.logs import logger, metrics
+from chalicelib.face import liveness
 from chalicelib.services import sessions
 from chalicelib.services.records import Employee
 from chalicelib.services.schemas import (
@@ -33,8 +34,9 @@ def _not_enrolled(svc: Services, nip: str) -> Employee:
 
 def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
     _not_enrolled(svc, nip)
-    out = sessions.open_session(svc, nip, sessions.ENROLMENT, ENROLMENT_PHOTOS,
-                                svc.settings.enrolment_session_ttl_s)
+    steps = liveness.enrolment_challenge() if svc.liveness.required else None
+    out = sessions.open_session(svc, nip, sessions.ENROLMENT, svc.settings.enrolment_session_ttl_s,
+                                ENROLMENT_PHOTOS, steps)
     return out.model_copy(update={"nonce": None})  # bound to the session by the POST policy
 
 
@@ -50,7 +52,8 @@ def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = No
     sess = sessions.claimable(svc, req.session_id, nip, sessions.ENROLMENT)
     photos = [svc.uploads.read(k, sess.nonce) for k in sess.keys]
     try:
-        result = svc.face_engine().enrol(photos)  # EnrolmentError with details.photos
+        steps = sess.challenge.steps if sess.challenge else None
+        result = svc.face_engine().enrol(photos, steps, svc.liveness)  # EnrolmentError: details.photos
     except HadirError:
         metrics.add_metric(name="EnrolmentRejected", unit="Count", value=1)
         raise
@@ -63,4 +66,5 @@ def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = No
     metrics.add_metric(name="Enrolled", unit="Count", value=1)
     logger.info("enrolled", extra={"nip": nip, "model_version": result.template.model_version})
     return EnrolmentOut(model_version=result.template.model_version,
-                        photos=[PhotoResult(index=p.index, ok=p.ok, checks=p.checks) for p in result.photos])
+                        photos=[PhotoResult(index=p.index, ok=p.ok, checks=p.checks) for p in result.photos],
+                        liveness=liveness.for_employee(result.liveness.to_dict()) if result.liveness else None)

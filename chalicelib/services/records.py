@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.common.errors import JsonObject
+from chalicelib.policy.attempts import failed_face_check
 from chalicelib.policy.day import Day
 
 
@@ -74,6 +75,11 @@ class SealedTemplate(Record):
     model_version: str = ""
 
 
+class Challenge(Record):
+    id: str
+    steps: list[str]
+
+
 class UploadSession(Record):
     session_id: str
     nip: str
@@ -83,6 +89,7 @@ class UploadSession(Record):
     expires_at: str
     used: bool = False
     used_at: str | None = None
+    challenge: Challenge | None = None  # the liveness challenge: keys[i] is the frame of steps[i]
 
 
 class FaceEvidence(Record):
@@ -92,6 +99,13 @@ class FaceEvidence(Record):
     model_version: str | None = None
     error: str | None = None  # the image or face error code when there is no score
     replay_of: int | None = None  # the enrolment photo the selfie copies (replayed_image)
+    liveness: JsonObject | None = None  # face.liveness.Liveness.to_dict(): steps, poses, checks
+
+    @property
+    def failed(self) -> bool:
+        """Whether the attempt counts against the attempt limit (policy.attempts)."""
+        return failed_face_check(self.decision, self.error, self.replay_of,
+                                 None if self.liveness is None else bool(self.liveness.get("passed")))
 
 
 class GeoEvidence(Record):

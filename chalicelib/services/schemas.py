@@ -269,10 +269,23 @@ class UploadTarget(Response):
     key: str
 
 
+class ChallengeStep(Response):
+    pose: Literal["front", "left", "right", "up", "down"] = Field(
+        description="as the person sees it: left = turn the head to your own left")
+
+
+class ChallengeOut(Response):
+    id: str
+    steps: list[ChallengeStep] = Field(description="uploads[i] is the frame for steps[i]")
+
+
 class UploadSessionOut(Response):
     session_id: str
     nonce: str | None = Field(default=None, exclude_if=lambda v: v is None,
                               description="check-in only: bind the selfie to this session")
+    challenge: ChallengeOut | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="the liveness challenge (when the agency requires liveness): one frame per step")
     uploads: list[UploadTarget]
     expires_at: str
     max_bytes: int
@@ -297,6 +310,7 @@ class EnrolmentOut(Response):
     status: Literal["enrolled"] = "enrolled"
     model_version: str
     photos: list[PhotoResult]
+    liveness: LivenessOut | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 # --- check-in ---------------------------------------------------------------------------------
@@ -314,6 +328,25 @@ class FaceOut(Response):
     decision: Literal["match", "no_match"] | None = None
     error: str | None = Field(default=None, description="why the photo could not be verified")
     checks: list[JsonObject] = Field(default_factory=list, description="quality gates: value and limits")
+
+
+class LivenessCheckOut(Response):
+    check: Literal["direction", "depth", "identity", "distinct", "fresh"]
+    step: int
+    pose: str | None
+    ok: bool
+    value: float | None = Field(description="none on identity checks for the employee (the face "
+                                            "score is for supervisors and auditors)")
+    limit: float | None
+    code: str | None
+
+
+class LivenessOut(Response):
+    """Each challenge step's measured head pose and every check with its value and limit."""
+
+    passed: bool
+    steps: list[JsonObject] = Field(description="pose asked, yaw/pitch/roll measured (degrees)")
+    checks: list[LivenessCheckOut]
 
 
 class GeoOut(Response):
@@ -341,6 +374,7 @@ class CheckinOut(Response):
     reasons: list[Reason]
     office_id: str
     face: FaceOut
+    liveness: LivenessOut | None = Field(default=None, exclude_if=lambda v: v is None)
     geo: GeoOut
     error: ErrorBody | None = Field(default=None, exclude_if=lambda v: v is None)
 

@@ -7,25 +7,30 @@ import uuid
 from datetime import datetime, timedelta
 
 from chalicelib.common.errors import Conflict, Gone, InvalidInput, NotFound
-from chalicelib.services.records import UploadSession, utc_iso
-from chalicelib.services.schemas import UploadSessionOut, UploadTarget
+from chalicelib.services.records import Challenge, UploadSession, utc_iso
+from chalicelib.services.schemas import ChallengeOut, ChallengeStep, UploadSessionOut, UploadTarget
 from chalicelib.wiring import Services
 
 ENROLMENT, CHECKIN = "enrolment", "checkin"
 
 
-def open_session(svc: Services, nip: str, purpose: str, count: int, ttl_s: int) -> UploadSessionOut:
+def open_session(svc: Services, nip: str, purpose: str, ttl_s: int, count: int = 1,
+                 steps: list[str] | None = None) -> UploadSessionOut:
+    """``count`` uploads, or one per step of a liveness challenge (``steps``) in step order."""
     now = svc.clock.now()
     session_id, nonce = uuid.uuid4().hex, secrets.token_urlsafe(16)
     expires = now + timedelta(seconds=ttl_s)
-    keys = [f"{purpose}/{nip}/{session_id}/{i}" for i in range(count)]
+    challenge = Challenge(id=secrets.token_urlsafe(12), steps=steps) if steps else None
+    keys = [f"{purpose}/{nip}/{session_id}/{i}" for i in range(len(steps) if steps else count)]
     svc.records.put_session(UploadSession(session_id=session_id, nip=nip, purpose=purpose, nonce=nonce,
-                                          keys=keys, expires_at=utc_iso(expires)),
+                                          keys=keys, expires_at=utc_iso(expires), challenge=challenge),
                             expires=expires + timedelta(days=1))
     targets = [UploadTarget(**svc.uploads.presign(key, nonce, ttl_s)) for key in keys]
-    return UploadSessionOut(session_id=session_id, nonce=nonce, uploads=targets,
-                            expires_at=utc_iso(expires), max_bytes=svc.settings.upload_max_bytes,
-                            content_types=list(svc.settings.upload_content_types))
+    return UploadSessionOut(
+        session_id=session_id, nonce=nonce, uploads=targets, expires_at=utc_iso(expires),
+        challenge=ChallengeOut(id=challenge.id, steps=[ChallengeStep(pose=s) for s in challenge.steps])
+        if challenge else None,
+        max_bytes=svc.settings.upload_max_bytes, content_types=list(svc.settings.upload_content_types))
 
 
 def claimable(svc: Services, session_id: str, nip: str, purpose: str) -> UploadSession:

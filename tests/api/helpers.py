@@ -18,19 +18,33 @@ def location(lat=DENPASAR["lat"], lon=DENPASAR["lon"], accuracy_m=8, captured_at
             "is_mock": is_mock}
 
 
+def steps_of(session) -> list[str]:
+    """The poses a session's challenge asks for, in upload order (one front photo without one)."""
+    challenge = session.get("challenge")
+    return [s["pose"] for s in challenge["steps"]] if challenge else ["front"] * len(session["uploads"])
+
+
 def enrol(api, nip, colour=FACE, photos=None):
+    """Enrol with three fake photos that follow the session's challenge (or ``photos``)."""
     s = api.post("/me/enrollment/uploads", user=nip)
     assert s.status_code == 201, s.json
-    for target, data in zip(s.json["uploads"], photos or [photo(colour, seed=i) for i in range(3)]):
+    poses = steps_of(s.json)
+    for target, data in zip(s.json["uploads"], photos or [photo(colour, seed=i, pose=p) for i, p in enumerate(poses)]):
         assert api.upload(target, data) in (200, 201, 204)
     return api.post("/me/enrollment", {"session_id": s.json["session_id"], "consent": True}, user=nip)
 
 
-def checkin_session(api, nip, data=None, content_type="image/png"):
+def checkin_session(api, nip, data=None, content_type="image/png", frames=None, colour=FACE):
+    """A check-in session with its frames uploaded: ``data`` as the front frame (False: none at
+    all), the challenge's other steps followed by the face ``colour`` (or ``frames``, one per step)."""
     s = api.post("/checkins/uploads", user=nip)
     assert s.status_code == 201, s.json
     if data is not False:
-        api.upload(s.json["uploads"][0], data if data is not None else photo(FACE, seed=9), content_type)
+        poses = steps_of(s.json)
+        frames = frames or [data if data is not None else photo(FACE, seed=9)] + [
+            photo(colour, seed=10 + i, pose=p) for i, p in enumerate(poses[1:])]
+        for target, frame in zip(s.json["uploads"], frames):
+            api.upload(target, frame, content_type)
     return s.json["session_id"]
 
 

@@ -194,11 +194,13 @@ def test_bad_type_is_a_422(api, set_now):
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_type"
 
 
-def test_checkin_upload_session_is_single_photo_short_lived_with_a_nonce(api):
+def test_checkin_upload_session_is_a_short_lived_challenge_with_one_upload_per_step(api):
     r = api.post("/checkins/uploads", user=AYU)
     assert r.status_code == 201
-    assert len(r.json["uploads"]) == 1 and r.json["nonce"]
-    assert r.json["uploads"][0]["fields"]["x-amz-meta-nonce"] == r.json["nonce"]
+    steps = [s["pose"] for s in r.json["challenge"]["steps"]]
+    assert steps[0] == "front" and len(set(steps[1:])) == 2 and set(steps[1:]) <= {"left", "right", "up", "down"}
+    assert len(r.json["uploads"]) == len(steps) and r.json["nonce"] and r.json["challenge"]["id"]
+    assert all(u["fields"]["x-amz-meta-nonce"] == r.json["nonce"] for u in r.json["uploads"])
     from datetime import datetime, timezone
     ttl = (datetime.fromisoformat(r.json["expires_at"]) - datetime.now(timezone.utc)).total_seconds()
     assert 0 < ttl <= 120
@@ -291,14 +293,14 @@ def test_an_enrolment_photo_sent_again_is_a_rejected_replay_that_counts_against_
     from chalicelib.wiring import get_services
     given_enrolled(api, set_now)
     # When the selfie is the enrolment photo itself, byte for byte
-    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE, seed=1)))
+    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE, seed=0)))
     # Then it is rejected as a replay of that photo, without the numbers to tune against
     replay = next(x for x in r.json["reasons"] if x["code"] == "replayed_image")
     assert r.status_code == 422 and r.json["decision"] == "rejected"
-    assert replay["photo"] == 1 and "score" not in replay and "threshold" not in replay
+    assert replay["photo"] == 0 and "score" not in replay and "threshold" not in replay
     # And the record says which photo it copied (a failed face check for the attempt limit)
     [stored] = get_services().records.checkins_on("2026-03-03")
-    assert stored.face.replay_of == 1
+    assert stored.face.replay_of == 0
 
 
 def test_three_copies_of_one_photo_cannot_be_enrolled(api):

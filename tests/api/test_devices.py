@@ -1,23 +1,23 @@
 """The phone is part of the evidence: the X-Device-Id bound at enrolment; another phone is flagged
 new_device until the employee's own supervisor (or an admin) allows it; a phone several employees
 use on one day is flagged shared_device."""
-from tests.api.helpers import AYU, BUDI, FACE, KETUT, MADE, checkin_session, location
-from tests.fakes import photo
+from tests.api.helpers import AYU, BUDI, FACE, KETUT, MADE, checkin_session, location, steps_of
+from tests.fakes import photo, posed
 
 AYU_PHONE, NEW_PHONE = "ayu-phone-7f3a9c", "ayu-phone-new-11b2"
 
 
 def enrol_on(api, nip, device, colour=FACE):
     s = api.post("/me/enrollment/uploads", user=nip).json
-    for i, target in enumerate(s["uploads"]):
-        api.upload(target, photo(colour, seed=i))
+    for target, frame in zip(s["uploads"], posed(steps_of(s), colour)):
+        api.upload(target, frame)
     r = api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=nip,
                  headers={"X-Device-Id": device})
     assert r.status_code == 201, r.json
 
 
 def check_in_on(api, nip, device, colour=FACE, kind="in"):
-    sid = checkin_session(api, nip, photo(colour, seed=9))
+    sid = checkin_session(api, nip, photo(colour, seed=9), colour=colour)
     headers = {"X-Device-Id": device} if device else None
     return api.post("/checkins", {"session_id": sid, "type": kind, "location": location()}, user=nip,
                     headers=headers)

@@ -1,6 +1,6 @@
 """Enrolment: three presigned uploads, each photo must pass; template stored encrypted."""
-from tests.api.helpers import AYU, FACE, enrol
-from tests.fakes import photo
+from tests.api.helpers import AYU, FACE, enrol, steps_of
+from tests.fakes import photo, posed
 
 
 def test_upload_session_gives_three_presigned_posts_with_limits(api):
@@ -81,8 +81,8 @@ def test_oversized_enrolment_photo_is_a_413(api, set_now, setting):
 
 def test_replayed_enrolment_session_is_a_409_after_a_reset(api):
     s = api.post("/me/enrollment/uploads", user=AYU).json
-    for i, target in enumerate(s["uploads"]):
-        api.upload(target, photo(FACE, seed=i))
+    for target, frame in zip(s["uploads"], posed(steps_of(s), FACE)):
+        api.upload(target, frame)
     assert api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU).status_code == 201
     assert api.delete(f"/admin/employees/{AYU}/enrollment", user="admin").status_code == 200
     r = api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU)
@@ -94,8 +94,8 @@ def test_replayed_enrolment_session_is_a_409_after_a_reset(api):
 def test_enrolment_without_explicit_consent_is_refused_and_writes_nothing(api):
     # Given three good photos uploaded
     s = api.post("/me/enrollment/uploads", user=AYU).json
-    for i, target in enumerate(s["uploads"]):
-        api.upload(target, photo(FACE, seed=i))
+    for target, frame in zip(s["uploads"], posed(steps_of(s), FACE)):
+        api.upload(target, frame)
     # When the app enrols without (or with anything but true for) consent
     for consent in (None, False, "yes"):
         body = {"session_id": s["session_id"]} | ({} if consent is None else {"consent": consent})
@@ -124,8 +124,8 @@ def test_an_enrolment_session_replayed_concurrently_is_a_409_from_the_transactio
     from chalicelib.wiring import get_services
     monkeypatch.setattr(S3Uploads, "discard", lambda self, keys: None)  # the photos are still there
     s = api.post("/me/enrollment/uploads", user=AYU).json
-    for i, target in enumerate(s["uploads"]):
-        api.upload(target, photo(FACE, seed=i))
+    for target, frame in zip(s["uploads"], posed(steps_of(s), FACE)):
+        api.upload(target, frame)
     assert api.post("/me/enrollment", {"session_id": s["session_id"], "consent": True}, user=AYU).status_code == 201
     assert api.delete(f"/admin/employees/{AYU}/enrollment", user="admin").status_code == 200
     # Given a replay that read the session before it was marked used (a race)

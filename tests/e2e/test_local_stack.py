@@ -18,7 +18,7 @@ import boto3
 import pytest
 import requests
 
-from tests.faces import CANDIDATES, available, photos
+from tests.faces import POSED_CHECKIN, POSED_ENROLMENT, available, following
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PASSWORD = "Hadir-Demo-2025"
@@ -45,7 +45,9 @@ def stack(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("stack") / "stack.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                 # the posed real photos answer left and right (tests/faces.py)
+                                 "HADIR_LIVENESS_DIRECTIONS": "left,right"})
     base = f"http://127.0.0.1:{ports['api']}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -106,20 +108,18 @@ def test_a_day_in_the_life(stack):
     me = login(stack, AYU)
     assert requests.get(f"{api}/me", headers=me, timeout=10).json()["enrollment"]["status"] == "not_enrolled"
 
-    # When: she enrols with three real photos (one presigned POST each)
-    enrolled = None
-    for identity in CANDIDATES:
-        imgs = photos(identity)
-        s = requests.post(f"{api}/me/enrollment/uploads", headers=me, timeout=10).json()
-        for target, data in zip(s["uploads"], imgs[:3]):
-            upload(target, data)
-        r = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"], "consent": True},
-                          headers={**me, "X-Device-Id": PHONE}, timeout=60)
-        if r.status_code == 201:
-            enrolled = imgs
-            break
-    assert enrolled, r.text
-    assert [p["ok"] for p in r.json()["photos"]] == [True, True, True]
+    # When: she enrols with three real photos, turning her head as the session asks (front, then
+    # left and right in the order given; one presigned POST each)
+    s = requests.post(f"{api}/me/enrollment/uploads", headers=me, timeout=10).json()
+    steps = [x["pose"] for x in s["challenge"]["steps"]]
+    assert steps[0] == "front" and sorted(steps[1:]) == ["left", "right"]
+    enrolled = following(steps, POSED_ENROLMENT)
+    for target, data in zip(s["uploads"], enrolled):
+        upload(target, data)
+    r = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"], "consent": True},
+                      headers={**me, "X-Device-Id": PHONE}, timeout=60)
+    assert r.status_code == 201, r.text
+    assert [p["ok"] for p in r.json()["photos"]] == [True, True, True] and r.json()["liveness"]["passed"]
 
     # And: subscribe a tap to the supervisor topic, to read what SNS delivers
     moto = dict(endpoint_url=stack["moto"], region_name="ap-southeast-3",
@@ -131,9 +131,10 @@ def test_a_day_in_the_life(stack):
     sns.subscribe(TopicArn=env["HADIR_TOPIC_SUPERVISOR_ALERTS"], Protocol="sqs", Endpoint=arn,
                   Attributes={"RawMessageDelivery": "true"})
 
-    # When: she checks in at the Denpasar office at 07:45 WITA
+    # When: she checks in at the Denpasar office at 07:45 WITA, following the session's challenge
     s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
-    upload(s["uploads"][0], enrolled[3])
+    for target, data in zip(s["uploads"], following([x["pose"] for x in s["challenge"]["steps"]], POSED_CHECKIN)):
+        upload(target, data)
     body = {"session_id": s["session_id"], "type": "in", "location": location(*DENPASAR)}
     r = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1",
                                                              "X-Device-Id": PHONE}, timeout=60)
@@ -141,6 +142,7 @@ def test_a_day_in_the_life(stack):
     assert r.status_code == 201, r.text
     assert r.json()["decision"] == "accepted" and r.json()["work_mode"] == "WFO"
     assert r.json()["local_time"] == "07:45:00" and r.json()["late_minutes"] == 0
+    assert r.json()["liveness"]["passed"] and all(c["ok"] for c in r.json()["liveness"]["checks"])
     # And a retried request returns the same record
     again = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1",
                                                                  "X-Device-Id": PHONE}, timeout=60)
@@ -149,9 +151,21 @@ def test_a_day_in_the_life(stack):
     replay = requests.post(f"{api}/checkins", json=body, headers=me, timeout=60)
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "session_used"
 
-    # When: someone checks out with one of her enrolment photos (a replay)
+    # When: someone checks out with one photo of her uploaded for every step of the challenge
     s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
-    upload(s["uploads"][0], enrolled[0])
+    for target in s["uploads"]:
+        upload(target, following(["front"], POSED_CHECKIN)[0])
+    flat = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
+                                                   "location": location(*DENPASAR, at="2026-03-03T07:44:58+08:00")},
+                         headers={**me, "X-Device-Id": PHONE}, timeout=60)
+    # Then: rejected by liveness: one capture again, and no head turn
+    assert flat.status_code == 422, flat.text
+    assert {"liveness_duplicate_frames", "liveness_too_small"} <= {x["code"] for x in flat.json()["reasons"]}
+
+    # When: someone checks out with her enrolment photos (a replay) answering the challenge
+    s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
+    for target, data in zip(s["uploads"], following([x["pose"] for x in s["challenge"]["steps"]], POSED_ENROLMENT)):
+        upload(target, data)
     copied = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
                                                      "location": location(*DENPASAR, at="2026-03-03T07:44:58+08:00")},
                            headers={**me, "X-Device-Id": PHONE}, timeout=60)
@@ -166,7 +180,8 @@ def test_a_day_in_the_life(stack):
 
     # When: she checks out 3 km away from the office, on the new phone
     s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
-    upload(s["uploads"][0], enrolled[3])
+    for target, data in zip(s["uploads"], following([x["pose"] for x in s["challenge"]["steps"]], POSED_CHECKIN)):
+        upload(target, data)
     out = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
                                                   "location": location(DENPASAR[0] + 0.027, DENPASAR[1])},
                         headers={**me, "X-Device-Id": NEW_PHONE}, timeout=60)
@@ -176,7 +191,7 @@ def test_a_day_in_the_life(stack):
     assert "new_device" not in [x["code"] for x in out.json()["reasons"]]  # allowed above
     assert "score" not in out.json()["face"]  # the exact face score is for supervisors and auditors
     days = requests.get(f"{api}/me/attendance?from=2026-03-03&to=2026-03-03", headers=me, timeout=10).json()
-    assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["accepted", "rejected", "rejected"]
+    assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["accepted"] + ["rejected"] * 3
 
     # When: absence detection for WITA runs after the window closed
     job = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:30:00%2B08:00",

@@ -209,31 +209,35 @@ def test_unpacked_zip_enrols_and_verifies_real_faces_in_isolation(unpacked, runt
     assert result["cold_start_s"] <= COLD_START_BUDGET_S, result
 
 
+def _plan(tmp_path, plan: dict[str, str]) -> list[str]:
+    """POSE=PATH arguments for bench/coldstart.py (mirrored photos written to tmp, never the repo)."""
+    from tests.faces import posed
+    out = []
+    for pose, spec in plan.items():
+        path = tmp_path / f"{pose}.jpg"
+        path.write_bytes(posed(spec))
+        out.append(f"{pose}={path}")
+    return out
+
+
 def test_the_packaged_handler_checks_in_through_api_gateway_events(unpacked, runtime_dir,
-                                                                  moto_stack):
-    """Sign in, enrol and check in through `app.app(event, context)`, the Lambda entry point."""
+                                                                  moto_stack, tmp_path):
+    """Sign in, enrol and check in through `app.app(event, context)`, the Lambda entry point,
+    following the liveness challenges with real photos chosen by pose (tests/faces.py)."""
     if not FACES.is_dir():
         pytest.skip(f"face photos not found at {FACES} (set HADIR_FACES_DIR)")
     from local.seed import PASSWORD
+    from tests.faces import POSED_CHECKIN, POSED_ENROLMENT
 
-    enrolled, failures = None, []
-    for ident, enrol, probe in CANDIDATES:
-        photos = [FACES / ident / f for f in enrol + [probe]]
-        if not all(p.is_file() for p in photos):
-            continue
-        try:
-            out, _ = run_isolated(unpacked, runtime_dir, moto_stack, "api-enrol", "--user", AYU,
-                                  "--password", PASSWORD, *map(str, photos[:3]))
-        except AssertionError as exc:
-            failures.append(str(exc)[-800:])
-            continue
-        enrolled = (out["token"], photos[3])
-        break
-    assert enrolled, "enrolment through the handler failed:\n" + "\n".join(failures)
-    token, probe = enrolled
-    result, wall = run_isolated(unpacked, runtime_dir, moto_stack, "api-checkin", "--token", token,
+    env = {**moto_stack, "HADIR_LIVENESS_DIRECTIONS": "left,right"}
+    (tmp_path / "enrol").mkdir()
+    (tmp_path / "checkin").mkdir()
+    out, _ = run_isolated(unpacked, runtime_dir, env, "api-enrol", "--user", AYU, "--password", PASSWORD,
+                          *_plan(tmp_path / "enrol", POSED_ENROLMENT))
+    result, wall = run_isolated(unpacked, runtime_dir, env, "api-checkin", "--token", out["token"],
                                 "--lat", str(DENPASAR[0]), "--lon", str(DENPASAR[1]),
-                                "--captured-at", "2026-03-03T07:44:55+08:00", str(probe))
+                                "--captured-at", "2026-03-03T07:44:55+08:00",
+                                *_plan(tmp_path / "checkin", POSED_CHECKIN))
     result["process_wall_s"] = round(wall, 3)
     print("\napi coldstart:", json.dumps(result))
     write_report("api_checkin", result)

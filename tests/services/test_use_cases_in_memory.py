@@ -13,7 +13,7 @@ from chalicelib.services.schemas import CheckinRequest, EnrolRequest
 from chalicelib.wiring import in_memory
 from local.seed import seed
 from tests.api.helpers import AYU, FACE, KETUT, MADE, location
-from tests.fakes import FakeEngine, photo
+from tests.fakes import FakeEngine, photo, posed
 
 
 @pytest.fixture
@@ -25,6 +25,10 @@ def svc():
     return services
 
 
+def poses(out):
+    return [s.pose for s in out.challenge.steps] if out.challenge else ["front"]
+
+
 def upload_all(svc, out, photos):
     for target, data in zip(out.uploads, photos):
         svc.uploads.put(target.key, data, "image/png", target.fields["x-amz-meta-nonce"])
@@ -33,14 +37,14 @@ def upload_all(svc, out, photos):
 def given_enrolled(svc, nip=AYU):
     out = enrolment.open_uploads(svc, nip)  # (its nonce is not returned: read it through the port)
     nonce = svc.records.get_session(out.session_id).nonce
-    for i, target in enumerate(out.uploads):
-        svc.uploads.put(target.key, photo(FACE, seed=i), "image/png", nonce)
+    for target, frame in zip(out.uploads, posed(poses(out), FACE)):
+        svc.uploads.put(target.key, frame, "image/png", nonce)
     return enrolment.enrol(svc, nip, EnrolRequest(session_id=out.session_id, consent=True))
 
 
 def check_in(svc, nip=AYU, kind="in", loc=None, data=None):
     out = checkin.open_uploads(svc, nip)
-    upload_all(svc, out, [data or photo(FACE, seed=9)])
+    upload_all(svc, out, posed(poses(out), FACE, seed=9, first=data))
     req = CheckinRequest.model_validate({"session_id": out.session_id, "type": kind,
                                          "location": loc or location()})
     return checkin.check_in(svc, nip, req, idempotency_key=None)
@@ -70,7 +74,7 @@ def test_a_photo_without_a_face_is_a_stored_rejection_with_the_error(svc):
 
 def session(svc, kind="in"):
     out = checkin.open_uploads(svc, AYU)
-    upload_all(svc, out, [photo(FACE, seed=9)])
+    upload_all(svc, out, posed(poses(out), FACE, seed=9))
     return CheckinRequest.model_validate({"session_id": out.session_id, "type": kind, "location": location()})
 
 

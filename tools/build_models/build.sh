@@ -14,6 +14,11 @@
 #   BUILD_MODELS_VENV       an existing venv with requirements.txt installed
 #   BUILD_MODELS_NODE_DIR   an existing directory whose node_modules has the pinned JS packages
 #   FACES_DIR               photos for parity inputs (default: ../shared/faces beside the repo)
+#   BUILD_MODELS_ONLY       build, check and install only these models (space-separated, e.g.
+#                           "facemesh"); the others' files in models/ are left untouched and their
+#                           figures in MODELS.md / parity_report.json are carried over from the last
+#                           report. Use it when adding a model: a rebuilt file gets a new sha256,
+#                           which calibration.json pins for the embedders.
 #   KEEP_WORK=1             keep the temp directory
 set -euo pipefail
 
@@ -29,6 +34,13 @@ FACE_API_PKG="@vladmandic/face-api@1.7.15"
 FACE_API_TGZ="vladmandic-face-api-1.7.15.tgz"
 FACE_API_SHA256="0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
 TFJS_VERSION="4.22.0"
+
+ALL_MODELS="blazeface-front blazeface-back dlib-resnet faceres facemesh"
+ONLY="${BUILD_MODELS_ONLY:-$ALL_MODELS}"
+for m in $ONLY; do
+  case " $ALL_MODELS " in *" $m "*) ;; *) echo "unknown model in BUILD_MODELS_ONLY: $m" >&2; exit 1 ;; esac
+done
+selected() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 WORK="$(mktemp -d -t hadir-build-models.XXXXXX)"
 cleanup() { if [ "${KEEP_WORK:-0}" = "1" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi; }
@@ -90,16 +102,20 @@ fi
 # --- 4. build ---------------------------------------------------------------------------------
 OUT="$WORK/out"
 mkdir -p "$OUT"
-echo "== dlib-resnet (rebuilt from face-api weights, onnx helper API)"
-"$PY" "$HERE/build_dlib.py" "$WORK/face-api/package" "$OUT/dlib-resnet.onnx"
-for m in blazeface-front blazeface-back faceres; do
+if selected dlib-resnet; then
+  echo "== dlib-resnet (rebuilt from face-api weights, onnx helper API)"
+  "$PY" "$HERE/build_dlib.py" "$WORK/face-api/package" "$OUT/dlib-resnet.onnx"
+fi
+for m in blazeface-front blazeface-back faceres facemesh; do
+  selected "$m" || continue
   echo "== $m (tf2onnx)"
   "$PY" "$HERE/convert_tfjs.py" "$m" "$WORK/human-models/package" "$WORK" "$OUT/$m.onnx"
 done
 
 # --- 5. parity against the original TF.js runtimes --------------------------------------------
 echo "== parity inputs"
-"$PY" "$HERE/make_inputs.py" "$FACES_DIR" "$WORK/cases"
+# shellcheck disable=SC2086  # one argument per model name
+"$PY" "$HERE/make_inputs.py" "$FACES_DIR" "$WORK/cases" $ONLY
 echo "== TF.js originals"
 cp "$HERE/parity.mjs" "$NODE_DIR/parity.mjs"
 (cd "$NODE_DIR" && node parity.mjs "$WORK/human-models/package" "$WORK/cases" "$WORK/tfjs_out")
@@ -108,8 +124,8 @@ echo "== onnxruntime vs TF.js"
 
 # --- 6. install into models/ and document -----------------------------------------------------
 mkdir -p "$REPO/models"
-for f in blazeface-front blazeface-back dlib-resnet faceres; do
+for f in $ONLY; do
   cp "$OUT/$f.onnx" "$REPO/models/$f.onnx"
 done
 "$PY" "$HERE/write_models_md.py" "$REPO/models" "$WORK" "$HERE/parity_report.json"
-echo "== done: models/ updated, models/MODELS.md rewritten"
+echo "== done: models/ updated ($ONLY), models/MODELS.md rewritten"

@@ -1,5 +1,6 @@
 """Compare the ONNX files with the TF.js originals' outputs (written by parity.mjs), check the
-BlazeFace anchor/keypoint layout on a real photo, and time single inferences (1 thread).
+BlazeFace anchor/keypoint layout and the FaceMesh landmark layout on a real photo, and time single
+inferences (1 thread). Only the models that have cases in inputs.json are checked.
 
   python check_parity.py <models dir> <cases dir> <tfjs out dir> <report.json>
 
@@ -19,6 +20,7 @@ FILES = {
     "blazeface-back": "blazeface-back.onnx",
     "dlib-resnet": "dlib-resnet.onnx",
     "faceres": "faceres.onnx",
+    "facemesh": "facemesh.onnx",
 }
 NATIVE_SPLIT = 512  # BlazeFace: rows 0..511 = first native output, 512..895 = second
 
@@ -74,6 +76,28 @@ def keypoint_check(size, reg, scores):
     }
 
 
+def landmark_check(landmarks, face_score):
+    """FaceMesh on an upright frontal face crop: the score is a probability and the named landmarks
+    sit where MediaPipe's canonical face puts them (unmirrored photo: the person's right eye, index
+    33, on the image's left; the person's left eye, index 263, on the image's right)."""
+    p = landmarks.reshape(-1, 468, 3)[0]
+    x, y = p[:, 0], p[:, 1]
+    checks = {
+        "score_is_probability_and_high": bool(0.9 < float(face_score.reshape(-1)[0]) <= 1.0),
+        "inside_crop": bool(np.all((p[:, :2] > -20) & (p[:, :2] < 212))),
+        "eye33_image_left_of_eye263": bool(x[33] < x[263]),
+        "cheek234_image_left_of_cheek454": bool(x[234] < x[454]),
+        "nose1_between_eyes_x": bool(x[33] < x[1] < x[263]),
+        "forehead10_above_eyes": bool(y[10] < min(y[33], y[263])),
+        "nose1_below_eyes": bool(y[1] > max(y[33], y[263])),
+        "chin152_below_nose": bool(y[152] > y[1]),
+        "nose_tip_nearest_camera": bool(p[1, 2] < np.median(p[:, 2])),
+    }
+    return {"face_score": float(face_score.reshape(-1)[0]),
+            "points": {str(i): [round(float(v), 2) for v in p[i]] for i in (1, 10, 33, 152, 234, 263, 454)},
+            "checks": checks, "ok": all(checks.values())}
+
+
 def main():
     models_dir, cases_dir, tfjs_dir, report_path = sys.argv[1:5]
     cases = json.load(open(os.path.join(cases_dir, "inputs.json")))
@@ -83,6 +107,8 @@ def main():
               "tfjs_backend": tfjs["backend"], "tolerance": TOL, "models": {}}
     failed = []
     for model, fn in FILES.items():
+        if not any(c["model"] == model for c in cases):
+            continue
         path = os.path.join(models_dir, fn)
         sess = session(path)
         iname = sess.get_inputs()[0].name
@@ -119,6 +145,8 @@ def main():
                     size = c["shape"][1]
                     entry.setdefault("keypoint_check", {})[c["case"]] = keypoint_check(
                         size, outs["regressors"], outs["scores"])
+            if model == "facemesh" and c["case"].endswith("Aaron_Peirsol_1_centre"):
+                entry["landmark_check"] = landmark_check(outs["landmarks"], outs["face_score"])
         entry["max_rel_err"] = worst
         entry["max_abs_err"] = worst_abs
         if native:
@@ -137,6 +165,7 @@ def main():
             sess.run(None, {iname: x})
             ts.append(time.perf_counter() - t0)
         entry["ms_1thread_median"] = round(1000 * float(np.median(ts)), 2)
+        entry["loadavg_after_timing"] = round(os.getloadavg()[0], 2)
         report["models"][model] = entry
         print(f"{model}: max rel err {json.dumps({k: float(f'{v:.3g}') for k, v in worst.items()})}"
               f", {entry['ms_1thread_median']} ms (1 thread)")
@@ -145,6 +174,11 @@ def main():
                 print(f"  keypoints {k}: ok={v['ok']} row={v['best_row']} kp={v['keypoints']}")
                 if not v["ok"]:
                     failed.append(f"{model}: keypoint layout check failed on {k}")
+        lc = entry.get("landmark_check")
+        if lc:
+            print(f"  landmarks: ok={lc['ok']} score={lc['face_score']:.3f} points={lc['points']}")
+            if not lc["ok"]:
+                failed.append(f"{model}: landmark layout check failed: {lc['checks']}")
     report["failed"] = failed
     report["loadavg_after_timing"] = [round(v, 2) for v in os.getloadavg()]
     with open(report_path, "w") as f:

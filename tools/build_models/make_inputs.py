@@ -1,7 +1,9 @@
 """Deterministic parity inputs: seeded random arrays plus a few photos from ../shared/faces/dev
 (read in place, decoded and resized here, never copied into the repo).
 
-  python make_inputs.py <faces dir or ""> <out dir>
+  python make_inputs.py <faces dir or ""> <out dir> [model ...]
+
+With model names, only their cases are written (e.g. `facemesh` alone).
 
 Writes <out>/inputs.json describing cases and <out>/<case>.bin (raw little-endian float32).
 Each case is the exact array fed both to the TF.js original and to the ONNX file (ONNX side) ---
@@ -30,13 +32,29 @@ def load_photo(path, size):
     return np.clip(img.numpy(), 0, 255).astype(np.float32)
 
 
+def load_centre_crop(path, frac, size):
+    """RGB float32 [size,size,3] 0..255: the central square `frac` of the short side (an LFW photo's
+    face, about as FaceMesh sees it), bilinear resize."""
+    import tensorflow as tf  # build venv only
+
+    img = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
+    h, w = int(img.shape[0]), int(img.shape[1])
+    s = round(min(h, w) * frac)
+    img = tf.image.crop_to_bounding_box(img, (h - s) // 2, (w - s) // 2, s, s)
+    img = tf.image.resize(tf.cast(img, tf.float32), (size, size), method="bilinear", antialias=True)
+    return np.clip(img.numpy(), 0, 255).astype(np.float32)
+
+
 def main():
     faces, out = sys.argv[1], sys.argv[2]
+    only = set(sys.argv[3:])
     os.makedirs(out, exist_ok=True)
     rng = np.random.RandomState(20240607)
     cases = []
 
     def add(model, name, arr, **extra):
+        if only and model not in only:
+            return
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         fn = f"{model}.{name}.bin"
         arr.tofile(os.path.join(out, fn))
@@ -63,6 +81,13 @@ def main():
     add("faceres", "rand_batch2", rng.uniform(0, 255, (2, 224, 224, 3)))
     for name, p in photos:
         add("faceres", name, load_photo(p, 224)[None], photo=p)
+
+    # facemesh: the face crop, RGB scaled to [0,1] by the caller (Human: crop / 255); both sides get
+    # the same array. A batch of 2 exercises the dynamic batch axis.
+    add("facemesh", "rand_batch2", rng.uniform(0, 1, (2, 192, 192, 3)))
+    for name, p in photos:
+        add("facemesh", name + "_centre", load_centre_crop(p, 0.6, 192)[None] / 255.0, photo=p)
+        add("facemesh", name, load_photo(p, 192)[None] / 255.0, photo=p)
 
     with open(os.path.join(out, "inputs.json"), "w") as f:
         json.dump(cases, f, indent=1)

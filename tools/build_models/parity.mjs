@@ -6,7 +6,7 @@
 // @tensorflow/tfjs-backend-wasm@4.22.0 and @vladmandic/face-api@1.7.15 (build.sh copies this
 // file there). Pure-JS CPU backend.
 //
-// - human-models (blazeface-front/back, faceres): tf.loadGraphModel with an in-memory IO handler
+// - human-models (blazeface-front/back, faceres, facemesh): tf.loadGraphModel with an in-memory IO handler
 //   built from the package's own (unpatched) model JSON + .bin.
 // - dlib-resnet: face-api's own FaceRecognitionNet with weights decoded from the package's
 //   manifest + shard by tf.io.decodeWeights, loaded with loadFromWeightMap, run with net.forward().
@@ -97,6 +97,12 @@ for (const c of cases) {
     // the native model expects BGR minus the VGG mean; the ONNX graph does this itself
     const pre = tf.sub(tf.reverse(x, 3), tf.tensor1d([103.939, 116.779, 123.68]));
     save(c, 'embedding', models.faceres.execute(pre, 'global_pooling/Mean'));
+  } else if (c.model === 'facemesh') {
+    models.facemesh ??= await loadHuman('facemesh');
+    // native outputs: Identity_2 = output_mesh [N,1404], Identity_1 = output_faceflag [N,1] (sigmoid)
+    const [mesh, flag] = models.facemesh.execute(x, ['Identity_2', 'Identity_1']);
+    save(c, 'landmarks', mesh);
+    save(c, 'face_score', flag);
   } else if (c.model === 'dlib-resnet') {
     models.dlib ??= await loadFaceApiRecognition();
     const embs = [];

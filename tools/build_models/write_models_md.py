@@ -1,6 +1,10 @@
 """Write models/MODELS.md (and tools/build_models/parity_report.json) from a finished build.
 
   python write_models_md.py <models dir> <build work dir> <parity_report.json out>
+
+A partial build (build.sh with BUILD_MODELS_ONLY) checks only some models: the others' parity
+figures and anchor layouts are carried over from the existing parity_report.json, which describes
+the build that made the files still in models/ (their sha256 and size are always read from the files).
 """
 import hashlib
 import json
@@ -44,17 +48,49 @@ enrolment template. **Rebuilding any model file changes its sha256: re-run the c
 enrolled employees must enrol again** (the service answers `409 enrolment_outdated`).
 """
 
+def merge_previous(parity, meta, report_out):
+    """Fill in the models this build did not check from the previous report. Returns their names."""
+    for e in parity["models"].values():
+        e.setdefault("loadavg_after_timing", parity.get("loadavg_after_timing", ["?"])[0])
+    if not os.path.exists(report_out):
+        return []
+    with open(report_out) as fh:
+        prev = json.load(fh)
+    carried = []
+    for m, e in prev.get("models", {}).items():
+        if m not in parity["models"]:
+            e.setdefault("loadavg_after_timing", prev.get("loadavg_after_timing", ["?"])[0])
+            parity["models"][m] = e
+            carried.append(m)
+            if prev.get("anchor_layout", {}).get(m) and m not in meta:
+                meta[m] = {"anchor_layout": prev["anchor_layout"][m]}
+    return carried
+
+
+def timing_note(info):
+    """'load average X when measured', per build when the files were timed in different builds."""
+    groups = {}
+    for f, i in info.items():
+        groups.setdefault(i["parity"].get("loadavg_after_timing", "?"), []).append(f)
+    if len(groups) == 1:
+        return f"load average {next(iter(groups))} when measured"
+    first, *rest = groups.items()
+    return (f"load average {first[0]} when measured; "
+            + "; ".join(f"{', '.join(fs)}: {la}, timed in a separate build" for la, fs in rest))
+
+
 def main():
     models_dir, work, report_out = sys.argv[1:4]
     pk = json.load(open(os.path.join(work, "packages.json")))
     parity = json.load(open(os.path.join(work, "parity.json")))
     meta = {}
-    for m in ("blazeface-front", "blazeface-back"):
+    for m in ("blazeface-front", "blazeface-back", "facemesh"):
         p = os.path.join(work, m + ".meta.json")
         if os.path.exists(p):
             meta[m] = json.load(open(p))
+    carried = merge_previous(parity, meta, report_out)
 
-    files = ["blazeface-front", "blazeface-back", "dlib-resnet", "faceres"]
+    files = ["blazeface-front", "blazeface-back", "dlib-resnet", "faceres", "facemesh"]
     info = {}
     for f in files:
         path = os.path.join(models_dir, f + ".onnx")
@@ -74,6 +110,9 @@ def main():
     w("```")
     w("bash tools/build_models/build.sh")
     w("```")
+    w("")
+    w("`BUILD_MODELS_ONLY=\"facemesh\" bash tools/build_models/build.sh` rebuilds, checks and installs only the "
+      "named files; the others stay as they are, with their figures below carried over from the last report.")
     w("")
     w("The build is never part of install, tests or CI. It fetches the pinned npm tarballs with `npm pack`, "
       "checks their sha256, and works in a throw-away directory: a Python 3.11 venv with "
@@ -96,8 +135,8 @@ def main():
     w(f"Parity: max |onnx - original| / max |original| per output over all parity inputs (seeded random "
       f"arrays and two photos from `../shared/faces/dev`, read in place), onnxruntime {parity['onnxruntime']} "
       f"vs TF.js {parity['tfjs']} ({parity['tfjs_backend']} backend); the build fails above {parity['tolerance']:g}. "
-      f"Timings: median of 50 runs after warm-up on the build machine (2 cores, shared with other work: load "
-      f"average {parity.get('loadavg_after_timing', ['?'])[0]} when measured); indicative only. "
+      f"Timings: median of 50 runs after warm-up on the build machine (2 cores, shared with other work: "
+      f"{timing_note(info)}); indicative only. "
       f"Per-case figures: `tools/build_models/parity_report.json`.")
     w("")
     w("## Sources and licences")
@@ -114,6 +153,9 @@ def main():
     w(f"| dlib-resnet | `{fa['package']}` (`model/face_recognition_model-weights_manifest.json` + `face_recognition_model.bin`; "
       f"topology from `src/faceRecognitionNet/*.ts`) | `{fa['sha256']}` | dlib's ResNet face descriptor "
       "(dlib_face_recognition_resnet_model_v1), ported by face-api | face-api MIT; dlib model weights CC0 / public domain |")
+    w(f"| facemesh | `{hm['package']}` (`models/facemesh.json` + .bin) | `{hm['sha256']}` | MediaPipe FaceMesh "
+      "(Google; the TF.js `facemesh` graph model, 468 landmarks), as Human uses it | package MIT; MediaPipe "
+      "FaceMesh Apache-2.0. Training data: not stated in the package (Google's MediaPipe FaceMesh model card describes it; not verified offline) |")
     w("")
     w("Not shipped: `antispoof`, `liveness`, `mobilefacenet` (no licence or provenance stated), and the other "
       "human-models files (not needed; `mobileface` and `faceres-deep` measured worse).")
@@ -183,13 +225,53 @@ def main():
       "Not normalised; subtract a reference mean embedding and L2-normalise before cosine (see the face-models notes).")
     w(f"- Parity against the TF.js graph model (fed BGR - mean computed with TF.js ops): {fmt_err(i['parity']['max_rel_err'])}.")
     w("")
+    i = info["facemesh"]
+    w("## `facemesh.onnx` (dense face landmarks, 468 points with depth; MediaPipe FaceMesh)")
+    w("")
+    w(f"- Input: {i['in']}: NHWC **RGB**, the 192x192 face crop, values already scaled to [0, 1]: **the caller "
+      "computes `x / 255`** (Human: `cutAndResize` divides by 255). The graph does no preprocessing. The crop "
+      "(`chalicelib/face/mesh.py`): a square of 1.5x the BlazeFace box's long side about its centre (MediaPipe's "
+      "detection-to-ROI; Human uses 1.4), turned upright by the eye line's roll, black outside the photo; then a "
+      "second pass on the crop derived from the first pass's landmarks.")
+    w(f"- Outputs: {i['out']}. `landmarks` = 468 x (x, y, z) in crop pixels (x right, y down, 0..192, pixel-corner "
+      "coordinates; z in the same units, relative to the face's centre depth, negative = towards the camera); "
+      "reshape to (468, 3). `face_score` is a **probability**: the model's own sigmoid is in the graph (do not "
+      "apply another). The native third output, `output_contours` [N,266], is pruned.")
+    w(f"- Converted with tf2onnx (`--tfjs`, opset {i['opset']}) after adding the missing `TArgs` attr to the "
+      "`_FusedConv2D` nodes; the input renamed to `image`, the outputs to `landmarks` (native `output_mesh`, "
+      "`Identity_2`) and `face_score` (native `output_faceflag`, `Identity_1`). The graph's `Sigmoid` is rewritten "
+      "as `1 / (1 + exp(-x))` (Neg, Exp, Add, Reciprocal): onnxruntime's CPU Sigmoid is a fast approximation "
+      "whose relative error grows in the tail (up to 25 % for x > -15 with onnxruntime 1.20.1; absolute error "
+      "<= 1.6e-7), which showed as a 7.2e-4 relative error on the ~1e-4 face score of a random-noise input; the "
+      "rewritten form matches float64 to 1.4e-7 relative everywhere. Every `PRelu` is rewritten as "
+      "`Relu(x) + slope * (x - Relu(x))`, the same values bit for bit: onnxruntime 1.32's CPU PRelu with a "
+      "per-channel slope is ~16x slower than 1.20's, and this took the model from 5.4 to 2.5 ms per inference "
+      "under onnxruntime 1.32.0 (the runtime in requirements.txt), identical outputs.")
+    w("- Landmark indices (MediaPipe's topology; right/left = the **person's**): nose tip 1, forehead top 10, chin "
+      "152, eye outer corners 33 (person's right = **image left** in an unmirrored photo) and 263 (person's left = "
+      "image right), inner corners 133 and 362, face outline at eye height 234 (image left) and 454 (image right), "
+      "mouth corners 61 (image left) and 291. 28 landmarks lie on the midline; the other 220 below 248 are on the "
+      "person's right and 248..467 are their left-side counterparts in the same order (`mesh.MIRROR`).")
+    lc = i["parity"].get("landmark_check")
+    if lc:
+        w(f"- Verified on a real photo (`../shared/faces/dev/Aaron_Peirsol/1.jpg`, LFW, upright frontal, the central "
+          f"60 % square): face_score {lc['face_score']:.3f}; points (crop pixels) {json.dumps(lc['points'])}: "
+          "33 left of 263 and 234 left of 454 in the image, nose tip between the eyes and below them, forehead "
+          "above the eyes, chin below the nose, nose tip in front of the median depth: "
+          f"{'all checks pass' if lc['ok'] else 'CHECK FAILED: ' + json.dumps(lc['checks'])}.")
+    w(f"- Parity against the TF.js graph model (random batch of 2 in [0, 1], two photos as centre crops and "
+      f"letterboxed): {fmt_err(i['parity']['max_rel_err'])}.")
+    w("")
     w(CALIBRATION)
     with open(os.path.join(models_dir, "MODELS.md"), "w") as fh:
         fh.write("\n".join(L))
     rep = dict(parity)
+    rep["models"] = {f: parity["models"][f] for f in files if f in parity["models"]}
     rep["packages"] = pk
     rep["files"] = {f: {"size": info[f]["size"], "sha256": info[f]["sha256"]} for f in files}
-    rep["anchor_layout"] = {k: v.get("anchor_layout") for k, v in meta.items()}
+    rep["anchor_layout"] = {k: v["anchor_layout"] for k, v in meta.items() if v.get("anchor_layout")}
+    if carried:
+        rep["carried_over_from_previous_build"] = sorted(carried)
     with open(report_out, "w") as fh:
         json.dump(rep, fh, indent=1)
     print("wrote", os.path.join(models_dir, "MODELS.md"))

@@ -145,6 +145,7 @@ class SessionModel(_Base):
     expires_at = UnicodeAttribute()
     used = BooleanAttribute(default=False)
     used_at = UnicodeAttribute(null=True)
+    challenge = JSONAttribute(null=True)  # {"id", "steps"}
     ttl = TTLAttribute()
 
 

@@ -268,7 +268,8 @@ class DynamoRecords:
         check: ``expires_at`` does). Conflict ``session_exists`` if the id is taken."""
         m = SessionModel(session.session_id, nip=session.nip, purpose=session.purpose, nonce=session.nonce,
                          keys=list(session.keys), expires_at=session.expires_at, used=session.used,
-                         used_at=session.used_at, ttl=expires)
+                         used_at=session.used_at, ttl=expires,
+                         challenge=session.challenge.model_dump() if session.challenge else None)
         try:
             m.save(condition=SessionModel.session_id.does_not_exist())
         except PutError as exc:
@@ -283,7 +284,7 @@ class DynamoRecords:
             return None
         return UploadSession(session_id=m.session_id, nip=m.nip, purpose=m.purpose, nonce=m.nonce,
                              keys=list(m.keys), expires_at=m.expires_at, used=bool(m.used),
-                             used_at=m.used_at)
+                             used_at=m.used_at, challenge=m.challenge)
 
     # --- attendance ----------------------------------------------------------------------------
     def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
