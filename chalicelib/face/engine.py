@@ -99,10 +99,12 @@ class FaceEngine:
         analysis.chips = {}  # face pixels go no further than the embedders
         return analysis
 
-    def inspect(self, data: bytes, with_mesh: bool = False) -> FaceAnalysis:
-        """Decode, detect and run the quality gates (and the face mesh if asked); no embedding.
-        Raises FaceError for unreadable images and when no face is found; other gate results are
-        returned as checks."""
+    def inspect(self, data: bytes, with_mesh: bool = False,
+                embedders: Sequence[str] | None = None) -> FaceAnalysis:
+        """Decode, detect and run the quality gates (and the face mesh if asked); no embedding,
+        the faces aligned for ``embedders`` (default: every calibrated model). Raises FaceError
+        for unreadable images and when no face is found; other gate results are returned as
+        checks."""
         timings: dict[str, float] = {}
         t = time.perf_counter()
         img = image.decode(data, self.config)
@@ -117,7 +119,7 @@ class FaceEngine:
         main = detections[0]
         t = time.perf_counter()
         chips = {name: align.warp(img, main.keypoints, EMBEDDERS[name])
-                 for name in self.calibration.model_names}
+                 for name in (self.calibration.model_names if embedders is None else embedders)}
         timings["align"] = _ms_since(t)
         dlib_chip = chips["dlib-resnet"] if "dlib-resnet" in chips else align.warp(
             img, main.keypoints, align.DLIB_CHIP)
@@ -150,13 +152,11 @@ class FaceEngine:
                 return sorted(found, key=lambda d: -d.score)
         return []
 
-    def embed(self, analysis: FaceAnalysis, only: str | None = None,
-              flip: bool = True) -> dict[str, np.ndarray]:
+    def embed(self, analysis: FaceAnalysis, flip: bool = True) -> dict[str, np.ndarray]:
+        """Each aligned chip through its model (with its mirror view when calibrated so)."""
         t = time.perf_counter()
         out = {}
         for name, chip in analysis.chips.items():
-            if only is not None and name != only:
-                continue
             x = np.asarray(chip, np.float32)[None]
             if flip and self.calibration.model(name).flip:
                 x = np.concatenate([x, x[:, :, ::-1]])
@@ -279,7 +279,7 @@ class FaceEngine:
 
     def _challenge_frame(self, template: Template, data: bytes, step: int) -> liveness.Frame:
         try:
-            a = self.inspect(data, with_mesh=True)
+            a = self.inspect(data, with_mesh=True, embedders=[CONTINUITY_MODEL])
             single = next(c for c in a.checks if c.name == "single_face")
             if not single.ok:
                 raise FaceError(single.reason or "multiple_faces", _MESSAGES["multiple_faces"],
@@ -288,7 +288,7 @@ class FaceEngine:
             raise FaceError(exc.code, f"Step {step + 1} of the challenge: {exc.message}",
                             {**exc.details, "step": step}) from exc
         name = CONTINUITY_MODEL
-        emb = self.embed(a, only=name, flip=False)[name]
+        emb = self.embed(a, flip=False)[name]
         m = self.calibration.model(name)
         z = (float((template.embeddings[name] @ emb).max()) - m.impostor_mean) / m.impostor_std
         return self._frame(template, a, data, z, self.config.liveness_identity_z)

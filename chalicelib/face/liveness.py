@@ -193,7 +193,7 @@ def homography_residual(a: np.ndarray, b: np.ndarray) -> float:
     rows[0::2, 6:9] = np.c_[u * x, u * y, u]
     rows[1::2, 3:6] = np.c_[-x, -y, -np.ones(n)]
     rows[1::2, 6:9] = np.c_[v * x, v * y, v]
-    h = np.linalg.svd(rows)[2][-1].reshape(3, 3)
+    h = np.linalg.svd(rows, full_matrices=False)[2][-1].reshape(3, 3)
     h = np.linalg.inv(tb) @ h @ ta
     proj = np.c_[a, np.ones(n)] @ h.T
     proj = proj[:, :2] / proj[:, 2:3]
