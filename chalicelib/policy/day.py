@@ -2,19 +2,22 @@
 
 Pure. The day is what the team view, absence detection and the export read; each status says why:
 
-============  ==============================================================  ====================
-status        when                                                            reasons
-============  ==============================================================  ====================
-present       the first accepted check-in was on time                         on_time
-late          the first accepted check-in was after work start                late (minutes, tier)
-flagged       the first check-in was flagged, or only a check-out exists      its flag reasons, or
-                                                                              no_checkin
-absent        absence detection found no check-in after the window closed     no_checkin (percent)
-============  ==============================================================  ====================
+==============  ============================================================  ====================
+status          when                                                          reasons
+==============  ============================================================  ====================
+present         the first accepted check-in was on time                       on_time
+late            the first accepted check-in was after work start              late (minutes, tier)
+pending_review  the first check-in was flagged and nobody has decided yet     its flag reasons
+no_record       only a check-out so far (the check-in window may be open)     no_checkin
+absent          absence detection found no check-in after the window closed   no_checkin (percent)
+==============  ============================================================  ====================
 
-Every reason names the ``checkin_id`` it comes from. A rejected attempt never changes the day. A
-late check-in after the absence mark replaces it (the absence's reasons are kept in
-``absence_replaced``). A flagged check-out adds its flag reasons and marks ``out_flagged``.
+Only an accepted check-in makes a day present or late. Every reason names the ``checkin_id`` it
+comes from. A rejected attempt never changes the day. A late check-in after the absence mark
+replaces it (the absence's reasons are kept in ``absence_replaced``). A check-out never turns a
+day into anything else: it records its time, and a flagged one adds its flag reasons and marks
+``out_flagged``; a check-out alone leaves an absent day absent, and absence detection still marks
+a ``no_record`` day absent.
 """
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ from typing import Iterable
 
 from chalicelib.common.errors import JsonObject
 
-PRESENT, LATE, FLAGGED, ABSENT = "present", "late", "flagged", "absent"
-DAY_STATUSES = (PRESENT, LATE, FLAGGED, ABSENT)
+PRESENT, LATE, PENDING_REVIEW, NO_RECORD, ABSENT = "present", "late", "pending_review", "no_record", "absent"
+DAY_STATUSES = (PRESENT, LATE, PENDING_REVIEW, NO_RECORD, ABSENT)
 ATTENDED = frozenset({PRESENT, LATE})  # an accepted check-in: never absent
 
 Reason = JsonObject
@@ -70,9 +73,10 @@ class Day:
         return self.first_in is not None
 
 
-def absent_day(office_id: str, reasons: list[Reason]) -> Day:
-    """The mark absence detection writes."""
-    return Day(status=ABSENT, office_id=office_id, reasons=tuple(reasons))
+def absent_day(office_id: str, reasons: list[Reason], day: Day | None = None) -> Day:
+    """The mark absence detection writes (over a ``no_record`` day: its check-out is kept)."""
+    base = day or Day(status=ABSENT, office_id=office_id)
+    return replace(base, status=ABSENT, office_id=base.office_id or office_id, reasons=tuple(reasons))
 
 
 def fold_day(day: Day | None, attempt: Attempt, office_id: str) -> Day | None:
@@ -80,9 +84,9 @@ def fold_day(day: Day | None, attempt: Attempt, office_id: str) -> Day | None:
     no day yet, else the day unchanged for a rejected attempt."""
     if attempt.decision == "rejected":
         return day
-    if day is not None and day.status == ABSENT:
-        day = Day(status=ABSENT, office_id=day.office_id, absence_replaced=day.reasons)
-    day = day or Day(status=FLAGGED, office_id=office_id)
+    if day is not None and day.status == ABSENT and attempt.kind == "in":
+        day = replace(day, reasons=(), absence_replaced=day.reasons)
+    day = day or Day(status=NO_RECORD, office_id=office_id)
     day = replace(day, office_id=day.office_id or office_id,
                   checkin_ids=(*day.checkin_ids, attempt.checkin_id))
     if attempt.kind == "in":
@@ -100,7 +104,7 @@ def _fold_in(day: Day, attempt: Attempt) -> Day:
     if day.has_checkin:
         return day  # the policy rejects a second check-in; nothing to fold
     if attempt.decision == "flagged":
-        status, reasons = FLAGGED, _tagged(attempt, effect="flag")
+        status, reasons = PENDING_REVIEW, _tagged(attempt, effect="flag")
     elif attempt.late_minutes:
         status, reasons = LATE, _tagged(attempt, {"late"})
     else:
@@ -113,8 +117,10 @@ def _fold_out(day: Day, attempt: Attempt) -> Day:
     day = replace(day, last_out=attempt.local_time, early_leave_minutes=attempt.early_leave_minutes,
                   early_leave_tier=attempt.tier)
     if not day.has_checkin:
-        # A check-out alone: flagged for review, whatever it was before (an absence included).
-        return replace(day, status=FLAGGED, reasons=(
+        # A check-out alone: absent stays absent; otherwise no record of attendance yet.
+        if day.status == ABSENT:
+            return day
+        return replace(day, status=NO_RECORD, reasons=(
             {"code": "no_checkin", "effect": "flag", "checkin_id": attempt.checkin_id},))
     if attempt.decision == "flagged":
         return replace(day, out_flagged=True, reasons=(*day.reasons, *_tagged(attempt, effect="flag")))
@@ -133,13 +139,14 @@ def day_from_dict(d: JsonObject) -> Day:
 
 
 def split_for_absence(days: Iterable[tuple[str, Day]]) -> tuple[set[str], set[str]]:
-    """(attended, under review) NIPs of a date's days, for absence detection: an accepted
-    check-in (present, late) is attendance; any other day but an absence mark (a flagged one)
-    awaits a supervisor and is not an absence either."""
-    attended, under_review = set(), set()
+    """(attended, pending review) NIPs of a date's days, for absence detection: an accepted
+    check-in (present, late) is attendance; a flagged one awaits its supervisor (reported as
+    pending, not absent, and not silently excused); anyone else (no day, a check-out alone, an
+    absence already marked) is absent."""
+    attended, pending = set(), set()
     for nip, day in days:
         if day.attended:
             attended.add(nip)
-        elif day.status != ABSENT:
-            under_review.add(nip)
-    return attended, under_review
+        elif day.status == PENDING_REVIEW:
+            pending.add(nip)
+    return attended, pending

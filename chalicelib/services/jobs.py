@@ -18,7 +18,7 @@ from chalicelib.policy.absence import (
     group_by_supervisor,
     window_closed,
 )
-from chalicelib.policy.day import absent_day, split_for_absence
+from chalicelib.policy.day import NO_RECORD, absent_day, split_for_absence
 from chalicelib.policy.export import manifest, records_to_csv
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import notices
@@ -40,6 +40,8 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     report: JsonObject = {"zone": zone, "timezone": ZONES[zone][0], "offices": [], "absent": 0,
                           "notices": 0, "skipped_offices": []}
     found: list[AbsenceRecord] = []
+    pending: list[EmployeeRef] = []
+    local_date: date | None = None
     for office in offices:
         rules = OfficeRules.from_dict(office.rules)
         if not window_closed(now, rules):
@@ -48,44 +50,64 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
         local_date = rules.local_moment(now)[0]
         staff = [EmployeeRef(e.nip, e.name, e.supervisor_nip, office.office_id)
                  for e in employees if e.office_ids[:1] == [office.office_id]]
-        office_found, written = _absentees_of(svc, office, local_date, staff)
+        office_found, office_pending, written = _absentees_of(svc, office, local_date, staff)
         found += office_found
+        pending += office_pending
         report["absent"] += written
         report["offices"].append({"office_id": office.office_id, "date": local_date.isoformat(),
                                   "staff": len(staff), "absent_new": written})
-    report["notices"] = _notify(svc, zone, found, {e.nip: e for e in employees})
+    report["pending_review"] = len(pending)
+    report["notices"] = _notify(svc, zone, found, pending, {e.nip: e for e in employees},
+                                local_date.isoformat() if local_date else None)
     metrics.add_metric(name="AbsencesDetected", unit="Count", value=report["absent"])
     logger.info("absence detection done", extra={k: report[k] for k in ("zone", "absent", "notices")})
     return report
 
 
 def _absentees_of(svc: Services, office: Office, local_date: date,
-                  staff: list[EmployeeRef]) -> tuple[list[AbsenceRecord], int]:
-    """Who of the office's staff has no day that excuses absence, and how many marks were new.
-    Already-absent staff are found again (the mark is not rewritten) so that a notice lost by an
-    earlier run is sent now; the notice's own marker keeps it once-only."""
-    attended, under_review = split_for_absence((d.nip, d.day) for d in svc.records.days_on(local_date.isoformat()))
+                  staff: list[EmployeeRef]) -> tuple[list[AbsenceRecord], list[EmployeeRef], int]:
+    """Who of the office's staff is absent, whose day waits for a review, and how many absence
+    marks were new. Already-absent staff are found again (the mark is not rewritten) so that a
+    notice lost by an earlier run is sent now; the notice's own marker keeps it once-only."""
+    days = {d.nip: d for d in svc.records.days_on(local_date.isoformat())}
+    attended, pending = split_for_absence((nip, d.day) for nip, d in days.items())
     found = find_absentees(local_date=local_date, employees=staff, accepted_checkin_nips=attended,
-                           day_status=svc.calendar.day_status(local_date), excused_nips=under_review,
+                           day_status=svc.calendar.day_status(local_date), excused_nips=pending,
                            lateness=svc.lateness)
     now = svc.now_iso()
-    written = sum(svc.records.mark_absent(DayRecord(nip=r.nip, date=local_date.isoformat(), name=r.name,
-                                                    day=absent_day(office.office_id, r.reasons)), now)
-                  for r in found)
-    return found, written
+    written = sum(_mark(svc, office, local_date, r, days.get(r.nip), now) for r in found)
+    return found, [e for e in staff if e.nip in pending], written
 
 
-def _notify(svc: Services, zone: str, found: list[AbsenceRecord], by_nip: dict[str, Employee]) -> int:
+def _mark(svc: Services, office: Office, local_date: date, r: AbsenceRecord, stored: DayRecord | None,
+          now: str) -> bool:
+    """The absence mark: new, or over a day without attendance (a check-out alone), at its version;
+    an absence already marked is not rewritten."""
+    if stored is not None and stored.day.status != NO_RECORD:
+        return False
+    return svc.records.mark_absent(DayRecord(
+        nip=r.nip, date=local_date.isoformat(), name=r.name, version=stored.version if stored else None,
+        day=absent_day(office.office_id, r.reasons, stored.day if stored else None)), now)
+
+
+def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[EmployeeRef],
+            by_nip: dict[str, Employee], local_date: str | None) -> int:
+    """One digest per supervisor: their absent staff and the staff whose day waits for review."""
+    absent = group_by_supervisor(found)
+    waiting: dict[str | None, list[EmployeeRef]] = {}
+    for e in pending:
+        waiting.setdefault(e.supervisor_nip, []).append(e)
     sent = 0
-    for sup_nip, recs in group_by_supervisor(found).items():
-        if not sup_nip:
-            continue
-        sup = by_nip.get(sup_nip)
-        notice = {"kind": notices.ABSENCE, "zone": zone, "date": recs[0].local_date.isoformat(),
+    for sup_nip in sorted({*absent, *waiting} - {None}):
+        recs, sup = absent.get(sup_nip, []), by_nip.get(sup_nip)
+        notice = {"kind": notices.ABSENCE, "zone": zone,
+                  "date": recs[0].local_date.isoformat() if recs else local_date,
                   "supervisor_nip": sup_nip, "supervisor_name": sup.name if sup else None,
                   "supervisor_email": sup.email if sup else None,
                   "absentees": [{"nip": r.nip, "name": r.name, "office_id": r.office_id,
-                                 "reasons": r.reasons} for r in recs]}
+                                 "reasons": r.reasons} for r in recs],
+                  "pending_review": [{"nip": e.nip, "name": e.name, "office_id": e.office_id}
+                                     for e in waiting.get(sup_nip, [])]}
         sent += notices.publish_absence_notice(svc, notice)
     return sent
 

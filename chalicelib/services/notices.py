@@ -26,8 +26,8 @@ def _once(svc: Services, key: str, details: JsonObject, send: Callable[[], None]
 def publish_absence_notice(svc: Services, notice: JsonObject) -> bool:
     """Publish once per (date, zone, supervisor); False if it was already sent."""
     key = f"absence-notice#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}"
-    count = len(notice["absentees"])
-    subject = f"Hadir: {count} absent on {notice['date']}"[:99]
+    count, waiting = len(notice["absentees"]), len(notice.get("pending_review", []))
+    subject = f"Hadir: {count} absent, {waiting} to review on {notice['date']}"[:99]
     if not _once(svc, key, {"count": count}, lambda: svc.notifier.publish(notice, subject)):
         return False
     logger.info("absence notice published", extra={"supervisor_nip": notice["supervisor_nip"],
@@ -55,9 +55,12 @@ def send_email(svc: Services, notice: JsonObject) -> bool:
 
 
 def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
-    lines = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice["absentees"]]
+    absent = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice["absentees"]] or ["- none"]
+    waiting = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice.get("pending_review", [])]
     body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"
-            + "\n".join(lines) + "\n\nConfirm or excuse each absence in Hadir.")
+            + "\n".join(absent)
+            + (f"\n\nFlagged check-ins waiting for your review:\n" + "\n".join(waiting) if waiting else "")
+            + "\n\nEach day and its reasons are in Hadir's team view.")
     return (f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}",
             f"Hadir: absences on {notice['date']}", body)
 

@@ -29,7 +29,7 @@ def test_the_office_centre_typed_in_is_flagged_as_copied(api, set_now):
     assert r.json["decision"] == "flagged"
     assert reason(r, "copied_coordinates")["site_id"] == "kantor-denpasar"
     day = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"][0]
-    assert day["status"] == "flagged"
+    assert day["status"] == "pending_review"
 
 
 def test_the_same_point_on_several_days_is_flagged_as_repeated(api, set_now):

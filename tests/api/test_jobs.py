@@ -220,3 +220,46 @@ def test_a_lockout_notice_becomes_one_email_to_the_supervisor(api, set_now):
     [mail] = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
     assert mail.destinations["ToAddresses"] == ["ketut.wirawan@denpasar.example.go.id"]
     assert AYU in mail.body and "5 face checks" in mail.body
+
+
+def test_a_flagged_check_in_is_pending_review_reported_in_the_digest_not_excused(api, set_now, tap):
+    from tests.api.helpers import location
+    set_now("2026-03-03T07:45:00+08:00")
+    assert enrol(api, AYU).status_code == 201
+    # Given Ayu's check-in flagged (a fix too coarse to prove presence)
+    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(accuracy_m=150))
+    assert r.json["decision"] == "flagged", r.json
+    set_now("2026-03-03T10:30:00+08:00")
+    # When absence detection runs
+    report = run("detect_absence_wita")
+    # Then her day is pending review: not absent, and in her supervisor's digest as such
+    assert report["pending_review"] == 1
+    [notice] = tap()
+    assert [a["nip"] for a in notice["pending_review"]] == [AYU]
+    assert AYU not in [a["nip"] for a in notice["absentees"]]
+    team = {s["nip"]: s["status"] for s in api.get("/team/attendance?date=2026-03-03", user=KETUT).json["staff"]}
+    assert team[AYU] == "pending_review"
+
+
+def test_a_check_out_alone_leaves_the_day_absent(api, set_now, tap):
+    from tests.api.helpers import location
+    set_now("2026-03-03T07:45:00+08:00")
+    assert enrol(api, AYU).status_code == 201
+    # Given a check-out alone before absence detection, and another after it
+    set_now("2026-03-03T08:00:00+08:00")
+    out = check_in(api, AYU, checkin_session(api, AYU), kind="out", loc=location(captured_at="2026-03-03T07:59:50+08:00"))
+    assert out.json["decision"] == "flagged" and "no_checkin" in [x["code"] for x in out.json["reasons"]]
+    set_now("2026-03-03T10:30:00+08:00")
+    report = run("detect_absence_wita")
+    # Then the day is absent (its check-out kept), and the digest lists her
+    day = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"][0]
+    assert day["status"] == "absent" and report["absent"] >= 1
+    assert AYU in [a["nip"] for a in tap()[0]["absentees"]]
+    # When she checks out again in the afternoon
+    set_now("2026-03-03T16:30:00+08:00")
+    again = check_in(api, AYU, checkin_session(api, AYU), kind="out",
+                     loc=location(captured_at="2026-03-03T16:29:50+08:00"))
+    assert again.status_code == 201, again.json
+    # Then the day is still absent, and still in the export as absent
+    day = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"][0]
+    assert day["status"] == "absent"

@@ -431,6 +431,20 @@ def test_mark_absent_writes_only_when_no_day_exists(records):
     assert records.day(BUDI, DATE).day.status == "late"
 
 
+def test_mark_absent_over_a_stored_day_needs_its_version(records):
+    # Given a day with a check-out alone (no_record), stored at version 1
+    records.put_session(session("s1"), EXPIRES)
+    records.record_checkin(attempt("c1"), day(status="no_record"), "s1", T0)
+    stored = records.day(AYU, DATE)
+    absence = DayRecord(nip=AYU, date=DATE, name="Ayu Lestari",
+                        day=absent_day("kanwil-bali", [{"code": "no_checkin"}], stored.day))
+    # When marked absent at another version, nothing is written; at its version, it is
+    assert records.mark_absent(absence.model_copy(update={"version": 7}), T1) is False
+    assert records.mark_absent(absence.model_copy(update={"version": stored.version}), T1) is True
+    marked = records.day(AYU, DATE)
+    assert marked.day.status == "absent" and marked.version == stored.version + 1
+
+
 def test_records_read_are_copies(records):
     records.put_session(session("s1"), EXPIRES)
     mine = attempt("c1")

@@ -25,9 +25,9 @@ def test_a_late_check_in_makes_it_late_with_the_minutes_and_tier():
     assert [r["code"] for r in day.reasons] == ["late"] and day.reasons[0]["checkin_id"] == "c1"
 
 
-def test_a_flagged_check_in_makes_it_flagged_with_the_flag_reasons_only():
+def test_a_flagged_check_in_makes_it_pending_review_with_the_flag_reasons_only():
     day = fold_day(None, attempt("c1", "in", "flagged", UNCERTAIN, ON_TIME), "kantor")
-    assert day.status == "flagged"
+    assert day.status == "pending_review" and not day.attended
     assert day.reasons == ({**UNCERTAIN, "checkin_id": "c1"},)
 
 
@@ -51,9 +51,28 @@ def test_a_flagged_check_out_adds_its_reasons_and_marks_the_day():
     assert [r["checkin_id"] for r in day.reasons] == ["c1", "c2"]
 
 
-def test_a_check_out_alone_is_flagged_as_no_checkin():
+def test_a_check_out_alone_is_no_record_yet_with_no_checkin():
     day = fold_day(None, attempt("c1", "out", "flagged", time="16:05:00"), "kantor")
-    assert day.status == "flagged" and day.reasons[0]["code"] == "no_checkin"
+    assert day.status == "no_record" and day.reasons[0]["code"] == "no_checkin"
+    assert day.last_out == "16:05:00"
+
+
+def test_a_check_out_never_turns_an_absent_day_into_anything_else():
+    # Given a day absence detection marked absent
+    absent = absent_day("kantor", [{"code": "no_checkin", "percent": 4.0}])
+    # When a check-out alone arrives, accepted or flagged
+    for decision in ("accepted", "flagged"):
+        day = fold_day(absent, attempt("c1", "out", decision, UNCERTAIN, time="16:05:00"), "kantor")
+        # Then the day stays absent, for the same reasons, with the check-out recorded
+        assert day.status == "absent" and day.reasons == absent.reasons
+        assert day.last_out == "16:05:00" and day.checkin_ids == ("c1",)
+
+
+def test_absence_detection_marks_a_check_out_alone_absent_and_keeps_the_check_out():
+    only_out = fold_day(None, attempt("c1", "out", "accepted", time="16:05:00"), "kantor")
+    assert split_for_absence([("a", only_out)]) == (set(), set())
+    marked = absent_day("kantor", [{"code": "no_checkin"}], only_out)
+    assert marked.status == "absent" and marked.last_out == "16:05:00" and marked.checkin_ids == ("c1",)
 
 
 def test_a_late_check_in_replaces_an_absence_mark_and_keeps_why_it_was_made():
@@ -63,9 +82,9 @@ def test_a_late_check_in_replaces_an_absence_mark_and_keeps_why_it_was_made():
     assert day.absence_replaced == ({"code": "no_checkin", "percent": 4.0},)
 
 
-def test_absence_detection_counts_attended_and_under_review_apart_from_absent():
-    days = [("a", Day(status="present")), ("b", Day(status="late")), ("c", Day(status="flagged")),
-            ("d", Day(status=ABSENT))]
+def test_absence_detection_counts_attended_and_pending_review_apart_from_absent():
+    days = [("a", Day(status="present")), ("b", Day(status="late")), ("c", Day(status="pending_review")),
+            ("d", Day(status=ABSENT)), ("e", Day(status="no_record"))]
     assert split_for_absence(days) == ({"a", "b"}, {"c"})
 
 

@@ -290,11 +290,12 @@ class InMemoryRecords:
             return [_copy(self._checkins[k]) for k in keys]
 
     def mark_absent(self, day: DayRecord, now: str) -> bool:
-        """Write ``day`` (an absence) unless a day record exists; True if written."""
+        """Write ``day`` (an absence) unless a day record exists, or over the stored day of
+        ``day.version`` (a day without attendance); True if written."""
         with self._lock:
-            if self._stored_version(day) is not None:
+            if self._stored_version(day) != day.version:
                 return False
-            self._put_day(day, 1)
+            self._put_day(day, (day.version or 0) + 1)
             return True
 
     # --- once-only job markers -----------------------------------------------------------------

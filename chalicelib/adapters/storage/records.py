@@ -339,9 +339,15 @@ class DynamoRecords:
                                              filter_condition=AttendanceModel.item_type == item_type)
 
     def mark_absent(self, day: DayRecord, now: str) -> bool:
-        """Write ``day`` (an absence) unless a day record exists; True if written."""
+        """Write ``day`` (an absence) unless a day record exists, or over the stored day of
+        ``day.version`` (a day without attendance); True if written."""
+        m = self._day_model(day, now)
         try:
-            self._day_model(day, now).save(condition=AttendanceModel.sk.does_not_exist())
+            if day.version is None:
+                m.save(condition=AttendanceModel.sk.does_not_exist())
+            else:
+                m.version = day.version  # PynamoDB conditions the put on it
+                m.save()
             return True
         except PutError as exc:
             if _condition_failed(exc):
