@@ -21,7 +21,8 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
                                                            accuracy_m) or no_sites
  3     geo uncertain                               flag    location_uncertain (site_id,
                                                            accuracy_m, distance_to_edge_m)
- 3     accuracy worse than the maximum             flag*   accuracy_too_low (accuracy_m, max)
+ 3     accuracy worse than the maximum             reject* accuracy_too_low (accuracy_m, max):
+                                                           such a fix cannot prove presence
  3     geo inside                                  info    inside_geofence (site_id, margin_m)
  4     a spoofing signal fired (policy.signals)    flag*   implausible_accuracy,
                                                            copied_coordinates,
@@ -137,7 +138,9 @@ def _geo_reasons(geo: GeoResult) -> list[JsonObject]:
     effect = {"outside": REJECT, "uncertain": FLAG, "inside": INFO}[geo.status]
     out = []
     for r in geo.reasons:
-        e = INFO if r["code"] == "accuracy_too_low" and geo.status == "outside" else effect
+        e = effect
+        if r["code"] == "accuracy_too_low":
+            e = INFO if geo.status == "outside" else REJECT
         out.append({**r, "effect": e})
     return out
 

@@ -307,3 +307,14 @@ def test_three_copies_of_one_photo_cannot_be_enrolled(api):
     r = enrol(api, AYU, photos=[photo(FACE, seed=0)] * 3)
     assert r.status_code == 422 and r.json["error"]["code"] == "duplicate_enrolment_photos", r.json
     assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
+
+
+def test_a_fix_whose_accuracy_radius_exceeds_the_maximum_is_rejected_not_flagged(api, set_now):
+    given_enrolled(api, set_now)
+    # When the phone reports a 20,000 km accuracy radius (as a careless or spoofing client may)
+    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(accuracy_m=20_000_000))
+    # Then rejected: such a fix cannot prove presence, and the day is not made
+    reason = next(x for x in r.json["reasons"] if x["code"] == "accuracy_too_low")
+    assert r.status_code == 422 and r.json["decision"] == "rejected"
+    assert reason["effect"] == "reject" and reason["max_accuracy_m"] == 100.0
+    assert api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"][0]["status"] != "pending_review"

@@ -226,8 +226,8 @@ def test_a_flagged_check_in_is_pending_review_reported_in_the_digest_not_excused
     from tests.api.helpers import location
     set_now("2026-03-03T07:45:00+08:00")
     assert enrol(api, AYU).status_code == 201
-    # Given Ayu's check-in flagged (a fix too coarse to prove presence)
-    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(accuracy_m=150))
+    # Given Ayu's check-in flagged (the office's centre typed in as her position)
+    r = check_in(api, AYU, checkin_session(api, AYU), loc=location(lat=-8.6705, lon=115.2126))
     assert r.json["decision"] == "flagged", r.json
     set_now("2026-03-03T10:30:00+08:00")
     # When absence detection runs
