@@ -16,7 +16,7 @@ from chalicelib.face import types as ft
 
 PIXEL_HASH_WEIGHT = 0.02  # norm of the pixel-hash part against the unit colour part
 # The head pose a fake photo shows for each challenge step (degrees: yaw to the own left, pitch up).
-POSES = {"front": (0, 0), "left": (20, 0), "right": (-20, 0), "up": (0, 15), "down": (0, -15)}
+POSES = {"front": (0, 0), "left": (25, 0), "right": (-25, 0), "up": (0, 22), "down": (0, -22)}
 
 
 def photo(colour=(200, 40, 40), faces=1, fmt="PNG", size=(64, 64), seed=0, pose="front",
@@ -76,7 +76,8 @@ def head(yaw: float, pitch: float, flat: bool = False, jitter: int = 0) -> np.nd
     q = p @ (rx @ ry).T
     if flat:  # and the mesh model reads the depth of the frontal face printed on it
         q[:, 2] = depth
-    noise = np.random.default_rng(jitter).normal(0, 0.004, q.shape) if jitter else 0
+    # Two captures of a live face differ (expression, a little pose); two of one print barely do.
+    noise = np.random.default_rng(jitter).normal(0, 0.002 if flat else 0.02, q.shape) if jitter else 0
     return (q + noise) * 100 + [320, 240, 0]
 
 

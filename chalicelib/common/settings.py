@@ -135,9 +135,9 @@ class Settings(BaseSettings):
     liveness_directions: Annotated[tuple[Literal["left", "right", "up", "down"], ...], NoDecode,
                                    BeforeValidator(_comma_list)] = Field(
         default=("left", "right", "up", "down"), min_length=1, validation_alias="HADIR_LIVENESS_DIRECTIONS")
-    liveness_min_turn_deg: float = Field(default=10.0, gt=0, le=45,
+    liveness_min_turn_deg: float = Field(default=13.5, gt=0, le=45,
                                          validation_alias="HADIR_LIVENESS_MIN_TURN_DEG")
-    liveness_min_residual: float = Field(default=0.03, ge=0, validation_alias="HADIR_LIVENESS_MIN_RESIDUAL")
+    liveness_min_residual: float = Field(default=0.0325, ge=0, validation_alias="HADIR_LIVENESS_MIN_RESIDUAL")
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024

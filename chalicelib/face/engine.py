@@ -35,7 +35,7 @@ from chalicelib.face.types import (
 )
 
 ENROLMENT_PHOTOS = 3
-CONTINUITY_MODEL = "dlib-resnet"  # the cheaper embedder: identity of the challenge's other frames
+CONTINUITY_MODEL = "dlib-resnet"  # identity of the challenge's other frames: its own view, unaveraged
 
 # How each embedder wants its face (chip geometry).
 EMBEDDERS = {
@@ -152,17 +152,20 @@ class FaceEngine:
                 return sorted(found, key=lambda d: -d.score)
         return []
 
-    def embed(self, analysis: FaceAnalysis, flip: bool = True) -> dict[str, np.ndarray]:
-        """Each aligned chip through its model (with its mirror view when calibrated so)."""
+    def embed(self, analysis: FaceAnalysis, plain: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Each aligned chip through its model (with its mirror view when calibrated so); the
+        photo's own view alone, unaveraged, into ``plain`` if given."""
         t = time.perf_counter()
         out = {}
         for name, chip in analysis.chips.items():
             x = np.asarray(chip, np.float32)[None]
-            if flip and self.calibration.model(name).flip:
+            if self.calibration.model(name).flip:
                 x = np.concatenate([x, x[:, :, ::-1]])
             raw = models.run(name, np.ascontiguousarray(x), ["embedding"], self.config.threads,
                              self.models_dir)[0]
             out[name] = self.calibration.normalise(name, raw)
+            if plain is not None:
+                plain[name] = self.calibration.normalise(name, raw[:1])
         analysis.timings_ms["embed"] = _ms_since(t)
         return out
 
@@ -264,12 +267,14 @@ class FaceEngine:
     # --- challenge-response liveness (face/liveness.py) ---
     def verify_challenge(self, template: Template, frames: Sequence[bytes], steps: Sequence[str],
                          rules: liveness.LivenessRules) -> Verification:
-        """The front frame verified as a single selfie is, the other frames only as far as the
-        challenge needs (detection, mesh, one embedder without the flip for identity), then every
-        liveness check. A frame without a usable face raises FaceError naming its step."""
+        """The front frame verified as a single selfie is; the other frames detected, meshed and
+        embedded (identity from dlib's own view, calibrated as ``liveness_identity_z``; the
+        replay test against the enrolment photos like the front frame's), then every liveness
+        check. A frame without a usable face raises FaceError naming its step."""
         verified = self.verify(template, frames[0], with_mesh=True)
         a = verified.analysis
-        observed = [self._frame(template, a, frames[0], verified.match.score, self.calibration.threshold)]
+        copy = replay.Replay(verified.match.replay_score, verified.match.replay_threshold, verified.match.replay_of)
+        observed = [self._frame(template, a, frames[0], verified.match.score, self.calibration.threshold, copy)]
         for i, data in enumerate(frames[1:], start=1):
             t = time.perf_counter()
             observed.append(self._challenge_frame(template, data, i))
@@ -279,7 +284,7 @@ class FaceEngine:
 
     def _challenge_frame(self, template: Template, data: bytes, step: int) -> liveness.Frame:
         try:
-            a = self.inspect(data, with_mesh=True, embedders=[CONTINUITY_MODEL])
+            a = self.inspect(data, with_mesh=True)
             single = next(c for c in a.checks if c.name == "single_face")
             if not single.ok:
                 raise FaceError(single.reason or "multiple_faces", _MESSAGES["multiple_faces"],
@@ -287,19 +292,21 @@ class FaceEngine:
         except FaceError as exc:
             raise FaceError(exc.code, f"Step {step + 1} of the challenge: {exc.message}",
                             {**exc.details, "step": step}) from exc
-        name = CONTINUITY_MODEL
-        emb = self.embed(a, flip=False)[name]
-        m = self.calibration.model(name)
-        z = (float((template.embeddings[name] @ emb).max()) - m.impostor_mean) / m.impostor_std
-        return self._frame(template, a, data, z, self.config.liveness_identity_z)
+        plain: dict[str, np.ndarray] = {}
+        emb = self.embed(a, plain)
+        m = self.calibration.model(CONTINUITY_MODEL)
+        z = (float((template.embeddings[m.name] @ plain[m.name]).max()) - m.impostor_mean) / m.impostor_std
+        copy = replay.check(template.embeddings, emb, self.config.replay_threshold)
+        return self._frame(template, a, data, z, self.config.liveness_identity_z, copy)
 
     @staticmethod
     def _frame(template: Template, a: FaceAnalysis, data: bytes, identity: float,
-               limit: float) -> liveness.Frame:
+               limit: float, copy: replay.Replay) -> liveness.Frame:
         points = a.mesh
         rep = None if template.meshes is None else liveness.replay_residual(template.meshes, points)
         return liveness.Frame(points=points, pose=liveness.pose_of(points), identity=identity,
-                              identity_limit=limit, replay=rep, digest=hashlib.sha256(data).hexdigest())
+                              identity_limit=limit, replay=rep, copy=copy.score, copy_limit=copy.threshold,
+                              digest=hashlib.sha256(data).hexdigest())
 
     def verify(self, template: Template, data: bytes, with_mesh: bool = False) -> Verification:
         """Score the probe against the template, with the replay evidence: is the probe one of

@@ -42,6 +42,7 @@ FLAT_MOTION = "liveness_flat_motion"
 IDENTITY_CHANGED = "liveness_identity_changed"
 DUPLICATE_FRAMES = "liveness_duplicate_frames"
 REPLAYED_IMAGE = "replayed_image"
+SCORED = ("identity", "copy")  # checks whose numbers are face scores (supervisors and auditors only)
 
 # MediaPipe FaceMesh landmark indices (unmirrored photo: the person's right is the image's left).
 NOSE_TIP, CHIN, FOREHEAD = 1, 152, 10
@@ -56,9 +57,10 @@ class LivenessRules:
     required: bool = True
     turns: int = 2  # challenged turns after the front frame
     directions: tuple[str, ...] = TURNS  # the turns a challenge may ask for
-    min_turn_deg: float = 10.0
-    min_residual: float = 0.03  # homography RMS residual / inter-ocular distance
-    max_duplicate_residual: float = 0.004  # similarity RMS residual / IOD: one capture again
+    # Calibrated on ../shared/faces dev by bench/liveness.py (bench/RESULTS-liveness.md).
+    min_turn_deg: float = 13.5
+    min_residual: float = 0.0325  # homography RMS residual / inter-ocular distance
+    max_duplicate_residual: float = 0.0108  # similarity RMS residual / IOD: one capture again
 
     def to_dict(self) -> JsonObject:
         return {"turns": self.turns, "min_turn_deg": self.min_turn_deg, "min_residual": self.min_residual,
@@ -83,7 +85,8 @@ class Pose:
 class Frame:
     """What liveness needs of one frame: the landmarks (n, 2+) in source pixels, the pose, the
     identity score against the template with its limit, the residual to the closest enrolment
-    photo's landmarks (None when the template keeps none), and the bytes' digest."""
+    photo's landmarks (None when the template keeps none), the bytes' digest, and the
+    embeddings' replay score (face/replay.py) with its limit."""
 
     points: np.ndarray
     pose: Pose
@@ -91,6 +94,8 @@ class Frame:
     identity_limit: float
     replay: float | None
     digest: str
+    copy: float | None = None  # the embeddings' replay score against the enrolment photos
+    copy_limit: float = 1.0
 
     @property
     def identity_ok(self) -> bool:
@@ -99,7 +104,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class LivenessCheck:
-    check: str  # direction | depth | identity | distinct | fresh
+    check: str  # direction | depth | identity | distinct | fresh | copy
     step: int
     ok: bool
     value: float
@@ -237,10 +242,16 @@ def replay_residual(enrolled: np.ndarray, points: np.ndarray) -> float:
 
 
 def _fresh(frames: Sequence[Frame], steps: Sequence[str], rules: LivenessRules) -> list[LivenessCheck]:
+    """Each frame against the enrolment photos: their landmarks (``fresh``) and their embeddings
+    (``copy``: a replay score, shown to supervisors only, like the face score)."""
     limit = rules.max_duplicate_residual
-    return [LivenessCheck("fresh", i, f.replay > limit, f.replay, limit,
-                          None if f.replay > limit else REPLAYED_IMAGE, pose=steps[i])
-            for i, f in enumerate(frames) if f.replay is not None]
+    out = [LivenessCheck("fresh", i, f.replay > limit, f.replay, limit,
+                         None if f.replay > limit else REPLAYED_IMAGE, pose=steps[i])
+           for i, f in enumerate(frames) if f.replay is not None]
+    out += [LivenessCheck("copy", i, f.copy < f.copy_limit, f.copy, f.copy_limit,
+                          None if f.copy < f.copy_limit else REPLAYED_IMAGE, pose=steps[i])
+            for i, f in enumerate(frames) if f.copy is not None]
+    return out
 
 
 def _distinct(frames: Sequence[Frame], steps: Sequence[str], rules: LivenessRules) -> list[LivenessCheck]:
@@ -281,13 +292,13 @@ def reasons(liveness: Liveness) -> list[JsonObject]:
 
 
 def _numbers(c: LivenessCheck) -> JsonObject:
-    """An identity check's numbers are a face score: named so, they reach only supervisors."""
-    if c.check == "identity":
+    """An identity or copy check's numbers are face scores: named so, they reach only supervisors."""
+    if c.check in SCORED:
         return {"score": round(c.value, 4), "threshold": c.limit}
     return {"value": round(c.value, 4), "limit": c.limit}
 
 
 def for_employee(liveness: JsonObject) -> JsonObject:
-    """``Liveness.to_dict()`` without the identity checks' face scores."""
-    return {**liveness, "checks": [{**c, "value": None, "limit": None} if c["check"] == "identity" else c
+    """``Liveness.to_dict()`` without the identity and copy checks' face scores."""
+    return {**liveness, "checks": [{**c, "value": None, "limit": None} if c["check"] in SCORED else c
                                    for c in liveness["checks"]]}

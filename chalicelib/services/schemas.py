@@ -331,12 +331,12 @@ class FaceOut(Response):
 
 
 class LivenessCheckOut(Response):
-    check: Literal["direction", "depth", "identity", "distinct", "fresh"]
+    check: Literal["direction", "depth", "identity", "distinct", "fresh", "copy"]
     step: int
     pose: str | None
     ok: bool
-    value: float | None = Field(description="none on identity checks for the employee (the face "
-                                            "score is for supervisors and auditors)")
+    value: float | None = Field(description="none on identity and copy checks for the employee (face "
+                                            "scores are for supervisors and auditors)")
     limit: float | None
     code: str | None
 
