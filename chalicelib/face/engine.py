@@ -273,8 +273,8 @@ class FaceEngine:
         check. A frame without a usable face raises FaceError naming its step."""
         verified = self.verify(template, frames[0], with_mesh=True)
         a = verified.analysis
-        copy = replay.Replay(verified.match.replay_score, verified.match.replay_threshold, verified.match.replay_of)
-        observed = [self._frame(template, a, frames[0], verified.match.score, self.calibration.threshold, copy)]
+        # (the front frame's replay test is the match's own: replayed_image with the photo it copies)
+        observed = [self._frame(template, a, frames[0], verified.match.score, self.calibration.threshold)]
         for i, data in enumerate(frames[1:], start=1):
             t = time.perf_counter()
             observed.append(self._challenge_frame(template, data, i))
@@ -301,12 +301,12 @@ class FaceEngine:
 
     @staticmethod
     def _frame(template: Template, a: FaceAnalysis, data: bytes, identity: float,
-               limit: float, copy: replay.Replay) -> liveness.Frame:
+               limit: float, copy: replay.Replay | None = None) -> liveness.Frame:
         points = a.mesh
         rep = None if template.meshes is None else liveness.replay_residual(template.meshes, points)
         return liveness.Frame(points=points, pose=liveness.pose_of(points), identity=identity,
-                              identity_limit=limit, replay=rep, copy=copy.score, copy_limit=copy.threshold,
-                              digest=hashlib.sha256(data).hexdigest())
+                              identity_limit=limit, replay=rep, digest=hashlib.sha256(data).hexdigest(),
+                              copy=copy.score if copy else None, copy_limit=copy.threshold if copy else 1.0)
 
     def verify(self, template: Template, data: bytes, with_mesh: bool = False) -> Verification:
         """Score the probe against the template, with the replay evidence: is the probe one of
