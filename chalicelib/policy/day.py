@@ -127,6 +127,21 @@ def _fold_out(day: Day, attempt: Attempt) -> Day:
     return day
 
 
+HOLIDAY, WEEKEND = "holiday", "weekend"
+
+
+def view_status(day: Day | None, working: bool, calendar_reason: str) -> str:
+    """The status a day view shows: the day's own if it has a record; else ``weekend`` or
+    ``holiday`` (national, cuti bersama, agency) for a day off (``calendar_reason`` as
+    policy.calendar says it), or ``no_record``: nothing yet (the window may still be open, or
+    absence detection has not run)."""
+    if day is not None:
+        return day.status
+    if not working:
+        return WEEKEND if calendar_reason == WEEKEND else HOLIDAY
+    return NO_RECORD
+
+
 def day_to_dict(day: Day) -> JsonObject:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in day.__dict__.items()}
 

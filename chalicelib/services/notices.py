@@ -59,7 +59,7 @@ def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
     waiting = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice.get("pending_review", [])]
     body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"
             + "\n".join(absent)
-            + (f"\n\nFlagged check-ins waiting for your review:\n" + "\n".join(waiting) if waiting else "")
+            + ("\n\nFlagged check-ins waiting for your review:\n" + "\n".join(waiting) if waiting else "")
             + "\n\nEach day and its reasons are in Hadir's team view.")
     return (f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}",
             f"Hadir: absences on {notice['date']}", body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from chalicelib.common.errors import InvalidInput, JsonObject, NotFound
-from chalicelib.policy.day import Day
+from chalicelib.policy.day import Day, view_status
 from chalicelib.policy.decision import for_employee
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services.enrolment import employee
@@ -72,7 +72,7 @@ def my_attendance(svc: Services, nip: str, q: DateRangeQuery) -> MyAttendance:
     checkins: dict[str, list[CheckinBrief]] = {}
     for c in svc.records.checkins_between(nip, start.isoformat(), end.isoformat()):
         checkins.setdefault(c.local_date, []).append(_brief(c))
-    out = [_my_day(svc, start + timedelta(days=n), today, days, checkins)
+    out = [_my_day(svc, start + timedelta(days=n), days, checkins)
            for n in range((end - start).days + 1)]
     return MyAttendance(nip=nip, start=start.isoformat(), end=end.isoformat(), days=out)
 
@@ -82,18 +82,11 @@ def _brief(c: CheckinRecord) -> CheckinBrief:
                         work_mode=c.work_mode, late_minutes=c.late_minutes, reasons=for_employee(c.reasons))
 
 
-def _my_day(svc: Services, d: date, today: date, days: dict[str, DayRecord],
+def _my_day(svc: Services, d: date, days: dict[str, DayRecord],
             checkins: dict[str, list[CheckinBrief]]) -> MyDay:
     iso, rec = d.isoformat(), days.get(d.isoformat())
     ds = svc.calendar.day_status(d)
-    if rec:
-        status = rec.day.status
-    elif not ds.working:
-        status = ds.reason
-    elif d >= today:
-        status = "pending" if d == today else "future"
-    else:
-        status = "no_record"
+    status = view_status(rec.day if rec else None, ds.working, ds.reason)
     return MyDay(date=iso, status=status, working_day=ds.working, holiday=ds.name,
                  **_times(rec.day if rec else None), checkins=checkins.get(iso, []))
 
@@ -109,11 +102,13 @@ def _times(day: Day | None) -> JsonObject:
 def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> TeamAttendance:
     sup = employee(svc, supervisor_nip)
     d = (day or _today(svc, _offices(svc, sup))).isoformat()
+    ds = svc.calendar.day_status(date.fromisoformat(d))
     staff = []
     for e in sorted(svc.records.staff_of(supervisor_nip), key=lambda e: e.nip):
         rec = svc.records.day(e.nip, d)
         if rec is None:
-            staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status="no_record"))
+            staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit,
+                                  status=view_status(None, ds.working, ds.reason)))
             continue
         staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=rec.day.status,
                               **_times(rec.day), reasons=list(rec.day.reasons)))

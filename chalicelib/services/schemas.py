@@ -437,8 +437,8 @@ class CheckinBrief(Response):
 
 class MyDay(Response):
     date: str
-    status: str = Field(description="present, late, flagged, absent, no_record, pending (today), "
-                                    "future, or why it is not a working day (weekend, ...)")
+    status: str = Field(description="present, late, pending_review, absent, weekend, holiday, or "
+                                    "no_record (nothing yet: the window may still be open)")
     working_day: bool
     holiday: str | None = None
     first_in: str | None = None
@@ -466,7 +466,7 @@ class StaffDay(Response):
     nip: str
     name: str
     unit: str | None = None
-    status: str = Field(description="present, late, flagged, absent or no_record")
+    status: str = Field(description="present, late, pending_review, absent, weekend, holiday or no_record")
     first_in: str | None = None
     last_out: str | None = None
     late_minutes: int | None = None

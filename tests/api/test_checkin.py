@@ -42,7 +42,7 @@ def test_outside_the_fence_is_rejected_and_recorded(api, set_now):
     assert "outside_geofence" in [x["code"] for x in r.json["reasons"]]
     days = api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"]
     assert days[0]["checkins"][0]["decision"] == "rejected"
-    assert days[0]["status"] == "pending"
+    assert days[0]["status"] == "no_record"
 
 
 def test_poor_accuracy_at_the_edge_is_flagged_not_accepted(api, set_now):

@@ -36,3 +36,9 @@ def test_supervisor_sees_only_own_staff(api):
     assert sorted(s["nip"] for s in r.json["staff"]) == sorted([AYU, MADE])
     other = api.get("/team/attendance?date=2026-03-03", user=BUDI).json
     assert [s["nip"] for s in other["staff"]] == [ANDI]
+
+
+def test_the_team_view_on_a_weekend_shows_weekend_not_no_record(api, set_now):
+    set_now("2026-03-07T10:00:00+08:00")  # a Saturday
+    r = api.get("/team/attendance?date=2026-03-07", user="197805122005011002")
+    assert r.status_code == 200 and {s["status"] for s in r.json["staff"]} == {"weekend"}

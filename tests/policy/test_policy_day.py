@@ -1,6 +1,6 @@
 """Folding a day from its check-ins: the status and the reasons for it (policy/day.py)."""
 from chalicelib.policy.day import (ABSENT, Attempt, Day, absent_day, day_from_dict, day_to_dict, fold_day,
-                                   split_for_absence)
+                                   split_for_absence, view_status)
 
 ON_TIME = {"code": "on_time", "effect": "info", "local_time": "07:20:00", "work_start": "07:30"}
 LATE = {"code": "late", "effect": "info", "minutes": 15, "tier": "TL1", "percent": 0.5}
@@ -91,3 +91,13 @@ def test_absence_detection_counts_attended_and_pending_review_apart_from_absent(
 def test_a_day_round_trips_through_its_stored_form():
     day = fold_day(None, attempt("c1", "in", "accepted", LATE, late=15, tier="TL1"), "kantor")
     assert day_from_dict(day_to_dict(day)) == day
+
+
+def test_a_view_shows_the_days_status_or_why_there_is_none():
+    present = fold_day(None, attempt("c1", "in", "accepted", ON_TIME), "kantor")
+    assert view_status(present, True, "working_day") == "present"
+    assert view_status(present, False, "weekend") == "present"  # a record wins over the calendar
+    assert view_status(None, False, "weekend") == "weekend"
+    for reason in ("national_holiday", "cuti_bersama", "agency_holiday"):
+        assert view_status(None, False, reason) == "holiday"
+    assert view_status(None, True, "working_day") == "no_record"
