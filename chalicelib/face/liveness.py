@@ -62,10 +62,6 @@ class LivenessRules:
     min_residual: float = 0.0325  # homography RMS residual / inter-ocular distance
     max_duplicate_residual: float = 0.0108  # similarity RMS residual / IOD: one capture again
 
-    def to_dict(self) -> JsonObject:
-        return {"turns": self.turns, "min_turn_deg": self.min_turn_deg, "min_residual": self.min_residual,
-                "max_duplicate_residual": self.max_duplicate_residual}
-
 
 @dataclass(frozen=True)
 class Pose:
