@@ -199,28 +199,30 @@ class FaceEngine:
             n: np.stack([a.embeddings[n] for a in analyses]) for n in cal.model_names})
         if steps is None:
             return Enrolment(template, reports)
-        lv = self._enrolment_liveness(analyses, photos, steps, rules or liveness.LivenessRules(), reports)
+        lv = self._enrolment_liveness(template, analyses, photos, steps, rules or liveness.LivenessRules(),
+                                      reports)
         meshes = np.stack([a.mesh[:, :2] for a in analyses]).astype(np.float32)
         return Enrolment(dataclasses.replace(template, meshes=meshes), reports, lv)
 
-    def _enrolment_liveness(self, analyses: list[FaceAnalysis], photos: Sequence[bytes], steps: Sequence[str],
-                            rules: liveness.LivenessRules, reports: list[PhotoReport]) -> liveness.Liveness:
-        """The three photos as a challenge (identity: each against the front photo, fused)."""
-        cal = self.calibration
-        frames = []
-        for a, data in zip(analyses, photos):
-            score = float(cal.fuse({n: np.array(a.embeddings[n] @ analyses[0].embeddings[n])
-                                    for n in cal.model_names}))
-            frames.append(liveness.Frame(points=a.mesh, pose=liveness.pose_of(a.mesh), identity=score,
-                                         identity_limit=cal.threshold, replay=None,
-                                         digest=hashlib.sha256(data).hexdigest()))
+    def _enrolment_liveness(self, template: Template, analyses: list[FaceAnalysis], photos: Sequence[bytes],
+                            steps: Sequence[str], rules: liveness.LivenessRules,
+                            reports: list[PhotoReport]) -> liveness.Liveness:
+        """The three photos as a challenge (identity: each against the front photo, fused; the
+        template has no landmarks yet, so no replay test)."""
+        cal, front = self.calibration, analyses[0].embeddings
+
+        def identity(a: FaceAnalysis) -> float:
+            return float(cal.fuse({n: np.array(a.embeddings[n] @ front[n]) for n in cal.model_names}))
+        frames = [self._frame(template, a, data, identity(a), cal.threshold) for a, data in zip(analyses, photos)]
         lv = liveness.evaluate(steps, frames, rules)
         if lv.passed:
             return lv
-        first = lv.failures[0]
+        first, failed = lv.failures[0], {}
+        for c in lv.failures:
+            failed.setdefault(c.step, c.code)
         for r in reports:
-            if any(c.step == r.index for c in lv.failures):
-                r.ok, r.reason = False, next(c.code for c in lv.failures if c.step == r.index)
+            if r.index in failed:
+                r.ok, r.reason = False, failed[r.index]
         raise EnrolmentError(first.code or "liveness_failed",
                              f"Photo {first.step + 1} does not show the head turned {first.pose} "
                              "as asked." if first.check == "direction" else

@@ -213,6 +213,11 @@ def similarity_residual(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # --- the checks -------------------------------------------------------------------------------
+def _check(check: str, step: int, pose: str, ok: bool, value: float, limit: float, code: str) -> LivenessCheck:
+    """One check's result: ``code`` is its reason when it fails."""
+    return LivenessCheck(check, step, ok, value, limit, None if ok else code, pose=pose)
+
+
 def _direction(i: int, step: str, front: Pose, pose: Pose, rules: LivenessRules) -> LivenessCheck:
     change = Pose(pose.yaw - front.yaw, pose.pitch - front.pitch, pose.roll - front.roll)
     towards = change.towards(step)
@@ -227,8 +232,7 @@ def _direction(i: int, step: str, front: Pose, pose: Pose, rules: LivenessRules)
 def _depth(i: int, step: str, front: Frame, frame: Frame, rules: LivenessRules) -> LivenessCheck:
     iod = max(eye_distance(front.points), 1e-6)
     value = homography_residual(front.points, frame.points) / iod
-    ok = value >= rules.min_residual
-    return LivenessCheck("depth", i, ok, value, rules.min_residual, None if ok else FLAT_MOTION, pose=step)
+    return _check("depth", i, step, value >= rules.min_residual, value, rules.min_residual, FLAT_MOTION)
 
 
 def replay_residual(enrolled: np.ndarray, points: np.ndarray) -> float:
@@ -241,11 +245,9 @@ def _fresh(frames: Sequence[Frame], steps: Sequence[str], rules: LivenessRules) 
     """Each frame against the enrolment photos: their landmarks (``fresh``) and their embeddings
     (``copy``: a replay score, shown to supervisors only, like the face score)."""
     limit = rules.max_duplicate_residual
-    out = [LivenessCheck("fresh", i, f.replay > limit, f.replay, limit,
-                         None if f.replay > limit else REPLAYED_IMAGE, pose=steps[i])
+    out = [_check("fresh", i, steps[i], f.replay > limit, f.replay, limit, REPLAYED_IMAGE)
            for i, f in enumerate(frames) if f.replay is not None]
-    out += [LivenessCheck("copy", i, f.copy < f.copy_limit, f.copy, f.copy_limit,
-                          None if f.copy < f.copy_limit else REPLAYED_IMAGE, pose=steps[i])
+    out += [_check("copy", i, steps[i], f.copy < f.copy_limit, f.copy, f.copy_limit, REPLAYED_IMAGE)
             for i, f in enumerate(frames) if f.copy is not None]
     return out
 
@@ -257,9 +259,8 @@ def _distinct(frames: Sequence[Frame], steps: Sequence[str], rules: LivenessRule
         iod = max(eye_distance(frames[i].points), 1e-6)
         closest = min((0.0 if frames[j].digest == frames[i].digest
                        else similarity_residual(frames[j].points, frames[i].points) / iod) for j in range(i))
-        ok = closest > rules.max_duplicate_residual
-        out.append(LivenessCheck("distinct", i, ok, closest, rules.max_duplicate_residual,
-                                 None if ok else DUPLICATE_FRAMES, pose=steps[i]))
+        out.append(_check("distinct", i, steps[i], closest > rules.max_duplicate_residual, closest,
+                          rules.max_duplicate_residual, DUPLICATE_FRAMES))
     return out
 
 
@@ -268,8 +269,7 @@ def evaluate(steps: Sequence[str], frames: Sequence[Frame], rules: LivenessRules
     if len(frames) != len(steps) or not steps or steps[0] != FRONT:
         raise ValueError("one frame per step, the front step first")
     front = frames[0]
-    checks = [LivenessCheck("identity", i, f.identity_ok, f.identity, f.identity_limit,
-                            None if f.identity_ok else IDENTITY_CHANGED, pose=steps[i])
+    checks = [_check("identity", i, steps[i], f.identity_ok, f.identity, f.identity_limit, IDENTITY_CHANGED)
               for i, f in enumerate(frames)]
     checks += _fresh(frames, steps, rules)
     checks += _distinct(frames, steps, rules)
