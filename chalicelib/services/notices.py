@@ -1,15 +1,17 @@
-"""Supervisor notices, published to the topic whose queue feeds the e-mail sender: absences (one
-per date, zone and supervisor) and check-in lockouts (one per lockout). Both steps are once-only
-(job markers); a failed send releases its marker so the next run sends it."""
+"""Notices, published to the topic whose queue feeds the e-mail sender: to supervisors, absences
+(one per date, zone and supervisor) and check-in lockouts (one per lockout); to employees, the
+decisions on their reviews and requests (:func:`tell_employee`). Publishing and e-mail are
+once-only (job markers); a failed send releases its marker so the next run sends it."""
 from __future__ import annotations
 
 from typing import Callable
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.common.logs import logger
+from chalicelib.services.records import Employee
 from chalicelib.wiring import Services
 
-ABSENCE, LOCKOUT = "absence_notice", "checkin_lockout"
+ABSENCE, LOCKOUT, EMPLOYEE = "absence_notice", "checkin_lockout", "employee_notice"
 
 
 def _once(svc: Services, key: str, details: JsonObject, send: Callable[[], None]) -> bool:
@@ -44,14 +46,35 @@ def publish_lockout(svc: Services, notice: JsonObject) -> bool:
                  lambda: svc.notifier.publish(notice, subject[:99]))
 
 
+def tell_employee(svc: Services, employee: Employee, topic: str, ref: str, message: str,
+                  details: JsonObject | None = None) -> bool:
+    """Tell an employee about a decision on something of theirs (``topic`` e.g. ``review_decided``,
+    ``request_decided``; ``ref`` the review or request id): once per (employee, topic, ref, message).
+    Published to the notice topic (e-mailed when the employee has an address)."""
+    notice = {"kind": EMPLOYEE, "nip": employee.nip, "name": employee.name, "topic": topic, "ref": ref,
+              "message": message, "details": details or {}, "employee_email": employee.email,
+              "at": svc.now_iso()}
+    key = f"employee-notice#{employee.nip}#{topic}#{ref}#{message}"
+    return _once(svc, key, {"topic": topic}, lambda: svc.notifier.publish(notice, f"Hadir: {message}"[:99]))
+
+
 def send_email(svc: Services, notice: JsonObject) -> bool:
     """The e-mail for one notice; once only. False without an address or sender."""
-    to = notice.get("supervisor_email")
+    kind = notice.get("kind")
+    to = notice.get("employee_email" if kind == EMPLOYEE else "supervisor_email")
     if not to or not svc.settings.ses_sender:
-        logger.warning("no e-mail address for notice", extra={"supervisor_nip": notice.get("supervisor_nip")})
+        logger.warning("no e-mail address for notice", extra={"kind": kind, "nip": notice.get("nip"),
+                                                             "supervisor_nip": notice.get("supervisor_nip")})
         return False
-    key, subject, body = (_lockout_email if notice.get("kind") == LOCKOUT else _absence_email)(notice)
+    compose = {LOCKOUT: _lockout_email, EMPLOYEE: _employee_email}.get(kind, _absence_email)
+    key, subject, body = compose(notice)
     return _once(svc, key, {}, lambda: svc.notifier.send_email(to, subject, body))
+
+
+def _employee_email(notice: JsonObject) -> tuple[str, str, str]:
+    body = f"{notice['message']}\n\nReference: {notice['ref']}. The details are in Hadir."
+    return (f"employee-email#{notice['nip']}#{notice['topic']}#{notice['ref']}#{notice['message']}",
+            f"Hadir: {notice['message']}"[:99], body)
 
 
 def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
