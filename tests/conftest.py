@@ -55,6 +55,9 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ["HADIR_JWKS_URL"] = _serve_moto_jwks()
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("HADIR_NOW", None)
+# Enrolments wait for a supervisor's approval by default; most tests check in right after enrolling,
+# so they run without it and the approval tests (tests/api/test_reviews.py, the e2e) turn it on.
+os.environ["HADIR_ENROLMENT_APPROVAL"] = "false"
 
 from moto import mock_aws  # noqa: E402
 

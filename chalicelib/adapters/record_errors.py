@@ -2,9 +2,16 @@
 (DynamoDB and in-memory) so their codes, messages and details cannot drift apart."""
 from __future__ import annotations
 
-from chalicelib.common.errors import Conflict, NotFound
+from chalicelib.common.errors import Conflict, JsonObject, NotFound
+from chalicelib.services.records import Review
 
 SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")  # what a site's audit keeps
+
+
+def review_audit(review: Review) -> JsonObject:
+    """What a review's audit entry keeps."""
+    return review.model_dump(include={"review_id", "kind", "decision", "comment", "checkin_id", "local_date"},
+                             exclude_none=True)
 
 
 def employee_not_found(nip: str) -> NotFound:
@@ -43,3 +50,12 @@ def checkin_exists(checkin_id: str) -> Conflict:
 
 def concurrent(what: str) -> Conflict:
     return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
+
+
+def already_reviewed(review_id: str) -> Conflict:
+    return Conflict("This was already reviewed", code="already_reviewed", details={"review_id": review_id})
+
+
+def review_not_pending(review_id: str) -> Conflict:
+    return Conflict("Nothing is waiting for this review any more", code="review_not_pending",
+                    details={"review_id": review_id})

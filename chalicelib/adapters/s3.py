@@ -119,6 +119,27 @@ class S3Uploads:
             if out.get("Errors"):
                 logger.warning("uploads not deleted", extra={"count": len(out["Errors"])})
 
+    def keep(self, key: str, evidence_key: str) -> None:
+        """A server-side copy (the bytes never pass through the function) under the bucket's
+        default encryption (SSE-KMS under the data key)."""
+        try:
+            self._s3().copy_object(Bucket=self.bucket, Key=evidence_key,
+                                   CopySource={"Bucket": self.bucket, "Key": key})
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise upload_missing(key) from exc
+            raise aws_failure(exc, "The photo could not be kept for review", "storage_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "The photo could not be kept for review", "storage_failure") from exc
+
+    def evidence_url(self, key: str, expires_in: int) -> str:
+        """A presigned GET valid for ``expires_in`` seconds (signed locally; no request)."""
+        try:
+            return self._s3().generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The photo link could not be prepared", "storage_failure") from exc
+
 
 # --- exports ----------------------------------------------------------------------------------
 

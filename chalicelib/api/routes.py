@@ -13,7 +13,7 @@ from chalicelib.api import openapi
 from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common.http import Outcome
-from chalicelib.services import admin, checkin, devices, enrolment, queries, sites
+from chalicelib.services import admin, checkin, devices, enrolment, queries, reviews, sites
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -26,6 +26,7 @@ ADMIN = ("admin",)
 SUPERVISOR = ("supervisor",)
 AUDITOR = ("auditor", "admin")
 SITE_MANAGERS = ("admin", "supervisor")  # supervisors: their own staff only (checked by the use case)
+REVIEWERS = SITE_MANAGERS
 DEVICE_HEADER = {"X-Device-Id": "the app's random device id (8-128 of A-Z a-z 0-9 . _ : -), bound at "
                                 "enrolment; another one flags new_device"}
 
@@ -177,6 +178,28 @@ def my_attendance(call: Call[None, s.DateRangeQuery]) -> s.MyAttendance:
           errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_date",)})
 def team_attendance(call: Call[None, s.DateQuery]) -> s.TeamAttendance:
     return queries.team_attendance(get_services(), call.nip, call.query.day)
+
+
+@endpoint(api, "GET", "/team/reviews", summary="Flagged check-ins and enrolments waiting for a decision",
+          roles=REVIEWERS, query=s.ReviewQuery, response=s.ReviewQueue,
+          errors={Kind.INVALID: ("invalid_date", "invalid_range")},
+          notes="A supervisor sees their own staff's, an admin everyone's; nobody their own. Each item "
+                "carries its evidence: the selfie (short-lived URL), position, distance and accuracy, "
+                "face score and threshold, liveness figures and every reason.")
+def team_reviews(call: Call[None, s.ReviewQuery]) -> s.ReviewQueue:
+    return reviews.queue(get_services(), call.caller, call.query)
+
+
+@endpoint(api, "POST", "/team/reviews/{review_id}", summary="Approve or reject a flagged check-in or an "
+          "enrolment (audited)", roles=REVIEWERS, body=s.ReviewDecision, response=s.ReviewOut,
+          errors={Kind.NOT_FOUND: ("review_not_found", "employee_not_found"),
+                  Kind.FORBIDDEN: ("not_your_staff", "own_review"),
+                  Kind.CONFLICT: ("review_not_pending", "already_reviewed", "concurrent_update"),
+                  Kind.INVALID: ("comment_required", "invalid_decision", "invalid_comment")},
+          notes="A check-in's day is recomputed (approved: present or late; rejected: absent) and the "
+                "employee is told. A rejected enrolment is deleted: the employee enrols again.")
+def decide_review(call: Call[s.ReviewDecision, None]) -> s.ReviewOut:
+    return reviews.decide(get_services(), call.caller, call.params["review_id"], call.body)
 
 
 @endpoint(api, "GET", "/audit/exports", summary="Presigned downloads of a day's export",

@@ -106,7 +106,13 @@ class Bucket:
 
 UPLOADS_BUCKET = Bucket("uploads", "HADIR_BUCKET_UPLOADS", expire_days=1,
                         purpose="Selfies uploaded with presigned POSTs; deleted after processing, "
-                                "lifecycle expiry as a backstop. Never exported.")
+                                "lifecycle expiry as a backstop. Never exported. The photos a "
+                                "supervisor must see (flagged check-ins, enrolments awaiting "
+                                "approval) are copied under evidence/ and deleted when decided, "
+                                "at the latest after EVIDENCE_DAYS.")
+UPLOAD_PREFIXES = ("checkin/", "enrolment/")  # what phones upload (services/sessions.py keys)
+EVIDENCE_PREFIX = "evidence/"
+EVIDENCE_DAYS = 7  # the default keep of review evidence (HADIR_REVIEW_EVIDENCE_DAYS, infra context)
 EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS",
                         purpose="Daily attendance CSV + manifest for auditors.")
 BUCKETS: tuple[Bucket, ...] = (UPLOADS_BUCKET, EXPORTS_BUCKET)

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     liveness_min_turn_deg: float = Field(default=13.5, gt=0, le=45,
                                          validation_alias="HADIR_LIVENESS_MIN_TURN_DEG")
     liveness_min_residual: float = Field(default=0.0325, ge=0, validation_alias="HADIR_LIVENESS_MIN_RESIDUAL")
+    # The supervisor's loop: a new enrolment waits for approval; review evidence (the selfie of a
+    # flagged check-in, the enrolment photos) is kept encrypted until decided, at most so many days.
+    enrolment_approval: bool = _env("HADIR_ENROLMENT_APPROVAL", True)
+    review_evidence_days: int = Field(default=r.EVIDENCE_DAYS, ge=1, le=30,
+                                      validation_alias="HADIR_REVIEW_EVIDENCE_DAYS")
+    evidence_url_ttl_s: int = Field(default=300, ge=30, le=3600, validation_alias="HADIR_EVIDENCE_URL_TTL_S")
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024

@@ -8,6 +8,8 @@ status          when                                                          re
 present         the first accepted check-in was on time                       on_time
 late            the first accepted check-in was after work start              late (minutes, tier)
 pending_review  the first check-in was flagged and nobody has decided yet     its flag reasons
+present/late    ... or its supervisor approved it (``review_checkin``)            + review_approved
+absent          ... or its supervisor rejected it                                 review_rejected
 no_record       only a check-out so far (the check-in window may be open)     no_checkin
 absent          absence detection found no check-in after the window closed   no_checkin (percent)
 ==============  ============================================================  ====================
@@ -63,6 +65,7 @@ class Day:
     checkin_ids: tuple[str, ...] = ()
     out_flagged: bool = False
     absence_replaced: tuple[Reason, ...] = ()
+    review_ids: tuple[str, ...] = ()
 
     @property
     def attended(self) -> bool:
@@ -125,6 +128,33 @@ def _fold_out(day: Day, attempt: Attempt) -> Day:
     if attempt.decision == "flagged":
         return replace(day, out_flagged=True, reasons=(*day.reasons, *_tagged(attempt, effect="flag")))
     return day
+
+
+# --- reviews of a flagged check-in --------------------------------------------------------------
+
+def reviewable(day: Day | None, checkin_id: str) -> bool:
+    """Whether ``checkin_id`` is the flagged check-in a ``pending_review`` day waits on."""
+    return (day is not None and day.status == PENDING_REVIEW and bool(day.reasons)
+            and day.reasons[0].get("checkin_id") == checkin_id)  # the check-in's flags come first
+
+
+def review_checkin(day: Day, attempt: Attempt, review_id: str, approved: bool, reviewer: str,
+                   comment: str | None) -> Day:
+    """The day after its supervisor decided the flagged check-in ``attempt`` (see
+    :func:`reviewable`). Approved: present or late as the check-in's own time says, with the flags
+    that were reviewed; rejected: absent (the check-in does not count; another may still be made
+    while the window is open)."""
+    decided = {"review_id": review_id, "checkin_id": attempt.checkin_id, "by": reviewer,
+               **({"comment": comment} if comment else {})}
+    flags = sorted({str(r.get("code")) for r in day.reasons if r.get("effect") == "flag"})
+    day = replace(day, review_ids=(*day.review_ids, review_id))
+    if not approved:
+        return replace(day, status=ABSENT, first_in=None, late_minutes=None, tier=None, work_mode=None,
+                       reasons=({"code": "review_rejected", "effect": "reject", "flags": flags, **decided},))
+    status, own = (LATE, "late") if attempt.late_minutes else (PRESENT, "on_time")
+    time_reason = _tagged(attempt, {own}) or ({"code": own, "checkin_id": attempt.checkin_id},)
+    return replace(day, status=status, reasons=(
+        *time_reason, {"code": "review_approved", "effect": "info", "flags": flags, **decided}))
 
 
 HOLIDAY, WEEKEND = "holiday", "weekend"

@@ -123,6 +123,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         already_checked_in=bool(day and day.day.has_checkin))
     attempt = _attempt(ctx.employee, office, now, decision, face, failure, geo, req.location, device_id, alive)
     with timer("storage"):
+        attempt = _keep_evidence(svc, ctx.session, attempt)
         svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
                                    ctx.session.session_id, svc.now_iso())
         svc.uploads.discard(ctx.session.keys)
@@ -184,8 +185,10 @@ def _signals(svc: Services, ctx: Context, position: Position, sites: list[Site],
     history = [PriorFix(c.position.lat, c.position.lon, datetime.fromisoformat(c.at), c.local_date)
                for c in ctx.history]
     users = svc.records.use_device(device_id, local_date, ctx.employee.nip, now) if device_id else []
+    pending = ([{"code": "enrolment_pending", "effect": "flag", "enrolled_at": ctx.employee.enrolled_at}]
+               if ctx.employee.awaiting_approval else [])
     return [*gps_signals(position, now, sites, history, svc.signal_rules, local_date=local_date),
-            *device_signals(ctx.employee.device_id, device_id, users, svc.signal_rules)]
+            *device_signals(ctx.employee.device_id, device_id, users, svc.signal_rules), *pending]
 
 
 def _capture(svc: Services, session: UploadSession, taken: list[tuple[datetime, bool] | None], now: datetime,
@@ -200,11 +203,20 @@ def _capture(svc: Services, session: UploadSession, taken: list[tuple[datetime, 
     return out
 
 
+def _keep_evidence(svc: Services, session: UploadSession, attempt: CheckinRecord) -> CheckinRecord:
+    """A flagged check-in's selfie (the front frame) is kept, encrypted, for its review."""
+    if attempt.decision != "flagged" or attempt.kind != "in":
+        return attempt
+    key = f"evidence/{session.keys[0]}"  # reviews.evidence_key
+    svc.uploads.keep(session.keys[0], key)
+    return attempt.model_copy(update={"evidence_key": key})
+
+
 def _folded(day: DayRecord | None, attempt: CheckinRecord, emp: Employee, office: Office) -> DayRecord | None:
     """The day as the attempt leaves it, to write back at the version read; None: unchanged."""
     if attempt.decision == "rejected":
         return None
-    folded = fold_day(day.day if day else None, _for_day(attempt), office.office_id)
+    folded = fold_day(day.day if day else None, for_day(attempt), office.office_id)
     return None if folded is None else DayRecord(nip=attempt.nip, date=attempt.local_date, day=folded,
                                                  name=emp.name, version=day.version if day else None)
 
@@ -237,7 +249,7 @@ def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,
         device_id=device_id)
 
 
-def _for_day(a: CheckinRecord) -> Attempt:
+def for_day(a: CheckinRecord) -> Attempt:
     return Attempt(checkin_id=a.checkin_id, kind=a.kind, decision=a.decision, local_time=a.local_time,
                    late_minutes=a.late_minutes, early_leave_minutes=a.early_leave_minutes, tier=a.tier,
                    work_mode=a.work_mode, reasons=tuple(a.reasons))

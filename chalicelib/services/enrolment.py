@@ -61,10 +61,16 @@ def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = No
         del photos
     sealed = svc.vault.seal(nip, result.template.to_dict())
     sealed = sealed.model_copy(update={"model_version": result.template.model_version})
-    svc.records.enrol(nip, sealed, sess.session_id, svc.now_iso(), consent_notice=notice, device_id=device_id)
+    pending = svc.settings.enrolment_approval
+    if pending:  # the reviewer sees the photos (reviews.enrolment_evidence), kept until decided
+        for key in sess.keys:
+            svc.uploads.keep(key, f"evidence/{key}")
+    svc.records.enrol(nip, sealed, sess.session_id, svc.now_iso(), consent_notice=notice, device_id=device_id,
+                      pending=pending)
     svc.uploads.discard(sess.keys)
     metrics.add_metric(name="Enrolled", unit="Count", value=1)
     logger.info("enrolled", extra={"nip": nip, "model_version": result.template.model_version})
     return EnrolmentOut(model_version=result.template.model_version,
+                        status="pending_approval" if pending else "enrolled",
                         photos=[PhotoResult(index=p.index, ok=p.ok, checks=p.checks) for p in result.photos],
                         liveness=liveness.for_employee(result.liveness.to_dict()) if result.liveness else None)

@@ -19,6 +19,7 @@ from chalicelib.services.records import (
     ExportObject,
     Office,
     PersonalSite,
+    Review,
     SealedTemplate,
     UploadSession,
 )
@@ -53,10 +54,16 @@ class AttendanceRecords(Protocol):
 
     # face templates
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
-              consent_notice: str, device_id: str | None = None) -> None:
-        """Store the template, mark the employee enrolled (bound to ``device_id``), use the
-        session and audit the consent. Conflict ``already_enrolled`` / ``session_used`` /
-        ``concurrent_update``."""
+              consent_notice: str, device_id: str | None = None, pending: bool = False) -> None:
+        """Store the template, mark the employee enrolled (bound to ``device_id``; awaiting
+        approval when ``pending``, the session's id naming the enrolment), use the session and
+        audit the consent. Conflict ``already_enrolled`` / ``session_used`` / ``concurrent_update``."""
+        ...
+
+    def decide_enrolment(self, review: Review, enrolment_id: str, now: str) -> None:
+        """Approve (the employee's enrolment becomes approved) or reject (the template is deleted:
+        the employee may enrol again) the pending enrolment ``enrolment_id``, store the review and
+        audit it, all or nothing. Conflict ``review_not_pending`` if it is not pending any more."""
         ...
 
     def bind_device(self, nip: str, device_id: str, actor: str, reason: str | None, now: str) -> None:
@@ -103,6 +110,11 @@ class AttendanceRecords(Protocol):
     def days_on(self, local_date: str) -> list[DayRecord]: ...
     def checkins_on(self, local_date: str) -> list[CheckinRecord]: ...
 
+    def review_checkin(self, review: Review, day: DayRecord, now: str) -> None:
+        """Store the review of a flagged check-in with the day it recomputed (at the version read)
+        and its audit entry, all or nothing. Conflict ``already_reviewed`` / ``concurrent_update``."""
+        ...
+
     def mark_absent(self, day: DayRecord, now: str) -> bool:
         """Write an absent day unless a day record exists; True if written."""
         ...
@@ -125,6 +137,16 @@ class UploadStore(Protocol):
         ...
 
     def discard(self, keys: Iterable[str]) -> None: ...
+
+    def keep(self, key: str, evidence_key: str) -> None:
+        """Copy an uploaded photo to ``evidence_key`` (under ``evidence/``, kept encrypted for a
+        supervisor's review until decided or the bucket's evidence expiry). InvalidInput
+        ``upload_missing``."""
+        ...
+
+    def evidence_url(self, key: str, expires_in: int) -> str:
+        """A short-lived presigned GET of an evidence photo."""
+        ...
 
 
 class TemplateVault(Protocol):

@@ -39,7 +39,8 @@ def me(svc: Services, nip: str, groups: frozenset[str]) -> Me:
              for s in svc.records.sites_of(nip)]
     return Me(nip=emp.nip, name=emp.name, unit=emp.unit, roles=sorted(groups),
               supervisor_nip=emp.supervisor_nip,
-              enrollment=EnrolmentState(status="enrolled" if emp.enrolled else "not_enrolled",
+              enrollment=EnrolmentState(status="pending_approval" if emp.awaiting_approval
+                                        else "enrolled" if emp.enrolled else "not_enrolled",
                                         enrolled_at=emp.enrolled_at),
               offices=[OfficeBrief(office_id=o.office_id, name=o.name, timezone=o.timezone, rules=o.rules)
                        for o in offices],
@@ -96,7 +97,8 @@ def _times(day: Day | None) -> JsonObject:
     if day is None:
         return {}
     return {"first_in": day.first_in, "last_out": day.last_out, "late_minutes": day.late_minutes,
-            "work_mode": day.work_mode}
+            "work_mode": day.work_mode, "reasons": list(day.reasons), "checkin_ids": list(day.checkin_ids),
+            "review_ids": list(day.review_ids)}
 
 
 def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> TeamAttendance:
@@ -111,7 +113,7 @@ def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> Tea
                                   status=view_status(None, ds.working, ds.reason)))
             continue
         staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=rec.day.status,
-                              **_times(rec.day), reasons=list(rec.day.reasons)))
+                              **_times(rec.day)))
     return TeamAttendance(supervisor_nip=supervisor_nip, date=d, staff=staff)
 
 

@@ -33,6 +33,9 @@ class Office(Record):
     work_mode: str = "WFO"
 
 
+PENDING_APPROVAL, APPROVED = "pending_approval", "approved"
+
+
 class Employee(Record):
     nip: str
     name: str
@@ -44,6 +47,12 @@ class Employee(Record):
     enrolled: bool = False
     enrolled_at: str | None = None
     device_id: str | None = None  # the app's X-Device-Id bound at enrolment (or by a supervisor)
+    enrolment_status: str | None = None  # pending_approval | approved (None: not enrolled, or before approval existed)
+    enrolment_id: str | None = None  # the enrolment's upload session: names its review and its kept photos
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.enrolled and self.enrolment_status == PENDING_APPROVAL
 
 
 class PersonalSite(Record):
@@ -147,6 +156,21 @@ class CheckinRecord(Record):
     geo: GeoEvidence
     position: PositionEvidence
     device_id: str | None = None
+    evidence_key: str | None = None  # the selfie kept (encrypted) for the review of a flagged check-in
+
+
+class Review(Record):
+    """A supervisor's decision on a flagged check-in or a pending enrolment."""
+
+    review_id: str  # services.reviews ids: c.<nip>.<date>.<checkin_id> | e.<nip>.<enrolment_id>
+    kind: str  # checkin | enrolment
+    nip: str
+    decision: str  # approved | rejected
+    reviewer: str
+    at: str
+    comment: str | None = None
+    local_date: str | None = None  # the check-in's date (checkin), the decision's (enrolment)
+    checkin_id: str | None = None
 
 
 class DayRecord(Record):

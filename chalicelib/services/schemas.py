@@ -27,6 +27,7 @@ from pydantic import (
 
 from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import Position, geofence_to_dict, parse_geofence, parse_position
+from chalicelib.services.records import FaceEvidence, GeoEvidence, PositionEvidence
 from chalicelib.policy.time_rules import OfficeRules
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -307,7 +308,9 @@ class PhotoResult(Response):
 
 
 class EnrolmentOut(Response):
-    status: Literal["enrolled"] = "enrolled"
+    status: Literal["enrolled", "pending_approval"] = Field(
+        default="enrolled", description="pending_approval when the agency requires a supervisor's "
+                                        "approval (HADIR_ENROLMENT_APPROVAL): check-ins are flagged until then")
     model_version: str
     photos: list[PhotoResult]
     liveness: LivenessOut | None = Field(default=None, exclude_if=lambda v: v is None)
@@ -388,7 +391,9 @@ class OfficeBrief(Response):
 
 
 class EnrolmentState(Response):
-    status: Literal["enrolled", "not_enrolled"]
+    status: Literal["enrolled", "pending_approval", "not_enrolled"] = Field(
+        description="pending_approval: enrolled, and check-ins are flagged enrolment_pending until the "
+                    "supervisor or an admin approves the enrolment photos")
     enrolled_at: str | None = None
 
 
@@ -445,6 +450,10 @@ class MyDay(Response):
     last_out: str | None = None
     late_minutes: int | None = None
     work_mode: str | None = None
+    reasons: list[Reason] = Field(default_factory=list,
+                                  description="why the day has its status, each naming its check-in, review or request")
+    checkin_ids: list[str] = Field(default_factory=list)
+    review_ids: list[str] = Field(default_factory=list)
     checkins: list[CheckinBrief] = Field(default_factory=list)
 
 
@@ -472,7 +481,9 @@ class StaffDay(Response):
     late_minutes: int | None = None
     work_mode: str | None = None
     reasons: list[Reason] = Field(default_factory=list,
-                                  description="why the day has its status, each naming its check-in")
+                                  description="why the day has its status, each naming its check-in, review or request")
+    checkin_ids: list[str] = Field(default_factory=list)
+    review_ids: list[str] = Field(default_factory=list)
 
 
 class TeamAttendance(Response):
@@ -496,3 +507,61 @@ class ExportList(Response):
     date: str
     files: list[ExportFile]
     expires_in: int
+
+
+# --- reviews ------------------------------------------------------------------------------------
+
+class ReviewQuery(Query):
+    start: dt.date | None = Field(default=None, alias="from", description="default: to - 30 days")
+    end: dt.date | None = Field(default=None, alias="to", description="default: today (UTC+7..+9)")
+    error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date"}
+
+
+class FlaggedCheckin(Response):
+    checkin_id: str
+    local_date: str
+    local_time: str
+    office_id: str
+    work_mode: str | None = None
+    late_minutes: int = 0
+    reasons: list[Reason] = Field(description="every rule that applied, with its numbers")
+    face: FaceEvidence = Field(description="score and threshold, liveness checks and figures")
+    geo: GeoEvidence = Field(description="status, the site matched, distance, accuracy radius and margin")
+    position: PositionEvidence
+    selfie_url: str | None = Field(default=None, description="short-lived presigned GET of the selfie "
+                                   "(kept encrypted until decided or HADIR_REVIEW_EVIDENCE_DAYS)")
+
+
+class ReviewItem(Response):
+    review_id: str = Field(description="c.<nip>.<date>.<checkin_id> or e.<nip>.<enrolment_id>")
+    kind: Literal["checkin", "enrolment"]
+    nip: str
+    name: str
+    unit: str | None = None
+    since: str = Field(description="when the check-in was made or the enrolment stored (UTC)")
+    checkin: FlaggedCheckin | None = None
+    photos: list[str] = Field(default_factory=list, description="enrolment: presigned GETs of the photos")
+
+
+class ReviewQueue(Response):
+    start: str
+    end: str
+    items: list[ReviewItem]
+
+
+class ReviewDecision(Request):
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=500, description="required to reject")
+    error_codes: ClassVar[dict[str, str]] = {"decision": "invalid_decision", "comment": "invalid_comment"}
+
+
+class ReviewOut(Response):
+    review_id: str
+    kind: Literal["checkin", "enrolment"]
+    nip: str
+    decision: Literal["approved", "rejected"]
+    reviewer: str
+    at: str
+    comment: str | None = None
+    day_status: str | None = Field(default=None, description="checkin: the day's status after the review")
+    reasons: list[Reason] = Field(default_factory=list, description="checkin: the day's reasons after it")

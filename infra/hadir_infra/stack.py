@@ -97,10 +97,13 @@ class HadirStack(cdk.Stack):
             bucket_key_enabled=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(
-                id="expire-raw-images", enabled=True,
+            lifecycle_rules=[*(s3.LifecycleRule(
+                id=f"expire-raw-images-{prefix.strip('/')}", enabled=True, prefix=prefix,
                 expiration=cdk.Duration.days(config.raw_image_expiry_days),
-                abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(1))
+                for prefix in r.UPLOAD_PREFIXES), s3.LifecycleRule(
+                id="expire-review-evidence", enabled=True, prefix=r.EVIDENCE_PREFIX,
+                expiration=cdk.Duration.days(config.evidence_expiry_days))],
             cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.POST],
                               allowed_origins=list(config.cors_origins),
                               allowed_headers=["*"], max_age=3000)],
@@ -196,6 +199,7 @@ class HadirStack(cdk.Stack):
             "POWERTOOLS_SERVICE_NAME": "hadir",
             "POWERTOOLS_METRICS_NAMESPACE": "Hadir",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            "HADIR_REVIEW_EVIDENCE_DAYS": str(self.config.evidence_expiry_days),  # = the bucket's rule
             r.BIOMETRIC_KEY.env: self.biometric_key.key_arn,
             r.DATA_KEY.env: self.data_key.key_arn,  # exports are written under it explicitly
             r.SES_SENDER_ENV: self.ses_sender.value_as_string,

@@ -160,6 +160,29 @@ def test_discard_deletes_the_photos_and_ignores_unknown_keys(uploads):
         assert err.value.code == "upload_missing"
 
 
+def test_keep_copies_a_photo_to_evidence_that_outlives_the_upload(uploads):
+    # Given an uploaded selfie
+    uploads.put("checkin/N/s1/0", PHOTO, "image/png", "nonce-1")
+    # When it is kept as review evidence and the upload is discarded
+    uploads.store.keep("checkin/N/s1/0", "evidence/checkin/N/c1")
+    uploads.store.discard(["checkin/N/s1/0"])
+    # Then the evidence still holds the same bytes (its nonce copied with it)
+    assert uploads.store.read("evidence/checkin/N/c1", "nonce-1") == PHOTO
+    # And a short-lived link names it
+    url = uploads.store.evidence_url("evidence/checkin/N/c1", 300)
+    assert "evidence/checkin/N/c1" in url and "X-Amz-Expires=300" in url
+    # And once decided it is deleted like any upload
+    uploads.store.discard(["evidence/checkin/N/c1"])
+    with pytest.raises(InvalidInput):
+        uploads.store.read("evidence/checkin/N/c1", "nonce-1")
+
+
+def test_keeping_a_photo_never_uploaded_is_upload_missing(uploads):
+    with pytest.raises(InvalidInput) as err:
+        uploads.store.keep("checkin/N/s1/0", "evidence/checkin/N/c1")
+    assert err.value.code == "upload_missing"
+
+
 # --- TemplateVault ----------------------------------------------------------------------------
 
 TEMPLATE = {"model_version": "fake-colour-1", "embeddings": {"arcface": {"shape": [2],

@@ -21,7 +21,7 @@ from chalicelib.common.settings import Settings, get_settings, reset_settings
 from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
 from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
-                                         Office, PersonalSite, PositionEvidence, SealedTemplate,
+                                         Office, PersonalSite, PositionEvidence, Review, SealedTemplate,
                                          UploadSession)
 
 AYU, BUDI, SUP = "199001012015032001", "198805052012121002", "197503032000031003"
@@ -492,3 +492,90 @@ def test_a_device_day_lists_every_employee_who_used_it(backend):
     assert records.use_device("phone-x", "2026-03-03", AYU, EXPIRES) == [AYU]  # once per person
     assert records.use_device("phone-x", "2026-03-03", BUDI, EXPIRES) == sorted([AYU, BUDI])
     assert records.use_device("phone-x", "2026-03-04", BUDI, EXPIRES) == [BUDI]  # per day
+
+
+# --- reviews -------------------------------------------------------------------------------------
+def review(kind: str = "checkin", decision: str = "approved", review_id: str = "c.r1") -> Review:
+    return Review(review_id=review_id, kind=kind, nip=AYU, decision=decision, reviewer=SUP, at=T1,
+                  comment="seen", local_date=DATE, checkin_id="c1" if kind == "checkin" else None)
+
+
+def test_a_pending_enrolment_is_approved_once_and_audited(records):
+    # Given Ayu enrolled, awaiting approval
+    records.put_employee(employee(), T0)
+    records.put_session(session("enrol-1", purpose="enrolment"), EXPIRES)
+    records.enrol(AYU, sealed(), "enrol-1", T0, consent_notice="v1", pending=True)
+    emp = records.get_employee(AYU)
+    assert emp.awaiting_approval and (emp.enrolment_status, emp.enrolment_id) == ("pending_approval", "enrol-1")
+    # When her supervisor approves it
+    records.decide_enrolment(review("enrolment", review_id="e.1"), "enrol-1", T1)
+    # Then approved, the template kept, and the audit says who decided
+    emp = records.get_employee(AYU)
+    assert (emp.enrolled, emp.enrolment_status, emp.awaiting_approval) == (True, "approved", False)
+    assert records.sealed_template(AYU) == sealed()
+    last = records.audit_trail(AYU)[-1]
+    assert (last.action, last.actor, last.details["review_id"]) == ("enrolment_approved", SUP, "e.1")
+    # And a second decision finds nothing pending (the upsert of the directory keeps the state)
+    records.put_employee(employee(name="Ayu L."), T2)
+    assert records.get_employee(AYU).enrolment_status == "approved"
+    with pytest.raises(Conflict) as err:
+        records.decide_enrolment(review("enrolment", "rejected", review_id="e.2"), "enrol-1", T2)
+    assert err.value.code == "review_not_pending" and records.sealed_template(AYU) == sealed()
+
+
+def test_a_rejected_enrolment_deletes_the_template_so_the_employee_can_enrol_again(records):
+    records.put_employee(employee(), T0)
+    records.put_session(session("enrol-1", purpose="enrolment"), EXPIRES)
+    records.enrol(AYU, sealed(), "enrol-1", T0, consent_notice="v1", pending=True)
+    records.decide_enrolment(review("enrolment", "rejected", review_id="e.1"), "enrol-1", T1)
+    emp = records.get_employee(AYU)
+    assert (emp.enrolled, emp.enrolment_status) == (False, None) and records.sealed_template(AYU) is None
+    assert actions(records)[-1] == "enrolment_rejected"
+
+
+def test_deciding_another_enrolment_than_the_pending_one_is_review_not_pending(records):
+    records.put_employee(employee(), T0)
+    records.put_session(session("enrol-1", purpose="enrolment"), EXPIRES)
+    records.enrol(AYU, sealed(), "enrol-1", T0, consent_notice="v1", pending=True)
+    with pytest.raises(Conflict) as err:
+        records.decide_enrolment(review("enrolment", review_id="e.old"), "enrol-0", T1)
+    assert err.value.code == "review_not_pending" and records.get_employee(AYU).awaiting_approval
+
+
+def test_an_enrolment_without_approval_is_approved_at_once(records):
+    given_enrolled(records)
+    assert records.get_employee(AYU).enrolment_status == "approved"
+
+
+def test_a_checkin_review_stores_the_day_it_recomputed_once(records):
+    # Given a day pending review
+    records.put_session(session("s1"), EXPIRES)
+    records.record_checkin(attempt("c1", decision="flagged"), day(status="pending_review"), "s1", T0)
+    stored = records.day(AYU, DATE)
+    decided = stored.model_copy(update={"day": Day(status="present", office_id="kanwil-bali",
+                                                   review_ids=("c.r1",), checkin_ids=("c1",))})
+    # When the review is stored with the new day
+    records.review_checkin(review(), decided, T1)
+    # Then the day is the review's, a version on, and the audit names the decision
+    after = records.day(AYU, DATE)
+    assert (after.day.status, after.day.review_ids, after.version) == ("present", ("c.r1",), 2)
+    assert actions(records)[-1] == "checkin_review_approved"
+    # And the same review again is already_reviewed; the day stays
+    with pytest.raises(Conflict) as err:
+        records.review_checkin(review(), after, T2)
+    assert err.value.code == "already_reviewed" and records.day(AYU, DATE).version == 2
+    # And neither reviews nor their keys leak into the day and check-in queries
+    assert [c.checkin_id for c in records.checkins_between(AYU, DATE, DATE)] == ["c1"]
+    assert len(records.days_on(DATE)) == 1 and len(records.checkins_on(DATE)) == 1
+
+
+def test_a_checkin_review_over_a_day_that_moved_is_concurrent_update(records):
+    records.put_session(session("s1"), EXPIRES)
+    records.record_checkin(attempt("c1", decision="flagged"), day(status="pending_review"), "s1", T0)
+    stale = records.day(AYU, DATE).model_copy(update={"version": 0})
+    with pytest.raises(Conflict) as err:
+        records.review_checkin(review(), stale, T1)
+    assert err.value.code == "concurrent_update"
+    assert records.day(AYU, DATE).day.status == "pending_review"
+    # nothing half-written: the review may still be made
+    records.review_checkin(review(), records.day(AYU, DATE), T1)

@@ -229,7 +229,8 @@ def test_the_packaged_handler_checks_in_through_api_gateway_events(unpacked, run
     from local.seed import PASSWORD
     from tests.faces import POSED_CHECKIN, POSED_ENROLMENT
 
-    env = {**moto_stack, "HADIR_LIVENESS_DIRECTIONS": "left,right"}
+    # (the enrolment's approval is the review queue's test: this one times a check-in through the handler)
+    env = {**moto_stack, "HADIR_LIVENESS_DIRECTIONS": "left,right", "HADIR_ENROLMENT_APPROVAL": "false"}
     (tmp_path / "enrol").mkdir()
     (tmp_path / "checkin").mkdir()
     out, _ = run_isolated(unpacked, runtime_dir, env, "api-enrol", "--user", AYU, "--password", PASSWORD,

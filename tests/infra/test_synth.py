@@ -337,7 +337,8 @@ def _literals(value) -> list[str]:
 
 # boto3 method -> IAM action where they differ (S3 names its permissions per object/bucket)
 _IAM_ACTION = {("s3", "head_object"): "GetObject", ("s3", "delete_objects"): "DeleteObject",
-               ("s3", "list_objects_v2"): "ListBucket", ("s3", "generate_presigned_post"): "PutObject"}
+               ("s3", "list_objects_v2"): "ListBucket", ("s3", "generate_presigned_post"): "PutObject",
+               ("s3", "copy_object"): "PutObject"}  # and GetObject on the source (same bucket)
 _NO_IAM = {("cognito-idp", "initiate_auth")}  # public API: the user's own password
 
 

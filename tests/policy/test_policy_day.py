@@ -1,5 +1,6 @@
 """Folding a day from its check-ins: the status and the reasons for it (policy/day.py)."""
 from chalicelib.policy.day import (ABSENT, Attempt, Day, absent_day, day_from_dict, day_to_dict, fold_day,
+                                   review_checkin, reviewable,
                                    split_for_absence, view_status)
 
 ON_TIME = {"code": "on_time", "effect": "info", "local_time": "07:20:00", "work_start": "07:30"}
@@ -101,3 +102,43 @@ def test_a_view_shows_the_days_status_or_why_there_is_none():
     for reason in ("national_holiday", "cuti_bersama", "agency_holiday"):
         assert view_status(None, False, reason) == "holiday"
     assert view_status(None, True, "working_day") == "no_record"
+
+
+# --- reviews ------------------------------------------------------------------------------------
+
+def flagged_day(late=0):
+    reasons = (UNCERTAIN, LATE if late else ON_TIME)
+    return fold_day(None, attempt("c1", "in", "flagged", *reasons, late=late, tier="TL1" if late else None),
+                    "kantor")
+
+
+def test_an_approved_flagged_check_in_makes_the_day_present_with_the_flags_it_cleared():
+    # Given a day pending review because of its flagged on-time check-in
+    day = flagged_day()
+    assert reviewable(day, "c1") and not reviewable(day, "c2")
+    # When the supervisor approves it
+    done = review_checkin(day, attempt("c1", "in", "flagged", UNCERTAIN, ON_TIME), "r1", True, "sup", "ok")
+    # Then the day is present, and says it was the review that made it so
+    assert (done.status, done.first_in, done.review_ids) == ("present", "07:20:00", ("r1",))
+    assert [r["code"] for r in done.reasons] == ["on_time", "review_approved"]
+    assert done.reasons[1] == {"code": "review_approved", "effect": "info", "flags": ["location_uncertain"],
+                               "review_id": "r1", "checkin_id": "c1", "by": "sup", "comment": "ok"}
+    assert not reviewable(done, "c1")  # decided once
+
+
+def test_an_approved_late_check_in_is_late_with_its_minutes():
+    done = review_checkin(flagged_day(late=15), attempt("c1", "in", "flagged", UNCERTAIN, LATE, late=15),
+                          "r1", True, "sup", None)
+    assert (done.status, done.late_minutes, done.tier) == ("late", 15, "TL1")
+    assert "comment" not in done.reasons[-1]
+
+
+def test_a_rejected_flagged_check_in_makes_the_day_absent_and_another_check_in_may_follow():
+    # When the supervisor rejects the flagged check-in
+    done = review_checkin(flagged_day(), attempt("c1", "in", "flagged", UNCERTAIN), "r1", False, "sup", "not her")
+    # Then the day is absent because of the review, and the check-in no longer counts
+    assert (done.status, done.first_in, done.has_checkin) == ("absent", None, False)
+    assert done.reasons[0]["code"] == "review_rejected" and done.reasons[0]["comment"] == "not her"
+    # And an accepted check-in later that day (window still open) makes it present again
+    again = fold_day(done, attempt("c2", "in", "accepted", ON_TIME), "kantor")
+    assert again.status == "present" and again.absence_replaced[0]["code"] == "review_rejected"

@@ -18,7 +18,8 @@ from tests.fakes import FakeEngine, photo, posed
 
 @pytest.fixture
 def svc():
-    settings = load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo"})
+    settings = load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo",
+                              "HADIR_ENROLMENT_APPROVAL": "false"})
     services = in_memory(settings, clock=FixedClock(datetime.fromisoformat("2026-03-03T07:45:00+08:00")),
                          face_engine_provider=FakeEngine)
     seed(services)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import jwt
 from cryptography.exceptions import InvalidTag
@@ -82,6 +82,22 @@ class InMemoryUploads:
     def discard(self, keys: Iterable[str]) -> None:
         for key in keys:
             self.objects.pop(key, None)
+
+    def keep(self, key: str, evidence_key: str) -> None:
+        obj = self.objects.get(key)
+        if obj is None:
+            raise upload_missing(key)
+        self.objects[evidence_key] = obj
+
+    def evidence_url(self, key: str, expires_in: int) -> str:
+        return (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}"
+                f"&X-Amz-Signature={secrets.token_hex(16)}")
+
+    def fetch(self, url: str) -> bytes | None:
+        """What an ``evidence_url`` serves (None: the object is gone)."""
+        key = url.split(f"memory://{self.bucket}/", 1)[1].split("?", 1)[0]
+        obj = self.objects.get(unquote(key))
+        return obj.body if obj else None
 
 
 # --- exports ----------------------------------------------------------------------------------

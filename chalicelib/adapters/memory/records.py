@@ -16,6 +16,8 @@ from typing import TypeVar
 from chalicelib.adapters import record_errors as errs
 from chalicelib.common.errors import HadirError, JsonObject
 from chalicelib.services.records import (
+    APPROVED,
+    PENDING_APPROVAL,
     AuditEntry,
     CheckinRecord,
     DayRecord,
@@ -23,6 +25,7 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     Record,
+    Review,
     SealedTemplate,
     UploadSession,
 )
@@ -53,6 +56,7 @@ def _aware(dt: datetime) -> None:
         raise ValueError("datetime must be timezone-aware")
 
 
+
 def _checkin_sk(c: CheckinRecord) -> str:
     return f"CHECKIN#{c.local_date}#{c.at}#{c.checkin_id}"
 
@@ -71,6 +75,7 @@ class InMemoryRecords:
         self._sessions: dict[str, UploadSession] = {}
         self._checkins: dict[tuple[str, str], CheckinRecord] = {}  # (nip, CHECKIN#...)
         self._days: dict[tuple[str, str], DayRecord] = {}  # (nip, DAY#<date>)
+        self._reviews: dict[tuple[str, str], Review] = {}  # (nip, REVIEW#<id>)
         self._jobs: dict[str, JsonObject] = {}
         self._devices: dict[tuple[str, str], set[str]] = {}
 
@@ -96,9 +101,8 @@ class InMemoryRecords:
             self._employees[employee.nip] = _copy(employee.model_copy(update={
                 "supervisor_nip": employee.supervisor_nip or None,
                 "roles": sorted(set(employee.roles)),
-                "enrolled": old.enrolled if old else False,
-                "enrolled_at": old.enrolled_at if old else None,
-                "device_id": old.device_id if old else None}))
+                **{k: getattr(old, k) if old else Employee.model_fields[k].default for k in (
+                    "enrolled", "enrolled_at", "device_id", "enrolment_status", "enrolment_id")}}))
             self._created_at.setdefault(employee.nip, now)
 
     def get_employee(self, nip: str) -> Employee | None:
@@ -128,7 +132,7 @@ class InMemoryRecords:
 
     # --- face templates ------------------------------------------------------------------------
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
-              consent_notice: str, device_id: str | None = None) -> None:
+              consent_notice: str, device_id: str | None = None, pending: bool = False) -> None:
         """Store the template, mark the employee enrolled, use the session and audit the consent,
         all or nothing."""
         with self._lock:
@@ -139,12 +143,34 @@ class InMemoryRecords:
             _raise_first(failed, {"template": errs.already_enrolled(),
                                   "session": errs.session_used(), "employee": errs.concurrent("employee")})
             self._templates[nip] = _copy(sealed)
-            self._employees[nip] = emp.model_copy(update={"enrolled": True, "enrolled_at": now,
-                                                          "device_id": device_id})
+            self._employees[nip] = emp.model_copy(update={
+                "enrolled": True, "enrolled_at": now, "device_id": device_id, "enrolment_id": session_id,
+                "enrolment_status": PENDING_APPROVAL if pending else APPROVED})
             self._use_session(session_id, now)
             self._add_audit(nip, "biometric_consent_given", nip,
                             {"notice_version": consent_notice, "model_version": sealed.model_version,
                              "device_id": device_id}, now)
+
+    def decide_enrolment(self, review: Review, enrolment_id: str, now: str) -> None:
+        with self._lock:
+            emp = self._existing_employee(review.nip)
+            pending = emp.enrolment_status == PENDING_APPROVAL and emp.enrolment_id == enrolment_id
+            failed = {label for label, bad in (
+                ("employee", not pending), ("review", self._review_key(review) in self._reviews)) if bad}
+            _raise_first(failed, {"employee": errs.review_not_pending(review.review_id),
+                                  "review": errs.already_reviewed(review.review_id)})
+            if review.decision == APPROVED:
+                self._employees[review.nip] = emp.model_copy(update={"enrolment_status": APPROVED})
+            else:
+                self._templates.pop(review.nip, None)
+                self._employees[review.nip] = emp.model_copy(update={
+                    "enrolled": False, "enrolled_at": None, "enrolment_status": None})
+            self._reviews[self._review_key(review)] = _copy(review)
+            self._add_audit(review.nip, f"enrolment_{review.decision}", review.reviewer, errs.review_audit(review), now)
+
+    @staticmethod
+    def _review_key(review: Review) -> tuple[str, str]:
+        return review.nip, f"REVIEW#{review.review_id}"
 
     def bind_device(self, nip: str, device_id: str, actor: str, reason: str | None, now: str) -> None:
         with self._lock:
@@ -172,7 +198,8 @@ class InMemoryRecords:
             if nip not in self._templates:
                 raise errs.not_enrolled()
             del self._templates[nip]
-            self._employees[nip] = emp.model_copy(update={"enrolled": False, "enrolled_at": None})
+            self._employees[nip] = emp.model_copy(update={"enrolled": False, "enrolled_at": None,
+                                                          "enrolment_status": None})
             self._add_audit(nip, "enrolment_reset", actor, {"reason": reason} if reason else {}, now)
 
     # --- personal sites ------------------------------------------------------------------------
@@ -288,6 +315,18 @@ class InMemoryRecords:
             keys = sorted((k for k, c in self._checkins.items() if c.local_date == local_date),
                           key="#".join)
             return [_copy(self._checkins[k]) for k in keys]
+
+    def review_checkin(self, review: Review, day: DayRecord, now: str) -> None:
+        with self._lock:
+            failed = {label for label, bad in (
+                ("review", self._review_key(review) in self._reviews),
+                ("day", self._stored_version(day) != day.version)) if bad}
+            _raise_first(failed, {"review": errs.already_reviewed(review.review_id),
+                                  "day": errs.concurrent("day")})
+            self._reviews[self._review_key(review)] = _copy(review)
+            self._put_day(day, (day.version or 0) + 1)
+            self._add_audit(review.nip, f"checkin_review_{review.decision}", review.reviewer,
+                            {**errs.review_audit(review), "status": day.day.status}, now)
 
     def mark_absent(self, day: DayRecord, now: str) -> bool:
         """Write ``day`` (an absence) unless a day record exists, or over the stored day of

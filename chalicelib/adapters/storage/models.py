@@ -64,6 +64,8 @@ class EmployeeModel(_Base):
     enrolled = BooleanAttribute(default=False)
     enrolled_at = UnicodeAttribute(null=True)
     device_id = UnicodeAttribute(null=True)  # X-Device-Id bound at enrolment
+    enrolment_status = UnicodeAttribute(null=True)  # pending_approval | approved
+    enrolment_id = UnicodeAttribute(null=True)  # the enrolment's upload session id
     agency_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -113,8 +115,9 @@ class ByDate(GlobalSecondaryIndex):
 
 
 class AttendanceModel(_Base):
-    """Two item kinds share the table: ``CHECKIN#<local_date>#<utc>#<id>`` attempts (accepted,
-    flagged or rejected, with their reasons) and ``DAY#<local_date>`` day records."""
+    """Three item kinds share the table: ``CHECKIN#<local_date>#<utc>#<id>`` attempts (accepted,
+    flagged or rejected, with their reasons), ``DAY#<local_date>`` day records and
+    ``REVIEW#<review_id>`` a supervisor's decisions (on a flagged check-in or an enrolment)."""
 
     class Meta(_Base.Meta):
         table_name = r.ATTENDANCE.logical
@@ -123,7 +126,7 @@ class AttendanceModel(_Base):
     sk = UnicodeAttribute(range_key=True)
     nip_sk = UnicodeAttribute()
     local_date = UnicodeAttribute()
-    item_type = UnicodeAttribute()  # "checkin" | "day"
+    item_type = UnicodeAttribute()  # "checkin" | "day" | "review"
     office_id = UnicodeAttribute(null=True)
     agency_id = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)  # day: present | late | flagged | absent

@@ -36,12 +36,15 @@ from chalicelib.common.errors import HadirError, JsonObject, NotFound
 from chalicelib.common.settings import Settings
 from chalicelib.policy.day import day_from_dict, day_to_dict
 from chalicelib.services.records import (
+    APPROVED,
+    PENDING_APPROVAL,
     AuditEntry,
     CheckinRecord,
     DayRecord,
     Employee,
     Office,
     PersonalSite,
+    Review,
     SealedTemplate,
     UploadSession,
     utc_iso,
@@ -174,7 +177,7 @@ class DynamoRecords:
 
     # --- face templates ------------------------------------------------------------------------
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
-              consent_notice: str, device_id: str | None = None) -> None:
+              consent_notice: str, device_id: str | None = None, pending: bool = False) -> None:
         """Store the template, mark the employee enrolled, use the session and audit the consent
         (UU 27/2022), all or nothing."""
         emp = self._existing_employee(nip)
@@ -187,11 +190,30 @@ class DynamoRecords:
         _commit(self._conn, [
             _Write("template", "put", bio, BiometricModel.nip.does_not_exist()),
             _Write("employee", "update", emp, EmployeeModel.enrolled == False,  # noqa: E712
-                   [EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now), device]),
+                   [EmployeeModel.enrolled.set(True), EmployeeModel.enrolled_at.set(now), device,
+                    EmployeeModel.enrolment_status.set(PENDING_APPROVAL if pending else APPROVED),
+                    EmployeeModel.enrolment_id.set(session_id)]),
             _use_session(session_id, now),
             _Write("audit", "put", _audit(nip, "biometric_consent_given", nip, consent, now)),
         ], {"template": errs.already_enrolled(),
             "session": errs.session_used(), "employee": errs.concurrent("employee")})
+
+    def decide_enrolment(self, review: Review, enrolment_id: str, now: str) -> None:
+        emp = self._existing_employee(review.nip)
+        pending = ((EmployeeModel.enrolment_status == PENDING_APPROVAL)
+                   & (EmployeeModel.enrolment_id == enrolment_id))
+        if review.decision == APPROVED:
+            writes = [_Write("employee", "update", emp, pending, [EmployeeModel.enrolment_status.set(APPROVED)])]
+        else:
+            writes = [_Write("template", "delete", BiometricModel(review.nip), BiometricModel.nip.exists()),
+                      _Write("employee", "update", emp, pending, [
+                          EmployeeModel.enrolled.set(False), EmployeeModel.enrolled_at.remove(),
+                          EmployeeModel.enrolment_status.remove()])]
+        _commit(self._conn, [*writes, self._review_write(review, now), _Write("audit", "put", _audit(
+            review.nip, f"enrolment_{review.decision}", review.reviewer, errs.review_audit(review), now))],
+            {"employee": errs.review_not_pending(review.review_id),
+             "template": errs.review_not_pending(review.review_id),
+             "review": errs.already_reviewed(review.review_id)})
 
     def bind_device(self, nip: str, device_id: str, actor: str, reason: str | None, now: str) -> None:
         emp = self._existing_employee(nip)
@@ -221,7 +243,8 @@ class DynamoRecords:
         _commit(self._conn, [
             _Write("template", "delete", BiometricModel(nip), BiometricModel.nip.exists()),
             _Write("employee", "update", emp, None,
-                   [EmployeeModel.enrolled.set(False), EmployeeModel.enrolled_at.remove()]),
+                   [EmployeeModel.enrolled.set(False), EmployeeModel.enrolled_at.remove(),
+                    EmployeeModel.enrolment_status.remove()]),
             _Write("audit", "put", _audit(nip, "enrolment_reset", actor,
                                           {"reason": reason} if reason else {}, now)),
         ], {"template": errs.not_enrolled(),
@@ -338,6 +361,19 @@ class DynamoRecords:
         return AttendanceModel.by_date.query(local_date,
                                              filter_condition=AttendanceModel.item_type == item_type)
 
+    def review_checkin(self, review: Review, day: DayRecord, now: str) -> None:
+        details = {**errs.review_audit(review), "status": day.day.status}
+        _commit(self._conn, [
+            self._review_write(review, now), self._day_write(day, now),
+            _Write("audit", "put", _audit(review.nip, f"checkin_review_{review.decision}", review.reviewer,
+                                          details, now)),
+        ], {"review": errs.already_reviewed(review.review_id), "day": errs.concurrent("day")})
+
+    def _review_write(self, review: Review, now: str) -> _Write:
+        item = self._item(review.nip, f"REVIEW#{review.review_id}", review.local_date or now[:10], "review",
+                          None, review.decision, review.model_dump(mode="json"), now)
+        return _Write("review", "put", item, AttendanceModel.sk.does_not_exist())
+
     def mark_absent(self, day: DayRecord, now: str) -> bool:
         """Write ``day`` (an absence) unless a day record exists, or over the stored day of
         ``day.version`` (a day without attendance); True if written."""
@@ -402,6 +438,7 @@ def _audit_entry(a: AuditModel) -> AuditEntry:
                       details=a.details or {})
 
 
+
 def _office(m: OfficeModel) -> Office:
     return Office(office_id=m.office_id, name=m.name, timezone=m.timezone, geofence=m.geofence,
                   rules=m.rules, work_mode=m.work_mode)
@@ -410,7 +447,8 @@ def _office(m: OfficeModel) -> Office:
 def _employee(m: EmployeeModel) -> Employee:
     return Employee(nip=m.nip, name=m.name, unit=m.unit, office_ids=list(m.office_ids or []),
                     supervisor_nip=m.supervisor_nip, roles=sorted(m.roles or []), email=m.email,
-                    enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at, device_id=m.device_id)
+                    enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at, device_id=m.device_id,
+                    enrolment_status=m.enrolment_status, enrolment_id=m.enrolment_id)
 
 
 def _site(m: SiteModel) -> PersonalSite:

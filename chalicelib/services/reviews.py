@@ -1,0 +1,208 @@
+"""The review queue: flagged check-ins and enrolments awaiting approval, decided by the employee's
+own supervisor (or an admin) with the evidence in front of them.
+
+A flagged check-in makes its day ``pending_review`` (policy/day.py); approving it makes the day
+present or late, rejecting it absent, and the employee is told. A new enrolment (when the agency
+requires approval, ``HADIR_ENROLMENT_APPROVAL``) waits as ``pending_approval``, its check-ins
+flagged ``enrolment_pending``; approving keeps the template, rejecting deletes it so the employee
+enrols again. The photos a reviewer needs (the selfie of a flagged check-in, the enrolment photos)
+are kept encrypted under ``evidence/`` until decided, at most ``HADIR_REVIEW_EVIDENCE_DAYS`` (the
+bucket's lifecycle rule deletes what is left), and served as short-lived presigned URLs. Nobody
+reviews their own check-ins or enrolment.
+
+Review ids name what they decide, so a link is enough: ``c.<nip>.<date>.<checkin_id>`` and
+``e.<nip>.<enrolment_id>``; a forged or unknown id is ``review_not_found``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from chalicelib.adapters.auth import Principal
+from chalicelib.common.errors import Conflict, Forbidden, InvalidInput, JsonObject, NotFound
+from chalicelib.common.logs import logger
+from chalicelib.policy.day import PENDING_REVIEW, review_checkin, reviewable
+from chalicelib.services import notices
+from chalicelib.services.checkin import for_day
+from chalicelib.services.enrolment import ENROLMENT_PHOTOS
+from chalicelib.services.records import APPROVED, CheckinRecord, DayRecord, Employee, Review
+from chalicelib.services.schemas import (
+    FlaggedCheckin,
+    ReviewDecision,
+    ReviewItem,
+    ReviewOut,
+    ReviewQuery,
+    ReviewQueue,
+)
+from chalicelib.services.staff import staff_member
+from chalicelib.wiring import Services
+
+CHECKIN, ENROLMENT = "checkin", "enrolment"
+WINDOW_DAYS = 30  # the queue's default look-back
+_ID = re.compile(r"^(?:c\.(?P<nip>\d{18})\.(?P<date>\d{4}-\d{2}-\d{2})\.(?P<checkin>[0-9a-f]{32})"
+                 r"|e\.(?P<enip>\d{18})\.(?P<enrolment>[0-9a-f]{32}))$")
+
+
+def checkin_review_id(c: CheckinRecord) -> str:
+    return f"c.{c.nip}.{c.local_date}.{c.checkin_id}"
+
+
+def enrolment_review_id(emp: Employee) -> str:
+    return f"e.{emp.nip}.{emp.enrolment_id}"
+
+
+def evidence_key(upload_key: str) -> str:
+    """Where an upload is kept for review (the bucket's evidence/ lifecycle rule applies)."""
+    return f"evidence/{upload_key}"
+
+
+def enrolment_evidence(nip: str, enrolment_id: str) -> list[str]:
+    """The enrolment photos kept for approval (sessions.py names the uploads)."""
+    return [evidence_key(f"enrolment/{nip}/{enrolment_id}/{i}") for i in range(ENROLMENT_PHOTOS)]
+
+
+@dataclass(frozen=True)
+class _Target:
+    kind: str
+    nip: str
+    local_date: str | None = None
+    checkin_id: str | None = None
+    enrolment_id: str | None = None
+
+
+def _parse(review_id: str) -> _Target:
+    m = _ID.match(review_id)
+    if m is None:
+        raise _not_found(review_id)
+    if m["nip"]:
+        return _Target(CHECKIN, m["nip"], local_date=m["date"], checkin_id=m["checkin"])
+    return _Target(ENROLMENT, m["enip"], enrolment_id=m["enrolment"])
+
+
+def _not_found(review_id: str) -> NotFound:
+    return NotFound("No such review", code="review_not_found", details={"review_id": review_id})
+
+
+# --- the queue ------------------------------------------------------------------------------------
+
+def queue(svc: Services, caller: Principal, q: ReviewQuery) -> ReviewQueue:
+    """What waits for ``caller``: their own staff's (an admin's: everyone's but their own)."""
+    end = q.end or datetime.now(timezone.utc).date() + timedelta(days=1)  # covers UTC+7..+9
+    start = q.start or end - timedelta(days=WINDOW_DAYS)
+    if start > end or (end - start).days > 62:
+        raise InvalidInput("from must be on or before to, at most 62 days apart", code="invalid_range",
+                           details={"from": start.isoformat(), "to": end.isoformat()})
+    staff = svc.records.employees() if "admin" in caller.groups else svc.records.staff_of(caller.nip or "")
+    items: list[ReviewItem] = []
+    for emp in staff:
+        if emp.nip == caller.nip:
+            continue  # never one's own
+        if emp.awaiting_approval:
+            items.append(_enrolment_item(svc, emp))
+        items.extend(_checkin_items(svc, emp, start, end))
+    return ReviewQueue(start=start.isoformat(), end=end.isoformat(), items=items)
+
+
+def _checkin_items(svc: Services, emp: Employee, start: date, end: date) -> list[ReviewItem]:
+    pending = [d for d in svc.records.days_between(emp.nip, start.isoformat(), end.isoformat())
+               if d.day.status == PENDING_REVIEW]
+    items = []
+    for d in pending:
+        flagged = _flagged_checkin(svc, d)
+        if flagged is not None:
+            items.append(ReviewItem(review_id=checkin_review_id(flagged), kind=CHECKIN, nip=emp.nip,
+                                    name=emp.name, unit=emp.unit, since=flagged.at,
+                                    checkin=_evidence(svc, flagged)))
+    return items
+
+
+def _flagged_checkin(svc: Services, d: DayRecord) -> CheckinRecord | None:
+    """The check-in the pending day waits on (its flags come first in the day's reasons)."""
+    wanted = d.day.reasons[0].get("checkin_id") if d.day.reasons else None
+    return next((c for c in svc.records.checkins_between(d.nip, d.date, d.date)
+                 if c.checkin_id == wanted), None)
+
+
+def _evidence(svc: Services, c: CheckinRecord) -> FlaggedCheckin:
+    return FlaggedCheckin(checkin_id=c.checkin_id, local_date=c.local_date, local_time=c.local_time,
+                          office_id=c.office_id, work_mode=c.work_mode, late_minutes=c.late_minutes,
+                          reasons=c.reasons, face=c.face, geo=c.geo, position=c.position,
+                          selfie_url=_url(svc, c.evidence_key, c.at))
+
+
+def _enrolment_item(svc: Services, emp: Employee) -> ReviewItem:
+    since = emp.enrolled_at or ""
+    photos = [u for u in (_url(svc, k, since) for k in enrolment_evidence(emp.nip, emp.enrolment_id or ""))
+              if u]
+    return ReviewItem(review_id=enrolment_review_id(emp), kind=ENROLMENT, nip=emp.nip, name=emp.name,
+                      unit=emp.unit, since=since, photos=photos)
+
+
+def _url(svc: Services, key: str | None, since: str) -> str | None:
+    """A short-lived link while the evidence may be kept (the lifecycle rule deletes it after)."""
+    if not key or not since:
+        return None
+    kept_until = datetime.fromisoformat(since) + timedelta(days=svc.settings.review_evidence_days)
+    if svc.clock.now() >= kept_until:
+        return None
+    return svc.uploads.evidence_url(key, svc.settings.evidence_url_ttl_s)
+
+
+# --- decisions ------------------------------------------------------------------------------------
+
+def decide(svc: Services, caller: Principal, review_id: str, body: ReviewDecision) -> ReviewOut:
+    target = _parse(review_id)
+    if caller.nip == target.nip:
+        raise Forbidden("Nobody reviews their own check-ins or enrolment", code="own_review")
+    emp = staff_member(svc, target.nip, caller)
+    if body.decision == "reject" and not (body.comment or "").strip():
+        raise InvalidInput("Say why when rejecting", code="comment_required", details={"field": "comment"})
+    review = Review(review_id=review_id, kind=target.kind, nip=emp.nip, reviewer=caller.username,
+                    decision=APPROVED if body.decision == "approve" else "rejected", at=svc.now_iso(),
+                    comment=(body.comment or "").strip() or None,
+                    local_date=target.local_date or svc.now_iso()[:10], checkin_id=target.checkin_id)
+    out = (_decide_checkin if target.kind == CHECKIN else _decide_enrolment)(svc, emp, target, review)
+    logger.info("review decided", extra={"review_id": review_id, "kind": review.kind,
+                                         "decision": review.decision, "actor": caller.username})
+    what = f"check-in on {target.local_date}" if target.kind == CHECKIN else "enrolment"
+    notices.tell_employee(svc, emp, "review_decided", review_id, f"Your {what} was {review.decision}",
+                          {"decision": review.decision, "comment": review.comment, "day_status": out.day_status})
+    return out
+
+
+def _decide_checkin(svc: Services, emp: Employee, t: _Target, review: Review) -> ReviewOut:
+    assert t.local_date and t.checkin_id
+    stored = svc.records.day(emp.nip, t.local_date)
+    flagged = next((c for c in svc.records.checkins_between(emp.nip, t.local_date, t.local_date)
+                    if c.checkin_id == t.checkin_id), None)
+    if flagged is None:
+        raise _not_found(review.review_id)
+    if stored is None or not reviewable(stored.day, t.checkin_id):
+        raise _not_pending(review.review_id, stored.day.status if stored else None)
+    day = review_checkin(stored.day, for_day(flagged), review.review_id, review.decision == APPROVED,
+                         review.reviewer, review.comment)
+    svc.records.review_checkin(review, stored.model_copy(update={"day": day}), svc.now_iso())
+    if flagged.evidence_key:
+        svc.uploads.discard([flagged.evidence_key])
+    return ReviewOut(**_out(review), day_status=day.status, reasons=list(day.reasons))
+
+
+def _decide_enrolment(svc: Services, emp: Employee, t: _Target, review: Review) -> ReviewOut:
+    assert t.enrolment_id
+    if emp.enrolment_id != t.enrolment_id:
+        raise _not_found(review.review_id)
+    if not emp.awaiting_approval:
+        raise _not_pending(review.review_id, emp.enrolment_status)
+    svc.records.decide_enrolment(review, t.enrolment_id, svc.now_iso())
+    svc.uploads.discard(enrolment_evidence(emp.nip, t.enrolment_id))
+    return ReviewOut(**_out(review))
+
+
+def _not_pending(review_id: str, status: str | None) -> Conflict:
+    return Conflict("Nothing is waiting for this review any more", code="review_not_pending",
+                    details={"review_id": review_id, "status": status})
+
+
+def _out(review: Review) -> JsonObject:
+    return review.model_dump(include={"review_id", "kind", "nip", "decision", "reviewer", "at", "comment"})
