@@ -13,7 +13,7 @@ from chalicelib.api import openapi
 from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common.http import Outcome
-from chalicelib.services import admin, checkin, devices, enrolment, queries, reviews, sites
+from chalicelib.services import admin, checkin, devices, enrolment, notices, queries, reviews, sites
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -171,6 +171,13 @@ def me(call: Call[None, None]) -> s.Me:
           errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_date", "invalid_range")})
 def my_attendance(call: Call[None, s.DateRangeQuery]) -> s.MyAttendance:
     return queries.my_attendance(get_services(), call.nip, call.query)
+
+
+@endpoint(api, "GET", "/me/notifications", summary="What the caller was told: decisions on their reviews "
+          "and requests", roles=SIGNED_IN, needs_nip=True, query=s.NotificationQuery,
+          response=s.NotificationList, errors={Kind.INVALID: ("invalid_limit",)})
+def my_notifications(call: Call[None, s.NotificationQuery]) -> s.NotificationList:
+    return notices.my_notifications(get_services(), call.nip, call.query.limit)
 
 
 @endpoint(api, "GET", "/team/attendance", summary="The supervisor's own staff on a date",

@@ -90,8 +90,16 @@ JOB_RUNS = Table(
     purpose="Once-only markers for scheduled work (one notification per supervisor per day).",
 )
 
+NOTIFICATIONS = Table(
+    logical="notifications", env="HADIR_TABLE_NOTIFICATIONS", hash_key=Key("nip"), range_key=Key("sk"),
+    ttl_attribute="ttl",
+    purpose="What each employee was told (decisions on their reviews and requests), newest first; "
+            "kept NOTIFICATION_DAYS.",
+)
+NOTIFICATION_DAYS = 90
+
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
-                             IDEMPOTENCY, AUDIT, JOB_RUNS)
+                             IDEMPOTENCY, AUDIT, JOB_RUNS, NOTIFICATIONS)
 
 
 # --- S3 -------------------------------------------------------------------------------------

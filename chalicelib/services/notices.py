@@ -4,11 +4,15 @@ decisions on their reviews and requests (:func:`tell_employee`). Publishing and 
 once-only (job markers); a failed send releases its marker so the next run sends it."""
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Callable
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.common.logs import logger
-from chalicelib.services.records import Employee
+from chalicelib.common.resources import NOTIFICATION_DAYS
+from chalicelib.services.records import Employee, Notification, utc_iso
+from chalicelib.services.schemas import NotificationList, NotificationOut
 from chalicelib.wiring import Services
 
 ABSENCE, LOCKOUT, EMPLOYEE = "absence_notice", "checkin_lockout", "employee_notice"
@@ -50,12 +54,25 @@ def tell_employee(svc: Services, employee: Employee, topic: str, ref: str, messa
                   details: JsonObject | None = None) -> bool:
     """Tell an employee about a decision on something of theirs (``topic`` e.g. ``review_decided``,
     ``request_decided``; ``ref`` the review or request id): once per (employee, topic, ref, message).
-    Published to the notice topic (e-mailed when the employee has an address)."""
-    notice = {"kind": EMPLOYEE, "nip": employee.nip, "name": employee.name, "topic": topic, "ref": ref,
-              "message": message, "details": details or {}, "employee_email": employee.email,
-              "at": svc.now_iso()}
+    Kept for ``GET /me/notifications`` and published to the notice topic (e-mailed when the
+    employee has an address)."""
+    now = svc.clock.now()
+    told = Notification(notification_id=uuid.uuid4().hex, nip=employee.nip, at=utc_iso(now), topic=topic,
+                        ref=ref, message=message, details=details or {})
+    notice = {"kind": EMPLOYEE, "name": employee.name, "employee_email": employee.email,
+              **told.model_dump(mode="json")}
     key = f"employee-notice#{employee.nip}#{topic}#{ref}#{message}"
-    return _once(svc, key, {"topic": topic}, lambda: svc.notifier.publish(notice, f"Hadir: {message}"[:99]))
+
+    def send() -> None:
+        svc.records.add_notification(told, expires=now + timedelta(days=NOTIFICATION_DAYS))
+        svc.notifier.publish(notice, f"Hadir: {message}"[:99])
+    return _once(svc, key, {"topic": topic}, send)
+
+
+def my_notifications(svc: Services, nip: str, limit: int) -> NotificationList:
+    """What the employee was told, newest first (GET /me/notifications)."""
+    return NotificationList(nip=nip, items=[NotificationOut(**n.model_dump(exclude={"nip"}))
+                                            for n in svc.records.notifications(nip, limit)])
 
 
 def send_email(svc: Services, notice: JsonObject) -> bool:

@@ -17,6 +17,7 @@ from chalicelib.services.records import (
     DayRecord,
     Employee,
     ExportObject,
+    Notification,
     Office,
     PersonalSite,
     Review,
@@ -117,6 +118,13 @@ class AttendanceRecords(Protocol):
 
     def mark_absent(self, day: DayRecord, now: str) -> bool:
         """Write an absent day unless a day record exists; True if written."""
+        ...
+
+    # what employees were told
+    def add_notification(self, notification: Notification, expires: datetime) -> None: ...
+
+    def notifications(self, nip: str, limit: int) -> list[Notification]:
+        """Newest first, at most ``limit``."""
         ...
 
     # once-only job markers

@@ -192,6 +192,18 @@ class AuditEntry(Record):
     details: JsonObject = Field(default_factory=dict)
 
 
+class Notification(Record):
+    """Something an employee was told: a decision on their review or request."""
+
+    notification_id: str
+    nip: str
+    at: str
+    topic: str  # review_decided | request_decided
+    ref: str  # the review or request id
+    message: str
+    details: JsonObject = Field(default_factory=dict)
+
+
 class ExportObject(Record):
     key: str
     bytes: int

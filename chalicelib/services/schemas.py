@@ -565,3 +565,24 @@ class ReviewOut(Response):
     comment: str | None = None
     day_status: str | None = Field(default=None, description="checkin: the day's status after the review")
     reasons: list[Reason] = Field(default_factory=list, description="checkin: the day's reasons after it")
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+class NotificationQuery(Query):
+    limit: int = Field(default=50, ge=1, le=200)
+    error_codes: ClassVar[dict[str, str]] = {"limit": "invalid_limit"}
+
+
+class NotificationOut(Response):
+    notification_id: str
+    at: str
+    topic: str = Field(description="review_decided | request_decided")
+    ref: str = Field(description="the review or request id")
+    message: str
+    details: JsonObject = Field(default_factory=dict)
+
+
+class NotificationList(Response):
+    nip: str
+    items: list[NotificationOut] = Field(description="newest first")

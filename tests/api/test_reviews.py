@@ -88,6 +88,12 @@ def test_approving_makes_the_day_present_and_deletes_the_selfie(api, set_now):
     assert queue(api, KETUT) == []
     # And the selfie is gone
     assert not evidence_exists(key)
+    # And Ayu is told, in the app
+    [told] = api.get("/me/notifications", user=AYU).json["items"]
+    assert (told["topic"], told["ref"], told["details"]["day_status"]) == ("review_decided", item["review_id"],
+                                                                           "present")
+    assert api.get("/me/notifications?limit=0", user=AYU).json["error"]["code"] == "invalid_limit"
+    assert api.get("/me/notifications", user=KETUT).json["items"] == []
     # And deciding again is refused
     again = api.post(f"/team/reviews/{item['review_id']}", {"decision": "reject", "comment": "x"}, user=KETUT)
     assert again.status_code == 409 and again.json["error"]["code"] == "review_not_pending"

@@ -21,7 +21,8 @@ from chalicelib.common.settings import Settings, get_settings, reset_settings
 from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
 from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
-                                         Office, PersonalSite, PositionEvidence, Review, SealedTemplate,
+                                         Notification, Office, PersonalSite, PositionEvidence, Review,
+                                         SealedTemplate,
                                          UploadSession)
 
 AYU, BUDI, SUP = "199001012015032001", "198805052012121002", "197503032000031003"
@@ -579,3 +580,16 @@ def test_a_checkin_review_over_a_day_that_moved_is_concurrent_update(records):
     assert records.day(AYU, DATE).day.status == "pending_review"
     # nothing half-written: the review may still be made
     records.review_checkin(review(), records.day(AYU, DATE), T1)
+
+
+# --- notifications --------------------------------------------------------------------------------
+def test_notifications_are_listed_newest_first_per_employee(records):
+    for i, at in enumerate((T0, T2, T1)):
+        records.add_notification(Notification(notification_id=f"n{i}", nip=AYU, at=at, topic="review_decided",
+                                              ref=f"r{i}", message=f"m{i}", details={"i": i}), EXPIRES)
+    records.add_notification(Notification(notification_id="x", nip=BUDI, at=T1, topic="t", ref="r",
+                                          message="m"), EXPIRES)
+    assert [n.notification_id for n in records.notifications(AYU, 10)] == ["n1", "n2", "n0"]
+    assert [n.notification_id for n in records.notifications(AYU, 2)] == ["n1", "n2"]
+    assert records.notifications(AYU, 1)[0].details == {"i": 1}
+    assert records.notifications(SUP, 5) == []

@@ -34,6 +34,9 @@ def test_a_decision_is_published_once_and_emailed_to_the_employee(svc):
     notice = published["notice"]
     assert published["kind"] == notices.EMPLOYEE
     assert (notice["nip"], notice["ref"], notice["details"]) == (AYU.nip, "rq_1", {"status": "approved"})
+    # And it is kept for her to read in the app, once
+    [kept] = notices.my_notifications(svc, AYU.nip, 10).items
+    assert (kept.topic, kept.ref, kept.message) == ("request_decided", "rq_1", "Your leave was approved")
     # And the e-mail step sends it to her address, once
     assert notices.send_email(svc, notice) is True
     assert notices.send_email(svc, notice) is False

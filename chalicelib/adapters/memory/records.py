@@ -22,6 +22,7 @@ from chalicelib.services.records import (
     CheckinRecord,
     DayRecord,
     Employee,
+    Notification,
     Office,
     PersonalSite,
     Record,
@@ -76,6 +77,7 @@ class InMemoryRecords:
         self._checkins: dict[tuple[str, str], CheckinRecord] = {}  # (nip, CHECKIN#...)
         self._days: dict[tuple[str, str], DayRecord] = {}  # (nip, DAY#<date>)
         self._reviews: dict[tuple[str, str], Review] = {}  # (nip, REVIEW#<id>)
+        self._notifications: dict[tuple[str, str], Notification] = {}  # (nip, "<at>#<id>")
         self._jobs: dict[str, JsonObject] = {}
         self._devices: dict[tuple[str, str], set[str]] = {}
 
@@ -336,6 +338,18 @@ class InMemoryRecords:
                 return False
             self._put_day(day, (day.version or 0) + 1)
             return True
+
+    # --- what employees were told --------------------------------------------------------------
+    def add_notification(self, notification: Notification, expires: datetime) -> None:
+        _aware(expires)
+        with self._lock:
+            self._notifications[(notification.nip, f"{notification.at}#{notification.notification_id}")] = \
+                _copy(notification)
+
+    def notifications(self, nip: str, limit: int) -> list[Notification]:
+        with self._lock:
+            keys = sorted((k for k in self._notifications if k[0] == nip), reverse=True)[:limit]
+            return [_copy(self._notifications[k]) for k in keys]
 
     # --- once-only job markers -----------------------------------------------------------------
     def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool:

@@ -174,10 +174,21 @@ class JobRunModel(_Base):
     ttl = TTLAttribute(null=True)
 
 
+class NotificationModel(_Base):
+    class Meta(_Base.Meta):
+        table_name = r.NOTIFICATIONS.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # <utc>#<id>: newest last
+    data = JSONAttribute(default=dict)  # records.Notification
+    ttl = TTLAttribute()
+
+
 MODELS: dict[str, type[Model]] = {
     r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel, r.SITES.logical: SiteModel,
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
     r.SESSIONS.logical: SessionModel, r.AUDIT.logical: AuditModel, r.JOB_RUNS.logical: JobRunModel,
+    r.NOTIFICATIONS.logical: NotificationModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 
 _bound: tuple | None = None

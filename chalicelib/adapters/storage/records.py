@@ -26,6 +26,7 @@ from chalicelib.adapters.storage.models import (
     BiometricModel,
     EmployeeModel,
     JobRunModel,
+    NotificationModel,
     OfficeModel,
     SessionModel,
     SiteModel,
@@ -42,6 +43,7 @@ from chalicelib.services.records import (
     CheckinRecord,
     DayRecord,
     Employee,
+    Notification,
     Office,
     PersonalSite,
     Review,
@@ -400,6 +402,15 @@ class DynamoRecords:
         return AttendanceModel(nip, sk, nip_sk=f"{nip}#{sk}", local_date=local_date, item_type=item_type,
                                office_id=office_id, agency_id=self._agency, status=status, data=data,
                                created_at=now)
+
+    # --- what employees were told --------------------------------------------------------------
+    def add_notification(self, notification: Notification, expires: datetime) -> None:
+        NotificationModel(notification.nip, f"{notification.at}#{notification.notification_id}",
+                          data=notification.model_dump(mode="json"), ttl=expires).save()
+
+    def notifications(self, nip: str, limit: int) -> list[Notification]:
+        q = NotificationModel.query(nip, scan_index_forward=False, limit=limit)
+        return [Notification.model_validate(m.data) for m in q]
 
     # --- once-only job markers -----------------------------------------------------------------
     def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool:
