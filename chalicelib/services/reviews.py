@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from chalicelib.adapters.auth import Principal
 from chalicelib.common.errors import Conflict, Forbidden, InvalidInput, JsonObject, NotFound
@@ -88,7 +88,7 @@ def _not_found(review_id: str) -> NotFound:
 
 def queue(svc: Services, caller: Principal, q: ReviewQuery) -> ReviewQueue:
     """What waits for ``caller``: their own staff's (an admin's: everyone's but their own)."""
-    end = q.end or datetime.now(timezone.utc).date() + timedelta(days=1)  # covers UTC+7..+9
+    end = q.end or svc.clock.now().date() + timedelta(days=1)  # covers UTC+7..+9
     start = q.start or end - timedelta(days=WINDOW_DAYS)
     if start > end or (end - start).days > 62:
         raise InvalidInput("from must be on or before to, at most 62 days apart", code="invalid_range",

@@ -22,8 +22,7 @@ from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
 from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
                                          Notification, Office, PersonalSite, PositionEvidence, Review,
-                                         SealedTemplate,
-                                         UploadSession)
+                                         SealedTemplate, UploadSession)
 
 AYU, BUDI, SUP = "199001012015032001", "198805052012121002", "197503032000031003"
 DATE = "2026-03-03"

@@ -47,7 +47,8 @@ def stack(tmp_path_factory):
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1",
                                  # the posed real photos answer left and right (tests/faces.py)
-                                 "HADIR_LIVENESS_DIRECTIONS": "left,right"})
+                                 "HADIR_LIVENESS_DIRECTIONS": "left,right",
+                                 "HADIR_ENROLMENT_APPROVAL": "true"})  # the default (conftest turns it off)
     base = f"http://127.0.0.1:{ports['api']}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -120,6 +121,9 @@ def test_a_day_in_the_life(stack):
                       headers={**me, "X-Device-Id": PHONE}, timeout=60)
     assert r.status_code == 201, r.text
     assert [p["ok"] for p in r.json()["photos"]] == [True, True, True] and r.json()["liveness"]["passed"]
+    # Then: her enrolment waits for her supervisor's approval
+    assert r.json()["status"] == "pending_approval"
+    assert requests.get(f"{api}/me", headers=me, timeout=10).json()["enrollment"]["status"] == "pending_approval"
 
     # And: subscribe a tap to the supervisor topic, to read what SNS delivers
     moto = dict(endpoint_url=stack["moto"], region_name="ap-southeast-3",
@@ -138,9 +142,10 @@ def test_a_day_in_the_life(stack):
     body = {"session_id": s["session_id"], "type": "in", "location": location(*DENPASAR)}
     r = requests.post(f"{api}/checkins", json=body, headers={**me, "Idempotency-Key": "e2e-in-1",
                                                              "X-Device-Id": PHONE}, timeout=60)
-    # Then: accepted, WFO, on time, from the phone she enrolled on
+    # Then: flagged only because her enrolment awaits approval; WFO, on time, from the phone she enrolled on
     assert r.status_code == 201, r.text
-    assert r.json()["decision"] == "accepted" and r.json()["work_mode"] == "WFO"
+    assert r.json()["decision"] == "flagged" and r.json()["work_mode"] == "WFO"
+    assert [x["code"] for x in r.json()["reasons"] if x["effect"] == "flag"] == ["enrolment_pending"]
     assert r.json()["local_time"] == "07:45:00" and r.json()["late_minutes"] == 0
     assert r.json()["liveness"]["passed"] and all(c["ok"] for c in r.json()["liveness"]["checks"])
     # And a retried request returns the same record
@@ -150,6 +155,28 @@ def test_a_day_in_the_life(stack):
     # And the session cannot be replayed
     replay = requests.post(f"{api}/checkins", json=body, headers=me, timeout=60)
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "session_used"
+
+    # When: her supervisor opens the queue: her enrolment (three photos) and the flagged check-in
+    sup = login(stack, KETUT)
+    items = {i["kind"]: i for i in requests.get(f"{api}/team/reviews", headers=sup, timeout=10).json()["items"]}
+    assert set(items) == {"enrolment", "checkin"} and len(items["enrolment"]["photos"]) == 3
+    assert requests.get(items["enrolment"]["photos"][0], timeout=10).content == enrolled[0]  # from evidence/
+    selfie = items["checkin"]["checkin"]["selfie_url"]
+    assert requests.get(selfie, timeout=10).status_code == 200
+    assert items["checkin"]["checkin"]["geo"]["distance_m"] is not None
+    # And approves both
+    for kind in ("enrolment", "checkin"):
+        decided = requests.post(f"{api}/team/reviews/{items[kind]['review_id']}", json={"decision": "approve"},
+                                headers=sup, timeout=10)
+        assert decided.status_code == 200 and decided.json()["decision"] == "approved", decided.text
+    # Then: she is enrolled, her day is present because of the review, the photos are deleted
+    assert requests.get(f"{api}/me", headers=me, timeout=10).json()["enrollment"]["status"] == "enrolled"
+    assert decided.json()["day_status"] == "present"
+    assert requests.get(items["enrolment"]["photos"][0], timeout=10).status_code == 404
+    assert requests.get(selfie, timeout=10).status_code == 404
+    # And she is told, in the app
+    told = requests.get(f"{api}/me/notifications", headers=me, timeout=10).json()["items"]
+    assert sorted(n["ref"] for n in told) == sorted(items[k]["review_id"] for k in items)
 
     # When: someone checks out with one photo of her uploaded for every step of the challenge
     s = requests.post(f"{api}/checkins/uploads", headers=me, timeout=10).json()
@@ -191,23 +218,44 @@ def test_a_day_in_the_life(stack):
     assert "new_device" not in [x["code"] for x in out.json()["reasons"]]  # allowed above
     assert "score" not in out.json()["face"]  # the exact face score is for supervisors and auditors
     days = requests.get(f"{api}/me/attendance?from=2026-03-03&to=2026-03-03", headers=me, timeout=10).json()
-    assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["accepted"] + ["rejected"] * 3
+    assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["flagged"] + ["rejected"] * 3  # as made
 
     # When: absence detection for WITA runs after the window closed
     job = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:30:00%2B08:00",
                         timeout=60).json()
     assert job["result"]["notices"] == 1 and job["emails_delivered"] == 1, job
     # Then: the supervisor got one notification listing Made, not Ayu
-    notices = [json.loads(m["Body"]) for m in
-               sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])]
+    delivered = [json.loads(m["Body"]) for m in
+                 sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])]
+    notices = [n for n in delivered if n["kind"] == "absence_notice"]
     assert len(notices) == 1 and notices[0]["supervisor_nip"] == KETUT
+    # (besides the two decisions Ayu was told about, on the same topic)
+    assert sorted(n["topic"] for n in delivered if n["kind"] == "employee_notice") == ["review_decided"] * 2
     assert [a["nip"] for a in notices[0]["absentees"]] == [MADE]
     team = requests.get(f"{api}/team/attendance?date=2026-03-03", headers=login(stack, KETUT), timeout=10).json()
     assert {x["nip"]: x["status"] for x in team["staff"]} == {AYU: "present", MADE: "absent"}
     # And each day says why: Ayu's on_time names her check-in, Made's absence the missing one
     why = {x["nip"]: x["reasons"] for x in team["staff"]}
-    assert [(x["code"], x["checkin_id"]) for x in why[AYU]] == [("on_time", r.json()["checkin_id"])]
+    assert [(x["code"], x["checkin_id"]) for x in why[AYU]] == [("on_time", r.json()["checkin_id"]),
+                                                                ("review_approved", r.json()["checkin_id"])]
     assert [x["code"] for x in why[MADE]] == ["no_checkin"]
+    # When: Made, absent, enrols and checks out without having checked in
+    made = login(stack, MADE)
+    s = requests.post(f"{api}/me/enrollment/uploads", headers=made, timeout=10).json()
+    for target, data in zip(s["uploads"], following([x["pose"] for x in s["challenge"]["steps"]], POSED_ENROLMENT)):
+        upload(target, data)
+    assert requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"], "consent": True},
+                         headers=made, timeout=60).status_code == 201
+    s = requests.post(f"{api}/checkins/uploads", headers=made, timeout=10).json()
+    for target, data in zip(s["uploads"], following([x["pose"] for x in s["challenge"]["steps"]], POSED_CHECKIN)):
+        upload(target, data)
+    alone = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
+                                                    "location": location(*DENPASAR)}, headers=made, timeout=60)
+    assert alone.status_code in (201, 422), alone.text
+    # Then: his day stays absent
+    team = requests.get(f"{api}/team/attendance?date=2026-03-03", headers=sup, timeout=10).json()
+    assert {x["nip"]: x["status"] for x in team["staff"]}[MADE] == "absent"
+
     # And running it again sends nothing
     again = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:35:00%2B08:00",
                           timeout=60).json()
