@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.common.errors import Conflict, NotFound
+from chalicelib.policy.requests import request_not_pending  # noqa: F401  (the policy's, re-exported)
 
 SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")  # what a site's audit keeps
 
@@ -43,3 +44,8 @@ def checkin_exists(checkin_id: str) -> Conflict:
 
 def concurrent(what: str) -> Conflict:
     return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
+
+
+def request_exists(request_id: str) -> Conflict:
+    return Conflict("This request id is taken", code="request_exists", details={"request_id": request_id})
+

@@ -10,6 +10,9 @@ late            the first accepted check-in was after work start              la
 pending_review  the first check-in was flagged and nobody has decided yet     its flag reasons
 no_record       only a check-out so far (the check-in window may be open)     no_checkin
 absent          absence detection found no check-in after the window closed   no_checkin (percent)
+excused         an approved excuse (sick, important reason) covers the day    request_approved
+on_leave        an approved leave (annual, sick, maternity...) covers it      request_approved
+official_travel an approved dinas luar covers it and nobody checked in        request_approved
 ==============  ============================================================  ====================
 
 Only an accepted check-in makes a day present or late. Every reason names the ``checkin_id`` it
@@ -18,6 +21,9 @@ replaces it (the absence's reasons are kept in ``absence_replaced``). A check-ou
 day into anything else: it records its time, and a flagged one adds its flag reasons and marks
 ``out_flagged``; a check-out alone leaves an absent day absent, and absence detection still marks
 a ``no_record`` day absent.
+
+Approved requests (policy/requests.py) change a day through :func:`apply_request` (see there);
+``request_ids`` names every request that covers the day.
 """
 from __future__ import annotations
 
@@ -63,6 +69,7 @@ class Day:
     checkin_ids: tuple[str, ...] = ()
     out_flagged: bool = False
     absence_replaced: tuple[Reason, ...] = ()
+    request_ids: tuple[str, ...] = ()
 
     @property
     def attended(self) -> bool:
@@ -117,8 +124,8 @@ def _fold_out(day: Day, attempt: Attempt) -> Day:
     day = replace(day, last_out=attempt.local_time, early_leave_minutes=attempt.early_leave_minutes,
                   early_leave_tier=attempt.tier)
     if not day.has_checkin:
-        # A check-out alone: absent stays absent; otherwise no record of attendance yet.
-        if day.status == ABSENT:
+        # A check-out alone: absent (or a day a request covers) stays so; else no record yet.
+        if day.status == ABSENT or day.status in COVERED:
             return day
         return replace(day, status=NO_RECORD, reasons=(
             {"code": "no_checkin", "effect": "flag", "checkin_id": attempt.checkin_id},))
@@ -155,13 +162,51 @@ def day_from_dict(d: JsonObject) -> Day:
 
 def split_for_absence(days: Iterable[tuple[str, Day]]) -> tuple[set[str], set[str]]:
     """(attended, pending review) NIPs of a date's days, for absence detection: an accepted
-    check-in (present, late) is attendance; a flagged one awaits its supervisor (reported as
-    pending, not absent, and not silently excused); anyone else (no day, a check-out alone, an
-    absence already marked) is absent."""
+    check-in (present, late) is attendance, and so is a day an approved request covers (excused,
+    on_leave, official_travel); a flagged one awaits its supervisor (reported as pending, not
+    absent, and not silently excused); anyone else (no day, a check-out alone, an absence already
+    marked) is absent unless an approved request covers the date (services/jobs.py)."""
     attended, pending = set(), set()
     for nip, day in days:
-        if day.attended:
+        if day.attended or day.status in COVERED:
             attended.add(nip)
         elif day.status == PENDING_REVIEW:
             pending.add(nip)
     return attended, pending
+
+
+# --- approved requests ---------------------------------------------------------------------------
+EXCUSED, ON_LEAVE, OFFICIAL_TRAVEL = "excused", "on_leave", "official_travel"
+REQUEST_STATUSES = (EXCUSED, ON_LEAVE, OFFICIAL_TRAVEL)
+COVERED = frozenset(REQUEST_STATUSES)  # a day an approved request excuses: never absent
+
+
+def request_reason(request_id: str, status: str, request_type: str, subtype: str | None) -> Reason:
+    """Why a day has a request's status: the request that gave it."""
+    return {"code": "request_approved", "effect": "info", "request_id": request_id, "status": status,
+            "type": request_type, "subtype": subtype}
+
+
+def apply_request(day: Day | None, office_id: str, request_id: str, status: str | None,
+                  reason: Reason) -> Day:
+    """The day once the approved request ``request_id`` covers it (``status``: what the request
+    gives, None for a request without a status of its own: WFH, leaving the region).
+
+    - no day, ``no_record`` (a check-out alone) or ``absent``: the request's status with its reason
+      (an absence's reasons are kept in ``absence_replaced``; a check-out's time is kept);
+    - present or late: stays attended (they did work), recording the request id;
+    - pending_review: stays pending (the flagged check-in is the reviewer's to decide), recording
+      the request id and its reason; a review that rejects the check-in applies the request then;
+    - a day another request already covers, or a request without a status: records the id only.
+    Applying the same request twice changes nothing.
+    """
+    day = day or Day(status=NO_RECORD, office_id=office_id)
+    if request_id in day.request_ids:
+        return day
+    day = replace(day, office_id=day.office_id or office_id, request_ids=(*day.request_ids, request_id))
+    if status is None or day.attended or day.status in COVERED:
+        return day
+    if day.status == PENDING_REVIEW:
+        return replace(day, reasons=(*day.reasons, reason))
+    replaced = day.reasons if day.status == ABSENT else day.absence_replaced
+    return replace(day, status=status, reasons=(reason,), absence_replaced=replaced)
