@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     liveness_min_turn_deg: float = Field(default=13.5, gt=0, le=45,
                                          validation_alias="HADIR_LIVENESS_MIN_TURN_DEG")
     liveness_min_residual: float = Field(default=0.0325, ge=0, validation_alias="HADIR_LIVENESS_MIN_RESIDUAL")
+    # Leave and permission requests (policy.requests): approval levels, how far back and ahead.
+    request_approval_levels: int = Field(default=1, ge=1, le=2, validation_alias="HADIR_REQUEST_APPROVAL_LEVELS")
+    request_retroactive_days: int = Field(default=14, ge=0, le=90,
+                                          validation_alias="HADIR_REQUEST_RETROACTIVE_DAYS")
+    request_future_days: int = Field(default=365, ge=1, le=730, validation_alias="HADIR_REQUEST_FUTURE_DAYS")
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024
