@@ -18,7 +18,7 @@ from chalicelib.policy.absence import (
     group_by_supervisor,
     window_closed,
 )
-from chalicelib.policy.day import NO_RECORD, absent_day, apply_request, request_reason, split_for_absence
+from chalicelib.policy.day import NO_RECORD, REQUEST_STATUSES, absent_day, apply_request, request_reason, split_for_absence
 from chalicelib.policy.requests import day_status_of
 from chalicelib.policy.export import manifest, records_to_csv
 from chalicelib.policy.time_rules import OfficeRules
@@ -151,7 +151,8 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> Jso
     if day is None:
         day = OfficeRules(timezone=ZONES[zone][0]).local_moment(now)[0] - timedelta(days=1)
     rows = [_checkin_row(c) for c in svc.records.checkins_on(day.isoformat())]
-    rows += [_absence_row(d) for d in svc.records.days_on(day.isoformat()) if d.day.status == "absent"]
+    rows += [_absence_row(d) for d in svc.records.days_on(day.isoformat())
+             if d.day.status in ("absent", *REQUEST_STATUSES)]
     body = records_to_csv(rows)
     man = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now))
     man["zones_ended"] = [z for z, (tz, _) in ZONES.items() if OfficeRules(timezone=tz).local_moment(now)[0] > day]
@@ -170,7 +171,7 @@ def _checkin_row(c: CheckinRecord) -> JsonObject:
 
 def _absence_row(d: DayRecord) -> JsonObject:
     return {"nip": d.nip, "name": d.name, "office_id": d.day.office_id, "local_date": d.date,
-            "kind": "day", "decision": "absent", "reasons": list(d.day.reasons),
+            "kind": "day", "decision": d.day.status, "reasons": list(d.day.reasons),
             "record_id": f"{d.nip}#DAY#{d.date}"}
 
 

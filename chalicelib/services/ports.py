@@ -105,7 +105,8 @@ class AttendanceRecords(Protocol):
     def checkins_on(self, local_date: str) -> list[CheckinRecord]: ...
 
     def mark_absent(self, day: DayRecord, now: str) -> bool:
-        """Write an absent day unless a day record exists; True if written."""
+        """Write an absent day (or the status an approved request gives it) unless a day record
+        exists, or over the stored one at ``day.version``; True if written."""
         ...
 
     # leave and permission requests

@@ -437,7 +437,8 @@ class CheckinBrief(Response):
 
 class MyDay(Response):
     date: str
-    status: str = Field(description="present, late, pending_review, absent, weekend, holiday, or "
+    status: str = Field(description="present, late, pending_review, excused, on_leave, official_travel, "
+                                    "absent, weekend, holiday, or "
                                     "no_record (nothing yet: the window may still be open)")
     working_day: bool
     holiday: str | None = None
@@ -466,7 +467,8 @@ class StaffDay(Response):
     nip: str
     name: str
     unit: str | None = None
-    status: str = Field(description="present, late, pending_review, absent, weekend, holiday or no_record")
+    status: str = Field(description="present, late, pending_review, excused, on_leave, official_travel, "
+                                    "absent, weekend, holiday or no_record")
     first_in: str | None = None
     last_out: str | None = None
     late_minutes: int | None = None

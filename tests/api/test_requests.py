@@ -234,6 +234,16 @@ def test_approved_leave_keeps_absence_detection_from_marking_the_days_absent(api
     assert staff == {AYU: "on_leave", MADE: "absent"}
     [digest] = [n for n in tap() if n.get("kind") == "absence_notice"]
     assert [a["nip"] for a in digest["absentees"]] == [MADE]
+    # And the auditors' export has her day with its status and why
+    import csv
+    import io
+
+    from chalicelib.wiring import get_services
+    set_now("2026-03-05T00:31:00+08:00")
+    out_key = run("export_wita")["key"]
+    rows = list(csv.DictReader(io.StringIO(get_services().exports.get(out_key).decode())))
+    ayu = next(r for r in rows if r["nip"] == AYU)
+    assert (ayu["decision"], ayu["reason_codes"]) == ("on_leave", "request_approved")
 
 
 def test_an_approved_dinas_luar_opens_its_site_and_a_check_in_there_is_dl(api, set_now):
