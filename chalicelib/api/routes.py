@@ -13,7 +13,7 @@ from chalicelib.api import openapi
 from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common.http import Outcome
-from chalicelib.services import admin, checkin, devices, enrolment, notices, queries, reviews, sites
+from chalicelib.services import admin, checkin, devices, enrolment, notices, queries, requests, reviews, sites
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -214,6 +214,62 @@ def decide_review(call: Call[s.ReviewDecision, None]) -> s.ReviewOut:
           errors={Kind.NOT_FOUND: ("export_not_found",), Kind.INVALID: ("invalid_date",)})
 def audit_exports(call: Call[None, s.ExportDateQuery]) -> s.ExportList:
     return queries.exports(get_services(), call.query.day)
+
+
+REQUEST_NOT_FOUND = {Kind.NOT_FOUND: ("request_not_found",)}
+REQUEST_TYPES_NOTE = ("excuse (sick, important_reason) for a past absence -> excused; leave (annual, sick, "
+                      "important_reason, maternity, big, unpaid) -> on_leave; official_travel (dinas luar, "
+                      "with a destination geofence) -> official_travel and an assignment site (DL) for its "
+                      "dates; wfh (the registered home site) and leave_region: no day status of their own.")
+
+
+@endpoint(api, "POST", "/me/requests", summary="Ask for leave, an excuse, dinas luar, WFH or leaving the region",
+          roles=EMPLOYEE, needs_nip=True, body=s.RequestIn, response=s.RequestOut, created=True,
+          errors={**NOT_FOUND_EMPLOYEE,
+                  Kind.CONFLICT: ("overlapping_request", "no_home_site", "request_exists"),
+                  Kind.INVALID: ("invalid_request_type", "invalid_request_dates", "retroactive_limit",
+                                 "future_limit", "insufficient_leave_balance", "destination_required",
+                                 "invalid_geofence", "invalid_request")},
+          notes=REQUEST_TYPES_NOTE + " Dates are office-local and inclusive; excuses and leave may start "
+                "HADIR_REQUEST_RETROACTIVE_DAYS back (14), WFH and leave_region not before today.")
+def submit_request(call: Call[s.RequestIn, None]) -> s.RequestOut:
+    return requests.submit(get_services(), call.nip, call.body)
+
+
+@endpoint(api, "GET", "/me/requests", summary="The caller's requests and annual-leave balance",
+          roles=EMPLOYEE, needs_nip=True, query=s.MyRequestsQuery, response=s.MyRequests,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_date",)})
+def my_requests(call: Call[None, s.MyRequestsQuery]) -> s.MyRequests:
+    return requests.mine(get_services(), call.nip, call.query)
+
+
+@endpoint(api, "DELETE", "/me/requests/{request_id}", summary="Cancel the caller's pending request",
+          roles=EMPLOYEE, needs_nip=True, response=s.RequestOut,
+          errors={**REQUEST_NOT_FOUND, Kind.CONFLICT: ("request_not_pending",)})
+def cancel_request(call: Call[None, None]) -> s.RequestOut:
+    return requests.cancel(get_services(), call.nip, call.params["request_id"])
+
+
+@endpoint(api, "GET", "/team/requests", summary="Requests of the supervisor's own staff (admins: everyone's)",
+          roles=SITE_MANAGERS, query=s.TeamRequestsQuery, response=s.TeamRequests,
+          errors={Kind.INVALID: ("invalid_status",)},
+          notes="With HADIR_REQUEST_APPROVAL_LEVELS=2 a supervisor also sees their staff's staff's "
+                "requests (the second level is theirs).")
+def team_requests(call: Call[None, s.TeamRequestsQuery]) -> s.TeamRequests:
+    return requests.team(get_services(), call.caller, call.query)
+
+
+@endpoint(api, "POST", "/team/requests/{request_id}", summary="Approve or reject a request (audited)",
+          roles=SITE_MANAGERS, body=s.DecisionIn, response=s.RequestOut,
+          errors={Kind.NOT_FOUND: ("request_not_found", "employee_not_found"),
+                  Kind.FORBIDDEN: ("not_your_staff", "own_request", "second_level_required"),
+                  Kind.CONFLICT: ("request_not_pending", "site_exists", "concurrent_update"),
+                  Kind.INVALID: ("invalid_decision",)},
+          notes="Level 1: the employee's direct supervisor; with HADIR_REQUEST_APPROVAL_LEVELS=2, level 2: "
+                "the supervisor's own supervisor; admins decide any level; nobody their own request nor "
+                "two levels of one. The employee is told every decision.")
+def decide_request(call: Call[s.DecisionIn, None]) -> s.RequestOut:
+    return requests.decide(get_services(), call.params["request_id"], call.body, call.caller)
 
 
 def _device_id(call: Call) -> str | None:

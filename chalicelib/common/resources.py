@@ -84,6 +84,13 @@ AUDIT = Table(
     logical="audit", env="HADIR_TABLE_AUDIT", hash_key=Key("subject"), range_key=Key("sk"),
     purpose="Audit trail of administrative actions (enrolment reset, site changes) by subject.",
 )
+REQUESTS = Table(
+    logical="requests", env="HADIR_TABLE_REQUESTS", hash_key=Key("request_id"),
+    gsis=(Index("by_employee", Key("nip"), Key("start_date")),
+          Index("by_status", Key("status"), Key("start_date"))),
+    purpose="Leave and permission requests (excuse, leave, dinas luar, WFH, leaving the region) "
+            "with their decisions, by id, employee and status.",
+)
 JOB_RUNS = Table(
     logical="job-runs", env="HADIR_TABLE_JOB_RUNS", hash_key=Key("job_key"),
     ttl_attribute="ttl",
@@ -99,7 +106,7 @@ NOTIFICATIONS = Table(
 NOTIFICATION_DAYS = 90
 
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
-                             IDEMPOTENCY, AUDIT, JOB_RUNS, NOTIFICATIONS)
+                             IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS)
 
 
 # --- S3 -------------------------------------------------------------------------------------

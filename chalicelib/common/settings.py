@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     review_evidence_days: int = Field(default=r.EVIDENCE_DAYS, ge=1, le=30,
                                       validation_alias="HADIR_REVIEW_EVIDENCE_DAYS")
     evidence_url_ttl_s: int = Field(default=300, ge=30, le=3600, validation_alias="HADIR_EVIDENCE_URL_TTL_S")
+    # Leave and permission requests (policy.requests): approval levels, how far back and ahead.
+    request_approval_levels: int = Field(default=1, ge=1, le=2, validation_alias="HADIR_REQUEST_APPROVAL_LEVELS")
+    request_retroactive_days: int = Field(default=14, ge=0, le=90,
+                                          validation_alias="HADIR_REQUEST_RETROACTIVE_DAYS")
+    request_future_days: int = Field(default=365, ge=1, le=730, validation_alias="HADIR_REQUEST_FUTURE_DAYS")
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024

@@ -2,17 +2,20 @@
 
 Pure. The day is what the team view, absence detection and the export read; each status says why:
 
-==============  ============================================================  ====================
-status          when                                                          reasons
-==============  ============================================================  ====================
-present         the first accepted check-in was on time                       on_time
-late            the first accepted check-in was after work start              late (minutes, tier)
-pending_review  the first check-in was flagged and nobody has decided yet     its flag reasons
-present/late    ... or its supervisor approved it (``review_checkin``)            + review_approved
-absent          ... or its supervisor rejected it                                 review_rejected
-no_record       only a check-out so far (the check-in window may be open)     no_checkin
-absent          absence detection found no check-in after the window closed   no_checkin (percent)
-==============  ============================================================  ====================
+===============  ==========================================================  ==================
+status           when                                                        reasons
+===============  ==========================================================  ==================
+present          the first accepted check-in was on time, or its supervisor   on_time (+ review_
+                 approved the flagged one (``review_checkin``)                approved)
+late             the same, after work start                                  late (minutes, tier)
+pending_review   the first check-in was flagged and nobody has decided yet   its flag reasons
+no_record        only a check-out so far (the check-in window may be open)   no_checkin
+absent           absence detection found no check-in after the window        no_checkin (percent)
+                 closed, or the supervisor rejected the flagged check-in     review_rejected
+excused          an approved excuse (sick, important reason) covers the day  request_approved
+on_leave         an approved leave (annual, sick, maternity...) covers it    request_approved
+official_travel  an approved dinas luar covers it and nobody checked in      request_approved
+===============  ==========================================================  ==================
 
 Only an accepted check-in makes a day present or late. Every reason names the ``checkin_id`` it
 comes from. A rejected attempt never changes the day. A late check-in after the absence mark
@@ -20,6 +23,9 @@ replaces it (the absence's reasons are kept in ``absence_replaced``). A check-ou
 day into anything else: it records its time, and a flagged one adds its flag reasons and marks
 ``out_flagged``; a check-out alone leaves an absent day absent, and absence detection still marks
 a ``no_record`` day absent.
+
+Approved requests (policy/requests.py) change a day through :func:`apply_request` (see there);
+``request_ids`` names every request that covers the day.
 """
 from __future__ import annotations
 
@@ -66,6 +72,7 @@ class Day:
     out_flagged: bool = False
     absence_replaced: tuple[Reason, ...] = ()
     review_ids: tuple[str, ...] = ()
+    request_ids: tuple[str, ...] = ()
 
     @property
     def attended(self) -> bool:
@@ -120,8 +127,8 @@ def _fold_out(day: Day, attempt: Attempt) -> Day:
     day = replace(day, last_out=attempt.local_time, early_leave_minutes=attempt.early_leave_minutes,
                   early_leave_tier=attempt.tier)
     if not day.has_checkin:
-        # A check-out alone: absent stays absent; otherwise no record of attendance yet.
-        if day.status == ABSENT:
+        # A check-out alone: absent (or a day a request covers) stays so; else no record yet.
+        if day.status == ABSENT or day.status in COVERED:
             return day
         return replace(day, status=NO_RECORD, reasons=(
             {"code": "no_checkin", "effect": "flag", "checkin_id": attempt.checkin_id},))
@@ -149,8 +156,11 @@ def review_checkin(day: Day, attempt: Attempt, review_id: str, approved: bool, r
     flags = sorted({str(r.get("code")) for r in day.reasons if r.get("effect") == "flag"})
     day = replace(day, review_ids=(*day.review_ids, review_id))
     if not approved:
-        return replace(day, status=ABSENT, first_in=None, late_minutes=None, tier=None, work_mode=None,
-                       reasons=({"code": "review_rejected", "effect": "reject", "flags": flags, **decided},))
+        # the check-in does not count; an approved request covering the day gives its status then
+        covering = [r for r in day.reasons if r.get("code") == "request_approved" and r.get("status")]
+        rejected = {"code": "review_rejected", "effect": "reject", "flags": flags, **decided}
+        return replace(day, status=covering[0]["status"] if covering else ABSENT, first_in=None,
+                       late_minutes=None, tier=None, work_mode=None, reasons=(rejected, *covering[:1]))
     status, own = (LATE, "late") if attempt.late_minutes else (PRESENT, "on_time")
     time_reason = _tagged(attempt, {own}) or ({"code": own, "checkin_id": attempt.checkin_id},)
     return replace(day, status=status, reasons=(
@@ -185,13 +195,51 @@ def day_from_dict(d: JsonObject) -> Day:
 
 def split_for_absence(days: Iterable[tuple[str, Day]]) -> tuple[set[str], set[str]]:
     """(attended, pending review) NIPs of a date's days, for absence detection: an accepted
-    check-in (present, late) is attendance; a flagged one awaits its supervisor (reported as
-    pending, not absent, and not silently excused); anyone else (no day, a check-out alone, an
-    absence already marked) is absent."""
+    check-in (present, late) is attendance, and so is a day an approved request covers (excused,
+    on_leave, official_travel); a flagged one awaits its supervisor (reported as pending, not
+    absent, and not silently excused); anyone else (no day, a check-out alone, an absence already
+    marked) is absent unless an approved request covers the date (services/jobs.py)."""
     attended, pending = set(), set()
     for nip, day in days:
-        if day.attended:
+        if day.attended or day.status in COVERED:
             attended.add(nip)
         elif day.status == PENDING_REVIEW:
             pending.add(nip)
     return attended, pending
+
+
+# --- approved requests ---------------------------------------------------------------------------
+EXCUSED, ON_LEAVE, OFFICIAL_TRAVEL = "excused", "on_leave", "official_travel"
+REQUEST_STATUSES = (EXCUSED, ON_LEAVE, OFFICIAL_TRAVEL)
+COVERED = frozenset(REQUEST_STATUSES)  # a day an approved request excuses: never absent
+
+
+def request_reason(request_id: str, status: str, request_type: str, subtype: str | None) -> Reason:
+    """Why a day has a request's status: the request that gave it."""
+    return {"code": "request_approved", "effect": "info", "request_id": request_id, "status": status,
+            "type": request_type, "subtype": subtype}
+
+
+def apply_request(day: Day | None, office_id: str, request_id: str, status: str | None,
+                  reason: Reason) -> Day:
+    """The day once the approved request ``request_id`` covers it (``status``: what the request
+    gives, None for a request without a status of its own: WFH, leaving the region).
+
+    - no day, ``no_record`` (a check-out alone) or ``absent``: the request's status with its reason
+      (an absence's reasons are kept in ``absence_replaced``; a check-out's time is kept);
+    - present or late: stays attended (they did work), recording the request id;
+    - pending_review: stays pending (the flagged check-in is the reviewer's to decide), recording
+      the request id and its reason; a review that rejects the check-in applies the request then;
+    - a day another request already covers, or a request without a status: records the id only.
+    Applying the same request twice changes nothing.
+    """
+    day = day or Day(status=NO_RECORD, office_id=office_id)
+    if request_id in day.request_ids:
+        return day
+    day = replace(day, office_id=day.office_id or office_id, request_ids=(*day.request_ids, request_id))
+    if status is None or day.attended or day.status in COVERED:
+        return day
+    if day.status == PENDING_REVIEW:
+        return replace(day, reasons=(*day.reasons, reason))
+    replaced = day.reasons if day.status == ABSENT else day.absence_replaced
+    return replace(day, status=status, reasons=(reason,), absence_replaced=replaced)

@@ -18,16 +18,19 @@ from chalicelib.policy.absence import (
     group_by_supervisor,
     window_closed,
 )
-from chalicelib.policy.day import NO_RECORD, absent_day, split_for_absence
+from chalicelib.policy.day import NO_RECORD, REQUEST_STATUSES, absent_day, apply_request, request_reason, split_for_absence
+from chalicelib.policy.requests import day_status_of
 from chalicelib.policy.export import manifest, records_to_csv
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import notices
+from chalicelib.services import requests as staff_requests
 from chalicelib.services.queries import export_prefix
 from chalicelib.services.records import (
     CheckinRecord,
     DayRecord,
     Employee,
     Office,
+    RequestRecord,
     utc_iso,
 )
 from chalicelib.wiring import Services
@@ -38,7 +41,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     offices = [o for o in svc.records.offices() if zone_of(o.timezone) == zone]
     employees = svc.records.employees()
     report: JsonObject = {"zone": zone, "timezone": ZONES[zone][0], "offices": [], "absent": 0,
-                          "notices": 0, "skipped_offices": []}
+                          "covered_by_request": 0, "notices": 0, "skipped_offices": []}
     found: list[AbsenceRecord] = []
     pending: list[EmployeeRef] = []
     local_date: date | None = None
@@ -50,33 +53,45 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
         local_date = rules.local_moment(now)[0]
         staff = [EmployeeRef(e.nip, e.name, e.supervisor_nip, office.office_id)
                  for e in employees if e.office_ids[:1] == [office.office_id]]
-        office_found, office_pending, written = _absentees_of(svc, office, local_date, staff)
+        office_found, office_pending, written, covered = _absentees_of(svc, office, local_date, staff)
         found += office_found
         pending += office_pending
         report["absent"] += written
+        report["covered_by_request"] += covered
         report["offices"].append({"office_id": office.office_id, "date": local_date.isoformat(),
                                   "staff": len(staff), "absent_new": written})
     report["pending_review"] = len(pending)
-    report["notices"] = _notify(svc, zone, found, pending, {e.nip: e for e in employees},
-                                local_date.isoformat() if local_date else None)
+    by_nip = {e.nip: e for e in employees}
+    in_zone = {o.office_id for o in offices}
+    waiting_requests = staff_requests.pending_for(svc, {e.nip: e for e in employees if e.office_ids[:1]
+                                                        and e.office_ids[0] in in_zone}) if local_date else {}
+    report["pending_requests"] = sum(len(v) for v in waiting_requests.values())
+    report["notices"] = _notify(svc, zone, found, pending, by_nip, local_date.isoformat() if local_date else None,
+                                waiting_requests)
     metrics.add_metric(name="AbsencesDetected", unit="Count", value=report["absent"])
     logger.info("absence detection done", extra={k: report[k] for k in ("zone", "absent", "notices")})
     return report
 
 
-def _absentees_of(svc: Services, office: Office, local_date: date,
-                  staff: list[EmployeeRef]) -> tuple[list[AbsenceRecord], list[EmployeeRef], int]:
-    """Who of the office's staff is absent, whose day waits for a review, and how many absence
-    marks were new. Already-absent staff are found again (the mark is not rewritten) so that a
-    notice lost by an earlier run is sent now; the notice's own marker keeps it once-only."""
+def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[EmployeeRef]
+                  ) -> tuple[list[AbsenceRecord], list[EmployeeRef], int, int]:
+    """Who of the office's staff is absent, whose day waits for a review, how many absence marks
+    were new, and how many days an approved request covered instead (excused, on_leave,
+    official_travel, written with the request's id). Already-absent staff are found again (the
+    mark is not rewritten) so that a notice lost by an earlier run is sent now; the notice's own
+    marker keeps it once-only."""
     days = {d.nip: d for d in svc.records.days_on(local_date.isoformat())}
     attended, pending = split_for_absence((nip, d.day) for nip, d in days.items())
-    found = find_absentees(local_date=local_date, employees=staff, accepted_checkin_nips=attended,
-                           day_status=svc.calendar.day_status(local_date), excused_nips=pending,
-                           lateness=svc.lateness)
+    missing = find_absentees(local_date=local_date, employees=staff, accepted_checkin_nips=attended,
+                             day_status=svc.calendar.day_status(local_date), excused_nips=pending,
+                             lateness=svc.lateness)
+    approved = staff_requests.approved_on(svc, local_date.isoformat()) if missing else {}
+    found = [r for r in missing if r.nip not in approved]
     now = svc.now_iso()
     written = sum(_mark(svc, office, local_date, r, days.get(r.nip), now) for r in found)
-    return found, [e for e in staff if e.nip in pending], written
+    covered = sum(_cover(svc, office, local_date, approved[r.nip], r.name, days.get(r.nip), now)
+                  for r in missing if r.nip in approved)
+    return found, [e for e in staff if e.nip in pending], written, covered
 
 
 def _mark(svc: Services, office: Office, local_date: date, r: AbsenceRecord, stored: DayRecord | None,
@@ -90,15 +105,30 @@ def _mark(svc: Services, office: Office, local_date: date, r: AbsenceRecord, sto
         day=absent_day(office.office_id, r.reasons, stored.day if stored else None)), now)
 
 
+def _cover(svc: Services, office: Office, local_date: date, req: RequestRecord, name: str,
+           stored: DayRecord | None, now: str) -> bool:
+    """The status an approved request gives the day (new, or over a check-out alone at its version)."""
+    if stored is not None and stored.day.status != NO_RECORD:
+        return False
+    status = day_status_of(req.type)
+    day = apply_request(stored.day if stored else None, office.office_id, req.request_id, status,
+                        request_reason(req.request_id, status or "", req.type, req.subtype))
+    return svc.records.mark_absent(DayRecord(nip=req.nip, date=local_date.isoformat(), name=name,
+                                             version=stored.version if stored else None, day=day), now)
+
+
 def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[EmployeeRef],
-            by_nip: dict[str, Employee], local_date: str | None) -> int:
-    """One digest per supervisor: their absent staff and the staff whose day waits for review."""
+            by_nip: dict[str, Employee], local_date: str | None,
+            requests: dict[str, list[JsonObject]] | None = None) -> int:
+    """One digest per supervisor: their absent staff, the staff whose day waits for review, and
+    the requests waiting for their decision (each with its id)."""
     absent = group_by_supervisor(found)
     waiting: dict[str | None, list[EmployeeRef]] = {}
     for e in pending:
         waiting.setdefault(e.supervisor_nip, []).append(e)
+    requests = requests or {}
     sent = 0
-    for sup_nip in sorted({*absent, *waiting} - {None}):
+    for sup_nip in sorted({*absent, *waiting, *requests} - {None}):
         recs, sup = absent.get(sup_nip, []), by_nip.get(sup_nip)
         notice = {"kind": notices.ABSENCE, "zone": zone,
                   "date": recs[0].local_date.isoformat() if recs else local_date,
@@ -107,7 +137,8 @@ def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[
                   "absentees": [{"nip": r.nip, "name": r.name, "office_id": r.office_id,
                                  "reasons": r.reasons} for r in recs],
                   "pending_review": [{"nip": e.nip, "name": e.name, "office_id": e.office_id}
-                                     for e in waiting.get(sup_nip, [])]}
+                                     for e in waiting.get(sup_nip, [])],
+                  "pending_requests": requests.get(sup_nip, [])}
         sent += notices.publish_absence_notice(svc, notice)
     return sent
 
@@ -120,7 +151,8 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> Jso
     if day is None:
         day = OfficeRules(timezone=ZONES[zone][0]).local_moment(now)[0] - timedelta(days=1)
     rows = [_checkin_row(c) for c in svc.records.checkins_on(day.isoformat())]
-    rows += [_absence_row(d) for d in svc.records.days_on(day.isoformat()) if d.day.status == "absent"]
+    rows += [_absence_row(d) for d in svc.records.days_on(day.isoformat())
+             if d.day.status in ("absent", *REQUEST_STATUSES)]
     body = records_to_csv(rows)
     man = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now))
     man["zones_ended"] = [z for z, (tz, _) in ZONES.items() if OfficeRules(timezone=tz).local_moment(now)[0] > day]
@@ -139,7 +171,7 @@ def _checkin_row(c: CheckinRecord) -> JsonObject:
 
 def _absence_row(d: DayRecord) -> JsonObject:
     return {"nip": d.nip, "name": d.name, "office_id": d.day.office_id, "local_date": d.date,
-            "kind": "day", "decision": "absent", "reasons": list(d.day.reasons),
+            "kind": "day", "decision": d.day.status, "reasons": list(d.day.reasons),
             "record_id": f"{d.nip}#DAY#{d.date}"}
 
 

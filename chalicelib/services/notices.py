@@ -97,9 +97,12 @@ def _employee_email(notice: JsonObject) -> tuple[str, str, str]:
 def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
     absent = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice["absentees"]] or ["- none"]
     waiting = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice.get("pending_review", [])]
+    asked = [f"- {q['request_id']}: {q['nip']} {q['name']}, {q['type']} {q['start']} to {q['end']}"
+             for q in notice.get("pending_requests", [])]
     body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"
             + "\n".join(absent)
             + ("\n\nFlagged check-ins waiting for your review:\n" + "\n".join(waiting) if waiting else "")
+            + ("\n\nRequests waiting for your decision:\n" + "\n".join(asked) if asked else "")
             + "\n\nEach day and its reasons are in Hadir's team view.")
     return (f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}",
             f"Hadir: absences on {notice['date']}", body)

@@ -21,6 +21,7 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     Review,
+    RequestRecord,
     SealedTemplate,
     UploadSession,
 )
@@ -117,7 +118,38 @@ class AttendanceRecords(Protocol):
         ...
 
     def mark_absent(self, day: DayRecord, now: str) -> bool:
-        """Write an absent day unless a day record exists; True if written."""
+        """Write an absent day (or the status an approved request gives it) unless a day record
+        exists, or over the stored one at ``day.version``; True if written."""
+        ...
+
+    # leave and permission requests
+    def create_request(self, request: RequestRecord, now: str) -> None:
+        """Store a new request and audit its submission (``request_submitted``).
+        Conflict ``request_exists`` if the id is taken."""
+        ...
+
+    def get_request(self, request_id: str) -> RequestRecord | None: ...
+
+    def requests_of(self, nip: str, start: str | None = None, end: str | None = None) -> list[RequestRecord]:
+        """The employee's requests overlapping ``start``..``end`` (all without), by start then id."""
+        ...
+
+    def requests_with_status(self, status: str, on: str | None = None) -> list[RequestRecord]:
+        """Every employee's requests in ``status`` (covering the date ``on`` if given), by start
+        then id."""
+        ...
+
+    def decide_request(self, request: RequestRecord, action: str, actor: str, now: str,
+                       site: PersonalSite | None = None, days: Iterable[DayRecord] = ()) -> None:
+        """Write the request's new state if the stored one is still pending at ``request.version``,
+        its audit entry (``action``), the assignment site and the days it changes (each at its
+        version), all or nothing. Conflict ``request_not_pending`` (decided, cancelled or changed
+        meanwhile: one of two concurrent decisions wins), ``site_exists``, ``concurrent_update``."""
+        ...
+
+    def cancel_request(self, request: RequestRecord, actor: str, now: str) -> None:
+        """Write the cancelled request if still pending at its version, audited
+        (``request_cancelled``). Conflict ``request_not_pending``."""
         ...
 
     # what employees were told

@@ -207,3 +207,50 @@ class Notification(Record):
 class ExportObject(Record):
     key: str
     bytes: int
+
+
+class RequestDecision(Record):
+    """One decision on a request: who (username and NIP), at which level, when, and why."""
+
+    level: int
+    decision: str  # approved | rejected
+    by: str
+    by_nip: str | None = None
+    at: str
+    comment: str | None = None
+
+
+class RequestRecord(Record):
+    """A leave or permission request (policy/requests.py) and every decision on it, as stored;
+    ``version`` is the one it was read at (None: not stored yet)."""
+
+    request_id: str
+    nip: str
+    name: str = ""
+    type: str  # excuse | leave | official_travel | wfh | leave_region
+    subtype: str | None = None
+    start: str  # office-local dates, both inclusive
+    end: str
+    status: str = "pending"  # pending | approved | rejected | cancelled
+    reason: str = ""
+    working_days: int = 0
+    destination: JsonObject | None = None  # official_travel: the geofence of the assignment site
+    destination_name: str | None = None
+    home_site_id: str | None = None  # wfh: the registered home site
+    site_id: str | None = None  # official_travel, once approved: the assignment site created
+    levels_required: int = 1
+    decisions: list[RequestDecision] = Field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+    version: int | None = None
+
+    @property
+    def approvals(self) -> int:
+        return sum(1 for d in self.decisions if d.decision == "approved")
+
+    def audit_details(self) -> JsonObject:
+        """What the audit trail keeps of a request's change (the last decision, if any)."""
+        last = self.decisions[-1].model_dump(mode="json") if self.decisions else None
+        return {"request_id": self.request_id, "type": self.type, "subtype": self.subtype,
+                "start": self.start, "end": self.end, "status": self.status, "decision": last,
+                **({"site_id": self.site_id} if self.site_id else {})}

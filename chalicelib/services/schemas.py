@@ -442,7 +442,8 @@ class CheckinBrief(Response):
 
 class MyDay(Response):
     date: str
-    status: str = Field(description="present, late, pending_review, absent, weekend, holiday, or "
+    status: str = Field(description="present, late, pending_review, excused, on_leave, official_travel, "
+                                    "absent, weekend, holiday, or "
                                     "no_record (nothing yet: the window may still be open)")
     working_day: bool
     holiday: str | None = None
@@ -475,7 +476,8 @@ class StaffDay(Response):
     nip: str
     name: str
     unit: str | None = None
-    status: str = Field(description="present, late, pending_review, absent, weekend, holiday or no_record")
+    status: str = Field(description="present, late, pending_review, excused, on_leave, official_travel, "
+                                    "absent, weekend, holiday or no_record")
     first_in: str | None = None
     last_out: str | None = None
     late_minutes: int | None = None
@@ -586,3 +588,108 @@ class NotificationOut(Response):
 class NotificationList(Response):
     nip: str
     items: list[NotificationOut] = Field(description="newest first")
+# --- leave and permission requests ------------------------------------------------------------
+REQUEST_TYPES = ("excuse", "leave", "official_travel", "wfh", "leave_region")
+REQUEST_STATES = ("pending", "approved", "rejected", "cancelled")
+REQUEST_ID_PATTERN = r"^rq-[0-9a-f]{20}$"
+
+
+class RequestIn(Request):
+    type: Literal["excuse", "leave", "official_travel", "wfh", "leave_region"] = Field(
+        description="excuse (a past absence), leave, official_travel (dinas luar), wfh, leave_region")
+    subtype: str | None = Field(default=None, max_length=40, description=(
+        "excuse: sick | important_reason; leave: annual | sick | important_reason | maternity | big | "
+        "unpaid; none for the other types"))
+    start: dt.date = Field(description="office-local, inclusive")
+    end: dt.date = Field(description="office-local, inclusive")
+    reason: str = Field(min_length=1, max_length=1000, description="what the supervisor reads")
+    destination: Geofence | None = Field(default=None, description="official_travel: where (required)")
+    destination_name: str | None = Field(default=None, max_length=200,
+                                         description="official_travel, leave_region: the place's name")
+    error_codes: ClassVar[dict[str, str]] = {
+        "type": "invalid_request_type", "subtype": "invalid_request_type", "start": "invalid_request_dates",
+        "end": "invalid_request_dates", "reason": "invalid_request", "destination": "invalid_geofence",
+        "destination_name": "invalid_request"}
+
+    @model_validator(mode="after")
+    def _blank_reason(self) -> "RequestIn":
+        if not self.reason.strip():
+            raise InvalidInput("The reason is blank", code="invalid_request", details={
+                "problems": [{"field": "reason", "code": "blank", "message": "reason is blank"}]})
+        return self
+
+
+class DecisionIn(Request):
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=1000)
+    error_codes: ClassVar[dict[str, str]] = {"decision": "invalid_decision", "comment": "invalid_decision"}
+
+
+class DecisionOut(Response):
+    level: int = Field(description="1: the direct supervisor; 2: the second level")
+    decision: Literal["approved", "rejected"]
+    by: str
+    by_nip: str | None = None
+    at: str
+    comment: str | None = None
+
+
+class RequestOut(Response):
+    request_id: str
+    nip: str
+    name: str
+    type: str
+    subtype: str | None = None
+    start: str
+    end: str
+    status: Literal["pending", "approved", "rejected", "cancelled"]
+    reason: str
+    working_days: int = Field(description="working days the request covers (calendar of the agency)")
+    day_status: str | None = Field(description="what an approval makes of the days it covers: excused, "
+                                               "on_leave, official_travel; none for wfh and leave_region")
+    destination: GeofenceOut | None = None
+    destination_name: str | None = None
+    home_site_id: str | None = None
+    site_id: str | None = Field(default=None, description="official_travel, once approved: the "
+                                                          "assignment site (DL) created for its dates")
+    levels_required: int
+    approvals: int
+    decisions: list[DecisionOut]
+    created_at: str
+    updated_at: str
+
+
+class LeaveBalanceOut(Response):
+    """Annual leave of the year in working days (PP 11/2017): 12, plus what the previous year left
+    unused of its own 12, at most 18 in all; pending requests reserve days."""
+
+    year: int
+    entitlement: int
+    carried_over: int
+    total: int
+    taken: int
+    reserved: int
+    remaining: int
+
+
+class MyRequestsQuery(Query):
+    start: dt.date | None = Field(default=None, alias="from", description="requests ending on or after")
+    end: dt.date | None = Field(default=None, alias="to", description="requests starting on or before")
+    error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date"}
+
+
+class MyRequests(Response):
+    nip: str
+    requests: list[RequestOut]
+    leave_balance: LeaveBalanceOut
+
+
+class TeamRequestsQuery(Query):
+    status: Literal["pending", "approved", "rejected", "cancelled", "all"] = Field(
+        default="pending", description="default: pending (those waiting for a decision)")
+    error_codes: ClassVar[dict[str, str]] = {"status": "invalid_status"}
+
+
+class TeamRequests(Response):
+    status: str
+    requests: list[RequestOut]

@@ -21,8 +21,9 @@ from chalicelib.common.settings import Settings, get_settings, reset_settings
 from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
 from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
-                                         Notification, Office, PersonalSite, PositionEvidence, Review,
-                                         SealedTemplate, UploadSession)
+                                         Notification, Office, PersonalSite, PositionEvidence,
+                                         RequestDecision, RequestRecord, Review, SealedTemplate,
+                                         UploadSession)
 
 AYU, BUDI, SUP = "199001012015032001", "198805052012121002", "197503032000031003"
 DATE = "2026-03-03"
@@ -592,3 +593,131 @@ def test_notifications_are_listed_newest_first_per_employee(records):
     assert [n.notification_id for n in records.notifications(AYU, 2)] == ["n1", "n2"]
     assert records.notifications(AYU, 1)[0].details == {"i": 1}
     assert records.notifications(SUP, 5) == []
+# --- leave and permission requests -----------------------------------------------------------------
+def request(request_id: str = "rq-1", nip: str = AYU, start: str = "2026-03-09", end: str = "2026-03-11",
+            **kw) -> RequestRecord:
+    return RequestRecord(**{"request_id": request_id, "nip": nip, "name": "Ayu Lestari", "type": "leave",
+                            "subtype": "annual", "start": start, "end": end, "reason": "family",
+                            "working_days": 3, "created_at": T0, "updated_at": T0, **kw})
+
+
+def approved(r: RequestRecord, by: str = SUP, at: str = T1) -> RequestRecord:
+    return r.model_copy(update={"status": "approved", "updated_at": at, "decisions": [
+        RequestDecision(level=1, decision="approved", by=by, by_nip=by, at=at, comment="ok")]})
+
+
+def test_a_request_is_created_read_back_at_version_1_and_audited(records):
+    # When Ayu's request is stored
+    records.create_request(request(), T0)
+    # Then it reads back as written, at version 1, and its submission is audited
+    assert records.get_request("rq-1") == request(version=1)
+    assert records.get_request("rq-unknown") is None
+    assert actions(records) == ["request_submitted"]
+    assert records.audit_trail(AYU)[0].details["request_id"] == "rq-1"
+    # And an id taken is request_exists
+    with pytest.raises(Conflict) as exc:
+        records.create_request(request(start="2026-04-01", end="2026-04-01"), T1)
+    assert exc.value.code == "request_exists" and records.get_request("rq-1").start == "2026-03-09"
+
+
+def test_requests_of_an_employee_overlap_the_range_by_start(records):
+    # Given three requests of Ayu and one of Budi
+    records.create_request(request("rq-b", start="2026-03-16", end="2026-03-20"), T0)
+    records.create_request(request("rq-a", start="2026-03-02", end="2026-03-04"), T0)
+    records.create_request(request("rq-c", start="2026-04-01", end="2026-04-01"), T0)
+    records.create_request(request("rq-d", BUDI, start="2026-03-02", end="2026-03-04"), T0)
+    # Then each range finds the requests overlapping it, ordered by start
+    assert [r.request_id for r in records.requests_of(AYU)] == ["rq-a", "rq-b", "rq-c"]
+    assert [r.request_id for r in records.requests_of(AYU, "2026-03-04", "2026-03-16")] == ["rq-a", "rq-b"]
+    assert [r.request_id for r in records.requests_of(AYU, "2026-03-05", "2026-03-15")] == []
+    assert [r.request_id for r in records.requests_of(BUDI)] == ["rq-d"]
+
+
+def test_requests_with_status_span_employees_and_cover_a_date(records):
+    records.create_request(request("rq-a"), T0)
+    records.create_request(request("rq-b", BUDI, start="2026-03-10", end="2026-03-10"), T0)
+    stored = records.get_request("rq-b")
+    records.decide_request(approved(stored), "request_approved", SUP, T1)
+    # Then pending and approved are listed apart, and "on" keeps those covering the date
+    assert [r.request_id for r in records.requests_with_status("pending")] == ["rq-a"]
+    assert [r.request_id for r in records.requests_with_status("approved")] == ["rq-b"]
+    assert [r.request_id for r in records.requests_with_status("approved", on="2026-03-10")] == ["rq-b"]
+    assert records.requests_with_status("approved", on="2026-03-11") == []
+    assert [r.request_id for r in records.requests_with_status("pending", on="2026-03-11")] == ["rq-a"]
+
+
+def test_approving_writes_the_request_the_audit_the_site_and_the_days_together(records):
+    # Given a pending dinas luar request and a stored absent day it covers
+    records.create_request(request(type="official_travel", subtype=None), T0)
+    records.mark_absent(day(status="absent", date="2026-03-09"), T0)
+    stored_day = records.day(AYU, "2026-03-09")
+    site = PersonalSite(nip=AYU, site_id="dl-rq-1", kind="assignment", work_mode="DL",
+                        geofence={"type": "circle", "lat": -6.9, "lon": 107.6, "radius_m": 200},
+                        valid_from="2026-03-09", valid_to="2026-03-11")
+    travel = stored_day.day.__class__(status="official_travel", office_id="kanwil-bali", request_ids=("rq-1",))
+    new_day = stored_day.model_copy(update={"day": travel})
+    new_day_2 = DayRecord(nip=AYU, date="2026-03-10", day=travel)
+    # When approved
+    records.decide_request(approved(records.get_request("rq-1")).model_copy(update={"site_id": "dl-rq-1"}),
+                           "request_approved", SUP, T1, site=site, days=[new_day, new_day_2])
+    # Then all of it is written
+    got = records.get_request("rq-1")
+    assert (got.status, got.version, got.site_id, got.decisions[0].by) == ("approved", 2, "dl-rq-1", SUP)
+    assert [(s.site_id, s.valid_from, s.valid_to, s.created_by) for s in records.sites_of(AYU)] == [
+        ("dl-rq-1", "2026-03-09", "2026-03-11", SUP)]
+    assert [(d.date, d.day.status, d.day.request_ids, d.version) for d in
+            records.days_between(AYU, "2026-03-09", "2026-03-10")] == [
+        ("2026-03-09", "official_travel", ("rq-1",), 2), ("2026-03-10", "official_travel", ("rq-1",), 1)]
+    assert actions(records) == ["request_submitted", "request_approved"]
+
+
+def test_two_concurrent_decisions_one_wins_the_other_is_request_not_pending(records):
+    # Given a request both the supervisor and an admin read at version 1
+    records.create_request(request(), T0)
+    read_by_sup, read_by_admin = records.get_request("rq-1"), records.get_request("rq-1")
+    records.decide_request(approved(read_by_sup), "request_approved", SUP, T1)
+    # When the admin's rejection arrives on the version read before
+    rejected = read_by_admin.model_copy(update={"status": "rejected"})
+    with pytest.raises(Conflict) as exc:
+        records.decide_request(rejected, "request_rejected", "admin", T2)
+    # Then it is refused and nothing of it is written
+    assert exc.value.code == "request_not_pending"
+    assert records.get_request("rq-1").status == "approved"
+    assert actions(records) == ["request_submitted", "request_approved"]
+
+
+def test_a_decision_over_a_day_changed_meanwhile_writes_nothing(records):
+    records.create_request(request(), T0)
+    records.mark_absent(day(status="absent", date="2026-03-09"), T0)
+    stale = DayRecord(nip=AYU, date="2026-03-09", version=7, day=Day(status="on_leave", request_ids=("rq-1",)))
+    with pytest.raises(Conflict) as exc:
+        records.decide_request(approved(records.get_request("rq-1")), "request_approved", SUP, T1, days=[stale])
+    assert exc.value.code == "concurrent_update"
+    assert records.get_request("rq-1").status == "pending" and records.day(AYU, "2026-03-09").day.status == "absent"
+    assert actions(records) == ["request_submitted"]
+
+
+def test_a_site_taken_cancels_the_approval(records):
+    records.create_request(request(type="official_travel", subtype=None), T0)
+    site = PersonalSite(nip=AYU, site_id="dl-rq-1", kind="assignment", work_mode="DL",
+                        geofence={"type": "circle", "lat": -6.9, "lon": 107.6, "radius_m": 200})
+    records.add_site(site, "admin", T0)
+    with pytest.raises(Conflict) as exc:
+        records.decide_request(approved(records.get_request("rq-1")), "request_approved", SUP, T1, site=site)
+    assert exc.value.code == "site_exists" and records.get_request("rq-1").status == "pending"
+
+
+def test_cancel_writes_only_over_a_pending_request(records):
+    records.create_request(request(), T0)
+    cancelled = records.get_request("rq-1").model_copy(update={"status": "cancelled"})
+    # When cancelled, the change is stored and audited
+    records.cancel_request(cancelled, AYU, T1)
+    assert records.get_request("rq-1").status == "cancelled"
+    assert actions(records) == ["request_submitted", "request_cancelled"]
+    # And cancelling (or deciding) it again is request_not_pending
+    again = records.get_request("rq-1").model_copy(update={"status": "cancelled"})
+    for attempt_it in (lambda: records.cancel_request(again, AYU, T2),
+                       lambda: records.decide_request(approved(again), "request_approved", SUP, T2)):
+        with pytest.raises(Conflict) as exc:
+            attempt_it()
+        assert exc.value.code == "request_not_pending"

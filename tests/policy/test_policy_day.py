@@ -142,3 +142,15 @@ def test_a_rejected_flagged_check_in_makes_the_day_absent_and_another_check_in_m
     # And an accepted check-in later that day (window still open) makes it present again
     again = fold_day(done, attempt("c2", "in", "accepted", ON_TIME), "kantor")
     assert again.status == "present" and again.absence_replaced[0]["code"] == "review_rejected"
+
+
+def test_a_rejected_check_in_on_a_day_an_approved_leave_covers_is_on_leave():
+    # Given a day pending review that an approved leave then covered
+    from chalicelib.policy.day import apply_request, request_reason
+    day = apply_request(flagged_day(), "kantor", "rq1", "on_leave", request_reason("rq1", "on_leave", "leave", "sick"))
+    assert day.status == "pending_review" and day.request_ids == ("rq1",)
+    # When the supervisor rejects the check-in
+    done = review_checkin(day, attempt("c1", "in", "flagged", UNCERTAIN), "r1", False, "sup", "was on leave")
+    # Then the day is the leave's, saying both why
+    assert done.status == "on_leave"
+    assert [r["code"] for r in done.reasons] == ["review_rejected", "request_approved"]

@@ -11,7 +11,7 @@ import copy
 import threading
 import uuid
 from datetime import datetime
-from typing import TypeVar
+from typing import Iterable, TypeVar
 
 from chalicelib.adapters import record_errors as errs
 from chalicelib.common.errors import HadirError, JsonObject
@@ -27,6 +27,7 @@ from chalicelib.services.records import (
     PersonalSite,
     Record,
     Review,
+    RequestRecord,
     SealedTemplate,
     UploadSession,
 )
@@ -80,6 +81,7 @@ class InMemoryRecords:
         self._notifications: dict[tuple[str, str], Notification] = {}  # (nip, "<at>#<id>")
         self._jobs: dict[str, JsonObject] = {}
         self._devices: dict[tuple[str, str], set[str]] = {}
+        self._requests: dict[str, RequestRecord] = {}
 
     # --- offices -------------------------------------------------------------------------------
     def put_office(self, office: Office, now: str) -> None:
@@ -350,6 +352,65 @@ class InMemoryRecords:
         with self._lock:
             keys = sorted((k for k in self._notifications if k[0] == nip), reverse=True)[:limit]
             return [_copy(self._notifications[k]) for k in keys]
+    # --- leave and permission requests ---------------------------------------------------------
+    def create_request(self, request: RequestRecord, now: str) -> None:
+        with self._lock:
+            if request.request_id in self._requests:
+                raise errs.request_exists(request.request_id)
+            self._put_request(request, 1, now)
+            self._add_audit(request.nip, "request_submitted", request.nip, request.audit_details(), now)
+
+    def get_request(self, request_id: str) -> RequestRecord | None:
+        with self._lock:
+            r = self._requests.get(request_id)
+            return _copy(r) if r else None
+
+    def requests_of(self, nip: str, start: str | None = None, end: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return self._matching(lambda r: r.nip == nip and (not end or r.start <= end)
+                                  and (not start or r.end >= start))
+
+    def requests_with_status(self, status: str, on: str | None = None) -> list[RequestRecord]:
+        with self._lock:
+            return self._matching(lambda r: r.status == status and (not on or r.start <= on <= r.end))
+
+    def _matching(self, keep) -> list[RequestRecord]:
+        found = [r for r in self._requests.values() if keep(r)]
+        return [_copy(r) for r in sorted(found, key=lambda r: (r.start, r.request_id))]
+
+    def decide_request(self, request: RequestRecord, action: str, actor: str, now: str,
+                       site: PersonalSite | None = None, days: Iterable[DayRecord] = ()) -> None:
+        days = list(days)
+        with self._lock:
+            failed = {label for label, bad in (
+                ("request", not self._request_pending_at(request)),
+                ("site", site is not None and (site.nip, site.site_id) in self._sites),
+                ("day", any(self._stored_version(d) != d.version for d in days))) if bad}
+            _raise_first(failed, {"request": errs.request_not_pending(request.request_id),
+                                  "site": errs.site_exists(site.site_id if site else ""),
+                                  "day": errs.concurrent("day")})
+            self._put_request(request, (request.version or 0) + 1, now)
+            self._add_audit(request.nip, action, actor, request.audit_details(), now)
+            if site is not None:
+                self._sites[(site.nip, site.site_id)] = _copy(
+                    site.model_copy(update={"created_by": actor, "created_at": now}))
+            for d in days:
+                self._put_day(d, (d.version or 0) + 1)
+
+    def cancel_request(self, request: RequestRecord, actor: str, now: str) -> None:
+        with self._lock:
+            if not self._request_pending_at(request):
+                raise errs.request_not_pending(request.request_id)
+            self._put_request(request, (request.version or 0) + 1, now)
+            self._add_audit(request.nip, "request_cancelled", actor, request.audit_details(), now)
+
+    def _request_pending_at(self, request: RequestRecord) -> bool:
+        stored = self._requests.get(request.request_id)
+        return stored is not None and stored.status == "pending" and stored.version == request.version
+
+    def _put_request(self, request: RequestRecord, version: int, now: str) -> None:
+        self._requests[request.request_id] = _copy(request.model_copy(
+            update={"version": version, "created_at": request.created_at or now}))
 
     # --- once-only job markers -----------------------------------------------------------------
     def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool:

@@ -163,6 +163,43 @@ class AuditModel(_Base):
     details = JSONAttribute(default=dict)
 
 
+class ByEmployee(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_employee"
+        projection = AllProjection()
+
+    nip = UnicodeAttribute(hash_key=True)
+    start_date = UnicodeAttribute(range_key=True)
+
+
+class ByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    start_date = UnicodeAttribute(range_key=True)
+
+
+class RequestModel(_Base):
+    """A leave or permission request: the keys the indexes need, the record in ``data``."""
+
+    class Meta(_Base.Meta):
+        table_name = r.REQUESTS.logical
+
+    request_id = UnicodeAttribute(hash_key=True)
+    nip = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | approved | rejected | cancelled
+    start_date = UnicodeAttribute()  # YYYY-MM-DD, office-local
+    end_date = UnicodeAttribute()
+    data = JSONAttribute(default=dict)  # services.records.RequestRecord without its version
+    agency_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()  # optimistic lock: two decisions, one wins
+    by_employee = ByEmployee()
+    by_status = ByStatus()
+
+
 class JobRunModel(_Base):
     class Meta(_Base.Meta):
         table_name = r.JOB_RUNS.logical
@@ -189,6 +226,7 @@ MODELS: dict[str, type[Model]] = {
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
     r.SESSIONS.logical: SessionModel, r.AUDIT.logical: AuditModel, r.JOB_RUNS.logical: JobRunModel,
     r.NOTIFICATIONS.logical: NotificationModel,
+    r.REQUESTS.logical: RequestModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 
 _bound: tuple | None = None

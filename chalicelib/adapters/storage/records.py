@@ -28,6 +28,7 @@ from chalicelib.adapters.storage.models import (
     JobRunModel,
     NotificationModel,
     OfficeModel,
+    RequestModel,
     SessionModel,
     SiteModel,
     bind,
@@ -47,6 +48,7 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     Review,
+    RequestRecord,
     SealedTemplate,
     UploadSession,
     utc_iso,
@@ -255,14 +257,17 @@ class DynamoRecords:
     # --- personal sites ------------------------------------------------------------------------
     def add_site(self, site: PersonalSite, actor: str, now: str) -> None:
         """Store a new site (stamped with ``actor`` and ``now``) and its audit entry."""
-        m = SiteModel(site.nip, site.site_id, kind=site.kind, work_mode=site.work_mode,
-                      geofence=site.geofence, valid_from=site.valid_from, valid_to=site.valid_to, note=site.note,
-                      agency_id=self._agency, created_by=actor, created_at=now)
+        m = self._site_model(site, actor, now)
         details = site.model_dump(include=set(errs.SITE_AUDIT_FIELDS))
         _commit(self._conn, [
             _Write("site", "put", m, SiteModel.site_id.does_not_exist()),
             _Write("audit", "put", _audit(site.nip, "site_assigned", actor, details, now)),
         ], {"site": errs.site_exists(site.site_id)})
+
+    def _site_model(self, site: PersonalSite, actor: str, now: str) -> SiteModel:
+        return SiteModel(site.nip, site.site_id, kind=site.kind, work_mode=site.work_mode,
+                         geofence=site.geofence, valid_from=site.valid_from, valid_to=site.valid_to,
+                         note=site.note, agency_id=self._agency, created_by=actor, created_at=now)
 
     def sites_of(self, nip: str) -> list[PersonalSite]:
         return [_site(m) for m in SiteModel.query(nip)]
@@ -411,6 +416,61 @@ class DynamoRecords:
     def notifications(self, nip: str, limit: int) -> list[Notification]:
         q = NotificationModel.query(nip, scan_index_forward=False, limit=limit)
         return [Notification.model_validate(m.data) for m in q]
+    # --- leave and permission requests ---------------------------------------------------------
+    def create_request(self, request: RequestRecord, now: str) -> None:
+        m = self._request_model(request, now)
+        _commit(self._conn, [
+            _Write("request", "put", m, RequestModel.request_id.does_not_exist()),
+            _Write("audit", "put", _audit(request.nip, "request_submitted", request.nip,
+                                          request.audit_details(), now)),
+        ], {"request": errs.request_exists(request.request_id)})
+
+    def get_request(self, request_id: str) -> RequestRecord | None:
+        try:
+            return _request(RequestModel.get(request_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def requests_of(self, nip: str, start: str | None = None, end: str | None = None) -> list[RequestRecord]:
+        q = RequestModel.by_employee.query(
+            nip, RequestModel.start_date <= end if end else None,
+            filter_condition=RequestModel.end_date >= start if start else None)
+        return _by_start(_request(m) for m in q)
+
+    def requests_with_status(self, status: str, on: str | None = None) -> list[RequestRecord]:
+        q = RequestModel.by_status.query(
+            status, RequestModel.start_date <= on if on else None,
+            filter_condition=RequestModel.end_date >= on if on else None)
+        return _by_start(_request(m) for m in q)
+
+    def decide_request(self, request: RequestRecord, action: str, actor: str, now: str,
+                       site: PersonalSite | None = None, days: Iterable[DayRecord] = ()) -> None:
+        writes = self._request_change(request, action, actor, now)
+        if site is not None:
+            writes.append(_Write("site", "put", self._site_model(site, actor, now),
+                                 SiteModel.site_id.does_not_exist()))
+        writes += [self._day_write(d, now) for d in days]
+        _commit(self._conn, writes, {"request": errs.request_not_pending(request.request_id),
+                                     "site": errs.site_exists(site.site_id if site else ""),
+                                     "day": errs.concurrent("day")})
+
+    def cancel_request(self, request: RequestRecord, actor: str, now: str) -> None:
+        _commit(self._conn, self._request_change(request, "request_cancelled", actor, now),
+                {"request": errs.request_not_pending(request.request_id)})
+
+    def _request_change(self, request: RequestRecord, action: str, actor: str, now: str) -> list[_Write]:
+        """The request's new state, written only over a pending one at the version read."""
+        m = self._request_model(request, now)
+        m.version = request.version  # PynamoDB conditions the put on it and stores version + 1
+        return [_Write("request", "put", m, RequestModel.status == "pending"),
+                _Write("audit", "put", _audit(request.nip, action, actor, request.audit_details(), now))]
+
+    def _request_model(self, request: RequestRecord, now: str) -> RequestModel:
+        request = request.model_copy(update={"created_at": request.created_at or now})
+        return RequestModel(request.request_id, nip=request.nip, status=request.status,
+                            start_date=request.start, end_date=request.end,
+                            data=request.model_dump(mode="json", exclude={"version"}),
+                            agency_id=self._agency, created_at=request.created_at)
 
     # --- once-only job markers -----------------------------------------------------------------
     def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool:
@@ -466,6 +526,14 @@ def _site(m: SiteModel) -> PersonalSite:
     return PersonalSite(nip=m.nip, site_id=m.site_id, kind=m.kind, work_mode=m.work_mode, geofence=m.geofence,
                         valid_from=m.valid_from, valid_to=m.valid_to, note=m.note, created_by=m.created_by,
                         created_at=m.created_at)
+
+
+def _request(m: RequestModel) -> RequestRecord:
+    return RequestRecord.model_validate({**(m.data or {}), "version": m.version})
+
+
+def _by_start(requests: Iterable[RequestRecord]) -> list[RequestRecord]:
+    return sorted(requests, key=lambda r: (r.start, r.request_id))
 
 
 def _day_record(m: AttendanceModel) -> DayRecord:
