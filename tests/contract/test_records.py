@@ -610,3 +610,23 @@ def test_a_cursor_at_no_stored_entry_still_resumes_after_its_place(records):
     between = AuditCursor(subject="export#x", entry_id=T1[:-6] + "#0")  # sorts before T1's entries
     page = records.audit_log("2026-03-03", "2026-03-03", after=between)
     assert [e.details["n"] for e in page.entries] == [1, 2]
+
+
+def test_an_office_changed_since_read_is_concurrent_update_and_audits_nothing(dynamo, monkeypatch):
+    """DynamoDB only (the in-memory store has no moment between read and write): the before of
+    an office's audit entry is exactly what was replaced, or nothing is written."""
+    from chalicelib.adapters.storage.models import OfficeModel
+    records, settings = dynamo
+    _empty_tables(settings)
+    records.put_office(office(), T0, actor="admin")
+    stale = OfficeModel.get("kanwil-bali")
+    records.put_office(office(name="Kanwil Bali (baru)"), T1, actor="admin")
+    # When another replacement read the office before that change
+    monkeypatch.setattr(OfficeModel, "get", classmethod(lambda cls, *a, **kw: stale))
+    with pytest.raises(Conflict) as err:
+        records.put_office(office(work_mode="WFA"), T2, actor="other-admin")
+    # Then nothing of it was written
+    monkeypatch.undo()
+    assert err.value.code == "concurrent_update"
+    assert records.get_office("kanwil-bali").name == "Kanwil Bali (baru)"
+    assert [e.actor for e in records.audit_log("2026-03-03", "2026-03-03").entries] == ["admin", "admin"]
