@@ -65,10 +65,11 @@ STAFF_USERS = [("admin", ["admin"]), ("auditor", ["auditor"])]
 
 def seed(svc: Services, password: str = PASSWORD) -> dict[str, Any]:
     for o in OFFICES:
-        admin.create_office(svc, OfficeRequest.model_validate_json(json.dumps(o)))
+        admin.create_office(svc, OfficeRequest.model_validate_json(json.dumps(o)), actor=SEED_ACTOR.username)
     for username, groups in STAFF_USERS:
         svc.directory.upsert_user(username, password, nip=None, name=username.title(), groups=groups)
-    result = admin.import_employees(svc, [{**e, "password": password} for e in EMPLOYEES])
+    result = admin.import_employees(svc, [{**e, "password": password} for e in EMPLOYEES],
+                                    actor=SEED_ACTOR.username)
     if result.failed:
         raise RuntimeError(f"seed rows failed: {result.model_dump()['rows']}")
     for nip, site in SITES.items():

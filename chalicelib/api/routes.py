@@ -13,7 +13,8 @@ from chalicelib.api import openapi
 from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common.http import Outcome
-from chalicelib.services import admin, checkin, devices, enrolment, notices, queries, requests, reviews, sites
+from chalicelib.services import (admin, audit, checkin, devices, enrolment, notices, queries, requests,
+                                 reviews, sites)
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -51,7 +52,7 @@ def login(call: Call[s.LoginRequest, None]) -> s.Tokens:
           body=s.OfficeRequest, response=s.OfficeOut, created=True,
           errors={Kind.INVALID: ("invalid_office", "invalid_geofence", "invalid_time_rules")})
 def create_office(call: Call[s.OfficeRequest, None]) -> s.OfficeOut:
-    return admin.create_office(get_services(), call.body)
+    return admin.create_office(get_services(), call.body, actor=call.caller.username)
 
 
 @endpoint(api, "POST", "/admin/employees", summary="Import employees (JSON list or Simpeg CSV)",
@@ -64,7 +65,7 @@ def create_office(call: Call[s.OfficeRequest, None]) -> s.OfficeOut:
 def import_employees(call: Call[None, None]) -> Outcome:
     ctype = (call.headers.get("content-type") or "application/json").lower()
     rows = admin.parse_employee_rows(call.raw_body, ctype)
-    result = admin.import_employees(get_services(), rows)
+    result = admin.import_employees(get_services(), rows, actor=call.caller.username)
     return Outcome(result, rejected=bool(rows) and not result.created, created=False)
 
 
@@ -270,6 +271,14 @@ def team_requests(call: Call[None, s.TeamRequestsQuery]) -> s.TeamRequests:
                 "two levels of one. The employee is told every decision.")
 def decide_request(call: Call[s.DecisionIn, None]) -> s.RequestOut:
     return requests.decide(get_services(), call.params["request_id"], call.body, call.caller)
+@endpoint(api, "GET", "/audit/log", summary="The audit log: every privileged action, oldest first",
+          roles=AUDITOR, query=s.AuditLogQuery, response=s.AuditLog,
+          errors={Kind.INVALID: ("invalid_date", "invalid_range", "invalid_cursor", "invalid_limit",
+                                 "invalid_subject", "invalid_actor")},
+          notes="from/to are UTC dates (inclusive, at most 31 days; default today). Follow "
+                "next_cursor until it is null; entries appended meanwhile come at the end.")
+def audit_log(call: Call[None, s.AuditLogQuery]) -> s.AuditLog:
+    return audit.audit_log(get_services(), call.query)
 
 
 def _device_id(call: Call) -> str | None:

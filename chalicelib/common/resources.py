@@ -82,7 +82,9 @@ IDEMPOTENCY = Table(
 )
 AUDIT = Table(
     logical="audit", env="HADIR_TABLE_AUDIT", hash_key=Key("subject"), range_key=Key("sk"),
-    purpose="Audit trail of administrative actions (enrolment reset, site changes) by subject.",
+    gsis=(Index("by_utc_date", Key("utc_date"), Key("sk")),),
+    purpose="Append-only audit log of privileged actions (who, when, subject, before and after), "
+            "by subject and, through by_utc_date, by UTC date; the app role may only put and query.",
 )
 REQUESTS = Table(
     logical="requests", env="HADIR_TABLE_REQUESTS", hash_key=Key("request_id"),

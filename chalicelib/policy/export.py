@@ -1,9 +1,10 @@
-"""The daily attendance export for the personnel agency and auditors: CSV plus a manifest.
+"""The daily export for the personnel agency and auditors: attendance CSV, audit CSV, a manifest.
 
-The CSV is UTF-8 (no BOM), RFC 4180 (CRLF line ends, quotes doubled, a header row), with a fixed
-column order and rows sorted by NIP, then local date and time, so the same records always give
-the same bytes and the manifest's SHA-256 can prove a file unchanged. Text cells that a
-spreadsheet would run as a formula (starting with ``= + - @``, tab or CR) are prefixed with ``'``.
+Both CSVs are UTF-8 (no BOM), RFC 4180 (CRLF line ends, quotes doubled, a header row), with a
+fixed column order and a fixed row order (attendance by NIP, then local date and time; audit by
+instant, then entry id), so the same records always give the same bytes and the manifest's
+SHA-256 can prove a file unchanged. Text cells that a spreadsheet would run as a formula
+(starting with ``= + - @``, tab or CR) are prefixed with ``'``; objects are compact JSON.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from chalicelib.common.errors import JsonObject
@@ -24,6 +25,9 @@ CSV_COLUMNS = [
     "work_mode", "site_id", "late_minutes", "early_leave_minutes", "tier", "distance_m",
     "accuracy_m", "face_score", "reason_codes", "record_id",
 ]
+
+AUDIT_COLUMNS = ["at", "subject", "action", "actor", "details", "before", "after", "entry_id"]
+AUDIT_FILE = "audit.csv"
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,26 +62,59 @@ def _sort_key(row: dict) -> tuple[str, str, str, str]:
     return tuple(_cell(row.get(k)) for k in ("nip", "local_date", "local_time", "kind"))
 
 
-def records_to_csv(rows: Iterable[dict]) -> bytes:
-    """Attendance rows (dicts; unknown keys ignored, missing ones empty) as CSV bytes.
-    ``reason_codes`` comes from the row's own ``reason_codes`` or the codes of its ``reasons``."""
+def _to_csv(columns: list[str], rows: Iterable[dict]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_COLUMNS)
-    for row in sorted(rows, key=_sort_key):
-        values = {**row, "reason_codes": _reason_codes(row)}
-        writer.writerow([_cell(values.get(c)) for c in CSV_COLUMNS])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
     return out.getvalue().encode("utf-8")
 
 
+def _data_rows(csv_bytes: bytes) -> int:
+    return sum(1 for _ in csv.reader(io.StringIO(csv_bytes.decode("utf-8")))) - 1
+
+
+def records_to_csv(rows: Iterable[dict]) -> bytes:
+    """Attendance rows (dicts; unknown keys ignored, missing ones empty) as CSV bytes.
+    ``reason_codes`` comes from the row's own ``reason_codes`` or the codes of its ``reasons``."""
+    return _to_csv(CSV_COLUMNS, ({**row, "reason_codes": _reason_codes(row)}
+                                 for row in sorted(rows, key=_sort_key)))
+
+
+def audit_window(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The instants whose audit entries belong to ``day``'s export: the day in ``tz``, start
+    inclusive, end exclusive (each entry is in exactly one day's file)."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def audit_to_csv(entries: Iterable[dict]) -> bytes:
+    """Audit entries (``AuditEntry`` as JSON dicts) as CSV bytes, by instant then entry id;
+    ``details``, ``before`` and ``after`` as JSON (empty: null)."""
+    return _to_csv(AUDIT_COLUMNS, sorted(entries, key=lambda e: (e.get("at") or "", e.get("entry_id") or "")))
+
+
+def audit_manifest(csv_bytes: bytes, rows: int, *, window: tuple[datetime, datetime]) -> JsonObject:
+    """The manifest's part for the audit file: its own row count, SHA-256 and columns, and the
+    instants it covers. Raises ValueError if ``rows`` does not match the file."""
+    if _data_rows(csv_bytes) != rows:
+        raise ValueError(f"audit rows ({rows}) != data rows in the CSV ({_data_rows(csv_bytes)})")
+    return {"file": AUDIT_FILE, "rows": rows, "bytes": len(csv_bytes),
+            "sha256": hashlib.sha256(csv_bytes).hexdigest(), "columns": list(AUDIT_COLUMNS),
+            "from": window[0].isoformat(), "to": window[1].isoformat(),
+            "format": "text/csv; header=present (RFC 4180)"}
+
+
 def manifest(csv_bytes: bytes, rows: Sequence[dict] | int, *, date: date | str, agency_id: str,
-             generated_at: datetime | str) -> JsonObject:
-    """What an auditor needs to trust the file: row count, SHA-256, schema and columns.
+             generated_at: datetime | str, audit: JsonObject | None = None) -> JsonObject:
+    """What an auditor needs to trust the files: row count, SHA-256, schema and columns of the
+    attendance CSV, and ``audit`` (:func:`audit_manifest`) for the audit CSV if given.
 
     Raises ValueError if ``rows`` does not match the number of data rows in ``csv_bytes``.
     """
     count = rows if isinstance(rows, int) else len(rows)
-    in_file = sum(1 for _ in csv.reader(io.StringIO(csv_bytes.decode("utf-8")))) - 1
+    in_file = _data_rows(csv_bytes)
     if in_file != count:
         raise ValueError(f"manifest rows ({count}) != data rows in the CSV ({in_file})")
     return {
@@ -91,4 +128,5 @@ def manifest(csv_bytes: bytes, rows: Sequence[dict] | int, *, date: date | str, 
         "columns": list(CSV_COLUMNS),
         "encoding": "utf-8",
         "format": "text/csv; header=present (RFC 4180)",
+        **({"audit": audit} if audit is not None else {}),
     }

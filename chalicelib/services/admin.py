@@ -41,11 +41,11 @@ CSV_ALIASES = {"nip": "nip", "nama": "name", "name": "name", "unit_kerja": "unit
 _LIST_FIELDS = ("office_ids", "roles")
 
 
-def create_office(svc: Services, req: OfficeRequest) -> OfficeOut:
+def create_office(svc: Services, req: OfficeRequest, actor: str = "system") -> OfficeOut:
     rules = req.rules()
     office = Office(office_id=req.office_id, name=req.name.strip(), timezone=rules.timezone,
                     geofence=req.geofence, rules=rules.to_dict(), work_mode="WFO")
-    svc.records.put_office(office, now=svc.now_iso())
+    svc.records.put_office(office, now=svc.now_iso(), actor=actor)
     logger.info("office saved", extra={"office_id": office.office_id, "timezone": rules.timezone})
     return OfficeOut(**office.model_dump())
 
@@ -90,8 +90,9 @@ def _csv_rows(raw: bytes) -> list[JsonObject]:
     return rows
 
 
-def import_employees(svc: Services, rows: list[JsonObject]) -> ImportResult:
-    """Validate and save each row on its own; one bad row never loses the good ones."""
+def import_employees(svc: Services, rows: list[JsonObject], actor: str = "system") -> ImportResult:
+    """Validate and save each row on its own (audited as ``actor``'s); one bad row never loses
+    the good ones."""
     if len(rows) > MAX_ROWS:
         raise TooLarge(f"At most {MAX_ROWS} rows per request", code="too_many_rows")
     offices = {o.office_id for o in svc.records.offices()}
@@ -102,7 +103,7 @@ def import_employees(svc: Services, rows: list[JsonObject]) -> ImportResult:
             emp, password = _validate_row(svc, raw, offices, batch_nips)
             svc.directory.upsert_user(emp.nip, password or "", nip=emp.nip, name=emp.name,
                                       groups=emp.roles)
-            svc.records.put_employee(emp, now=svc.now_iso())
+            svc.records.put_employee(emp, now=svc.now_iso(), actor=actor, password_set=bool(password))
             results.append(ImportRow(row=i, nip=emp.nip, ok=True))
         except HadirError as exc:
             nip = raw.get("nip") if isinstance(raw, dict) else None

@@ -1,12 +1,14 @@
 """Scheduled work: absence detection per time zone, and the daily export for auditors.
 
 Both are safe to run twice: absent marks are conditional writes, notices are once-only, and the
-export rewrites the same objects from the same records.
+export rewrites the same objects from the same records (each run is itself audited).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.common.logs import logger, metrics
@@ -19,13 +21,15 @@ from chalicelib.policy.absence import (
     window_closed,
 )
 from chalicelib.policy.day import NO_RECORD, REQUEST_STATUSES, absent_day, apply_request, request_reason, split_for_absence
+from chalicelib.policy.export import AUDIT_FILE, audit_manifest, audit_to_csv, audit_window, manifest, records_to_csv
 from chalicelib.policy.requests import day_status_of
-from chalicelib.policy.export import manifest, records_to_csv
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import notices
 from chalicelib.services import requests as staff_requests
 from chalicelib.services.queries import export_prefix
 from chalicelib.services.records import (
+    AuditCursor,
+    AuditEntry,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -143,10 +147,15 @@ def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[
     return sent
 
 
+AUDIT_DAY_ZONE = "WIB"  # an export's audit entries are those made during its date in WIB
+EXPORT_ACTOR = "scheduler"
+
+
 def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> JsonObject:
-    """Write records.csv + manifest.json for ``day`` (default: the local day that just ended in
-    ``zone``). Every zone's run rewrites the file with all records of that date; the run after the
-    westernmost zone (WIB) ends is complete."""
+    """Write records.csv, audit.csv and manifest.json for ``day`` (default: the local day that
+    just ended in ``zone``), and audit the run with the keys and SHA-256 written. Every zone's run
+    rewrites the files with all records of that date; the run after the westernmost zone (WIB)
+    ends is complete (for the audit entries too: they are those of the day in WIB)."""
     now = svc.clock.now()
     if day is None:
         day = OfficeRules(timezone=ZONES[zone][0]).local_moment(now)[0] - timedelta(days=1)
@@ -154,13 +163,45 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> Jso
     rows += [_absence_row(d) for d in svc.records.days_on(day.isoformat())
              if d.day.status in ("absent", *REQUEST_STATUSES)]
     body = records_to_csv(rows)
-    man = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now))
+    audit_body, audit_part = _audit_file(svc, day)
+    man = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now),
+                   audit=audit_part)
     man["zones_ended"] = [z for z, (tz, _) in ZONES.items() if OfficeRules(timezone=tz).local_moment(now)[0] > day]
     prefix = export_prefix(svc, day)
-    svc.exports.put(prefix + "records.csv", body, "text/csv")
-    svc.exports.put(prefix + "manifest.json", json.dumps(man, indent=2).encode(), "application/json")
-    logger.info("export written", extra={"date": day.isoformat(), "rows": len(rows)})
-    return {"date": day.isoformat(), "rows": len(rows), "key": prefix + "records.csv", "sha256": man["sha256"]}
+    files = {prefix + "records.csv": (body, "text/csv"), prefix + AUDIT_FILE: (audit_body, "text/csv"),
+             prefix + "manifest.json": (json.dumps(man, indent=2).encode(), "application/json")}
+    for key, (data, content_type) in files.items():
+        svc.exports.put(key, data, content_type)
+    svc.records.append_audit(AuditEntry(
+        subject=f"export#{day.isoformat()}", at=utc_iso(now), action="export_written", actor=EXPORT_ACTOR,
+        details={"zone": zone, "rows": len(rows), "audit_rows": audit_part["rows"]},
+        after={"files": {k: hashlib.sha256(data).hexdigest() for k, (data, _) in files.items()}}))
+    logger.info("export written", extra={"date": day.isoformat(), "rows": len(rows),
+                                         "audit_rows": audit_part["rows"]})
+    return {"date": day.isoformat(), "rows": len(rows), "key": prefix + "records.csv", "sha256": man["sha256"],
+            "audit_rows": audit_part["rows"], "audit_key": prefix + AUDIT_FILE}
+
+
+def _audit_file(svc: Services, day: date) -> tuple[bytes, JsonObject]:
+    """The audit CSV of ``day`` (the entries made during it in WIB) and its manifest part."""
+    window = audit_window(day, ZoneInfo(ZONES[AUDIT_DAY_ZONE][0]))
+    start, end = (utc_iso(t) for t in window)
+    entries = [e.model_dump(mode="json") for e in _audit_between(svc, start[:10], end[:10])
+               if start <= e.at < end]
+    body = audit_to_csv(entries)
+    return body, audit_manifest(body, len(entries), window=window)
+
+
+def _audit_between(svc: Services, start: str, end: str) -> list[AuditEntry]:
+    """Every audit entry of the UTC dates ``start`` to ``end``, page by page."""
+    found: list[AuditEntry] = []
+    after: AuditCursor | None = None
+    while True:
+        page = svc.records.audit_log(start, end, limit=200, after=after)
+        found += page.entries
+        if page.next is None:
+            return found
+        after = page.next
 
 
 def _checkin_row(c: CheckinRecord) -> JsonObject:

@@ -12,7 +12,9 @@ from typing import Iterable, Protocol
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.services.records import (
+    AuditCursor,
     AuditEntry,
+    AuditPage,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -41,13 +43,20 @@ class AttendanceRecords(Protocol):
     """
 
     # offices
-    def put_office(self, office: Office, now: str) -> None: ...
+    def put_office(self, office: Office, now: str, actor: str = "system") -> None:
+        """Create or replace, audited (``office_created`` / ``office_replaced``, before and after)
+        in the same write. Conflict ``concurrent_update`` if it changed since read."""
+        ...
+
     def get_office(self, office_id: str) -> Office | None: ...
     def offices(self) -> list[Office]: ...
 
     # employees
-    def put_employee(self, employee: Employee, now: str) -> None:
-        """Create or update (name, unit, offices, supervisor, roles, e-mail); keeps enrolment."""
+    def put_employee(self, employee: Employee, now: str, actor: str = "system",
+                     password_set: bool = False) -> None:
+        """Create or update (name, unit, offices, supervisor, roles, e-mail); keeps enrolment.
+        Audited in the same write (``employee_created`` / ``employee_updated``: the directory
+        fields before and after, whether a password was set, never the password)."""
         ...
 
     def get_employee(self, nip: str) -> Employee | None: ...
@@ -93,7 +102,22 @@ class AttendanceRecords(Protocol):
         """NotFound ``site_not_found``."""
         ...
 
-    def audit_trail(self, nip: str) -> list[AuditEntry]: ...
+    # audit (append-only: nothing here changes or deletes an entry)
+    def audit_trail(self, nip: str) -> list[AuditEntry]:
+        """An employee's entries, oldest first."""
+        ...
+
+    def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry for an action that is not itself a write here (an export run);
+        returns it with its ``entry_id``."""
+        ...
+
+    def audit_log(self, start: str, end: str, *, actor: str | None = None, subject: str | None = None,
+                  limit: int = 50, after: AuditCursor | None = None) -> AuditPage:
+        """Entries whose UTC date is from ``start`` to ``end`` (ISO dates, inclusive), oldest
+        first (by ``entry_id``, then subject), only ``actor``'s and ``subject``'s if given, at most
+        ``limit``, after the entry ``after`` if given. ``next`` is None when nothing follows."""
+        ...
 
     # upload sessions
     def put_session(self, session: UploadSession, expires: datetime) -> None: ...

@@ -185,11 +185,41 @@ class DayRecord(Record):
 
 
 class AuditEntry(Record):
+    """One privileged action, appended and never changed: who (``actor``) did what (``action``)
+    to whom or what (``subject``: ``employee#<nip>``, ``office#<id>``, ``export#<date>``) and when
+    (``at``, UTC), with the state before and after (None: it did not exist, or nothing to show)."""
+
     subject: str
     at: str
     action: str
     actor: str
     details: JsonObject = Field(default_factory=dict)
+    before: JsonObject | None = None
+    after: JsonObject | None = None
+    entry_id: str | None = None  # "<at>#<suffix>", given by the store when appended
+
+    @property
+    def utc_date(self) -> str:
+        """The UTC date of ``at`` (what the audit log is queried by)."""
+        return self.at[:10]
+
+
+class AuditCursor(Record):
+    """Where a page of the audit log ended: the last entry returned (entries after it come next)."""
+
+    subject: str
+    entry_id: str
+
+    @property
+    def utc_date(self) -> str:
+        return self.entry_id[:10]
+
+
+class AuditPage(Record):
+    """Entries oldest first; ``next`` is None when there are no more."""
+
+    entries: list[AuditEntry]
+    next: AuditCursor | None = None
 
 
 class Notification(Record):

@@ -693,3 +693,38 @@ class TeamRequestsQuery(Query):
 class TeamRequests(Response):
     status: str
     requests: list[RequestOut]
+# --- audit log --------------------------------------------------------------------------------
+class AuditLogQuery(Query):
+    start: dt.date | None = Field(default=None, alias="from", description="UTC date; default: to")
+    end: dt.date | None = Field(default=None, alias="to", description="UTC date; default: today (UTC)")
+    actor: str | None = Field(default=None, min_length=1, max_length=128,
+                              description="who acted: a username (admin, an auditor) or a NIP")
+    subject: str | None = Field(default=None, min_length=1, max_length=200,
+                                description="what was acted on: a NIP, or a subject as listed "
+                                            "(employee#<nip>, office#<id>, export#<date>)")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, min_length=1, max_length=1024,
+                               description="the next_cursor of the previous page (opaque)")
+    error_codes: ClassVar[dict[str, str]] = {
+        "from": "invalid_date", "to": "invalid_date", "actor": "invalid_actor",
+        "subject": "invalid_subject", "limit": "invalid_limit", "cursor": "invalid_cursor"}
+
+
+class AuditEntryOut(Response):
+    entry_id: str
+    at: str = Field(description="UTC instant of the action")
+    subject: str
+    action: str
+    actor: str
+    details: JsonObject = Field(default_factory=dict)
+    before: JsonObject | None = Field(default=None, description="the state before (null: none)")
+    after: JsonObject | None = Field(default=None, description="the state after (null: none)")
+
+
+class AuditLog(Response):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True, defer_build=True)
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    entries: list[AuditEntryOut] = Field(description="oldest first")
+    next_cursor: str | None = Field(default=None, description="pass as cursor for the next page; "
+                                                              "null: this was the last")

@@ -37,6 +37,9 @@ _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
 DDB_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
             "dynamodb:DescribeTable"]
 DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# The audit log is append-only for the application: it may add entries (PutItem, which IAM also
+# checks for a put inside TransactWriteItems) and read them, never change or delete one.
+DDB_APPEND_ONLY = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DescribeTable"]
 COGNITO_ADMIN = ["cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes",
                  "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminListGroupsForUser",
                  "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup"]
@@ -221,7 +224,7 @@ class HadirStack(cdk.Stack):
             service="logs", resource="log-group",
             resource_name=f"/aws/lambda/{self.stack_name}-*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self)
-        table_arns = [t.table_arn for t in self.tables.values()]
+        table_arns = [t.table_arn for name, t in self.tables.items() if name != r.AUDIT.logical]
         index_arns = [f"{self.tables[t.logical].table_arn}/index/{g.name}"
                       for t in r.TABLES for g in t.gsis]
         statements = [
@@ -230,6 +233,8 @@ class HadirStack(cdk.Stack):
                                 resources=[log_groups, f"{log_groups}:*"]),
             iam.PolicyStatement(sid="TablesReadWrite", actions=DDB_READ + DDB_WRITE,
                                 resources=table_arns),
+            iam.PolicyStatement(sid="AuditAppendOnly", actions=DDB_APPEND_ONLY,
+                                resources=[self.tables[r.AUDIT.logical].table_arn]),
             iam.PolicyStatement(sid="IndexesQuery", actions=["dynamodb:Query"],
                                 resources=index_arns),
             iam.PolicyStatement(sid="BiometricTemplates", actions=[  # envelope encryption

@@ -1,6 +1,8 @@
 """Absence detection per time zone (one notice per supervisor, twice changes nothing), the e-mail
 consumer, the daily export and GET /audit/exports."""
 
+import json
+
 import boto3
 import pytest
 
@@ -101,7 +103,7 @@ def test_export_writes_csv_and_manifest_and_auditors_can_download(api, set_now):
     r = api.get("/audit/exports?date=2026-03-03", user="auditor")
     assert r.status_code == 200, r.json
     files = {f["key"].rsplit("/", 1)[-1]: f["url"] for f in r.json["files"]}
-    assert set(files) == {"records.csv", "manifest.json"}
+    assert set(files) == {"records.csv", "audit.csv", "manifest.json"}
     assert "agency=pemkab-demo" in r.json["files"][0]["key"]
     csv_bytes = requests.get(files["records.csv"], timeout=5).content
     manifest = requests.get(files["manifest.json"], timeout=5).json()
@@ -114,6 +116,14 @@ def test_export_writes_csv_and_manifest_and_auditors_can_download(api, set_now):
     ayu = next(r for r in rows if r["nip"] == AYU and r["kind"] == "in")
     assert ayu["decision"] == "accepted" and float(ayu["face_score"]) > 0
     assert float(ayu["distance_m"]) < 5 and float(ayu["accuracy_m"]) == 8.0
+    # And the audit file has its own checksum and row count in the manifest, and holds the day's
+    # privileged actions (Ayu's consent to her enrolment among them)
+    audit_bytes = requests.get(files["audit.csv"], timeout=5).content
+    entries = list(csv.DictReader(io.StringIO(audit_bytes.decode())))
+    assert manifest["audit"]["sha256"] == hashlib.sha256(audit_bytes).hexdigest()
+    assert manifest["audit"]["rows"] == len(entries) == out["audit_rows"]
+    consent = next(e for e in entries if e["action"] == "biometric_consent_given")
+    assert consent["subject"] == f"employee#{AYU}" and json.loads(consent["after"])["enrolled"] is True
 
 
 def test_exports_are_encrypted_under_the_data_kms_key_not_s3_managed_keys(api, set_now, aws_env):
@@ -124,7 +134,7 @@ def test_exports_are_encrypted_under_the_data_kms_key_not_s3_managed_keys(api, s
     out = run("export_wita")
     # When the objects' encryption is read back from S3
     s3 = boto3.client("s3", region_name=REGION)
-    for name in ("records.csv", "manifest.json"):
+    for name in ("records.csv", "audit.csv", "manifest.json"):
         head = s3.head_object(Bucket="hadir-test-exports", Key=out["key"].replace("records.csv", name))
         # Then both are SSE-KMS under the data key the stack gives the exports bucket
         assert head["ServerSideEncryption"] == "aws:kms", name

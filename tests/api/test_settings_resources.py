@@ -175,6 +175,11 @@ def test_pynamodb_models_match_resources():
         assert ttl == ([t.ttl_attribute] if t.ttl_attribute else [])
         indexes = {i.Meta.index_name: i for i in model._indexes.values()} if hasattr(model, "_indexes") else {}
         assert sorted(indexes) == sorted(g.name for g in t.gsis)
+        for g in t.gsis:  # and each index is keyed as resources.py says
+            index_attrs = indexes[g.name].Meta.attributes
+            assert next(n for n, a in index_attrs.items() if a.is_hash_key) == g.hash_key.name
+            assert next((n for n, a in index_attrs.items() if a.is_range_key), None) == (
+                g.range_key.name if g.range_key else None)
 
 
 def test_every_schedule_has_a_chalice_handler_and_cron():

@@ -20,10 +20,10 @@ from chalicelib.common.errors import Conflict, NotFound
 from chalicelib.common.settings import Settings, get_settings, reset_settings
 from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
-from chalicelib.services.records import (CheckinRecord, DayRecord, Employee, FaceEvidence, GeoEvidence,
-                                         Notification, Office, PersonalSite, PositionEvidence,
-                                         RequestDecision, RequestRecord, Review, SealedTemplate,
-                                         UploadSession)
+from chalicelib.services.records import (AuditCursor, AuditEntry, CheckinRecord, DayRecord, Employee,
+                                         FaceEvidence, GeoEvidence, Notification, Office, PersonalSite,
+                                         PositionEvidence, RequestDecision, RequestRecord, Review,
+                                         SealedTemplate, UploadSession)
 
 AYU, BUDI, SUP = "199001012015032001", "198805052012121002", "197503032000031003"
 DATE = "2026-03-03"
@@ -187,10 +187,13 @@ def test_enrol_stores_the_template_marks_enrolled_uses_the_session_and_audits_co
     assert records.sealed_template(AYU) == sealed()
     assert records.get_employee(AYU).enrolled
     assert records.get_session("enrol-" + AYU).used
-    (consent,) = records.audit_trail(AYU)
+    created, consent = records.audit_trail(AYU)
+    assert created.action == "employee_created"
     assert (consent.subject, consent.at, consent.action, consent.actor, consent.details) == (
         f"employee#{AYU}", T0, "biometric_consent_given", AYU,
         {"notice_version": "v1", "model_version": "toy-v1", "device_id": None})
+    assert (consent.before, consent.after) == (
+        {"enrolled": False}, {"enrolled": True, "enrolled_at": T0, "device_id": None})
 
 
 def test_enrolling_twice_is_already_enrolled_and_writes_nothing(records):
@@ -203,7 +206,7 @@ def test_enrolling_twice_is_already_enrolled_and_writes_nothing(records):
     assert err.value.code == "already_enrolled"
     assert records.sealed_template(AYU).model_version == "toy-v1"
     assert not records.get_session("again").used
-    assert actions(records) == ["biometric_consent_given"]
+    assert actions(records) == ["employee_created", "biometric_consent_given"]
 
 
 def test_enrolling_with_a_used_session_is_session_used_and_writes_nothing(records):
@@ -216,7 +219,7 @@ def test_enrolling_with_a_used_session_is_session_used_and_writes_nothing(record
     # Then
     assert err.value.code == "session_used"
     assert records.sealed_template(AYU) is None and not records.get_employee(AYU).enrolled
-    assert records.audit_trail(AYU) == []
+    assert actions(records) == ["employee_created"]
 
 
 def test_enrolling_an_unknown_employee_or_with_an_unknown_session(records):
@@ -242,11 +245,12 @@ def test_reset_enrolment_deletes_the_template_and_audits_who(records):
     reset = records.audit_trail(AYU)[-1]
     assert (reset.action, reset.actor, reset.at, reset.details) == (
         "enrolment_reset", SUP, T1, {"reason": "new glasses"})
+    assert (reset.before, reset.after) == ({"enrolled": True, "enrolled_at": T0}, {"enrolled": False})
     # and a second reset has nothing to reset
     with pytest.raises(Conflict) as err:
         records.reset_enrolment(AYU, SUP, None, T2)
     assert err.value.code == "not_enrolled"
-    assert actions(records) == ["biometric_consent_given", "enrolment_reset"]
+    assert actions(records) == ["employee_created", "biometric_consent_given", "enrolment_reset"]
     with pytest.raises(NotFound):
         records.reset_enrolment(BUDI, SUP, None, T2)
 
@@ -721,3 +725,135 @@ def test_cancel_writes_only_over_a_pending_request(records):
         with pytest.raises(Conflict) as exc:
             attempt_it()
         assert exc.value.code == "request_not_pending"
+# --- audit log -----------------------------------------------------------------------------------
+def entry(subject: str, at: str, action: str = "export_written", actor: str = "scheduler",
+          **kw) -> AuditEntry:
+    return AuditEntry(subject=subject, at=at, action=action, actor=actor, **kw)
+
+
+def test_an_office_is_audited_when_created_and_replaced_with_before_and_after(records):
+    # When an admin creates an office, then replaces it
+    records.put_office(office(), T0, actor="admin")
+    records.put_office(office(work_mode="WFA"), T1, actor="admin")
+    # Then both are on the log under the office, each with what it was and what it became
+    page = records.audit_log("2026-03-03", "2026-03-03", subject="office#kanwil-bali")
+    created, replaced = page.entries
+    assert (created.action, created.actor, created.before) == ("office_created", "admin", None)
+    assert created.after == office().model_dump(mode="json", exclude={"office_id"})
+    assert (replaced.action, replaced.at) == ("office_replaced", T1)
+    assert (replaced.before["work_mode"], replaced.after["work_mode"]) == ("WFO", "WFA")
+    assert page.next is None
+
+
+def test_an_import_is_audited_with_the_fields_before_and_after_never_a_password(records):
+    # When an employee is created with a password, then moved to another supervisor
+    records.put_employee(employee(), T0, actor="admin", password_set=True)
+    records.put_employee(employee(supervisor_nip=BUDI, roles=["employee", "supervisor"]), T1, actor="admin")
+    # Then
+    created, updated = records.audit_trail(AYU)
+    assert (created.action, created.actor, created.before) == ("employee_created", "admin", None)
+    assert created.details == {"changed": ["email", "name", "office_ids", "roles", "supervisor_nip", "unit"],
+                               "password_set": True}
+    assert created.after == {"name": "Ayu Lestari", "unit": None, "office_ids": ["kanwil-bali"],
+                             "supervisor_nip": SUP, "roles": ["employee"], "email": None}
+    assert updated.action == "employee_updated"
+    assert updated.details == {"changed": ["roles", "supervisor_nip"], "password_set": False}
+    assert (updated.before["supervisor_nip"], updated.after["supervisor_nip"]) == (SUP, BUDI)
+    assert updated.after["roles"] == ["employee", "supervisor"]
+
+
+def test_site_and_device_changes_carry_before_and_after(records):
+    records.put_employee(employee(), T0)
+    records.add_site(site(), SUP, T0)
+    records.remove_site(AYU, "home", SUP, T1)
+    records.bind_device(AYU, "phone-b", actor=SUP, reason=None, now=T1)
+    _, added, removed, bound = records.audit_trail(AYU)
+    assert (added.before, added.after["site_id"]) == (None, "home")
+    assert (removed.before["site_id"], removed.after) == ("home", None)
+    assert (bound.before, bound.after) == ({"device_id": None}, {"device_id": "phone-b"})
+
+
+def test_append_audit_stores_a_standalone_entry_with_its_id(records):
+    stored = records.append_audit(entry("export#2026-03-03", T1, after={"sha256": "ab" * 32}))
+    assert stored.entry_id and stored.entry_id.startswith(T1 + "#")
+    assert stored == entry("export#2026-03-03", T1, after={"sha256": "ab" * 32}, entry_id=stored.entry_id)
+    assert records.audit_log("2026-03-03", "2026-03-03").entries == [stored]
+
+
+def test_the_audit_log_is_by_utc_date_oldest_first_and_filtered(records):
+    # Given entries over three UTC days by two actors about two subjects
+    given = [("office#a", "2026-03-02T23:59:59.999+00:00", "admin"),
+             ("employee#" + AYU, "2026-03-03T00:00:00.000+00:00", "admin"),
+             ("office#a", "2026-03-03T10:00:00.000+00:00", "seed"),
+             ("employee#" + AYU, "2026-03-04T00:00:00.000+00:00", "seed"),
+             ("office#b", "2026-03-05T00:00:00.000+00:00", "admin")]
+    for subject, at, actor in given:
+        records.append_audit(entry(subject, at, actor=actor))
+
+    def log(start, end, **kw):
+        return [(e.subject, e.at) for e in records.audit_log(start, end, **kw).entries]
+    # Then the dates are inclusive UTC dates, oldest first
+    assert log("2026-03-03", "2026-03-04") == [(s, at) for s, at, _ in given[1:4]]
+    assert log("2026-03-02", "2026-03-02") == [given[0][:2]]
+    assert log("2026-03-06", "2026-03-31") == []
+    # And the filters narrow it, alone or together
+    assert log("2026-03-01", "2026-03-31", actor="seed") == [given[2][:2], given[3][:2]]
+    assert log("2026-03-01", "2026-03-31", subject="office#a") == [given[0][:2], given[2][:2]]
+    assert log("2026-03-01", "2026-03-31", subject="office#a", actor="admin") == [given[0][:2]]
+    assert log("2026-03-01", "2026-03-31", actor="nobody") == []
+
+
+def test_the_audit_log_pages_across_days_without_loss_or_repeat(records):
+    # Given seven entries over four days, two of them at the same instant
+    ats = ["2026-03-01T01:00:00.000+00:00", "2026-03-02T01:00:00.000+00:00",
+           "2026-03-02T02:00:00.000+00:00", "2026-03-02T02:00:00.000+00:00",
+           "2026-03-04T01:00:00.000+00:00", "2026-03-04T05:00:00.000+00:00",
+           "2026-03-05T00:00:00.000+00:00"]
+    ids = [records.append_audit(entry(f"export#{i}", at, details={"n": i})).entry_id
+           for i, at in enumerate(ats)]
+    # When read two at a time, following each page's cursor
+    seen, after, pages = [], None, 0
+    while True:
+        page = records.audit_log("2026-03-01", "2026-03-05", limit=2, after=after)
+        seen += [e.details["n"] for e in page.entries]
+        pages += 1
+        if page.next is None:
+            break
+        assert len(page.entries) == 2 and page.next.entry_id == page.entries[-1].entry_id
+        after = page.next
+    # Then every entry came once, in order, and the last page said there was no more
+    assert seen == list(range(7)) and pages == 4
+    assert ids == sorted(ids)
+    # And a page that is exactly full says so only if more follow
+    assert records.audit_log("2026-03-01", "2026-03-05", limit=7).next is None
+    # And filters hold across pages
+    first = records.audit_log("2026-03-01", "2026-03-05", limit=1, subject="export#4")
+    assert [e.details["n"] for e in first.entries] == [4] and first.next is None
+
+
+def test_a_cursor_at_no_stored_entry_still_resumes_after_its_place(records):
+    for i, at in enumerate([T0, T1, T2]):
+        records.append_audit(entry("export#x", at, details={"n": i}))
+    between = AuditCursor(subject="export#x", entry_id=T1[:-6] + "#0")  # sorts before T1's entries
+    page = records.audit_log("2026-03-03", "2026-03-03", after=between)
+    assert [e.details["n"] for e in page.entries] == [1, 2]
+
+
+def test_an_office_changed_since_read_is_concurrent_update_and_audits_nothing(dynamo, monkeypatch):
+    """DynamoDB only (the in-memory store has no moment between read and write): the before of
+    an office's audit entry is exactly what was replaced, or nothing is written."""
+    from chalicelib.adapters.storage.models import OfficeModel
+    records, settings = dynamo
+    _empty_tables(settings)
+    records.put_office(office(), T0, actor="admin")
+    stale = OfficeModel.get("kanwil-bali")
+    records.put_office(office(name="Kanwil Bali (baru)"), T1, actor="admin")
+    # When another replacement read the office before that change
+    monkeypatch.setattr(OfficeModel, "get", classmethod(lambda cls, *a, **kw: stale))
+    with pytest.raises(Conflict) as err:
+        records.put_office(office(work_mode="WFA"), T2, actor="other-admin")
+    # Then nothing of it was written
+    monkeypatch.undo()
+    assert err.value.code == "concurrent_update"
+    assert records.get_office("kanwil-bali").name == "Kanwil Bali (baru)"
+    assert [e.actor for e in records.audit_log("2026-03-03", "2026-03-03").entries] == ["admin", "admin"]

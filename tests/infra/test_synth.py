@@ -427,3 +427,35 @@ def test_every_function_log_group_has_a_retention(template_json):
 def test_no_managed_policies_attached(template_json):
     for rid, role in resources_of(template_json, "AWS::IAM::Role").items():
         assert not role["Properties"].get("ManagedPolicyArns"), rid
+
+
+def _refers_to(value, logical_id: str) -> bool:
+    """Whether a CloudFormation value names the resource ``logical_id`` (its ARN, or an ARN
+    joined from it such as an index's)."""
+    if isinstance(value, dict):
+        if value.get("Fn::GetAtt", [None])[0] == logical_id or value.get("Ref") == logical_id:
+            return True
+        return any(_refers_to(v, logical_id) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers_to(v, logical_id) for v in value)
+    return False
+
+
+def test_the_audit_table_is_append_only_for_the_application(template_json):
+    """The app role may add audit entries and read them, never change or delete one (a
+    transaction's put is checked by IAM as PutItem, so transactions need nothing more)."""
+    [audit_id] = [k for k, t in resources_of(template_json, "AWS::DynamoDB::Table").items()
+                  if t["Properties"]["TableName"] == r.physical_name("prod", r.AUDIT.logical)]
+    on_audit = [(pid, s) for pid, s in _statements(template_json)
+                if s["Effect"] == "Allow" and _refers_to(s["Resource"], audit_id)]
+    granted = {a for _, s in on_audit for a in _as_list(s["Action"])}
+    forbidden = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+                 "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete", "dynamodb:DeleteTable",
+                 "dynamodb:UpdateTable"}
+    assert not granted & forbidden, [(pid, s.get("Sid")) for pid, s in on_audit]
+    assert {"dynamodb:PutItem", "dynamodb:Query"} <= granted
+    assert all(not a.startswith("dynamodb:PartiQL") for a in granted)
+    # And the statement for the other tables' reads and writes no longer covers it
+    [rw] = [s for _, s in _statements(template_json) if s.get("Sid") == "TablesReadWrite"]
+    assert not _refers_to(rw["Resource"], audit_id)
+    assert len(_as_list(rw["Resource"])) == len(r.TABLES) - 1

@@ -173,3 +173,59 @@ class TestExport:
 def guarded(text):
     """What the export promises for text: a leading ' before = + - @ tab or CR."""
     return "'" + text if text.startswith(tuple("=+-@\t\r")) else text
+
+
+AUDIT = [
+    {"entry_id": "2025-03-03T02:00:00.000+00:00#02", "at": "2025-03-03T02:00:00.000+00:00",
+     "subject": "office#kantor-denpasar", "action": "office_replaced", "actor": "admin",
+     "details": {}, "before": {"work_mode": "WFO"}, "after": {"work_mode": "WFA"}},
+    {"entry_id": "2025-03-03T01:00:00.000+00:00#01", "at": "2025-03-03T01:00:00.000+00:00",
+     "subject": "employee#199001152015032002", "action": "employee_updated", "actor": "admin",
+     "details": {"changed": ["name"], "password_set": False}, "before": {"name": "=cmd|' /C calc'!A0"},
+     "after": {"name": "Ni Luh, \"Ayu\"\nS.Kom"}},
+    {"entry_id": "2025-03-03T01:00:00.000+00:00#00", "at": "2025-03-03T01:00:00.000+00:00",
+     "subject": "export#2025-03-02", "action": "export_written", "actor": "scheduler",
+     "details": {"rows": 3}, "before": None, "after": {"files": {"a/records.csv": "ab"}}},
+]
+
+
+class TestAuditExport:
+    def test_audit_csv_has_its_columns_rows_by_instant_then_id_and_json_cells(self):
+        from chalicelib.policy.export import AUDIT_COLUMNS, audit_to_csv
+        # Given entries in no order, When exported
+        data = audit_to_csv(AUDIT)
+        table = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+        # Then by instant, then entry id; objects as compact sorted JSON, null as empty
+        assert list(table[0]) == AUDIT_COLUMNS
+        assert [r["entry_id"][-2:] for r in table] == ["00", "01", "02"]
+        assert table[0]["before"] == "" and table[0]["after"] == '{"files":{"a/records.csv":"ab"}}'
+        assert table[1]["after"] == '{"name":"Ni Luh, \\"Ayu\\"\\nS.Kom"}'  # JSON escapes the newline
+        assert table[2]["details"] == "{}"
+        assert audit_to_csv(AUDIT) == audit_to_csv(list(reversed(AUDIT)))
+        assert audit_to_csv([]) == (",".join(AUDIT_COLUMNS) + "\r\n").encode()
+
+    def test_the_audit_part_of_the_manifest_proves_its_own_file(self):
+        from chalicelib.policy.export import audit_manifest, audit_to_csv, audit_window
+        from zoneinfo import ZoneInfo
+        data = audit_to_csv(AUDIT)
+        window = audit_window(date(2025, 3, 3), ZoneInfo("Asia/Jakarta"))
+        part = audit_manifest(data, 3, window=window)
+        assert (part["file"], part["rows"], part["bytes"]) == ("audit.csv", 3, len(data))
+        assert part["sha256"] == hashlib.sha256(data).hexdigest()
+        assert (part["from"], part["to"]) == ("2025-03-03T00:00:00+07:00", "2025-03-04T00:00:00+07:00")
+        with pytest.raises(ValueError):
+            audit_manifest(data, 2, window=window)
+        # And the attendance manifest keeps its own fields and carries the audit part beside them
+        m = manifest(records_to_csv(ROWS), ROWS, date="2025-03-03", agency_id="a", generated_at="x", audit=part)
+        assert m["sha256"] == hashlib.sha256(records_to_csv(ROWS)).hexdigest() and m["rows"] == 3
+        assert m["audit"] == part
+        assert "audit" not in manifest(records_to_csv(ROWS), ROWS, date="2025-03-03", agency_id="a",
+                                       generated_at="x")
+
+    def test_consecutive_audit_windows_meet_without_a_gap_or_overlap(self):
+        from chalicelib.policy.export import audit_window
+        from zoneinfo import ZoneInfo
+        tz = ZoneInfo("Asia/Jakarta")
+        first, second = audit_window(date(2025, 3, 3), tz), audit_window(date(2025, 3, 4), tz)
+        assert first[1] == second[0]
+        assert first[0].astimezone(UTC) == datetime(2025, 3, 2, 17, tzinfo=UTC)

@@ -132,7 +132,7 @@ def test_the_export_writes_the_days_records_and_manifest(svc):
     out = jobs.export_day(svc, zone="WITA")
     assert out["rows"] == 1
     keys = [o.key for o in svc.exports.list("attendance/date=2026-03-03/")]
-    assert [k.rsplit("/", 1)[-1] for k in keys] == ["manifest.json", "records.csv"]
+    assert [k.rsplit("/", 1)[-1] for k in keys] == ["audit.csv", "manifest.json", "records.csv"]
     # And the CSV holds Ayu's accepted check-in, the manifest vouches for exactly those bytes
     import hashlib
     import json
@@ -140,3 +140,15 @@ def test_the_export_writes_the_days_records_and_manifest(svc):
     manifest = json.loads(svc.exports.get(out["key"].replace("records.csv", "manifest.json")))
     assert AYU.encode() in csv_bytes and b"accepted" in csv_bytes
     assert manifest["sha256"] == hashlib.sha256(csv_bytes).hexdigest() == out["sha256"]
+    # And the audit file holds the day's privileged actions (in WIB), vouched for by its own checksum
+    audit_bytes = svc.exports.get(out["audit_key"])
+    assert manifest["audit"]["sha256"] == hashlib.sha256(audit_bytes).hexdigest()
+    assert manifest["audit"]["rows"] == out["audit_rows"] == audit_bytes.count(b"\r\n") - 1 > 0
+    assert (manifest["audit"]["from"], manifest["audit"]["to"]) == ("2026-03-03T00:00:00+07:00",
+                                                                    "2026-03-04T00:00:00+07:00")
+    assert b"biometric_consent_given" in audit_bytes and b"office_created" in audit_bytes
+    # And the run itself is audited with what it wrote
+    [run] = svc.records.audit_log("2026-03-03", "2026-03-04", subject="export#2026-03-03").entries
+    assert (run.action, run.actor) == ("export_written", "scheduler")
+    assert run.after["files"][out["audit_key"]] == manifest["audit"]["sha256"]
+    assert run.after["files"][out["key"]] == out["sha256"]

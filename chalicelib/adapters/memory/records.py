@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import copy
 import threading
-import uuid
 from datetime import datetime
 from typing import Iterable, TypeVar
 
+from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.common.errors import HadirError, JsonObject
 from chalicelib.services.records import (
     APPROVED,
     PENDING_APPROVAL,
+    AuditCursor,
     AuditEntry,
+    AuditPage,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -73,7 +75,7 @@ class InMemoryRecords:
         self._created_at: dict[str, str] = {}  # per NIP, kept by the table but not on Employee
         self._templates: dict[str, SealedTemplate] = {}
         self._sites: dict[tuple[str, str], PersonalSite] = {}
-        self._audit: dict[tuple[str, str], AuditEntry] = {}  # (subject, "<at>#<suffix>")
+        self._audit: dict[tuple[str, str], AuditEntry] = {}  # (subject, entry_id "<at>#<suffix>")
         self._sessions: dict[str, UploadSession] = {}
         self._checkins: dict[tuple[str, str], CheckinRecord] = {}  # (nip, CHECKIN#...)
         self._days: dict[tuple[str, str], DayRecord] = {}  # (nip, DAY#<date>)
@@ -84,9 +86,14 @@ class InMemoryRecords:
         self._requests: dict[str, RequestRecord] = {}
 
     # --- offices -------------------------------------------------------------------------------
-    def put_office(self, office: Office, now: str) -> None:
+    def put_office(self, office: Office, now: str, actor: str = "system") -> None:
+        """Create or replace the office and audit it with the office as it was, together."""
         with self._lock:
+            old = self._offices.get(office.office_id)
             self._offices[office.office_id] = _copy(office)
+            self._add_audit(None, "office_created" if old is None else "office_replaced", actor, {}, now,
+                            subject=audit.office_subject(office.office_id),
+                            before=audit.office_state(old), after=audit.office_state(office))
 
     def get_office(self, office_id: str) -> Office | None:
         with self._lock:
@@ -98,16 +105,21 @@ class InMemoryRecords:
             return [_copy(self._offices[k]) for k in sorted(self._offices)]
 
     # --- employees -----------------------------------------------------------------------------
-    def put_employee(self, employee: Employee, now: str) -> None:
-        """Create or update the directory fields; enrolment and ``created_at`` stay as stored."""
+    def put_employee(self, employee: Employee, now: str, actor: str = "system",
+                     password_set: bool = False) -> None:
+        """Create or update the directory fields (enrolment and ``created_at`` stay as stored)
+        and audit the change, together."""
         with self._lock:
             old = self._employees.get(employee.nip)
-            self._employees[employee.nip] = _copy(employee.model_copy(update={
+            new = _copy(employee.model_copy(update={
                 "supervisor_nip": employee.supervisor_nip or None,
                 "roles": sorted(set(employee.roles)),
                 **{k: getattr(old, k) if old else Employee.model_fields[k].default for k in (
                     "enrolled", "enrolled_at", "device_id", "enrolment_status", "enrolment_id")}}))
+            self._employees[employee.nip] = new
             self._created_at.setdefault(employee.nip, now)
+            action, details, before, after = audit.employee_change(old, new, password_set)
+            self._add_audit(employee.nip, action, actor, details, now, before=before, after=after)
 
     def get_employee(self, nip: str) -> Employee | None:
         with self._lock:
@@ -153,7 +165,8 @@ class InMemoryRecords:
             self._use_session(session_id, now)
             self._add_audit(nip, "biometric_consent_given", nip,
                             {"notice_version": consent_notice, "model_version": sealed.model_version,
-                             "device_id": device_id}, now)
+                             "device_id": device_id}, now, before={"enrolled": False},
+                            after={"enrolled": True, "enrolled_at": now, "device_id": device_id})
 
     def decide_enrolment(self, review: Review, enrolment_id: str, now: str) -> None:
         with self._lock:
@@ -181,7 +194,8 @@ class InMemoryRecords:
             emp = self._existing_employee(nip)
             self._employees[nip] = emp.model_copy(update={"device_id": device_id})
             self._add_audit(nip, "device_bound", actor, {"device_id": device_id, "previous": emp.device_id,
-                                                         **({"reason": reason} if reason else {})}, now)
+                                                         **({"reason": reason} if reason else {})}, now,
+                            before={"device_id": emp.device_id}, after={"device_id": device_id})
 
     def use_device(self, device_id: str, local_date: str, nip: str, now: datetime) -> list[str]:
         _aware(now)
@@ -204,7 +218,8 @@ class InMemoryRecords:
             del self._templates[nip]
             self._employees[nip] = emp.model_copy(update={"enrolled": False, "enrolled_at": None,
                                                           "enrolment_status": None})
-            self._add_audit(nip, "enrolment_reset", actor, {"reason": reason} if reason else {}, now)
+            self._add_audit(nip, "enrolment_reset", actor, {"reason": reason} if reason else {}, now,
+                            before={"enrolled": True, "enrolled_at": emp.enrolled_at}, after={"enrolled": False})
 
     # --- personal sites ------------------------------------------------------------------------
     def add_site(self, site: PersonalSite, actor: str, now: str) -> None:
@@ -214,8 +229,8 @@ class InMemoryRecords:
                 raise errs.site_exists(site.site_id)
             self._sites[(site.nip, site.site_id)] = _copy(
                 site.model_copy(update={"created_by": actor, "created_at": now}))
-            self._add_audit(site.nip, "site_assigned", actor,
-                            site.model_dump(mode="json", include=set(errs.SITE_AUDIT_FIELDS)), now)
+            details = audit.site_state(site)
+            self._add_audit(site.nip, "site_assigned", actor, details, now, after=details)
 
     def sites_of(self, nip: str) -> list[PersonalSite]:
         with self._lock:
@@ -227,19 +242,45 @@ class InMemoryRecords:
             site = self._sites.pop((nip, site_id), None)
             if site is None:
                 raise errs.site_not_found(nip, site_id)
-            self._add_audit(nip, "site_removed", actor,
-                            site.model_dump(mode="json", include=set(errs.SITE_AUDIT_FIELDS)), now)
+            details = audit.site_state(site)
+            self._add_audit(nip, "site_removed", actor, details, now, before=details)
             return _copy(site)
 
+    # --- audit (append-only) -------------------------------------------------------------------
     def audit_trail(self, nip: str) -> list[AuditEntry]:
         """Oldest first."""
         with self._lock:
-            subject = f"employee#{nip}"
+            subject = audit.employee_subject(nip)
             return [_copy(self._audit[k]) for k in sorted(self._audit) if k[0] == subject]
 
-    def _add_audit(self, nip: str, action: str, actor: str, details: JsonObject, now: str) -> None:
-        entry = AuditEntry(subject=f"employee#{nip}", at=now, action=action, actor=actor, details=details)
-        self._audit[(entry.subject, f"{now}#{uuid.uuid4().hex[:8]}")] = _copy(entry)
+    def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        with self._lock:
+            return _copy(self._add_audit(None, entry.action, entry.actor, entry.details, entry.at,
+                                         subject=entry.subject, before=entry.before, after=entry.after))
+
+    def audit_log(self, start: str, end: str, *, actor: str | None = None, subject: str | None = None,
+                  limit: int = 50, after: AuditCursor | None = None) -> AuditPage:
+        """In the by_utc_date index's order: by date, then ``entry_id``, then subject."""
+        with self._lock:
+            position = (after.entry_id, after.subject) if after else None
+            found = [e for e in sorted(self._audit.values(), key=lambda e: (e.entry_id, e.subject))
+                     if start <= e.utc_date <= end and (actor is None or e.actor == actor)
+                     and (subject is None or e.subject == subject)
+                     and (position is None or (e.entry_id, e.subject) > position)]
+            return audit.page_of([_copy(e) for e in found[:limit + 1]], limit)
+
+    def _add_audit(self, nip: str | None, action: str, actor: str, details: JsonObject, now: str, *,
+                   before: JsonObject | None = None, after: JsonObject | None = None,
+                   subject: str | None = None) -> AuditEntry:
+        """Add an entry about employee ``nip`` (or ``subject``, e.g. ``office#<id>``)."""
+        if subject is None:
+            assert nip is not None
+            subject = audit.employee_subject(nip)
+        entry_id = audit.new_entry_id(now)
+        entry = _copy(AuditEntry(subject=subject, at=now, action=action, actor=actor, details=details,
+                                 before=before, after=after, entry_id=entry_id))
+        self._audit[(subject, entry_id)] = entry
+        return entry
 
     # --- upload sessions -----------------------------------------------------------------------
     def put_session(self, session: UploadSession, expires: datetime) -> None:

@@ -152,15 +152,33 @@ class SessionModel(_Base):
     ttl = TTLAttribute()
 
 
+class ByUtcDate(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_utc_date"
+        projection = AllProjection()
+
+    utc_date = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
 class AuditModel(_Base):
+    """Append-only (the application's role may put and query, never update or delete):
+    ``subject`` is ``employee#<nip>``, ``office#<id>`` or ``export#<date>``; ``sk`` is
+    ``<utc instant>#<random suffix>``; ``utc_date`` (the instant's UTC date) keys the by_utc_date
+    index the audit log is read from. ``before``/``after``: the state around the action."""
+
     class Meta(_Base.Meta):
         table_name = r.AUDIT.logical
 
     subject = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+    utc_date = UnicodeAttribute(null=True)  # null only on entries written before the index existed
     action = UnicodeAttribute()
     actor = UnicodeAttribute()
     details = JSONAttribute(default=dict)
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+    by_utc_date = ByUtcDate()
 
 
 class ByEmployee(GlobalSecondaryIndex):

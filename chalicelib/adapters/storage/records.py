@@ -7,7 +7,6 @@ The item layout is documented on the models (``models.py``).
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Literal
@@ -19,6 +18,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.storage.models import (
     AttendanceModel,
@@ -40,7 +40,9 @@ from chalicelib.policy.day import day_from_dict, day_to_dict
 from chalicelib.services.records import (
     APPROVED,
     PENDING_APPROVAL,
+    AuditCursor,
     AuditEntry,
+    AuditPage,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -84,12 +86,15 @@ def _failed_labels(exc: TransactWriteError, writes: list[_Write]) -> list[str]:
 
 def _commit(conn: Connection, writes: list[_Write], errors: dict[str, HadirError]) -> None:
     """Write all of ``writes`` or none; on a failed condition raise the first of ``errors`` (in
-    their order: the most telling first) whose label failed. Anything else propagates."""
+    their order: the most telling first) whose label failed. Anything else propagates. An audit
+    entry is only ever added, never put over another."""
     try:
         with TransactWrite(connection=conn) as tx:
             for w in writes:
                 if w.op == "delete":
                     tx.delete(w.model, condition=w.condition)
+                elif w.op == "put" and isinstance(w.model, AuditModel):
+                    tx.save(w.model, condition=AuditModel.sk.does_not_exist())  # appended, never over one
                 elif w.op == "put":
                     tx.save(w.model, condition=w.condition)
                 else:
@@ -122,10 +127,23 @@ class DynamoRecords:
             self._conn._client = client()
 
     # --- offices -------------------------------------------------------------------------------
-    def put_office(self, office: Office, now: str) -> None:
-        OfficeModel(office.office_id, name=office.name, timezone=office.timezone, geofence=office.geofence,
-                    rules=office.rules, work_mode=office.work_mode, agency_id=self._agency,
-                    updated_at=now).save()
+    def put_office(self, office: Office, now: str, actor: str = "system") -> None:
+        """Create or replace the office and audit it with the office as read before, all or
+        nothing: a change since that read cancels both (``concurrent_update``)."""
+        try:
+            old: OfficeModel | None = OfficeModel.get(office.office_id, consistent_read=True)
+        except DoesNotExist:
+            old = None
+        unchanged = (OfficeModel.office_id.does_not_exist() if old is None
+                     else OfficeModel.updated_at == old.updated_at)
+        m = OfficeModel(office.office_id, name=office.name, timezone=office.timezone, geofence=office.geofence,
+                        rules=office.rules, work_mode=office.work_mode, agency_id=self._agency,
+                        updated_at=now)
+        entry = _audit(None, "office_created" if old is None else "office_replaced", actor, {}, now,
+                       subject=audit.office_subject(office.office_id),
+                       before=audit.office_state(_office(old) if old else None), after=audit.office_state(office))
+        _commit(self._conn, [_Write("office", "put", m, unchanged), _Write("audit", "put", entry)],
+                {"office": errs.concurrent("office")})
 
     def get_office(self, office_id: str) -> Office | None:
         try:
@@ -138,22 +156,24 @@ class DynamoRecords:
         return sorted((_office(m) for m in OfficeModel.scan()), key=lambda o: o.office_id)
 
     # --- employees -----------------------------------------------------------------------------
-    def put_employee(self, employee: Employee, now: str) -> None:
-        """Create or update the directory fields; enrolment and ``created_at`` stay as stored."""
-        m = self._employee_model(employee.nip) or EmployeeModel(employee.nip, created_at=now,
-                                                                agency_id=self._agency)
+    def put_employee(self, employee: Employee, now: str, actor: str = "system",
+                     password_set: bool = False) -> None:
+        """Create or update the directory fields (enrolment and ``created_at`` stay as stored)
+        and audit the change, all or nothing."""
+        stored = self._employee_model(employee.nip)
+        before = _employee(stored) if stored else None
+        m = stored or EmployeeModel(employee.nip, created_at=now, agency_id=self._agency)
         m.name = employee.name
         m.unit = employee.unit
         m.office_ids = list(employee.office_ids)
         m.supervisor_nip = employee.supervisor_nip or None
         m.roles = set(employee.roles)
         m.email = employee.email
-        try:
-            m.save()  # conditioned on the version read above
-        except PutError as exc:
-            if _condition_failed(exc):
-                raise errs.concurrent("employee") from exc
-            raise
+        action, details, old, new = audit.employee_change(before, _employee(m), password_set)
+        _commit(self._conn, [  # the put is conditioned on the version read above
+            _Write("employee", "put", m),
+            _Write("audit", "put", _audit(employee.nip, action, actor, details, now, before=old, after=new)),
+        ], {"employee": errs.concurrent("employee")})
 
     @staticmethod
     def _employee_model(nip: str) -> EmployeeModel | None:
@@ -198,7 +218,9 @@ class DynamoRecords:
                     EmployeeModel.enrolment_status.set(PENDING_APPROVAL if pending else APPROVED),
                     EmployeeModel.enrolment_id.set(session_id)]),
             _use_session(session_id, now),
-            _Write("audit", "put", _audit(nip, "biometric_consent_given", nip, consent, now)),
+            _Write("audit", "put", _audit(nip, "biometric_consent_given", nip, consent, now,
+                                          before={"enrolled": False},
+                                          after={"enrolled": True, "enrolled_at": now, "device_id": device_id})),
         ], {"template": errs.already_enrolled(),
             "session": errs.session_used(), "employee": errs.concurrent("employee")})
 
@@ -224,7 +246,8 @@ class DynamoRecords:
         details = {"device_id": device_id, "previous": emp.device_id, **({"reason": reason} if reason else {})}
         _commit(self._conn, [
             _Write("employee", "update", emp, EmployeeModel.nip.exists(), [EmployeeModel.device_id.set(device_id)]),
-            _Write("audit", "put", _audit(nip, "device_bound", actor, details, now)),
+            _Write("audit", "put", _audit(nip, "device_bound", actor, details, now,
+                                          before={"device_id": emp.device_id}, after={"device_id": device_id})),
         ], {"employee": errs.concurrent("employee")})
 
     def use_device(self, device_id: str, local_date: str, nip: str, now: datetime) -> list[str]:
@@ -250,7 +273,9 @@ class DynamoRecords:
                    [EmployeeModel.enrolled.set(False), EmployeeModel.enrolled_at.remove(),
                     EmployeeModel.enrolment_status.remove()]),
             _Write("audit", "put", _audit(nip, "enrolment_reset", actor,
-                                          {"reason": reason} if reason else {}, now)),
+                                          {"reason": reason} if reason else {}, now,
+                                          before={"enrolled": True, "enrolled_at": emp.enrolled_at},
+                                          after={"enrolled": False})),
         ], {"template": errs.not_enrolled(),
             "employee": errs.concurrent("employee")})
 
@@ -258,10 +283,10 @@ class DynamoRecords:
     def add_site(self, site: PersonalSite, actor: str, now: str) -> None:
         """Store a new site (stamped with ``actor`` and ``now``) and its audit entry."""
         m = self._site_model(site, actor, now)
-        details = site.model_dump(include=set(errs.SITE_AUDIT_FIELDS))
+        details = audit.site_state(site)
         _commit(self._conn, [
             _Write("site", "put", m, SiteModel.site_id.does_not_exist()),
-            _Write("audit", "put", _audit(site.nip, "site_assigned", actor, details, now)),
+            _Write("audit", "put", _audit(site.nip, "site_assigned", actor, details, now, after=details)),
         ], {"site": errs.site_exists(site.site_id)})
 
     def _site_model(self, site: PersonalSite, actor: str, now: str) -> SiteModel:
@@ -281,16 +306,40 @@ class DynamoRecords:
         except DoesNotExist:
             raise missing() from None
         site = _site(m)
-        details = site.model_dump(include=set(errs.SITE_AUDIT_FIELDS))
+        details = audit.site_state(site)
         _commit(self._conn, [
             _Write("site", "delete", m, SiteModel.site_id.exists()),
-            _Write("audit", "put", _audit(nip, "site_removed", actor, details, now)),
+            _Write("audit", "put", _audit(nip, "site_removed", actor, details, now, before=details)),
         ], {"site": missing()})
         return site
 
+    # --- audit (append-only) -------------------------------------------------------------------
     def audit_trail(self, nip: str) -> list[AuditEntry]:
         """Oldest first."""
-        return [_audit_entry(a) for a in AuditModel.query(_subject(nip))]
+        return [_audit_entry(a) for a in AuditModel.query(audit.employee_subject(nip))]
+
+    def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        m = _audit(None, entry.action, entry.actor, entry.details, entry.at, subject=entry.subject,
+                   before=entry.before, after=entry.after)
+        m.save(condition=AuditModel.sk.does_not_exist())  # never over another entry
+        return _audit_entry(m)
+
+    def audit_log(self, start: str, end: str, *, actor: str | None = None, subject: str | None = None,
+                  limit: int = 50, after: AuditCursor | None = None) -> AuditPage:
+        """One Query of the by_utc_date index per day (never a Scan), the filters applied by
+        DynamoDB, until a page and one more entry are found."""
+        wanted = [c for c in (AuditModel.actor == actor if actor is not None else None,
+                              AuditModel.subject == subject if subject is not None else None) if c is not None]
+        condition = wanted[0] & wanted[1] if len(wanted) == 2 else (wanted[0] if wanted else None)
+        found: list[AuditEntry] = []
+        for day in audit.utc_dates(max(start, after.utc_date) if after else start, end):
+            resume = after if after and after.utc_date == day else None
+            q = AuditModel.by_utc_date.query(day, filter_condition=condition, limit=limit + 1 - len(found),
+                                             last_evaluated_key=_audit_key(resume) if resume else None)
+            found += [_audit_entry(m) for m in q]
+            if len(found) > limit:
+                break
+        return audit.page_of(found, limit)
 
     # --- upload sessions -----------------------------------------------------------------------
     def put_session(self, session: UploadSession, expires: datetime) -> None:
@@ -494,19 +543,26 @@ def _use_session(session_id: str, now: str) -> _Write:
                   [SessionModel.used.set(True), SessionModel.used_at.set(now)])
 
 
-def _subject(nip: str) -> str:
-    return f"employee#{nip}"
-
-
-def _audit(nip: str, action: str, actor: str, details: JsonObject, now: str) -> AuditModel:
-    """Sorted by time; the suffix keeps two entries of the same instant apart."""
-    return AuditModel(_subject(nip), f"{now}#{uuid.uuid4().hex[:8]}", action=action, actor=actor,
-                      details=details)
+def _audit(nip: str | None, action: str, actor: str, details: JsonObject, now: str, *,
+           before: JsonObject | None = None, after: JsonObject | None = None,
+           subject: str | None = None) -> AuditModel:
+    """An audit entry about employee ``nip`` (or ``subject``, e.g. ``office#<id>``), sorted by
+    time; the suffix keeps two entries of the same instant apart. ``now`` is a UTC instant."""
+    if subject is None:
+        assert nip is not None
+        subject = audit.employee_subject(nip)
+    return AuditModel(subject, audit.new_entry_id(now), utc_date=now[:10], action=action,
+                      actor=actor, details=details, before=before, after=after)
 
 
 def _audit_entry(a: AuditModel) -> AuditEntry:
     return AuditEntry(subject=a.subject, at=a.sk.rsplit("#", 1)[0], action=a.action, actor=a.actor,
-                      details=a.details or {})
+                      details=a.details or {}, before=a.before, after=a.after, entry_id=a.sk)
+
+
+def _audit_key(c: AuditCursor) -> dict[str, dict[str, str]]:
+    """The by_utc_date index's ExclusiveStartKey for the entry ``c`` (index and table keys)."""
+    return {"utc_date": {"S": c.utc_date}, "sk": {"S": c.entry_id}, "subject": {"S": c.subject}}
 
 
 
