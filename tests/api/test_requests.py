@@ -76,7 +76,7 @@ def test_the_direct_supervisor_approves_the_employee_is_told_and_it_is_audited(a
     assert notice["details"]["status"] == "approved"
     from chalicelib.wiring import get_services
     trail = [a.action for a in get_services().records.audit_trail(AYU)]
-    assert trail[-2:] == ["request_submitted", "request_approved"]  # after the import's employee_created
+    assert [a for a in trail if a.startswith("request_")] == ["request_submitted", "request_approved"]
     # And the balance now counts the days as taken; deciding again is request_not_pending
     assert api.get("/me/requests", user=AYU).json["leave_balance"]["taken"] == 3
     again = decide(api, out["request_id"], decision="reject")
