@@ -1,7 +1,8 @@
 """The real local stack (moto server + chalice local + scheduler) started as a subprocess on free
-ports and driven over HTTP like the mobile app: login, presigned uploads, enrolment with real faces,
-check-in inside and check-out outside the fence, absence detection, the supervisor's notification
-and the auditors' export."""
+ports and driven over HTTP like the mobile app: login, presigned uploads, enrolment with real faces
+and its approval, a flagged check-in reviewed from the queue, check-outs rejected, absence
+detection and the supervisor's notification, an excuse request approved, the auditors' export and
+the audit log."""
 from __future__ import annotations
 
 import hashlib
@@ -239,8 +240,25 @@ def test_a_day_in_the_life(stack):
     assert [(x["code"], x["checkin_id"]) for x in why[AYU]] == [("on_time", r.json()["checkin_id"]),
                                                                 ("review_approved", r.json()["checkin_id"])]
     assert [x["code"] for x in why[MADE]] == ["no_checkin"]
-    # When: Made, absent, enrols and checks out without having checked in
+    # And running it again sends nothing
+    again = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:35:00%2B08:00",
+                          timeout=60).json()
+    assert again["result"]["notices"] == 0 and again["emails_delivered"] == 0
+
+    # When: Made, absent, tries to enrol with three copies of one photo
     made = login(stack, MADE)
+    s = requests.post(f"{api}/me/enrollment/uploads", headers=made, timeout=10).json()
+    one = following(["front"], POSED_ENROLMENT)[0]
+    for target in s["uploads"]:
+        upload(target, one)
+    copies = requests.post(f"{api}/me/enrollment", json={"session_id": s["session_id"], "consent": True},
+                           headers=made, timeout=60)
+    # Then: refused, and he is not enrolled
+    assert copies.status_code == 422, copies.text
+    assert copies.json()["error"]["code"] == "duplicate_enrolment_photos", copies.text
+    assert requests.get(f"{api}/me", headers=made, timeout=10).json()["enrollment"]["status"] == "not_enrolled"
+
+    # When: he enrols properly and checks out without having checked in
     s = requests.post(f"{api}/me/enrollment/uploads", headers=made, timeout=10).json()
     for target, data in zip(s["uploads"], following([x["pose"] for x in s["challenge"]["steps"]], POSED_ENROLMENT)):
         upload(target, data)
@@ -256,10 +274,24 @@ def test_a_day_in_the_life(stack):
     team = requests.get(f"{api}/team/attendance?date=2026-03-03", headers=sup, timeout=10).json()
     assert {x["nip"]: x["status"] for x in team["staff"]}[MADE] == "absent"
 
-    # And running it again sends nothing
-    again = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:35:00%2B08:00",
-                          timeout=60).json()
-    assert again["result"]["notices"] == 0 and again["emails_delivered"] == 0
+    # When: he asks for a sick excuse for the day and Ketut approves it
+    asked = requests.post(f"{api}/me/requests", json={"type": "excuse", "subtype": "sick", "start": "2026-03-03",
+                                                      "end": "2026-03-03", "reason": "Demam, surat dokter menyusul"},
+                          headers=made, timeout=10)
+    assert asked.status_code == 201, asked.text
+    [waiting] = requests.get(f"{api}/team/requests", headers=sup, timeout=10).json()["requests"]
+    assert waiting["request_id"] == asked.json()["request_id"]
+    ok = requests.post(f"{api}/team/requests/{waiting['request_id']}", json={"decision": "approve",
+                                                                            "comment": "Semoga lekas sembuh"},
+                       headers=sup, timeout=10)
+    assert ok.status_code == 200 and ok.json()["status"] == "approved", ok.text
+    # Then: his day is excused, naming the request, and he is told
+    team = requests.get(f"{api}/team/attendance?date=2026-03-03", headers=sup, timeout=10).json()
+    made_day = {x["nip"]: x for x in team["staff"]}[MADE]
+    assert made_day["status"] == "excused"
+    assert [x["request_id"] for x in made_day["reasons"] if x["code"] == "request_approved"] == [waiting["request_id"]]
+    told = requests.get(f"{api}/me/notifications", headers=made, timeout=10).json()["items"]
+    assert [(n["topic"], n["ref"]) for n in told] == [("request_decided", waiting["request_id"])]
 
     # When: the day has ended in WITA and the export runs
     exp = requests.post(f"{stack['control']}/jobs/export_wita?now=2026-03-04T00:31:00%2B08:00", timeout=60).json()
@@ -272,4 +304,27 @@ def test_a_day_in_the_life(stack):
     manifest = requests.get(urls["manifest.json"], timeout=10).json()
     assert manifest["sha256"] == hashlib.sha256(csv_bytes).hexdigest()
     assert manifest["rows"] == len(csv_bytes.decode().strip().splitlines()) - 1 >= 3
-    assert AYU in csv_bytes.decode() and "absent" in csv_bytes.decode()
+    assert AYU in csv_bytes.decode() and "excused" in csv_bytes.decode()
+    # And the day's audit entries come with it, under their own checksum
+    audit_csv = requests.get(urls["audit.csv"], timeout=10).content
+    assert manifest["audit"]["sha256"] == hashlib.sha256(audit_csv).hexdigest()
+
+    # And: the audit log shows each privileged step of the day, oldest first, page by page
+    auditor, entries, cursor = login(stack, "auditor"), [], None
+    while True:
+        page = requests.get(f"{api}/audit/log", params={"from": "2026-03-02", "to": "2026-03-03", "limit": 5,
+                                                        **({"cursor": cursor} if cursor else {})},
+                            headers=auditor, timeout=10)
+        assert page.status_code == 200, page.text
+        entries += page.json()["entries"]
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            break
+    steps = [(e["action"], e["actor"]) for e in entries if e["actor"] != "seed"]
+    for step in [("biometric_consent_given", AYU), ("enrolment_approved", KETUT),
+                 ("checkin_review_approved", KETUT), ("device_bound", KETUT), ("request_submitted", MADE),
+                 ("request_approved", KETUT), ("export_written", "scheduler")]:
+        assert step in steps, (step, steps)
+    assert steps.index(("enrolment_approved", KETUT)) < steps.index(("request_approved", KETUT))
+    # (an employee may not read it)
+    assert requests.get(f"{api}/audit/log", headers=me, timeout=10).status_code == 403
