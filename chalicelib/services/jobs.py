@@ -47,7 +47,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     report: JsonObject = {"zone": zone, "timezone": ZONES[zone][0], "offices": [], "absent": 0,
                           "covered_by_request": 0, "notices": 0, "skipped_offices": []}
     found: list[AbsenceRecord] = []
-    pending: list[EmployeeRef] = []
+    pending: list[tuple[EmployeeRef, str]] = []  # with the review id its supervisor decides
     local_date: date | None = None
     for office in offices:
         rules = OfficeRules.from_dict(office.rules)
@@ -78,7 +78,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
 
 
 def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[EmployeeRef]
-                  ) -> tuple[list[AbsenceRecord], list[EmployeeRef], int, int]:
+                  ) -> tuple[list[AbsenceRecord], list[tuple[EmployeeRef, str]], int, int]:
     """Who of the office's staff is absent, whose day waits for a review, how many absence marks
     were new, and how many days an approved request covered instead (excused, on_leave,
     official_travel, written with the request's id). Already-absent staff are found again (the
@@ -95,7 +95,12 @@ def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[E
     written = sum(_mark(svc, office, local_date, r, days.get(r.nip), now) for r in found)
     covered = sum(_cover(svc, office, local_date, approved[r.nip], r.name, days.get(r.nip), now)
                   for r in missing if r.nip in approved)
-    return found, [e for e in staff if e.nip in pending], written, covered
+    return found, [(e, _review_id(days[e.nip])) for e in staff if e.nip in pending], written, covered
+
+
+def _review_id(d: DayRecord) -> str:
+    """The review a pending day waits on (services.reviews ids; its flags come first)."""
+    return f"c.{d.nip}.{d.date}.{d.day.reasons[0].get('checkin_id') if d.day.reasons else ''}"
 
 
 def _mark(svc: Services, office: Office, local_date: date, r: AbsenceRecord, stored: DayRecord | None,
@@ -121,15 +126,15 @@ def _cover(svc: Services, office: Office, local_date: date, req: RequestRecord, 
                                              version=stored.version if stored else None, day=day), now)
 
 
-def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[EmployeeRef],
+def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[tuple[EmployeeRef, str]],
             by_nip: dict[str, Employee], local_date: str | None,
             requests: dict[str, list[JsonObject]] | None = None) -> int:
     """One digest per supervisor: their absent staff, the staff whose day waits for review, and
     the requests waiting for their decision (each with its id)."""
     absent = group_by_supervisor(found)
-    waiting: dict[str | None, list[EmployeeRef]] = {}
-    for e in pending:
-        waiting.setdefault(e.supervisor_nip, []).append(e)
+    waiting: dict[str | None, list[tuple[EmployeeRef, str]]] = {}
+    for e, review_id in pending:
+        waiting.setdefault(e.supervisor_nip, []).append((e, review_id))
     requests = requests or {}
     sent = 0
     for sup_nip in sorted({*absent, *waiting, *requests} - {None}):
@@ -140,8 +145,8 @@ def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[
                   "supervisor_email": sup.email if sup else None,
                   "absentees": [{"nip": r.nip, "name": r.name, "office_id": r.office_id,
                                  "reasons": r.reasons} for r in recs],
-                  "pending_review": [{"nip": e.nip, "name": e.name, "office_id": e.office_id}
-                                     for e in waiting.get(sup_nip, [])],
+                  "pending_review": [{"nip": e.nip, "name": e.name, "office_id": e.office_id,
+                                      "review_id": review_id} for e, review_id in waiting.get(sup_nip, [])],
                   "pending_requests": requests.get(sup_nip, [])}
         sent += notices.publish_absence_notice(svc, notice)
     return sent

@@ -96,7 +96,8 @@ def _employee_email(notice: JsonObject) -> tuple[str, str, str]:
 
 def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
     absent = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice["absentees"]] or ["- none"]
-    waiting = [f"- {a['nip']} {a['name']} ({a['office_id']})" for a in notice.get("pending_review", [])]
+    waiting = [f"- {a['nip']} {a['name']} ({a['office_id']}): review {a.get('review_id')}"
+               for a in notice.get("pending_review", [])]
     asked = [f"- {q['request_id']}: {q['nip']} {q['name']}, {q['type']} {q['start']} to {q['end']}"
              for q in notice.get("pending_requests", [])]
     body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"

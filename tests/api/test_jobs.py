@@ -247,6 +247,10 @@ def test_a_flagged_check_in_is_pending_review_reported_in_the_digest_not_excused
     [notice] = tap()
     assert [a["nip"] for a in notice["pending_review"]] == [AYU]
     assert AYU not in [a["nip"] for a in notice["absentees"]]
+    # And the digest's review id opens the review in the queue (link-ready)
+    review_id = notice["pending_review"][0]["review_id"]
+    assert review_id == f"c.{AYU}.2026-03-03.{r.json['checkin_id']}"
+    assert [i["review_id"] for i in api.get("/team/reviews", user=KETUT).json["items"]] == [review_id]
     team = {s["nip"]: s["status"] for s in api.get("/team/attendance?date=2026-03-03", user=KETUT).json["staff"]}
     assert team[AYU] == "pending_review"
 
