@@ -98,7 +98,7 @@ def _times(day: Day | None) -> JsonObject:
         return {}
     return {"first_in": day.first_in, "last_out": day.last_out, "late_minutes": day.late_minutes,
             "work_mode": day.work_mode, "reasons": list(day.reasons), "checkin_ids": list(day.checkin_ids),
-            "review_ids": list(day.review_ids)}
+            "review_ids": list(day.review_ids), "request_ids": list(day.request_ids)}
 
 
 def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> TeamAttendance:

@@ -455,6 +455,7 @@ class MyDay(Response):
                                   description="why the day has its status, each naming its check-in, review or request")
     checkin_ids: list[str] = Field(default_factory=list)
     review_ids: list[str] = Field(default_factory=list)
+    request_ids: list[str] = Field(default_factory=list)
     checkins: list[CheckinBrief] = Field(default_factory=list)
 
 
@@ -486,6 +487,7 @@ class StaffDay(Response):
                                   description="why the day has its status, each naming its check-in, review or request")
     checkin_ids: list[str] = Field(default_factory=list)
     review_ids: list[str] = Field(default_factory=list)
+    request_ids: list[str] = Field(default_factory=list)
 
 
 class TeamAttendance(Response):

@@ -217,8 +217,9 @@ def test_an_excuse_for_a_past_absence_makes_the_day_excused(api, set_now):
     from chalicelib.wiring import get_services
     day = get_services().records.day(MADE, "2026-03-03").day
     assert day.request_ids == (out["request_id"],) and day.absence_replaced[0]["code"] == "no_checkin"
-    days = {d["date"]: d["status"] for d in api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=MADE).json["days"]}
-    assert days == {"2026-03-03": "excused"}
+    days = {d["date"]: d for d in api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=MADE).json["days"]}
+    assert days["2026-03-03"]["status"] == "excused"
+    assert days["2026-03-03"]["request_ids"] == [out["request_id"]]
 
 
 def test_approved_leave_keeps_absence_detection_from_marking_the_days_absent(api, set_now, tap):
