@@ -291,8 +291,28 @@ def check_attempt(before: Day | None, after: Day | None, a: Attempt) -> None:
     if a.kind == "out" and a.decision != "rejected":
         assert after is not None and after.status == (before.status if before else "no_record")
         assert after.last_out == a.local_time
+        if before is not None and not before.has_checkin and before.status != "no_record":
+            assert after.reasons == before.reasons  # absent or covered: for the same reasons
+    if a.kind == "in" and a.decision != "rejected" and before is not None and before.status == "absent":
+        assert after is not None and after.absence_replaced == before.reasons  # why it was absent, kept
     if became_attended(before, after):
         assert a.kind == "in" and a.decision == "accepted"  # only an accepted check-in makes it attended
+
+
+def codes(reasons) -> list[str]:
+    return [r["code"] for r in reasons]
+
+
+WHY = {  # the reasons each status of the docstring's table carries
+    "present": lambda rs: codes(rs)[:1] == ["on_time"],
+    "late": lambda rs: codes(rs)[:1] == ["late"] and rs[0]["minutes"] > 0,
+    "pending_review": lambda rs: bool(rs) and rs[0]["effect"] == "flag" and "checkin_id" in rs[0],
+    "no_record": lambda rs: "no_checkin" in codes(rs),
+    "absent": lambda rs: list(rs[:1]) == [ABSENCE] or codes(rs)[:1] == ["review_rejected"],
+    **{status: lambda rs, status=status: any(r["code"] == "request_approved" and r["status"] == status
+                                             for r in rs)
+       for status in policy.REQUEST_STATUSES},
+}
 
 
 def check_day(service: Service, oracle: Oracle) -> None:
@@ -306,6 +326,7 @@ def check_day(service: Service, oracle: Oracle) -> None:
     assert day.status in (*policy.DAY_STATUSES, *policy.REQUEST_STATUSES)
     for r in day.reasons:  # every reason names where it comes from
         assert {"checkin_id", "review_id", "request_id"} & set(r) or r == ABSENCE, r
+    assert WHY[day.status](day.reasons), (day.status, day.reasons)
     if oracle.checkin is not None and oracle.status() in ("present", "late"):
         assert (day.first_in, day.late_minutes) == (service.attempts[oracle.checkin.checkin_id].local_time,
                                                     oracle.checkin.late)
