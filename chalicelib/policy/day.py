@@ -22,7 +22,9 @@ comes from. A rejected attempt never changes the day. A late check-in after the 
 replaces it (the absence's reasons are kept in ``absence_replaced``). A check-out never turns a
 day into anything else: it records its time, and a flagged one adds its flag reasons and marks
 ``out_flagged``; a check-out alone leaves an absent day absent, and absence detection still marks
-a ``no_record`` day absent.
+a ``no_record`` day absent. A check-in on a day a request covers makes it present, late or
+pending_review as any other; a flagged one keeps the request's reason, so that rejecting it gives
+the day back to the request (not absent).
 
 Approved requests (policy/requests.py) change a day through :func:`apply_request` (see there);
 ``request_ids`` names every request that covers the day.
@@ -114,7 +116,10 @@ def _fold_in(day: Day, attempt: Attempt) -> Day:
     if day.has_checkin:
         return day  # the policy rejects a second check-in; nothing to fold
     if attempt.decision == "flagged":
-        status, reasons = PENDING_REVIEW, _tagged(attempt, effect="flag")
+        # on a day a request covers, its reason stays (after the flags) for a rejecting review
+        covering = tuple(r for r in day.reasons if r.get("code") == "request_approved") \
+            if day.status in COVERED else ()
+        status, reasons = PENDING_REVIEW, (*_tagged(attempt, effect="flag"), *covering)
     elif attempt.late_minutes:
         status, reasons = LATE, _tagged(attempt, {"late"})
     else:

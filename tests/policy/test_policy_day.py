@@ -154,3 +154,17 @@ def test_a_rejected_check_in_on_a_day_an_approved_leave_covers_is_on_leave():
     # Then the day is the leave's, saying both why
     assert done.status == "on_leave"
     assert [r["code"] for r in done.reasons] == ["review_rejected", "request_approved"]
+
+
+def test_a_rejected_check_in_on_a_day_a_leave_already_covered_is_on_leave_again():
+    # Given a day an approved leave covers, and then a flagged check-in on it
+    from chalicelib.policy.day import apply_request, request_reason
+    leave = apply_request(None, "kantor", "rq1", "on_leave", request_reason("rq1", "on_leave", "leave", "sick"))
+    day = fold_day(leave, attempt("c1", "in", "flagged", UNCERTAIN, ON_TIME), "kantor")
+    assert day.status == "pending_review" and reviewable(day, "c1")
+    assert [r["code"] for r in day.reasons] == ["location_uncertain", "request_approved"]
+    # When the supervisor rejects the check-in
+    done = review_checkin(day, attempt("c1", "in", "flagged", UNCERTAIN), "r1", False, "sup", "was on leave")
+    # Then the day is the leave's again, not absent, saying both why
+    assert done.status == "on_leave" and done.request_ids == ("rq1",)
+    assert [r["code"] for r in done.reasons] == ["review_rejected", "request_approved"]
