@@ -22,7 +22,8 @@ from datetime import date, datetime, timedelta
 from chalicelib.adapters.auth import Principal
 from chalicelib.common.errors import Conflict, Forbidden, InvalidInput, JsonObject, NotFound
 from chalicelib.common.logs import logger
-from chalicelib.policy.day import PENDING_REVIEW, review_checkin, reviewable
+from chalicelib.policy import requests as request_rules
+from chalicelib.policy.day import ABSENT, PENDING_REVIEW, Day, apply_request, request_reason, review_checkin, reviewable
 from chalicelib.services import notices
 from chalicelib.services.checkin import for_day
 from chalicelib.services.enrolment import ENROLMENT_PHOTOS
@@ -182,10 +183,23 @@ def _decide_checkin(svc: Services, emp: Employee, t: _Target, review: Review) ->
         raise _not_pending(review.review_id, stored.day.status if stored else None)
     day = review_checkin(stored.day, for_day(flagged), review.review_id, review.decision == APPROVED,
                          review.reviewer, review.comment)
+    if day.status == ABSENT:
+        day = _covered(svc, emp.nip, t.local_date, day)
     svc.records.review_checkin(review, stored.model_copy(update={"day": day}), svc.now_iso())
     if flagged.evidence_key:
         svc.uploads.discard([flagged.evidence_key])
     return ReviewOut(**_out(review), day_status=day.status, reasons=list(day.reasons))
+
+
+def _covered(svc: Services, nip: str, local_date: str, day: Day) -> Day:
+    """A rejected check-in's day: the status of an approved request covering the date (one approved
+    that morning, before the check-in, wrote no day), else absent."""
+    for req in svc.records.requests_of(nip, local_date, local_date):
+        status = request_rules.day_status_of(req.type)
+        if req.status == request_rules.APPROVED and status is not None:
+            return apply_request(day, day.office_id or "", req.request_id, status,
+                                 request_reason(req.request_id, status, req.type, req.subtype))
+    return day
 
 
 def _decide_enrolment(svc: Services, emp: Employee, t: _Target, review: Review) -> ReviewOut:

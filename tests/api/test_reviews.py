@@ -191,3 +191,24 @@ def test_a_rejected_enrolment_is_deleted_so_the_employee_enrols_again(api, set_n
     assert api.get("/me", user=AYU).json["enrollment"]["status"] == "not_enrolled"
     assert not any(evidence_exists(k) for k in photos)
     assert api.post("/me/enrollment/uploads", user=AYU).status_code == 201
+
+
+def test_a_rejected_check_in_on_a_day_dinas_luar_covers_is_official_travel(api, set_now):
+    from tests.api.test_requests import BADUNG, decide, leave, submit
+    # Given Ayu's dinas luar for today approved this morning, before any check-in
+    set_now("2026-03-03T07:00:00+08:00")
+    assert enrol(api, AYU).status_code == 201
+    out = submit(api, body=leave(type_="official_travel", subtype=None, start="2026-03-03", end="2026-03-03",
+                                 destination=BADUNG, destination_name="Kantor Bupati Badung"))
+    assert decide(api, out["request_id"]).status_code == 200
+    # And a flagged check-in at the office's edge
+    set_now("2026-03-03T07:45:00+08:00")
+    assert check_in(api, AYU, checkin_session(api, AYU), loc=EDGE).json["decision"] == "flagged"
+    [item] = queue(api, KETUT)
+    # When Ketut rejects the check-in
+    r = api.post(f"/team/reviews/{item['review_id']}", {"decision": "reject", "comment": "Not in Denpasar"},
+                 user=KETUT)
+    # Then the day is the dinas luar's, not absent, and says both why
+    assert r.json["day_status"] == "official_travel", r.json
+    day = day_of(api, AYU)
+    assert day["status"] == "official_travel" and day["request_ids"] == [out["request_id"]]
