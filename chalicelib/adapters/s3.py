@@ -15,12 +15,11 @@ from chalicelib.adapters.aws import aws_failure, error_code
 from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.common.logs import logger
 from chalicelib.face import types as ft
-from chalicelib.policy.attachments import UploadedObject, attachment_changed
+from chalicelib.policy.attachments import UploadedObject
 from chalicelib.services.records import ExportObject
 
 NONCE_META = "x-amz-meta-nonce"  # the presigned POST field; S3 returns it as Metadata["nonce"]
 _MISSING = ("404", "NoSuchKey", "NotFound")
-_CHANGED = ("412", "PreconditionFailed")
 
 Provider = Callable[[], Any]
 
@@ -155,40 +154,22 @@ class S3Uploads:
         return {"url": post["url"], "fields": post["fields"], "key": key}
 
     def probe(self, key: str, head_bytes: int) -> UploadedObject | None:
-        """What is stored under ``key`` (None: nothing), its first ``head_bytes`` read at the
-        entity tag the head reported."""
+        """What is stored under ``key`` (None: nothing) and its first ``head_bytes`` (a ranged GET)."""
         try:
             head = self._s3().head_object(Bucket=self.bucket, Key=key)
-            etag, size = head["ETag"], int(head["ContentLength"])
+            size = int(head["ContentLength"])
             first = b""
             if size:
-                first = self._s3().get_object(Bucket=self.bucket, Key=key, IfMatch=etag,
+                first = self._s3().get_object(Bucket=self.bucket, Key=key,
                                               Range=f"bytes=0-{head_bytes - 1}")["Body"].read(head_bytes)
         except ClientError as exc:
             if error_code(exc) in _MISSING:
                 return None
-            if error_code(exc) in _CHANGED:
-                raise attachment_changed() from exc
             raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
         except BotoCoreError as exc:
             raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
         return UploadedObject(size=size, content_type=head.get("ContentType"),
-                              nonce=(head.get("Metadata") or {}).get("nonce"), etag=etag, head=first)
-
-    def copy_unchanged(self, key: str, target_key: str, etag: str, content_type: str) -> bool:
-        """Copy ``key`` to ``target_key`` (server-side, the bucket's SSE-KMS) with ``content_type``,
-        only if still at ``etag``: False if it is gone or changed."""
-        try:
-            self._s3().copy_object(Bucket=self.bucket, Key=target_key, CopySourceIfMatch=etag,
-                                   CopySource={"Bucket": self.bucket, "Key": key},
-                                   ContentType=content_type, MetadataDirective="REPLACE")
-        except ClientError as exc:
-            if error_code(exc) in _MISSING + _CHANGED:
-                return False
-            raise aws_failure(exc, "The attachment could not be kept", "storage_failure") from exc
-        except BotoCoreError as exc:
-            raise aws_failure(exc, "The attachment could not be kept", "storage_failure") from exc
-        return True
+                              nonce=(head.get("Metadata") or {}).get("nonce"), head=first)
 
     def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
         """A presigned GET served as ``content_type`` and as a download named ``filename`` (never

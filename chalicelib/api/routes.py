@@ -227,7 +227,7 @@ REQUEST_TYPES_NOTE = ("excuse (sick, important_reason) for a past absence -> exc
 @endpoint(api, "POST", "/me/requests", summary="Ask for leave, an excuse, dinas luar, WFH or leaving the region",
           roles=EMPLOYEE, needs_nip=True, body=s.RequestIn, response=s.RequestOut, created=True,
           errors={**NOT_FOUND_EMPLOYEE,
-                  Kind.CONFLICT: ("overlapping_request", "no_home_site", "request_exists"),
+                  Kind.CONFLICT: ("overlapping_request", "no_home_site", "request_exists", "concurrent_update"),
                   Kind.INVALID: ("invalid_request_type", "invalid_request_dates", "retroactive_limit",
                                  "future_limit", "insufficient_leave_balance", "destination_required",
                                  "invalid_geofence", "invalid_request")},
@@ -265,7 +265,7 @@ def prepare_attachment(call: Call[s.AttachmentIn, None]) -> s.AttachmentUploadOu
 @endpoint(api, "PUT", "/me/requests/{request_id}/attachment", summary="Attach the uploaded document to "
           "the caller's pending request (audited)",
           roles=EMPLOYEE, needs_nip=True, body=s.AttachmentConfirmIn, response=s.RequestOut,
-          errors={**REQUEST_NOT_FOUND, Kind.CONFLICT: ("request_not_pending", "attachment_changed"),
+          errors={**REQUEST_NOT_FOUND, Kind.CONFLICT: ("request_not_pending",),
                   Kind.INVALID: ("invalid_upload_id", "attachment_missing", "nonce_mismatch"),
                   Kind.TOO_LARGE: ("attachment_too_large",), Kind.UNSUPPORTED: ("unsupported_attachment",)},
           notes="The type is read from the file's first bytes (%PDF-, JPEG FF D8 FF, the PNG signature) "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.common.errors import Conflict, InvalidInput, TooLarge, Unsupported
+from chalicelib.common.errors import InvalidInput, TooLarge, Unsupported
 
 # The signatures (magic bytes) each accepted type starts with.
 SIGNATURES: dict[str, bytes] = {
@@ -26,13 +26,12 @@ _UPLOAD_ID = re.compile(UPLOAD_ID_PATTERN)
 
 @dataclass(frozen=True)
 class UploadedObject:
-    """What the bucket holds under an upload's key: size, the stored Content-Type, the nonce
-    metadata, the entity tag (to copy exactly these bytes) and the first :data:`HEAD_BYTES`."""
+    """What the bucket holds under a key: size, the stored Content-Type, the nonce metadata and
+    the first :data:`HEAD_BYTES`."""
 
     size: int
     content_type: str | None
     nonce: str | None
-    etag: str
     head: bytes
 
 
@@ -71,7 +70,3 @@ def check_upload(found: UploadedObject | None, *, nonce: str, max_bytes: int) ->
 
 def attachment_missing() -> InvalidInput:
     return InvalidInput("The attachment was not uploaded", code="attachment_missing")
-
-
-def attachment_changed() -> Conflict:
-    return Conflict("The attachment changed while it was checked: confirm again", code="attachment_changed")

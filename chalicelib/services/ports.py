@@ -234,13 +234,7 @@ class UploadStore(Protocol):
 
     def probe(self, key: str, head_bytes: int) -> UploadedObject | None:
         """What is stored under ``key`` and its first bytes (None: nothing); nothing is checked
-        here (``policy.attachments`` decides). Conflict ``attachment_changed`` if it changes
-        between the two reads."""
-        ...
-
-    def copy_unchanged(self, key: str, target_key: str, etag: str, content_type: str) -> bool:
-        """Copy the object to ``target_key`` stored as ``content_type``, only if it is still at
-        ``etag`` (the bytes checked); False if it is gone or changed."""
+        here (``policy.attachments`` decides)."""
         ...
 
     def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:

@@ -14,7 +14,7 @@ import secrets
 from datetime import date, timedelta
 
 from chalicelib.adapters.auth import Principal
-from chalicelib.common.errors import Conflict, InvalidInput, JsonObject, NotFound
+from chalicelib.common.errors import Conflict, HadirError, InvalidInput, JsonObject, NotFound
 from chalicelib.common.logs import logger
 from chalicelib.common.resources import ATTACHMENT_PREFIX, ATTACHMENT_UPLOAD_PREFIX
 from chalicelib.policy import attachments as files
@@ -180,18 +180,24 @@ def prepare_attachment(svc: Services, nip: str, request_id: str, body: Attachmen
 
 
 def attach(svc: Services, nip: str, request_id: str, body: AttachmentConfirmIn) -> RequestOut:
-    """Check the uploaded document (size, nonce, type by its magic bytes), keep exactly the bytes
-    checked under ``attachments/`` (server-side copy at the checked entity tag), and record it on
-    the request, audited (``request_attachment_added``). A later attachment replaces it."""
+    """Copy the uploaded document under ``attachments/`` (server-side; nobody but the service
+    writes there, so what is checked is what is kept), check the copy (size, nonce, type by its
+    magic bytes; refused: deleted) and record it on the request, audited
+    (``request_attachment_added``). A later attachment replaces it on the request."""
     upload_id = files.check_upload_id(body.upload_id)
     req = _own_pending(svc, nip, request_id)
     key = _upload_key(req, upload_id)
-    found = svc.uploads.probe(key, files.HEAD_BYTES)
-    content_type = files.check_upload(found, nonce=upload_id, max_bytes=svc.settings.attachment_max_bytes)
+    kept = f"{ATTACHMENT_PREFIX}{req.nip}/{req.request_id}/{upload_id}"
+    if svc.uploads.probe(key, files.HEAD_BYTES) is None:
+        raise files.attachment_missing()
+    svc.uploads.keep(key, kept)
+    found = svc.uploads.probe(kept, files.HEAD_BYTES)
+    try:
+        content_type = files.check_upload(found, nonce=upload_id, max_bytes=svc.settings.attachment_max_bytes)
+    except HadirError:
+        svc.uploads.discard([kept, key])
+        raise
     assert found is not None
-    kept = f"{ATTACHMENT_PREFIX}{req.nip}/{req.request_id}/{upload_id}.{files.EXTENSIONS[content_type]}"
-    if not svc.uploads.copy_unchanged(key, kept, found.etag, content_type):
-        raise files.attachment_changed()
     now = svc.now_iso()
     new = req.model_copy(update={"updated_at": now, "attachment": Attachment(
         key=kept, content_type=content_type, bytes=found.size, upload_id=upload_id, uploaded_at=now)})

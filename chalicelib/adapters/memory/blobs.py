@@ -4,7 +4,6 @@ for tests. Nothing here is durable or shared between processes."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import secrets
@@ -111,15 +110,7 @@ class InMemoryUploads:
         if obj is None:
             return None
         return UploadedObject(size=len(obj.body), content_type=obj.content_type,
-                              nonce=obj.metadata.get("nonce"), etag=_etag(obj.body),
-                              head=obj.body[:head_bytes])
-
-    def copy_unchanged(self, key: str, target_key: str, etag: str, content_type: str) -> bool:
-        obj = self.objects.get(key)
-        if obj is None or _etag(obj.body) != etag:
-            return False
-        self.objects[target_key] = StoredObject(obj.body, content_type)
-        return True
+                              nonce=obj.metadata.get("nonce"), head=obj.body[:head_bytes])
 
     def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
         return (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}"
@@ -132,10 +123,6 @@ class InMemoryUploads:
         key = url.split(f"memory://{self.bucket}/", 1)[1].split("?", 1)[0]
         obj = self.objects.get(unquote(key))
         return obj.body if obj else None
-
-
-def _etag(body: bytes) -> str:
-    return f'"{hashlib.md5(body).hexdigest()}"'  # S3's for a single-part upload
 
 
 # --- exports ----------------------------------------------------------------------------------
