@@ -201,7 +201,11 @@ def attach(svc: Services, nip: str, request_id: str, body: AttachmentConfirmIn) 
     now = svc.now_iso()
     new = req.model_copy(update={"updated_at": now, "attachment": Attachment(
         key=kept, content_type=content_type, bytes=found.size, upload_id=upload_id, uploaded_at=now)})
-    svc.records.amend_request(new, "request_attachment_added", nip, now)
+    try:
+        svc.records.amend_request(new, "request_attachment_added", nip, now)
+    except HadirError:
+        svc.uploads.discard([kept])  # decided meanwhile: nothing half-written
+        raise
     svc.uploads.discard([key])
     logger.info("request attachment added", extra={"nip": nip, "request_id": request_id,
                                                    "content_type": content_type, "bytes": found.size})
