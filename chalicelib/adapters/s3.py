@@ -15,6 +15,7 @@ from chalicelib.adapters.aws import aws_failure, error_code
 from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.common.logs import logger
 from chalicelib.face import types as ft
+from chalicelib.policy.attachments import UploadedObject
 from chalicelib.services.records import ExportObject
 
 NONCE_META = "x-amz-meta-nonce"  # the presigned POST field; S3 returns it as Metadata["nonce"]
@@ -139,6 +140,51 @@ class S3Uploads:
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
         except (ClientError, BotoCoreError) as exc:
             raise aws_failure(exc, "The photo link could not be prepared", "storage_failure") from exc
+
+    # --- documents (a request's attachment) ---------------------------------------------------
+    def presign_document(self, key: str, nonce: str, content_type: str, max_bytes: int,
+                         ttl_s: int) -> dict[str, Any]:
+        """A POST of one document of ``content_type`` and at most ``max_bytes``, bound to ``nonce``."""
+        try:
+            post = self._s3().generate_presigned_post(
+                Bucket=self.bucket, Key=key, Fields={NONCE_META: nonce, "Content-Type": content_type},
+                Conditions=document_conditions(nonce, content_type, max_bytes), ExpiresIn=ttl_s)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The upload could not be prepared", "storage_failure") from exc
+        return {"url": post["url"], "fields": post["fields"], "key": key}
+
+    def probe(self, key: str, head_bytes: int) -> UploadedObject | None:
+        """What is stored under ``key`` (None: nothing) and its first ``head_bytes`` (a ranged GET)."""
+        try:
+            head = self._s3().head_object(Bucket=self.bucket, Key=key)
+            size = int(head["ContentLength"])
+            first = b""
+            if size:
+                first = self._s3().get_object(Bucket=self.bucket, Key=key,
+                                              Range=f"bytes=0-{head_bytes - 1}")["Body"].read(head_bytes)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                return None
+            raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
+        return UploadedObject(size=size, content_type=head.get("ContentType"),
+                              nonce=(head.get("Metadata") or {}).get("nonce"), head=first)
+
+    def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
+        """A presigned GET served as ``content_type`` and as a download named ``filename`` (never
+        rendered inline by a browser on the bucket's origin)."""
+        try:
+            return self._s3().generate_presigned_url("get_object", Params={
+                "Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"'}, ExpiresIn=expires_in)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws_failure(exc, "The attachment link could not be prepared", "storage_failure") from exc
+
+
+def document_conditions(nonce: str, content_type: str, max_bytes: int) -> list[Any]:
+    """The POST policy of a document: 1 to ``max_bytes`` bytes, exactly ``content_type``, the nonce."""
+    return [["content-length-range", 1, max_bytes], {"Content-Type": content_type}, {NONCE_META: nonce}]
 
 
 # --- exports ----------------------------------------------------------------------------------

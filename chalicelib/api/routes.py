@@ -227,7 +227,7 @@ REQUEST_TYPES_NOTE = ("excuse (sick, important_reason) for a past absence -> exc
 @endpoint(api, "POST", "/me/requests", summary="Ask for leave, an excuse, dinas luar, WFH or leaving the region",
           roles=EMPLOYEE, needs_nip=True, body=s.RequestIn, response=s.RequestOut, created=True,
           errors={**NOT_FOUND_EMPLOYEE,
-                  Kind.CONFLICT: ("overlapping_request", "no_home_site", "request_exists"),
+                  Kind.CONFLICT: ("overlapping_request", "no_home_site", "request_exists", "concurrent_update"),
                   Kind.INVALID: ("invalid_request_type", "invalid_request_dates", "retroactive_limit",
                                  "future_limit", "insufficient_leave_balance", "destination_required",
                                  "invalid_geofence", "invalid_request")},
@@ -249,6 +249,30 @@ def my_requests(call: Call[None, s.MyRequestsQuery]) -> s.MyRequests:
           errors={**REQUEST_NOT_FOUND, Kind.CONFLICT: ("request_not_pending",)})
 def cancel_request(call: Call[None, None]) -> s.RequestOut:
     return requests.cancel(get_services(), call.nip, call.params["request_id"])
+
+
+@endpoint(api, "POST", "/me/requests/{request_id}/attachment", summary="A presigned upload for the "
+          "document of the caller's pending request (PDF, JPEG or PNG)",
+          roles=EMPLOYEE, needs_nip=True, body=s.AttachmentIn, response=s.AttachmentUploadOut, created=True,
+          errors={**REQUEST_NOT_FOUND, Kind.CONFLICT: ("request_not_pending",),
+                  Kind.INVALID: ("unsupported_attachment",)},
+          notes="POST the file to upload.url with upload.fields (Content-Type among them), at most "
+                "HADIR_ATTACHMENT_MAX_BYTES (2 MB), before expires_at; then PUT the upload_id.")
+def prepare_attachment(call: Call[s.AttachmentIn, None]) -> s.AttachmentUploadOut:
+    return requests.prepare_attachment(get_services(), call.nip, call.params["request_id"], call.body)
+
+
+@endpoint(api, "PUT", "/me/requests/{request_id}/attachment", summary="Attach the uploaded document to "
+          "the caller's pending request (audited)",
+          roles=EMPLOYEE, needs_nip=True, body=s.AttachmentConfirmIn, response=s.RequestOut,
+          errors={**REQUEST_NOT_FOUND, Kind.CONFLICT: ("request_not_pending",),
+                  Kind.INVALID: ("invalid_upload_id", "attachment_missing", "nonce_mismatch"),
+                  Kind.TOO_LARGE: ("attachment_too_large",), Kind.UNSUPPORTED: ("unsupported_attachment",)},
+          notes="The type is read from the file's first bytes (%PDF-, JPEG FF D8 FF, the PNG signature) "
+                "and must be the one declared: a renamed file is unsupported_attachment. Attaching "
+                "again replaces the document; the request's decider sees it as a short-lived link.")
+def attach_document(call: Call[s.AttachmentConfirmIn, None]) -> s.RequestOut:
+    return requests.attach(get_services(), call.nip, call.params["request_id"], call.body)
 
 
 @endpoint(api, "GET", "/team/requests", summary="Requests of the supervisor's own staff (admins: everyone's)",

@@ -112,6 +112,13 @@ class TooLarge(HadirError):
     code = "too_large"
 
 
+class Unsupported(HadirError):
+    """A media type the service does not take."""
+
+    kind = Kind.UNSUPPORTED
+    code = "unsupported"
+
+
 class TooManyAttempts(HadirError):
     """Too many failed attempts; retry later."""
 

@@ -127,7 +127,11 @@ UPLOADS_BUCKET = Bucket("uploads", "HADIR_BUCKET_UPLOADS", expire_days=1,
                                 "supervisor must see (flagged check-ins, enrolments awaiting "
                                 "approval) are copied under evidence/ and deleted when decided, "
                                 "at the latest after EVIDENCE_DAYS.")
-UPLOAD_PREFIXES = ("checkin/", "enrolment/")  # what phones upload (services/sessions.py keys)
+ATTACHMENT_UPLOAD_PREFIX = "attachment-uploads/"  # a request's attachment before it is checked
+UPLOAD_PREFIXES = ("checkin/", "enrolment/", ATTACHMENT_UPLOAD_PREFIX)  # what phones upload: raw,
+# expiring after a day (services/sessions.py keys; services/requests.py)
+ATTACHMENT_PREFIX = "attachments/"  # a request's checked attachment, kept for the audit
+ATTACHMENT_DAYS = 400  # its default keep (the infra context attachment_expiry_days)
 EVIDENCE_PREFIX = "evidence/"
 EVIDENCE_DAYS = 7  # the default keep of review evidence (HADIR_REVIEW_EVIDENCE_DAYS, infra context)
 EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS",

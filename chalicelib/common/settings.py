@@ -149,11 +149,17 @@ class Settings(BaseSettings):
     request_retroactive_days: int = Field(default=14, ge=0, le=90,
                                           validation_alias="HADIR_REQUEST_RETROACTIVE_DAYS")
     request_future_days: int = Field(default=365, ge=1, le=730, validation_alias="HADIR_REQUEST_FUTURE_DAYS")
+    # A request's attachment (policy.attachments): PDF, JPEG or PNG of at most so many bytes, its
+    # links valid so long (kept as the uploads bucket's attachments/ rule says: infra context).
+    attachment_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024,
+                                      validation_alias="HADIR_ATTACHMENT_MAX_BYTES")
+    attachment_url_ttl_s: int = Field(default=300, ge=30, le=3600, validation_alias="HADIR_ATTACHMENT_URL_TTL_S")
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024
     upload_content_types: tuple[str, ...] = ("image/jpeg", "image/png")
     enrolment_session_ttl_s: int = 900
+    attachment_upload_ttl_s: int = 900
     max_position_age_s: int = 120
     idempotency_ttl_s: int = 24 * 3600
 

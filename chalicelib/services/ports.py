@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Iterable, Protocol
 
 from chalicelib.common.errors import JsonObject
+from chalicelib.policy.attachments import UploadedObject
 from chalicelib.services.records import (
     AuditCursor,
     AuditEntry,
@@ -23,6 +24,7 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     Review,
+    RequestLedger,
     RequestRecord,
     SealedTemplate,
     UploadSession,
@@ -147,9 +149,15 @@ class AttendanceRecords(Protocol):
         ...
 
     # leave and permission requests
-    def create_request(self, request: RequestRecord, now: str) -> None:
-        """Store a new request and audit its submission (``request_submitted``).
-        Conflict ``request_exists`` if the id is taken."""
+    def request_ledger(self, nip: str) -> RequestLedger:
+        """The employee's submission counter as stored now (version 0 before the first)."""
+        ...
+
+    def create_request(self, request: RequestRecord, now: str, seen: RequestLedger | None = None) -> None:
+        """Store a new request, audit its submission (``request_submitted``) and advance the
+        employee's ledger, all or nothing, only if the ledger is still at ``seen`` (the one read
+        before the checks the request passed; None: as stored now). Conflict ``request_exists`` if
+        the id is taken, ``concurrent_update`` if another submission came in between."""
         ...
 
     def get_request(self, request_id: str) -> RequestRecord | None: ...
@@ -169,6 +177,11 @@ class AttendanceRecords(Protocol):
         its audit entry (``action``), the assignment site and the days it changes (each at its
         version), all or nothing. Conflict ``request_not_pending`` (decided, cancelled or changed
         meanwhile: one of two concurrent decisions wins), ``site_exists``, ``concurrent_update``."""
+        ...
+
+    def amend_request(self, request: RequestRecord, action: str, actor: str, now: str) -> None:
+        """Write a pending request's new particulars (its attachment) if still pending at its
+        version, audited (``action``). Conflict ``request_not_pending``."""
         ...
 
     def cancel_request(self, request: RequestRecord, actor: str, now: str) -> None:
@@ -210,6 +223,22 @@ class UploadStore(Protocol):
 
     def evidence_url(self, key: str, expires_in: int) -> str:
         """A short-lived presigned GET of an evidence photo."""
+        ...
+
+    # documents: a request's attachment (PDF, JPEG, PNG)
+    def presign_document(self, key: str, nonce: str, content_type: str, max_bytes: int,
+                         ttl_s: int) -> JsonObject:
+        """``{"url", "fields", "key"}`` for one POST of 1 to ``max_bytes`` bytes of exactly
+        ``content_type``, bound to ``nonce``."""
+        ...
+
+    def probe(self, key: str, head_bytes: int) -> UploadedObject | None:
+        """What is stored under ``key`` and its first bytes (None: nothing); nothing is checked
+        here (``policy.attachments`` decides)."""
+        ...
+
+    def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
+        """A short-lived presigned GET served as ``content_type``, as a download ``filename``."""
         ...
 
 

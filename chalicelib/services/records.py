@@ -250,6 +250,34 @@ class RequestDecision(Record):
     comment: str | None = None
 
 
+class Attachment(Record):
+    """The document kept with a request (a medical certificate...): its type as its bytes say."""
+
+    key: str  # in the uploads bucket, under attachments/ (kept as long as the audit needs)
+    content_type: str  # application/pdf | image/jpeg | image/png, from the magic bytes
+    bytes: int
+    upload_id: str
+    uploaded_at: str
+
+
+LEDGER_RECENT = 5
+
+
+class RequestLedger(Record):
+    """An employee's submissions as a counter: read before a new request's checks, written with it
+    only if unchanged, so two racing submissions cannot both pass on the same read. ``recent``: the
+    last ids created (a read of the by-employee index may not show them yet)."""
+
+    nip: str
+    version: int = 0  # submissions so far (0: none)
+    recent: list[str] = Field(default_factory=list)
+
+    def next(self, request_id: str) -> "RequestLedger":
+        """The ledger once ``request_id`` is created."""
+        return RequestLedger(nip=self.nip, version=self.version + 1,
+                             recent=[*self.recent, request_id][-LEDGER_RECENT:])
+
+
 class RequestRecord(Record):
     """A leave or permission request (policy/requests.py) and every decision on it, as stored;
     ``version`` is the one it was read at (None: not stored yet)."""
@@ -270,6 +298,7 @@ class RequestRecord(Record):
     site_id: str | None = None  # official_travel, once approved: the assignment site created
     levels_required: int = 1
     decisions: list[RequestDecision] = Field(default_factory=list)
+    attachment: Attachment | None = None
     created_at: str = ""
     updated_at: str = ""
     version: int | None = None
@@ -283,4 +312,6 @@ class RequestRecord(Record):
         last = self.decisions[-1].model_dump(mode="json") if self.decisions else None
         return {"request_id": self.request_id, "type": self.type, "subtype": self.subtype,
                 "start": self.start, "end": self.end, "status": self.status, "decision": last,
-                **({"site_id": self.site_id} if self.site_id else {})}
+                **({"site_id": self.site_id} if self.site_id else {}),
+                **({"attachment": self.attachment.model_dump(mode="json", exclude={"upload_id"})}
+                   if self.attachment else {})}

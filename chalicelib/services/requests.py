@@ -14,16 +14,31 @@ import secrets
 from datetime import date, timedelta
 
 from chalicelib.adapters.auth import Principal
-from chalicelib.common.errors import Conflict, InvalidInput, JsonObject, NotFound
+from chalicelib.common.errors import Conflict, HadirError, InvalidInput, JsonObject, NotFound
 from chalicelib.common.logs import logger
+from chalicelib.common.resources import ATTACHMENT_PREFIX, ATTACHMENT_UPLOAD_PREFIX
+from chalicelib.policy import attachments as files
 from chalicelib.policy import requests as rules
 from chalicelib.policy.day import apply_request, request_reason
 from chalicelib.services import notices
 from chalicelib.services.enrolment import employee
 from chalicelib.services.queries import _offices, _today
-from chalicelib.services.records import DayRecord, Employee, PersonalSite, RequestDecision, RequestRecord
+from chalicelib.services.records import (
+    Attachment,
+    DayRecord,
+    Employee,
+    PersonalSite,
+    RequestDecision,
+    RequestLedger,
+    RequestRecord,
+    utc_iso,
+)
 from chalicelib.services.schemas import (
     REQUEST_ID_PATTERN,
+    AttachmentConfirmIn,
+    AttachmentIn,
+    AttachmentOut,
+    AttachmentUploadOut,
     DecisionIn,
     DecisionOut,
     LeaveBalanceOut,
@@ -33,6 +48,7 @@ from chalicelib.services.schemas import (
     RequestOut,
     TeamRequests,
     TeamRequestsQuery,
+    UploadTarget,
 )
 from chalicelib.wiring import Services
 
@@ -57,11 +73,25 @@ def _local_today(svc: Services, emp: Employee) -> date:
 
 # --- the employee ------------------------------------------------------------------------------
 def submit(svc: Services, nip: str, body: RequestIn) -> RequestOut:
+    """Check and store a new request. The checks read the employee's ledger first and the write is
+    conditioned on it, so of two racing submissions the second is checked again against the first
+    (``overlapping_request``, ``insufficient_leave_balance``, or stored if they do not clash)."""
+    try:
+        return _submit_once(svc, nip, body)
+    except Conflict as exc:
+        if exc.code != "concurrent_update":
+            raise
+        logger.info("request submission raced, checking again", extra={"nip": nip})
+        return _submit_once(svc, nip, body)
+
+
+def _submit_once(svc: Services, nip: str, body: RequestIn) -> RequestOut:
     emp = employee(svc, nip)
     subtype = rules.check_kind(body.type, body.subtype)
     policy = request_rules(svc)
     working = rules.check_dates(body.type, body.start, body.end, _local_today(svc, emp), policy, svc.calendar)
-    spans = _spans(svc.records.requests_of(nip, f"{body.start.year - 1}-01-01"))
+    ledger = svc.records.request_ledger(nip)
+    spans = _spans(_requests_since(svc, ledger, f"{body.start.year - 1}-01-01"))
     rules.check_overlap(body.type, body.start, body.end, spans)
     if body.type == rules.LEAVE and subtype == "annual":
         rules.check_balance(working, spans, svc.calendar)
@@ -71,9 +101,20 @@ def submit(svc: Services, nip: str, body: RequestIn) -> RequestOut:
         start=body.start.isoformat(), end=body.end.isoformat(), reason=body.reason.strip(),
         working_days=len(working), levels_required=policy.approval_levels, created_at=now, updated_at=now,
         **_particulars(svc, nip, body))
-    svc.records.create_request(record, now)
+    svc.records.create_request(record, now, ledger)
     logger.info("request submitted", extra={"nip": nip, "request_id": record.request_id, "type": body.type})
-    return request_out(record)
+    return request_out(svc, record)
+
+
+def _requests_since(svc: Services, ledger: RequestLedger, start: str) -> list[RequestRecord]:
+    """The employee's requests ending on or after ``start``, with the ledger's recent ones the
+    by-employee index may not list yet (it is eventually consistent) read by id."""
+    found = svc.records.requests_of(ledger.nip, start)
+    listed = {r.request_id for r in found}
+    for request_id in ledger.recent:
+        if request_id not in listed and (req := svc.records.get_request(request_id)) and req.end >= start:
+            found.append(req)
+    return found
 
 
 def _particulars(svc: Services, nip: str, body: RequestIn) -> JsonObject:
@@ -102,20 +143,88 @@ def mine(svc: Services, nip: str, q: MyRequestsQuery) -> MyRequests:
                                      q.end.isoformat() if q.end else None)
     spans = _spans(svc.records.requests_of(nip, f"{year - 1}-01-01", f"{year}-12-31"))
     balance = rules.leave_balance(spans, year, svc.calendar)
-    return MyRequests(nip=nip, requests=[request_out(r) for r in listed],
+    return MyRequests(nip=nip, requests=[request_out(svc, r) for r in listed],
                       leave_balance=LeaveBalanceOut(**balance.to_dict()))
 
 
 def cancel(svc: Services, nip: str, request_id: str) -> RequestOut:
+    req = _own_pending(svc, nip, request_id)
+    now = svc.now_iso()
+    cancelled = req.model_copy(update={"status": rules.CANCELLED, "updated_at": now})
+    svc.records.cancel_request(cancelled, actor=nip, now=now)
+    return request_out(svc, cancelled)
+
+
+def _own_pending(svc: Services, nip: str, request_id: str) -> RequestRecord:
     req = _request(svc, request_id)
     if req.nip != nip:
         raise _not_found(request_id)  # someone else's request: as if there were none
     if req.status != rules.PENDING:
         raise rules.request_not_pending(request_id, req.status)
+    return req
+
+
+# --- the attachment ----------------------------------------------------------------------------
+def prepare_attachment(svc: Services, nip: str, request_id: str, body: AttachmentIn) -> AttachmentUploadOut:
+    """A presigned POST for the document of the caller's pending request, under its own key
+    (``attachment-uploads/``, expiring after a day like raw photos) bound to a fresh nonce."""
+    req = _own_pending(svc, nip, request_id)
+    s = svc.settings
+    upload_id = secrets.token_hex(16)
+    post = svc.uploads.presign_document(_upload_key(req, upload_id), upload_id, body.content_type,
+                                        s.attachment_max_bytes, s.attachment_upload_ttl_s)
+    expires = svc.clock.now() + timedelta(seconds=s.attachment_upload_ttl_s)
+    return AttachmentUploadOut(request_id=request_id, upload_id=upload_id, upload=UploadTarget(**post),
+                               content_type=body.content_type, max_bytes=s.attachment_max_bytes,
+                               expires_at=utc_iso(expires))
+
+
+def attach(svc: Services, nip: str, request_id: str, body: AttachmentConfirmIn) -> RequestOut:
+    """Copy the uploaded document under ``attachments/`` (server-side; nobody but the service
+    writes there, so what is checked is what is kept), check the copy (size, nonce, type by its
+    magic bytes; refused: deleted) and record it on the request, audited
+    (``request_attachment_added``). A later attachment replaces it on the request."""
+    upload_id = files.check_upload_id(body.upload_id)
+    req = _own_pending(svc, nip, request_id)
+    key = _upload_key(req, upload_id)
+    kept = f"{ATTACHMENT_PREFIX}{req.nip}/{req.request_id}/{upload_id}"
+    if svc.uploads.probe(key, files.HEAD_BYTES) is None:
+        raise files.attachment_missing()
+    svc.uploads.keep(key, kept)
+    found = svc.uploads.probe(kept, files.HEAD_BYTES)
+    try:
+        content_type = files.check_upload(found, nonce=upload_id, max_bytes=svc.settings.attachment_max_bytes)
+    except HadirError:
+        svc.uploads.discard([kept, key])
+        raise
+    assert found is not None
     now = svc.now_iso()
-    cancelled = req.model_copy(update={"status": rules.CANCELLED, "updated_at": now})
-    svc.records.cancel_request(cancelled, actor=nip, now=now)
-    return request_out(cancelled)
+    new = req.model_copy(update={"updated_at": now, "attachment": Attachment(
+        key=kept, content_type=content_type, bytes=found.size, upload_id=upload_id, uploaded_at=now)})
+    try:
+        svc.records.amend_request(new, "request_attachment_added", nip, now)
+    except HadirError:
+        svc.uploads.discard([kept])  # decided meanwhile: nothing half-written
+        raise
+    svc.uploads.discard([key])
+    logger.info("request attachment added", extra={"nip": nip, "request_id": request_id,
+                                                   "content_type": content_type, "bytes": found.size})
+    return request_out(svc, new)
+
+
+def _upload_key(req: RequestRecord, upload_id: str) -> str:
+    return f"{ATTACHMENT_UPLOAD_PREFIX}{req.nip}/{req.request_id}/{upload_id}"
+
+
+def attachment_out(svc: Services, req: RequestRecord) -> AttachmentOut | None:
+    a = req.attachment
+    if a is None:
+        return None
+    ttl = svc.settings.attachment_url_ttl_s
+    url = svc.uploads.download_url(a.key, ttl, a.content_type,
+                                   f"{req.request_id}.{files.EXTENSIONS.get(a.content_type, 'bin')}")
+    return AttachmentOut(content_type=a.content_type, bytes=a.bytes, uploaded_at=a.uploaded_at, url=url,
+                         url_expires_in=ttl)
 
 
 # --- the supervisors ---------------------------------------------------------------------------
@@ -129,7 +238,7 @@ def team(svc: Services, actor: Principal, q: TeamRequestsQuery) -> TeamRequests:
         found = [r for nip in sorted(_reports(svc, actor.nip or "")) for r in svc.records.requests_of(nip)
                  if r.status in wanted]
     found.sort(key=lambda r: (r.start, r.request_id))
-    return TeamRequests(status=q.status, requests=[request_out(r) for r in found])
+    return TeamRequests(status=q.status, requests=[request_out(svc, r) for r in found])
 
 
 def _reports(svc: Services, supervisor_nip: str) -> set[str]:
@@ -158,7 +267,7 @@ def decide(svc: Services, request_id: str, body: DecisionIn, actor: Principal) -
     logger.info("request decided", extra={"request_id": request_id, "decision": verdict, "level": level,
                                           "actor": actor.username})
     _tell(svc, emp, new, decision, final)
-    return request_out(new)
+    return request_out(svc, new)
 
 
 def _check_decider(svc: Services, emp: Employee, req: RequestRecord, actor: Principal, level: int) -> None:
@@ -263,6 +372,9 @@ def _not_found(request_id: str) -> NotFound:
     return NotFound("No such request", code="request_not_found", details={"request_id": request_id[:64]})
 
 
-def request_out(r: RequestRecord) -> RequestOut:
-    return RequestOut(**r.model_dump(exclude={"version", "decisions"}), day_status=rules.day_status_of(r.type),
-                      approvals=r.approvals, decisions=[DecisionOut(**d.model_dump()) for d in r.decisions])
+def request_out(svc: Services, r: RequestRecord) -> RequestOut:
+    """The request as its employee and deciders see it; its attachment with a fresh short-lived link."""
+    return RequestOut(**r.model_dump(exclude={"version", "decisions", "attachment"}),
+                      day_status=rules.day_status_of(r.type), approvals=r.approvals,
+                      decisions=[DecisionOut(**d.model_dump()) for d in r.decisions],
+                      attachment=attachment_out(svc, r))

@@ -636,6 +636,36 @@ class DecisionOut(Response):
     comment: str | None = None
 
 
+class AttachmentIn(Request):
+    content_type: Literal["application/pdf", "image/jpeg", "image/png"] = Field(
+        description="the document's type; the upload must be exactly this, and its bytes must say so")
+    error_codes: ClassVar[dict[str, str]] = {"content_type": "unsupported_attachment"}
+
+
+class AttachmentUploadOut(Response):
+    request_id: str
+    upload_id: str = Field(description="send it back to PUT .../attachment once uploaded")
+    upload: UploadTarget = Field(description="a presigned POST: send fields (Content-Type among them) "
+                                             "and the file")
+    content_type: str
+    max_bytes: int
+    expires_at: str = Field(description="when the presigned POST expires (UTC)")
+
+
+class AttachmentConfirmIn(Request):
+    upload_id: str = Field(min_length=1, max_length=64)
+    error_codes: ClassVar[dict[str, str]] = {"upload_id": "invalid_upload_id"}
+
+
+class AttachmentOut(Response):
+    content_type: Literal["application/pdf", "image/jpeg", "image/png"] = Field(
+        description="as the file's own bytes say (magic bytes)")
+    bytes: int
+    uploaded_at: str
+    url: str = Field(description="a short-lived presigned GET (a download)")
+    url_expires_in: int = Field(description="seconds")
+
+
 class RequestOut(Response):
     request_id: str
     nip: str
@@ -657,6 +687,8 @@ class RequestOut(Response):
     levels_required: int
     approvals: int
     decisions: list[DecisionOut]
+    attachment: AttachmentOut | None = Field(default=None, description="the document attached (a "
+                                             "medical certificate...), with a short-lived link")
     created_at: str
     updated_at: str
 

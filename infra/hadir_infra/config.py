@@ -28,6 +28,7 @@ class DeployConfig:
     ses_sender: str
     raw_image_expiry_days: int
     evidence_expiry_days: int
+    attachment_expiry_days: int
     export_retention_mode: str
     export_retention_days: int
     alarm_email: str | None
@@ -57,9 +58,10 @@ class DeployConfig:
         expiry = int(ctx("raw_image_expiry_days", r.UPLOADS_BUCKET.expire_days or 1))
         retention = int(ctx("export_retention_days", 1825 if prod else 1))
         evidence = int(ctx("evidence_expiry_days", r.EVIDENCE_DAYS))
-        if expiry < 1 or retention < 1 or evidence < 1:
-            raise ConfigError("raw_image_expiry_days, evidence_expiry_days and export_retention_days "
-                              "must be >= 1")
+        attachments = int(ctx("attachment_expiry_days", r.ATTACHMENT_DAYS))
+        if min(expiry, retention, evidence, attachments) < 1:
+            raise ConfigError("raw_image_expiry_days, evidence_expiry_days, attachment_expiry_days and "
+                              "export_retention_days must be >= 1")
         origins = ctx("cors_origins", "*")
         if isinstance(origins, str):
             origins = [o.strip() for o in origins.split(",") if o.strip()]
@@ -73,6 +75,7 @@ class DeployConfig:
             ses_sender=str(ctx("ses_sender", "noreply@example.go.id")),
             raw_image_expiry_days=expiry,
             evidence_expiry_days=evidence,
+            attachment_expiry_days=attachments,
             export_retention_mode=mode,
             export_retention_days=retention,
             alarm_email=ctx("alarm_email"),

@@ -106,7 +106,10 @@ class HadirStack(cdk.Stack):
                 abort_incomplete_multipart_upload_after=cdk.Duration.days(1))
                 for prefix in r.UPLOAD_PREFIXES), s3.LifecycleRule(
                 id="expire-review-evidence", enabled=True, prefix=r.EVIDENCE_PREFIX,
-                expiration=cdk.Duration.days(config.evidence_expiry_days))],
+                expiration=cdk.Duration.days(config.evidence_expiry_days)), s3.LifecycleRule(
+                # requests' documents, checked: kept as long as the audit of the decision needs
+                id="expire-request-attachments", enabled=True, prefix=r.ATTACHMENT_PREFIX,
+                expiration=cdk.Duration.days(config.attachment_expiry_days))],
             cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.POST],
                               allowed_origins=list(config.cors_origins),
                               allowed_headers=["*"], max_age=3000)],

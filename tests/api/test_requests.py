@@ -288,3 +288,52 @@ def test_jakarta_staff_requests_stay_in_their_units_view(api, set_now):
     out = submit(api, ANDI, leave(start="2026-03-16", end="2026-03-17"))
     assert [r["request_id"] for r in api.get("/team/requests", user=BUDI).json["requests"]] == [out["request_id"]]
     assert api.get("/team/requests", user=KETUT).json["requests"] == []
+
+
+# --- racing submissions ------------------------------------------------------------------------------
+def reading_before(monkeypatch, meanwhile):
+    """Make the next submission's read of the employee's requests return what was stored before
+    ``meanwhile()`` (another submission landing between that read and the write)."""
+    from chalicelib.wiring import get_services
+    records = get_services().records
+    real, done = records.requests_of, []
+
+    def stale_read(nip, *args, **kwargs):
+        found = real(nip, *args, **kwargs)
+        if not done:
+            done.append(None)  # once: the submission meanwhile reads as usual
+            done[0] = meanwhile()
+        return found
+    monkeypatch.setattr(records, "requests_of", stale_read)
+    return done
+
+
+def test_of_two_racing_overlapping_submissions_the_second_is_checked_again_and_refused(api, today, monkeypatch):
+    # Given Ayu's leave for 10-12 March lands while her leave for 9-11 March is being checked
+    raced = reading_before(monkeypatch, lambda: submit(api, body=leave("2026-03-10", "2026-03-12")))
+    r = api.post("/me/requests", leave(), user=AYU)
+    # Then the second, checked on a read without the first, is checked again: overlapping_request
+    assert (r.status_code, r.json["error"]["code"]) == (409, "overlapping_request")
+    assert [c["request_id"] for c in r.json["error"]["details"]["requests"]] == [raced[0]["request_id"]]
+    assert [x["request_id"] for x in api.get("/me/requests", user=AYU).json["requests"]] == [raced[0]["request_id"]]
+
+
+def test_two_racing_submissions_that_do_not_clash_are_both_stored(api, today, monkeypatch):
+    reading_before(monkeypatch, lambda: submit(api, body=leave("2026-03-16", "2026-03-17")))
+    assert api.post("/me/requests", leave(), user=AYU).status_code == 201
+    mine = api.get("/me/requests", user=AYU).json
+    assert [x["start"] for x in mine["requests"]] == ["2026-03-09", "2026-03-16"]
+    assert mine["leave_balance"]["reserved"] == 5
+
+
+def test_a_request_the_index_does_not_list_yet_still_counts(api, today, monkeypatch):
+    # Given a request just stored, which the eventually consistent by-employee index misses
+    first = submit(api)
+    from chalicelib.wiring import get_services
+    records = get_services().records
+    real = records.requests_of
+    monkeypatch.setattr(records, "requests_of", lambda nip, *a, **kw: [
+        x for x in real(nip, *a, **kw) if x.request_id != first["request_id"]])
+    # When an overlapping one is asked for, then it is refused (the ledger names the first)
+    r = api.post("/me/requests", leave("2026-03-11", "2026-03-13"), user=AYU)
+    assert (r.status_code, r.json["error"]["code"]) == (409, "overlapping_request")

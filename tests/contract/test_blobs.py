@@ -62,20 +62,28 @@ def provider(service: str) -> Callable[[], Any]:
 class Uploads:
     store: Any
     put: Callable[[str, bytes, str, str | None], None]  # what the phone's POST leaves behind
+    fetch: Callable[[str], bytes | None]  # what a browser's GET of a link returns (None: nothing)
+    content_type_of: Callable[[str], str | None]  # a stored object's Content-Type
 
 
 @pytest.fixture(params=IMPLS)
 def uploads(request) -> Uploads:
     if request.param == "memory":
         store = InMemoryUploads(MAX_BYTES, MIN_BYTES, TYPES)
-        return Uploads(store, store.put)
+        return Uploads(store, store.put, store.fetch, lambda k: store.objects[k].content_type)
+    import requests
     request.getfixturevalue("stack")
     s3 = _boto_client("s3")
 
     def put(key, data, content_type, nonce):  # mock_aws does not intercept requests' POST
         s3.put_object(Bucket=bucket("uploads"), Key=key, Body=data, ContentType=content_type,
                       Metadata={"nonce": nonce} if nonce is not None else {})
-    return Uploads(S3Uploads(provider("s3"), bucket("uploads"), MAX_BYTES, MIN_BYTES, TYPES), put)
+
+    def fetch(url):
+        got = requests.get(url, timeout=5)
+        return got.content if got.status_code == 200 else None
+    return Uploads(S3Uploads(provider("s3"), bucket("uploads"), MAX_BYTES, MIN_BYTES, TYPES), put, fetch,
+                   lambda k: s3.head_object(Bucket=bucket("uploads"), Key=k)["ContentType"])
 
 
 def test_presign_binds_size_type_and_nonce_to_one_key(uploads):
@@ -181,6 +189,53 @@ def test_keeping_a_photo_never_uploaded_is_upload_missing(uploads):
     with pytest.raises(InvalidInput) as err:
         uploads.store.keep("checkin/N/s1/0", "evidence/checkin/N/c1")
     assert err.value.code == "upload_missing"
+
+
+# --- documents (a request's attachment) ---------------------------------------------------------
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8  # 2057 bytes
+DOC_KEY, KEPT_KEY = "attachment-uploads/N/rq-1/u1", "attachments/N/rq-1/u1"
+
+
+def test_a_document_post_binds_its_size_its_exact_type_and_the_nonce(uploads):
+    post = uploads.store.presign_document(DOC_KEY, "u1", "application/pdf", 2048, 600)
+    assert post["key"] == DOC_KEY and post["fields"]["key"] == DOC_KEY
+    assert (post["fields"]["Content-Type"], post["fields"]["x-amz-meta-nonce"]) == ("application/pdf", "u1")
+    conditions = json.loads(base64.b64decode(post["fields"]["policy"]))["conditions"]
+    assert ["content-length-range", 1, 2048] in conditions
+    assert {"Content-Type": "application/pdf"} in conditions and {"x-amz-meta-nonce": "u1"} in conditions
+    assert not any(isinstance(c, list) and c[0] == "starts-with" for c in conditions)
+
+
+def test_probe_reports_what_is_stored_and_its_first_bytes_checking_nothing(uploads):
+    # Given nothing uploaded: nothing to report
+    assert uploads.store.probe(DOC_KEY, 16) is None
+    # Given a document (of whatever type and nonce: probe only reports)
+    uploads.put(DOC_KEY, PDF, "application/pdf", "u1")
+    found = uploads.store.probe(DOC_KEY, 16)
+    assert (found.size, found.content_type, found.nonce, found.head) == (len(PDF), "application/pdf", "u1", PDF[:16])
+    uploads.put(DOC_KEY, b"GIF89a" * 1000, "text/html", None)
+    found = uploads.store.probe(DOC_KEY, 16)
+    assert (found.size, found.content_type, found.nonce, found.head[:6]) == (6000, "text/html", None, b"GIF89a")
+
+
+def test_a_kept_document_is_served_by_a_download_link_of_its_type(uploads):
+    # Given a document uploaded, kept under attachments/ (its type and nonce copied with it), the
+    # upload discarded
+    uploads.put(DOC_KEY, PDF, "application/pdf", "u1")
+    uploads.store.keep(DOC_KEY, KEPT_KEY)
+    uploads.store.discard([DOC_KEY])
+    kept = uploads.store.probe(KEPT_KEY, 16)
+    assert (kept.size, kept.nonce, kept.head) == (len(PDF), "u1", PDF[:16])
+    assert uploads.content_type_of(KEPT_KEY) == "application/pdf" and uploads.store.probe(DOC_KEY, 16) is None
+    # When a download link is signed
+    url = uploads.store.download_url(KEPT_KEY, 300, "application/pdf", "rq-1.pdf")
+    # Then it is short-lived, served as a download of that type, and returns the bytes
+    assert "X-Amz-Expires=300" in url and "response-content-disposition=attachment" in url
+    assert "response-content-type=application%2Fpdf" in url
+    assert uploads.fetch(url) == PDF
+    # And once the document is deleted it serves nothing
+    uploads.store.discard([KEPT_KEY])
+    assert uploads.fetch(url) is None
 
 
 # --- TemplateVault ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from chalicelib.common.errors import Conflict, NotFound
 from chalicelib.common.settings import Settings, get_settings, reset_settings
 from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
-from chalicelib.services.records import (AuditCursor, AuditEntry, CheckinRecord, DayRecord, Employee,
+from chalicelib.services.records import (Attachment, RequestLedger, AuditCursor, AuditEntry, CheckinRecord, DayRecord, Employee,
                                          FaceEvidence, GeoEvidence, Notification, Office, PersonalSite,
                                          PositionEvidence, RequestDecision, RequestRecord, Review,
                                          SealedTemplate, UploadSession)
@@ -724,6 +724,70 @@ def test_cancel_writes_only_over_a_pending_request(records):
                        lambda: records.decide_request(approved(again), "request_approved", SUP, T2)):
         with pytest.raises(Conflict) as exc:
             attempt_it()
+        assert exc.value.code == "request_not_pending"
+
+
+def test_the_ledger_counts_submissions_and_remembers_the_last_ids(records):
+    # Given no request yet: the ledger is at 0
+    assert records.request_ledger(AYU) == RequestLedger(nip=AYU)
+    # When six requests are stored, each from the ledger read before it
+    for n in range(6):
+        records.create_request(request(f"rq-{n}", start=f"2026-04-0{n + 1}", end=f"2026-04-0{n + 1}"), T0,
+                               records.request_ledger(AYU))
+    # Then it counts them and keeps the last five ids; Budi's is his own
+    assert records.request_ledger(AYU) == RequestLedger(
+        nip=AYU, version=6, recent=["rq-1", "rq-2", "rq-3", "rq-4", "rq-5"])
+    assert records.request_ledger(BUDI).version == 0
+    # And the ledger is no request: no index lists it, no id finds it
+    assert [r.request_id for r in records.requests_of(AYU)] == [f"rq-{n}" for n in range(6)]
+    assert records.requests_with_status("pending")[0].request_id == "rq-0"
+    assert records.get_request(f"ledger#{AYU}") is None
+
+
+def test_two_submissions_checked_on_the_same_read_store_only_the_first(records):
+    # Given two overlapping submissions both checked against the ledger read before either
+    seen = records.request_ledger(AYU)
+    records.create_request(request("rq-a"), T0, seen)
+    # When the second is stored on that same read
+    with pytest.raises(Conflict) as exc:
+        records.create_request(request("rq-b", start="2026-03-10", end="2026-03-12"), T1, seen)
+    # Then it is concurrent_update, and nothing of it is written
+    assert exc.value.code == "concurrent_update"
+    assert records.get_request("rq-b") is None and actions(records) == ["request_submitted"]
+    assert records.request_ledger(AYU) == RequestLedger(nip=AYU, version=1, recent=["rq-a"])
+    # And checked again on a fresh read, it is stored
+    records.create_request(request("rq-b", start="2026-03-10", end="2026-03-12"), T1, records.request_ledger(AYU))
+    assert records.get_request("rq-b").version == 1 and records.request_ledger(AYU).version == 2
+
+
+def test_a_taken_id_moves_no_ledger(records):
+    records.create_request(request(), T0)
+    seen = records.request_ledger(AYU)
+    with pytest.raises(Conflict) as exc:
+        records.create_request(request(start="2026-04-01", end="2026-04-01"), T1, seen)
+    assert exc.value.code == "request_exists" and records.request_ledger(AYU) == seen
+
+
+def test_an_attachment_is_written_only_over_a_pending_request_and_audited(records):
+    records.create_request(request(), T0)
+    doc = Attachment(key=f"attachments/{AYU}/rq-1/u1.pdf", content_type="application/pdf", bytes=2048,
+                     upload_id="u1", uploaded_at=T1)
+    # When the document is attached to the pending request
+    records.amend_request(records.get_request("rq-1").model_copy(update={"attachment": doc}),
+                          "request_attachment_added", AYU, T1)
+    # Then it reads back with it, at the next version, audited with its type and size
+    got = records.get_request("rq-1")
+    assert (got.attachment, got.version) == (doc, 2)
+    last = records.audit_trail(AYU)[-1]
+    assert (last.action, last.actor) == ("request_attachment_added", AYU)
+    assert last.details["attachment"] == {"key": doc.key, "content_type": "application/pdf", "bytes": 2048,
+                                          "uploaded_at": T1}
+    # And over a stale version or a decided request it is request_not_pending
+    stale = got.model_copy(update={"version": 1})
+    records.cancel_request(got.model_copy(update={"status": "cancelled"}), AYU, T2)
+    for late in (stale, records.get_request("rq-1")):
+        with pytest.raises(Conflict) as exc:
+            records.amend_request(late, "request_attachment_added", AYU, T2)
         assert exc.value.code == "request_not_pending"
 # --- audit log -----------------------------------------------------------------------------------
 def entry(subject: str, at: str, action: str = "export_written", actor: str = "scheduler",

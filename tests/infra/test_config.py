@@ -18,6 +18,7 @@ def test_dev_defaults_are_reversible():
     c = config()
     assert (c.stage, c.export_retention_mode, c.export_retention_days) == ("dev", "GOVERNANCE", 1)
     assert c.raw_image_expiry_days == 1 and c.log_retention_days == 30
+    assert c.attachment_expiry_days == 400  # requests' documents outlive the raw photos
     assert c.lambda_zip == REPO / "infra" / "dist" / "hadir-lambda.zip"
 
 
@@ -35,7 +36,7 @@ def test_context_strings_are_parsed():
 
 
 @pytest.mark.parametrize("context", [{"stage": "staging"}, {"export_retention_mode": "LEGAL"},
-                                     {"raw_image_expiry_days": "0"}])
+                                     {"raw_image_expiry_days": "0"}, {"attachment_expiry_days": "0"}])
 def test_invalid_context_stops_synthesis(context):
     with pytest.raises(ConfigError):
         config(**context)

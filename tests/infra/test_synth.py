@@ -110,6 +110,21 @@ def test_uploads_expire_raw_images_after_the_configured_days_and_allow_presigned
     })
 
 
+def test_request_attachments_are_kept_by_their_own_rule_not_with_the_raw_photos(template_json):
+    # Given the uploads bucket's lifecycle rules
+    [uploads] = [b for b in resources_of(template_json, "AWS::S3::Bucket").values()
+                 if "CorsConfiguration" in b["Properties"]]
+    rules = uploads["Properties"]["LifecycleConfiguration"]["Rules"]
+    # Then checked attachments expire after attachment_expiry_days, by a rule of their own
+    covering = [(rule["Prefix"], rule["ExpirationInDays"]) for rule in rules
+                if r.ATTACHMENT_PREFIX.startswith(rule.get("Prefix", ""))]
+    assert covering == [(r.ATTACHMENT_PREFIX, int(CONTEXT["attachment_expiry_days"]))]
+    # And what phones upload raw (an attachment before its check among it) after the raw expiry
+    raw = {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if rule["Prefix"] in r.UPLOAD_PREFIXES}
+    assert raw == {p: int(CONTEXT["raw_image_expiry_days"]) for p in r.UPLOAD_PREFIXES}
+    assert r.ATTACHMENT_UPLOAD_PREFIX in raw and not r.ATTACHMENT_PREFIX.startswith(r.ATTACHMENT_UPLOAD_PREFIX)
+
+
 def test_exports_are_versioned_and_locked_in_compliance_mode(template):
     template.has_resource_properties("AWS::S3::Bucket", {
         "VersioningConfiguration": {"Status": "Enabled"},

@@ -22,10 +22,12 @@ from chalicelib.adapters.notify import SUBJECT_MAX, notice_kind
 from chalicelib.adapters.s3 import (
     NONCE_META,
     UploadLimits,
+    document_conditions,
     sse_arguments,
     upload_missing,
 )
 from chalicelib.adapters.vault import integrity_error
+from chalicelib.policy.attachments import UploadedObject
 from chalicelib.common import resources as r
 from chalicelib.common.errors import (
     Internal,
@@ -93,8 +95,31 @@ class InMemoryUploads:
         return (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}"
                 f"&X-Amz-Signature={secrets.token_hex(16)}")
 
+    def presign_document(self, key: str, nonce: str, content_type: str, max_bytes: int,
+                         ttl_s: int) -> JsonObject:
+        expires = datetime.now(timezone.utc) + timedelta(seconds=ttl_s)
+        policy = {"expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "conditions": document_conditions(nonce, content_type, max_bytes)
+                  + [{"bucket": self.bucket}, {"key": key}]}
+        fields = {NONCE_META: nonce, "Content-Type": content_type, "key": key,
+                  "policy": base64.b64encode(json.dumps(policy).encode()).decode()}
+        return {"url": f"memory://{self.bucket}/", "fields": fields, "key": key}
+
+    def probe(self, key: str, head_bytes: int) -> UploadedObject | None:
+        obj = self.objects.get(key)
+        if obj is None:
+            return None
+        return UploadedObject(size=len(obj.body), content_type=obj.content_type,
+                              nonce=obj.metadata.get("nonce"), head=obj.body[:head_bytes])
+
+    def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
+        return (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}"
+                f"&response-content-type={quote(content_type, safe='')}"
+                f"&response-content-disposition={quote(f'attachment; filename={filename}', safe='')}"
+                f"&X-Amz-Signature={secrets.token_hex(16)}")
+
     def fetch(self, url: str) -> bytes | None:
-        """What an ``evidence_url`` serves (None: the object is gone)."""
+        """What an ``evidence_url`` or ``download_url`` serves (None: the object is gone)."""
         key = url.split(f"memory://{self.bucket}/", 1)[1].split("?", 1)[0]
         obj = self.objects.get(unquote(key))
         return obj.body if obj else None

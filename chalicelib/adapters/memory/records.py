@@ -29,6 +29,7 @@ from chalicelib.services.records import (
     PersonalSite,
     Record,
     Review,
+    RequestLedger,
     RequestRecord,
     SealedTemplate,
     UploadSession,
@@ -84,6 +85,7 @@ class InMemoryRecords:
         self._jobs: dict[str, JsonObject] = {}
         self._devices: dict[tuple[str, str], set[str]] = {}
         self._requests: dict[str, RequestRecord] = {}
+        self._ledgers: dict[str, RequestLedger] = {}
 
     # --- offices -------------------------------------------------------------------------------
     def put_office(self, office: Office, now: str, actor: str = "system") -> None:
@@ -394,10 +396,19 @@ class InMemoryRecords:
             keys = sorted((k for k in self._notifications if k[0] == nip), reverse=True)[:limit]
             return [_copy(self._notifications[k]) for k in keys]
     # --- leave and permission requests ---------------------------------------------------------
-    def create_request(self, request: RequestRecord, now: str) -> None:
+    def request_ledger(self, nip: str) -> RequestLedger:
         with self._lock:
-            if request.request_id in self._requests:
-                raise errs.request_exists(request.request_id)
+            return _copy(self._ledgers.get(nip) or RequestLedger(nip=nip))
+
+    def create_request(self, request: RequestRecord, now: str, seen: RequestLedger | None = None) -> None:
+        with self._lock:
+            seen = seen or self.request_ledger(request.nip)
+            failed = {label for label, bad in (
+                ("request", request.request_id in self._requests),
+                ("ledger", self.request_ledger(request.nip).version != seen.version)) if bad}
+            _raise_first(failed, {"request": errs.request_exists(request.request_id),
+                                  "ledger": errs.concurrent("employee's requests")})
+            self._ledgers[request.nip] = seen.next(request.request_id)
             self._put_request(request, 1, now)
             self._add_audit(request.nip, "request_submitted", request.nip, request.audit_details(), now)
 
@@ -437,6 +448,13 @@ class InMemoryRecords:
                     site.model_copy(update={"created_by": actor, "created_at": now}))
             for d in days:
                 self._put_day(d, (d.version or 0) + 1)
+
+    def amend_request(self, request: RequestRecord, action: str, actor: str, now: str) -> None:
+        with self._lock:
+            if not self._request_pending_at(request):
+                raise errs.request_not_pending(request.request_id)
+            self._put_request(request, (request.version or 0) + 1, now)
+            self._add_audit(request.nip, action, actor, request.audit_details(), now)
 
     def cancel_request(self, request: RequestRecord, actor: str, now: str) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -218,6 +219,19 @@ class RequestModel(_Base):
     by_status = ByStatus()
 
 
+class RequestLedgerModel(_Base):
+    """The employee's submission counter, an item of the requests table keyed ``ledger#<nip>``
+    (no ``nip``, ``status`` nor dates: no index lists it; no request id looks like it)."""
+
+    class Meta(_Base.Meta):
+        table_name = r.REQUESTS.logical
+
+    request_id = UnicodeAttribute(hash_key=True)
+    submissions = NumberAttribute(default=0)
+    recent = ListAttribute(of=UnicodeAttribute, default=list)  # the last ids created
+    updated_at = UnicodeAttribute(null=True)
+
+
 class JobRunModel(_Base):
     class Meta(_Base.Meta):
         table_name = r.JOB_RUNS.logical
@@ -246,6 +260,8 @@ MODELS: dict[str, type[Model]] = {
     r.NOTIFICATIONS.logical: NotificationModel,
     r.REQUESTS.logical: RequestModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
+# Further models of a table already above: (logical, model).
+SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)
 
 _bound: tuple | None = None
 
@@ -254,7 +270,7 @@ def share_client(client) -> None:
     """Let every model (and so every table connection) use one botocore DynamoDB client: each
     PynamoDB connection would otherwise make its own session and client on first use, reloading
     the service model each time (about 30 ms apiece at cold start)."""
-    for model in MODELS.values():
+    for model in [*MODELS.values(), *(m for _, m in SHARED_TABLE_MODELS)]:
         model._get_connection().connection._client = client
 
 
@@ -264,7 +280,7 @@ def bind(settings) -> None:
     key = (tuple(sorted(settings.tables.items())), settings.region, settings.aws_endpoint_url)
     if _bound == key:
         return
-    for logical, model in MODELS.items():
+    for logical, model in [*MODELS.items(), *SHARED_TABLE_MODELS]:
         model.Meta.table_name = settings.tables[logical]
         model.Meta.region = settings.region
         model.Meta.host = settings.aws_endpoint_url

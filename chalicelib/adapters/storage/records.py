@@ -28,6 +28,7 @@ from chalicelib.adapters.storage.models import (
     JobRunModel,
     NotificationModel,
     OfficeModel,
+    RequestLedgerModel,
     RequestModel,
     SessionModel,
     SiteModel,
@@ -50,6 +51,7 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     Review,
+    RequestLedger,
     RequestRecord,
     SealedTemplate,
     UploadSession,
@@ -466,19 +468,37 @@ class DynamoRecords:
         q = NotificationModel.query(nip, scan_index_forward=False, limit=limit)
         return [Notification.model_validate(m.data) for m in q]
     # --- leave and permission requests ---------------------------------------------------------
-    def create_request(self, request: RequestRecord, now: str) -> None:
+    def request_ledger(self, nip: str) -> RequestLedger:
+        try:
+            m = RequestLedgerModel.get(_ledger_key(nip), consistent_read=True)
+        except DoesNotExist:
+            return RequestLedger(nip=nip)
+        return RequestLedger(nip=nip, version=int(m.submissions), recent=list(m.recent or []))
+
+    def create_request(self, request: RequestRecord, now: str, seen: RequestLedger | None = None) -> None:
+        """The request, its audit entry and the ledger advanced from ``seen`` (its put conditioned
+        on the count read), one transaction."""
+        seen = seen or self.request_ledger(request.nip)
+        after = seen.next(request.request_id)
+        ledger = RequestLedgerModel(_ledger_key(request.nip), submissions=after.version, recent=after.recent,
+                                    updated_at=now)
+        unchanged = (RequestLedgerModel.request_id.does_not_exist() if seen.version == 0
+                     else RequestLedgerModel.submissions == seen.version)
         m = self._request_model(request, now)
         _commit(self._conn, [
             _Write("request", "put", m, RequestModel.request_id.does_not_exist()),
+            _Write("ledger", "put", ledger, unchanged),
             _Write("audit", "put", _audit(request.nip, "request_submitted", request.nip,
                                           request.audit_details(), now)),
-        ], {"request": errs.request_exists(request.request_id)})
+        ], {"request": errs.request_exists(request.request_id),
+            "ledger": errs.concurrent("employee's requests")})
 
     def get_request(self, request_id: str) -> RequestRecord | None:
         try:
-            return _request(RequestModel.get(request_id, consistent_read=True))
+            m = RequestModel.get(request_id, consistent_read=True)
         except DoesNotExist:
             return None
+        return _request(m) if m.data else None  # a ledger item shares the table: not a request
 
     def requests_of(self, nip: str, start: str | None = None, end: str | None = None) -> list[RequestRecord]:
         q = RequestModel.by_employee.query(
@@ -502,6 +522,10 @@ class DynamoRecords:
         _commit(self._conn, writes, {"request": errs.request_not_pending(request.request_id),
                                      "site": errs.site_exists(site.site_id if site else ""),
                                      "day": errs.concurrent("day")})
+
+    def amend_request(self, request: RequestRecord, action: str, actor: str, now: str) -> None:
+        _commit(self._conn, self._request_change(request, action, actor, now),
+                {"request": errs.request_not_pending(request.request_id)})
 
     def cancel_request(self, request: RequestRecord, actor: str, now: str) -> None:
         _commit(self._conn, self._request_change(request, "request_cancelled", actor, now),
@@ -582,6 +606,10 @@ def _site(m: SiteModel) -> PersonalSite:
     return PersonalSite(nip=m.nip, site_id=m.site_id, kind=m.kind, work_mode=m.work_mode, geofence=m.geofence,
                         valid_from=m.valid_from, valid_to=m.valid_to, note=m.note, created_by=m.created_by,
                         created_at=m.created_at)
+
+
+def _ledger_key(nip: str) -> str:
+    return f"ledger#{nip}"
 
 
 def _request(m: RequestModel) -> RequestRecord:
