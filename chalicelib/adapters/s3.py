@@ -133,14 +133,6 @@ class S3Uploads:
         except BotoCoreError as exc:
             raise aws_failure(exc, "The photo could not be kept for review", "storage_failure") from exc
 
-    def evidence_url(self, key: str, expires_in: int) -> str:
-        """A presigned GET valid for ``expires_in`` seconds (signed locally; no request)."""
-        try:
-            return self._s3().generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_failure(exc, "The photo link could not be prepared", "storage_failure") from exc
-
     # --- documents (a request's attachment) ---------------------------------------------------
     def presign_document(self, key: str, nonce: str, content_type: str, max_bytes: int,
                          ttl_s: int) -> dict[str, Any]:
@@ -171,15 +163,19 @@ class S3Uploads:
         return UploadedObject(size=size, content_type=head.get("ContentType"),
                               nonce=(head.get("Metadata") or {}).get("nonce"), head=first)
 
-    def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
-        """A presigned GET served as ``content_type`` and as a download named ``filename`` (never
-        rendered inline by a browser on the bucket's origin)."""
+    def download_url(self, key: str, expires_in: int, content_type: str | None = None,
+                     filename: str | None = None) -> str:
+        """A presigned GET valid for ``expires_in`` seconds (signed locally; no request); with a
+        ``filename``, served as ``content_type`` and as a download of that name (a document is
+        never rendered inline by a browser on the bucket's origin)."""
+        params = {"Bucket": self.bucket, "Key": key}
+        if filename:
+            params |= {"ResponseContentType": content_type or "application/octet-stream",
+                       "ResponseContentDisposition": f'attachment; filename="{filename}"'}
         try:
-            return self._s3().generate_presigned_url("get_object", Params={
-                "Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"'}, ExpiresIn=expires_in)
+            return self._s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         except (ClientError, BotoCoreError) as exc:
-            raise aws_failure(exc, "The attachment link could not be prepared", "storage_failure") from exc
+            raise aws_failure(exc, "The download link could not be prepared", "storage_failure") from exc
 
 
 def document_conditions(nonce: str, content_type: str, max_bytes: int) -> list[Any]:

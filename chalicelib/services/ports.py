@@ -221,10 +221,6 @@ class UploadStore(Protocol):
         ``upload_missing``."""
         ...
 
-    def evidence_url(self, key: str, expires_in: int) -> str:
-        """A short-lived presigned GET of an evidence photo."""
-        ...
-
     # documents: a request's attachment (PDF, JPEG, PNG)
     def presign_document(self, key: str, nonce: str, content_type: str, max_bytes: int,
                          ttl_s: int) -> JsonObject:
@@ -237,8 +233,10 @@ class UploadStore(Protocol):
         here (``policy.attachments`` decides)."""
         ...
 
-    def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
-        """A short-lived presigned GET served as ``content_type``, as a download ``filename``."""
+    def download_url(self, key: str, expires_in: int, content_type: str | None = None,
+                     filename: str | None = None) -> str:
+        """A short-lived presigned GET (an evidence photo, a document); with a ``filename``, served
+        as ``content_type``, as a download of that name."""
         ...
 
 

@@ -61,9 +61,14 @@ def _today(svc: Services, offices: list[Office]) -> date:
     return OfficeRules(timezone=tz).local_moment(svc.clock.now())[0]
 
 
+def local_today(svc: Services, emp: Employee) -> date:
+    """Today where the employee works (their first office's zone)."""
+    return _today(svc, _offices(svc, emp))
+
+
 def my_attendance(svc: Services, nip: str, q: DateRangeQuery) -> MyAttendance:
     emp = employee(svc, nip)
-    today = _today(svc, _offices(svc, emp))
+    today = local_today(svc, emp)
     end = q.end or today
     start = q.start or end - timedelta(days=6)
     if start > end or (end - start).days >= MAX_RANGE_DAYS:
@@ -103,7 +108,7 @@ def _times(day: Day | None) -> JsonObject:
 
 def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> TeamAttendance:
     sup = employee(svc, supervisor_nip)
-    d = (day or _today(svc, _offices(svc, sup))).isoformat()
+    d = (day or local_today(svc, sup)).isoformat()
     ds = svc.calendar.day_status(date.fromisoformat(d))
     staff = []
     for e in sorted(svc.records.staff_of(supervisor_nip), key=lambda e: e.nip):

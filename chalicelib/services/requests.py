@@ -22,7 +22,7 @@ from chalicelib.policy import requests as rules
 from chalicelib.policy.day import apply_request, request_reason
 from chalicelib.services import notices
 from chalicelib.services.enrolment import employee
-from chalicelib.services.queries import _offices, _today
+from chalicelib.services.queries import local_today
 from chalicelib.services.records import (
     Attachment,
     DayRecord,
@@ -67,10 +67,6 @@ def _spans(requests: list[RequestRecord]) -> list[rules.Span]:
                        r.status) for r in requests]
 
 
-def _local_today(svc: Services, emp: Employee) -> date:
-    return _today(svc, _offices(svc, emp))
-
-
 # --- the employee ------------------------------------------------------------------------------
 def submit(svc: Services, nip: str, body: RequestIn) -> RequestOut:
     """Check and store a new request. The checks read the employee's ledger first and the write is
@@ -89,7 +85,7 @@ def _submit_once(svc: Services, nip: str, body: RequestIn) -> RequestOut:
     emp = employee(svc, nip)
     subtype = rules.check_kind(body.type, body.subtype)
     policy = request_rules(svc)
-    working = rules.check_dates(body.type, body.start, body.end, _local_today(svc, emp), policy, svc.calendar)
+    working = rules.check_dates(body.type, body.start, body.end, local_today(svc, emp), policy, svc.calendar)
     ledger = svc.records.request_ledger(nip)
     spans = _spans(_requests_since(svc, ledger, f"{body.start.year - 1}-01-01"))
     rules.check_overlap(body.type, body.start, body.end, spans)
@@ -138,7 +134,7 @@ def _particulars(svc: Services, nip: str, body: RequestIn) -> JsonObject:
 
 def mine(svc: Services, nip: str, q: MyRequestsQuery) -> MyRequests:
     emp = employee(svc, nip)
-    year = _local_today(svc, emp).year
+    year = local_today(svc, emp).year
     listed = svc.records.requests_of(nip, q.start.isoformat() if q.start else None,
                                      q.end.isoformat() if q.end else None)
     spans = _spans(svc.records.requests_of(nip, f"{year - 1}-01-01", f"{year}-12-31"))
@@ -295,7 +291,7 @@ def _approve(svc: Services, emp: Employee, req: RequestRecord, actor: Principal,
                                  + (f": {req.destination_name}" if req.destination_name else ""),
                             created_by=actor.username, created_at=now)
         req = req.model_copy(update={"site_id": site.site_id})
-    days = changed_days(svc, emp, req, _local_today(svc, emp))
+    days = changed_days(svc, emp, req, local_today(svc, emp))
     svc.records.decide_request(req, "request_approved", actor.username, now, site=site, days=days)
     return req
 

@@ -147,7 +147,7 @@ def _url(svc: Services, key: str | None, since: str) -> str | None:
     kept_until = datetime.fromisoformat(since) + timedelta(days=svc.settings.review_evidence_days)
     if svc.clock.now() >= kept_until:
         return None
-    return svc.uploads.evidence_url(key, svc.settings.evidence_url_ttl_s)
+    return svc.uploads.download_url(key, svc.settings.evidence_url_ttl_s)
 
 
 # --- decisions ------------------------------------------------------------------------------------

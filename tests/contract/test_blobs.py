@@ -177,7 +177,7 @@ def test_keep_copies_a_photo_to_evidence_that_outlives_the_upload(uploads):
     # Then the evidence still holds the same bytes (its nonce copied with it)
     assert uploads.store.read("evidence/checkin/N/c1", "nonce-1") == PHOTO
     # And a short-lived link names it
-    url = uploads.store.evidence_url("evidence/checkin/N/c1", 300)
+    url = uploads.store.download_url("evidence/checkin/N/c1", 300)
     assert "evidence/checkin/N/c1" in url and "X-Amz-Expires=300" in url
     # And once decided it is deleted like any upload
     uploads.store.discard(["evidence/checkin/N/c1"])

@@ -91,10 +91,6 @@ class InMemoryUploads:
             raise upload_missing(key)
         self.objects[evidence_key] = obj
 
-    def evidence_url(self, key: str, expires_in: int) -> str:
-        return (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}"
-                f"&X-Amz-Signature={secrets.token_hex(16)}")
-
     def presign_document(self, key: str, nonce: str, content_type: str, max_bytes: int,
                          ttl_s: int) -> JsonObject:
         expires = datetime.now(timezone.utc) + timedelta(seconds=ttl_s)
@@ -112,14 +108,16 @@ class InMemoryUploads:
         return UploadedObject(size=len(obj.body), content_type=obj.content_type,
                               nonce=obj.metadata.get("nonce"), head=obj.body[:head_bytes])
 
-    def download_url(self, key: str, expires_in: int, content_type: str, filename: str) -> str:
-        return (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}"
-                f"&response-content-type={quote(content_type, safe='')}"
-                f"&response-content-disposition={quote(f'attachment; filename={filename}', safe='')}"
+    def download_url(self, key: str, expires_in: int, content_type: str | None = None,
+                     filename: str | None = None) -> str:
+        served = (f"&response-content-type={quote(content_type or 'application/octet-stream', safe='')}"
+                  f"&response-content-disposition={quote(f'attachment; filename={filename}', safe='')}"
+                  if filename else "")
+        return (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}{served}"
                 f"&X-Amz-Signature={secrets.token_hex(16)}")
 
     def fetch(self, url: str) -> bytes | None:
-        """What an ``evidence_url`` or ``download_url`` serves (None: the object is gone)."""
+        """What a ``download_url`` serves (None: the object is gone)."""
         key = url.split(f"memory://{self.bucket}/", 1)[1].split("?", 1)[0]
         obj = self.objects.get(unquote(key))
         return obj.body if obj else None
