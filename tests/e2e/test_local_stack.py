@@ -279,8 +279,20 @@ def test_a_day_in_the_life(stack):
                                                       "end": "2026-03-03", "reason": "Demam, surat dokter menyusul"},
                           headers=made, timeout=10)
     assert asked.status_code == 201, asked.text
+    # And attaches the doctor's note (a PDF, uploaded straight to S3, checked by its bytes)
+    rid = asked.json()["request_id"]
+    note = b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 20 + b"%%EOF\n"
+    slot = requests.post(f"{api}/me/requests/{rid}/attachment", json={"content_type": "application/pdf"},
+                         headers=made, timeout=10).json()
+    sent = requests.post(slot["upload"]["url"], data={**slot["upload"]["fields"], "Content-Type": "application/pdf"},
+                         files={"file": ("surat.pdf", note, "application/pdf")}, timeout=10)
+    assert sent.status_code in (200, 201, 204), sent.text
+    kept = requests.put(f"{api}/me/requests/{rid}/attachment", json={"upload_id": slot["upload_id"]},
+                        headers=made, timeout=10)
+    assert kept.status_code == 200, kept.text
     [waiting] = requests.get(f"{api}/team/requests", headers=sup, timeout=10).json()["requests"]
-    assert waiting["request_id"] == asked.json()["request_id"]
+    assert waiting["request_id"] == rid
+    assert requests.get(waiting["attachment"]["url"], timeout=10).content == note  # what Ketut reads
     ok = requests.post(f"{api}/team/requests/{waiting['request_id']}", json={"decision": "approve",
                                                                             "comment": "Semoga lekas sembuh"},
                        headers=sup, timeout=10)
