@@ -30,10 +30,10 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
             "RestrictPublicBuckets": True})
-        if b.expire_days:
+        if b is r.UPLOADS_BUCKET:  # the same rules as the CDK stack's
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
-                {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""},
-                 "Expiration": {"Days": b.expire_days}}]})
+                {"ID": e.rule_id, "Status": "Enabled", "Filter": {"Prefix": e.prefix},
+                 "Expiration": {"Days": e.days}} for e in r.uploads_expiry(b.expire_days or 1)]})
     sns, sqs = client("sns"), client("sqs")
     topics = {}
     for t in r.TOPICS:

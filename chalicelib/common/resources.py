@@ -134,6 +134,23 @@ ATTACHMENT_PREFIX = "attachments/"  # a request's checked attachment, kept for t
 ATTACHMENT_DAYS = 400  # its default keep (the infra context attachment_expiry_days)
 EVIDENCE_PREFIX = "evidence/"
 EVIDENCE_DAYS = 7  # the default keep of review evidence (HADIR_REVIEW_EVIDENCE_DAYS, infra context)
+
+
+@dataclass(frozen=True)
+class Expiry:
+    rule_id: str
+    prefix: str
+    days: int
+
+
+def uploads_expiry(raw_days: int = 1, evidence_days: int = EVIDENCE_DAYS,
+                   attachment_days: int = ATTACHMENT_DAYS) -> tuple[Expiry, ...]:
+    """The uploads bucket's lifecycle, one rule per prefix (the CDK stack and local bootstrap):
+    raw uploads after ``raw_days``, review evidence after ``evidence_days``, requests' checked
+    documents after ``attachment_days``."""
+    return (*(Expiry(f"expire-raw-images-{p.strip('/')}", p, raw_days) for p in UPLOAD_PREFIXES),
+            Expiry("expire-review-evidence", EVIDENCE_PREFIX, evidence_days),
+            Expiry("expire-request-attachments", ATTACHMENT_PREFIX, attachment_days))
 EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS",
                         purpose="Daily attendance CSV + manifest for auditors.")
 BUCKETS: tuple[Bucket, ...] = (UPLOADS_BUCKET, EXPORTS_BUCKET)

@@ -100,16 +100,11 @@ class HadirStack(cdk.Stack):
             bucket_key_enabled=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[*(s3.LifecycleRule(
-                id=f"expire-raw-images-{prefix.strip('/')}", enabled=True, prefix=prefix,
-                expiration=cdk.Duration.days(config.raw_image_expiry_days),
+            lifecycle_rules=[s3.LifecycleRule(
+                id=e.rule_id, enabled=True, prefix=e.prefix, expiration=cdk.Duration.days(e.days),
                 abort_incomplete_multipart_upload_after=cdk.Duration.days(1))
-                for prefix in r.UPLOAD_PREFIXES), s3.LifecycleRule(
-                id="expire-review-evidence", enabled=True, prefix=r.EVIDENCE_PREFIX,
-                expiration=cdk.Duration.days(config.evidence_expiry_days)), s3.LifecycleRule(
-                # requests' documents, checked: kept as long as the audit of the decision needs
-                id="expire-request-attachments", enabled=True, prefix=r.ATTACHMENT_PREFIX,
-                expiration=cdk.Duration.days(config.attachment_expiry_days))],
+                for e in r.uploads_expiry(config.raw_image_expiry_days, config.evidence_expiry_days,
+                                          config.attachment_expiry_days)],
             cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.POST],
                               allowed_origins=list(config.cors_origins),
                               allowed_headers=["*"], max_age=3000)],

@@ -554,3 +554,11 @@ def test_a_missing_bucket_is_an_internal_error_not_a_botocore_one(stack):
         with pytest.raises(Internal) as err:
             call()
         assert err.value.code == "export_failure" and err.value.details["aws"] == "NoSuchBucket"
+
+
+def test_local_bootstrap_gives_the_uploads_bucket_the_stacks_rules(stack):
+    # (the CDK side is tests/infra/test_synth.py; both come from resources.uploads_expiry)
+    rules = _boto_client("s3").get_bucket_lifecycle_configuration(Bucket=bucket("uploads"))["Rules"]
+    assert {(x["Filter"]["Prefix"], x["Expiration"]["Days"]) for x in rules} == {
+        (e.prefix, e.days) for e in r.uploads_expiry()}
+    assert {x["Filter"]["Prefix"] for x in rules} >= {"checkin/", "evidence/", "attachments/"}
