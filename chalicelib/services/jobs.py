@@ -20,8 +20,22 @@ from chalicelib.policy.absence import (
     group_by_supervisor,
     window_closed,
 )
-from chalicelib.policy.day import NO_RECORD, REQUEST_STATUSES, absent_day, apply_request, request_reason, split_for_absence
-from chalicelib.policy.export import AUDIT_FILE, audit_manifest, audit_to_csv, audit_window, manifest, records_to_csv
+from chalicelib.policy.day import (
+    NO_RECORD,
+    REQUEST_STATUSES,
+    absent_day,
+    apply_request,
+    request_reason,
+    split_for_absence,
+)
+from chalicelib.policy.export import (
+    AUDIT_FILE,
+    audit_manifest,
+    audit_to_csv,
+    audit_window,
+    manifest,
+    records_to_csv,
+)
 from chalicelib.policy.requests import day_status_of
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import notices
@@ -37,6 +51,7 @@ from chalicelib.services.records import (
     RequestRecord,
     utc_iso,
 )
+from chalicelib.services.reviews import pending_review_id
 from chalicelib.wiring import Services
 
 
@@ -95,12 +110,7 @@ def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[E
     written = sum(_mark(svc, office, local_date, r, days.get(r.nip), now) for r in found)
     covered = sum(_cover(svc, office, local_date, approved[r.nip], r.name, days.get(r.nip), now)
                   for r in missing if r.nip in approved)
-    return found, [(e, _review_id(days[e.nip])) for e in staff if e.nip in pending], written, covered
-
-
-def _review_id(d: DayRecord) -> str:
-    """The review a pending day waits on (services.reviews ids; its flags come first)."""
-    return f"c.{d.nip}.{d.date}.{d.day.reasons[0].get('checkin_id') if d.day.reasons else ''}"
+    return found, [(e, pending_review_id(days[e.nip])) for e in staff if e.nip in pending], written, covered
 
 
 def _mark(svc: Services, office: Office, local_date: date, r: AbsenceRecord, stored: DayRecord | None,

@@ -20,14 +20,34 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from chalicelib.adapters.auth import Principal
-from chalicelib.common.errors import Conflict, Forbidden, InvalidInput, JsonObject, NotFound
+from chalicelib.common.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    JsonObject,
+    NotFound,
+)
 from chalicelib.common.logs import logger
 from chalicelib.policy import requests as request_rules
-from chalicelib.policy.day import ABSENT, PENDING_REVIEW, Day, apply_request, request_reason, review_checkin, reviewable
+from chalicelib.policy.day import (
+    ABSENT,
+    PENDING_REVIEW,
+    Day,
+    apply_request,
+    request_reason,
+    review_checkin,
+    reviewable,
+)
 from chalicelib.services import notices
 from chalicelib.services.checkin import for_day
 from chalicelib.services.enrolment import ENROLMENT_PHOTOS
-from chalicelib.services.records import APPROVED, CheckinRecord, DayRecord, Employee, Review
+from chalicelib.services.records import (
+    APPROVED,
+    CheckinRecord,
+    DayRecord,
+    Employee,
+    Review,
+)
 from chalicelib.services.schemas import (
     FlaggedCheckin,
     ReviewDecision,
@@ -47,6 +67,16 @@ _ID = re.compile(r"^(?:c\.(?P<nip>\d{18})\.(?P<date>\d{4}-\d{2}-\d{2})\.(?P<chec
 
 def checkin_review_id(c: CheckinRecord) -> str:
     return f"c.{c.nip}.{c.local_date}.{c.checkin_id}"
+
+
+def pending_review_id(d: DayRecord) -> str:
+    """The review a ``pending_review`` day waits on: its flagged check-in's (whose flags come first
+    in the day's reasons)."""
+    return f"c.{d.nip}.{d.date}.{_waited_on(d)}"
+
+
+def _waited_on(d: DayRecord) -> str:
+    return str(d.day.reasons[0].get("checkin_id") or "") if d.day.reasons else ""
 
 
 def enrolment_review_id(emp: Employee) -> str:
@@ -110,7 +140,7 @@ def _checkin_items(svc: Services, emp: Employee, start: date, end: date) -> list
                if d.day.status == PENDING_REVIEW]
     items = []
     for d in pending:
-        flagged = _flagged_checkin(svc, d)
+        flagged = _checkin(svc, d.nip, d.date, _waited_on(d))
         if flagged is not None:
             items.append(ReviewItem(review_id=checkin_review_id(flagged), kind=CHECKIN, nip=emp.nip,
                                     name=emp.name, unit=emp.unit, since=flagged.at,
@@ -118,11 +148,9 @@ def _checkin_items(svc: Services, emp: Employee, start: date, end: date) -> list
     return items
 
 
-def _flagged_checkin(svc: Services, d: DayRecord) -> CheckinRecord | None:
-    """The check-in the pending day waits on (its flags come first in the day's reasons)."""
-    wanted = d.day.reasons[0].get("checkin_id") if d.day.reasons else None
-    return next((c for c in svc.records.checkins_between(d.nip, d.date, d.date)
-                 if c.checkin_id == wanted), None)
+def _checkin(svc: Services, nip: str, local_date: str, checkin_id: str) -> CheckinRecord | None:
+    return next((c for c in svc.records.checkins_between(nip, local_date, local_date)
+                 if c.checkin_id == checkin_id), None)
 
 
 def _evidence(svc: Services, c: CheckinRecord) -> FlaggedCheckin:
@@ -175,8 +203,7 @@ def decide(svc: Services, caller: Principal, review_id: str, body: ReviewDecisio
 def _decide_checkin(svc: Services, emp: Employee, t: _Target, review: Review) -> ReviewOut:
     assert t.local_date and t.checkin_id
     stored = svc.records.day(emp.nip, t.local_date)
-    flagged = next((c for c in svc.records.checkins_between(emp.nip, t.local_date, t.local_date)
-                    if c.checkin_id == t.checkin_id), None)
+    flagged = _checkin(svc, emp.nip, t.local_date, t.checkin_id)
     if flagged is None:
         raise _not_found(review.review_id)
     if stored is None or not reviewable(stored.day, t.checkin_id):
