@@ -86,6 +86,8 @@ def test_the_day_and_lateness_are_those_of_the_capture(api, set_now):
     assert r.status_code == 201, r.json
     assert r.json["local_date"] == "2026-03-02" and r.json["local_time"] == "16:40:00"
     assert r.json["early_leave_minutes"] == 0 and "delayed_capture" in codes(r)
+    monday = api.get("/me/attendance?from=2026-03-02&to=2026-03-02", user=AYU).json["days"][0]
+    assert [c["kind"] for c in monday["checkins"]] == ["in", "out"]
 
 
 def test_a_capture_sent_late_in_the_morning_is_late_by_its_capture_time(api, set_now):
@@ -172,3 +174,35 @@ def test_another_employees_offline_session_is_not_found(api, set_now):
     r = send(api, s["session_id"], nip=MADE)
     assert r.status_code in (404, 409), r.json
     assert r.json["error"]["code"] in ("session_not_found", "not_enrolled"), r.json
+
+
+def test_the_uploads_body_is_optional_but_checked_when_sent(api, set_now):
+    given_enrolled(api, set_now)
+    r = api.post("/checkins/uploads", {"offline_steps": "front"}, user=AYU)
+    assert r.status_code == 422 and r.json["error"]["code"] == "invalid_offline_steps", r.json
+    r = api.post("/checkins/uploads", {"offline_steps": ["front", "left", "left", "left", "left", "left"]},
+                 user=AYU)
+    assert r.status_code == 422 and r.json["error"]["code"] == "invalid_offline_steps", r.json
+    # And an unknown field alone is a session with the server's challenge
+    r = api.post("/checkins/uploads", {"something": 1}, user=AYU)
+    assert r.status_code == 201 and "offline" not in r.json["challenge"], r.json
+
+
+def test_without_required_liveness_a_front_photo_alone_is_enough_and_still_flagged(api, set_now, setting):
+    setting("HADIR_LIVENESS_REQUIRED", "false")
+    clock = given_enrolled(api, set_now)
+    clock.advance(hours=1)
+    s = offline_session(api, steps=["front"])
+    assert len(s["uploads"]) == 1
+    r = send(api, s["session_id"], steps=["front"])
+    assert r.status_code == 201, r.json
+    assert r.json["decision"] == "flagged" and "delayed_capture" in codes(r)
+
+
+def test_the_age_limit_is_a_setting(api, set_now, setting):
+    setting("HADIR_OFFLINE_MAX_AGE_H", "1")
+    clock = given_enrolled(api, set_now)
+    clock.advance(hours=2)
+    r = send(api, offline_session(api)["session_id"])
+    assert r.status_code == 422 and r.json["error"]["code"] == "offline_too_old"
+    assert r.json["error"]["details"]["max_age_h"] == 1
