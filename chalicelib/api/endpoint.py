@@ -41,6 +41,7 @@ class Endpoint:
     errors: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)  # the codes per kind
     content_types: tuple[str, ...] = ("application/json",)
     raw_body: bool = False  # the view parses the body itself (e.g. text/csv)
+    body_optional: bool = False  # an empty body is allowed: the view gets ``body=None``
     needs_nip: bool = False  # the caller must be an employee account with a NIP
     headers: Mapping[str, str] = field(default_factory=dict)  # optional request headers read: name -> what
     notes: str = ""
@@ -99,7 +100,9 @@ def _run(bp: Blueprint, ep: Endpoint, view: Callable[..., Any], params: dict[str
         if ep.needs_nip and not principal.nip:
             raise Forbidden("This account has no NIP", code="no_nip")
     raw = request.raw_body or b""
-    body = http.parse_body(raw, ep.body) if ep.body is not None and not ep.raw_body else None
+    body = None
+    if ep.body is not None and not ep.raw_body and not (ep.body_optional and not raw.strip()):
+        body = http.parse_body(raw, ep.body)
     query = http.parse_query(request.query_params or {}, ep.query) if ep.query is not None else None
     call: Call[Any, Any] = Call(principal=principal, body=body, query=query, params=params,
                                 headers=request.headers, raw_body=raw,

@@ -228,7 +228,7 @@ def _request_body(ep: Endpoint, body: Any) -> JsonObject:
         is_json = ctype == JSON_TYPE or ctype.endswith("+json")
         json_schema = body if body is not None else {}
         content[ctype] = {"schema": json_schema if is_json else {"type": "string"}}
-    return {"required": True, "content": content}
+    return {"required": not ep.body_optional, "content": content}
 
 
 def _success(ep: Endpoint, response: Any) -> JsonObject:

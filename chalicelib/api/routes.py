@@ -130,11 +130,20 @@ def enrol(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
     return enrolment.enrol(get_services(), call.nip, call.body, device_id=_device_id(call))
 
 
+OFFLINE_ERRORS = ("invalid_offline_captured_at", "invalid_offline_steps", "offline_fields_incomplete",
+                  "offline_in_future", "offline_too_old", "offline_session_mismatch",
+                  "offline_position_mismatch")
+
+
 @endpoint(api, "POST", "/checkins/uploads", summary="A single-use check-in session and its upload",
-          roles=EMPLOYEE, needs_nip=True, response=s.UploadSessionOut, created=True,
-          errors=NOT_FOUND_EMPLOYEE)
-def checkin_uploads(call: Call[None, None]) -> s.UploadSessionOut:
-    return checkin.open_uploads(get_services(), call.nip)
+          roles=EMPLOYEE, needs_nip=True, body=s.CheckinUploadsRequest, body_optional=True,
+          response=s.UploadSessionOut, created=True,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_offline_steps",)},
+          notes="No body: the server's liveness challenge. For a check-in captured offline, "
+                "{\"offline_steps\": [...]} (the poses the app asked, front first): one upload per "
+                "step, challenge.offline true; the check-in is then always flagged delayed_capture.")
+def checkin_uploads(call: Call[s.CheckinUploadsRequest | None, None]) -> s.UploadSessionOut:
+    return checkin.open_uploads(get_services(), call.nip, call.body)
 
 
 @endpoint(api, "POST", "/checkins", summary="Check in or out with the uploaded selfie and a GPS fix",
@@ -147,7 +156,7 @@ def checkin_uploads(call: Call[None, None]) -> s.UploadSessionOut:
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "invalid_type", "invalid_coordinates",
                                  "invalid_accuracy", "invalid_captured_at", "invalid_is_mock",
                                  "idempotency_key_reused", "no_face", "multiple_faces",
-                                 "corrupt_image")},
+                                 "corrupt_image", *OFFLINE_ERRORS)},
           headers={**DEVICE_HEADER, "Idempotency-Key": "1-128 characters: a retry with the same key and "
                                                         "body returns the stored result"},
           notes="201 for an accepted or flagged attempt, 422 for a rejected one (stored with its "

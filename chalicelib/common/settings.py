@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     frozen_now: datetime | None = _env(NOW_ENV)  # HADIR_NOW, in UTC; local/test stages only
     upload_max_bytes: int = _env("HADIR_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
     checkin_session_ttl_s: int = _env("HADIR_CHECKIN_SESSION_TTL_S", 120)
+    # A check-in captured offline (policy.offline) is refused when sent more than so many hours later.
+    offline_max_age_h: int = Field(default=12, ge=1, le=72, validation_alias="HADIR_OFFLINE_MAX_AGE_H")
     consent_notice_version: str = _env("HADIR_CONSENT_NOTICE_VERSION", "biometric-consent-v1")
     # Failed face checks before a cool-down (policy.attempts): so many within the window.
     attempt_max_failures: int = _env("HADIR_ATTEMPT_MAX_FAILURES", 5)

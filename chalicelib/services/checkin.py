@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.common.errors import Conflict, HadirError, JsonObject, Kind, Malformed
+from chalicelib.common.errors import Conflict, HadirError, InvalidInput, JsonObject, Kind, Malformed
 from chalicelib.common.logs import logger, metrics
 from chalicelib.face import liveness
 from chalicelib.face.image import capture_time
 from chalicelib.face.liveness import Liveness
 from chalicelib.face.types import FaceError, Template, Verification
 from chalicelib.geo import GeoResult, Position, Site, locate
+from chalicelib.policy import offline
 from chalicelib.policy.day import Attempt, fold_day
 from chalicelib.policy.decision import (
     Decision,
@@ -51,6 +52,7 @@ from chalicelib.services.records import (
 from chalicelib.services.schemas import (
     CheckinOut,
     CheckinRequest,
+    CheckinUploadsRequest,
     ErrorBody,
     FaceOut,
     GeoOut,
@@ -81,10 +83,16 @@ class Context:
     failures: list[datetime]  # when their recent face checks failed (attempt limit)
 
 
-def open_uploads(svc: Services, nip: str) -> UploadSessionOut:
+def open_uploads(svc: Services, nip: str, req: CheckinUploadsRequest | None = None) -> UploadSessionOut:
+    """A session for a check-in now (the server's challenge), or for one captured offline: one
+    upload per step the app asked (``offline_steps``), the challenge marked offline."""
     employee(svc, nip)
+    ttl = svc.settings.checkin_session_ttl_s
+    if req is not None and req.offline_steps is not None:
+        offline.check_steps(req.offline_steps, svc.liveness)
+        return sessions.open_session(svc, nip, sessions.CHECKIN, ttl, steps=list(req.offline_steps), offline=True)
     steps = liveness.challenge(svc.liveness) if svc.liveness.required else None
-    return sessions.open_session(svc, nip, sessions.CHECKIN, svc.settings.checkin_session_ttl_s, steps=steps)
+    return sessions.open_session(svc, nip, sessions.CHECKIN, ttl, steps=steps)
 
 
 def check_in(svc: Services, nip: str, req: CheckinRequest, idempotency_key: str | None,
@@ -101,22 +109,26 @@ def check_in(svc: Services, nip: str, req: CheckinRequest, idempotency_key: str 
 
 def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | None) -> CheckinResult:
     timer, now = Timer(), svc.clock.now()
+    captured = _offline_moment(svc, req, now)
+    at = captured or now  # when it happened: the time rules judge the capture
     with timer("storage"):
         ctx = _load(svc, nip, req.session_id, now)
+    _check_offline(ctx.session, req)
     verified, failure, taken = _verify(svc, nip, ctx, timer)
     alive = verified.liveness if verified else None
     with timer("geo"):
-        geo, office, sites = _locate(ctx, req.location, now)
+        geo, office, sites = _locate(ctx, req.location, at)
     rules = OfficeRules.from_dict(office.rules)
-    local_date = rules.local_moment(now)[0].isoformat()
+    local_date = rules.local_moment(at)[0].isoformat()
     with timer("storage"):
         day = svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
-                   *_capture(svc, ctx.session, taken, now, office.timezone),
-                   *(liveness.reasons(alive) if alive else [])]
+                   *_capture(svc, ctx.session, taken, now, office.timezone, since=captured),
+                   *(liveness.reasons(alive) if alive else []),
+                   *([offline.delayed_reason(captured, now)] if captured else [])]
     face = verified.match.to_dict() if verified else None
     decision = decide_checkin(
-        kind=req.type, now_utc=now, rules=rules, calendar=svc.calendar,
+        kind=req.type, now_utc=at, rules=rules, calendar=svc.calendar,
         face=FaceFailure(failure.code, failure.message) if failure else face,
         geo=geo, position=req.location, lateness=svc.lateness, signals=signals,
         max_position_age_s=svc.settings.max_position_age_s,
@@ -129,6 +141,25 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         svc.uploads.discard(ctx.session.keys)
     attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
+
+
+def _offline_moment(svc: Services, req: CheckinRequest, now: datetime) -> datetime | None:
+    """The capture time of a check-in captured offline (policy.offline), None for one made now;
+    refused before anything is read when it cannot be judged."""
+    if (req.offline_captured_at is None) != (req.offline_steps is None):
+        raise InvalidInput("offline_captured_at and offline_steps go together", code="offline_fields_incomplete")
+    if req.offline_captured_at is None or req.offline_steps is None:
+        return None
+    captured = offline.capture_moment(req.offline_captured_at, now, svc.settings.offline_max_age_h)
+    offline.check_steps(req.offline_steps, svc.liveness)
+    offline.check_fix(req.location.captured_at, captured, svc.settings.max_position_age_s)
+    return captured
+
+
+def _check_offline(session: UploadSession, req: CheckinRequest) -> None:
+    challenge = session.challenge
+    offline.check_session(bool(challenge and challenge.offline), challenge.steps if challenge else None,
+                          len(session.keys), req.offline_steps)
 
 
 def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
@@ -192,10 +223,11 @@ def _signals(svc: Services, ctx: Context, position: Position, sites: list[Site],
 
 
 def _capture(svc: Services, session: UploadSession, taken: list[tuple[datetime, bool] | None], now: datetime,
-             timezone: str) -> list[JsonObject]:
+             timezone: str, since: datetime | None = None) -> list[JsonObject]:
     """``stale_capture`` for a photo (or challenge frame: ``step``) taken outside its upload
-    session, e.g. picked from the gallery."""
-    opened = datetime.fromisoformat(session.expires_at) - timedelta(seconds=svc.settings.checkin_session_ttl_s)
+    session (or, captured offline, before its capture time ``since``), e.g. picked from the gallery."""
+    opened = since or (datetime.fromisoformat(session.expires_at)
+                       - timedelta(seconds=svc.settings.checkin_session_ttl_s))
     out = []
     for step, t in enumerate(taken):
         for r in capture_signals(t[0], t[1], opened, now, timezone, svc.signal_rules) if t else []:

@@ -87,6 +87,7 @@ class SealedTemplate(Record):
 class Challenge(Record):
     id: str
     steps: list[str]
+    offline: bool = False  # the client's own steps (a capture made offline): always reviewed
 
 
 class UploadSession(Record):

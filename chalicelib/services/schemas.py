@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -278,6 +279,8 @@ class ChallengeStep(Response):
 class ChallengeOut(Response):
     id: str
     steps: list[ChallengeStep] = Field(description="uploads[i] is the frame for steps[i]")
+    offline: bool = Field(default=False, exclude_if=lambda v: not v, description="the client chose these steps offline: "
+                                                     "the check-in is flagged delayed_capture")
 
 
 class UploadSessionOut(Response):
@@ -317,11 +320,34 @@ class EnrolmentOut(Response):
 
 
 # --- check-in ---------------------------------------------------------------------------------
+Pose = Literal["front", "left", "right", "up", "down"]
+OfflineSteps = Annotated[list[Pose], Field(
+    min_length=1, max_length=5,
+    description="offline capture: the poses the app asked, in upload order, front first")]
+
+
+class CheckinUploadsRequest(Request):
+    """Optional body of ``POST /checkins/uploads``: a session for a check-in captured offline."""
+
+    offline_steps: OfflineSteps | None = Field(
+        default=None, description="open the session for frames already captured offline: one "
+                                  "upload per step, the challenge is these steps (marked offline)")
+    error_codes: ClassVar[dict[str, str]] = {"offline_steps": "invalid_offline_steps"}
+
+
 class CheckinRequest(Request):
     session_id: str = Field(min_length=1, max_length=64)
     type: Literal["in", "out"]
     location: Location
-    error_codes: ClassVar[dict[str, str]] = {"type": "invalid_type", "session_id": "invalid_session"}
+    offline_captured_at: AwareDatetime | None = Field(
+        default=None, description="offline capture: when the frames were taken (ISO 8601 with "
+                                  "offset); the time rules use it and the decision is flagged "
+                                  "delayed_capture for review")
+    offline_steps: OfflineSteps | None = Field(
+        default=None, description="offline capture: the steps of the session's offline challenge")
+    error_codes: ClassVar[dict[str, str]] = {
+        "type": "invalid_type", "session_id": "invalid_session",
+        "offline_captured_at": "invalid_offline_captured_at", "offline_steps": "invalid_offline_steps"}
 
 
 class FaceOut(Response):

@@ -15,12 +15,13 @@ ENROLMENT, CHECKIN = "enrolment", "checkin"
 
 
 def open_session(svc: Services, nip: str, purpose: str, ttl_s: int, count: int = 1,
-                 steps: list[str] | None = None) -> UploadSessionOut:
-    """``count`` uploads, or one per step of a liveness challenge (``steps``) in step order."""
+                 steps: list[str] | None = None, offline: bool = False) -> UploadSessionOut:
+    """``count`` uploads, or one per step of a liveness challenge (``steps``) in step order
+    (``offline``: steps the client chose for a capture made offline)."""
     now = svc.clock.now()
     session_id, nonce = uuid.uuid4().hex, secrets.token_urlsafe(16)
     expires = now + timedelta(seconds=ttl_s)
-    challenge = Challenge(id=secrets.token_urlsafe(12), steps=steps) if steps else None
+    challenge = Challenge(id=secrets.token_urlsafe(12), steps=steps, offline=offline) if steps else None
     keys = [f"{purpose}/{nip}/{session_id}/{i}" for i in range(len(steps) if steps else count)]
     svc.records.put_session(UploadSession(session_id=session_id, nip=nip, purpose=purpose, nonce=nonce,
                                           keys=keys, expires_at=utc_iso(expires), challenge=challenge),
@@ -28,7 +29,8 @@ def open_session(svc: Services, nip: str, purpose: str, ttl_s: int, count: int =
     targets = [UploadTarget(**svc.uploads.presign(key, nonce, ttl_s)) for key in keys]
     return UploadSessionOut(
         session_id=session_id, nonce=nonce, uploads=targets, expires_at=utc_iso(expires),
-        challenge=ChallengeOut(id=challenge.id, steps=[ChallengeStep(pose=s) for s in challenge.steps])
+        challenge=ChallengeOut(id=challenge.id, steps=[ChallengeStep(pose=s) for s in challenge.steps],
+                               offline=challenge.offline)
         if challenge else None,
         max_bytes=svc.settings.upload_max_bytes, content_types=list(svc.settings.upload_content_types))
 

@@ -37,6 +37,8 @@ class DeployConfig:
     lambda_memory_mb: int | None
     deletion_protection: bool
     log_retention_days: int
+    web_dir: Path  # the PWA's files (deployed when it holds an index.html)
+    map_tile_origins: tuple[str, ...] = ()  # the map's tile server (img-src), e.g. https://tile.example.go.id
 
     @property
     def is_prod(self) -> bool:
@@ -69,6 +71,10 @@ class DeployConfig:
         if not zip_path.is_absolute():
             zip_path = (Path.cwd() / zip_path).resolve()
         memory = ctx("lambda_memory_mb")
+        tiles = ctx("map_tile_origins", "")
+        tiles = tuple(o.strip() for o in str(tiles).split(",") if o.strip())
+        if any(not o.startswith("https://") or any(c in o for c in " ;'*") for o in tiles):
+            raise ConfigError("map_tile_origins must be https:// origins, comma separated")
         return cls(
             stage=stage,
             agency_id=str(ctx("agency_id", "agency")),
@@ -84,4 +90,6 @@ class DeployConfig:
             lambda_memory_mb=int(memory) if memory else None,
             deletion_protection=_bool(ctx("deletion_protection", True)),
             log_retention_days=int(ctx("log_retention_days", 365 if prod else 30)),
+            web_dir=Path(str(ctx("web_dir", repo_dir / "web"))).resolve(),
+            map_tile_origins=tiles,
         )

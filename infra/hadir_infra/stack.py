@@ -26,6 +26,7 @@ from constructs import Construct
 from chalicelib.common import resources as r
 from hadir_infra.chalice_app import PrebuiltChalice
 from hadir_infra.config import DeployConfig
+from hadir_infra.web import API_STAGE, WebApp
 
 _KEY_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER,
               "B": ddb.AttributeType.BINARY}
@@ -181,8 +182,13 @@ class HadirStack(cdk.Stack):
         self._wire_functions()
         self._schedules()
         self._alarms()
+        self.web = WebApp(self, "Web", rest_api_id=self.app.get_resource("RestAPI").ref,
+                          uploads=self.uploads, web_dir=config.web_dir,
+                          tile_sources=config.map_tile_origins)
 
         for name, value in {
+            "AppUrl": self.web.url,
+            "WebBucketName": self.web.bucket.bucket_name,
             "UserPoolId": self.user_pool.user_pool_id,
             "UserPoolClientId": self.client.user_pool_client_id,
             "UploadsBucketName": self.uploads.bucket_name,
@@ -273,7 +279,7 @@ class HadirStack(cdk.Stack):
             "manage_iam_role": False,
             "iam_role_arn": _PLACEHOLDER_ROLE,
             "autogen_policy": False,
-            "api_gateway_stage": "api",
+            "api_gateway_stage": API_STAGE,  # = the web app's /api/* behaviour
             "environment_variables": {},
         }
         # app.py resolves queue names at import time (settings.queue_name): import it as this stage

@@ -25,7 +25,9 @@ CONTEXT = {
     "ses_sender": "hadir@pemkab-test.go.id", "alarm_email": "ops@pemkab-test.go.id",
     "raw_image_expiry_days": "2", "export_retention_days": "1825", "attachment_expiry_days": "500",
     "export_retention_mode": "COMPLIANCE",
+    "web_dir": str(ROOT / "no-web-app-here"),  # the web app's files are deployed by another synth
 }
+WEB_TILES = "https://tiles.pemkab-test.go.id"
 
 
 def pytest_configure(config):
@@ -98,16 +100,33 @@ def cdk_out(tmp_path_factory) -> pathlib.Path:
     return out
 
 
-def synth(work: pathlib.Path, out: pathlib.Path) -> None:
+def synth(work: pathlib.Path, out: pathlib.Path, extra: dict[str, str] | None = None) -> None:
     cli = ensure_cdk_cli()
     cmd = [cli, "synth", "--no-notices", "--quiet", "--no-version-reporting",
            "--app", f"{sys.executable} cdk_app.py", "--output", str(out),
            "-c", f"lambda_zip={stub_lambda_zip(work)}"]
-    for key, value in CONTEXT.items():
+    for key, value in {**CONTEXT, **(extra or {})}.items():
         cmd += ["-c", f"{key}={value}"]
     proc = subprocess.run(cmd, cwd=INFRA, env=clean_env(), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, f"cdk synth failed:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.fixture(scope="session")
+def web_template_json(tmp_path_factory) -> dict:
+    """The prod stage synthesized with a web app to deploy (a stand-in web/ with an index.html)
+    and a map tile server: the BucketDeployment and the CSP's tile source."""
+    if not (APP_DIR / "app.py").exists():
+        pytest.skip("app.py not written yet: nothing to synthesize")
+    with built_once(tmp_path_factory, "cdk-web") as (work, build):
+        out = work / "cdk.out"
+        if build:
+            web = work / "web"
+            web.mkdir()
+            (web / "index.html").write_text("<!doctype html><title>Hadir</title>\n")
+            (web / "app.js").write_text("export {};\n")
+            synth(work, out, {"web_dir": str(web), "map_tile_origins": WEB_TILES})
+    return json.loads((out / f"{STACK}.template.json").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,17 @@ def functions(template_json: dict) -> dict[str, dict]:
 
 # --- validity ---------------------------------------------------------------------------------
 
-def test_cfn_lint_reports_no_error(template_path):
+@pytest.fixture(params=["no web app", "web app"])
+def any_template_path(request, template_path, tmp_path):
+    if request.param == "no web app":
+        return template_path
+    path = tmp_path / "web.template.json"
+    path.write_text(json.dumps(request.getfixturevalue("web_template_json")))
+    return path
+
+
+def test_cfn_lint_reports_no_error(any_template_path):
+    template_path = any_template_path
     cfn_lint = pathlib.Path(sys.executable).parent / "cfn-lint"
     cmd = [str(cfn_lint)] if cfn_lint.exists() else [shutil.which("cfn-lint") or "cfn-lint"]
     proc = subprocess.run(
@@ -78,18 +88,21 @@ def test_table_keys_ttl_and_indexes_match_resources_py(template, table):
 
 # --- S3 ---------------------------------------------------------------------------------------
 
-def test_buckets_are_encrypted_private_and_owner_enforced(template):
-    template.resource_count_is("AWS::S3::Bucket", len(r.BUCKETS))
-    template.all_resources_properties("AWS::S3::Bucket", {
-        "BucketEncryption": {"ServerSideEncryptionConfiguration": [Match.object_like({
-            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
-                                              "KMSMasterKeyID": Match.any_value()},
-            "BucketKeyEnabled": True})]},
-        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                           "IgnorePublicAcls": True,
-                                           "RestrictPublicBuckets": True},
-        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-    })
+def test_buckets_are_encrypted_private_and_owner_enforced(template, template_json):
+    """The data buckets under the data key; the web app's (public files, read by CloudFront
+    through origin access control) under S3's own keys, as private."""
+    template.resource_count_is("AWS::S3::Bucket", len(r.BUCKETS) + 1)  # + the web app's
+    private = {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                                  "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+               "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}
+    template.all_resources_properties("AWS::S3::Bucket", private)
+    data = [b["Properties"] for k, b in resources_of(template_json, "AWS::S3::Bucket").items()
+            if not k.startswith("WebBucket")]
+    assert len(data) == len(r.BUCKETS)
+    for props in data:
+        [rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and rule["BucketKeyEnabled"]
+        assert "KMSMasterKeyID" in rule["ServerSideEncryptionByDefault"]
 
 
 def test_every_bucket_denies_requests_without_tls(template_json):
@@ -474,3 +487,201 @@ def test_the_audit_table_is_append_only_for_the_application(template_json):
     [rw] = [s for _, s in _statements(template_json) if s.get("Sid") == "TablesReadWrite"]
     assert not _refers_to(rw["Resource"], audit_id)
     assert len(_as_list(rw["Resource"])) == len(r.TABLES) - 1
+
+
+# --- the web app (CloudFront + private bucket) ------------------------------------------------
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # AWS managed cache policy
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AWS managed origin request policy
+
+
+def _one(template_json: dict, type_: str) -> tuple[str, dict]:
+    [(logical_id, res)] = resources_of(template_json, type_).items()
+    return logical_id, res["Properties"]
+
+
+def _distribution(template_json: dict) -> dict:
+    return _one(template_json, "AWS::CloudFront::Distribution")[1]["DistributionConfig"]
+
+
+def _web_bucket_id(template_json: dict) -> str:
+    [web] = [k for k in resources_of(template_json, "AWS::S3::Bucket") if k.startswith("WebBucket")]
+    return web
+
+
+def _rendered(value) -> str:
+    """A CloudFormation string with its references shown as <LogicalId> (Fn::Join flattened)."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(_rendered(p) for p in parts)
+    if "Ref" in value:
+        return f"<{value['Ref']}>"
+    if "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    raise AssertionError(value)
+
+
+def _csp(template_json: dict) -> dict[str, list[str]]:
+    _, props = _one(template_json, "AWS::CloudFront::ResponseHeadersPolicy")
+    csp = props["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    text = _rendered(csp["ContentSecurityPolicy"])
+    return {d.split()[0]: d.split()[1:] for d in text.split("; ")}
+
+
+def test_the_app_bucket_is_private_versioned_encrypted_and_tls_only(template, template_json):
+    web = _web_bucket_id(template_json)
+    props = template_json["Resources"][web]["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True}
+    assert "WebsiteConfiguration" not in props  # served by CloudFront only, never as a website
+
+
+def test_cloudfront_reads_the_bucket_through_origin_access_control_not_an_identity(template_json):
+    assert not resources_of(template_json, "AWS::CloudFront::CloudFrontOriginAccessIdentity")
+    oac_id, oac = _one(template_json, "AWS::CloudFront::OriginAccessControl")
+    assert oac["OriginAccessControlConfig"] | {"Name": None} == {
+        "Name": None, "OriginAccessControlOriginType": "s3", "SigningBehavior": "always",
+        "SigningProtocol": "sigv4"}
+    dist = _distribution(template_json)
+    [s3_origin] = [o for o in dist["Origins"] if "S3OriginConfig" in o]
+    assert s3_origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    assert s3_origin["S3OriginConfig"].get("OriginAccessIdentity", "") == ""
+    # And the bucket lets only this distribution read it (the service, on its own ARN)
+    web = _web_bucket_id(template_json)
+    [policy] = [p["Properties"] for p in resources_of(template_json, "AWS::S3::BucketPolicy").values()
+                if p["Properties"]["Bucket"] == {"Ref": web}]
+    allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allows and all(s["Principal"] == {"Service": "cloudfront.amazonaws.com"} for s in allows)
+    assert all("AWS:SourceArn" in s["Condition"]["StringEquals"] for s in allows)
+    assert {a for s in allows for a in _as_list(s["Action"])} == {"s3:GetObject"}
+
+
+def test_the_app_is_https_only_with_index_html_at_the_root(template_json):
+    dist = _distribution(template_json)
+    assert dist["DefaultRootObject"] == "index.html"
+    behaviours = [dist["DefaultCacheBehavior"], *dist["CacheBehaviors"]]
+    assert {b["ViewerProtocolPolicy"] for b in behaviours} == {"redirect-to-https"}
+    [api] = [o for o in dist["Origins"] if "CustomOriginConfig" in o]
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert api["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+
+
+def test_api_is_reached_same_origin_under_api_without_caching(template_json):
+    from hadir_infra.web import API_STAGE
+    dist = _distribution(template_json)
+    [behaviour] = dist["CacheBehaviors"]
+    assert behaviour["PathPattern"] == "/api/*"
+    assert behaviour["CachePolicyId"] == CACHING_DISABLED
+    # every viewer header but Host: Authorization, X-Device-Id, Idempotency-Key, Content-Type
+    assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
+    assert sorted(behaviour["AllowedMethods"]) == sorted(
+        ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"])
+    [api] = [o for o in dist["Origins"] if o["Id"] == behaviour["TargetOriginId"]]
+    # /api/checkins goes as is to API Gateway: stage "api" (no origin path), route /checkins
+    assert _rendered(api["DomainName"]).startswith("<RestAPI>.execute-api.")
+    assert not api.get("OriginPath")
+    stages = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]
+    assert {s["api_gateway_stage"] for s in stages.values()} == {API_STAGE} == {"api"}
+    # And the app's files are cached (the default behaviour), the API never
+    assert dist["DefaultCacheBehavior"]["CachePolicyId"] != CACHING_DISABLED
+    assert dist["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+
+
+def test_every_response_carries_strict_security_headers(template_json):
+    _, props = _one(template_json, "AWS::CloudFront::ResponseHeadersPolicy")
+    config = props["ResponseHeadersPolicyConfig"]
+    sec = config["SecurityHeadersConfig"]
+    assert sec["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert sec["StrictTransportSecurity"]["IncludeSubdomains"] is True
+    assert sec["ContentTypeOptions"] == {"Override": True}
+    assert sec["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
+    assert sec["ReferrerPolicy"]["ReferrerPolicy"] in ("no-referrer", "strict-origin-when-cross-origin")
+    custom = {h["Header"]: h["Value"] for h in config["CustomHeadersConfig"]["Items"]}
+    permissions = dict(p.strip().split("=") for p in custom["Permissions-Policy"].split(","))
+    assert permissions["camera"] == "(self)" and permissions["geolocation"] == "(self)"
+    assert permissions["microphone"] == "()"
+    dist = _distribution(template_json)
+    policy_id = {"Ref": _one(template_json, "AWS::CloudFront::ResponseHeadersPolicy")[0]}
+    assert all(b["ResponseHeadersPolicyId"] == policy_id
+               for b in [dist["DefaultCacheBehavior"], *dist["CacheBehaviors"]])
+
+
+def test_the_content_security_policy_allows_only_hadir(template_json):
+    uploads = next(k for k, b in resources_of(template_json, "AWS::S3::Bucket").items()
+                   if "CorsConfiguration" in b["Properties"])
+    csp = _csp(template_json)
+    assert csp["default-src"] == ["'self'"]
+    assert csp["script-src"] == ["'self'"] and csp["style-src"] == ["'self'"]  # no inline, no eval
+    bucket = [f"https://<{uploads}>.s3.{REGION}.amazonaws.com",
+              f"https://s3.{REGION}.amazonaws.com/<{uploads}>/"]  # virtual-hosted and path style
+    assert csp["connect-src"] == ["'self'", *bucket]
+    assert csp["img-src"] == ["'self'", "blob:", "data:", *bucket]
+    assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"]
+    assert csp["base-uri"] == ["'self'"] and csp["form-action"] == ["'self'"]
+    every = [s for sources in csp.values() for s in sources]
+    assert not [s for s in every if "unsafe" in s or s in ("*", "http:", "https:") or s.startswith("http:")]
+
+
+def test_the_map_tile_server_is_the_only_extra_image_source(web_template_json):
+    from tests.infra.conftest import WEB_TILES
+    csp = _csp(web_template_json)
+    assert csp["img-src"][-1] == WEB_TILES and WEB_TILES not in csp["connect-src"] + csp["script-src"]
+
+
+def test_the_app_url_is_an_output(template_json):
+    dist_id, _ = _one(template_json, "AWS::CloudFront::Distribution")
+    out = template_json["Outputs"]["AppUrl"]["Value"]
+    assert _rendered(out) == f"https://<{dist_id}.DomainName>"
+
+
+def test_without_web_files_nothing_is_deployed(template_json):
+    assert not [r for r in template_json["Resources"].values() if r["Type"] == "Custom::CDKBucketDeployment"]
+
+
+def test_the_web_files_and_config_js_are_deployed_and_the_cache_invalidated(web_template_json):
+    web = _web_bucket_id(web_template_json)
+    dist_id, _ = _one(web_template_json, "AWS::CloudFront::Distribution")
+    [deployment] = [r["Properties"] for r in web_template_json["Resources"].values()
+                    if r["Type"] == "Custom::CDKBucketDeployment"]
+    assert deployment["DestinationBucketName"] == {"Ref": web}
+    assert deployment["DistributionId"] == {"Ref": dist_id}
+    assert len(deployment["SourceObjectKeys"]) == 2  # web/ and config.js
+    assert deployment["Prune"] is True
+
+
+def test_config_js_names_the_same_origin_api_and_nothing_secret():
+    from hadir_infra.web import config_js
+    text = config_js()
+    assert text == 'window.HADIR_CONFIG = {"apiBase": "/api"};\n'
+
+
+def test_the_app_role_is_the_same_with_or_without_the_web_app(template_json, web_template_json):
+    def app_policy(t):
+        [p] = [p["Properties"]["PolicyDocument"] for k, p in resources_of(t, "AWS::IAM::Policy").items()
+               if k.startswith("AppPolicy")]
+        return p
+    assert app_policy(template_json) == app_policy(web_template_json)
+    text = json.dumps(app_policy(template_json))
+    assert "cloudfront" not in text and _web_bucket_id(template_json) not in text
+
+
+def test_the_deployments_own_role_touches_only_the_app_bucket_and_its_assets(web_template_json):
+    """The BucketDeployment's function (CDK's) is the only other role: the app's bucket, the
+    CDK assets and a CloudFront invalidation, nothing of the data stores."""
+    data = {k for k, v in web_template_json["Resources"].items()
+            if v["Type"] in ("AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::SQS::Queue",
+                             "AWS::SNS::Topic", "AWS::Cognito::UserPool")}
+    data |= {k for k in resources_of(web_template_json, "AWS::S3::Bucket")
+             if not k.startswith("WebBucket")}
+    for pid, s in _statements(web_template_json):
+        if pid.startswith("AppPolicy"):
+            continue
+        for d in data:
+            assert not _refers_to(s["Resource"], d), (pid, d)
