@@ -44,9 +44,10 @@ def content_security_policy(upload_sources: list[str], tile_sources: list[str] =
     return "; ".join(" ".join(d.split()) for d in directives)
 
 
-def config_js(api_base: str = f"/{API_STAGE}") -> str:
-    """What the app reads at start: where the API is (same origin), nothing secret."""
-    return f"window.HADIR_CONFIG = {json.dumps({'apiBase': api_base})};\n"
+def config_js(api_base: str = f"/{API_STAGE}", tile_url: str | None = None) -> str:
+    """What the app imports at start (web/config.js is an ES module with the same shape): where the
+    API is (same origin) and the map tiles, if any; nothing secret."""
+    return f"export default {json.dumps({'apiBase': api_base, 'tileUrl': tile_url})};\n"
 
 
 class WebApp(Construct):

@@ -659,7 +659,7 @@ def test_the_web_files_and_config_js_are_deployed_and_the_cache_invalidated(web_
 def test_config_js_names_the_same_origin_api_and_nothing_secret():
     from hadir_infra.web import config_js
     text = config_js()
-    assert text == 'window.HADIR_CONFIG = {"apiBase": "/api"};\n'
+    assert text == 'export default {"apiBase": "/api", "tileUrl": null};\n'  # as web/config.js
 
 
 def test_the_app_role_is_the_same_with_or_without_the_web_app(template_json, web_template_json):
