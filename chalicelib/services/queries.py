@@ -42,7 +42,8 @@ def me(svc: Services, nip: str, groups: frozenset[str]) -> Me:
               enrollment=EnrolmentState(status="pending_approval" if emp.awaiting_approval
                                         else "enrolled" if emp.enrolled else "not_enrolled",
                                         enrolled_at=emp.enrolled_at),
-              offices=[OfficeBrief(office_id=o.office_id, name=o.name, timezone=o.timezone, rules=o.rules)
+              offices=[OfficeBrief(office_id=o.office_id, name=o.name, timezone=o.timezone, rules=o.rules,
+                                   geofence=o.geofence)
                        for o in offices],
               sites=sites,
               sites_today=SitesToday(date=today, sites=[

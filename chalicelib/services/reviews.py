@@ -157,7 +157,17 @@ def _evidence(svc: Services, c: CheckinRecord) -> FlaggedCheckin:
     return FlaggedCheckin(checkin_id=c.checkin_id, local_date=c.local_date, local_time=c.local_time,
                           office_id=c.office_id, work_mode=c.work_mode, late_minutes=c.late_minutes,
                           reasons=c.reasons, face=c.face, geo=c.geo, position=c.position,
-                          selfie_url=_url(svc, c.evidence_key, c.at))
+                          fence=_fence(svc, c), selfie_url=_url(svc, c.evidence_key, c.at))
+
+
+def _fence(svc: Services, c: CheckinRecord) -> JsonObject | None:
+    """The fence the check-in was judged against: its matched site (an office or a personal site),
+    else its office."""
+    site_id = c.geo.site_id or c.office_id
+    office = svc.records.get_office(site_id)
+    if office is not None:
+        return office.geofence
+    return next((s.geofence for s in svc.records.sites_of(c.nip) if s.site_id == site_id), None)
 
 
 def _enrolment_item(svc: Services, emp: Employee) -> ReviewItem:

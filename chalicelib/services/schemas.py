@@ -414,6 +414,7 @@ class OfficeBrief(Response):
     name: str
     timezone: str
     rules: JsonObject
+    geofence: JsonObject = Field(description="circle {lat, lon, radius_m} or GeoJSON Polygon")
 
 
 class EnrolmentState(Response):
@@ -558,6 +559,8 @@ class FlaggedCheckin(Response):
     face: FaceEvidence = Field(description="score and threshold, liveness checks and figures")
     geo: GeoEvidence = Field(description="status, the site matched, distance, accuracy radius and margin")
     position: PositionEvidence
+    fence: JsonObject | None = Field(default=None, description="the geofence of the site the check-in "
+                                     "was judged against (the matched one, else the office), for a map")
     selfie_url: str | None = Field(default=None, description="short-lived presigned GET of the selfie "
                                    "(kept encrypted until decided or HADIR_REVIEW_EVIDENCE_DAYS)")
 

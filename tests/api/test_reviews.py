@@ -47,6 +47,7 @@ def test_a_flagged_check_in_waits_in_its_supervisors_queue_with_its_evidence(api
     assert c["face"]["score"] is not None and c["face"]["threshold"] is not None
     assert c["geo"]["distance_m"] > 0 and c["geo"]["accuracy_m"] == 60
     assert c["position"]["lat"] == EDGE["lat"]
+    assert c["fence"]["radius_m"] > 0  # the office's fence, for the map
     # And the selfie, kept encrypted under evidence/, as a short-lived link
     assert f"evidence/checkin/{AYU}/" in c["selfie_url"] and "X-Amz-Expires=300" in c["selfie_url"]
     # And the day is pending review, not present and not absent
