@@ -1,0 +1,287 @@
+// Every string the app shows, in Indonesian (default) and English: [id, en]. {name} is a parameter.
+const S = {
+  app_name: ['Hadir', 'Hadir'],
+  lang_toggle: ['English', 'Bahasa Indonesia'],
+  logout: ['Keluar', 'Log out'],
+  offline: ['Tidak ada sinyal: presensi disimpan di ponsel dan dikirim saat tersambung lagi.',
+    'No connection: check-ins are kept on this phone and sent when the connection returns.'],
+  queue_count: ['{n} presensi menunggu dikirim', '{n} check-ins waiting to be sent'],
+  loading: ['Memuat...', 'Loading...'],
+  // navigation
+  nav_home: ['Beranda', 'Home'], nav_history: ['Riwayat', 'History'], nav_requests: ['Pengajuan', 'Requests'],
+  nav_notifications: ['Pemberitahuan', 'Notifications'], nav_team: ['Tim hari ini', 'Team today'],
+  nav_reviews: ['Perlu ditinjau', 'Reviews'], 'nav_team-requests': ['Pengajuan tim', 'Team requests'],
+  nav_import: ['Impor Simpeg', 'Simpeg import'], nav_offices: ['Kantor', 'Offices'],
+  nav_exports: ['Ekspor', 'Exports'], nav_audit: ['Log audit', 'Audit log'],
+  // login
+  login_title: ['Masuk', 'Sign in'], login_nip: ['NIP atau nama pengguna', 'NIP or user name'],
+  login_password: ['Kata sandi', 'Password'], login_submit: ['Masuk', 'Sign in'],
+  session_over: ['Sesi Anda berakhir. Silakan masuk lagi.', 'Your session ended. Please sign in again.'],
+  // home
+  hello: ['Halo, {name}', 'Hello, {name}'],
+  today_is: ['Hari ini ({date}): {status}', 'Today ({date}): {status}'],
+  first_in: ['Masuk {t}', 'In {t}'], last_out: ['Pulang {t}', 'Out {t}'],
+  checkin_in: ['Presensi masuk', 'Check in'], checkin_out: ['Presensi pulang', 'Check out'],
+  enrol_needed: ['Wajah Anda belum terdaftar. Daftarkan dulu sebelum presensi.',
+    'Your face is not enrolled yet. Enrol before checking in.'],
+  enrol_start: ['Daftarkan wajah', 'Enrol my face'],
+  enrol_pending: ['Pendaftaran wajah menunggu persetujuan atasan; presensi Anda akan ditinjau.',
+    'Your enrolment awaits your supervisor\'s approval; your check-ins will be reviewed.'],
+  last_queued: ['Presensi yang tadi disimpan sudah terkirim:', 'The check-in kept on this phone was sent:'],
+  // capture
+  enrol_title: ['Pendaftaran wajah', 'Face enrolment'],
+  checkin_title_in: ['Presensi masuk', 'Check in'], checkin_title_out: ['Presensi pulang', 'Check out'],
+  camera_label: ['Kamera depan (pratinjau)', 'Front camera (preview)'],
+  camera_error: ['Kamera tidak bisa dibuka: {e}. Izinkan akses kamera lalu coba lagi.',
+    'The camera could not be opened: {e}. Allow camera access and try again.'],
+  step_of: ['Langkah {i} dari {n}', 'Step {i} of {n}'],
+  pose_front: ['Lihat lurus ke kamera', 'Look straight at the camera'],
+  pose_left: ['Tengok ke kiri', 'Turn your head to your left'],
+  pose_right: ['Tengok ke kanan', 'Turn your head to your right'],
+  pose_up: ['Tengadah ke atas', 'Tilt your head up'],
+  pose_down: ['Tunduk ke bawah', 'Tilt your head down'],
+  capture: ['Ambil foto', 'Take photo'], retake: ['Ulangi dari awal', 'Start again'],
+  all_captured: ['Semua foto sudah diambil.', 'All photos taken.'],
+  photo_n: ['Foto {i}', 'Photo {i}'],
+  position_wait: ['Mencari lokasi Anda...', 'Finding your position...'],
+  position_ok: ['Lokasi: {lat}, {lon} (akurasi ±{acc} m)', 'Position: {lat}, {lon} (accuracy ±{acc} m)'],
+  position_error: ['Lokasi tidak didapat: {e}. Nyalakan GPS lalu coba lagi.',
+    'No position: {e}. Turn on location and try again.'],
+  position_retry: ['Cari lokasi lagi', 'Find position again'],
+  consent: ['Saya setuju data biometrik wajah saya (hanya angka ciri wajah, bukan foto) diproses untuk presensi, disimpan terenkripsi, sesuai UU 27/2022 tentang Pelindungan Data Pribadi. Foto mentah dihapus setelah diproses, kecuali yang perlu ditinjau atasan.',
+    'I agree that my facial biometric data (face features as numbers only, not photos) is processed for attendance and stored encrypted, under Law 27/2022 on Personal Data Protection. Raw photos are deleted after processing, except those my supervisor must review.'],
+  send: ['Kirim', 'Send'], sending: ['Mengirim...', 'Sending...'],
+  offline_steps: ['Tanpa sinyal: ikuti tiga langkah ini; presensi disimpan dan dikirim nanti, lalu ditinjau atasan.',
+    'No connection: follow these three steps; the check-in is kept and sent later, then reviewed by your supervisor.'],
+  queued: ['Tersimpan di ponsel. Akan dikirim otomatis saat tersambung.', 'Kept on this phone. It will be sent automatically once connected.'],
+  back_home: ['Kembali ke beranda', 'Back to home'],
+  // results
+  decision_accepted: ['Diterima', 'Accepted'], decision_flagged: ['Perlu ditinjau atasan', 'Sent for review'],
+  decision_rejected: ['Ditolak', 'Rejected'],
+  enrol_enrolled: ['Wajah terdaftar.', 'Face enrolled.'],
+  enrol_pending_approval: ['Wajah terdaftar, menunggu persetujuan atasan.', 'Face enrolled, awaiting your supervisor\'s approval.'],
+  enrol_failed: ['Pendaftaran gagal.', 'Enrolment failed.'],
+  photo_ok: ['Foto {i}: baik', 'Photo {i}: good'], photo_bad: ['Foto {i}: ditolak', 'Photo {i}: refused'],
+  // history
+  history_title: ['Riwayat bulan ini', 'This month'], month: ['Bulan', 'Month'], show: ['Tampilkan', 'Show'],
+  none: ['Tidak ada data.', 'Nothing here.'],
+  // requests
+  requests_title: ['Pengajuan saya', 'My requests'], request_new: ['Pengajuan baru', 'New request'],
+  request_type: ['Jenis', 'Type'], request_subtype: ['Keterangan', 'Kind'], request_start: ['Mulai', 'From'],
+  request_end: ['Sampai', 'To'], request_reason: ['Alasan', 'Reason'],
+  request_attachment: ['Lampiran (PDF, JPEG, PNG; opsional)', 'Attachment (PDF, JPEG, PNG; optional)'],
+  request_destination: ['Tujuan dinas (lat, lon, radius m)', 'Destination (lat, lon, radius m)'],
+  request_destination_name: ['Nama tujuan', 'Destination name'],
+  request_submit: ['Ajukan', 'Submit'], request_cancel: ['Batalkan', 'Cancel'],
+  request_sent: ['Pengajuan terkirim.', 'Request sent.'], attachment_sent: ['Lampiran terkirim.', 'Attachment sent.'],
+  leave_balance: ['Sisa cuti tahunan: {n} hari', 'Annual leave left: {n} days'],
+  type_excuse: ['Izin (tidak masuk)', 'Excuse (absence)'], type_leave: ['Cuti', 'Leave'],
+  type_official_travel: ['Dinas luar', 'Official travel (dinas luar)'], type_wfh: ['Kerja dari rumah (WFH)', 'Work from home (WFH)'],
+  type_leave_region: ['Keluar daerah', 'Leaving the region'],
+  sub_sick: ['Sakit', 'Sick'], sub_important_reason: ['Alasan penting', 'Important reason'], sub_annual: ['Tahunan', 'Annual'],
+  sub_maternity: ['Melahirkan', 'Maternity'], sub_big: ['Cuti besar', 'Long service'], sub_unpaid: ['Di luar tanggungan negara', 'Unpaid'],
+  sub_none: ['(tidak ada)', '(none)'],
+  rstatus_pending: ['Menunggu', 'Pending'], rstatus_approved: ['Disetujui', 'Approved'],
+  rstatus_rejected: ['Ditolak', 'Rejected'], rstatus_cancelled: ['Dibatalkan', 'Cancelled'],
+  attachment: ['Lampiran', 'Attachment'],
+  // notifications
+  notifications_title: ['Pemberitahuan', 'Notifications'],
+  // supervisor
+  team_title: ['Tim hari ini', 'Team today'], date: ['Tanggal', 'Date'],
+  reviews_title: ['Perlu ditinjau', 'To review'], review_selfie: ['Swafoto {name}', 'Selfie of {name}'],
+  review_map: ['Peta: pagar lokasi kantor dan posisi', 'Map: the office fence and the position'],
+  distance: ['Jarak dari kantor: {v} m', 'Distance from the office: {v} m'],
+  accuracy: ['Akurasi GPS: ±{v} m', 'GPS accuracy: ±{v} m'],
+  comment: ['Catatan (wajib bila menolak)', 'Comment (required to reject)'],
+  approve: ['Setujui', 'Approve'], reject: ['Tolak', 'Reject'], decided: ['Sudah diputuskan.', 'Decided.'],
+  kind_checkin: ['Presensi', 'Check-in'], kind_enrolment: ['Pendaftaran wajah', 'Enrolment'],
+  team_requests_title: ['Pengajuan tim', 'Team requests'],
+  no_fence: ['Pagar lokasi tidak tersedia; hanya posisi yang digambar.', 'No fence available; only the position is drawn.'],
+  // admin
+  import_title: ['Impor pegawai (CSV Simpeg)', 'Import employees (Simpeg CSV)'],
+  import_csv: ['Isi CSV', 'CSV text'], import_file: ['Atau pilih berkas CSV', 'Or choose a CSV file'],
+  import_submit: ['Impor', 'Import'], import_summary: ['{c} baris berhasil, {f} gagal', '{c} rows imported, {f} failed'],
+  row_ok: ['Baris {r} ({nip}): berhasil', 'Row {r} ({nip}): imported'],
+  row_bad: ['Baris {r} ({nip}): {e}', 'Row {r} ({nip}): {e}'],
+  offices_title: ['Kantor', 'Offices'], office_json: ['Kantor (JSON)', 'Office (JSON)'],
+  office_create: ['Simpan kantor', 'Save office'], office_saved: ['Kantor disimpan.', 'Office saved.'],
+  office_preview: ['Pratinjau pagar lokasi', 'Fence preview'],
+  reset_title: ['Reset pendaftaran wajah', 'Reset a face enrolment'], reset_nip: ['NIP pegawai', 'Employee NIP'],
+  reset_reason: ['Alasan', 'Reason'], reset_submit: ['Reset', 'Reset'], reset_done: ['Pendaftaran {nip} direset.', 'Enrolment of {nip} reset.'],
+  // auditor
+  exports_title: ['Ekspor harian', 'Daily exports'], export_load: ['Ambil', 'Load'],
+  audit_title: ['Log audit', 'Audit log'], from: ['Dari', 'From'], to: ['Sampai', 'To'],
+  actor: ['Pelaku (opsional)', 'Actor (optional)'], subject: ['Subjek/NIP (opsional)', 'Subject/NIP (optional)'],
+  audit_more: ['Berikutnya', 'More'],
+  // errors
+  network_error: ['Tidak tersambung ke server. Periksa sinyal lalu coba lagi.', 'Cannot reach the server. Check the connection and try again.'],
+  upload_failed: ['Foto gagal diunggah (status {s}).', 'A photo could not be uploaded (status {s}).'],
+};
+
+// Plain words for every reason and error code the server gives (README, docs/openapi.json).
+const R = {
+  // face and photo quality
+  face_match: ['Wajah cocok', 'Face matches'],
+  face_mismatch: ['Wajah tidak cocok dengan wajah terdaftar', 'The face does not match the enrolled face'],
+  face_not_verified: ['Wajah belum bisa diperiksa', 'The face could not be checked'],
+  replayed_image: ['Foto sama dengan foto pendaftaran: ambil foto baru dengan kamera', 'The photo is an enrolment photo again: take a new one with the camera'],
+  no_face: ['Tidak ada wajah di foto', 'No face in the photo'],
+  multiple_faces: ['Ada lebih dari satu wajah di foto', 'More than one face in the photo'],
+  face_too_small: ['Wajah terlalu kecil: dekatkan ponsel', 'The face is too small: hold the phone closer'],
+  too_dark: ['Terlalu gelap: cari tempat lebih terang', 'Too dark: find more light'],
+  too_bright: ['Terlalu terang: hindari cahaya langsung', 'Too bright: avoid direct light'],
+  blurry: ['Foto buram: tahan ponsel dengan diam', 'The photo is blurry: hold the phone still'],
+  not_frontal: ['Wajah tidak menghadap kamera', 'The face is not facing the camera'],
+  image_too_large: ['Foto terlalu besar', 'The photo is too large'],
+  unsupported_image: ['Format foto tidak didukung', 'Unsupported photo format'],
+  corrupt_image: ['Foto rusak', 'The photo is damaged'],
+  single_face: ['Satu wajah', 'One face'], face_size: ['Ukuran wajah', 'Face size'], yaw: ['Arah wajah', 'Head turn'],
+  roll: ['Kemiringan kepala', 'Head tilt'], brightness: ['Terang cahaya', 'Brightness'], sharpness: ['Ketajaman', 'Sharpness'],
+  // liveness
+  liveness_passed: ['Gerakan kepala sesuai', 'Head movements as asked'],
+  liveness_too_small: ['Kepala kurang menengok ke arah yang diminta', 'The head did not turn far enough'],
+  liveness_wrong_direction: ['Kepala menengok ke arah yang salah', 'The head turned the wrong way'],
+  liveness_flat_motion: ['Gerakan tampak seperti foto atau layar, bukan wajah asli', 'The movement looks like a photo or a screen, not a real face'],
+  liveness_identity_changed: ['Wajah berganti di tengah langkah', 'The face changed between steps'],
+  liveness_duplicate_frames: ['Foto yang sama dikirim dua kali', 'The same photo was sent twice'],
+  stale_capture: ['Foto diambil di luar waktu sesi', 'The photo was taken outside the session time'],
+  challenge_required: ['Ikuti langkah gerakan kepala', 'Follow the head-movement steps'],
+  // position
+  inside_geofence: ['Di dalam area kantor', 'Inside the office area'],
+  outside_geofence: ['Di luar area kantor ({distance_m} m dari kantor)', 'Outside the office area ({distance_m} m away)'],
+  no_sites: ['Tidak ada lokasi kerja yang berlaku hari ini', 'No work place applies today'],
+  location_uncertain: ['Lokasi kurang pasti (akurasi ±{accuracy_m} m) dekat batas area', 'Position uncertain (±{accuracy_m} m) near the area\'s edge'],
+  accuracy_too_low: ['Akurasi GPS terlalu rendah (±{accuracy_m} m): tunggu sinyal GPS lebih baik', 'GPS accuracy too low (±{accuracy_m} m): wait for a better fix'],
+  mock_location: ['Lokasi palsu (aplikasi lokasi tiruan)', 'Mock location (a fake-location app)'],
+  implausible_accuracy: ['Akurasi GPS tidak wajar', 'Implausible GPS accuracy'],
+  copied_coordinates: ['Koordinat persis sama dengan titik kantor', 'Coordinates copied from the office\'s point'],
+  repeated_coordinates: ['Koordinat persis sama dengan hari lain', 'The same coordinates as on other days'],
+  impossible_travel: ['Perpindahan terlalu cepat dari presensi sebelumnya', 'Moved impossibly fast since the last check-in'],
+  stale_location: ['Lokasi sudah lama diambil', 'The position is old'],
+  clock_skew: ['Jam ponsel tidak sesuai', 'The phone\'s clock is off'],
+  // device
+  new_device: ['Ponsel baru: menunggu izin admin atau atasan', 'A new phone: awaiting an admin\'s or supervisor\'s approval'],
+  shared_device: ['Ponsel ini dipakai beberapa pegawai hari ini', 'This phone was used by several employees today'],
+  invalid_device_id: ['Identitas ponsel tidak valid', 'Invalid phone id'],
+  // time
+  on_time: ['Tepat waktu', 'On time'], late: ['Terlambat {minutes} menit', 'Late by {minutes} minutes'],
+  early_leave: ['Pulang lebih awal {minutes} menit', 'Left {minutes} minutes early'],
+  outside_checkin_window: ['Di luar jam presensi masuk', 'Outside the check-in hours'],
+  outside_checkout_window: ['Di luar jam presensi pulang', 'Outside the check-out hours'],
+  already_checked_in: ['Sudah presensi masuk hari ini', 'Already checked in today'],
+  no_checkin: ['Belum ada presensi masuk', 'No check-in'],
+  weekend: ['Hari libur akhir pekan', 'Weekend'], national_holiday: ['Libur nasional', 'National holiday'],
+  cuti_bersama: ['Cuti bersama', 'Collective leave day'], agency_holiday: ['Libur instansi', 'Agency holiday'],
+  // review / offline / enrolment
+  enrolment_pending: ['Pendaftaran wajah belum disetujui atasan', 'The enrolment is not approved yet'],
+  delayed_capture: ['Diambil tanpa sinyal dan dikirim belakangan: ditinjau atasan', 'Captured offline and sent later: reviewed by the supervisor'],
+  offline_challenge: ['Langkah gerakan dipilih ponsel (tanpa sinyal)', 'Steps chosen by the phone (offline)'],
+  review_approved: ['Disetujui atasan', 'Approved by the supervisor'],
+  review_rejected: ['Ditolak atasan', 'Rejected by the supervisor'],
+  request_approved: ['Pengajuan disetujui', 'Request approved'],
+  too_many_attempts: ['Terlalu banyak percobaan gagal: coba lagi nanti', 'Too many failed attempts: try again later'],
+  enrolment_photo_rejected: ['Ada foto pendaftaran yang ditolak', 'Some enrolment photos were refused'],
+  inconsistent_enrolment_photos: ['Foto pendaftaran tidak tampak orang yang sama', 'The enrolment photos do not show the same person'],
+  duplicate_enrolment_photos: ['Foto pendaftaran sama semua: ambil tiga foto berbeda', 'The enrolment photos are copies: take three different ones'],
+  enrolment_needs_three_photos: ['Perlu tepat tiga foto', 'Exactly three photos are needed'],
+  enrolment_outdated: ['Pendaftaran wajah perlu diperbarui', 'The enrolment must be renewed'],
+  consent_required: ['Centang persetujuan dulu', 'Tick the consent first'],
+  already_enrolled: ['Wajah sudah terdaftar', 'Already enrolled'],
+  not_enrolled: ['Wajah belum terdaftar', 'Not enrolled'],
+  // sessions and uploads
+  session_expired: ['Sesi kedaluwarsa: mulai lagi', 'The session expired: start again'],
+  session_not_found: ['Sesi tidak ditemukan: mulai lagi', 'Session not found: start again'],
+  session_used: ['Sesi sudah dipakai: mulai lagi', 'The session was used already: start again'],
+  invalid_session: ['Sesi tidak valid', 'Invalid session'], wrong_session_purpose: ['Sesi untuk keperluan lain', 'A session for something else'],
+  upload_missing: ['Foto belum terunggah', 'A photo was not uploaded'], nonce_mismatch: ['Unggahan tidak sesuai sesi', 'The upload does not match the session'],
+  idempotency_key_reused: ['Presensi ini sudah dikirim', 'This check-in was already sent'],
+  invalid_idempotency_key: ['Kunci pengiriman tidak valid', 'Invalid idempotency key'],
+  request_in_progress: ['Masih diproses: tunggu sebentar', 'Still being processed: wait a moment'],
+  // auth
+  invalid_credentials: ['NIP atau kata sandi salah', 'Wrong NIP or password'],
+  password_reset_required: ['Kata sandi harus diganti: hubungi admin', 'The password must be changed: ask an admin'],
+  user_not_confirmed: ['Akun belum aktif', 'The account is not active yet'],
+  missing_token: ['Silakan masuk', 'Please sign in'], invalid_token: ['Sesi tidak valid: masuk lagi', 'Invalid session: sign in again'],
+  token_expired: ['Sesi berakhir: masuk lagi', 'Session ended: sign in again'], forbidden: ['Tidak diizinkan', 'Not allowed'],
+  auth_not_configured: ['Login belum disiapkan di server', 'Sign-in is not set up on the server'],
+  jwks_unavailable: ['Layanan login tidak tersedia', 'The sign-in service is unavailable'],
+  no_nip: ['Akun tanpa NIP', 'An account without a NIP'], employee_not_found: ['Pegawai tidak ditemukan', 'Employee not found'],
+  no_office: ['Belum ada kantor untuk pegawai ini', 'No office for this employee'],
+  // input
+  missing_body: ['Data kosong', 'Nothing was sent'], invalid_json: ['Data tidak terbaca', 'Unreadable data'],
+  invalid_body: ['Data tidak valid', 'Invalid data'], invalid_request: ['Isian tidak valid', 'Invalid input'],
+  missing_fields: ['Ada isian yang kosong', 'Some fields are missing'], invalid_type: ['Jenis presensi tidak valid', 'Invalid check-in type'],
+  invalid_accuracy: ['Akurasi lokasi tidak valid', 'Invalid position accuracy'], invalid_coordinates: ['Koordinat tidak valid', 'Invalid coordinates'],
+  invalid_captured_at: ['Waktu lokasi tidak valid', 'Invalid position time'], invalid_is_mock: ['Penanda lokasi palsu tidak valid', 'Invalid mock flag'],
+  invalid_date: ['Tanggal tidak valid', 'Invalid date'], invalid_range: ['Rentang tanggal tidak valid', 'Invalid date range'],
+  invalid_limit: ['Batas tidak valid', 'Invalid limit'], invalid_cursor: ['Halaman tidak valid', 'Invalid page'],
+  invalid_subject: ['Subjek tidak valid', 'Invalid subject'], invalid_actor: ['Pelaku tidak valid', 'Invalid actor'],
+  invalid_status: ['Status tidak valid', 'Invalid status'], invalid_nip: ['NIP tidak valid', 'Invalid NIP'],
+  invalid_employee: ['Data pegawai tidak valid', 'Invalid employee data'], invalid_csv: ['CSV tidak valid (harus UTF-8)', 'Invalid CSV (must be UTF-8)'],
+  too_many_rows: ['Terlalu banyak baris', 'Too many rows'], invalid_office: ['Kantor tidak valid', 'Invalid office'],
+  invalid_geofence: ['Pagar lokasi tidak valid', 'Invalid fence'], invalid_time_rules: ['Aturan jam tidak valid', 'Invalid time rules'],
+  invalid_site: ['Lokasi tidak valid', 'Invalid site'], invalid_site_kind: ['Jenis lokasi tidak valid', 'Invalid site kind'],
+  invalid_validity: ['Masa berlaku tidak valid', 'Invalid validity dates'], site_exists: ['Lokasi sudah ada', 'The site exists already'],
+  site_not_found: ['Lokasi tidak ditemukan', 'Site not found'], unknown_office: ['Kantor tidak dikenal', 'Unknown office'],
+  unknown_supervisor: ['Atasan tidak dikenal', 'Unknown supervisor'], self_supervision: ['Pegawai tidak bisa menjadi atasannya sendiri', 'Nobody supervises themselves'],
+  // requests
+  invalid_request_type: ['Jenis pengajuan tidak valid', 'Invalid request type'],
+  invalid_request_dates: ['Tanggal pengajuan tidak valid', 'Invalid request dates'],
+  retroactive_limit: ['Terlalu jauh ke belakang', 'Too far in the past'], future_limit: ['Terlalu jauh ke depan', 'Too far ahead'],
+  insufficient_leave_balance: ['Sisa cuti tidak cukup', 'Not enough leave left'],
+  destination_required: ['Tujuan dinas wajib diisi', 'A destination is required'],
+  overlapping_request: ['Bertabrakan dengan pengajuan lain', 'Overlaps another request'],
+  no_home_site: ['Belum ada lokasi rumah terdaftar untuk WFH', 'No registered home site for WFH'],
+  request_not_found: ['Pengajuan tidak ditemukan', 'Request not found'],
+  request_not_pending: ['Pengajuan sudah diputuskan atau dibatalkan', 'The request is decided or cancelled'],
+  request_exists: ['Pengajuan sudah ada', 'The request exists already'],
+  own_request: ['Tidak bisa memutuskan pengajuan sendiri', 'Nobody decides their own request'],
+  second_level_required: ['Perlu persetujuan tingkat berikutnya oleh orang lain', 'The next level needs someone else'],
+  invalid_upload_id: ['Unggahan tidak valid', 'Invalid upload'], attachment_missing: ['Lampiran belum terunggah', 'The attachment was not uploaded'],
+  attachment_too_large: ['Lampiran terlalu besar', 'The attachment is too large'],
+  unsupported_attachment: ['Lampiran harus PDF, JPEG atau PNG', 'The attachment must be a PDF, JPEG or PNG'],
+  // reviews
+  review_not_found: ['Tinjauan tidak ditemukan', 'Review not found'], not_your_staff: ['Bukan staf Anda', 'Not your staff'],
+  own_review: ['Tidak bisa meninjau milik sendiri', 'Nobody reviews their own'],
+  review_not_pending: ['Sudah diputuskan', 'Decided already'], already_reviewed: ['Sudah ditinjau', 'Reviewed already'],
+  comment_required: ['Tulis alasan penolakan', 'Write why you reject'], invalid_decision: ['Keputusan tidak valid', 'Invalid decision'],
+  invalid_comment: ['Catatan terlalu panjang', 'The comment is too long'],
+  export_not_found: ['Belum ada ekspor untuk tanggal ini', 'No export for this date'],
+  concurrent_update: ['Data berubah bersamaan: coba lagi', 'Changed at the same time: try again'],
+  // server
+  internal_error: ['Kesalahan server: coba lagi nanti', 'Server error: try again later'],
+  storage_failure: ['Penyimpanan sedang bermasalah: coba lagi', 'Storage failure: try again'],
+  export_failure: ['Ekspor gagal', 'Export failed'], notify_failure: ['Pemberitahuan gagal', 'Notification failed'],
+  email_failure: ['E-mail gagal', 'E-mail failed'], directory_failure: ['Layanan akun bermasalah', 'The account service failed'],
+  api_unreachable: ['Server tidak terjangkau', 'The server is unreachable'],
+};
+
+// Day statuses (team view, history) and work modes.
+const D = {
+  present: ['Hadir tepat waktu', 'Present'], late: ['Terlambat', 'Late'], pending_review: ['Menunggu tinjauan', 'Pending review'],
+  no_record: ['Belum presensi', 'Not yet'], absent: ['Tidak hadir', 'Absent'], excused: ['Izin', 'Excused'],
+  on_leave: ['Cuti', 'On leave'], official_travel: ['Dinas luar', 'Official travel'], weekend: ['Akhir pekan', 'Weekend'],
+  holiday: ['Libur', 'Holiday'], future: ['Belum tiba', 'Not yet'],
+  WFO: ['di kantor', 'in the office'], WFH: ['di rumah', 'at home'], DL: ['dinas luar', 'on official travel'], WFA: ['di mana saja', 'anywhere'],
+};
+
+let lang = localStorage.getItem('hadir.lang') === 'en' ? 'en' : 'id';
+const idx = () => (lang === 'en' ? 1 : 0);
+const fill = (s, p = {}) => s.replace(/\{(\w+)\}/g, (_, k) => (p[k] ?? p[k] === 0 ? String(p[k]) : ''));
+
+export const getLang = () => lang;
+export function setLang(l) {
+  lang = l === 'en' ? 'en' : 'id';
+  localStorage.setItem('hadir.lang', lang);
+  document.documentElement.lang = lang;
+}
+export const t = (key, p) => fill((S[key] || [key, key])[idx()], p);
+export const hasReason = (code) => code in R;
+/** The plain-language text of a server reason or error code (its numbers filled in). */
+export function reasonText(code, numbers = {}) {
+  const e = R[code];
+  if (e) return fill(e[idx()], numbers);
+  return lang === 'en' ? `Another reason (${code})` : `Alasan lain (${code})`;
+}
+export const statusText = (code) => (D[code] ? D[code][idx()] : code || '-');
+export const KEYS = { strings: Object.keys(S), reasons: Object.keys(R), statuses: Object.keys(D) };
