@@ -16,7 +16,8 @@ export function errorBox(e, testid = 'decision') {
   const text = code === 'network' ? t('network_error') : reasonText(code, e.details || {});
   const photos = (e.details && e.details.problems) || [];
   return h('div', { testid, class: 'decision rejected', role: 'alert', data: { error: code } },
-    h('p', {}, text),
+    h('p', { class: 'verdict' }, code === 'network' ? text : t('decision_rejected')),
+    h('ul', { class: 'reasons' }, h('li', { testid: 'reason', class: 'reason reject', data: { code } }, text)),
     photos.length ? h('ul', {}, photos.map((p) => h('li', {}, `${p.field}: ${reasonText(p.code, p)}`))) : null);
 }
 

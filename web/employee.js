@@ -156,7 +156,7 @@ export async function history(root) {
     const mm = String(m).padStart(2, '0');
     const a = await api('GET', `/me/attendance?from=${y}-${mm}-01&to=${y}-${mm}-${last}`);
     list.replaceChildren(a.days.length ? h('table', { class: 'days' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('date')), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, t('nav_history')))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('date')), h('th', { scope: 'col' }, t('status')), h('th', { scope: 'col' }, t('times')))),
       h('tbody', {}, a.days.map((d) => h('tr', { testid: 'history-day', data: { date: d.date, status: d.status } },
         h('td', {}, d.date), h('td', {}, h('span', { class: `status s-${d.status}` }, statusText(d.status))),
         h('td', {}, [d.first_in, d.last_out].filter(Boolean).join(' - '), d.work_mode ? ` (${statusText(d.work_mode)})` : ''))))) : message(t('none')));

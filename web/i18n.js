@@ -64,7 +64,8 @@ const S = {
   photo_ok: ['Foto {i}: baik', 'Photo {i}: good'], photo_bad: ['Foto {i}: ditolak', 'Photo {i}: refused'],
   // history
   history_title: ['Riwayat bulan ini', 'This month'], month: ['Bulan', 'Month'], show: ['Tampilkan', 'Show'],
-  none: ['Tidak ada data.', 'Nothing here.'],
+  none: ['Tidak ada data.', 'Nothing here.'], status: ['Status', 'Status'], times: ['Jam', 'Times'],
+  details: ['Rincian', 'Details'],
   // requests
   requests_title: ['Pengajuan saya', 'My requests'], request_new: ['Pengajuan baru', 'New request'],
   request_type: ['Jenis', 'Type'], request_subtype: ['Keterangan', 'Kind'], request_start: ['Mulai', 'From'],

@@ -189,9 +189,9 @@ export async function exportsView(root) {
 }
 
 export async function audit(root) {
-  const d = new Date().toISOString().slice(0, 10);
-  const from = h('input', { type: 'date', testid: 'audit-from', value: d });
-  const to = h('input', { type: 'date', testid: 'audit-to', value: d });
+  // empty dates: the server's today (UTC), as GET /audit/log defaults
+  const from = h('input', { type: 'date', testid: 'audit-from' });
+  const to = h('input', { type: 'date', testid: 'audit-to' });
   const actor = h('input', { type: 'text', testid: 'audit-actor' });
   const subject = h('input', { type: 'text', testid: 'audit-subject' });
   const rows = h('ul', { class: 'rows' });
@@ -200,7 +200,9 @@ export async function audit(root) {
   const more = h('button', { testid: 'audit-more', hidden: true, onclick: () => load(false) }, t('audit_more'));
   async function load(fresh = true) {
     if (fresh) { rows.replaceChildren(); cursor = null; }
-    const q = new URLSearchParams({ from: from.value, to: to.value, limit: '50' });
+    const q = new URLSearchParams({ limit: '50' });
+    if (from.value) q.set('from', from.value);
+    if (to.value) q.set('to', to.value);
     if (actor.value) q.set('actor', actor.value);
     if (subject.value) q.set('subject', subject.value);
     if (cursor) q.set('cursor', cursor);
@@ -209,7 +211,7 @@ export async function audit(root) {
       out.replaceChildren();
       rows.append(...r.entries.map((e) => h('li', { testid: 'audit-row', data: { action: e.action, subject: e.subject } },
         h('p', {}, h('strong', {}, e.action), ` · ${e.subject} · ${e.actor} · ${e.at}`),
-        h('details', {}, h('summary', {}, 'details'), h('pre', { class: 'mono' }, JSON.stringify({ details: e.details, before: e.before, after: e.after }, null, 2))))));
+        h('details', {}, h('summary', {}, t('details')), h('pre', { class: 'mono' }, JSON.stringify({ details: e.details, before: e.before, after: e.after }, null, 2))))));
       cursor = r.next_cursor; more.hidden = !cursor;
     } catch (e) { out.replaceChildren(errorBox(e, 'error')); }
   }
