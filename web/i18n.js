@@ -107,6 +107,9 @@ const S = {
   offices_title: ['Kantor', 'Offices'], office_json: ['Kantor (JSON)', 'Office (JSON)'],
   office_create: ['Simpan kantor', 'Save office'], office_saved: ['Kantor disimpan.', 'Office saved.'],
   office_preview: ['Pratinjau pagar lokasi', 'Fence preview'],
+  sites_title: ['Lokasi pribadi pegawai (WFH, dinas luar, WFA)', 'Personal sites (WFH, dinas luar, WFA)'],
+  site_json: ['Lokasi baru (JSON)', 'New site (JSON)'], site_add: ['Tambah lokasi', 'Add site'],
+  site_saved: ['Lokasi disimpan.', 'Site saved.'], site_remove: ['Hapus lokasi', 'Remove site'],
   reset_title: ['Reset pendaftaran wajah', 'Reset a face enrolment'], reset_nip: ['NIP pegawai', 'Employee NIP'],
   reset_reason: ['Alasan', 'Reason'], reset_submit: ['Reset', 'Reset'], reset_done: ['Pendaftaran {nip} direset.', 'Enrolment of {nip} reset.'],
   // auditor

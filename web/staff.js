@@ -64,7 +64,8 @@ function reviewItem(item, reload) {
   const el = h('li', { testid: 'review-item', class: 'card', data: { reviewId: item.review_id, kind: item.kind } },
     h('p', {}, h('strong', {}, item.name), ` (${item.nip}) · ${t('kind_' + item.kind)}`, c ? ` · ${c.local_date} ${c.local_time}` : ''),
     c && c.selfie_url ? h('img', { testid: 'review-selfie', src: c.selfie_url, alt: t('review_selfie', { name: item.name }), class: 'selfie' }) : null,
-    (item.photos || []).map((u, i) => h('img', { testid: 'review-photo', src: u, alt: `${t('review_selfie', { name: item.name })} ${i + 1}`, class: 'selfie' })),
+    item.photos && item.photos.length ? h('div', { class: 'photos' }, item.photos.map((u, i) =>
+      h('img', { testid: 'review-photo', src: u, alt: `${t('review_selfie', { name: item.name })} ${i + 1}`, class: 'selfie' }))) : null,
     c ? [mapBox,
       h('p', { testid: 'review-distance', data: { value: c.geo && c.geo.distance_m } }, t('distance', { v: c.geo && c.geo.distance_m != null ? Math.round(c.geo.distance_m) : '-' })),
       h('p', { testid: 'review-accuracy', data: { value: c.geo && c.geo.accuracy_m } }, t('accuracy', { v: c.geo && c.geo.accuracy_m != null ? Math.round(c.geo.accuracy_m) : '-' })),
@@ -160,12 +161,42 @@ export async function offices(root) {
       resetOut.replaceChildren(message(t('reset_done', { nip: nip.value })));
     } catch (e) { resetOut.replaceChildren(errorBox(e, 'error')); }
   }
-  root.replaceChildren(h('section', {}, h('h1', {}, t('offices_title')), list,
+  root.replaceChildren(h('section', {}, h('h1', {}, t('offices_title')), list, sitesCard(),
     h('div', { class: 'card' }, field(t('office_json'), json), h('p', {}, t('office_preview')), preview,
       h('button', { testid: 'office-submit', class: 'primary', onclick: submit }, t('office_create')), out),
     h('div', { class: 'card' }, h('h2', {}, t('reset_title')), field(t('reset_nip'), nip), field(t('reset_reason'), reason),
       h('button', { testid: 'reset-submit', onclick: reset }, t('reset_submit')), resetOut)));
   draw(); showList();
+}
+
+const EXAMPLE_SITE = { site_id: 'rumah-baru', kind: 'home', geofence: { type: 'circle', lat: -8.54, lon: 115.125, radius_m: 60 },
+  note: 'WFH' };
+
+function sitesCard() {
+  const nip = h('input', { type: 'text', inputmode: 'numeric', testid: 'sites-nip', maxlength: 18 });
+  const json = h('textarea', { testid: 'site-json', rows: 6, spellcheck: false, class: 'mono' });
+  json.value = JSON.stringify(EXAMPLE_SITE, null, 2);
+  const list = h('ul', { class: 'cards' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const base = () => `/admin/employees/${encodeURIComponent(nip.value.trim())}/sites`;
+  async function load() {
+    try {
+      const r = await api('GET', base());
+      list.replaceChildren(...r.sites.map((x) => h('li', { testid: 'site-row', class: 'card', data: { siteId: x.site_id, status: x.status } },
+        h('p', {}, h('strong', {}, x.site_id), ` · ${x.kind} · ${statusText(x.work_mode)}`, x.valid_from ? ` · ${x.valid_from} - ${x.valid_to || ''}` : '', x.status ? ` · ${x.status}` : ''),
+        fenceMap(x.geofence, null, { label: x.site_id }),
+        x.removed_by ? null : h('button', { class: 'danger', onclick: () => api('DELETE', `${base()}/${encodeURIComponent(x.site_id)}`).then(load).catch(fail(out)) }, t('site_remove')))));
+      if (!r.sites.length) list.replaceChildren(message(t('none')));
+    } catch (e) { out.replaceChildren(errorBox(e, 'error')); }
+  }
+  async function add() {
+    try { await api('POST', base(), { body: JSON.parse(json.value) }); out.replaceChildren(message(t('site_saved'))); await load(); } catch (e) {
+      out.replaceChildren(errorBox(e instanceof SyntaxError ? { code: 'invalid_json' } : e, 'error'));
+    }
+  }
+  return h('div', { class: 'card' }, h('h2', {}, t('sites_title')), h('div', { class: 'row' }, field(t('reset_nip'), nip),
+    h('button', { testid: 'sites-load', onclick: load }, t('show'))), list, field(t('site_json'), json),
+  h('button', { testid: 'site-submit', class: 'primary', onclick: add }, t('site_add')), out);
 }
 
 // --- auditor ----------------------------------------------------------------------------------
