@@ -43,6 +43,7 @@ function shell() {
   emp.refreshCount();
 }
 
+let renderSeq = 0;
 const route = () => (location.hash.replace(/^#\/?/, '') || '').split('?')[0];
 
 async function loadMe() {
@@ -61,7 +62,10 @@ async function render() {
   if (!getToken()) { state.me = null; shell(); return login(); }
   if (!state.me) {
     main.replaceChildren(message(t('loading')));
-    try { await loadMe(); } catch (e) { shell(); return main.replaceChildren(errorBox(e, 'error')); }
+    try { await loadMe(); } catch (e) {
+      if (!getToken()) return; // 401: logout() shows the login already
+      shell(); return main.replaceChildren(errorBox(e, 'error'));
+    }
   }
   let name = route();
   if (!ROUTES[name] || (['home', 'history', 'requests', 'enrol', 'checkin-in', 'checkin-out'].includes(name) && !state.me.roles.includes('employee'))
@@ -69,7 +73,12 @@ async function render() {
   if (route() !== name) { history.replaceState(null, '', '#/' + name); }
   shell();
   main.replaceChildren(message(t('loading')));
-  try { await ROUTES[name](main, go); } catch (e) { main.replaceChildren(errorBox(e, 'error')); }
+  // each render fills its own view; only the latest one is shown (a slow screen never overwrites a newer one)
+  const mine = ++renderSeq;
+  const view = h('div', { class: 'view' });
+  try { await ROUTES[name](view, go); } catch (e) { view.replaceChildren(errorBox(e, 'error')); }
+  if (mine !== renderSeq || !getToken()) return;
+  main.replaceChildren(view);
   const h1 = main.querySelector('h1');
   if (h1) { h1.tabIndex = -1; h1.focus({ preventScroll: true }); }
 }

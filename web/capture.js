@@ -94,6 +94,7 @@ export function captureScreen({ title, steps, enrol = false, note = null, onSend
     try {
       stopCamera();
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      if (!el.isConnected) { stopCamera(); return; } // the person left this screen meanwhile
       video.srcObject = stream;
       await video.play().catch(() => {});
     } catch (e) {
