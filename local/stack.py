@@ -58,7 +58,7 @@ class Stack:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.env: dict[str, str] = {}
-        self.web_port = args.web_port
+        self.web_port: int | None = getattr(args, "web_port", None)  # the bound one once serving
 
     # --- start -------------------------------------------------------------------------------
     def start_moto(self) -> str:

@@ -124,6 +124,8 @@ document.getElementById('logout').addEventListener('click', () => logout());
 window.addEventListener('hashchange', render);
 window.addEventListener('online', online);
 window.addEventListener('offline', online);
+// a queue kept after a server error is tried again now and then, not only when `online` fires
+setInterval(() => { if (navigator.onLine) emp.flushQueue(() => { if (route() === 'home') render(); }); }, 30000);
 setLang(getLang());
 online();
 render();
