@@ -128,3 +128,14 @@ def test_the_web_server_serves_the_app_and_proxies_the_api(web):
     assert (h["authorization"], h["x-device-id"], h["idempotency-key"], h["content-type"]) == (
         "Bearer tok", "web-1", "k-1", "application/json")
     assert "cookie" not in h
+
+
+def test_the_service_worker_caches_the_whole_shell_and_no_api():
+    sw = (WEB / "sw.js").read_text()
+    shell = set(re.findall(r"'([\w./-]+\.(?:js|css|html|png|webmanifest))'", sw.split("const SHELL", 1)[1].split("];", 1)[0]))
+    files = {f.relative_to(WEB).as_posix() for f in WEB.rglob("*") if f.suffix in (".js", ".css", ".html", ".png", ".webmanifest")}
+    assert files - {"sw.js"} == shell
+    assert "url.pathname.startsWith('/api/')" in sw and "url.origin !== self.location.origin" in sw
+    manifest = json.loads((WEB / "manifest.webmanifest").read_text())
+    assert {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"} and manifest["display"] == "standalone"
+    assert all((WEB / i["src"]).is_file() for i in manifest["icons"])
