@@ -5,4 +5,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/bootstrap.sh
-exec .venv/bin/python -m pytest -n 2 "$@"
+# loadgroup: tests marked xdist_group (tests/browser) run on one worker, in order, on one local stack
+exec .venv/bin/python -m pytest -n 2 --dist loadgroup "$@"

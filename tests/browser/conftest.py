@@ -166,6 +166,18 @@ MARKER_JS = """(() => {
 })();""" % ({k: list(v) for k, v in video.MARKERS.items()}, video.MARK)
 
 
+# Playwright's clock fakes Date, not the timestamp Chromium stamps on a position: restamp positions
+# with the page's (faked) clock, so the phone's fix is as old as on a phone whose clock is right.
+GEO_CLOCK_JS = """(() => {
+  const g = navigator.geolocation; if (!g) return;
+  const restamp = (ok) => (p) => ok({coords: p.coords, timestamp: Date.now(),
+                                     toJSON: () => ({coords: p.coords.toJSON(), timestamp: Date.now()})});
+  const get = g.getCurrentPosition.bind(g), watch = g.watchPosition.bind(g);
+  g.getCurrentPosition = (ok, err, opt) => get(restamp(ok), err, opt);
+  g.watchPosition = (ok, err, opt) => watch(restamp(ok), err, opt);
+})();"""
+
+
 class Phone:
     def __init__(self, browsers, stack):
         self.browsers, self.stack = browsers, stack
@@ -181,8 +193,10 @@ class Phone:
             storage_state=self.state, base_url=self.stack["web"])
         ctx.clock.set_fixed_time(NOW)  # the phone's clock agrees with the stack's frozen one
         ctx.add_init_script(MARKER_JS)
+        ctx.add_init_script(GEO_CLOCK_JS)
         ctx.set_default_timeout(20_000)
         self.context = ctx
+        ctx.on("response", _report_errors)
         page = ctx.new_page()
         page.goto(path)
         return page
@@ -194,6 +208,16 @@ class Phone:
             finally:
                 self.context.close()
                 self.context = None
+
+
+def _report_errors(response):
+    """API errors printed (pytest shows them with a failing test's output)."""
+    if "/api/" in response.url and response.status >= 400:
+        try:
+            body = response.text()[:500]
+        except Exception:  # noqa: BLE001 - the page may be gone already
+            body = "?"
+        print(f"HTTP {response.status} {response.request.method} {response.url}: {body}")
 
 
 def tid(page, name: str):
@@ -228,7 +252,7 @@ def follow_challenge(page, timeout_s: float = 40):
 
 def shot(page, shots: pathlib.Path, name: str):
     """A screenshot of the screen, the camera preview and selfies masked (no face is committed)."""
-    masks = [page.locator('[data-testid=camera-preview], [data-testid=review-selfie]')]
+    masks = [page.locator('[data-testid=camera-preview], [data-testid=review-selfie], [data-testid=review-photo]')]
     page.screenshot(path=str(shots / f"{name}.png"), mask=masks, animations="disabled")
 
 
