@@ -11,7 +11,7 @@ same-origin. If the web port is taken, a free one is used (the printed App URL s
 Control endpoint (loopback only), for demos and the e2e test:
     POST /jobs/<handler>[?now=ISO]   run a scheduled handler now (optionally at a given clock)
     POST /drain                      deliver queued e-mails now
-    GET  /env                        the environment the app runs with (ids, endpoint)
+    GET  /env                        the environment the app runs with (ids, endpoint, web port)
 
 State lives in moto's memory: it does NOT survive a restart (the demo data is re-seeded).
 """
@@ -206,7 +206,7 @@ class Stack:
                 if self.path == "/env":
                     keep = ("HADIR_USER_POOL_ID", "HADIR_USER_POOL_CLIENT_ID", "AWS_ENDPOINT_URL",
                             "HADIR_TOPIC_SUPERVISOR_ALERTS", "HADIR_NOW", "AWS_DEFAULT_REGION")
-                    return self._send(200, {k: stack.env.get(k) for k in keep})
+                    return self._send(200, {**{k: stack.env.get(k) for k in keep}, "web_port": stack.web_port})
                 self._send(404, {"error": "not found"})
 
             def do_POST(self):  # noqa: N802

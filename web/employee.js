@@ -100,7 +100,7 @@ export async function checkin(root, go, kind) {
           if (!(e instanceof NetworkError)) return out.replaceChildren(errorBox(e), h('button', { onclick: () => go('home') }, t('back_home')));
         }
       }
-      await queue.put({ id: uuid(), kind, key: uuid(), captured_at: capturedAt, fix, steps,
+      await queue.put({ id: uuid(), kind, key: offline ? uuid() : key, captured_at: capturedAt, fix, steps,
         frames: await Promise.all(frames.map((f) => f.arrayBuffer())) });
       await refreshCount();
       out.replaceChildren(message(t('queued')), h('button', { onclick: () => go('home') }, t('back_home')));
