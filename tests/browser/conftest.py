@@ -32,6 +32,7 @@ OTHER_PLAN = {"front": "1.jpg", "left": "2.jpg", "right": "3.jpg"}
 DOCS_SHOTS = ROOT / "docs" / "client"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in item.path.parents:
@@ -183,6 +184,7 @@ class Phone:
         self.browsers, self.stack = browsers, stack
         self.state = None  # the storage state carried between cameras
         self.context = None
+        self.scripts: list[str] = []
 
     def open(self, camera: str = "checkin", geolocation: dict | None = None, path: str = "/"):
         """A fresh page of the app on this phone, the camera showing ``camera``'s video."""
@@ -197,6 +199,8 @@ class Phone:
         ctx.set_default_timeout(20_000)
         self.context = ctx
         ctx.on("response", _report_errors)
+        self.scripts = []  # URLs of the scripts this page loaded (Playwright's clock hides performance entries)
+        ctx.on("response", lambda r: r.request.resource_type == "script" and self.scripts.append(r.url))
         page = ctx.new_page()
         page.goto(path)
         return page
@@ -214,7 +218,7 @@ def _report_errors(response):
     """API errors printed (pytest shows them with a failing test's output)."""
     if "/api/" in response.url and response.status >= 400:
         try:
-            body = response.text()[:500]
+            body = response.text()[:2000]
         except Exception:  # noqa: BLE001 - the page may be gone already
             body = "?"
         print(f"HTTP {response.status} {response.request.method} {response.url}: {body}")

@@ -4,6 +4,7 @@ the position the browser's geolocation override. The tests run in order on one s
 enrolment comes before their check-ins); each says who it uses."""
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import time
@@ -106,6 +107,12 @@ def test_installable_and_the_shell_works_offline(stack, phones):
     assert manifest["name"] and manifest["start_url"] and manifest["display"] in ("standalone", "fullscreen")
     sizes = {i.get("sizes") for i in manifest["icons"]}
     assert {"192x192", "512x512"} <= sizes, manifest["icons"]
+    # And the first load's JavaScript is at most 200 KB compressed (gzip -9 of each script loaded)
+    scripts = sorted(set(phones("visitor").scripts))
+    raw = {u: requests.get(u, timeout=10).content for u in scripts}
+    packed = sum(len(gzip.compress(b, 9)) for b in raw.values())
+    print(f"\nfirst load JS: {len(raw)} files, {sum(map(len, raw.values()))} B raw, {packed} B gzip")
+    assert 0 < packed <= 200 * 1024
     # And a service worker controls the page
     scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
     assert scope == f"{stack['web']}/"
@@ -253,8 +260,12 @@ def test_offline_checkin_is_queued_and_sent_once(stack, phones, ketut_enrolled):
     tid(page, "nav-home").click()
     result = tid(page, "queued-result")
     expect(result).to_have_attribute("data-decision", re.compile(r"accepted|flagged|rejected"), timeout=30_000)
-    day = requests.get(f"{stack['api']}/me/days?month=2026-03", headers=api_login(stack, KETUT), timeout=10)
-    print("\nqueued check-in:", result.get_attribute("data-decision"), day.status_code)
+    # And the server holds exactly one check-in for his day (sent once), flagged for review
+    days = requests.get(f"{stack['api']}/me/attendance?from=2026-03-03&to=2026-03-03",
+                        headers=api_login(stack, KETUT), timeout=10).json()["days"]
+    ins = [c for d in days for c in d["checkins"] if c["kind"] == "in"]
+    print("\nqueued check-in:", result.get_attribute("data-decision"), [r["code"] for r in ins[0]["reasons"]])
+    assert len(ins) == 1 and ins[0]["decision"] == result.get_attribute("data-decision")
 
 
 def test_admin_imports_a_simpeg_csv(stack, phones, shots):
