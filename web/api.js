@@ -13,6 +13,7 @@ export class ApiError extends Error {
     const e = (body && body.error) || {};
     super(e.message || `HTTP ${status}`);
     this.status = status; this.code = e.code || `http_${status}`; this.details = e.details || {};
+    this.body = body; // a rejected check-in is a 422 whose body is the decision itself
   }
 }
 export class NetworkError extends Error { constructor(e) { super(String(e)); this.code = 'network'; } }

@@ -77,8 +77,13 @@ function location(fix) {
 async function post(kind, session, frames, fix, key, extra = {}) {
   const n = Math.min(frames.length, session.uploads.length);
   for (let i = 0; i < n; i++) await uploadTo(session.uploads[i], frames[i], 'image/jpeg');
-  return api('POST', '/checkins', { body: { session_id: session.session_id, type: kind, location: location(fix), ...extra },
-    headers: { 'X-Device-Id': deviceId(), 'Idempotency-Key': key } });
+  try {
+    return await api('POST', '/checkins', { body: { session_id: session.session_id, type: kind, location: location(fix), ...extra },
+      headers: { 'X-Device-Id': deviceId(), 'Idempotency-Key': key } });
+  } catch (e) {
+    if (e instanceof ApiError && e.body && e.body.decision) return e.body; // rejected: 422 with the decision and its reasons
+    throw e;
+  }
 }
 
 export async function checkin(root, go, kind) {
