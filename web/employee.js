@@ -247,11 +247,19 @@ export function requestCard(q, onCancel, testid = 'request-row', extra = null) {
     extra);
 }
 
-// --- notifications ----------------------------------------------------------------------------
+// --- notifications ---
+function noticeText(x) {
+  const d = x.details || {};
+  const what = x.ref.startsWith('c.') ? t('kind_checkin') : x.ref.startsWith('e.') ? t('kind_enrolment') : t('nav_requests');
+  if (!d.decision || !['review_decided', 'request_decided'].includes(x.topic)) return x.message;
+  return t('notice_decided', { what, decision: t('rstatus_' + d.decision), day: d.day_status ? ` (${statusText(d.day_status)})` : '' });
+}
+// ---------------------------------------------------------------------------------------------
 export async function notifications(root) {
   const n = await api('GET', '/me/notifications?limit=50');
   root.replaceChildren(h('section', {}, h('h1', {}, t('notifications_title')),
     n.items.length ? h('ul', { class: 'cards' }, n.items.map((x) => h('li', { testid: 'notification', class: 'card', data: { ref: x.ref, topic: x.topic } },
-      h('p', { class: 'note' }, new Date(x.at).toLocaleString()), h('p', {}, x.message),
+      h('p', { class: 'note' }, new Date(x.at).toLocaleString()), h('p', {}, noticeText(x)),
+      x.details && x.details.comment ? h('p', {}, `"${x.details.comment}"`) : null,
       x.details && x.details.reasons ? reasonList(x.details.reasons) : null))) : message(t('none'))));
 }

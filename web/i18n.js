@@ -87,6 +87,7 @@ const S = {
   attachment: ['Lampiran', 'Attachment'],
   // notifications
   notifications_title: ['Pemberitahuan', 'Notifications'],
+  notice_decided: ['{what}: {decision}{day}', '{what}: {decision}{day}'],
   // supervisor
   team_title: ['Tim hari ini', 'Team today'], date: ['Tanggal', 'Date'],
   reviews_title: ['Perlu ditinjau', 'To review'], review_selfie: ['Swafoto {name}', 'Selfie of {name}'],

@@ -8,6 +8,8 @@ import http.server
 import json
 import pathlib
 import re
+import shutil
+import subprocess
 import threading
 import urllib.request
 
@@ -139,3 +141,12 @@ def test_the_service_worker_caches_the_whole_shell_and_no_api():
     manifest = json.loads((WEB / "manifest.webmanifest").read_text())
     assert {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"} and manifest["display"] == "standalone"
     assert all((WEB / i["src"]).is_file() for i in manifest["icons"])
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="node absent")
+@pytest.mark.parametrize("script", sorted(f.name for f in WEB.glob("*.js")))
+def test_every_script_parses(script, tmp_path):
+    module = tmp_path / (pathlib.Path(script).stem + ".mjs")  # .mjs: parsed as an ES module
+    module.write_bytes((WEB / script).read_bytes())
+    r = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
