@@ -2,7 +2,7 @@
 // notifications; and the offline queue's sender.
 import { api, uploadTo, deviceId, uuid, ApiError, NetworkError, getToken } from './api.js';
 import { h, field } from './dom.js';
-import { t, statusText, reasonText } from './i18n.js';
+import { t, statusText, reasonText, getLang } from './i18n.js';
 import { captureScreen } from './capture.js';
 import { state, reasonList, errorBox, decisionBox, message, localIso } from './common.js';
 import * as queue from './queue.js';
@@ -259,7 +259,7 @@ export async function notifications(root) {
   const n = await api('GET', '/me/notifications?limit=50');
   root.replaceChildren(h('section', {}, h('h1', {}, t('notifications_title')),
     n.items.length ? h('ul', { class: 'cards' }, n.items.map((x) => h('li', { testid: 'notification', class: 'card', data: { ref: x.ref, topic: x.topic } },
-      h('p', { class: 'note' }, new Date(x.at).toLocaleString()), h('p', {}, noticeText(x)),
+      h('p', { class: 'note' }, new Date(x.at).toLocaleString(getLang() === 'en' ? 'en-GB' : 'id-ID')), h('p', {}, noticeText(x)),
       x.details && x.details.comment ? h('p', {}, `"${x.details.comment}"`) : null,
       x.details && x.details.reasons ? reasonList(x.details.reasons) : null))) : message(t('none'))));
 }
