@@ -54,3 +54,14 @@ install_chromium() {
     { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 }
 install_chromium
+
+# Lighthouse (pinned in tests/browser/lighthouse/package-lock.json) for the browser tests' audit.
+lh=tests/browser/lighthouse
+if command -v npm >/dev/null 2>&1; then
+  want_lh="$(node -p "require('./$lh/package.json').devDependencies.lighthouse")"
+  have_lh="$(node -p "try{require('./$lh/node_modules/lighthouse/package.json').version}catch(e){''}")"
+  if [[ "$have_lh" != "$want_lh" ]]; then
+    echo "bootstrap: installing lighthouse $want_lh (npm ci in $lh)" >&2
+    npm ci --prefix "$lh" --no-audit --no-fund --loglevel=error
+  fi
+fi

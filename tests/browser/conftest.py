@@ -32,13 +32,13 @@ OTHER_PLAN = {"front": "1.jpg", "left": "2.jpg", "right": "3.jpg"}
 DOCS_SHOTS = ROOT / "docs" / "client"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the group marks
 def pytest_collection_modifyitems(config, items):
+    # Each test sets up what it needs through module fixtures (a person's enrolment, ...), so under
+    # `-n 2` the module may run on both workers, each with its own stack.
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("browser"))  # one worker, one stack, in order
             if not available():
                 item.add_marker(pytest.mark.skip(reason="real face photos (../shared/faces/dev) absent"))
 
@@ -257,7 +257,7 @@ def follow_challenge(page, timeout_s: float = 40):
 def shot(page, shots: pathlib.Path, name: str):
     """A screenshot of the screen, the camera preview and selfies masked (no face is committed)."""
     masks = [page.locator('[data-testid=camera-preview], [data-testid=review-selfie], [data-testid=review-photo]')]
-    page.screenshot(path=str(shots / f"{name}.png"), mask=masks, animations="disabled")
+    page.screenshot(path=str(shots / f"{name}.png"), mask=masks, animations="disabled", full_page=True)
 
 
 def api_login(stack, user: str) -> dict:

@@ -1,20 +1,25 @@
 """The Hadir web app in Debian's Chromium against the real local stack: the camera is Chromium's
 fake capture device showing real photos of one person turning their head (tests/browser/video.py),
-the position the browser's geolocation override. The tests run in order on one stack (a person's
-enrolment comes before their check-ins); each says who it uses."""
+the position the browser's geolocation override. One stack per module (per xdist worker); each
+test sets up what it needs through module fixtures (a person's enrolment before their check-ins)
+and says who it uses."""
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import pathlib
 import re
+import subprocess
 import time
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (AYU, DENPASAR, KETUT, MADE, api_login, follow_challenge, login,
+from tests.browser.conftest import (AYU, CHROMIUM, DENPASAR, KETUT, MADE, api_login, follow_challenge, login,
                                     shot, tid)
+
 
 
 def enrol(page, shots=None):
@@ -192,13 +197,6 @@ def test_first_checkin_flagged_then_approved_by_the_supervisor(stack, phones, ay
     shot(page, shots, "home")
 
 
-# The API answers a rejected check-in with 422 and the check-in's body (decision, reasons); the app
-# at this commit shows it as an error (data-error=http_422) instead of the decision.
-REJECTED_AS_ERROR = pytest.mark.xfail(reason="web app shows the 422 rejected check-in as an error, "
-                                             "not its decision and reasons", strict=False)
-
-
-@REJECTED_AS_ERROR
 def test_rejected_for_the_wrong_face(stack, phones, made_enrolled, shots):
     # Given Made enrolled; someone else holds his phone to their face
     page = phones(MADE).open("other")
@@ -211,7 +209,6 @@ def test_rejected_for_the_wrong_face(stack, phones, made_enrolled, shots):
     shot(page, shots, "decision-rejected-face")
 
 
-@REJECTED_AS_ERROR
 def test_rejected_outside_the_fence(stack, phones, made_enrolled):
     # Given Made, 3 km north of the office
     page = phones(MADE).open("checkin", geolocation={**DENPASAR, "latitude": DENPASAR["latitude"] + 0.027})
@@ -266,6 +263,11 @@ def test_offline_checkin_is_queued_and_sent_once(stack, phones, ketut_enrolled):
     ins = [c for d in days for c in d["checkins"] if c["kind"] == "in"]
     print("\nqueued check-in:", result.get_attribute("data-decision"), [r["code"] for r in ins[0]["reasons"]])
     assert len(ins) == 1 and ins[0]["decision"] == result.get_attribute("data-decision")
+    # (the server does not know the offline steps yet: it judges the frames, captured as front,
+    # left, right, against the session opened at send time, whose order is random: when it asks
+    # right before left the check-in is rejected for liveness_wrong_direction, and only then)
+    codes = {r["code"] for r in ins[0]["reasons"] if r["effect"] == "reject"}
+    assert ins[0]["decision"] == "flagged" or codes == {"liveness_wrong_direction"}, ins[0]["reasons"]
 
 
 def test_admin_imports_a_simpeg_csv(stack, phones, shots):
@@ -306,3 +308,25 @@ def test_auditor_downloads_the_days_export(stack, phones, shots):
     assert records.status_code == 200 and records.text.startswith("\ufeff") or "nip" in records.text.splitlines()[0]
     manifest = json.loads(requests.get(names["manifest.json"], timeout=10).text)
     assert manifest
+
+
+LIGHTHOUSE = pathlib.Path(__file__).resolve().parent / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
+
+
+def test_lighthouse_accessibility_and_best_practices(stack, tmp_path):
+    # Given Lighthouse (pinned; scripts/bootstrap.sh installs it) pointed at Debian's Chromium
+    assert LIGHTHOUSE.exists(), "lighthouse missing: `bash scripts/bootstrap.sh` installs it"
+    # When it audits the employee app's first screen, as a phone (its default emulation)
+    out = tmp_path / "lighthouse.json"
+    run = subprocess.run([str(LIGHTHOUSE), f"{stack['web']}/", "--quiet", "--output=json",
+                          f"--output-path={out}", "--only-categories=accessibility,best-practices",
+                          "--chrome-flags=--headless=new --no-sandbox"],
+                         env={**os.environ, "CHROME_PATH": CHROMIUM}, capture_output=True, text=True,
+                         timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(out.read_text())
+    scores = {k: round(c["score"] * 100) for k, c in report["categories"].items()}
+    failing = [a["id"] for a in report["audits"].values() if a.get("score") == 0]
+    print(f"\nlighthouse: {scores}; failing audits: {failing}")
+    # Then accessibility and best practices both score at least 95
+    assert scores["accessibility"] >= 95 and scores["best-practices"] >= 95, (scores, failing)
