@@ -50,8 +50,8 @@ install_chromium() {
   echo "bootstrap: installing chromium (apt-get) for the browser tests" >&2
   export DEBIAN_FRONTEND=noninteractive
   if ! apt-cache show chromium >/dev/null 2>&1; then apt-get update -qq >/dev/null; fi
-  apt-get install -y -qq --no-install-recommends chromium >/dev/null ||
-    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+  apt-get install -y -qq chromium >/dev/null ||  # with its recommends (fonts) as tried
+    { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
 }
 install_chromium
 

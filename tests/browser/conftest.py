@@ -230,10 +230,9 @@ def tid(page, name: str):
 
 def login(page, user: str, password: str = PASSWORD):
     """Log in from the login screen (or do nothing when the phone is logged in already)."""
-    if tid(page, "logout").is_visible() or not tid(page, "login-nip").is_visible():
-        tid(page, "logout").or_(tid(page, "login-nip")).first.wait_for()
-        if tid(page, "logout").is_visible():
-            return
+    page.locator("[data-testid=logout]:visible, [data-testid=login-nip]:visible").first.wait_for()
+    if tid(page, "logout").is_visible():
+        return
     tid(page, "login-nip").fill(user)
     tid(page, "login-password").fill(password)
     tid(page, "login-submit").click()
