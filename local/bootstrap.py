@@ -11,6 +11,7 @@ from typing import Any, Callable
 from chalicelib.common import resources as r
 
 ClientFactory = Callable[[str], Any]
+LOCAL_WEB_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
 
 
 def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-noreply@example.go.id",
@@ -34,6 +35,11 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
                 {"ID": e.rule_id, "Status": "Enabled", "Filter": {"Prefix": e.prefix},
                  "Expiration": {"Days": e.days}} for e in r.uploads_expiry(b.expire_days or 1)]})
+        # the web app (local.stack's web port) posts photos and documents straight to the uploads
+        # bucket and reads presigned GETs (an export's manifest) from the others
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+            "AllowedOrigins": list(LOCAL_WEB_ORIGINS), "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"],
+            "AllowedMethods": ["POST", "GET"] if b is r.UPLOADS_BUCKET else ["GET"], "MaxAgeSeconds": 600}]})
     sns, sqs = client("sns"), client("sqs")
     topics = {}
     for t in r.TOPICS:

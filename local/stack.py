@@ -2,12 +2,16 @@
 scheduler loop that fires the scheduled handlers at their times and drains the e-mail queue.
 
     python -m local.stack [--moto-port 5000] [--api-port 8000] [--control-port 8001]
-                          [--now 2026-03-03T07:45:00+08:00] [--no-seed]
+                          [--web-port 8080] [--now 2026-03-03T07:45:00+08:00] [--no-seed]
+
+The web app (web/) is served at http://127.0.0.1:<web-port>/ and /api/<path> is proxied to chalice
+local's /<path> (method, headers, body and status passed through), so the app calls the API
+same-origin. If the web port is taken, a free one is used (the printed App URL says which).
 
 Control endpoint (loopback only), for demos and the e2e test:
     POST /jobs/<handler>[?now=ISO]   run a scheduled handler now (optionally at a given clock)
     POST /drain                      deliver queued e-mails now
-    GET  /env                        the environment the app runs with (ids, endpoint)
+    GET  /env                        the environment the app runs with (ids, endpoint, web port)
 
 State lives in moto's memory: it does NOT survive a restart (the demo data is re-seeded).
 """
@@ -54,6 +58,7 @@ class Stack:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.env: dict[str, str] = {}
+        self.web_port: int | None = getattr(args, "web_port", None)  # the bound one once serving
 
     # --- start -------------------------------------------------------------------------------
     def start_moto(self) -> str:
@@ -201,7 +206,7 @@ class Stack:
                 if self.path == "/env":
                     keep = ("HADIR_USER_POOL_ID", "HADIR_USER_POOL_CLIENT_ID", "AWS_ENDPOINT_URL",
                             "HADIR_TOPIC_SUPERVISOR_ALERTS", "HADIR_NOW", "AWS_DEFAULT_REGION")
-                    return self._send(200, {k: stack.env.get(k) for k in keep})
+                    return self._send(200, {**{k: stack.env.get(k) for k in keep}, "web_port": stack.web_port})
                 self._send(404, {"error": "not found"})
 
             def do_POST(self):  # noqa: N802
@@ -226,6 +231,19 @@ class Stack:
         log(f"control endpoint on http://127.0.0.1:{srv.server_address[1]} (POST /jobs/<handler>, /drain)")
         return srv
 
+    # --- web app and API proxy ------------------------------------------------------------------
+    def serve_web(self) -> http.server.ThreadingHTTPServer:
+        handler = web_handler(ROOT / "web", f"http://127.0.0.1:{self.args.api_port}")
+        try:
+            srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.args.web_port), handler)
+        except OSError as exc:
+            log(f"web port {self.args.web_port} unavailable ({exc.strerror}): using a free port")
+            srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.web_port = srv.server_address[1]
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        log(f"web app on http://127.0.0.1:{self.web_port}/ (web/; /api/* proxied to chalice local)")
+        return srv
+
     # --- stop ----------------------------------------------------------------------------------
     def shutdown(self) -> None:
         self.stop.set()
@@ -243,8 +261,82 @@ class Stack:
         log("stopped")
 
 
-def print_credentials(seeded: dict[str, Any], args: argparse.Namespace) -> None:
+# Request headers the proxy passes on to chalice local; everything else stays (Host, hop-by-hop).
+PROXIED_REQUEST_HEADERS = ("authorization", "content-type", "x-device-id", "idempotency-key", "accept",
+                           "accept-language", "if-none-match")
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+              "proxy-authenticate", "proxy-authorization", "content-length", "server", "date"}
+STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".css": "text/css; charset=utf-8", ".webmanifest": "application/manifest+json",
+                ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json",
+                ".md": "text/markdown; charset=utf-8", ".ico": "image/x-icon"}
+
+
+def web_handler(web_root: pathlib.Path, api_url: str) -> type[http.server.BaseHTTPRequestHandler]:
+    """Static files of ``web_root`` at ``/`` (``/`` is index.html), and ``/api/<path>`` proxied."""
+    root = web_root.resolve()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _proxy(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() in PROXIED_REQUEST_HEADERS}
+            req = urllib.request.Request(api_url + self.path[len("/api"):] or "/", data=body,
+                                         headers=headers, method=self.command)
+            try:
+                resp = urllib.request.urlopen(req, timeout=120)
+            except urllib.error.HTTPError as err:
+                resp = err
+            except OSError as exc:
+                return self._reply(502, b'{"error": {"code": "api_unreachable", "message": "%s"}}'
+                                   % str(exc).encode(), [("Content-Type", "application/json")])
+            with resp:
+                data = resp.read()
+                self._reply(resp.status, data, [(k, v) for k, v in resp.headers.items()
+                                                 if k.lower() not in HOP_BY_HOP])
+
+        def _reply(self, status: int, data: bytes, headers: list[tuple[str, str]]) -> None:
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _static(self) -> None:
+            path = urllib.parse.unquote(urllib.parse.urlparse(self.path).path)
+            target = (root / path.lstrip("/")).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if root not in target.parents or not target.is_file():
+                return self._reply(404, b"not found", [("Content-Type", "text/plain")])
+            headers = [("Content-Type", STATIC_TYPES.get(target.suffix, "application/octet-stream")),
+                       ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff")]
+            if target.name == "sw.js":
+                headers.append(("Service-Worker-Allowed", "/"))
+            self._reply(200, target.read_bytes(), headers)
+
+        def _route(self) -> None:
+            if self.path == "/api" or self.path.startswith("/api/"):
+                return self._proxy()
+            if self.command in ("GET", "HEAD"):
+                return self._static()
+            self._reply(405, b"method not allowed", [("Content-Type", "text/plain")])
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _route  # noqa: N815
+
+        def log_message(self, *a):
+            pass
+
+    return Handler
+
+
+def print_credentials(seeded: dict[str, Any], args: argparse.Namespace, web_port: int) -> None:
     print("\n=== Hadir local stack ===")
+    print(f"App        http://127.0.0.1:{web_port}/   (the web app; /api/* goes to the API)")
     print(f"API        http://127.0.0.1:{args.api_port}   (chalice local, stage local)")
     print(f"moto       http://127.0.0.1:{args.moto_port}")
     print(f"control    http://127.0.0.1:{args.control_port}  (POST /jobs/<handler>?now=ISO, POST /drain)")
@@ -262,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--moto-port", type=int, default=int(os.environ.get("HADIR_MOTO_PORT", 5000)))
     ap.add_argument("--api-port", type=int, default=int(os.environ.get("HADIR_API_PORT", 8000)))
     ap.add_argument("--control-port", type=int, default=int(os.environ.get("HADIR_CONTROL_PORT", 8001)))
+    ap.add_argument("--web-port", type=int, default=int(os.environ.get("HADIR_WEB_PORT", 8080)),
+                    help="port of the web app (web/) and its /api proxy; 0 for any free port")
     ap.add_argument("--now", default=os.environ.get("HADIR_NOW") or None,
                     help="freeze the attendance clock (ISO 8601 with offset)")
     ap.add_argument("--tick", type=float, default=5.0, help="scheduler period in seconds")
@@ -283,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         seeded = stack.seed() if not args.no_seed else {"password": "-", "users": []}
         stack.start_chalice()
         stack.serve_control()
-        print_credentials(seeded, args)
+        stack.serve_web()
+        print_credentials(seeded, args, stack.web_port)
         t = threading.Thread(target=stack.scheduler_loop, daemon=True)
         t.start()
         log("ready (Ctrl-C stops everything)")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh machine, idempotently:
 #   .venv with Python 3.12 and the pinned dev requirements (runtime + local AWS stand-in + tests),
-#   the infra toolchain (CDK libraries, cfn-lint, the pinned aws-cdk CLI from npm).
+#   the infra toolchain (CDK libraries, cfn-lint, the pinned aws-cdk CLI from npm),
+#   Debian's chromium for the browser tests (tests/browser: Playwright drives /usr/bin/chromium;
+#   Playwright's own browser download cannot work offline and is never run).
 # Re-runs are quick: nothing is reinstalled unless a requirements file changed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,4 +37,31 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
   PYTHON="$root/.venv/bin/python" bash infra/install.sh
   echo "$want" > "$stamp"
+fi
+
+# Debian's chromium for tests/browser (as root, with apt-get; apt-get update only when the package
+# lists do not know it yet). Set HADIR_SKIP_CHROMIUM=1 to skip on a machine without apt.
+install_chromium() {
+  [[ -x /usr/bin/chromium || -n "${HADIR_SKIP_CHROMIUM:-}" ]] && return 0
+  if ! command -v apt-get >/dev/null 2>&1 || [[ "$(id -u)" != 0 ]]; then
+    echo "bootstrap: /usr/bin/chromium missing; install Debian's chromium (apt-get install chromium)" >&2
+    return 0
+  fi
+  echo "bootstrap: installing chromium (apt-get) for the browser tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-cache show chromium >/dev/null 2>&1; then apt-get update -qq >/dev/null; fi
+  apt-get install -y -qq chromium >/dev/null ||  # with its recommends (fonts) as tried
+    { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
+}
+install_chromium
+
+# Lighthouse (pinned in tests/browser/lighthouse/package-lock.json) for the browser tests' audit.
+lh=tests/browser/lighthouse
+if command -v npm >/dev/null 2>&1; then
+  want_lh="$(node -p "require('./$lh/package.json').devDependencies.lighthouse")"
+  have_lh="$(node -p "try{require('./$lh/node_modules/lighthouse/package.json').version}catch(e){''}")"
+  if [[ "$have_lh" != "$want_lh" ]]; then
+    echo "bootstrap: installing lighthouse $want_lh (npm ci in $lh)" >&2
+    npm ci --prefix "$lh" --no-audit --no-fund --loglevel=error
+  fi
 fi
