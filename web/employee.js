@@ -131,7 +131,9 @@ export async function flushQueue(after) {
     for (const item of await queue.all()) {
       let outcome;
       try {
-        const session = await api('POST', '/checkins/uploads');
+        // a session for the poses followed offline: the server judges liveness against them
+        // and flags the check-in delayed_capture for the supervisor
+        const session = await api('POST', '/checkins/uploads', { body: { offline_steps: item.steps } });
         const frames = item.frames.map((b) => new Blob([b], { type: 'image/jpeg' }));
         const res = await post(item.kind, session, frames, item.fix, item.key,
           { offline_captured_at: item.captured_at, offline_steps: item.steps });

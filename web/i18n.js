@@ -151,6 +151,14 @@ const R = {
   liveness_duplicate_frames: ['Foto yang sama dikirim dua kali', 'The same photo was sent twice'],
   stale_capture: ['Foto diambil di luar waktu sesi', 'The photo was taken outside the session time'],
   challenge_required: ['Ikuti langkah gerakan kepala', 'Follow the head-movement steps'],
+  // offline check-ins
+  offline_too_old: ['Presensi tanpa sinyal ini terlalu lama tersimpan untuk dikirim', 'This offline check-in was kept too long to be sent'],
+  offline_in_future: ['Waktu pengambilan di masa depan: periksa jam ponsel', 'The capture time is in the future: check the phone\'s clock'],
+  invalid_offline_captured_at: ['Waktu pengambilan tidak terbaca', 'The capture time cannot be read'],
+  invalid_offline_steps: ['Langkah pose tanpa sinyal tidak sah', 'The offline pose steps are not valid'],
+  offline_fields_incomplete: ['Data presensi tanpa sinyal tidak lengkap', 'The offline check-in is incomplete'],
+  offline_session_mismatch: ['Foto tidak cocok dengan sesi unggah', 'The photos do not match their upload session'],
+  offline_position_mismatch: ['Lokasi tidak diambil saat foto diambil', 'The position was not taken when the photos were'],
   // position
   inside_geofence: ['Di dalam area kantor', 'Inside the office area'],
   outside_geofence: ['Di luar area kantor ({distance_m} m dari kantor)', 'Outside the office area ({distance_m} m away)'],
