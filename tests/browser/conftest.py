@@ -7,11 +7,6 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -19,6 +14,7 @@ import requests
 from local.seed import PASSWORD
 from tests.browser import video
 from tests.faces import OTHER_PERSON, POSED_CHECKIN, POSED_ENROLMENT, available
+from tests.local_stack import running_stack
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
@@ -43,46 +39,10 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason="real face photos (../shared/faces/dev) absent"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    ports = {"moto": free_port(), "api": free_port(), "control": free_port(), "web": free_port()}
-    cmd = [sys.executable, "-m", "local.stack", "--moto-port", str(ports["moto"]),
-           "--api-port", str(ports["api"]), "--control-port", str(ports["control"]),
-           "--web-port", str(ports["web"]), "--now", NOW, "--tick", "1"]
-    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1",
-                                 "HADIR_LIVENESS_DIRECTIONS": "left,right",  # what the posed photos answer
-                                 "HADIR_ENROLMENT_APPROVAL": "true"})  # the default (tests/conftest turns it off)
-    web = f"http://127.0.0.1:{ports['web']}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        assert proc.poll() is None, log_path.read_text()[-3000:]
-        try:
-            requests.get(f"http://127.0.0.1:{ports['control']}/env", timeout=1)
-            if requests.get(f"{web}/", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    else:
-        pytest.fail("the local stack did not start: " + log_path.read_text()[-3000:])
-    yield {"web": web, "api": f"http://127.0.0.1:{ports['api']}", "log": log_path,
-           "control": f"http://127.0.0.1:{ports['control']}"}
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        log.close()
+    with running_stack(tmp_path_factory.mktemp("stack") / "stack.log", web=True, now=NOW) as urls:
+        yield urls
 
 
 @pytest.fixture(scope="session")

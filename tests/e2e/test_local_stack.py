@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pathlib
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import boto3
 import pytest
 import requests
 
 from tests.faces import POSED_CHECKIN, POSED_ENROLMENT, available, following
+from tests.local_stack import running_stack
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PASSWORD = "Hadir-Demo-2025"
@@ -31,50 +26,10 @@ pytestmark = [pytest.mark.skipif(not available(), reason="real face photos (../s
               pytest.mark.e2e, pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    ports = {"moto": free_port(), "api": free_port(), "control": free_port()}
-    cmd = [sys.executable, "-m", "local.stack", "--moto-port", str(ports["moto"]),
-           "--api-port", str(ports["api"]), "--control-port", str(ports["control"]),
-           "--now", "2026-03-03T07:45:00+08:00", "--tick", "1"]
-    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1",
-                                 # the posed real photos answer left and right (tests/faces.py)
-                                 "HADIR_LIVENESS_DIRECTIONS": "left,right",
-                                 "HADIR_ENROLMENT_APPROVAL": "true"})  # the default (conftest turns it off)
-    base = f"http://127.0.0.1:{ports['api']}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        assert proc.poll() is None, log_path.read_text()[-3000:]
-        try:
-            requests.get(f"http://127.0.0.1:{ports['control']}/env", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    else:
-        pytest.fail("the local stack did not start")
-    yield {"api": base, "control": f"http://127.0.0.1:{ports['control']}",
-           "moto": f"http://127.0.0.1:{ports['moto']}"}
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("the stack did not stop on SIGINT")
-    finally:
-        log.close()
-    # Ctrl-C stopped every process it started: nothing listens on its ports any more
-    for port in ports.values():
-        with socket.socket() as s:
-            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after Ctrl-C"
+    with running_stack(tmp_path_factory.mktemp("stack") / "stack.log") as urls:
+        yield urls
 
 
 def login(stack, user):
