@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.common.errors import Conflict, JsonObject, NotFound
 from chalicelib.services.records import Review
+from chalicelib.policy.day import review_not_pending  # noqa: F401  (the policy's, re-exported)
 from chalicelib.policy.requests import request_not_pending  # noqa: F401  (the policy's, re-exported)
 
 SITE_AUDIT_FIELDS = ("site_id", "kind", "work_mode", "valid_from", "valid_to")  # what a site's audit keeps
@@ -57,9 +58,6 @@ def already_reviewed(review_id: str) -> Conflict:
     return Conflict("This was already reviewed", code="already_reviewed", details={"review_id": review_id})
 
 
-def review_not_pending(review_id: str) -> Conflict:
-    return Conflict("Nothing is waiting for this review any more", code="review_not_pending",
-                    details={"review_id": review_id})
 def request_exists(request_id: str) -> Conflict:
     return Conflict("This request id is taken", code="request_exists", details={"request_id": request_id})
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from chalicelib.common.errors import JsonObject
+from chalicelib.common.errors import Conflict, JsonObject
 
 PRESENT, LATE, PENDING_REVIEW, NO_RECORD, ABSENT = "present", "late", "pending_review", "no_record", "absent"
 DAY_STATUSES = (PRESENT, LATE, PENDING_REVIEW, NO_RECORD, ABSENT)
@@ -143,6 +143,11 @@ def _fold_out(day: Day, attempt: Attempt) -> Day:
 
 
 # --- reviews of a flagged check-in --------------------------------------------------------------
+
+def review_not_pending(review_id: str, status: str | None = None) -> Conflict:
+    return Conflict("Nothing is waiting for this review any more", code="review_not_pending",
+                    details={"review_id": review_id, **({"status": status} if status else {})})
+
 
 def reviewable(day: Day | None, checkin_id: str) -> bool:
     """Whether ``checkin_id`` is the flagged check-in a ``pending_review`` day waits on."""

@@ -239,7 +239,7 @@ def _keep_evidence(svc: Services, session: UploadSession, attempt: CheckinRecord
     """A flagged check-in's selfie (the front frame) is kept, encrypted, for its review."""
     if attempt.decision != "flagged" or attempt.kind != "in":
         return attempt
-    key = f"evidence/{session.keys[0]}"  # reviews.evidence_key
+    key = sessions.evidence_key(session.keys[0])
     svc.uploads.keep(session.keys[0], key)
     return attempt.model_copy(update={"evidence_key": key})
 

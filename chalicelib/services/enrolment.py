@@ -64,7 +64,7 @@ def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = No
     pending = svc.settings.enrolment_approval
     if pending:  # the reviewer sees the photos (reviews.enrolment_evidence), kept until decided
         for key in sess.keys:
-            svc.uploads.keep(key, f"evidence/{key}")
+            svc.uploads.keep(key, sessions.evidence_key(key))
     svc.records.enrol(nip, sealed, sess.session_id, svc.now_iso(), consent_notice=notice, device_id=device_id,
                       pending=pending)
     svc.uploads.discard(sess.keys)

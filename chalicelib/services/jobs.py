@@ -24,8 +24,6 @@ from chalicelib.policy.day import (
     NO_RECORD,
     REQUEST_STATUSES,
     absent_day,
-    apply_request,
-    request_reason,
     split_for_absence,
 )
 from chalicelib.policy.export import (
@@ -36,7 +34,6 @@ from chalicelib.policy.export import (
     manifest,
     records_to_csv,
 )
-from chalicelib.policy.requests import day_status_of
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import notices
 from chalicelib.services import requests as staff_requests
@@ -129,9 +126,7 @@ def _cover(svc: Services, office: Office, local_date: date, req: RequestRecord, 
     """The status an approved request gives the day (new, or over a check-out alone at its version)."""
     if stored is not None and stored.day.status != NO_RECORD:
         return False
-    status = day_status_of(req.type)
-    day = apply_request(stored.day if stored else None, office.office_id, req.request_id, status,
-                        request_reason(req.request_id, status or "", req.type, req.subtype))
+    day = staff_requests.apply_approved(stored.day if stored else None, office.office_id, req)
     return svc.records.mark_absent(DayRecord(nip=req.nip, date=local_date.isoformat(), name=name,
                                              version=stored.version if stored else None, day=day), now)
 

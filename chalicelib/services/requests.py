@@ -19,7 +19,7 @@ from chalicelib.common.logs import logger
 from chalicelib.common.resources import ATTACHMENT_PREFIX, ATTACHMENT_UPLOAD_PREFIX
 from chalicelib.policy import attachments as files
 from chalicelib.policy import requests as rules
-from chalicelib.policy.day import apply_request, request_reason
+from chalicelib.policy.day import Day, apply_request, request_reason
 from chalicelib.services import notices
 from chalicelib.services.enrolment import employee
 from chalicelib.services.queries import local_today
@@ -303,7 +303,6 @@ def changed_days(svc: Services, emp: Employee, req: RequestRecord, today: date) 
     if end < start:
         return []
     status = rules.day_status_of(req.type)
-    reason = request_reason(req.request_id, status or "", req.type, req.subtype)
     office_id = emp.office_ids[0] if emp.office_ids else ""
     stored = {d.date: d for d in svc.records.days_between(req.nip, start.isoformat(), end.isoformat())}
     out = []
@@ -312,7 +311,7 @@ def changed_days(svc: Services, emp: Employee, req: RequestRecord, today: date) 
         rec = stored.get(d.isoformat())
         if rec is None and (status is None or d >= today or not svc.calendar.is_working_day(d)):
             continue
-        day = apply_request(rec.day if rec else None, office_id, req.request_id, status, reason)
+        day = apply_approved(rec.day if rec else None, office_id, req)
         if rec is None or day != rec.day:
             out.append(DayRecord(nip=req.nip, date=d.isoformat(), day=day, name=emp.name,
                                  version=rec.version if rec else None))
@@ -354,6 +353,19 @@ def approved_on(svc: Services, local_date: str) -> dict[str, RequestRecord]:
     dinas luar), by NIP, for absence detection."""
     return {r.nip: r for r in svc.records.requests_with_status(rules.APPROVED, on=local_date)
             if rules.day_status_of(r.type) is not None}
+
+
+def covering(svc: Services, nip: str, local_date: str) -> RequestRecord | None:
+    """The employee's approved request giving ``local_date`` a status, if any."""
+    return next((r for r in svc.records.requests_of(nip, local_date, local_date)
+                 if r.status == rules.APPROVED and rules.day_status_of(r.type) is not None), None)
+
+
+def apply_approved(day: Day | None, office_id: str, req: RequestRecord) -> Day:
+    """``day`` once the approved ``req`` covers it (policy.day.apply_request, with its reason)."""
+    status = rules.day_status_of(req.type)
+    return apply_request(day, office_id, req.request_id, status,
+                         request_reason(req.request_id, status or "", req.type, req.subtype))
 
 
 # --- helpers ---------------------------------------------------------------------------------------

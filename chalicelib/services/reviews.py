@@ -21,24 +21,22 @@ from datetime import date, datetime, timedelta
 
 from chalicelib.adapters.auth import Principal
 from chalicelib.common.errors import (
-    Conflict,
     Forbidden,
     InvalidInput,
     JsonObject,
     NotFound,
 )
 from chalicelib.common.logs import logger
-from chalicelib.policy import requests as request_rules
 from chalicelib.policy.day import (
     ABSENT,
     PENDING_REVIEW,
     Day,
-    apply_request,
-    request_reason,
     review_checkin,
+    review_not_pending,
     reviewable,
 )
-from chalicelib.services import notices
+from chalicelib.services import notices, sessions
+from chalicelib.services import requests as staff_requests
 from chalicelib.services.checkin import for_day
 from chalicelib.services.enrolment import ENROLMENT_PHOTOS
 from chalicelib.services.records import (
@@ -83,14 +81,10 @@ def enrolment_review_id(emp: Employee) -> str:
     return f"e.{emp.nip}.{emp.enrolment_id}"
 
 
-def evidence_key(upload_key: str) -> str:
-    """Where an upload is kept for review (the bucket's evidence/ lifecycle rule applies)."""
-    return f"evidence/{upload_key}"
-
-
 def enrolment_evidence(nip: str, enrolment_id: str) -> list[str]:
-    """The enrolment photos kept for approval (sessions.py names the uploads)."""
-    return [evidence_key(f"enrolment/{nip}/{enrolment_id}/{i}") for i in range(ENROLMENT_PHOTOS)]
+    """The enrolment photos kept for approval (the enrolment's session named their uploads)."""
+    return [sessions.evidence_key(k)
+            for k in sessions.upload_keys(sessions.ENROLMENT, nip, enrolment_id, ENROLMENT_PHOTOS)]
 
 
 @dataclass(frozen=True)
@@ -217,7 +211,7 @@ def _decide_checkin(svc: Services, emp: Employee, t: _Target, review: Review) ->
     if flagged is None:
         raise _not_found(review.review_id)
     if stored is None or not reviewable(stored.day, t.checkin_id):
-        raise _not_pending(review.review_id, stored.day.status if stored else None)
+        raise review_not_pending(review.review_id, stored.day.status if stored else None)
     day = review_checkin(stored.day, for_day(flagged), review.review_id, review.decision == APPROVED,
                          review.reviewer, review.comment)
     if day.status == ABSENT:
@@ -231,12 +225,8 @@ def _decide_checkin(svc: Services, emp: Employee, t: _Target, review: Review) ->
 def _covered(svc: Services, nip: str, local_date: str, day: Day) -> Day:
     """A rejected check-in's day: the status of an approved request covering the date (one approved
     that morning, before the check-in, wrote no day), else absent."""
-    for req in svc.records.requests_of(nip, local_date, local_date):
-        status = request_rules.day_status_of(req.type)
-        if req.status == request_rules.APPROVED and status is not None:
-            return apply_request(day, day.office_id or "", req.request_id, status,
-                                 request_reason(req.request_id, status, req.type, req.subtype))
-    return day
+    req = staff_requests.covering(svc, nip, local_date)
+    return staff_requests.apply_approved(day, day.office_id or "", req) if req else day
 
 
 def _decide_enrolment(svc: Services, emp: Employee, t: _Target, review: Review) -> ReviewOut:
@@ -244,15 +234,10 @@ def _decide_enrolment(svc: Services, emp: Employee, t: _Target, review: Review) 
     if emp.enrolment_id != t.enrolment_id:
         raise _not_found(review.review_id)
     if not emp.awaiting_approval:
-        raise _not_pending(review.review_id, emp.enrolment_status)
+        raise review_not_pending(review.review_id, emp.enrolment_status)
     svc.records.decide_enrolment(review, t.enrolment_id, svc.now_iso())
     svc.uploads.discard(enrolment_evidence(emp.nip, t.enrolment_id))
     return ReviewOut(**_out(review))
-
-
-def _not_pending(review_id: str, status: str | None) -> Conflict:
-    return Conflict("Nothing is waiting for this review any more", code="review_not_pending",
-                    details={"review_id": review_id, "status": status})
 
 
 def _out(review: Review) -> JsonObject:

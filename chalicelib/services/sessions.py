@@ -7,11 +7,22 @@ import uuid
 from datetime import datetime, timedelta
 
 from chalicelib.common.errors import Conflict, Gone, InvalidInput, NotFound
+from chalicelib.common.resources import EVIDENCE_PREFIX
 from chalicelib.services.records import Challenge, UploadSession, utc_iso
 from chalicelib.services.schemas import ChallengeOut, ChallengeStep, UploadSessionOut, UploadTarget
 from chalicelib.wiring import Services
 
 ENROLMENT, CHECKIN = "enrolment", "checkin"
+
+
+def upload_keys(purpose: str, nip: str, session_id: str, count: int) -> list[str]:
+    """Where a session's photos are uploaded (resources.UPLOAD_PREFIXES), in step order."""
+    return [f"{purpose}/{nip}/{session_id}/{i}" for i in range(count)]
+
+
+def evidence_key(upload_key: str) -> str:
+    """Where an upload is kept for a supervisor's review (the bucket's evidence/ lifecycle rule)."""
+    return EVIDENCE_PREFIX + upload_key
 
 
 def open_session(svc: Services, nip: str, purpose: str, ttl_s: int, count: int = 1,
@@ -22,7 +33,7 @@ def open_session(svc: Services, nip: str, purpose: str, ttl_s: int, count: int =
     session_id, nonce = uuid.uuid4().hex, secrets.token_urlsafe(16)
     expires = now + timedelta(seconds=ttl_s)
     challenge = Challenge(id=secrets.token_urlsafe(12), steps=steps, offline=offline) if steps else None
-    keys = [f"{purpose}/{nip}/{session_id}/{i}" for i in range(len(steps) if steps else count)]
+    keys = upload_keys(purpose, nip, session_id, len(steps) if steps else count)
     svc.records.put_session(UploadSession(session_id=session_id, nip=nip, purpose=purpose, nonce=nonce,
                                           keys=keys, expires_at=utc_iso(expires), challenge=challenge),
                             expires=expires + timedelta(days=1))

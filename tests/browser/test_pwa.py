@@ -172,8 +172,7 @@ def test_first_checkin_flagged_then_approved_by_the_supervisor(stack, phones, ay
     login(sup, KETUT)
     tid(sup, "nav-reviews").click()
     items = tid(sup, "review-item")
-    items.first.wait_for(timeout=20_000) if items.count() == 0 else None
-    assert items.count() == 2, html(sup.locator("main"))
+    expect(items).to_have_count(2, timeout=20_000)
     kinds = {i.get_attribute("data-kind") for i in items.all()}
     assert kinds == {"enrolment", "checkin"}
     flagged = sup.locator('[data-testid=review-item][data-kind=checkin]')

@@ -224,7 +224,8 @@ def test_a_day_in_the_life(stack):
         upload(target, data)
     alone = requests.post(f"{api}/checkins", json={"session_id": s["session_id"], "type": "out",
                                                     "location": location(*DENPASAR)}, headers=made, timeout=60)
-    assert alone.status_code in (201, 422), alone.text
+    assert alone.status_code == 201 and alone.json()["decision"] == "flagged", alone.text
+    assert "no_checkin" in [x["code"] for x in alone.json()["reasons"]]
     # Then: his day stays absent
     team = requests.get(f"{api}/team/attendance?date=2026-03-03", headers=sup, timeout=10).json()
     assert {x["nip"]: x["status"] for x in team["staff"]}[MADE] == "absent"
