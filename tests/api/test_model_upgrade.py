@@ -137,3 +137,47 @@ def test_admins_see_who_still_needs_the_previous_model(api, upgraded):
 def test_only_admins_see_the_outdated_enrolments(api, upgraded, user):
     r = api.get("/admin/enrolments/outdated", user=user)
     assert r.status_code == 403
+
+
+# --- the real engine: the previous model is dlib-resnet alone (tests/faces.py) ------------------
+def enrol_jpeg(api, nip, jpegs):
+    s = api.post("/me/enrollment/uploads", user=nip)
+    assert s.status_code == 201, s.json
+    for target, data in zip(s.json["uploads"], jpegs):
+        api.upload(target, data, "image/jpeg")
+    return api.post("/me/enrollment", {"session_id": s.json["session_id"], "consent": True}, user=nip)
+
+
+def test_real_faces_re_enrol_under_the_new_model_only_when_they_match_the_old_template(
+        api, set_now, setting, tmp_path):
+    from tests.conftest import FACES_DEV
+    if not FACES_DEV.is_dir():
+        pytest.skip(f"real face photos not available at {FACES_DEV}")
+    from chalicelib.face import FaceConfig, FaceEngine
+    from chalicelib.face.match import Calibration
+    from tests.faces import OTHER_PERSON, photos, previous_calibration
+    setting("HADIR_LIVENESS_REQUIRED", "false")  # frontal photos; the challenge is tested elsewhere
+    set_now("2026-03-03T07:45:00+08:00")
+    gul, stranger = photos("Abdullah_Gul"), photos(OTHER_PERSON)
+    # Given Ayu enrolled under the previous model (dlib-resnet alone)
+    prev = previous_calibration(tmp_path)
+    old = ship(FaceEngine(calibration=Calibration.load(prev)))
+    assert enrol_jpeg(api, AYU, gul[:3]).json["model_version"] == old.model_version
+    # And the current model (the fusion) ships with the previous one configured
+    new = ship(FaceEngine(FaceConfig(previous_calibrations=(str(prev),))))
+    assert new.model_version != old.model_version and new.previous_versions == [old.model_version]
+    # When she checks in, then she is told to re-enrol herself
+    r = check_in(api, AYU, checkin_session(api, AYU, data=gul[6], content_type="image/jpeg"))
+    assert r.status_code == 409 and r.json["error"]["details"]["reenrol"] is True, r.json
+    # When another person re-enrols with her account, then the old model refuses them
+    refused = enrol_jpeg(api, AYU, [stranger[i] for i in (0, 1, 3)])
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "reenrolment_mismatch", refused.json
+    assert records().sealed_template(AYU).model_version == old.model_version
+    # When she re-enrols with three new photos of herself, then they are accepted under the new model
+    renewed = enrol_jpeg(api, AYU, gul[3:6])
+    assert renewed.status_code == 201 and renewed.json["model_version"] == new.model_version, renewed.json
+    [audit] = [e for e in records().audit_trail(AYU) if e.action == "enrolment_renewed"]
+    assert audit.details["reasons"][0]["score"] >= audit.details["reasons"][0]["threshold"]
+    # And her check-in with another photo is accepted
+    c = check_in(api, AYU, checkin_session(api, AYU, data=gul[6], content_type="image/jpeg"))
+    assert c.status_code == 201 and c.json["face"]["decision"] == "match", c.json
