@@ -177,7 +177,10 @@ def checkin_uploads(call: Call[s.CheckinUploadsRequest | None, None]) -> s.Uploa
                                                         "body returns the stored result"},
           notes="201 for an accepted or flagged attempt, 422 for a rejected one (stored with its "
                 "reasons); a photo that cannot be verified answers with its error's status and the "
-                "decision. Send Idempotency-Key (1-128 characters) to retry safely.")
+                "decision. Send Idempotency-Key (1-128 characters) to retry safely. A template of "
+                "another face model: 409 enrolment_outdated before any photo is read, details "
+                "{template_model_version, engine_model_version, reenrol} (reenrol true: the employee "
+                "may enrol again themselves; false: needs an admin reset).")
 def create_checkin(call: Call[s.CheckinRequest, None]) -> Outcome:
     result = checkin.check_in(get_services(), call.nip, call.body, call.headers.get("idempotency-key"),
                               lambda_context=call.lambda_context, device_id=_device_id(call))
