@@ -142,6 +142,8 @@ def copy_app(target: Path, models_dir: Path) -> None:
     (target / "models").mkdir(exist_ok=True)
     for f in models + sorted(models_dir.glob("*.json")):
         shutil.copy2(f, target / "models" / f.name)
+    if (models_dir / "previous").is_dir():  # a model upgrade's previous versions (docs/deploy.md)
+        shutil.copytree(models_dir / "previous", target / "models" / "previous", dirs_exist_ok=True)
 
 
 def chalice_runtime(target: Path) -> None:

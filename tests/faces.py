@@ -49,3 +49,29 @@ def available() -> bool:
 
 def path(identity: str) -> pathlib.Path:
     return FACES_DEV / identity
+
+
+# A previous model version for the model-upgrade tests, built from the shipped files (no other
+# weights exist offline): dlib-resnet alone, its calibration's impostor statistics, threshold at
+# its FAR 1e-3 cosine (0.9267, ../shared/docs/face-models.md) as a z-score. A genuinely different
+# model_version (another model set, other parameters) that the engine loads like an old model.
+PREVIOUS_DLIB_THRESHOLD_COSINE = 0.9267
+
+
+def previous_calibration(directory: pathlib.Path) -> pathlib.Path:
+    """Write the dlib-only calibration into ``directory`` (its model file is found in models/ by
+    sha256) and return its path."""
+    import json
+
+    from chalicelib.face import models
+    from chalicelib.face.match import Calibration
+
+    current = json.loads((models.MODELS_DIR / "calibration.json").read_text())
+    [dlib] = [m for m in current["models"] if m["name"] == "dlib-resnet"]
+    z = (PREVIOUS_DLIB_THRESHOLD_COSINE - dlib["impostor_mean"]) / dlib["impostor_std"]
+    variant = {**current, "threshold": round(z, 6), "models": [{**dlib, "weight": 1.0}],
+               "figures": {"note": "test variant: dlib-resnet alone"}}
+    variant["model_version"] = Calibration.from_dict(variant).expected_version()
+    path = directory / "calibration-previous.json"
+    path.write_text(json.dumps(variant))
+    return path

@@ -86,6 +86,22 @@ class FakeEngine:
     threshold = 0.995
     replay_threshold = 0.999999  # distinct photos of one colour stay below
 
+    def __init__(self, model_version: str | None = None, previous_versions: tuple[str, ...] = ()):
+        """A model upgrade: ``model_version`` the shipped one, ``previous_versions`` the ones it
+        can still load (the same colour embedding under another name)."""
+        if model_version:
+            self.model_version = model_version
+        self.previous_versions = sorted(previous_versions)
+
+    def match_previous(self, template, data):
+        from chalicelib.face.match import TemplateVersionError
+        if template.model_version not in self.previous_versions:
+            raise TemplateVersionError(template.model_version, self.model_version)
+        a = self.analyse(data)
+        score = float((template.embeddings["colour"] @ a.embeddings["colour"]).mean())
+        return ft.MatchResult(score, self.threshold, "match" if score >= self.threshold else "no_match",
+                              template.model_version, {"colour": score}, "mean-cosine")
+
     def analyse(self, data: bytes):
         try:
             img = Image.open(io.BytesIO(data))

@@ -77,6 +77,14 @@ def reset_enrolment(call: Call[None, s.ResetQuery]) -> s.EnrolmentReset:
                                  reason=call.query.reason)
 
 
+@endpoint(api, "GET", "/admin/enrolments/outdated", summary="Enrolled templates by face model version: "
+          "who still needs a previous model", roles=ADMIN, response=s.OutdatedEnrolments,
+          notes="After a model upgrade: outdated = 0 means the previous model can be dropped from "
+                "HADIR_FACE_PREVIOUS_CALIBRATIONS (docs/deploy.md, \"Upgrading the face model\").")
+def outdated_enrolments(call: Call[None, None]) -> s.OutdatedEnrolments:
+    return admin.outdated_enrolments(get_services())
+
+
 @endpoint(api, "POST", "/admin/employees/{nip}/sites", summary="Assign a personal site (audited)",
           roles=SITE_MANAGERS, body=s.SiteRequest, response=s.SiteOut, created=True,
           errors={**STAFF_ERRORS, Kind.CONFLICT: ("site_exists",),
@@ -113,7 +121,10 @@ def remove_site(call: Call[None, None]) -> s.SiteOut:
 
 @endpoint(api, "POST", "/me/enrollment/uploads", summary="Three presigned uploads for enrolment",
           roles=EMPLOYEE, needs_nip=True, response=s.UploadSessionOut, created=True,
-          errors={**NOT_FOUND_EMPLOYEE, Kind.CONFLICT: ("already_enrolled",)})
+          errors={**NOT_FOUND_EMPLOYEE, Kind.CONFLICT: ("already_enrolled", "reenrolment_unavailable")},
+          notes="Enrolled employees are refused already_enrolled, unless their template is of a previous "
+                "face model the engine can still load (a model upgrade: they re-enrol themselves); "
+                "reenrolment_unavailable when that model is not configured any more (an admin reset).")
 def enrolment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
     return enrolment.open_uploads(get_services(), call.nip)
 
@@ -123,9 +134,14 @@ def enrolment_uploads(call: Call[None, None]) -> s.UploadSessionOut:
           errors={**SESSION_ERRORS, **PHOTO_ERRORS, Kind.MALFORMED: ("invalid_device_id",),
                   Kind.INVALID: (*SESSION_ERRORS[Kind.INVALID], "consent_required",
                                  "enrolment_photo_rejected", "inconsistent_enrolment_photos",
-                                 "duplicate_enrolment_photos")},
+                                 "duplicate_enrolment_photos"),
+                  Kind.CONFLICT: (*SESSION_ERRORS[Kind.CONFLICT], "reenrolment_unavailable"),
+                  Kind.FORBIDDEN: ("reenrolment_mismatch",)},
           headers=DEVICE_HEADER,
-          notes="consent must be true: the biometric consent notice (UU 27/2022) is recorded.")
+          notes="consent must be true: the biometric consent notice (UU 27/2022) is recorded. A model "
+                "upgrade's re-enrolment (the template of a previous model) must also match the old "
+                "template under the old model: reenrolment_mismatch otherwise, nothing written; it is "
+                "audited (enrolment_renewed) and approved like a first enrolment.")
 def enrol(call: Call[s.EnrolRequest, None]) -> s.EnrolmentOut:
     return enrolment.enrol(get_services(), call.nip, call.body, device_id=_device_id(call))
 
@@ -161,7 +177,10 @@ def checkin_uploads(call: Call[s.CheckinUploadsRequest | None, None]) -> s.Uploa
                                                         "body returns the stored result"},
           notes="201 for an accepted or flagged attempt, 422 for a rejected one (stored with its "
                 "reasons); a photo that cannot be verified answers with its error's status and the "
-                "decision. Send Idempotency-Key (1-128 characters) to retry safely.")
+                "decision. Send Idempotency-Key (1-128 characters) to retry safely. A template of "
+                "another face model: 409 enrolment_outdated before any photo is read, details "
+                "{template_model_version, engine_model_version, reenrol} (reenrol true: the employee "
+                "may enrol again themselves; false: needs an admin reset).")
 def create_checkin(call: Call[s.CheckinRequest, None]) -> Outcome:
     result = checkin.check_in(get_services(), call.nip, call.body, call.headers.get("idempotency-key"),
                               lambda_context=call.lambda_context, device_id=_device_id(call))

@@ -211,7 +211,11 @@ class Settings(BaseSettings):
     def _face(cls, raw: Any) -> Any:
         if isinstance(raw, Mapping):
             try:
-                return FaceConfig.from_mapping(raw)
+                face = FaceConfig.from_mapping(raw)
+                if face.previous_calibrations:  # each file read and checked now, its models never
+                    from chalicelib.face import models, previous
+                    previous.versions(face.previous_calibrations, models.MODELS_DIR)
+                return face
             except (TypeError, ValueError) as exc:
                 raise PydanticCustomError("invalid_face_setting", "{error}",
                                           {"error": str(exc)}) from None

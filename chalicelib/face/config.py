@@ -32,6 +32,11 @@ class FaceConfig:
     # --- liveness (face.liveness): a challenge frame is the enrolled person if dlib's z-score
     # against the template reaches this (impostor mean/std from calibration.json) ---
     liveness_identity_z: float = 2.4  # at most 0.5 % of impostor frames pass (bench/liveness.py)
+    # --- model upgrade (docs/deploy.md "Upgrading the face model") ---
+    # Calibration files of previous model versions the engine can still load, to check that a
+    # self re-enrolment's photos match the outdated template (relative paths: to models/; each
+    # model file is looked up beside its calibration, then in models/, by sha256). Comma-separated.
+    previous_calibrations: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "FaceConfig":
@@ -40,4 +45,12 @@ class FaceConfig:
         if unknown:
             raise ValueError(f"unknown face settings: {sorted(unknown)}")
         base = cls()
-        return replace(base, **{k: type(getattr(base, k))(v) for k, v in values.items()})
+        return replace(base, **{k: _coerce(getattr(base, k), v) for k, v in values.items()})
+
+
+def _coerce(default: Any, value: Any) -> Any:
+    if isinstance(default, tuple):
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(str(v).strip() for v in items if str(v).strip())
+    return type(default)(value)
+

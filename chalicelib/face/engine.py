@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image
 
 from chalicelib.common.errors import InvalidInput
-from chalicelib.face import align, detect, image, liveness, mesh, models, quality, replay
+from chalicelib.face import align, detect, image, liveness, mesh, models, previous, quality, replay
 from chalicelib.face.config import FaceConfig
-from chalicelib.face.match import Calibration
+from chalicelib.face.match import Calibration, TemplateVersionError
 from chalicelib.face.types import (
     DUPLICATE_ENROLMENT_PHOTOS,
     ENROLMENT_PHOTO_REJECTED,
@@ -29,6 +29,7 @@ from chalicelib.face.types import (
     EnrolmentError,
     FaceAnalysis,
     FaceError,
+    MatchResult,
     PhotoReport,
     Template,
     Verification,
@@ -61,6 +62,8 @@ class FaceEngine:
         self.models_dir = models_dir or models.MODELS_DIR
         self._calibration = calibration
         self._lock = threading.Lock()
+        self._previous_files: dict[str, Path] | None = None  # model_version -> calibration file
+        self._previous: dict[str, previous.Previous] = {}
 
     @property
     def calibration(self) -> Calibration:
@@ -152,22 +155,58 @@ class FaceEngine:
                 return sorted(found, key=lambda d: -d.score)
         return []
 
-    def embed(self, analysis: FaceAnalysis, plain: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    def embed(self, analysis: FaceAnalysis, plain: dict[str, np.ndarray] | None = None,
+              prev: previous.Previous | None = None) -> dict[str, np.ndarray]:
         """Each aligned chip through its model (with its mirror view when calibrated so); the
-        photo's own view alone, unaveraged, into ``plain`` if given."""
+        photo's own view alone, unaveraged, into ``plain`` if given. Under the previous model
+        ``prev`` (its calibration, its files) if given."""
         t = time.perf_counter()
+        cal = prev.calibration if prev else self.calibration
         out = {}
         for name, chip in analysis.chips.items():
             x = np.asarray(chip, np.float32)[None]
-            if self.calibration.model(name).flip:
+            if cal.model(name).flip:
                 x = np.concatenate([x, x[:, :, ::-1]])
             raw = models.run(name, np.ascontiguousarray(x), ["embedding"], self.config.threads,
-                             self.models_dir)[0]
-            out[name] = self.calibration.normalise(name, raw)
+                             prev.dirs[name] if prev else self.models_dir)[0]
+            out[name] = cal.normalise(name, raw)
             if plain is not None:
-                plain[name] = self.calibration.normalise(name, raw[:1])
+                plain[name] = cal.normalise(name, raw[:1])
         analysis.timings_ms["embed"] = _ms_since(t)
         return out
+
+    # --- previous model versions (model upgrade: face/previous.py) ---
+    @property
+    def previous_versions(self) -> list[str]:
+        """The previous model versions configured (``previous_calibrations``); their files are
+        only parsed, their models not loaded."""
+        if self._previous_files is None:
+            with self._lock:
+                if self._previous_files is None:
+                    self._previous_files = previous.versions(self.config.previous_calibrations, self.models_dir)
+        return sorted(self._previous_files)
+
+    def match_previous(self, template: Template, data: bytes) -> MatchResult:
+        """Score a photo against a template of a previous model version, under that model (loaded
+        on first use). TemplateVersionError if that version is not configured; FaceError if the
+        photo fails a gate."""
+        if template.model_version not in self.previous_versions:
+            raise TemplateVersionError(template.model_version, self.model_version)
+        prev = self._previous_model(template.model_version)
+        analysis = self.inspect(data, embedders=prev.calibration.model_names)
+        failed = [c for c in analysis.checks if not c.ok]
+        if failed:
+            raise FaceError(failed[0].reason, _MESSAGES.get(failed[0].reason, "The photo was refused."),
+                            {"checks": analysis.checks_dict()})
+        embeddings = self.embed(analysis, prev=prev)
+        return prev.calibration.score_template(template, embeddings)
+
+    def _previous_model(self, version: str) -> previous.Previous:
+        with self._lock:
+            if version not in self._previous:
+                assert self._previous_files is not None
+                self._previous[version] = previous.load(self._previous_files[version], self.models_dir)
+            return self._previous[version]
 
     # --- enrolment and verification ---
     def enrol(self, photos: Sequence[bytes], steps: Sequence[str] | None = None,

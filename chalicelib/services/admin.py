@@ -28,6 +28,8 @@ from chalicelib.services.schemas import (
     ImportRow,
     OfficeOut,
     OfficeRequest,
+    OutdatedEnrolments,
+    TemplateVersionCount,
 )
 from chalicelib.wiring import Services
 
@@ -156,3 +158,19 @@ def reset_enrolment(svc: Services, nip: str, actor: str, reason: str | None) -> 
     svc.records.reset_enrolment(nip, actor=actor, reason=reason, now=svc.now_iso())
     logger.info("enrolment reset", extra={"nip": nip, "actor": actor})
     return EnrolmentReset(nip=nip, reset_by=actor)
+
+
+def outdated_enrolments(svc: Services) -> OutdatedEnrolments:
+    """Templates counted by model version: those not of the engine's need a previous model (a
+    self re-enrolment) or an admin reset; none left = the previous models can be dropped."""
+    engine = svc.face_engine()
+    current, loadable = engine.model_version, set(engine.previous_versions)
+    by_version: dict[str, list[str]] = {}
+    for nip, version in sorted(svc.records.template_versions().items()):
+        by_version.setdefault(version, []).append(nip)
+    versions = [TemplateVersionCount(model_version=v, count=len(nips), current=v == current, loadable=v in loadable,
+                                     nips=[] if v == current else nips)
+                for v, nips in sorted(by_version.items(), key=lambda kv: (kv[0] != current, kv[0]))]
+    return OutdatedEnrolments(engine_model_version=current, previous_model_versions=sorted(loadable),
+                              enrolled=sum(v.count for v in versions),
+                              outdated=sum(v.count for v in versions if not v.current), versions=versions)

@@ -35,7 +35,7 @@ from chalicelib.policy.signals import (
 )
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import attempts, idempotency, sessions
-from chalicelib.services.enrolment import employee
+from chalicelib.services.enrolment import employee, require_current
 from chalicelib.services.records import (
     CheckinRecord,
     DayRecord,
@@ -177,6 +177,7 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
     sealed = svc.records.sealed_template(nip)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
+    require_current(svc, sealed)  # enrolment_outdated before any photo is read
     return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history, failures)
 
 

@@ -89,6 +89,21 @@ class AttendanceRecords(Protocol):
 
     def sealed_template(self, nip: str) -> SealedTemplate | None: ...
 
+    def reenrol(self, nip: str, sealed: SealedTemplate, previous_version: str, session_id: str, now: str,
+                consent_notice: str, renewal: JsonObject, device_id: str | None = None,
+                pending: bool = False) -> None:
+        """Replace an enrolled employee's template of model ``previous_version`` by ``sealed``
+        (a model upgrade's self re-enrolment): the employee's enrolment renewed as ``enrol``
+        sets it, the session used, the consent audited again and ``enrolment_renewed`` audited
+        with ``renewal`` (both versions, the old model's match as reasons), all or nothing.
+        Conflict ``concurrent_update`` if the template is not of ``previous_version`` any more,
+        ``session_used``."""
+        ...
+
+    def template_versions(self) -> dict[str, str]:
+        """NIP -> model version of every stored template (no template is decrypted)."""
+        ...
+
     def reset_enrolment(self, nip: str, actor: str, reason: str | None, now: str) -> None:
         """Delete the template and audit who allowed a new enrolment. Conflict ``not_enrolled``."""
         ...

@@ -203,6 +203,26 @@ class EnrolmentReset(Response):
     reset_by: str
 
 
+class TemplateVersionCount(Response):
+    model_version: str
+    count: int
+    current: bool = Field(description="the engine's model version")
+    loadable: bool = Field(description="a previous version the engine can still load: its employees may "
+                                       "re-enrol themselves")
+    nips: list[str] = Field(description="the employees still on this version (empty for the current one)")
+
+
+class OutdatedEnrolments(Response):
+    """Who still needs a previous face model (docs/deploy.md, "Upgrading the face model")."""
+
+    engine_model_version: str
+    previous_model_versions: list[str] = Field(description="configured by HADIR_FACE_PREVIOUS_CALIBRATIONS")
+    enrolled: int
+    outdated: int = Field(description="templates of another version than the engine's: 0 = the previous "
+                                      "models can be dropped")
+    versions: list[TemplateVersionCount]
+
+
 # --- personal sites ---------------------------------------------------------------------------
 class SiteRequest(Request):
     site_id: str = Field(pattern=ID_PATTERN, description="lowercase letters, digits and '-'")

@@ -255,6 +255,66 @@ def test_reset_enrolment_deletes_the_template_and_audits_who(records):
         records.reset_enrolment(BUDI, SUP, None, T2)
 
 
+RENEWAL = {"template_model_version": "toy-v1", "engine_model_version": "toy-v2",
+           "reasons": [{"code": "previous_model_match", "model_version": "toy-v1", "photo": 0,
+                        "score": 3.1, "threshold": 2.7}]}
+
+
+def test_reenrol_replaces_an_outdated_template_renews_the_enrolment_and_audits_both(records):
+    given_enrolled(records)
+    records.put_session(session("renew", purpose="enrolment"), EXPIRES)
+    # When
+    records.reenrol(AYU, sealed("toy-v2"), "toy-v1", "renew", T1, "v2", RENEWAL, device_id="phone-2",
+                    pending=True)
+    # Then
+    assert records.sealed_template(AYU) == sealed("toy-v2")
+    e = records.get_employee(AYU)
+    assert e.enrolled and e.enrolled_at == T1 and e.device_id == "phone-2"
+    assert e.enrolment_status == "pending_approval" and e.enrolment_id == "renew"
+    assert records.get_session("renew").used
+    new = {a.action: a for a in records.audit_trail(AYU)[2:]}
+    assert set(new) == {"biometric_consent_given", "enrolment_renewed"}
+    assert new["biometric_consent_given"].details == {"notice_version": "v2", "model_version": "toy-v2",
+                                                      "device_id": "phone-2"}
+    renewed = new["enrolment_renewed"]
+    assert (renewed.actor, renewed.at, renewed.details) == (AYU, T1, RENEWAL)
+    assert (renewed.before, renewed.after) == ({"model_version": "toy-v1", "enrolled_at": T0},
+                                               {"model_version": "toy-v2", "enrolled_at": T1})
+    assert records.template_versions() == {AYU: "toy-v2"}
+
+
+def test_reenrol_over_another_version_or_with_a_used_session_writes_nothing(records):
+    given_enrolled(records)
+    records.put_session(session("renew", purpose="enrolment"), EXPIRES)
+    # When the template is not of the version the re-enrolment replaces (renewed meanwhile)
+    with pytest.raises(Conflict) as err:
+        records.reenrol(AYU, sealed("toy-v3"), "toy-v2", "renew", T1, "v2", RENEWAL)
+    assert err.value.code == "concurrent_update"
+    # When the session is used
+    with pytest.raises(Conflict) as err:
+        records.reenrol(AYU, sealed("toy-v2"), "toy-v1", "enrol-" + AYU, T1, "v2", RENEWAL)
+    assert err.value.code == "session_used"
+    # Then nothing changed
+    assert records.sealed_template(AYU) == sealed() and not records.get_session("renew").used
+    assert records.get_employee(AYU).enrolled_at == T0
+    assert actions(records) == ["employee_created", "biometric_consent_given"]
+
+
+def test_reenrolling_someone_not_enrolled_is_refused(records):
+    records.put_employee(employee(), T0)
+    records.put_session(session("renew", purpose="enrolment"), EXPIRES)
+    with pytest.raises(Conflict):
+        records.reenrol(AYU, sealed("toy-v2"), "toy-v1", "renew", T1, "v2", RENEWAL)
+    assert records.sealed_template(AYU) is None and not records.get_session("renew").used
+
+
+def test_template_versions_name_every_template_by_nip(records):
+    assert records.template_versions() == {}
+    given_enrolled(records)
+    given_enrolled(records, BUDI)
+    assert records.template_versions() == {AYU: "toy-v1", BUDI: "toy-v1"}
+
+
 # --- personal sites ------------------------------------------------------------------------------
 def site(site_id: str = "home", **kw) -> PersonalSite:
     return PersonalSite(**{"nip": AYU, "site_id": site_id, "kind": "home", "work_mode": "WFH",

@@ -45,7 +45,8 @@ impostor mean and standard deviation (z-normalisation), whether the mirror image
 the centring vector; the template rule; the threshold at FAR <= 1e-3 on the dev set; and the
 figures measured there. `model_version` is derived from all of that, and is stored with every
 enrolment template. **Rebuilding any model file changes its sha256: re-run the calibration, and
-enrolled employees must enrol again** (the service answers `409 enrolment_outdated`).
+enrolled employees must enrol again** (the service answers `409 enrolment_outdated`; keep the old
+calibration as a previous model so they re-enrol themselves: docs/deploy.md, "Upgrading the face model").
 """
 
 def merge_previous(parity, meta, report_out):

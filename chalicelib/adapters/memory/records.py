@@ -211,6 +211,33 @@ class InMemoryRecords:
             t = self._templates.get(nip)
             return _copy(t) if t else None
 
+    def reenrol(self, nip: str, sealed: SealedTemplate, previous_version: str, session_id: str, now: str,
+                consent_notice: str, renewal: JsonObject, device_id: str | None = None,
+                pending: bool = False) -> None:
+        with self._lock:
+            emp = self._existing_employee(nip)
+            old = self._templates.get(nip)
+            failed = {label for label, bad in (("template", old is None or old.model_version != previous_version),
+                                               ("employee", not emp.enrolled),
+                                               ("session", not self._session_usable(session_id))) if bad}
+            _raise_first(failed, {"template": errs.concurrent("template"),
+                                  "session": errs.session_used(), "employee": errs.concurrent("employee")})
+            self._templates[nip] = _copy(sealed)
+            self._employees[nip] = emp.model_copy(update={
+                "enrolled_at": now, "device_id": device_id, "enrolment_id": session_id,
+                "enrolment_status": PENDING_APPROVAL if pending else APPROVED})
+            self._use_session(session_id, now)
+            self._add_audit(nip, "biometric_consent_given", nip,
+                            {"notice_version": consent_notice, "model_version": sealed.model_version,
+                             "device_id": device_id}, now)
+            self._add_audit(nip, "enrolment_renewed", nip, renewal, now,
+                            before={"model_version": previous_version, "enrolled_at": emp.enrolled_at},
+                            after={"model_version": sealed.model_version, "enrolled_at": now})
+
+    def template_versions(self) -> dict[str, str]:
+        with self._lock:
+            return {nip: t.model_version for nip, t in self._templates.items()}
+
     def reset_enrolment(self, nip: str, actor: str, reason: str | None, now: str) -> None:
         """Delete the template and audit who allowed a new enrolment, all or nothing."""
         with self._lock:

@@ -266,6 +266,33 @@ class DynamoRecords:
         return SealedTemplate(ciphertext=b.ciphertext, encrypted_key=b.encrypted_key, nonce=b.nonce,
                               key_id=b.key_id, model_version=b.model_version)
 
+    def reenrol(self, nip: str, sealed: SealedTemplate, previous_version: str, session_id: str, now: str,
+                consent_notice: str, renewal: JsonObject, device_id: str | None = None,
+                pending: bool = False) -> None:
+        emp = self._existing_employee(nip)
+        bio = BiometricModel(nip, ciphertext=sealed.ciphertext, encrypted_key=sealed.encrypted_key,
+                             nonce=sealed.nonce, key_id=sealed.key_id, model_version=sealed.model_version,
+                             created_at=now, consent_notice=consent_notice)
+        consent = {"notice_version": consent_notice, "model_version": sealed.model_version, "device_id": device_id}
+        device = EmployeeModel.device_id.set(device_id) if device_id else EmployeeModel.device_id.remove()
+        before = {"model_version": previous_version, "enrolled_at": emp.enrolled_at}
+        after = {"model_version": sealed.model_version, "enrolled_at": now}
+        _commit(self._conn, [
+            _Write("template", "put", bio, BiometricModel.model_version == previous_version),
+            _Write("employee", "update", emp, EmployeeModel.enrolled == True,  # noqa: E712
+                   [EmployeeModel.enrolled_at.set(now), device,
+                    EmployeeModel.enrolment_status.set(PENDING_APPROVAL if pending else APPROVED),
+                    EmployeeModel.enrolment_id.set(session_id)]),
+            _use_session(session_id, now),
+            _Write("consent", "put", _audit(nip, "biometric_consent_given", nip, consent, now)),
+            _Write("audit", "put", _audit(nip, "enrolment_renewed", nip, renewal, now, before=before, after=after)),
+        ], {"template": errs.concurrent("template"), "session": errs.session_used(),
+            "employee": errs.concurrent("employee")})
+
+    def template_versions(self) -> dict[str, str]:
+        return {b.nip: b.model_version
+                for b in BiometricModel.scan(attributes_to_get=["nip", "model_version"])}
+
     def reset_enrolment(self, nip: str, actor: str, reason: str | None, now: str) -> None:
         """Delete the template and audit who allowed a new enrolment, all or nothing."""
         emp = self._existing_employee(nip)
