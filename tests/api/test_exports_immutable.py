@@ -3,7 +3,6 @@ day writes new objects and never replaces one, the manifests form a chain, GET /
 lists every run with version ids and URLs of exactly those versions."""
 
 import hashlib
-import json
 import subprocess
 import sys
 from pathlib import Path
