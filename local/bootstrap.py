@@ -27,7 +27,11 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
         kwargs: dict[str, Any] = {"Bucket": name}
         if region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        if b.object_lock:  # as the CDK stack's exports bucket: versioned, Object Lock enabled
+            kwargs["ObjectLockEnabledForBucket"] = True
         s3.create_bucket(**kwargs)
+        if b.object_lock:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
             "RestrictPublicBuckets": True})

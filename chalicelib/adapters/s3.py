@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.aws import aws_failure, error_code
-from chalicelib.common.errors import InvalidInput, NotFound
+from chalicelib.common.errors import Conflict, InvalidInput, NotFound
 from chalicelib.common.logs import logger
 from chalicelib.face import types as ft
 from chalicelib.policy.attachments import UploadedObject
@@ -195,49 +195,78 @@ def sse_arguments(kms_key_id: str | None) -> dict[str, str]:
 
 
 class S3Exports:
-    """ExportStore over the exports bucket (versioned, Object Lock): writes, listings, reads and
-    presigned download URLs for auditors."""
+    """ExportStore over the exports bucket (versioned, Object Lock): write-once objects (a put
+    never replaces one: ``IfNoneMatch="*"``), listings with version ids, reads and presigned
+    download URLs naming the version, for auditors."""
 
     def __init__(self, s3_client_provider: Provider, bucket: str, kms_key_id: str | None):
         self._s3 = s3_client_provider
         self.bucket = bucket
         self.kms_key_id = kms_key_id or None
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        """Write one object; the SHA-256 checksum is what Object Lock requires of a PutObject."""
+    def put(self, key: str, body: bytes, content_type: str) -> str | None:
+        """Write one new object and return its version id; Conflict ``export_exists`` if the
+        key is taken (S3 refuses the conditional write, nothing is replaced). The SHA-256
+        checksum is what Object Lock requires of a PutObject."""
         try:
-            self._s3().put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
-                                  ChecksumAlgorithm="SHA256", **sse_arguments(self.kms_key_id))
-        except (ClientError, BotoCoreError) as exc:
+            out = self._s3().put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                                        ChecksumAlgorithm="SHA256", IfNoneMatch="*",
+                                        **sse_arguments(self.kms_key_id))
+        except ClientError as exc:
+            if error_code(exc) in _TAKEN:
+                raise export_exists(key) from exc
             raise aws_failure(exc, "The export could not be written", "export_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "The export could not be written", "export_failure") from exc
+        return out.get("VersionId")
 
-    def list(self, prefix: str) -> list[ExportObject]:
-        """Every object under ``prefix``, sorted by key."""
+    def list(self, prefix: str, versions: bool = False) -> list[ExportObject]:
+        """Every object under ``prefix``, sorted by key; with ``versions``, each one's version id
+        (one HEAD each: an object is written once, so its only version)."""
         try:
             pages = self._s3().get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix)
             found = [ExportObject(key=o["Key"], bytes=int(o["Size"]))
                      for page in pages for o in page.get("Contents", [])]
+            if versions:
+                found = [o.model_copy(update={"version_id": self._s3().head_object(
+                    Bucket=self.bucket, Key=o.key).get("VersionId")}) for o in found]
         except (ClientError, BotoCoreError) as exc:
             raise aws_failure(exc, "The exports could not be listed", "export_failure") from exc
         return sorted(found, key=lambda o: o.key)
 
-    def get(self, key: str) -> bytes:
-        """The object's bytes; NotFound ``export_not_found``."""
+    def get(self, key: str, version_id: str | None = None) -> bytes:
+        """The object's bytes (that version's, if given); NotFound ``export_not_found``."""
         try:
-            return self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self._s3().get_object(Bucket=self.bucket, Key=key,
+                                         **_version(version_id))["Body"].read()
         except ClientError as exc:
-            if error_code(exc) in _MISSING:
+            if error_code(exc) in _MISSING + ("NoSuchVersion", "400", "InvalidArgument"):
                 raise NotFound("No such export file", code="export_not_found",
                                details={"key": key}) from exc
             raise aws_failure(exc, "The export could not be read", "export_failure") from exc
         except BotoCoreError as exc:
             raise aws_failure(exc, "The export could not be read", "export_failure") from exc
 
-    def download_url(self, key: str, expires_in: int) -> str:
-        """A presigned GET valid for ``expires_in`` seconds (signed locally; no request)."""
+    def download_url(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+        """A presigned GET valid for ``expires_in`` seconds (signed locally; no request), of
+        exactly ``version_id`` when given."""
         try:
             return self._s3().generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+                "get_object", Params={"Bucket": self.bucket, "Key": key, **_version(version_id)},
+                ExpiresIn=expires_in)
         except (ClientError, BotoCoreError) as exc:
             raise aws_failure(exc, "The download could not be prepared", "export_failure") from exc
+
+
+_TAKEN = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+
+
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}
+
+
+def export_exists(key: str) -> Conflict:
+    """An export object is never replaced: a second write of a key is refused."""
+    return Conflict("This export file exists and is never overwritten", code="export_exists",
+                    details={"key": key})

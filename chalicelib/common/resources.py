@@ -119,6 +119,7 @@ class Bucket:
     env: str
     expire_days: int | None = None
     purpose: str = ""
+    object_lock: bool = False  # versioned with Object Lock: objects are write-once
 
 
 UPLOADS_BUCKET = Bucket("uploads", "HADIR_BUCKET_UPLOADS", expire_days=1,
@@ -151,8 +152,11 @@ def uploads_expiry(raw_days: int = 1, evidence_days: int = EVIDENCE_DAYS,
     return (*(Expiry(f"expire-raw-images-{p.strip('/')}", p, raw_days) for p in UPLOAD_PREFIXES),
             Expiry("expire-review-evidence", EVIDENCE_PREFIX, evidence_days),
             Expiry("expire-request-attachments", ATTACHMENT_PREFIX, attachment_days))
-EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS",
-                        purpose="Daily attendance CSV + manifest for auditors.")
+EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS", object_lock=True,
+                        purpose="Daily attendance CSV, audit CSV + manifest for auditors: each run "
+                                "writes new objects (attendance/date=<d>/agency=<a>/run=<run_id>/), "
+                                "never overwritten (IfNoneMatch, versioned, Object Lock), the "
+                                "manifests chained by SHA-256.")
 BUCKETS: tuple[Bucket, ...] = (UPLOADS_BUCKET, EXPORTS_BUCKET)
 
 

@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from chalicelib.common.errors import JsonObject
@@ -130,3 +130,46 @@ def manifest(csv_bytes: bytes, rows: Sequence[dict] | int, *, date: date | str, 
         "format": "text/csv; header=present (RFC 4180)",
         **({"audit": audit} if audit is not None else {}),
     }
+
+
+# --- runs: write-once, chained ------------------------------------------------------------------
+# Each run of a day's export writes new objects under its own run id, never replacing an earlier
+# run's: ``<date prefix>run=<run_id>/records.csv``, ``audit.csv`` and, last, ``manifest.json``.
+# The manifest states every file's SHA-256 and the SHA-256 of the manifest before it (the day's
+# previous run, or for the day's first run the previous day's last run, or null), so the runs form
+# a chain that tools/verify_exports.py checks offline.
+
+RECORDS_FILE = "records.csv"
+MANIFEST_FILE = "manifest.json"
+RUN_DIR = "run="
+_RUN_TIME = "%Y%m%dT%H%M%S%fZ"
+
+
+def run_id(now: datetime, token: str, after: str | None = None) -> str:
+    """``<UTC yyyymmddThhmmssffffffZ>-<token>``: sorts as the runs were made. Later than
+    ``after`` (the run it chains to) even if the clock stood still or stepped back."""
+    at = now.astimezone(timezone.utc)
+    if after:
+        before = datetime.strptime(after.split("-", 1)[0], _RUN_TIME).replace(tzinfo=timezone.utc)
+        at = max(at, before + timedelta(microseconds=1))
+    return f"{at.strftime(_RUN_TIME)}-{token}"
+
+
+def run_of(key: str) -> str | None:
+    """The run id in an export key (None: not a run's object)."""
+    part = next((p for p in key.split("/") if p.startswith(RUN_DIR)), None)
+    return part[len(RUN_DIR):] if part else None
+
+
+def chain(base: JsonObject, *, run: str, zone: str, sequence: int, previous_sha256: str | None,
+          files: dict[str, bytes]) -> JsonObject:
+    """``base`` (:func:`manifest`) as one run's link: its id, zone and sequence in the day, the
+    previous manifest's SHA-256 and each file's name, size and SHA-256."""
+    return {**base, "run_id": run, "zone": zone, "run_sequence": sequence,
+            "previous_manifest_sha256": previous_sha256,
+            "files": [{"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                      for name, data in files.items()]}
+
+
+def manifest_bytes(man: JsonObject) -> bytes:
+    return json.dumps(man, indent=2, sort_keys=True).encode()

@@ -1,12 +1,14 @@
 """Scheduled work: absence detection per time zone, and the daily export for auditors.
 
-Both are safe to run twice: absent marks are conditional writes, notices are once-only, and the
-export rewrites the same objects from the same records (each run is itself audited).
+Both are safe to run twice: absent marks are conditional writes, notices are once-only, and each
+export run writes new, write-once objects chained to the run before (each run is itself audited).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,11 +30,18 @@ from chalicelib.policy.day import (
 )
 from chalicelib.policy.export import (
     AUDIT_FILE,
+    MANIFEST_FILE,
+    RECORDS_FILE,
+    RUN_DIR,
     audit_manifest,
     audit_to_csv,
     audit_window,
+    chain,
     manifest,
+    manifest_bytes,
     records_to_csv,
+    run_id,
+    run_of,
 )
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services import notices
@@ -162,10 +171,12 @@ EXPORT_ACTOR = "scheduler"
 
 
 def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> JsonObject:
-    """Write records.csv, audit.csv and manifest.json for ``day`` (default: the local day that
-    just ended in ``zone``), and audit the run with the keys and SHA-256 written. Every zone's run
-    rewrites the files with all records of that date; the run after the westernmost zone (WIB)
-    ends is complete (for the audit entries too: they are those of the day in WIB)."""
+    """Write a new run of ``day``'s export (default: the local day that just ended in ``zone``):
+    records.csv, audit.csv and, last, manifest.json under ``run=<run_id>/``, never replacing an
+    earlier run's objects. The manifest chains to the previous run's (the day's, else the day
+    before's last). Every zone's run holds all records of that date; the run after the
+    westernmost zone (WIB) ends is complete (the audit entries are those of the day in WIB).
+    The run is itself audited with its keys, version ids and SHA-256."""
     now = svc.clock.now()
     if day is None:
         day = OfficeRules(timezone=ZONES[zone][0]).local_moment(now)[0] - timedelta(days=1)
@@ -174,22 +185,51 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> Jso
              if d.day.status in ("absent", *REQUEST_STATUSES)]
     body = records_to_csv(rows)
     audit_body, audit_part = _audit_file(svc, day)
-    man = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now),
-                   audit=audit_part)
-    man["zones_ended"] = [z for z, (tz, _) in ZONES.items() if OfficeRules(timezone=tz).local_moment(now)[0] > day]
-    prefix = export_prefix(svc, day)
-    files = {prefix + "records.csv": (body, "text/csv"), prefix + AUDIT_FILE: (audit_body, "text/csv"),
-             prefix + "manifest.json": (json.dumps(man, indent=2).encode(), "application/json")}
-    for key, (data, content_type) in files.items():
-        svc.exports.put(key, data, content_type)
+    previous = _last_run(svc, day) or _last_run(svc, day - timedelta(days=1))
+    run = run_id(now, secrets.token_hex(4), after=previous.run if previous else None)
+    sequence = previous.sequence + 1 if previous and previous.day == day else 1
+    base = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now),
+                    audit=audit_part)
+    base["zones_ended"] = [z for z, (tz, _) in ZONES.items() if OfficeRules(timezone=tz).local_moment(now)[0] > day]
+    man = chain(base, run=run, zone=zone, sequence=sequence,
+                previous_sha256=previous.sha256 if previous else None,
+                files={RECORDS_FILE: body, AUDIT_FILE: audit_body})
+    prefix = f"{export_prefix(svc, day)}{RUN_DIR}{run}/"
+    files = {prefix + RECORDS_FILE: (body, "text/csv"), prefix + AUDIT_FILE: (audit_body, "text/csv"),
+             prefix + MANIFEST_FILE: (manifest_bytes(man), "application/json")}
+    versions = {key: svc.exports.put(key, data, content_type) for key, (data, content_type) in files.items()}
+    man_sha = hashlib.sha256(files[prefix + MANIFEST_FILE][0]).hexdigest()
     svc.records.append_audit(AuditEntry(
         subject=f"export#{day.isoformat()}", at=utc_iso(now), action="export_written", actor=EXPORT_ACTOR,
-        details={"zone": zone, "rows": len(rows), "audit_rows": audit_part["rows"]},
-        after={"files": {k: hashlib.sha256(data).hexdigest() for k, (data, _) in files.items()}}))
-    logger.info("export written", extra={"date": day.isoformat(), "rows": len(rows),
+        details={"zone": zone, "rows": len(rows), "audit_rows": audit_part["rows"], "run_id": run},
+        after={"files": {k: hashlib.sha256(data).hexdigest() for k, (data, _) in files.items()},
+               "versions": versions, "manifest_sha256": man_sha}))
+    logger.info("export written", extra={"date": day.isoformat(), "rows": len(rows), "run_id": run,
                                          "audit_rows": audit_part["rows"]})
-    return {"date": day.isoformat(), "rows": len(rows), "key": prefix + "records.csv", "sha256": man["sha256"],
-            "audit_rows": audit_part["rows"], "audit_key": prefix + AUDIT_FILE}
+    return {"date": day.isoformat(), "run_id": run, "rows": len(rows), "key": prefix + RECORDS_FILE,
+            "sha256": man["sha256"], "audit_rows": audit_part["rows"], "audit_key": prefix + AUDIT_FILE,
+            "manifest_key": prefix + MANIFEST_FILE, "manifest_sha256": man_sha,
+            "previous_manifest_sha256": man["previous_manifest_sha256"]}
+
+
+@dataclass(frozen=True)
+class _Run:
+    day: date
+    run: str
+    sequence: int
+    sha256: str
+
+
+def _last_run(svc: Services, day: date) -> _Run | None:
+    """The latest run of ``day`` that wrote its manifest (a run cut short chains nothing)."""
+    manifests = [o.key for o in svc.exports.list(export_prefix(svc, day))
+                 if o.key.endswith("/" + MANIFEST_FILE) and run_of(o.key)]
+    if not manifests:
+        return None
+    key = max(manifests, key=lambda k: run_of(k) or "")
+    data = svc.exports.get(key)
+    return _Run(day, run_of(key) or "", int(json.loads(data).get("run_sequence") or 0),
+                hashlib.sha256(data).hexdigest())
 
 
 def _audit_file(svc: Services, day: date) -> tuple[bytes, JsonObject]:

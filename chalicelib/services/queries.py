@@ -1,20 +1,24 @@
 """Read models: an employee's own profile and days, a supervisor's team, auditors' exports."""
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, timedelta
 
 from chalicelib.common.errors import InvalidInput, JsonObject, NotFound
 from chalicelib.policy.day import Day, view_status
+from chalicelib.policy.export import MANIFEST_FILE, run_of
 from chalicelib.policy.decision import for_employee
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.services.enrolment import employee
-from chalicelib.services.records import CheckinRecord, DayRecord, Employee, Office
+from chalicelib.services.records import CheckinRecord, DayRecord, Employee, ExportObject, Office
 from chalicelib.services.schemas import (
     CheckinBrief,
     DateRangeQuery,
     EnrolmentState,
     ExportFile,
     ExportList,
+    ExportRun,
     Me,
     MyAttendance,
     MyDay,
@@ -128,10 +132,36 @@ def export_prefix(svc: Services, day: date) -> str:
 
 
 def exports(svc: Services, day: date) -> ExportList:
-    listed = svc.exports.list(export_prefix(svc, day))
-    if not listed:
+    """Every run of ``day``'s export, oldest first, each file with its version id and a presigned
+    URL of exactly that version; ``files``: the latest run with a manifest."""
+    by_run: dict[str, list[ExportObject]] = {}
+    for o in svc.exports.list(export_prefix(svc, day), versions=True):
+        run = run_of(o.key)
+        if run:
+            by_run.setdefault(run, []).append(o)
+    if not by_run:
         raise NotFound("No export for this date yet", code="export_not_found",
                        details={"date": day.isoformat()})
-    files = [ExportFile(key=o.key, bytes=o.bytes, url=svc.exports.download_url(o.key, DOWNLOAD_TTL_S))
-             for o in listed]
-    return ExportList(date=day.isoformat(), files=files, expires_in=DOWNLOAD_TTL_S)
+    runs = [_export_run(svc, run, objs) for run, objs in sorted(by_run.items())]
+    complete = [r for r in runs if r.manifest_sha256]
+    return ExportList(date=day.isoformat(), files=(complete or runs)[-1].files, runs=runs,
+                      expires_in=DOWNLOAD_TTL_S)
+
+
+def _export_run(svc: Services, run: str, objects: list[ExportObject]) -> ExportRun:
+    files = [ExportFile(key=o.key, bytes=o.bytes, version_id=o.version_id,
+                        url=svc.exports.download_url(o.key, DOWNLOAD_TTL_S, o.version_id))
+             for o in objects]
+    man = next((o for o in objects if o.key.endswith("/" + MANIFEST_FILE)), None)
+    if man is None:
+        return ExportRun(run_id=run, files=files)
+    data = svc.exports.get(man.key, man.version_id)
+    try:
+        stated = json.loads(data)
+    except ValueError:
+        stated = None
+    if not isinstance(stated, dict):  # never so as written: shown without what it would state
+        return ExportRun(run_id=run, manifest_sha256=hashlib.sha256(data).hexdigest(), files=files)
+    return ExportRun(run_id=run, zone=stated.get("zone"), created_at=stated.get("generated_at"),
+                     sequence=stated.get("run_sequence"), manifest_sha256=hashlib.sha256(data).hexdigest(),
+                     previous_manifest_sha256=stated.get("previous_manifest_sha256"), files=files)

@@ -238,6 +238,7 @@ class Notification(Record):
 class ExportObject(Record):
     key: str
     bytes: int
+    version_id: str | None = None  # the object's (only) version; listed on request
 
 
 class RequestDecision(Record):

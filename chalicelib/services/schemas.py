@@ -551,12 +551,27 @@ class ExportDateQuery(Query):
 class ExportFile(Response):
     key: str
     bytes: int
-    url: str
+    url: str = Field(description="presigned GET of exactly this version")
+    version_id: str | None = Field(default=None, description="the object's only version (write-once)")
+
+
+class ExportRun(Response):
+    """One run of a day's export: write-once files under ``run=<run_id>/``, the manifest chained
+    to the previous run's (verify offline: ``python tools/verify_exports.py DIR``)."""
+
+    run_id: str = Field(description="UTC time of the run + random; sorts as the runs were made")
+    zone: str | None = None
+    created_at: str | None = Field(default=None, description="the manifest's generated_at")
+    sequence: int | None = Field(default=None, description="1 for the day's first run")
+    manifest_sha256: str | None = Field(default=None, description="null: the run wrote no manifest")
+    previous_manifest_sha256: str | None = None
+    files: list[ExportFile]
 
 
 class ExportList(Response):
     date: str
-    files: list[ExportFile]
+    files: list[ExportFile] = Field(description="the latest complete run's files")
+    runs: list[ExportRun] = Field(default_factory=list, description="every run, oldest first")
     expires_in: int
 
 

@@ -23,7 +23,7 @@ from chalicelib.adapters.notify import SnsSesNotifier
 from chalicelib.adapters.s3 import S3Exports, S3Uploads
 from chalicelib.adapters.vault import BiometricVaultError, KmsVault
 from chalicelib.common import resources as r
-from chalicelib.common.errors import Internal, InvalidInput, Kind, NotFound, Unauthenticated
+from chalicelib.common.errors import Conflict, Internal, InvalidInput, Kind, NotFound, Unauthenticated
 from chalicelib.face import types as ft
 from tests.conftest import _boto_client
 
@@ -377,6 +377,40 @@ def test_without_a_configured_key_the_buckets_kms_default_applies(exports):
     head = exports.head(PREFIX + "manifest.json")
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"] == exports.bucket_key
+
+
+def test_an_export_is_never_overwritten(exports):
+    # Given a file written (its version id returned)
+    store = exports.make(exports.exports_key)
+    version = store.put(PREFIX + "run=1/records.csv", b"nip\n1\n", "text/csv")
+    assert version
+    # When the same key is written again
+    with pytest.raises(Conflict) as err:
+        store.put(PREFIX + "run=1/records.csv", b"nip\n2\n", "text/csv")
+    # Then the write is refused, the first bytes stay, and that is still the only version
+    assert err.value.code == "export_exists" and err.value.details == {"key": PREFIX + "run=1/records.csv"}
+    assert store.get(PREFIX + "run=1/records.csv") == b"nip\n1\n"
+    assert exports.head(PREFIX + "run=1/records.csv")["VersionId"] == version
+    assert [o.version_id for o in store.list(PREFIX, versions=True)] == [version]
+
+
+def test_exports_are_listed_read_and_served_by_version(exports):
+    # Given two runs' files
+    store = exports.make(exports.exports_key)
+    v1 = store.put(PREFIX + "run=1/manifest.json", b'{"run": 1}', "application/json")
+    v2 = store.put(PREFIX + "run=2/manifest.json", b'{"run": 2}', "application/json")
+    # When listed with versions; then each object's own version, sorted by key
+    assert [(o.key, o.version_id) for o in store.list(PREFIX, versions=True)] == [
+        (PREFIX + "run=1/manifest.json", v1), (PREFIX + "run=2/manifest.json", v2)]
+    assert [o.version_id for o in store.list(PREFIX)] == [None, None]  # not asked: no HEADs
+    # And a read or a download URL of that version gives exactly its bytes
+    assert store.get(PREFIX + "run=2/manifest.json", v2) == b'{"run": 2}'
+    url = store.download_url(PREFIX + "run=1/manifest.json", 900, v1)
+    assert f"versionId={v1}" in url and exports.fetch(url) == b'{"run": 1}'
+    # And a version id of another object finds nothing
+    with pytest.raises(NotFound) as err:
+        store.get(PREFIX + "run=1/manifest.json", v2)
+    assert err.value.code == "export_not_found"
 
 
 # --- Notifier ---------------------------------------------------------------------------------

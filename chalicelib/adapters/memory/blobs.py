@@ -23,6 +23,7 @@ from chalicelib.adapters.s3 import (
     NONCE_META,
     UploadLimits,
     document_conditions,
+    export_exists,
     sse_arguments,
     upload_missing,
 )
@@ -45,6 +46,7 @@ class StoredObject:
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     encryption: dict[str, str] = field(default_factory=dict)  # as PutObject's SSE arguments
+    version_id: str | None = None
 
 
 # --- uploads ----------------------------------------------------------------------------------
@@ -126,9 +128,11 @@ class InMemoryUploads:
 # --- exports ----------------------------------------------------------------------------------
 
 class InMemoryExports:
-    """ExportStore twin. Records each object's content type and the encryption S3 would apply
-    (``kms_key_id``'s SSE-KMS, else the bucket default ``bucket_kms_key_id``), read back by
-    ``head`` in head_object's shape; ``fetch`` resolves a URL from ``download_url``."""
+    """ExportStore twin. Write-once like the versioned, Object Lock bucket with ``IfNoneMatch``:
+    a second put of a key is refused (Conflict ``export_exists``), every object has a version id.
+    Records each object's content type and the encryption S3 would apply (``kms_key_id``'s
+    SSE-KMS, else the bucket default ``bucket_kms_key_id``), read back by ``head`` in
+    head_object's shape; ``fetch`` resolves a URL from ``download_url``."""
 
     def __init__(self, kms_key_id: str | None = None, *, bucket_kms_key_id: str | None = None,
                  bucket: str = "exports"):
@@ -136,43 +140,50 @@ class InMemoryExports:
         self.kms_key_id = kms_key_id or None
         self.bucket_kms_key_id = bucket_kms_key_id
         self.objects: dict[str, StoredObject] = {}
-        self._urls: dict[str, tuple[str, float]] = {}
+        self._urls: dict[str, tuple[str, str | None, float]] = {}
 
     def _encryption(self) -> dict[str, str]:
         return sse_arguments(self.kms_key_id) or sse_arguments(self.bucket_kms_key_id)
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        self.objects[key] = StoredObject(bytes(body), content_type, encryption=self._encryption())
+    def put(self, key: str, body: bytes, content_type: str) -> str:
+        if key in self.objects:
+            raise export_exists(key)
+        version = uuid.uuid4().hex
+        self.objects[key] = StoredObject(bytes(body), content_type, encryption=self._encryption(),
+                                         version_id=version)
+        return version
 
-    def list(self, prefix: str) -> list[ExportObject]:
-        return [ExportObject(key=k, bytes=len(o.body))
+    def list(self, prefix: str, versions: bool = False) -> list[ExportObject]:
+        return [ExportObject(key=k, bytes=len(o.body), version_id=o.version_id if versions else None)
                 for k, o in sorted(self.objects.items()) if k.startswith(prefix)]
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, version_id: str | None = None) -> bytes:
         obj = self.objects.get(key)
-        if obj is None:
+        if obj is None or (version_id and obj.version_id != version_id):
             raise NotFound("No such export file", code="export_not_found", details={"key": key})
         return obj.body
 
-    def download_url(self, key: str, expires_in: int) -> str:
+    def download_url(self, key: str, expires_in: int, version_id: str | None = None) -> str:
         url = (f"memory://{self.bucket}/{quote(key)}?X-Amz-Expires={expires_in}"
-               f"&X-Amz-Signature={secrets.token_hex(16)}")
-        self._urls[url] = (key, time.monotonic() + expires_in)
+               + (f"&versionId={version_id}" if version_id else "")
+               + f"&X-Amz-Signature={secrets.token_hex(16)}")
+        self._urls[url] = (key, version_id, time.monotonic() + expires_in)
         return url
 
     def fetch(self, url: str) -> bytes:
         """What a GET of a download URL returns (NotFound if unknown, expired or deleted)."""
-        key, until = self._urls.get(url, ("", 0.0))
+        key, version, until = self._urls.get(url, ("", None, 0.0))
         if time.monotonic() > until:
             raise NotFound("The download link is unknown or expired", code="link_expired")
-        return self.get(key)
+        return self.get(key, version)
 
     def head(self, key: str) -> JsonObject:
         """head_object's fields for a stored object."""
         obj = self.objects.get(key)
         if obj is None:
             raise NotFound("No such export file", code="export_not_found", details={"key": key})
-        return {"ContentType": obj.content_type, "ContentLength": len(obj.body), **obj.encryption}
+        return {"ContentType": obj.content_type, "ContentLength": len(obj.body),
+                "VersionId": obj.version_id, **obj.encryption}
 
 
 # --- vault ------------------------------------------------------------------------------------
