@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
+import subprocess
+import sys
 
 import boto3
 import pytest
@@ -59,7 +61,7 @@ def test_the_api_publishes_its_contract(stack):
     assert doc["paths"]["/checkins"]["post"]["x-roles"] == ["employee"]
 
 
-def test_a_day_in_the_life(stack):
+def test_a_day_in_the_life(stack, tmp_path):
     api = stack["api"]
     # Given: an employee logged in on her phone
     me = login(stack, AYU)
@@ -276,6 +278,31 @@ def test_a_day_in_the_life(stack):
     # And the day's audit entries come with it, under their own checksum
     audit_csv = requests.get(urls["audit.csv"], timeout=10).content
     assert manifest["audit"]["sha256"] == hashlib.sha256(audit_csv).hexdigest()
+
+    # When: the WIB run exports the same date again, later
+    again = requests.post(f"{stack['control']}/jobs/export_wib?now=2026-03-04T00:31:00%2B07:00", timeout=60).json()
+    assert again["result"]["previous_manifest_sha256"] == exp["result"]["manifest_sha256"]
+    # Then: both runs are listed, chained, each file pinned to its version, nothing overwritten
+    runs = requests.get(f"{api}/audit/exports?date=2026-03-03", headers=login(stack, "auditor"), timeout=10).json()["runs"]
+    assert len(runs) == 2 and runs[1]["previous_manifest_sha256"] == runs[0]["manifest_sha256"]
+    assert all(f["version_id"] for run in runs for f in run["files"])
+    # And an auditor verifies the downloaded runs offline with the documented command
+    folder = tmp_path / "exports"
+    for run in runs:
+        (folder / run["run_id"]).mkdir(parents=True)
+        for f in run["files"]:
+            (folder / run["run_id"] / f["key"].rsplit("/", 1)[-1]).write_bytes(requests.get(f["url"], timeout=10).content)
+    verify = [sys.executable, "-I", str(ROOT / "tools" / "verify_exports.py"), str(folder), "--head", runs[-1]["manifest_sha256"]]
+    checked = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "OK: 2 runs" in checked.stdout, checked.stdout + checked.stderr
+    first_csv = folder / runs[0]["run_id"] / "records.csv"
+    first_csv.write_bytes(first_csv.read_bytes().replace(b"excused", b"present", 1))  # tampered after download
+    assert subprocess.run(verify, capture_output=True, text=True, timeout=60).returncode == 1
+
+    # And: nobody needs the previous face model (every template is of the shipped one)
+    outdated = requests.get(f"{api}/admin/enrolments/outdated", headers=login(stack, "admin"), timeout=10)
+    assert outdated.status_code == 200, outdated.text
+    assert outdated.json()["outdated"] == 0 and outdated.json()["previous_model_versions"] == []
 
     # And: the audit log shows each privileged step of the day, oldest first, page by page
     auditor, entries, cursor = login(stack, "auditor"), [], None
