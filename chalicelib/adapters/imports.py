@@ -14,10 +14,11 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters import aws
-from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Kind, Unavailable
+from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Kind, TooLarge, Unavailable
 from chalicelib.services.schemas import ImportResult
 
 UNAVAILABLE = "import_unavailable"
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 - 1024  # Lambda's synchronous payload limit, less a margin
 
 
 def request(rows: list[JsonObject], actor: str) -> bytes:
@@ -61,9 +62,13 @@ class LambdaImports:
         self.function_name = function_name
 
     def run(self, rows: list[JsonObject], actor: str) -> ImportResult:
+        payload = request(rows, actor)
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise TooLarge("The import is too large for one request; split it", code="too_many_rows",
+                           details={"bytes": len(payload), "max_bytes": MAX_PAYLOAD_BYTES})
         try:
             out = self._lambda().invoke(FunctionName=self.function_name, InvocationType="RequestResponse",
-                                        Payload=request(rows, actor))
+                                        Payload=payload)
             raw = out["Payload"].read()
         except (ClientError, BotoCoreError) as exc:
             failure = aws.aws_failure(exc, "The import could not be started; try again later", UNAVAILABLE)

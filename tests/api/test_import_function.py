@@ -116,3 +116,11 @@ def test_without_a_function_the_import_runs_in_process_and_with_one_through_lamb
     setting("HADIR_IMPORT_FUNCTION", FUNCTION)
     runner = get_services().imports
     assert isinstance(runner, LambdaImports) and runner.function_name == FUNCTION
+
+
+def test_an_import_over_lambdas_payload_limit_is_a_413_before_invoking(api, through_lambda):
+    fake = through_lambda(FakeLambda())
+    r = api.post("/admin/employees", [{**ROW, "name": "x" * 7000} for _ in range(1000)], user="admin")
+    assert r.status_code == 413 and r.json["error"]["code"] == "too_many_rows"
+    assert r.json["error"]["details"]["max_bytes"] < r.json["error"]["details"]["bytes"]
+    assert fake.calls == []

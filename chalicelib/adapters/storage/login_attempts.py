@@ -1,9 +1,10 @@
 """Sign-in counts in DynamoDB (table ``login-attempts``): one item per normalised username.
 
 Each sign-in is one conditional write, so concurrent guesses are counted exactly:
+a fresh window (``failures = 1``) only when there is none, or it or its lock is over; else
 ``ADD failures 1`` only while the window is open, no lock is set and fewer than the limit were
-counted; else a fresh window (``failures = 1``) only when there is none, or it or its lock is
-over; else the username is refused. Times are epoch seconds; the TTL attribute lets DynamoDB
+counted; else the username is refused. A sign-in costs one or two writes, a success one more
+(the delete). Times are epoch seconds; the TTL attribute lets DynamoDB
 drop stale items (the logic never relies on it).
 """
 from __future__ import annotations
@@ -20,7 +21,9 @@ from chalicelib.adapters.storage.models import bind, share_client
 from chalicelib.common.settings import Settings
 from chalicelib.policy.login import LoginLimit, LoginTurn, refused_until
 
-_TRIES = 3  # open window, fresh window, open window again (a concurrent fresh one won)
+# A fresh window first (a sign-in with no count: one write), else count in the open one, else a
+# fresh one again (the window ended between the two); then refused.
+_TRIES = 3
 
 
 class DynamoLoginAttempts:
@@ -32,7 +35,7 @@ class DynamoLoginAttempts:
     def take(self, key: str, now: datetime, limit: LoginLimit) -> LoginTurn:
         try:
             for i in range(_TRIES):
-                failures = self._count(key, now, limit) if i % 2 == 0 else self._fresh(key, now, limit)
+                failures = self._fresh(key, now, limit) if i % 2 == 0 else self._count(key, now, limit)
                 if failures is not None:
                     return LoginTurn(True, failures)
             return self._refused(key, now, limit)
