@@ -20,6 +20,8 @@ from chalicelib.services.ports import (
     Clock,
     Directory,
     ExportStore,
+    ImportRunner,
+    LoginAttempts,
     Notifier,
     TemplateVault,
     UploadStore,
@@ -41,6 +43,8 @@ class Services:
     exports: ExportStore
     directory: Directory
     face_engine_provider: Callable[[], Any]
+    login_attempts: LoginAttempts
+    imports: ImportRunner  # the employee import: its own function, or in process (imports.py)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     lateness: LatenessTable = field(default_factory=LatenessTable)
     attempt_limit: AttemptLimit = field(default_factory=AttemptLimit)
@@ -85,6 +89,8 @@ def build(settings: Settings) -> Services:
     """The AWS adapters, each creating its client on first use."""
     from chalicelib.adapters import aws
     from chalicelib.adapters.auth import CognitoDirectory
+    from chalicelib.adapters.imports import InProcessImports, LambdaImports
+    from chalicelib.adapters.storage.login_attempts import DynamoLoginAttempts
     from chalicelib.adapters.notify import SnsSesNotifier
     from chalicelib.adapters.s3 import S3Exports, S3Uploads
     from chalicelib.adapters.storage.records import DynamoRecords
@@ -104,6 +110,9 @@ def build(settings: Settings) -> Services:
         face_engine_provider=_real_face_engine(settings), attempt_limit=attempt_limit(settings),
         signal_rules=signal_rules(settings), liveness=liveness_rules(settings),
         idempotency_client=aws.provider("dynamodb", settings),
+        login_attempts=DynamoLoginAttempts(settings, aws.provider("dynamodb", settings)),
+        imports=(LambdaImports(aws.provider("lambda", settings), settings.import_function)
+                 if settings.import_function else InProcessImports(get_services)),
     )
 
 
@@ -116,6 +125,8 @@ def in_memory(settings: Settings, **overrides: Any) -> Services:
         InMemoryUploads,
         InMemoryVault,
     )
+    from chalicelib.adapters.imports import InProcessImports
+    from chalicelib.adapters.memory.login_attempts import InMemoryLoginAttempts
     from chalicelib.adapters.memory.records import InMemoryRecords
 
     svc = Services(settings=settings, clock=clock_for(settings), records=InMemoryRecords(),
@@ -124,8 +135,10 @@ def in_memory(settings: Settings, **overrides: Any) -> Services:
                    vault=InMemoryVault(), notifier=InMemoryNotifier(), exports=InMemoryExports(),
                    directory=InMemoryDirectory(settings.agency_id), face_engine_provider=_real_face_engine(settings),
                    attempt_limit=attempt_limit(settings), signal_rules=signal_rules(settings),
-                   liveness=liveness_rules(settings))
-    return replace(svc, **overrides)
+                   liveness=liveness_rules(settings), login_attempts=InMemoryLoginAttempts(),
+                   imports=InProcessImports(lambda: svc))
+    svc = replace(svc, **overrides)  # the in-process import sees the overrides too
+    return svc
 
 
 _services: Services | None = None

@@ -212,6 +212,9 @@ const R = {
   request_in_progress: ['Masih diproses: tunggu sebentar', 'Still being processed: wait a moment'],
   // auth
   invalid_credentials: ['NIP atau kata sandi salah', 'Wrong NIP or password'],
+  invalid_username: ['NIP tidak valid: tanpa spasi di tengah', 'Invalid NIP: no spaces inside'],
+  wrong_agency: ['Akun ini bukan untuk instansi ini: masuk lagi', 'This account is not for this agency: sign in again'],
+  import_unavailable: ['Impor pegawai belum bisa dijalankan: coba lagi (aman diulang)', 'The import could not run: try again (safe to repeat)'],
   password_reset_required: ['Kata sandi harus diganti: hubungi admin', 'The password must be changed: ask an admin'],
   user_not_confirmed: ['Akun belum aktif', 'The account is not active yet'],
   missing_token: ['Silakan masuk', 'Please sign in'], invalid_token: ['Sesi tidak valid: masuk lagi', 'Invalid session: sign in again'],

@@ -2,7 +2,8 @@
 
 API Gateway's Cognito authorizer is not relied upon (``chalice local`` verifies nothing), so every
 route checks the token here: RS256 signature against the JWKS URL from the settings, issuer,
-audience (the app client id), expiry and ``token_use == "id"``. Roles are Cognito groups.
+audience (the app client id), expiry, ``token_use == "id"`` and the agency claim
+(``custom:agency_id == settings.agency_id``). Roles are Cognito groups.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from chalicelib.common.errors import (
 from chalicelib.common.settings import Settings
 
 ROLES = ("employee", "supervisor", "admin", "auditor")
+AGENCY_CLAIM = "custom:agency_id"  # must equal settings.agency_id
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 
 
 def verify_id_token(token: str, s: Settings) -> Principal:
-    if not s.jwks_url or not s.user_pool_client_id:
+    """The caller of a Cognito ID token of this deployment's user pool (issuer) and app client
+    (audience) for this agency (``custom:agency_id``, set by ``upsert_user``)."""
+    if not s.jwks_url or not s.user_pool_client_id or not s.jwt_issuer:
         raise Internal("Token verification is not configured", code="auth_not_configured")
     try:
         key = _jwks_client(s.jwks_url).get_signing_key_from_jwt(token)
@@ -62,6 +66,9 @@ def verify_id_token(token: str, s: Settings) -> Principal:
                         details={"reason": type(exc).__name__}) from exc
     if claims.get("token_use") != "id":
         raise Unauthenticated("An ID token is required", code="invalid_token", details={"reason": "token_use"})
+    if claims.get(AGENCY_CLAIM) != s.agency_id:  # a user of this pool imported for another agency
+        raise Unauthenticated("The token is not for this agency", code="wrong_agency",
+                              details={"reason": "missing" if AGENCY_CLAIM not in claims else "other_agency"})
     groups = claims.get("cognito:groups") or []
     return Principal(sub=claims["sub"], username=claims.get("cognito:username", claims["sub"]),
                      nip=claims.get("custom:nip") or None, groups=frozenset(groups))
@@ -131,7 +138,7 @@ class CognitoDirectory:
 
     def _create_or_update(self, username: str, nip: str | None, name: str) -> bool:
         """True if the user was created, False if it existed (its attributes are updated)."""
-        attrs = [{"Name": "name", "Value": name}, {"Name": "custom:agency_id", "Value": self.agency_id}]
+        attrs = [{"Name": "name", "Value": name}, {"Name": AGENCY_CLAIM, "Value": self.agency_id}]
         if nip:
             attrs.append({"Name": "custom:nip", "Value": nip})
         try:

@@ -37,6 +37,8 @@ def client(service: str, s: Settings) -> Any:
 def _s3_config(service: str) -> Config:
     if service == "s3":
         return _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    if service == "lambda":  # a synchronous import runs long; never invoke it twice by a retry
+        return _CONFIG.merge(Config(read_timeout=120, retries={"total_max_attempts": 1}))
     return _CONFIG
 
 

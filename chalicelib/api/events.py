@@ -1,9 +1,11 @@
-"""Scheduled and queue handlers: thin adapters from events to the job use cases."""
+"""Scheduled, queue and invoked handlers: thin adapters from events to the use cases."""
 from __future__ import annotations
 
 import json
 
 from chalice import Blueprint
+
+from chalicelib.adapters import imports
 
 from chalicelib.common.logs import flush_metrics, logger
 from chalicelib.common.resources import EMAIL_QUEUE, SCHEDULES, Schedule
@@ -43,3 +45,16 @@ def send_supervisor_email(event):
         sent = notices.send_email(get_services(), notice)
         logger.info("supervisor e-mail", extra={"supervisor_nip": notice.get("supervisor_nip"), "sent": sent})
     flush_metrics()
+
+
+IMPORT_FUNCTION = "import_employees"  # deployed as hadir-<stage>-import_employees (HADIR_IMPORT_FUNCTION)
+
+
+@events.lambda_function(name=IMPORT_FUNCTION)
+def import_employees(event, context):
+    """The employee import, invoked by the API (adapters/imports.py LambdaImports): the only
+    function holding Cognito admin rights. ``{"rows", "actor"}`` -> ``{"result"}`` | ``{"error"}``."""
+    try:
+        return imports.handle(get_services(), event)
+    finally:
+        flush_metrics()

@@ -47,7 +47,7 @@ Codes = Mapping[Kind, tuple[str, ...]]
 # Errors an endpoint answers with without declaring them, by where they are raised.
 BODY_ERRORS: Codes = {Kind.MALFORMED: ("missing_body", "invalid_json", "invalid_body")}  # parsing
 INPUT_ERRORS: Codes = {Kind.INVALID: ("missing_fields", "invalid_request")}  # http.invalid_input
-TOKEN_ERRORS: Codes = {Kind.UNAUTHENTICATED: ("missing_token", "invalid_token", "token_expired"),
+TOKEN_ERRORS: Codes = {Kind.UNAUTHENTICATED: ("missing_token", "invalid_token", "token_expired", "wrong_agency"),
                        Kind.UNAVAILABLE: ("jwks_unavailable",),
                        Kind.INTERNAL: ("auth_not_configured",)}  # auth.principal_from_headers
 ROLE_ERRORS: Codes = {Kind.FORBIDDEN: ("forbidden",)}  # auth.principal_from_headers

@@ -13,7 +13,7 @@ from chalicelib.api import openapi
 from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common.http import Outcome
-from chalicelib.services import (admin, audit, checkin, devices, enrolment, notices, queries, requests,
+from chalicelib.services import (admin, audit, auth, checkin, devices, enrolment, notices, queries, requests,
                                  reviews, sites)
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
@@ -43,9 +43,15 @@ STAFF_ERRORS = {Kind.NOT_FOUND: ("employee_not_found",), Kind.FORBIDDEN: ("not_y
 @endpoint(api, "POST", "/auth/login", summary="Sign in (employees use their NIP)", roles=PUBLIC,
           body=s.LoginRequest, response=s.Tokens,
           errors={Kind.UNAUTHENTICATED: ("invalid_credentials", "user_not_confirmed",
-                                         "password_reset_required", "challenge_required")})
+                                         "password_reset_required", "challenge_required"),
+                  Kind.INVALID: ("invalid_username",),
+                  Kind.TOO_MANY_ATTEMPTS: ("too_many_attempts",)},
+          notes="Every attempt counts against the username (known or not) before Cognito is asked: "
+                "after HADIR_LOGIN_MAX_FAILURES failures within HADIR_LOGIN_WINDOW_S it is locked "
+                "for HADIR_LOGIN_LOCK_S (429, Retry-After), even for the right password; a success "
+                "clears the count.")
 def login(call: Call[s.LoginRequest, None]) -> s.Tokens:
-    return s.Tokens(**get_services().directory.login(call.body.username, call.body.password))
+    return auth.login(get_services(), call.body)
 
 
 @endpoint(api, "POST", "/admin/offices", summary="Create or replace an office", roles=ADMIN,
@@ -59,13 +65,15 @@ def create_office(call: Call[s.OfficeRequest, None]) -> s.OfficeOut:
           roles=ADMIN, body=s.EmployeeRows, raw_body=True, response=s.ImportResult,
           content_types=("application/json", "text/csv"),
           errors={Kind.INVALID: ("invalid_csv", "invalid_employee", "invalid_nip"),
-                  Kind.TOO_LARGE: ("too_many_rows",)},
+                  Kind.TOO_LARGE: ("too_many_rows",), Kind.UNAVAILABLE: ("import_unavailable",)},
           notes="Each row is validated and saved on its own: the response lists every row's "
-                "result. 200 when any row was saved (or there were none), 422 when all failed.")
+                "result. 200 when any row was saved (or there were none), 422 when all failed. "
+                "The rows are saved by the import function (the only one with Cognito admin "
+                "rights); 503 import_unavailable when it could not run (repeating is safe).")
 def import_employees(call: Call[None, None]) -> Outcome:
     ctype = (call.headers.get("content-type") or "application/json").lower()
     rows = admin.parse_employee_rows(call.raw_body, ctype)
-    result = admin.import_employees(get_services(), rows, actor=call.caller.username)
+    result = admin.run_import(get_services(), rows, actor=call.caller.username)
     return Outcome(result, rejected=bool(rows) and not result.created, created=False)
 
 

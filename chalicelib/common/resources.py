@@ -106,9 +106,15 @@ NOTIFICATIONS = Table(
             "kept NOTIFICATION_DAYS.",
 )
 NOTIFICATION_DAYS = 90
+LOGIN_ATTEMPTS = Table(
+    logical="login-attempts", env="HADIR_TABLE_LOGIN_ATTEMPTS", hash_key=Key("username"),
+    ttl_attribute="ttl",
+    purpose="Failed sign-ins per normalised username (known or not) and its lock; counted with "
+            "conditional ADDs before Cognito is asked (services/auth.py), expiring by TTL.",
+)
 
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
-                             IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS)
+                             IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS, LOGIN_ATTEMPTS)
 
 
 # --- S3 -------------------------------------------------------------------------------------

@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     attempt_max_failures: int = _env("HADIR_ATTEMPT_MAX_FAILURES", 5)
     attempt_window_s: int = _env("HADIR_ATTEMPT_WINDOW_S", 600)
     attempt_cooldown_s: int = _env("HADIR_ATTEMPT_COOLDOWN_S", 600)
+    # Sign-in lockout (policy.login): so many failed sign-ins of a username within the window
+    # lock it for lock_s (fixed), before Cognito is asked; unknown usernames count alike.
+    login_max_failures: int = Field(default=5, ge=1, le=100, validation_alias="HADIR_LOGIN_MAX_FAILURES")
+    login_window_s: int = Field(default=900, ge=1, le=86400, validation_alias="HADIR_LOGIN_WINDOW_S")
+    login_lock_s: int = Field(default=900, ge=1, le=86400, validation_alias="HADIR_LOGIN_LOCK_S")
+    # The employee import's own function (api/events.py import_employees, the only one with
+    # Cognito admin rights); empty (local stack, tests): the import runs in the API's process.
+    import_function: str = _env("HADIR_IMPORT_FUNCTION", "")
     # GPS-spoof signals (policy.signals): a fix more precise than this is implausible; faster is travel.
     gps_min_accuracy_m: float = _env("HADIR_GPS_MIN_ACCURACY_M", 1.0)
     gps_max_speed_kmh: float = _env("HADIR_GPS_MAX_SPEED_KMH", 300.0)

@@ -92,11 +92,22 @@ def _csv_rows(raw: bytes) -> list[JsonObject]:
     return rows
 
 
-def import_employees(svc: Services, rows: list[JsonObject], actor: str = "system") -> ImportResult:
-    """Validate and save each row on its own (audited as ``actor``'s); one bad row never loses
-    the good ones."""
+def run_import(svc: Services, rows: list[JsonObject], actor: str) -> ImportResult:
+    """The API's side of an import: the row limit checked here, the rows saved by the import
+    runner (its own function, holding the directory's admin rights; or this process)."""
+    _check_row_count(rows)
+    return svc.imports.run(rows, actor)
+
+
+def _check_row_count(rows: list[JsonObject]) -> None:
     if len(rows) > MAX_ROWS:
         raise TooLarge(f"At most {MAX_ROWS} rows per request", code="too_many_rows")
+
+
+def import_employees(svc: Services, rows: list[JsonObject], actor: str = "system") -> ImportResult:
+    """Validate and save each row on its own (audited as ``actor``'s); one bad row never loses
+    the good ones. Needs the directory's admin rights: runs in the import function."""
+    _check_row_count(rows)
     offices = {o.office_id for o in svc.records.offices()}
     batch_nips = {r.get("nip") for r in rows if isinstance(r, dict)}
     results = []

@@ -12,6 +12,7 @@ from typing import Iterable, Protocol
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.policy.attachments import UploadedObject
+from chalicelib.policy.login import LoginLimit, LoginTurn
 from chalicelib.services.records import (
     AuditCursor,
     AuditEntry,
@@ -29,6 +30,7 @@ from chalicelib.services.records import (
     SealedTemplate,
     UploadSession,
 )
+from chalicelib.services.schemas import ImportResult
 
 
 class Clock(Protocol):
@@ -293,4 +295,30 @@ class Directory(Protocol):
                     groups: Iterable[str]) -> None:
         """Create or update so the role groups are exactly ``groups``; an existing user keeps
         their password unless one is given."""
+        ...
+
+
+class LoginAttempts(Protocol):
+    """Sign-in counts per normalised username (``policy.login``), atomic under concurrency."""
+
+    def take(self, key: str, now: datetime, limit: LoginLimit) -> LoginTurn:
+        """Count one sign-in: allowed while fewer than ``limit.max_failures`` were counted in the
+        window and no lock holds, else refused with when to retry. Starts a new window once the
+        old one (or the lock) is over."""
+        ...
+
+    def lock(self, key: str, until: datetime, now: datetime, limit: LoginLimit) -> None:
+        """Lock the username until ``until`` (if its count still exists: a success since wins)."""
+        ...
+
+    def clear(self, key: str) -> None:
+        """Forget the count (a successful sign-in)."""
+        ...
+
+
+class ImportRunner(Protocol):
+    """Runs an employee import where the directory's admin rights are (its own function)."""
+
+    def run(self, rows: list[JsonObject], actor: str) -> ImportResult:
+        """Every row's result; Unavailable ``import_unavailable`` when it could not run."""
         ...

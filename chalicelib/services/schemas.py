@@ -23,12 +23,15 @@ from pydantic import (
     Field,
     RootModel,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import Position, geofence_to_dict, parse_geofence, parse_position
 from chalicelib.services.records import FaceEvidence, GeoEvidence, PositionEvidence
+from chalicelib.policy.login import username_problem
 from chalicelib.policy.time_rules import OfficeRules
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -96,8 +99,17 @@ class Error(Response):
 
 # --- auth -------------------------------------------------------------------------------------
 class LoginRequest(Request):
-    username: str = Field(min_length=1, max_length=128)
+    error_codes: ClassVar[dict[str, str]] = {"username": "invalid_username"}
+    username: str = Field(min_length=1, max_length=128,
+                          description="the NIP (or an admin's name); trimmed, no inner spaces or control characters")
     password: str = Field(min_length=1, max_length=256)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if problem := username_problem(v):
+            raise PydanticCustomError(problem, "the username is {problem}", {"problem": problem.replace("_", " ")})
+        return v.strip()
 
 
 class Tokens(Response):

@@ -253,12 +253,26 @@ class NotificationModel(_Base):
     ttl = TTLAttribute()
 
 
+class LoginAttemptModel(_Base):
+    """Sign-in attempts of one normalised username in the current window (epoch seconds)."""
+
+    class Meta(_Base.Meta):
+        table_name = r.LOGIN_ATTEMPTS.logical
+
+    username = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    window_start = NumberAttribute()
+    locked_until = NumberAttribute(null=True)
+    ttl = TTLAttribute()
+
+
 MODELS: dict[str, type[Model]] = {
     r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel, r.SITES.logical: SiteModel,
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
     r.SESSIONS.logical: SessionModel, r.AUDIT.logical: AuditModel, r.JOB_RUNS.logical: JobRunModel,
     r.NOTIFICATIONS.logical: NotificationModel,
     r.REQUESTS.logical: RequestModel,
+    r.LOGIN_ATTEMPTS.logical: LoginAttemptModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 # Further models of a table already above: (logical, model).
 SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)
