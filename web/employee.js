@@ -102,7 +102,11 @@ export async function checkin(root, go, kind) {
           const res = await post(kind, session, frames, fix, key);
           return out.replaceChildren(decisionBox(res), h('button', { onclick: () => go('home') }, t('back_home')));
         } catch (e) {
-          if (!(e instanceof NetworkError)) return out.replaceChildren(errorBox(e), h('button', { onclick: () => go('home') }, t('back_home')));
+          if (!(e instanceof NetworkError)) {
+            const renew = e.code === 'enrolment_outdated' && e.details && e.details.reenrol;  // a face-model upgrade
+            return out.replaceChildren(errorBox(e), renew ? h('button', { testid: 'enrol-renew', class: 'primary', onclick: () => go('enrol') }, t('enrol_renew')) : null,
+              h('button', { onclick: () => go('home') }, t('back_home')));
+          }
         }
       }
       await queue.put({ id: uuid(), kind, key: offline ? uuid() : key, captured_at: capturedAt, fix, steps,

@@ -25,6 +25,7 @@ const S = {
   enrol_needed: ['Wajah Anda belum terdaftar. Daftarkan dulu sebelum presensi.',
     'Your face is not enrolled yet. Enrol before checking in.'],
   enrol_start: ['Daftarkan wajah', 'Enrol my face'],
+  enrol_renew: ['Perbarui pendaftaran wajah', 'Renew the enrolment'],
   enrol_pending: ['Pendaftaran wajah menunggu persetujuan atasan; presensi Anda akan ditinjau.',
     'Your enrolment awaits your supervisor\'s approval; your check-ins will be reviewed.'],
   last_queued: ['Presensi yang tadi disimpan sudah terkirim:', 'The check-in kept on this phone was sent:'],
@@ -200,6 +201,8 @@ const R = {
   enrolment_outdated: ['Pendaftaran wajah perlu diperbarui', 'The enrolment must be renewed'],
   consent_required: ['Centang persetujuan dulu', 'Tick the consent first'],
   already_enrolled: ['Wajah sudah terdaftar', 'Already enrolled'],
+  reenrolment_mismatch: ['Foto baru tidak cocok dengan wajah yang terdaftar', 'The new photos do not match the enrolled face'],
+  reenrolment_unavailable: ['Pembaruan sendiri tidak tersedia: minta admin mengatur ulang pendaftaran', 'Self-renewal is not available: ask an admin to reset the enrolment'],
   not_enrolled: ['Wajah belum terdaftar', 'Not enrolled'],
   // sessions and uploads
   session_expired: ['Sesi kedaluwarsa: mulai lagi', 'The session expired: start again'],
