@@ -323,3 +323,18 @@ def test_a_day_in_the_life(stack, tmp_path):
     assert steps.index(("enrolment_approved", KETUT)) < steps.index(("request_approved", KETUT))
     # (an employee may not read it)
     assert requests.get(f"{api}/audit/log", headers=me, timeout=10).status_code == 403
+
+
+def test_password_guessing_locks_the_username_not_the_service(stack):
+    api, nobody = stack["api"], "199912312099121999"  # a NIP nobody has: answered like a real one
+    # Given: five wrong passwords for one username
+    for _ in range(5):
+        r = requests.post(f"{api}/auth/login", json={"username": nobody, "password": "tebak-tebak"}, timeout=10)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_credentials", r.text
+    # When: the sixth guess comes, even spelled another way
+    r = requests.post(f"{api}/auth/login", json={"username": f"  {nobody} ", "password": "tebak-lagi"}, timeout=10)
+    # Then: it is refused without asking Cognito, saying when to retry
+    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts", r.text
+    assert int(r.headers["Retry-After"]) == r.json()["error"]["details"]["retry_after_s"] > 0
+    # And: everyone else still signs in
+    assert "Authorization" in login(stack, "auditor")
