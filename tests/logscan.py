@@ -13,7 +13,7 @@ import contextlib
 import logging
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -47,6 +47,7 @@ class Scanner(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self.test = "<session>"
         self.leaks: list[Leak] = []
+        self.lines = 0
         self._plain = logging.Formatter("%(message)s")
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -54,6 +55,7 @@ class Scanner(logging.Handler):
             line = self._line(record)
         except Exception as exc:  # noqa: BLE001 - a line that cannot be formatted is not emitted
             line = f"<unformattable: {exc!r}>"
+        self.lines += 1
         self.leaks += [Leak(k, self.test, record.name, line) for k in find(line)]
 
     def _line(self, record: logging.LogRecord) -> str:
@@ -89,7 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
     stdout = logger.registered_handler
     stdout.setLevel(logger.log_level)
     logger.setLevel(logging.DEBUG)
-    logger.addHandler(scanner)  # the hadir logger does not propagate
+    if not logger._logger.propagate:  # else its records reach the root's scanner
+        logger.addHandler(scanner)
     root = logging.getLogger()
     root.addHandler(scanner)
     root.setLevel(min(root.level or logging.WARNING, logging.INFO))
@@ -111,3 +114,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if leaks and report.passed:
             report.outcome = "failed"
             report.longrepr = "personal or secret data logged:\n" + "\n".join(str(x) for x in leaks)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if scanner.lines:  # (under xdist the workers scan; the controller logs nothing)
+        terminalreporter.write_line(f"log scan: {scanner.lines} log lines scanned")

@@ -112,6 +112,22 @@ def test_an_unreadable_key_falls_back_to_a_random_one_never_to_the_raw_nip(aws_e
             out = logs.nip_ref(NIP)
         assert out.startswith("p:") and out != ref(NIP) and logs.pseudonyms.fallback
         assert logs.nip_ref(NIP) == out and not leaks
+        assert line("enrolled", nip=NIP)["nip_ref"] == out
+    finally:
+        logs.pseudonyms = saved
+
+
+def test_a_key_failing_while_a_line_is_formatted_still_gives_a_line(aws_env):
+    from chalicelib.adapters.secrets import SecretsLogKey
+    from tests.conftest import _boto_client
+    saved = logs.pseudonyms
+    logs.pseudonyms = logs._Pseudonyms()
+    try:
+        logs.use_key_source(SecretsLogKey(lambda: _boto_client("secretsmanager"), "no-such-secret"), "x")
+        with expect_leaks() as leaks:
+            logger.warning("enrolled", extra={"nip": NIP})
+            out = line("enrolled", nip=NIP)
+        assert out["nip_ref"] == logs.nip_ref(NIP) and not leaks
     finally:
         logs.pseudonyms = saved
 
