@@ -121,7 +121,7 @@ class CognitoDirectory:
             raise aws_failure(exc, "Sign-in is not possible right now", "directory_failure") from exc
         if "AuthenticationResult" not in out:
             raise Unauthenticated("A further challenge is required", code="challenge_required",
-                                  details={"challenge": out.get("ChallengeName")})
+                                  details={"challenge": str(out.get("ChallengeName") or "").lower()})
         res = out["AuthenticationResult"]
         return {"id_token": res["IdToken"], "access_token": res["AccessToken"],
                 "refresh_token": res.get("RefreshToken"), "expires_in": res["ExpiresIn"]}

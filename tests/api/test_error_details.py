@@ -163,3 +163,12 @@ def test_the_aws_code_is_logged_server_side_only():
     assert json.loads(body or "{}")["error"]["code"] == "export_failure"
     assert [(r.aws_error, r.code) for r in records if r.getMessage() == "aws call failed"] == \
         [("AccessDeniedException", "export_failure")]
+
+
+def test_a_cognito_challenge_is_named_in_hadir_words():
+    class Challenging:
+        def initiate_auth(self, **_: Any) -> dict[str, Any]:
+            return {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s"}
+    directory = CognitoDirectory(lambda: Challenging(), "pool", "client", "agency")
+    error = json.loads(body_of(lambda: directory.login("ayu", "pw")) or "{}")["error"]
+    assert (error["code"], error["details"]) == ("challenge_required", {"challenge": "new_password_required"})
