@@ -18,7 +18,8 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -125,6 +126,26 @@ class PseudonymisingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = scrub_text(record.exc_text)
         return True
+
+
+class ScrubbedFailure(Exception):
+    """What an event handler raises instead of its failure, the message pseudonymised: the Lambda
+    runtime prints an unhandled exception's message itself, outside logging."""
+
+
+@contextmanager
+def failures_scrubbed(what: str) -> Iterator[None]:
+    """Log a failure inside (pseudonymised, with its traceback) and raise it on (so the event is
+    still retried): unchanged if its message names no NIP, else as a ScrubbedFailure naming the
+    pseudonyms (and nothing it was chained to)."""
+    try:
+        yield
+    except Exception as exc:
+        logger.exception(f"{what} failed")
+        message = str(exc)
+        if scrub_text(message) == message:
+            raise
+        raise ScrubbedFailure(f"{what} failed: {type(exc).__name__}: {scrub_text(message)}") from None
 
 
 logger = Logger(service="hadir", logger_formatter=PseudonymisingFormatter())

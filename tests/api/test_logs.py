@@ -184,3 +184,31 @@ def test_a_nip_through_the_hadir_logger_is_no_leak():
     "sha256 " + hashlib.sha256(b"x").hexdigest(), "ids 1234567890123456789"])
 def test_ordinary_lines_are_clean(text):
     assert not find(text)
+
+
+def test_a_failing_job_raises_and_logs_no_nip(monkeypatch):
+    # Given the absence job failing with a NIP in its message (the runtime prints what escapes)
+    from chalicelib.api import events
+
+    def fail(*_, **__):
+        raise KeyError(f"no day record for {NIP}")
+    monkeypatch.setattr(events.jobs, "detect_absence", fail)
+    monkeypatch.setattr(events, "get_services", lambda: None)
+    with expect_leaks() as leaks:
+        with pytest.raises(logs.ScrubbedFailure) as err:
+            events.HANDLERS["detect_absence_wib"]({})
+    # Then it still fails (EventBridge and SQS retry), naming the pseudonym, and logs no NIP
+    assert NIP not in str(err.value) and ref(NIP) in str(err.value) and not leaks
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_a_job_failure_naming_no_nip_is_raised_unchanged(monkeypatch):
+    from chalicelib.api import events
+    from chalicelib.common.errors import Unavailable
+
+    def fail(*_, **__):
+        raise Unavailable("The notice could not be published", code="notify_failure")
+    monkeypatch.setattr(events.jobs, "detect_absence", fail)
+    monkeypatch.setattr(events, "get_services", lambda: None)
+    with pytest.raises(Unavailable):
+        events.HANDLERS["detect_absence_wib"]({})
