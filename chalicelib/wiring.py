@@ -85,6 +85,16 @@ def clock_for(settings: Settings) -> Clock:
     return FixedClock(settings.frozen_now) if settings.frozen_now else SystemClock()
 
 
+def _use_log_key(settings: Settings) -> None:
+    """NIPs in logs are pseudonymised under the Secrets Manager key (read when first needed)."""
+    from chalicelib.adapters import aws
+    from chalicelib.adapters.secrets import SecretsLogKey
+    from chalicelib.common import logs
+
+    logs.use_key_source(SecretsLogKey(aws.provider("secretsmanager", settings), settings.log_key_secret),
+                        f"{settings.aws_endpoint_url}|{settings.log_key_secret}")
+
+
 def build(settings: Settings) -> Services:
     """The AWS adapters, each creating its client on first use."""
     from chalicelib.adapters import aws
@@ -96,6 +106,7 @@ def build(settings: Settings) -> Services:
     from chalicelib.adapters.storage.records import DynamoRecords
     from chalicelib.adapters.vault import KmsVault
 
+    _use_log_key(settings)
     s3 = aws.provider("s3", settings)
     return Services(
         settings=settings, clock=clock_for(settings), records=DynamoRecords(settings, aws.provider("dynamodb", settings)),

@@ -6,6 +6,7 @@ Returns the environment variables the application needs for what cannot be named
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any, Callable
 
 from chalicelib.common import resources as r
@@ -15,7 +16,8 @@ LOCAL_WEB_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
 
 
 def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-noreply@example.go.id",
-               sender_domain_verified: bool = True) -> dict[str, str]:
+               sender_domain_verified: bool = True, log_key: str | None = None) -> dict[str, str]:
+    """``log_key``: the log key's value (tests pin one), else a random one."""
     env: dict[str, str] = {}
     ddb = client("dynamodb")
     for t in r.TABLES:
@@ -74,6 +76,11 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
         s3.put_bucket_encryption(Bucket=r.physical_name(stage, b.logical), ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {
                 "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": data_key}, "BucketKeyEnabled": True}]})
+    sm = client("secretsmanager")
+    for sec in r.SECRETS:  # only the log key so far
+        arn = sm.create_secret(Name=r.physical_name(stage, sec.logical), Description=sec.purpose,
+                               SecretString=log_key or secrets.token_hex(32))["ARN"]
+        env[sec.env] = arn
     ses = client("ses")
     ses.verify_email_identity(EmailAddress=ses_sender)
     env[r.SES_SENDER_ENV] = ses_sender

@@ -61,6 +61,12 @@ os.environ["HADIR_ENROLMENT_APPROVAL"] = "false"
 
 from moto import mock_aws  # noqa: E402
 
+from chalicelib.common import logs  # noqa: E402
+
+pytest_plugins = ["tests.logscan"]  # fails a test that logs a NIP, a token, image data, an embedding
+TEST_LOG_KEY = "hadir-test-log-key"  # NIPs in logs are pseudonymised under this fixed key
+logs.use_key_source(lambda: TEST_LOG_KEY.encode(), "tests")
+
 from tests.fakes import FakeEngine  # noqa: E402
 
 
@@ -131,7 +137,7 @@ def aws_env():
     from local.bootstrap import create_all
 
     with mock_aws():
-        env = create_all(_boto_client, "test")
+        env = create_all(_boto_client, "test", log_key=TEST_LOG_KEY)
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         reset_settings()

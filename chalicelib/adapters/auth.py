@@ -63,7 +63,7 @@ def verify_id_token(token: str, s: Settings) -> Principal:
         raise Unavailable("The key set could not be fetched", code="jwks_unavailable") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("The token is invalid", code="invalid_token",
-                        details={"reason": type(exc).__name__}) from exc
+                              details={"reason": token_problem(exc)}) from exc
     if claims.get("token_use") != "id":
         raise Unauthenticated("An ID token is required", code="invalid_token", details={"reason": "token_use"})
     if claims.get(AGENCY_CLAIM) != s.agency_id:  # a user of this pool imported for another agency
@@ -72,6 +72,20 @@ def verify_id_token(token: str, s: Settings) -> Principal:
     groups = claims.get("cognito:groups") or []
     return Principal(sub=claims["sub"], username=claims.get("cognito:username", claims["sub"]),
                      nip=claims.get("custom:nip") or None, groups=frozenset(groups))
+
+
+# PyJWT's exceptions as Hadir's reasons (subclasses first: InvalidSignatureError is a DecodeError)
+_TOKEN_PROBLEMS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.InvalidSignatureError, "bad_signature"), (jwt.DecodeError, "malformed"),
+    (jwt.InvalidAudienceError, "wrong_audience"), (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"), (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidAlgorithmError, "bad_algorithm"), (jwt.PyJWKClientError, "unknown_key"),
+)
+
+
+def token_problem(exc: Exception) -> str:
+    """Why a token was refused, in Hadir's words (never PyJWT's class names)."""
+    return next((reason for cls, reason in _TOKEN_PROBLEMS if isinstance(exc, cls)), "invalid")
 
 
 def principal_from_headers(headers: Any, roles: Iterable[str] | None, settings: Settings) -> Principal:
@@ -114,7 +128,7 @@ class CognitoDirectory:
             raise aws_failure(exc, "Sign-in is not possible right now", "directory_failure") from exc
         if "AuthenticationResult" not in out:
             raise Unauthenticated("A further challenge is required", code="challenge_required",
-                                  details={"challenge": out.get("ChallengeName")})
+                                  details={"challenge": str(out.get("ChallengeName") or "").lower()})
         res = out["AuthenticationResult"]
         return {"id_token": res["IdToken"], "access_token": res["AccessToken"],
                 "refresh_token": res.get("RefreshToken"), "expires_in": res["ExpiresIn"]}
@@ -147,9 +161,9 @@ class CognitoDirectory:
                 MessageAction="SUPPRESS")
             return True
         except ClientError as exc:
-            if aws.error_code(exc) == "InvalidParameterException":
-                raise InvalidInput("The user could not be created", code="invalid_user",
-                                   details={"reason": exc.response["Error"].get("Message", "")}) from exc
+            if aws.error_code(exc) == "InvalidParameterException":  # Cognito's message stays server-side
+                aws.log_aws_failure(exc, "invalid_user")
+                raise InvalidInput("The user could not be created", code="invalid_user") from exc
             if aws.error_code(exc) != "UsernameExistsException":
                 raise
         self._cognito_idp().admin_update_user_attributes(

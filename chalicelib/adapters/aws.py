@@ -9,6 +9,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.common.errors import HadirError, Internal, Unavailable
+from chalicelib.common.logs import logger
 from chalicelib.common.settings import Settings
 
 _lock = threading.Lock()
@@ -62,13 +63,22 @@ _RETRYABLE = {"Throttling", "ThrottlingException", "TooManyRequestsException", "
 def aws_failure(exc: Exception, message: str, code: str) -> HadirError:
     """An AWS failure as the service's own error: retryable ones (throttling, 5xx, no connection)
     are Unavailable, the rest (access denied, missing resource) Internal misconfiguration.
-    Shared by the AWS adapters so no botocore exception reaches a use case."""
-    aws_code = error_code(exc) or type(exc).__name__
+    Shared by the AWS adapters so no botocore exception reaches a use case. The AWS error code
+    is logged here, server-side; the client sees Hadir's ``code`` only."""
+    aws_code = log_aws_failure(exc, code)
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) \
         if isinstance(exc, ClientError) else 0
     if isinstance(exc, BotoCoreError) or aws_code in _RETRYABLE or status >= 500:
-        return Unavailable(message, code=code, details={"aws": aws_code})
-    return Internal(message, code=code, details={"aws": aws_code})
+        return Unavailable(message, code=code)
+    return Internal(message, code=code)
+
+
+def log_aws_failure(exc: Exception, code: str) -> str:
+    """Log an AWS failure's error code (or botocore's exception class) next to Hadir's ``code``,
+    for operators; what a client sees names neither. Returns the AWS code."""
+    aws_code = error_code(exc) or type(exc).__name__
+    logger.warning("aws call failed", extra={"code": code, "aws_error": aws_code})
+    return aws_code
 
 
 def provider(service: str, settings: Settings) -> Callable[[], Any]:

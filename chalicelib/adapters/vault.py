@@ -46,8 +46,8 @@ class KmsVault:
             dk = self._kms().generate_data_key(KeyId=self.key_id, KeySpec="AES_256",
                                                EncryptionContext=_context(nip))
         except (ClientError, BotoCoreError) as exc:
-            raise BiometricVaultError("The template could not be encrypted",
-                                      details={"aws": aws.error_code(exc) or type(exc).__name__}) from exc
+            aws.log_aws_failure(exc, BiometricVaultError.code)
+            raise BiometricVaultError("The template could not be encrypted") from exc
         nonce = os.urandom(12)
         plaintext = json.dumps(template, separators=(",", ":")).encode()
         ciphertext = AESGCM(dk["Plaintext"]).encrypt(nonce, plaintext, nip.encode())
@@ -63,11 +63,11 @@ class KmsVault:
         except ClientError as exc:
             if aws.error_code(exc) == _INTEGRITY:
                 raise integrity_error() from exc
-            raise BiometricVaultError("The template could not be decrypted",
-                                      details={"aws": aws.error_code(exc)}) from exc
+            aws.log_aws_failure(exc, BiometricVaultError.code)
+            raise BiometricVaultError("The template could not be decrypted") from exc
         except BotoCoreError as exc:
-            raise BiometricVaultError("The template could not be decrypted",
-                                      details={"aws": type(exc).__name__}) from exc
+            aws.log_aws_failure(exc, BiometricVaultError.code)
+            raise BiometricVaultError("The template could not be decrypted") from exc
         try:
             plaintext = AESGCM(key).decrypt(bytes(sealed.nonce), bytes(sealed.ciphertext), nip.encode())
         except InvalidTag as exc:

@@ -6,8 +6,7 @@ import json
 from chalice import Blueprint
 
 from chalicelib.adapters import imports
-
-from chalicelib.common.logs import flush_metrics, logger
+from chalicelib.common.logs import failures_scrubbed, flush_metrics, logger
 from chalicelib.common.resources import EMAIL_QUEUE, SCHEDULES, Schedule
 from chalicelib.common.settings import queue_name
 from chalicelib.services import jobs, notices
@@ -22,9 +21,10 @@ def _register(schedule: Schedule):
 
     def handler(event):
         try:
-            if job == "detect_absence":
-                return jobs.detect_absence(get_services(), zone)
-            return jobs.export_day(get_services(), zone=zone)
+            with failures_scrubbed(schedule.handler):  # the runtime prints what escapes
+                if job == "detect_absence":
+                    return jobs.detect_absence(get_services(), zone)
+                return jobs.export_day(get_services(), zone=zone)
         finally:
             flush_metrics()
 
@@ -38,12 +38,13 @@ HANDLERS = {s.handler: _register(s) for s in SCHEDULES}
 
 @events.on_sqs_message(queue=queue_name(EMAIL_QUEUE.logical), batch_size=10, name=EMAIL_QUEUE.handler)
 def send_supervisor_email(event):
-    for record in event:
-        notice = json.loads(record.body)
-        if isinstance(notice, dict) and "Message" in notice and "Type" in notice:
-            notice = json.loads(notice["Message"])  # non-raw SNS delivery
-        sent = notices.send_email(get_services(), notice)
-        logger.info("supervisor e-mail", extra={"supervisor_nip": notice.get("supervisor_nip"), "sent": sent})
+    with failures_scrubbed(EMAIL_QUEUE.handler):  # raised on: the batch is retried
+        for record in event:
+            notice = json.loads(record.body)
+            if isinstance(notice, dict) and "Message" in notice and "Type" in notice:
+                notice = json.loads(notice["Message"])  # non-raw SNS delivery
+            sent = notices.send_email(get_services(), notice)
+            logger.info("supervisor e-mail", extra={"supervisor_nip": notice.get("supervisor_nip"), "sent": sent})
     flush_metrics()
 
 
@@ -55,6 +56,7 @@ def import_employees(event, context):
     """The employee import, invoked by the API (adapters/imports.py LambdaImports): the only
     function holding Cognito admin rights. ``{"rows", "actor"}`` -> ``{"result"}`` | ``{"error"}``."""
     try:
-        return imports.handle(get_services(), event)
+        with failures_scrubbed(IMPORT_FUNCTION):
+            return imports.handle(get_services(), event)
     finally:
         flush_metrics()

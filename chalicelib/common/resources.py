@@ -244,6 +244,21 @@ DATA_KEY = KmsKey("data-key", "data", "HADIR_EXPORTS_KMS_KEY_ID",
 KMS_KEYS: tuple[KmsKey, ...] = (BIOMETRIC_KEY, DATA_KEY)
 
 
+# --- Secrets Manager ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Secret:
+    logical: str  # physical name hadir-<stage>-<logical>
+    env: str  # the secret's name or ARN reaches the app through this variable
+    purpose: str = ""
+
+
+LOG_KEY = Secret("log-key", "HADIR_LOG_KEY_SECRET",
+                 purpose="HMAC key pseudonymising NIPs in logs (common/logs.py); the app only "
+                         "calls secretsmanager:GetSecretValue on it, once per container.")
+SECRETS: tuple[Secret, ...] = (LOG_KEY,)
+
+
 # --- Schedules ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

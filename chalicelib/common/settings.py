@@ -83,6 +83,10 @@ def _biometric_key(d: JsonObject) -> str:
     return f"alias/{r.physical_name(d['stage'], r.BIOMETRIC_KEY.alias)}"
 
 
+def _log_key_secret(d: JsonObject) -> str:
+    return r.physical_name(d["stage"], r.LOG_KEY.logical)
+
+
 def _issuer(d: JsonObject) -> str:
     pool = d["user_pool_id"]
     return f"https://cognito-idp.{d['region']}.amazonaws.com/{pool}" if pool else ""
@@ -114,6 +118,7 @@ class Settings(BaseSettings):
     kms_key_id: str = _derived(r.BIOMETRIC_KEY.env, _biometric_key)
     exports_kms_key_id: str | None = _env(EXPORTS_KMS_KEY_ENV)
     ses_sender: str = _env(r.SES_SENDER_ENV, "")
+    log_key_secret: str = _derived(r.LOG_KEY.env, _log_key_secret)  # name or ARN (common/logs.py)
     user_pool_id: str = _env(r.USER_POOL.pool_id_env, "")
     user_pool_client_id: str = _env(r.USER_POOL.client_id_env, "")
     jwt_issuer: str = _derived(r.ISSUER_ENV, _issuer)

@@ -63,13 +63,13 @@ def decode(data: bytes, cfg: FaceConfig) -> Image.Image:
                 im = _to_rgb(im)
     except FaceError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise FaceError(IMAGE_TOO_LARGE, "The photo decompresses to too many pixels.",
-                        {"error": type(exc).__name__}) from None
+                        {"reason": "decompression_bomb"}) from None
     except (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError,
-            EOFError, MemoryError, Image.UnidentifiedImageError) as exc:
+            EOFError, MemoryError, Image.UnidentifiedImageError):
         raise FaceError(CORRUPT_IMAGE, "The photo could not be read; take it again.",
-                        {"format": fmt, "error": type(exc).__name__}) from None
+                        {"format": fmt, "reason": "undecodable"}) from None
     return im
 
 
