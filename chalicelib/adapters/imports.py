@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters import aws
 from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Kind, TooLarge, Unavailable
+from chalicelib.common.logs import logger
 from chalicelib.services.schemas import ImportResult
 
 UNAVAILABLE = "import_unavailable"
@@ -74,9 +75,10 @@ class LambdaImports:
             failure = aws.aws_failure(exc, "The import could not be started; try again later", UNAVAILABLE)
             raise Unavailable(failure.message, code=UNAVAILABLE, details=failure.details) from exc
         if out.get("FunctionError"):
+            logger.warning("import function failed", extra={"error_type": _error_type(raw)})  # operators only
             raise Unavailable("The import failed part-way; rows already saved stay saved and "
                               "repeating the same import is safe", code=UNAVAILABLE,
-                              details={"reason": "function_error", "error_type": _error_type(raw)})
+                              details={"reason": "function_error"})
         try:
             payload = json.loads(raw or b"null")
         except ValueError:

@@ -130,7 +130,8 @@ def test_a_refused_token_names_hadir_reasons_only(monkeypatch, exc):
         def get_signing_key_from_jwt(self, token: str) -> Any:
             raise exc
     monkeypatch.setattr(auth, "_jwks_client", lambda url: Keys())
-    s = load_settings({"HADIR_STAGE": "test", "HADIR_JWKS_URL": "http://jwks", "HADIR_USER_POOL_CLIENT_ID": "c"})
+    s = load_settings({"HADIR_STAGE": "test", "HADIR_JWKS_URL": "http://jwks", "HADIR_USER_POOL_CLIENT_ID": "c",
+                       "HADIR_JWT_ISSUER": "https://cognito-idp.ap-southeast-3.amazonaws.com/pool"})
     body = body_of(lambda: verify_id_token("eyJ.eyJ.sig", s))
     assert body is not None
     assert_names_nothing_of_aws(body, type(exc).__name__, "PyJWT", str(exc))
