@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.adapters.aws import aws_failure, error_code
 from chalicelib.common.errors import Conflict, InvalidInput, NotFound
 from chalicelib.common.logs import logger
+from chalicelib.face import image
 from chalicelib.face import types as ft
 from chalicelib.policy.attachments import UploadedObject
 from chalicelib.services.records import ExportObject
@@ -56,11 +57,13 @@ class UploadLimits:
         if stored_nonce != nonce:
             raise InvalidInput("The photo was not uploaded for this session", code="nonce_mismatch")
 
-    def check_body(self, data: bytes) -> bytes:
-        """The bytes read (at most max + 1): too large if the object grew after the check."""
+    def check_body(self, data: bytes, content_type: str | None) -> bytes:
+        """The bytes read (at most max + 1): too large if the object grew after the check; a
+        format other than the declared type (a PNG uploaded as image/jpeg...) is unsupported."""
         if len(data) > self.max_bytes:
             raise ft.FaceError(ft.IMAGE_TOO_LARGE, "The photo is too large",
                                {"max_bytes": self.max_bytes})
+        image.check_declared(data, content_type)
         return data
 
 
@@ -96,7 +99,7 @@ class S3Uploads:
             self.limits.check(key, int(head["ContentLength"]), head.get("ContentType"),
                               (head.get("Metadata") or {}).get("nonce"), nonce)
             body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"]
-            return self.limits.check_body(body.read(self.limits.max_bytes + 1))
+            return self.limits.check_body(body.read(self.limits.max_bytes + 1), head.get("ContentType"))
         except ClientError as exc:
             if error_code(exc) in _MISSING:
                 raise upload_missing(key) from exc

@@ -9,10 +9,15 @@ from typing import Any, Mapping
 @dataclass(frozen=True)
 class FaceConfig:
     # --- input limits, checked before any pixel is decoded ---
-    max_bytes: int = 8 * 1024 * 1024
-    max_pixels: int = 40_000_000          # declared width x height
+    # (bench/RESULTS-images.md: decoding costs about 30 ms of CPU per MB of JPEG and per PNG megapixel;
+    # with these the worst accepted file costs under 3 x a 640x480 selfie's whole analysis)
+    max_bytes: int = 3 * 1024 * 1024      # a 12 MP phone JPEG is 2 to 3 MB
+    max_pixels: int = 16_000_000          # declared width x height (a 16 MP phone photo passes)
+    max_lossless_pixels: int = 3_000_000  # the same for PNG and WebP (16-bit pixels count twice)
+    max_progressive_pixels: int = 3_000_000  # the same for progressive JPEGs (decoded whole, per scan)
+    max_progressive_bytes: int = 1_000_000   # and their file size (entropy decoding, per scan)
     min_side_px: int = 64
-    decode_long_side_px: int = 1280       # JPEGs larger than this are decoded at 1/2, 1/4 or 1/8 scale
+    decode_long_side_px: int = 1280       # larger photos are decoded at 1/2, 1/4 or 1/8 scale (JPEG) or reduced
     # --- detection ---
     detect_min_score: float = 0.6
     nms_iou: float = 0.3

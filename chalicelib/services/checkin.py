@@ -188,7 +188,7 @@ def _verify(svc: Services, nip: str, ctx: Context,
     was taken. The photos' pixels are never kept past it."""
     session = ctx.session
     with timer("upload_read"):
-        frames = [svc.uploads.read(key, session.nonce) for key in session.keys]
+        frames = sessions.read_photos(svc, session)
         taken = [capture_time(f) for f in frames]
     with timer("kms"):
         template = Template.from_dict(svc.vault.unseal(nip, ctx.sealed))

@@ -86,7 +86,7 @@ def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = No
                            code="consent_required", details={"field": "consent", "notice_version": notice})
     _, outdated = _enrolable(svc, nip)
     sess = sessions.claimable(svc, req.session_id, nip, sessions.ENROLMENT)
-    photos = [svc.uploads.read(k, sess.nonce) for k in sess.keys]
+    photos = sessions.read_photos(svc, sess)
     try:
         steps = sess.challenge.steps if sess.challenge else None
         result = svc.face_engine().enrol(photos, steps, svc.liveness)  # EnrolmentError: details.photos

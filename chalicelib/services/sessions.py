@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.common.errors import Conflict, Gone, InvalidInput, NotFound
 from chalicelib.common.resources import EVIDENCE_PREFIX
+from chalicelib.face import image
 from chalicelib.services.records import Challenge, UploadSession, utc_iso
 from chalicelib.services.schemas import ChallengeOut, ChallengeStep, UploadSessionOut, UploadTarget
 from chalicelib.wiring import Services
@@ -44,6 +45,16 @@ def open_session(svc: Services, nip: str, purpose: str, ttl_s: int, count: int =
                                offline=challenge.offline)
         if challenge else None,
         max_bytes=svc.settings.upload_max_bytes, content_types=list(svc.settings.upload_content_types))
+
+
+def read_photos(svc: Services, session: UploadSession) -> list[bytes]:
+    """The session's photos, in step order, each refused before any other work (the capture
+    time, the template's unsealing, the face engine) when its header breaks the image limits:
+    FaceError image_too_large (413) or unsupported_image (415), nothing written."""
+    photos = [svc.uploads.read(key, session.nonce) for key in session.keys]
+    for data in photos:
+        image.screen(data, svc.settings.face)
+    return photos
 
 
 def claimable(svc: Services, session_id: str, nip: str, purpose: str) -> UploadSession:

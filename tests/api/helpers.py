@@ -36,15 +36,17 @@ def enrol(api, nip, colour=FACE, photos=None):
 
 def checkin_session(api, nip, data=None, content_type="image/png", frames=None, colour=FACE):
     """A check-in session with its frames uploaded: ``data`` as the front frame (False: none at
-    all), the challenge's other steps followed by the face ``colour`` (or ``frames``, one per step)."""
+    all), declared ``content_type``, the challenge's other steps followed by the face ``colour``
+    as PNGs (or ``frames``, one per step, each declared ``content_type``)."""
     s = api.post("/checkins/uploads", user=nip)
     assert s.status_code == 201, s.json
     if data is not False:
         poses = steps_of(s.json)
+        types = [content_type] * len(poses) if frames else [content_type] + ["image/png"] * len(poses)
         frames = frames or [data if data is not None else photo(FACE, seed=9)] + [
             photo(colour, seed=10 + i, pose=p) for i, p in enumerate(poses[1:])]
-        for target, frame in zip(s.json["uploads"], frames):
-            api.upload(target, frame, content_type)
+        for target, frame, ctype in zip(s.json["uploads"], frames, types):
+            api.upload(target, frame, ctype)
     return s.json["session_id"]
 
 

@@ -318,3 +318,31 @@ def test_a_fix_whose_accuracy_radius_exceeds_the_maximum_is_rejected_not_flagged
     assert r.status_code == 422 and r.json["decision"] == "rejected"
     assert reason["effect"] == "reject" and reason["max_accuracy_m"] == 100.0
     assert api.get("/me/attendance?from=2026-03-03&to=2026-03-03", user=AYU).json["days"][0]["status"] != "pending_review"
+
+
+def test_a_photo_over_the_pixel_limit_is_a_413_before_any_face_work(api, set_now):
+    # Given an enrolled employee whose selfie is a small PNG declaring 5000 x 4000 pixels
+    from chalicelib.wiring import get_services
+    from bench.images import chunk
+    from tests.face.test_decode import png_header_only
+    given_enrolled(api, set_now)
+    header = png_header_only(5000, 4000)
+    data = header[:33] + chunk(b"tEXt", b"note\0" + b"x" * 2000) + header[33:]  # over the 1 KiB minimum
+    # When she checks in with it
+    r = check_in(api, AYU, checkin_session(api, AYU, data))
+    # Then it is refused as too large, from its header, and no attempt is written
+    assert r.status_code == 413 and r.json["error"]["code"] == "image_too_large"
+    assert r.json["error"]["details"]["width"] == 5000
+    assert get_services().records.checkins_on("2026-03-03") == []
+
+
+def test_a_photo_whose_bytes_are_not_its_declared_type_is_a_415(api, set_now):
+    # Given an enrolled employee whose selfie is a PNG uploaded as image/jpeg
+    from chalicelib.wiring import get_services
+    given_enrolled(api, set_now)
+    # When she checks in with it
+    r = check_in(api, AYU, checkin_session(api, AYU, photo(FACE), "image/jpeg"))
+    # Then it is refused as unsupported, naming both types, and no attempt is written
+    assert r.status_code == 415 and r.json["error"]["code"] == "unsupported_image"
+    assert r.json["error"]["details"] == {"content_type": "image/jpeg", "detected": "PNG"}
+    assert get_services().records.checkins_on("2026-03-03") == []

@@ -66,7 +66,7 @@ def test_unknown_session_is_a_404(api):
 
 
 def test_corrupt_enrolment_photo_is_rejected(api):
-    r = enrol(api, AYU, photos=[photo(FACE), b"\x89PNG\r\n" + b"x" * 2000, photo(FACE, seed=2)])
+    r = enrol(api, AYU, photos=[photo(FACE), b"\x89PNG\r\n\x1a\n" + b"x" * 2000, photo(FACE, seed=2)])
     assert r.status_code == 422
     assert r.json["error"]["details"]["photos"][1]["reason"] == "corrupt_image"
 

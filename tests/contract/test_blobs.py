@@ -31,7 +31,8 @@ STAGE, AGENCY = "test", "pemkab-demo"
 MAX_BYTES, MIN_BYTES, TYPES = 4096, 64, ("image/jpeg", "image/png")
 IMPLS = ["aws", "memory"]
 NIP, OTHER_NIP = "199001152015032001", "199208202019021003"
-PHOTO = b"\x89PNG" + bytes(range(256)) * 4  # 1028 bytes: between the limits
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # 1032 bytes: between the limits, PNG's signature
+JPEG_PHOTO = b"\xff\xd8\xff" + bytes(range(256)) * 4
 
 
 def bucket(logical: str) -> str:
@@ -109,8 +110,21 @@ def test_read_returns_the_uploaded_bytes(uploads):
 
 
 def test_read_accepts_a_content_type_with_parameters_and_any_case(uploads):
-    uploads.put("checkin/N/s1/0", PHOTO, "Image/JPEG; charset=binary", "nonce-1")
-    assert uploads.store.read("checkin/N/s1/0", "nonce-1") == PHOTO
+    uploads.put("checkin/N/s1/0", JPEG_PHOTO, "Image/JPEG; charset=binary", "nonce-1")
+    assert uploads.store.read("checkin/N/s1/0", "nonce-1") == JPEG_PHOTO
+
+
+@pytest.mark.parametrize("data, content_type, detected", [
+    (PHOTO, "image/jpeg", "PNG"), (JPEG_PHOTO, "image/png", "JPEG"), (b"GIF89a" + PHOTO, "image/png", None),
+], ids=["png-as-jpeg", "jpeg-as-png", "gif-as-png"])
+def test_read_refuses_bytes_other_than_the_declared_type(uploads, data, content_type, detected):
+    # Given a photo whose bytes are not the type its upload declared
+    uploads.put("checkin/N/s1/0", data, content_type, "nonce-1")
+    # When it is read; then unsupported_image naming both
+    with pytest.raises(ft.FaceError) as err:
+        uploads.store.read("checkin/N/s1/0", "nonce-1")
+    assert (err.value.code, err.value.details) == (ft.UNSUPPORTED_IMAGE,
+                                                   {"content_type": content_type, "detected": detected})
 
 
 def test_read_of_a_photo_never_uploaded_is_upload_missing(uploads):

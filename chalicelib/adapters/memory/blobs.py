@@ -81,7 +81,7 @@ class InMemoryUploads:
         if obj is None:
             raise upload_missing(key)
         self.limits.check(key, len(obj.body), obj.content_type, obj.metadata.get("nonce"), nonce)
-        return self.limits.check_body(obj.body[:self.limits.max_bytes + 1])
+        return self.limits.check_body(obj.body[:self.limits.max_bytes + 1], obj.content_type)
 
     def discard(self, keys: Iterable[str]) -> None:
         for key in keys:
