@@ -155,6 +155,9 @@ def _limits(ctx: Callable[..., Any]) -> dict[str, Any]:
     if login.rate > api.rate or login.burst > api.burst:
         raise ConfigError("login_rate_limit/login_burst_limit must not exceed the API's limits")
     cap = ctx("api_reserved_concurrency")
+    if number("job_reserved_concurrency", JOB_CONCURRENCY, low=0) == 1:
+        raise ConfigError("job_reserved_concurrency must be 0 (none) or >= 2 (an SQS event source "
+                          "polls with at least 2)")
     return dict(api_throttle=api, login_throttle=login, waf=_bool(ctx("waf", False)),
                 waf_rate_limit=number("waf_rate_limit", WAF_RATE_LIMIT, low=10),
                 job_concurrency=number("job_reserved_concurrency", JOB_CONCURRENCY, low=0),

@@ -346,6 +346,12 @@ class HadirStack(cdk.Stack):
             reserved = self._reserved_concurrency(f.kind)
             if reserved:
                 fn.add_override("Properties.ReservedConcurrentExecutions", reserved)
+                # SQS pollers beyond the reservation would be throttled, and the throttled
+                # messages counted as receives until the DLQ: poll no faster than it allows
+                for name, event in self.functions[f.logical_id]["Properties"].get("Events", {}).items():
+                    if event["Type"] == "SQS":
+                        fn.add_override(f"Properties.Events.{name}.Properties.ScalingConfig",
+                                        {"MaximumConcurrency": reserved})
             # SQS event sources check the role's permissions on creation; the queues themselves
             # are referenced by the environment variables, so CloudFormation creates them first.
             fn.node.add_dependency(self.policies[f.kind])

@@ -65,6 +65,7 @@ def test_abuse_limits_come_from_context_strings():
 @pytest.mark.parametrize("context", [{"api_rate_limit": "fast"}, {"api_burst_limit": "0"},
                                      {"login_rate_limit": "500"},  # looser than the stage
                                      {"waf_rate_limit": "5"}, {"job_reserved_concurrency": "-1"},
+                                     {"job_reserved_concurrency": "1"},
                                      {"api_reserved_concurrency": "0"}])
 def test_invalid_abuse_limits_stop_synthesis(context):
     with pytest.raises(ConfigError):
