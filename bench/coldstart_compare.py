@@ -109,7 +109,7 @@ def clear_idempotency(s: dict) -> None:
     import boto3
     ddb = boto3.client("dynamodb", endpoint_url=s["url"], region_name=REGION,
                        aws_access_key_id="testing", aws_secret_access_key="testing")
-    table = f"hadir-{s['stage']}-idempotency"
+    table = s["env"].get("HADIR_TABLE_IDEMPOTENCY") or f"hadir-{s['stage']}-idempotency"  # older trees
     for item in ddb.scan(TableName=table).get("Items", []):
         ddb.delete_item(TableName=table, Key={"id": item["id"]})
 

@@ -32,7 +32,7 @@ def main() -> None:
     # chalice's packager builds a boto3 session (no call is made) and stops without a region
     os.environ.setdefault("AWS_DEFAULT_REGION",
                           region or os.environ.get("AWS_REGION") or "ap-southeast-3")
-    HadirStack(app, f"hadir-{config.stage}", config=config, env=env,
+    HadirStack(app, config.stack_name, config=config, env=env,
                description=f"Hadir presence service ({config.stage}, agency {config.agency_id})")
     app.synth()
 

@@ -6,6 +6,7 @@ Returns the environment variables the application needs for what cannot be named
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from typing import Any, Callable
 
@@ -15,17 +16,21 @@ ClientFactory = Callable[[str], Any]
 LOCAL_WEB_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")
 
 
-def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-noreply@example.go.id",
+def create_all(client: ClientFactory, stage: str, *, agency: str | None = None,
+               ses_sender: str = "hadir-noreply@example.go.id",
                sender_domain_verified: bool = True, log_key: str | None = None) -> dict[str, str]:
-    """``log_key``: the log key's value (tests pin one), else a random one."""
-    env: dict[str, str] = {}
+    """``agency`` defaults to the environment's HADIR_AGENCY_ID (the stage's settings); the names
+    created are returned with the ids, so the application finds exactly these. ``log_key``: the
+    log key's value (tests pin one), else a random one."""
+    agency = agency or os.environ.get(r.AGENCY_ENV) or r.DEFAULT_AGENCY
+    env: dict[str, str] = {r.AGENCY_ENV: agency, **r.all_env_vars(agency, stage)}
     ddb = client("dynamodb")
     for t in r.TABLES:
-        _create_table(ddb, t, r.physical_name(stage, t.logical))
+        _create_table(ddb, t, r.physical_name(agency, stage, t.logical))
     s3 = client("s3")
     region = s3.meta.region_name
     for b in r.BUCKETS:
-        name = r.physical_name(stage, b.logical)
+        name = r.physical_name(agency, stage, b.logical)
         kwargs: dict[str, Any] = {"Bucket": name}
         if region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -49,7 +54,7 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
     sns, sqs = client("sns"), client("sqs")
     topics = {}
     for t in r.TOPICS:
-        arn = sns.create_topic(Name=r.physical_name(stage, t.logical))["TopicArn"]
+        arn = sns.create_topic(Name=r.physical_name(agency, stage, t.logical))["TopicArn"]
         topics[t.logical] = arn
         env[t.env] = arn
     queue_arns = {}
@@ -58,7 +63,7 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
         if q.dlq:
             attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": queue_arns[q.dlq],
                                                  "maxReceiveCount": str(q.max_receive_count)})
-        url = sqs.create_queue(QueueName=r.physical_name(stage, q.logical), Attributes=attrs)["QueueUrl"]
+        url = sqs.create_queue(QueueName=r.physical_name(agency, stage, q.logical), Attributes=attrs)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         queue_arns[q.logical] = arn
         if q.subscribes_to:
@@ -67,18 +72,18 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
     kms = client("kms")
     for k in r.KMS_KEYS:
         key_id = kms.create_key(Description=k.purpose, KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
-        alias = f"alias/{r.physical_name(stage, k.alias)}"
+        alias = f"alias/{r.physical_name(agency, stage, k.alias)}"
         kms.create_alias(AliasName=alias, TargetKeyId=key_id)
         env[k.env] = alias
     data_key = kms.describe_key(KeyId=env[r.DATA_KEY.env])["KeyMetadata"]["Arn"]
     env[r.DATA_KEY.env] = data_key  # the stack passes the key's ARN too
     for b in r.BUCKETS:  # as the CDK stack does: SSE-KMS under the data key by default
-        s3.put_bucket_encryption(Bucket=r.physical_name(stage, b.logical), ServerSideEncryptionConfiguration={
+        s3.put_bucket_encryption(Bucket=r.physical_name(agency, stage, b.logical), ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {
                 "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": data_key}, "BucketKeyEnabled": True}]})
     sm = client("secretsmanager")
     for sec in r.SECRETS:  # only the log key so far
-        arn = sm.create_secret(Name=r.physical_name(stage, sec.logical), Description=sec.purpose,
+        arn = sm.create_secret(Name=r.physical_name(agency, stage, sec.logical), Description=sec.purpose,
                                SecretString=log_key or secrets.token_hex(32))["ARN"]
         env[sec.env] = arn
     ses = client("ses")
@@ -87,7 +92,7 @@ def create_all(client: ClientFactory, stage: str, *, ses_sender: str = "hadir-no
     idp = client("cognito-idp")
     up = r.USER_POOL
     pool = idp.create_user_pool(
-        PoolName=r.physical_name(stage, up.logical),
+        PoolName=r.physical_name(agency, stage, up.logical),
         Policies={"PasswordPolicy": {"MinimumLength": up.password_min_length, "RequireUppercase": False,
                                      "RequireLowercase": False, "RequireNumbers": False,
                                      "RequireSymbols": False}},

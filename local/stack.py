@@ -80,7 +80,8 @@ class Stack:
         env = stage_env(moto_url, self.args.now)
         os.environ.update(env)
         region = env["AWS_DEFAULT_REGION"]
-        ids = create_all(lambda s: boto3.client(s, region_name=region, endpoint_url=moto_url), STAGE)
+        ids = create_all(lambda s: boto3.client(s, region_name=region, endpoint_url=moto_url), STAGE,
+                         agency=env["HADIR_AGENCY_ID"])
         env.update(ids)
         os.environ.update(ids)
         self.env = env

@@ -16,12 +16,12 @@ class SecretsLogKey:
     random per-container key."""
 
     def __init__(self, client_provider: Callable[[], Any], secret_id: str):
-        self._sm = client_provider
+        self._secretsmanager = client_provider
         self.secret_id = secret_id
 
     def __call__(self) -> bytes:
         try:
-            out = self._sm().get_secret_value(SecretId=self.secret_id)
+            out = self._secretsmanager().get_secret_value(SecretId=self.secret_id)
         except (ClientError, BotoCoreError) as exc:
             logger.warning("log key unavailable: pseudonyms are per container",
                            extra={"aws_error": error_code(exc) or "connection"})

@@ -4,19 +4,27 @@ The single source of truth for both the local stack (``local/bootstrap.py`` crea
 and the CDK app (``infra/``). No boto3 here: only names, keys and schedules.
 
 Physical names: each resource has a ``logical`` name; the deployed name is
-``f"hadir-{stage}-{logical}"`` (see :func:`physical_name`) and reaches the application through the
-settings environment variable ``env``.
+``f"hadir-{agency}-{stage}-{logical}"`` (see :func:`physical_name`), so several agencies' stages live
+side by side in one account, and reaches the application through the settings environment
+variable ``env``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 APP_NAME = "hadir"
+AGENCY_ENV = "HADIR_AGENCY_ID"
+DEFAULT_AGENCY = "agency"  # the settings' default agency id (HADIR_AGENCY_ID unset)
 
 
-def physical_name(stage: str, logical: str) -> str:
-    """The deployed name of a resource for a stage, e.g. ``hadir-local-employees``."""
-    return f"{APP_NAME}-{stage}-{logical}"
+def stack_name(agency: str, stage: str) -> str:
+    """The CloudFormation stack of an agency's stage, e.g. ``hadir-pemkab-sleman-prod``."""
+    return f"{APP_NAME}-{agency}-{stage}"
+
+
+def physical_name(agency: str, stage: str, logical: str) -> str:
+    """The deployed name of a resource of an agency's stage, e.g. ``hadir-pemkab-demo-local-employees``."""
+    return f"{stack_name(agency, stage)}-{logical}"
 
 
 # --- DynamoDB -------------------------------------------------------------------------------
@@ -232,7 +240,7 @@ ISSUER_ENV = "HADIR_JWT_ISSUER"  # defaults to https://cognito-idp.<region>.amaz
 @dataclass(frozen=True)
 class KmsKey:
     logical: str
-    alias: str  # without "alias/" and stage: physical alias is alias/hadir-<stage>-<alias>
+    alias: str  # without "alias/" and stage: physical alias is alias/hadir-<agency>-<stage>-<alias>
     env: str
     purpose: str = ""
 
@@ -248,7 +256,7 @@ KMS_KEYS: tuple[KmsKey, ...] = (BIOMETRIC_KEY, DATA_KEY)
 
 @dataclass(frozen=True)
 class Secret:
-    logical: str  # physical name hadir-<stage>-<logical>
+    logical: str  # physical name hadir-<agency>-<stage>-<logical>
     env: str  # the secret's name or ARN reaches the app through this variable
     purpose: str = ""
 
@@ -308,9 +316,9 @@ SCHEDULES: tuple[Schedule, ...] = tuple(
 )
 
 
-def all_env_vars(stage: str) -> dict[str, str]:
+def all_env_vars(agency: str, stage: str) -> dict[str, str]:
     """Environment variables carrying physical names (what a stage's config must provide)."""
-    env = {t.env: physical_name(stage, t.logical) for t in TABLES}
-    env.update({b.env: physical_name(stage, b.logical) for b in BUCKETS})
-    env.update({q.env: physical_name(stage, q.logical) for q in QUEUES})
+    env = {t.env: physical_name(agency, stage, t.logical) for t in TABLES}
+    env.update({b.env: physical_name(agency, stage, b.logical) for b in BUCKETS})
+    env.update({q.env: physical_name(agency, stage, q.logical) for q in QUEUES})
     return env

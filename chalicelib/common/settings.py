@@ -80,11 +80,11 @@ def _comma_list(raw: Any) -> Any:
 
 
 def _biometric_key(d: JsonObject) -> str:
-    return f"alias/{r.physical_name(d['stage'], r.BIOMETRIC_KEY.alias)}"
+    return f"alias/{r.physical_name(d['agency_id'], d['stage'], r.BIOMETRIC_KEY.alias)}"
 
 
 def _log_key_secret(d: JsonObject) -> str:
-    return r.physical_name(d["stage"], r.LOG_KEY.logical)
+    return r.physical_name(d["agency_id"], d["stage"], r.LOG_KEY.logical)
 
 
 def _issuer(d: JsonObject) -> str:
@@ -108,9 +108,9 @@ class Settings(BaseSettings):
     stage: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
         validation_alias=STAGE_ENV)
     region: str = _env(AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"), "ap-southeast-3")
-    agency_id: str = _env("HADIR_AGENCY_ID", "agency")
+    agency_id: str = _env(r.AGENCY_ENV, r.DEFAULT_AGENCY)
     aws_endpoint_url: str | None = _env(AliasChoices("HADIR_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"))
-    # logical -> physical; each entry from the resource's own variable, else hadir-<stage>-<logical>
+    # logical -> physical; each entry from the resource's own variable, else hadir-<agency>-<stage>-<logical>
     tables: Mapping[str, str] = Field(default_factory=dict, validate_default=True)
     buckets: Mapping[str, str] = Field(default_factory=dict, validate_default=True)
     queues: Mapping[str, str] = Field(default_factory=dict, validate_default=True)
@@ -197,7 +197,8 @@ class Settings(BaseSettings):
     @classmethod
     def _physical_names(cls, overrides: Mapping[str, str], info: ValidationInfo) -> dict[str, str]:
         stage = info.data.get("stage", "")  # absent if HADIR_STAGE failed (reported already)
-        return {x.logical: overrides.get(x.logical) or r.physical_name(stage, x.logical)
+        agency = info.data.get("agency_id", r.DEFAULT_AGENCY)
+        return {x.logical: overrides.get(x.logical) or r.physical_name(agency, stage, x.logical)
                 for x in _GROUPS[info.field_name or ""]}
 
     @field_validator("frozen_now", mode="before")
@@ -301,7 +302,8 @@ def queue_name(logical: str, env: Mapping[str, str] | None = None) -> str:
     """A queue's physical name, for decorators evaluated at import (before settings load)."""
     env = os.environ if env is None else env
     q = next(q for q in r.QUEUES if q.logical == logical)
-    return env.get(q.env) or r.physical_name(env.get(STAGE_ENV, "local"), logical)
+    return env.get(q.env) or r.physical_name(env.get(r.AGENCY_ENV) or r.DEFAULT_AGENCY,
+                                             env.get(STAGE_ENV, "local"), logical)
 
 
 def validate_at_startup() -> None:

@@ -16,14 +16,19 @@ from aws_cdk import (
     aws_logs as logs,
     aws_lambda as lambda_,
     aws_s3 as s3,
+    aws_secretsmanager as secretsmanager,
     aws_sns as sns,
     aws_sns_subscriptions as subs,
     aws_sqs as sqs,
+    aws_wafv2 as wafv2,
 )
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
 from chalicelib.common import resources as r
+from hadir_infra import access
+from hadir_infra.access import (API, ABSENCE, COGNITO_ADMIN, DDB_APPEND_ONLY, DDB_READ, DDB_WRITE,
+                                EMAIL, EXPORT, IMPORT, Function)
 from hadir_infra.chalice_app import PrebuiltChalice
 from hadir_infra.config import DeployConfig
 from hadir_infra.web import API_STAGE, WebApp
@@ -33,18 +38,9 @@ _KEY_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER,
 JOB_TIMEOUT_S = 300
 JOB_MEMORY_MB = 1024
 _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
-
-# Only what chalicelib calls (transactions need the per-item actions; PynamoDB describes tables).
-DDB_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
-            "dynamodb:DescribeTable"]
-DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-# The audit log is append-only for the application: it may add entries (PutItem, which IAM also
-# checks for a put inside TransactWriteItems) and read them, never change or delete one.
-DDB_APPEND_ONLY = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DescribeTable"]
-COGNITO_ADMIN = ["cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes",
-                 "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminListGroupsForUser",
-                 "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup"]
-
+LOGIN_PATH = "/~1auth~1login"  # POST /auth/login in a stage's MethodSettings ("/" written "~1")
+WAF_MANAGED_RULES = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                     "AWSManagedRulesAmazonIpReputationList")
 
 def _key(k: r.Key | None) -> ddb.Attribute | None:
     return ddb.Attribute(name=k.name, type=_KEY_TYPES[k.type]) if k else None
@@ -54,7 +50,6 @@ class HadirStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, config: DeployConfig, **kwargs: Any):
         super().__init__(scope, id, **kwargs)
         self.config = config
-        stage = config.stage
         keep = cdk.RemovalPolicy.RETAIN
 
         self.ses_sender = cdk.CfnParameter(
@@ -65,11 +60,11 @@ class HadirStack(cdk.Stack):
         # --- KMS ------------------------------------------------------------------------------
         self.biometric_key = kms.Key(
             self, "BiometricKey", enable_key_rotation=True, removal_policy=keep,
-            alias=f"alias/{r.physical_name(stage, r.BIOMETRIC_KEY.alias)}",
+            alias=f"alias/{config.name(r.BIOMETRIC_KEY.alias)}",
             description=r.BIOMETRIC_KEY.purpose, pending_window=cdk.Duration.days(30))
         self.data_key = kms.Key(
             self, "DataKey", enable_key_rotation=True, removal_policy=keep,
-            alias=f"alias/{r.physical_name(stage, r.DATA_KEY.alias)}",
+            alias=f"alias/{config.name(r.DATA_KEY.alias)}",
             description=r.DATA_KEY.purpose,
             pending_window=cdk.Duration.days(30))
 
@@ -78,7 +73,7 @@ class HadirStack(cdk.Stack):
         for t in r.TABLES:
             table = ddb.Table(
                 self, f"Table{to_cfn_resource_name(t.logical)}",
-                table_name=r.physical_name(stage, t.logical),
+                table_name=config.name(t.logical),
                 partition_key=_key(t.hash_key), sort_key=_key(t.range_key),
                 billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
                 point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
@@ -129,7 +124,7 @@ class HadirStack(cdk.Stack):
         # --- SNS / SQS ------------------------------------------------------------------------
         self.topics = {t.logical: sns.Topic(
             self, f"Topic{to_cfn_resource_name(t.logical)}",
-            topic_name=r.physical_name(stage, t.logical), enforce_ssl=True)
+            topic_name=config.name(t.logical), enforce_ssl=True)
             for t in r.TOPICS}
         self.queues: dict[str, sqs.Queue] = {}
         for q in sorted(r.QUEUES, key=lambda q: q.dlq is not None):  # DLQs first
@@ -139,7 +134,7 @@ class HadirStack(cdk.Stack):
                                           max_receive_count=q.max_receive_count)
             queue = sqs.Queue(
                 self, f"Queue{to_cfn_resource_name(q.logical)}",
-                queue_name=r.physical_name(stage, q.logical),
+                queue_name=config.name(q.logical),
                 encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
                 visibility_timeout=cdk.Duration.seconds(q.visibility_timeout_s),
                 retention_period=cdk.Duration.days(14 if q.dlq is None else 4),
@@ -154,7 +149,7 @@ class HadirStack(cdk.Stack):
         # --- Cognito --------------------------------------------------------------------------
         up = r.USER_POOL
         self.user_pool = cognito.UserPool(
-            self, "UserPool", user_pool_name=r.physical_name(stage, up.logical),
+            self, "UserPool", user_pool_name=config.name(up.logical),
             self_sign_up_enabled=False, sign_in_aliases=cognito.SignInAliases(username=True),
             custom_attributes={a: cognito.StringAttribute(mutable=True)
                                for a in up.custom_attributes},
@@ -168,19 +163,37 @@ class HadirStack(cdk.Stack):
             cognito.CfnUserPoolGroup(self, f"Group{to_cfn_resource_name(g)}",
                                      user_pool_id=self.user_pool.user_pool_id, group_name=g)
         self.client = self.user_pool.add_client(
-            "AppClient", user_pool_client_name=r.physical_name(stage, "app"),
+            "AppClient", user_pool_client_name=config.name("app"),
             generate_secret=False, prevent_user_existence_errors=True,
             auth_flows=cognito.AuthFlow(
                 user_password="ALLOW_USER_PASSWORD_AUTH" in up.auth_flows))
         # users must not rewrite custom:nip (their identity) through UpdateUserAttributes
         self.client.node.default_child.write_attributes = list(up.client_write_attributes)
 
+        # The key that pseudonymises NIPs in the logs (HMAC; chalicelib/common/logs.py), random.
+        self.log_key = secretsmanager.Secret(
+            self, "LogKey", secret_name=config.name(r.LOG_KEY.logical), description=r.LOG_KEY.purpose,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False))
+
         # --- The application ------------------------------------------------------------------
-        self.role = self._app_role()
         self.app = self._chalice_app()
         self.functions = self.app.functions()
+        self.kinds = access.classify(list(self.functions))
+        self.import_function = next(f for f in self.kinds if f.kind == IMPORT)
+        self.jobs_dlq = sqs.Queue(
+            self, "JobsDlq", queue_name=config.name("jobs-dlq"),
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14), removal_policy=cdk.RemovalPolicy.DESTROY)
+        self.dlqs.append(self.jobs_dlq)
+        self.roles: dict[str, iam.Role] = {}
+        self.policies: dict[str, iam.Policy] = {}
+        for kind in dict.fromkeys(f.kind for f in self.kinds):
+            self._role(kind, [f for f in self.kinds if f.kind == kind])
         self._wire_functions()
         self._schedules()
+        self._exports_immutable()
+        self._abuse_limits()
         self._alarms()
         self.web = WebApp(self, "Web", rest_api_id=self.app.get_resource("RestAPI").ref,
                           uploads=self.uploads, web_dir=config.web_dir,
@@ -212,6 +225,7 @@ class HadirStack(cdk.Stack):
             r.SES_SENDER_ENV: self.ses_sender.value_as_string,
             r.USER_POOL.pool_id_env: self.user_pool.user_pool_id,
             r.USER_POOL.client_id_env: self.client.user_pool_client_id,
+            r.LOG_KEY.env: self.log_key.secret_arn,
         }
         env.update({t.env: self.tables[t.logical].table_name for t in r.TABLES})
         env.update({b.env: self.buckets[b.logical].bucket_name for b in r.BUCKETS})
@@ -219,60 +233,91 @@ class HadirStack(cdk.Stack):
         env.update({t.env: self.topics[t.logical].topic_arn for t in r.TOPICS})
         return env
 
-    def _app_role(self) -> iam.Role:
-        """The functions' role: every action named, every resource from a construct."""
-        stage = self.config.stage
-        role = iam.Role(self, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description="Hadir Chalice functions (least privilege, written out)")
-        log_groups = cdk.Arn.format(cdk.ArnComponents(
-            service="logs", resource="log-group",
-            resource_name=f"/aws/lambda/{self.stack_name}-*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self)
-        table_arns = [t.table_arn for name, t in self.tables.items() if name != r.AUDIT.logical]
-        index_arns = [f"{self.tables[t.logical].table_arn}/index/{g.name}"
-                      for t in r.TABLES for g in t.gsis]
+    # --- IAM: one role per kind of function -----------------------------------------------------
+    def _role(self, kind: str, fns: list[Function]) -> None:
+        """A role for the functions of one kind: every action named, every resource a construct's."""
+        role = iam.Role(self, f"{kind.capitalize()}Role",
+                        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description=f"Hadir {kind} functions (least privilege, written out)")
+        log_groups = [cdk.Arn.format(cdk.ArnComponents(
+            service="logs", resource="log-group", resource_name=f"/aws/lambda/{self.function_name(f)}",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self) for f in fns]
         statements = [
             iam.PolicyStatement(sid="Logs", actions=["logs:CreateLogGroup",
                                                      "logs:CreateLogStream", "logs:PutLogEvents"],
-                                resources=[log_groups, f"{log_groups}:*"]),
+                                resources=[*log_groups, *(f"{g}:*" for g in log_groups)]),
+            *self._tables_statements(),
+            *self._kind_statements(kind),
+            iam.PolicyStatement(sid="Tracing", actions=["xray:PutTraceSegments",
+                                                        "xray:PutTelemetryRecords"],
+                                resources=["*"]),  # X-Ray has no resource-level permissions
+        ]
+        self.roles[kind] = role
+        self.policies[kind] = iam.Policy(self, f"{kind.capitalize()}Policy", roles=[role],
+                                         statements=statements, policy_name=self.config.name(kind))
+
+    def _tables_statements(self) -> list[iam.PolicyStatement]:
+        table_arns = [t.table_arn for name, t in self.tables.items() if name != r.AUDIT.logical]
+        index_arns = [f"{self.tables[t.logical].table_arn}/index/{g.name}"
+                      for t in r.TABLES for g in t.gsis]
+        return [
             iam.PolicyStatement(sid="TablesReadWrite", actions=DDB_READ + DDB_WRITE,
                                 resources=table_arns),
             iam.PolicyStatement(sid="AuditAppendOnly", actions=DDB_APPEND_ONLY,
                                 resources=[self.tables[r.AUDIT.logical].table_arn]),
             iam.PolicyStatement(sid="IndexesQuery", actions=["dynamodb:Query"],
-                                resources=index_arns),
-            iam.PolicyStatement(sid="BiometricTemplates", actions=[  # envelope encryption
-                "kms:GenerateDataKey", "kms:Decrypt"], resources=[self.biometric_key.key_arn]),
-            iam.PolicyStatement(sid="S3DataKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                resources=[self.data_key.key_arn]),
-            iam.PolicyStatement(sid="Uploads", actions=[
-                "s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
-                resources=[self.uploads.arn_for_objects("*")]),
-            iam.PolicyStatement(sid="ExportsWrite", actions=["s3:PutObject", "s3:GetObject"],
-                                resources=[self.exports.arn_for_objects("*")]),
-            iam.PolicyStatement(sid="ExportsList", actions=["s3:ListBucket"],
-                                resources=[self.exports.bucket_arn]),
-            iam.PolicyStatement(sid="Notify", actions=["sns:Publish"],
-                                resources=[t.topic_arn for t in self.topics.values()]),
-            # The app sends nothing to SQS (SNS delivers); Lambda's event source mapping consumes.
-            iam.PolicyStatement(sid="QueuesConsume", actions=[
+                                resources=index_arns)]
+
+    def _kind_statements(self, kind: str) -> list[iam.PolicyStatement]:
+        """What the code of one kind of function calls besides DynamoDB (see access.py)."""
+        def allow(sid: str, actions: list[str], resources: list[str], **kw: Any) -> iam.PolicyStatement:
+            return iam.PolicyStatement(sid=sid, actions=actions, resources=resources, **kw)
+
+        notify = allow("Notify", ["sns:Publish"], [t.topic_arn for t in self.topics.values()])
+        job_failures = allow("JobFailures", ["sqs:SendMessage"], [self.jobs_dlq.queue_arn])
+        users = allow("Users", COGNITO_ADMIN, [self.user_pool.user_pool_arn])
+        log_key = allow("LogKey", ["secretsmanager:GetSecretValue"], [self.log_key.secret_arn])
+        if kind == API:
+            api = [
+                allow("BiometricTemplates", ["kms:GenerateDataKey", "kms:Decrypt"],  # envelope
+                      [self.biometric_key.key_arn]),
+                allow("S3DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [self.data_key.key_arn]),
+                allow("Uploads", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                      [self.uploads.arn_for_objects("*")]),
+                # auditors' listings and presigned downloads of a named version; the export
+                # jobs alone write
+                allow("ExportsRead", ["s3:GetObject", "s3:GetObjectVersion"],
+                      [self.exports.arn_for_objects("*")]),
+                allow("ExportsList", ["s3:ListBucket"], [self.exports.bucket_arn]),
+                notify, log_key,
+                allow("InvokeImport", ["lambda:InvokeFunction"], [cdk.Arn.format(
+                    cdk.ArnComponents(service="lambda", resource="function",
+                                      resource_name=self.function_name(self.import_function),
+                                      arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self)])]
+            return api
+        if kind == ABSENCE:
+            return [notify, job_failures, log_key]
+        if kind == EXPORT:  # PutObject under SSE-KMS needs GenerateDataKey; reading the last
+            # run's manifest (the chain) Decrypt
+            return [allow("S3DataKey", ["kms:GenerateDataKey", "kms:Decrypt"], [self.data_key.key_arn]),
+                    allow("ExportsWrite", ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
+                          [self.exports.arn_for_objects("*")]),
+                    allow("ExportsList", ["s3:ListBucket"], [self.exports.bucket_arn]),
+                    job_failures, log_key]
+        if kind == EMAIL:  # Lambda's event source mapping consumes with the function's role
+            return [log_key, allow("QueuesConsume", [
                 "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                 "sqs:GetQueueAttributes"],
-                resources=[self.queues[q.logical].queue_arn for q in r.QUEUES if q.handler]),
-            iam.PolicyStatement(
-                sid="SendEmail", actions=["ses:SendEmail"],
-                resources=[cdk.Arn.format(cdk.ArnComponents(
+                [self.queues[q.logical].queue_arn for q in r.QUEUES if q.handler]),
+                allow("SendEmail", ["ses:SendEmail"], [cdk.Arn.format(cdk.ArnComponents(
                     service="ses", resource="identity", resource_name="*"), self)],
-                conditions={"StringEquals": {"ses:FromAddress": self.ses_sender.value_as_string}}),
-            iam.PolicyStatement(sid="Users", actions=COGNITO_ADMIN,
-                                resources=[self.user_pool.user_pool_arn]),
-            iam.PolicyStatement(sid="Tracing", actions=["xray:PutTraceSegments",
-                                                        "xray:PutTelemetryRecords"],
-                                resources=["*"]),  # X-Ray has no resource-level permissions
-        ]
-        self.policy = iam.Policy(self, "AppPolicy", roles=[role], statements=statements,
-                                 policy_name=f"hadir-{stage}-app")
-        return role
+                    conditions={"StringEquals": {"ses:FromAddress": self.ses_sender.value_as_string}})]
+        return [users, log_key]  # IMPORT
+
+    def function_name(self, fn: Function) -> str:
+        """Functions are named (hadir-<agency>-<stage>-<name>): the log groups and the import's
+        ARN are known before the functions exist, and no two agencies' names meet."""
+        return self.config.name(fn.short_name)
 
     def _chalice_app(self) -> PrebuiltChalice:
         stage_config: dict[str, Any] = {
@@ -284,8 +329,9 @@ class HadirStack(cdk.Stack):
         }
         # app.py resolves queue names at import time (settings.queue_name): import it as this stage
         os.environ["HADIR_STAGE"] = self.config.stage
+        os.environ[r.AGENCY_ENV] = self.config.agency_id
         for q in r.QUEUES:
-            os.environ[q.env] = r.physical_name(self.config.stage, q.logical)
+            os.environ[q.env] = self.config.name(q.logical)
         if self.config.lambda_memory_mb:
             stage_config["lambda_memory_size"] = self.config.lambda_memory_mb
 
@@ -294,22 +340,41 @@ class HadirStack(cdk.Stack):
 
     def _wire_functions(self) -> None:
         env = self.environment()
-        jobs = {to_cfn_resource_name(s.handler) for s in r.SCHEDULES}
-        for logical_id in self.functions:
-            fn = self.app.get_resource(logical_id)
-            fn.add_override("Properties.Role", self.role.role_arn)
-            fn.add_override("Properties.Environment.Variables", env)
+        for f in self.kinds:
+            fn = self.app.get_resource(f.logical_id)
+            fn.add_override("Properties.FunctionName", self.function_name(f))
+            fn.add_override("Properties.Role", self.roles[f.kind].role_arn)
+            own = dict(env)
+            if f.kind == API and self.import_function:  # by name: a Ref would be a cycle at most
+                own[access.IMPORT_FUNCTION_ENV] = self.function_name(self.import_function)
+            fn.add_override("Properties.Environment.Variables", own)
             fn.add_override("Properties.Tracing", "Active")
             # Lambda would create the log group itself, kept forever; this one has a retention.
-            logs.CfnLogGroup(self, f"{logical_id}Logs",
+            logs.CfnLogGroup(self, f"{f.logical_id}Logs",
                              log_group_name=cdk.Fn.join("", ["/aws/lambda/", fn.ref]),
                              retention_in_days=self.config.log_retention_days)
-            if logical_id in jobs:  # walk every employee of a zone; load no face model
+            if f.kind in (ABSENCE, EXPORT):  # walk every employee of a zone; load no face model
                 fn.add_override("Properties.Timeout", JOB_TIMEOUT_S)
                 fn.add_override("Properties.MemorySize", JOB_MEMORY_MB)
+            reserved = self._reserved_concurrency(f.kind)
+            if reserved:
+                fn.add_override("Properties.ReservedConcurrentExecutions", reserved)
+                # SQS pollers beyond the reservation would be throttled, and the throttled
+                # messages counted as receives until the DLQ: poll no faster than it allows
+                for name, event in self.functions[f.logical_id]["Properties"].get("Events", {}).items():
+                    if event["Type"] == "SQS":
+                        fn.add_override(f"Properties.Events.{name}.Properties.ScalingConfig",
+                                        {"MaximumConcurrency": reserved})
             # SQS event sources check the role's permissions on creation; the queues themselves
             # are referenced by the environment variables, so CloudFormation creates them first.
-            fn.node.add_dependency(self.policy)
+            fn.node.add_dependency(self.policies[f.kind])
+
+    def _reserved_concurrency(self, kind: str) -> int | None:
+        """The jobs, the queue consumer and the import keep their own concurrency, so a flood of
+        API requests cannot starve them; the API may be capped too (api_reserved_concurrency)."""
+        if kind == API:
+            return self.config.api_concurrency
+        return self.config.job_concurrency or None
 
     def _schedules(self) -> None:
         """One EventBridge rule per job and zone (resources.SCHEDULES), generated by chalice from
@@ -328,25 +393,79 @@ class HadirStack(cdk.Stack):
     def _job_failures(self, logical_ids: list[str]) -> None:
         """EventBridge invokes scheduled functions asynchronously: after Lambda's retries, a failed
         run goes to a dead-letter queue (alarmed) instead of vanishing."""
-        self.jobs_dlq = sqs.Queue(
-            self, "JobsDlq", queue_name=r.physical_name(self.config.stage, "jobs-dlq"),
-            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=cdk.Duration.days(14), removal_policy=cdk.RemovalPolicy.DESTROY)
-        self.dlqs.append(self.jobs_dlq)
-        self.policy.add_statements(iam.PolicyStatement(
-            sid="JobFailures", actions=["sqs:SendMessage"], resources=[self.jobs_dlq.queue_arn]))
         for logical_id in logical_ids:
             fn = self.app.get_resource(logical_id)
+            kind = next(f.kind for f in self.kinds if f.logical_id == logical_id)
             config = lambda_.CfnEventInvokeConfig(
                 self, f"{logical_id}InvokeConfig", function_name=fn.ref, qualifier="$LATEST",
                 maximum_retry_attempts=2, maximum_event_age_in_seconds=3600,
                 destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
                     on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
                         destination=self.jobs_dlq.queue_arn)))
-            config.node.add_dependency(self.policy)
+            config.node.add_dependency(self.policies[kind])
+
+    # --- exports: written once, never deleted or overwritten by the application -----------------
+    def _exports_immutable(self) -> None:
+        """Object Lock keeps every version; these denies keep the application roles from deleting
+        a version, shortening its retention or overwriting a key: a PutObject must carry
+        ``If-None-Match: *`` (S3 conditional writes), so an existing export is never replaced."""
+        objects = self.exports.arn_for_objects("*")
+        self.exports.add_to_resource_policy(iam.PolicyStatement(
+            sid="WriteOnceOnly", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
+            actions=["s3:PutObject"], resources=[objects],
+            conditions={"Null": {"s3:if-none-match": "true"}}))
+        self.exports.add_to_resource_policy(iam.PolicyStatement(
+            sid="ApplicationNeverDeletes", effect=iam.Effect.DENY,
+            principals=[iam.ArnPrincipal(role.role_arn) for role in self.roles.values()],
+            actions=["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention",
+                     "s3:BypassGovernanceRetention", "s3:PutObjectLegalHold"],
+            resources=[objects]))
+
+    # --- abuse limits ---------------------------------------------------------------------------
+    def _abuse_limits(self) -> None:
+        """API Gateway throttles the stage and, tighter, the login; an optional WAF web ACL."""
+        api, login = self.config.api_throttle, self.config.login_throttle
+        rest_api = self.app.get_resource("RestAPI")
+        rest_api.add_override("Properties.MethodSettings", [
+            {"ResourcePath": "/*", "HttpMethod": "*",
+             "ThrottlingRateLimit": api.rate, "ThrottlingBurstLimit": api.burst},
+            {"ResourcePath": LOGIN_PATH, "HttpMethod": "POST",
+             "ThrottlingRateLimit": login.rate, "ThrottlingBurstLimit": login.burst}])
+        if self.config.waf:
+            self._web_acl(rest_api)
+
+    def _web_acl(self, rest_api: Any) -> None:
+        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name, priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name)),
+                visibility_config=_visibility(name))
+
+        # CloudFront forwards to the API: the client's address is the first of X-Forwarded-For
+        rate = wafv2.CfnWebACL.RuleProperty(
+            name="RatePerClientIp", priority=0, action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    limit=self.config.waf_rate_limit, aggregate_key_type="FORWARDED_IP",
+                    forwarded_ip_config=wafv2.CfnWebACL.ForwardedIPConfigurationProperty(
+                        header_name="X-Forwarded-For", fallback_behavior="MATCH"))),
+            visibility_config=_visibility("RatePerClientIp"))
+        acl = wafv2.CfnWebACL(
+            self, "ApiWebAcl", name=self.config.name("api"), scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility(self.config.name("api")),
+            rules=[rate, *(managed(n, i) for i, n in enumerate(WAF_MANAGED_RULES, start=1))])
+        stage_arn = cdk.Fn.join("", [
+            "arn:", cdk.Aws.PARTITION, ":apigateway:", cdk.Aws.REGION, "::/restapis/",
+            rest_api.ref, "/stages/", cdk.Fn.ref(f"{rest_api.logical_id}.Stage")])  # SAM's stage
+        wafv2.CfnWebACLAssociation(self, "ApiWebAclAssociation", resource_arn=stage_arn,
+                                   web_acl_arn=acl.attr_arn)
 
     def _alarms(self) -> None:
-        topic = sns.Topic(self, "AlarmTopic", topic_name=r.physical_name(self.config.stage, "alarms"),
+        topic = sns.Topic(self, "AlarmTopic", topic_name=self.config.name("alarms"),
                           enforce_ssl=True)
         if self.config.alarm_email:
             topic.add_subscription(subs.EmailSubscription(self.config.alarm_email))
@@ -375,6 +494,11 @@ class HadirStack(cdk.Stack):
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
             alarm.add_alarm_action(action)
+
+
+def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
 
 
 def _repo_dir() -> Path:

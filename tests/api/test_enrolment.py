@@ -23,7 +23,7 @@ def test_template_is_stored_encrypted(api):
     enrol(api, AYU)
     import boto3
     item = boto3.client("dynamodb", region_name="ap-southeast-3").get_item(
-        TableName="hadir-test-biometrics", Key={"nip": {"S": AYU}})["Item"]
+        TableName="hadir-pemkab-demo-test-biometrics", Key={"nip": {"S": AYU}})["Item"]
     assert b"embeddings" not in item["ciphertext"]["B"]
     from chalicelib.wiring import get_services
     sealed = get_services().records.sealed_template(AYU)

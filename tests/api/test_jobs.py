@@ -75,11 +75,11 @@ def test_email_consumer_sends_one_ses_mail_per_notice(api, set_now):
     set_now("2026-03-03T10:30:00+08:00")
     jobs.detect_absence(get_services(), "WITA")
     sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.get_queue_url(QueueName="hadir-test-email-outbox")["QueueUrl"]
+    url = sqs.get_queue_url(QueueName="hadir-pemkab-demo-test-email-outbox")["QueueUrl"]
     bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
     assert len(bodies) == 1
     with Client(app_module.app, stage_name="test") as client:
-        event = client.events.generate_sqs_event(message_bodies=bodies * 2, queue_name="hadir-test-email-outbox")
+        event = client.events.generate_sqs_event(message_bodies=bodies * 2, queue_name="hadir-pemkab-demo-test-email-outbox")
         client.lambda_.invoke("send_supervisor_email", event)
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
@@ -135,7 +135,7 @@ def test_exports_are_encrypted_under_the_data_kms_key_not_s3_managed_keys(api, s
     # When the objects' encryption is read back from S3
     s3 = boto3.client("s3", region_name=REGION)
     for name in ("records.csv", "audit.csv", "manifest.json"):
-        head = s3.head_object(Bucket="hadir-test-exports", Key=out["key"].replace("records.csv", name))
+        head = s3.head_object(Bucket="hadir-pemkab-demo-test-exports", Key=out["key"].replace("records.csv", name))
         # Then both are SSE-KMS under the data key the stack gives the exports bucket
         assert head["ServerSideEncryption"] == "aws:kms", name
         assert head["SSEKMSKeyId"] == aws_env[r.DATA_KEY.env], name
@@ -218,11 +218,11 @@ def test_a_lockout_notice_becomes_one_email_to_the_supervisor(api, set_now):
     assert notices.publish_lockout(get_services(), notice)
     assert not notices.publish_lockout(get_services(), notice)  # once per lockout
     sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.get_queue_url(QueueName="hadir-test-email-outbox")["QueueUrl"]
+    url = sqs.get_queue_url(QueueName="hadir-pemkab-demo-test-email-outbox")["QueueUrl"]
     bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
     # When the e-mail consumer receives it (twice)
     with Client(app_module.app, stage_name="test") as client:
-        event = client.events.generate_sqs_event(message_bodies=bodies * 2, queue_name="hadir-test-email-outbox")
+        event = client.events.generate_sqs_event(message_bodies=bodies * 2, queue_name="hadir-pemkab-demo-test-email-outbox")
         client.lambda_.invoke("send_supervisor_email", event)
     # Then the supervisor gets one e-mail naming the employee and the failures
     from moto.core import DEFAULT_ACCOUNT_ID

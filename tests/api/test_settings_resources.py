@@ -93,16 +93,35 @@ def test_every_error_is_reported_at_once():
                                                                   "HADIR_CHECKIN_SESSION_TTL_S"}
 
 
-def test_physical_names_default_from_the_stage():
-    # Given a stage and no resource variables
-    s = load_settings({"HADIR_STAGE": "dev"})
-    # Then every table, bucket and queue is named hadir-<stage>-<logical>, and the KMS alias too
-    assert s.tables == {t.logical: f"hadir-dev-{t.logical}" for t in r.TABLES}
-    assert s.buckets == {b.logical: r.physical_name("dev", b.logical) for b in r.BUCKETS}
-    assert s.queues == {q.logical: r.physical_name("dev", q.logical) for q in r.QUEUES}
-    assert s.tables["job-runs"] == "hadir-dev-job-runs"
-    assert s.kms_key_id == "alias/hadir-dev-biometrics"
+def test_physical_names_default_from_the_agency_and_stage():
+    # Given an agency's stage and no resource variables
+    s = load_settings({"HADIR_STAGE": "dev", "HADIR_AGENCY_ID": "pemkab-sleman"})
+    # Then every table, bucket and queue is named hadir-<agency>-<stage>-<logical>, the KMS alias too
+    assert s.tables == {t.logical: f"hadir-pemkab-sleman-dev-{t.logical}" for t in r.TABLES}
+    assert s.buckets == {b.logical: r.physical_name("pemkab-sleman", "dev", b.logical) for b in r.BUCKETS}
+    assert s.queues == {q.logical: r.physical_name("pemkab-sleman", "dev", q.logical) for q in r.QUEUES}
+    assert s.tables["job-runs"] == "hadir-pemkab-sleman-dev-job-runs"
+    assert s.kms_key_id == "alias/hadir-pemkab-sleman-dev-biometrics"
     assert s.region == "ap-southeast-3" and s.aws_endpoint_url is None
+
+
+def test_without_an_agency_id_the_names_carry_the_default_agency():
+    s = load_settings({"HADIR_STAGE": "dev"})
+    assert s.agency_id == r.DEFAULT_AGENCY
+    assert s.tables["offices"] == f"hadir-{r.DEFAULT_AGENCY}-dev-offices"
+
+
+def test_two_agencies_share_no_default_name():
+    a = load_settings({"HADIR_STAGE": "prod", "HADIR_AGENCY_ID": "pemkab-a"})
+    b = load_settings({"HADIR_STAGE": "prod", "HADIR_AGENCY_ID": "pemkab-b"})
+    names = lambda s: {*s.tables.values(), *s.buckets.values(), *s.queues.values(), s.kms_key_id}  # noqa: E731
+    assert not names(a) & names(b)
+
+
+def test_queue_names_for_decorators_carry_the_agency():
+    from chalicelib.common.settings import queue_name
+    env = {"HADIR_STAGE": "prod", "HADIR_AGENCY_ID": "pemkab-a"}
+    assert queue_name(r.EMAIL_QUEUE.logical, env) == "hadir-pemkab-a-prod-email-outbox"
 
 
 def test_table_names_come_from_their_variables_when_set():
@@ -112,8 +131,8 @@ def test_table_names_come_from_their_variables_when_set():
     # Then those two are used, and the others (including one set empty) keep the stage default
     assert s.tables["employees"] == "Hadir-Employees-1A2B"
     assert s.tables["attendance"] == "Hadir-Attendance-3C4D"
-    assert s.tables["offices"] == "hadir-prod-offices"
-    assert s.tables["audit"] == "hadir-prod-audit"
+    assert s.tables["offices"] == r.physical_name(r.DEFAULT_AGENCY, "prod", "offices")
+    assert s.tables["audit"] == r.physical_name(r.DEFAULT_AGENCY, "prod", "audit")
 
 
 def test_only_the_named_variables_are_read():

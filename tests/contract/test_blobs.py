@@ -36,7 +36,7 @@ JPEG_PHOTO = b"\xff\xd8\xff" + bytes(range(256)) * 4
 
 
 def bucket(logical: str) -> str:
-    return r.physical_name(STAGE, logical)
+    return r.physical_name(AGENCY, STAGE, logical)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def stack():
 
 def create_all_resources() -> dict[str, str]:
     from local.bootstrap import create_all
-    return create_all(_boto_client, STAGE)
+    return create_all(_boto_client, STAGE, agency=AGENCY)
 
 
 def provider(service: str) -> Callable[[], Any]:
@@ -459,7 +459,7 @@ def _delivered(topic_arn: str) -> list[dict]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.sns.models import sns_backends
     sqs = _boto_client("sqs")
-    url = sqs.get_queue_url(QueueName=r.physical_name(STAGE, r.EMAIL_QUEUE.logical))["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=r.physical_name(AGENCY, STAGE, r.EMAIL_QUEUE.logical))["QueueUrl"]
     msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
                                MessageAttributeNames=["All"]).get("Messages", [])
     region = _boto_client("sns").meta.region_name

@@ -18,7 +18,7 @@ INFRA = ROOT / "infra"
 APP_DIR = pathlib.Path(os.environ.get("HADIR_APP_DIR", ROOT))  # the Chalice project synthesized
 if str(INFRA) not in sys.path:
     sys.path.insert(0, str(INFRA))  # hadir_infra (the stack's helpers) for the unit tests
-STACK = "hadir-prod"
+STACK = "hadir-pemkab-test-prod"  # hadir-<agency_id>-<stage>
 ACCOUNT, REGION = "123456789012", "ap-southeast-3"
 CONTEXT = {
     "stage": "prod", "account": ACCOUNT, "region": REGION, "agency_id": "pemkab-test",
@@ -28,6 +28,9 @@ CONTEXT = {
     "web_dir": str(ROOT / "no-web-app-here"),  # the web app's files are deployed by another synth
 }
 WEB_TILES = "https://tiles.pemkab-test.go.id"
+# A second agency in the same account, with the WAF on: its stack next to the first one's
+OTHER = {"agency_id": "kota-lain", "waf": "true", "waf_rate_limit": "1500"}
+OTHER_STACK = "hadir-kota-lain-prod"
 
 
 def pytest_configure(config):
@@ -127,6 +130,18 @@ def web_template_json(tmp_path_factory) -> dict:
             (web / "app.js").write_text("export {};\n")
             synth(work, out, {"web_dir": str(web), "map_tile_origins": WEB_TILES})
     return json.loads((out / f"{STACK}.template.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def other_agency_template_json(tmp_path_factory) -> dict:
+    """Another agency's prod stage (same account and region) with the WAF flag on."""
+    if not (APP_DIR / "app.py").exists():
+        pytest.skip("app.py not written yet: nothing to synthesize")
+    with built_once(tmp_path_factory, "cdk-other") as (work, build):
+        out = work / "cdk.out"
+        if build:
+            synth(work, out, OTHER)
+    return json.loads((out / f"{OTHER_STACK}.template.json").read_text())
 
 
 @pytest.fixture(scope="session")

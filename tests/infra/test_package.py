@@ -19,7 +19,6 @@ import zipfile
 
 import pytest
 
-from chalicelib.common import resources as r
 from tests.infra.conftest import REGION, ROOT, built_once, clean_env
 
 pytestmark = pytest.mark.slow
@@ -135,8 +134,7 @@ def moto_stack():
 
     stage = "test"  # the only kind of stage where HADIR_NOW may freeze the clock
     env = clean_env()
-    env.update(r.all_env_vars(stage))
-    env.update(create_all(client, stage))
+    env.update(create_all(client, stage, agency="pemkab-demo"))  # every name with the ids
     env.update(HADIR_STAGE=stage, AWS_ENDPOINT_URL=url, AWS_DEFAULT_REGION=REGION,
                AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_SERVICE_NAME="hadir",

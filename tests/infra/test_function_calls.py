@@ -1,0 +1,92 @@
+"""What the jobs and the queue consumer really call, recorded against moto, is what their roles
+grant (hadir_infra.access.REACHES, from which test_synth.py derives and checks each role).
+
+Given the seeded agency in moto with a day's check-in, when a scheduled job or the consumer runs
+its handler, then every AWS call it makes (DynamoDB aside: the table grants are the same for
+every role) is an action its kind's role allows, and the calls only its kind makes are never made.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import boto3
+import pytest
+
+from hadir_infra.access import ABSENCE, EMAIL, EXPORT, REACHES
+from tests.api.helpers import AYU, check_in, checkin_session, enrol
+from tests.infra.calls import OPERATION_ACTIONS, needed_actions
+
+REGION = "ap-southeast-3"
+
+
+@contextlib.contextmanager
+def recorded():
+    """(IAM action) of every botocore call made inside the block."""
+    from botocore.client import BaseClient
+    calls: set[str] = set()
+    original = BaseClient._make_api_call
+
+    def record(self, operation, params):
+        service = self.meta.service_model.signing_name  # the IAM prefix here (SES: ses)
+        calls.add(OPERATION_ACTIONS.get((service, operation), f"{service}:{operation}"))
+        return original(self, operation, params)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(BaseClient, "_make_api_call", record)
+        yield calls
+
+
+def _outside_dynamodb(calls: set[str]) -> set[str]:
+    return {c for c in calls if not c.startswith("dynamodb:")}
+
+
+@pytest.fixture
+def a_day_with_a_checkin(api, set_now):
+    set_now("2026-03-03T07:45:00+08:00")
+    assert enrol(api, AYU).status_code == 201
+    assert check_in(api, AYU, checkin_session(api, AYU)).status_code == 201
+    return api
+
+
+def test_the_absence_job_calls_only_what_its_role_allows(a_day_with_a_checkin, set_now):
+    from chalicelib.api.events import HANDLERS
+    set_now("2026-03-03T10:30:00+08:00")
+    with recorded() as calls:
+        report = HANDLERS["detect_absence_wita"]({})
+    assert report  # Made was absent: his supervisor was told (SNS)
+    assert "sns:Publish" in calls
+    assert _outside_dynamodb(calls) <= needed_actions(ABSENCE, REACHES[ABSENCE])
+
+
+def test_the_export_job_calls_only_what_its_role_allows(a_day_with_a_checkin, set_now):
+    from chalicelib.api.events import HANDLERS
+    set_now("2026-03-04T00:31:00+08:00")
+    with recorded() as calls:
+        HANDLERS["export_wita"]({})
+    assert "s3:PutObject" in calls
+    allowed = needed_actions(EXPORT, REACHES[EXPORT])
+    assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed
+    assert "s3:ListBucket" in calls  # it looks for the run to chain to
+    assert not {"s3:DeleteObject", "s3:DeleteObjectVersion"} & allowed  # and never deletes one
+
+
+def test_the_email_consumer_calls_only_what_its_role_allows(a_day_with_a_checkin, set_now):
+    from chalice.test import Client
+
+    import app as app_module
+    from chalicelib.services import jobs
+    from chalicelib.wiring import get_services
+    set_now("2026-03-03T10:30:00+08:00")
+    jobs.detect_absence(get_services(), "WITA")
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = get_services().settings.queues["email-outbox"]
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    with Client(app_module.app, stage_name="test") as client:
+        event = client.events.generate_sqs_event(message_bodies=bodies, queue_name=queue)
+        with recorded() as calls:
+            client.lambda_.invoke("send_supervisor_email", event)
+    assert "ses:SendEmail" in calls
+    allowed = needed_actions(EMAIL, REACHES[EMAIL])
+    assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed
+    assert not [a for a in allowed if a.startswith(("s3:", "kms:", "cognito-idp:", "sns:"))]
