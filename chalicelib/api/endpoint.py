@@ -100,6 +100,7 @@ def _run(bp: Blueprint, ep: Endpoint, view: Callable[..., Any], params: dict[str
         principal = auth.principal_from_headers(request.headers, ep.roles, get_services().settings)
         if ep.needs_nip and not principal.nip:
             raise Forbidden("This account has no NIP", code="no_nip")
+    http.check_path_params(params)
     raw = request.raw_body or b""
     http.check_body_size(raw)
     if ep.raw_body and raw.strip() and "json" in (request.headers.get("content-type") or "application/json"):

@@ -32,7 +32,7 @@ from chalicelib.api.endpoint import (
     endpoint,
 )
 from chalicelib.common.errors import JsonObject, Kind
-from chalicelib.common.http import STATUS, success_status
+from chalicelib.common.http import MAX_PATH_PARAM, STATUS, success_status
 
 VERSION = "1.0.0"  # the API contract's version (info.version)
 SCHEMAS = "#/components/schemas/"
@@ -48,6 +48,7 @@ Codes = Mapping[Kind, tuple[str, ...]]
 BODY_ERRORS: Codes = {Kind.MALFORMED: ("missing_body", "invalid_json", "invalid_body", "body_too_deep"),
                       Kind.INVALID: ("invalid_number",)}  # http.parse_body, http.check_json
 SIZE_ERRORS: Codes = {Kind.TOO_LARGE: ("body_too_large",)}  # endpoint._run, every route
+PATH_ERRORS: Codes = {Kind.MALFORMED: ("invalid_path_parameter",)}  # http.check_path_params
 INPUT_ERRORS: Codes = {Kind.INVALID: ("missing_fields", "invalid_request")}  # http.invalid_input
 TOKEN_ERRORS: Codes = {Kind.UNAUTHENTICATED: ("missing_token", "invalid_token", "token_expired"),
                        Kind.UNAVAILABLE: ("jwks_unavailable",),
@@ -201,7 +202,8 @@ def _deref(schema: Any, schemas: Mapping[str, Any]) -> Any:
 
 def _parameters(ep: Endpoint, query: Mapping[str, Any] | None) -> list[JsonObject]:
     """Path parameters (``{x}`` in the path, always strings) and the query model's fields."""
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM}}
               for name in PATH_PARAM.findall(ep.path)]
     required = set((query or {}).get("required", ()))
     for name, schema in (query or {}).get("properties", {}).items():
@@ -271,6 +273,8 @@ def _errors(ep: Endpoint) -> Iterator[tuple[Kind, tuple[str, ...]]]:
     tables: list[Codes] = [ep.errors, ANY_ERRORS, SIZE_ERRORS]
     if ep.body is not None:
         tables.append(BODY_ERRORS)
+    if PATH_PARAM.search(ep.path):
+        tables.append(PATH_ERRORS)
     for model in (ep.body, ep.query):
         if model is not None:
             own = tuple(getattr(model, "error_codes", {}).values())

@@ -104,6 +104,18 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _TOKEN = re.compile(rb'[\[\]{}]|(?<![A-Za-z0-9_.])-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 
 
+MAX_PATH_PARAM = 128  # the longest id in a path (a review id: c.<nip>.<date>.<checkin_id>) is ~90
+
+
+def check_path_params(params: Mapping[str, str]) -> None:
+    """Malformed ``invalid_path_parameter`` (400) for a path parameter over ``MAX_PATH_PARAM``
+    characters or with control characters: never a DynamoDB key (2 KB at most) nor echoed back."""
+    for name, value in params.items():
+        if len(value) > MAX_PATH_PARAM or not value.isprintable():
+            raise Malformed(f"{name} is not a valid id", code="invalid_path_parameter",
+                            details={"parameter": name, "max_chars": MAX_PATH_PARAM})
+
+
 def check_body_size(raw: bytes, limit: int = MAX_BODY_BYTES) -> None:
     """TooLarge ``body_too_large`` (413) for a body over ``limit`` bytes."""
     if len(raw) > limit:

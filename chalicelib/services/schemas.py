@@ -138,12 +138,12 @@ Window = Annotated[tuple[str, str], BeforeValidator(_window), WithJsonSchema({
 class OfficeRequest(Request):
     office_id: str = Field(pattern=ID_PATTERN, description="lowercase letters, digits and '-'")
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = Field(description="IANA zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), "
+    timezone: str = Field(max_length=64, description="IANA zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), "
                                       "Asia/Jayapura (WIT)")
     geofence: Geofence
     checkin_window: Window | None = None
-    work_start: str | None = None
-    work_end: str | None = None
+    work_start: str | None = Field(default=None, max_length=16)
+    work_end: str | None = Field(default=None, max_length=16)
     checkout_window: Window | None = None
     error_codes: ClassVar[dict[str, str]] = {
         "office_id": "invalid_office", "name": "invalid_office", "geofence": "invalid_geofence",
@@ -180,13 +180,13 @@ class EmployeeRow(Request):
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True, str_strip_whitespace=True,
                               defer_build=True)
-    nip: str = Field(description="18-digit NIP (checked: birth date, appointment, sex digit)")
+    nip: str = Field(max_length=32, description="18-digit NIP (checked: birth date, appointment, sex digit)")
     name: str = Field(default="", max_length=200)
     unit: str | None = Field(default=None, max_length=200)
     office_ids: list[str] = Field(default_factory=list, max_length=20)
     supervisor_nip: str | None = Field(default=None, max_length=32)
     roles: list[Literal["employee", "supervisor", "admin", "auditor"]] = Field(
-        default_factory=lambda: ["employee"])
+        default_factory=lambda: ["employee"], max_length=4)
     email: str | None = Field(default=None, max_length=254)
     password: str | None = Field(default=None, min_length=8, max_length=256)
 

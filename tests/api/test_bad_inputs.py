@@ -188,6 +188,12 @@ CORPUS = [
         headers={"X-Device-Id": "abc"}),
     Bad("device_id_of_500_chars", "POST", "/me/enrollment", 400, "invalid_device_id",
         body={"session_id": SESSION, "consent": True}, headers={"X-Device-Id": "d" * 500}),
+    # --- path parameters ---
+    Bad("nip_in_path_of_3000_chars", "GET", "/admin/employees/" + "9" * 3000 + "/sites", 400,
+        "invalid_path_parameter", user="admin"),
+    Bad("review_id_in_path_of_3000_chars", "POST", "/team/reviews/c." + "9" * 3000, 400,
+        "invalid_path_parameter", user=KETUT, body={"decision": "approve"}),
+    Bad("request_id_in_path_of_129_chars", "DELETE", "/me/requests/rq-" + "a" * 126, 400, "invalid_path_parameter"),
     # --- bodies ---
     Bad("empty_body", "POST", "/checkins", 400, "missing_body", raw=b""),
     Bad("not_json", "POST", "/checkins", 400, "invalid_json", raw=b"{nope"),
