@@ -261,3 +261,15 @@ def test_the_check_sees_a_write(api):
     # Then assert_nothing_written fails, naming the table
     with pytest.raises(AssertionError, match="table:"):
         assert_nothing_written(before, snapshot())
+
+
+def test_an_import_row_whose_nip_is_a_list_fails_alone_not_the_request(api):
+    # Given an import whose first row's NIP is a list (a value no set can hold: it was a 500)
+    rows = [{"nip": ["199001152015032001"], "name": "X"}, {"nip": {"a": 1}, "name": "Y"}]
+    before = snapshot()
+    # When it is imported
+    r = api.post("/admin/employees", rows, user="admin")
+    # Then each row failed with its reason, the request is a 422, and nothing was written
+    assert r.status_code == 422 and r.json["created"] == 0
+    assert [row["error"]["code"] for row in r.json["rows"]] == ["invalid_nip", "invalid_nip"]
+    assert_nothing_written(before, snapshot())
