@@ -104,7 +104,7 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _TOKEN = re.compile(rb'[\[\]{}]|(?<![A-Za-z0-9_.])-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 
 
-MAX_PATH_PARAM = 128  # the longest id in a path (a review id: c.<nip>.<date>.<checkin_id>) is ~90
+MAX_PATH_PARAM = 256  # the longest id in a path (a review id: c.<nip>.<date>.<checkin_id>) is ~90
 
 
 def check_path_params(params: Mapping[str, str]) -> None:

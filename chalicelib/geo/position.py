@@ -13,7 +13,8 @@ from typing import Any
 from chalicelib.common.errors import JsonObject
 from chalicelib.geo.fences import GeoInputError, as_number, check_lat_lon
 
-MAX_ACCURACY_M = 100_000.0  # a fix less precise than 100 km locates nobody (invalid_accuracy)
+MAX_ACCURACY_M = 40_075_000.0  # the Earth's circumference: beyond, not a radius (invalid_accuracy);
+# a merely poor fix is a stored rejection (accuracy_too_low)
 MIN_YEAR, MAX_YEAR = 2000, 2100  # captured_at outside: invalid_captured_at out_of_range
 
 

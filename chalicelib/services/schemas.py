@@ -48,7 +48,7 @@ _POLYGON = {"type": "object", "required": ["type", "coordinates"], "description"
 _POSITION = {"type": "object", "required": ["lat", "lon", "accuracy_m", "captured_at"],
              "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
                             "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                            "accuracy_m": {"type": "number", "minimum": 0, "maximum": 100000,
+                            "accuracy_m": {"type": "number", "minimum": 0, "maximum": 40075000,
                                            "description": "accuracy radius in metres"},
                             "captured_at": {"type": "string", "format": "date-time",
                                             "description": "ISO 8601 with a UTC offset"},

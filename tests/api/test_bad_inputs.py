@@ -193,7 +193,7 @@ CORPUS = [
         "invalid_path_parameter", user="admin"),
     Bad("review_id_in_path_of_3000_chars", "POST", "/team/reviews/c." + "9" * 3000, 400,
         "invalid_path_parameter", user=KETUT, body={"decision": "approve"}),
-    Bad("request_id_in_path_of_129_chars", "DELETE", "/me/requests/rq-" + "a" * 126, 400, "invalid_path_parameter"),
+    Bad("request_id_in_path_of_257_chars", "DELETE", "/me/requests/rq-" + "a" * 254, 400, "invalid_path_parameter"),
     # --- bodies ---
     Bad("empty_body", "POST", "/checkins", 400, "missing_body", raw=b""),
     Bad("not_json", "POST", "/checkins", 400, "invalid_json", raw=b"{nope"),

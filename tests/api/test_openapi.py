@@ -174,7 +174,7 @@ def test_the_generator_documents_inputs_outputs_and_errors():
     # And a raw body lists each content type; the path parameter is declared
     assert set(add["requestBody"]["content"]) == {"application/json", "text/csv"}
     assert add["parameters"] == [{"name": "visit_id", "in": "path", "required": True,
-                                  "schema": {"type": "string", "minLength": 1, "maxLength": 128}}]
+                                  "schema": {"type": "string", "minLength": 1, "maxLength": 256}}]
     assert "invalid_path_parameter" in codes["400"]
     # And the query model becomes parameters (by alias), not a component
     query = [(p["name"], p["required"]) for p in listing["parameters"]]
