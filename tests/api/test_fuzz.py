@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.api.helpers import AYU, KETUT
 from tests.conftest import ROOT
 
-EXAMPLES = 8  # per operation and mode: ~30 operations x 2 modes
+EXAMPLES = 12  # per operation and mode (~30 operations x 2): ~650 requests, ~20 s on one idle core
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 USER_OF_ROLE = {"employee": AYU, "supervisor": KETUT, "admin": "admin", "auditor": "auditor"}
@@ -99,4 +99,4 @@ def test_no_input_gives_a_5xx_or_an_undocumented_response(api):
     elapsed = time.monotonic() - started
     print(f"fuzz: {total} requests in {elapsed:.1f}s")
     assert not failures, "\n\n".join(failures)
-    assert total > 0 and elapsed < 120
+    assert total > 0 and elapsed < 300  # bounded by EXAMPLES; this only catches a runaway
