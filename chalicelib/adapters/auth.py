@@ -88,12 +88,18 @@ def token_problem(exc: Exception) -> str:
     return next((reason for cls, reason in _TOKEN_PROBLEMS if isinstance(exc, cls)), "invalid")
 
 
+MAX_TOKEN_CHARS = 8192  # a Cognito id token is ~1-2 KB
+
+
 def principal_from_headers(headers: Any, roles: Iterable[str] | None, settings: Settings) -> Principal:
     """Verify ``Authorization: Bearer <id_token>`` and, if given, that the caller has one of ``roles``."""
     auth = (headers or {}).get("authorization") or ""
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("A bearer token is required", code="missing_token")
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii():  # never handed to the JWT decoder
+        raise Unauthenticated("The token is invalid", code="invalid_token",
+                              details={"reason": "oversized_or_not_ascii", "max_chars": MAX_TOKEN_CHARS})
     principal = verify_id_token(token.strip(), settings)
     if roles is not None and not principal.has_any(roles):
         raise Forbidden("This action needs one of the roles " + ", ".join(roles),

@@ -44,6 +44,7 @@ class Endpoint:
     body_optional: bool = False  # an empty body is allowed: the view gets ``body=None``
     needs_nip: bool = False  # the caller must be an employee account with a NIP
     headers: Mapping[str, str] = field(default_factory=dict)  # optional request headers read: name -> what
+    result_on: tuple[Kind, ...] = ()  # error statuses whose body may be the response model (an Outcome)
     notes: str = ""
 
 
@@ -99,7 +100,11 @@ def _run(bp: Blueprint, ep: Endpoint, view: Callable[..., Any], params: dict[str
         principal = auth.principal_from_headers(request.headers, ep.roles, get_services().settings)
         if ep.needs_nip and not principal.nip:
             raise Forbidden("This account has no NIP", code="no_nip")
+    http.check_path_params(params)
     raw = request.raw_body or b""
+    http.check_body_size(raw)
+    if ep.raw_body and raw.strip() and "json" in (request.headers.get("content-type") or "application/json"):
+        http.check_json(raw)  # a view parsing JSON itself gets the same bounds
     body = None
     if ep.body is not None and not ep.raw_body and not (ep.body_optional and not raw.strip()):
         body = http.parse_body(raw, ep.body)

@@ -32,7 +32,7 @@ from chalicelib.api.endpoint import (
     endpoint,
 )
 from chalicelib.common.errors import JsonObject, Kind
-from chalicelib.common.http import STATUS, success_status
+from chalicelib.common.http import MAX_PATH_PARAM, STATUS, success_status
 
 VERSION = "1.0.0"  # the API contract's version (info.version)
 SCHEMAS = "#/components/schemas/"
@@ -45,7 +45,10 @@ PATH_PARAM = re.compile(r"\{(\w+)\+?\}")
 Codes = Mapping[Kind, tuple[str, ...]]
 
 # Errors an endpoint answers with without declaring them, by where they are raised.
-BODY_ERRORS: Codes = {Kind.MALFORMED: ("missing_body", "invalid_json", "invalid_body")}  # parsing
+BODY_ERRORS: Codes = {Kind.MALFORMED: ("missing_body", "invalid_json", "invalid_body", "body_too_deep"),
+                      Kind.INVALID: ("invalid_number",)}  # http.parse_body, http.check_json
+SIZE_ERRORS: Codes = {Kind.TOO_LARGE: ("body_too_large",)}  # endpoint._run, every route
+PATH_ERRORS: Codes = {Kind.MALFORMED: ("invalid_path_parameter",)}  # http.check_path_params
 INPUT_ERRORS: Codes = {Kind.INVALID: ("missing_fields", "invalid_request")}  # http.invalid_input
 TOKEN_ERRORS: Codes = {Kind.UNAUTHENTICATED: ("missing_token", "invalid_token", "token_expired", "wrong_agency"),
                        Kind.UNAVAILABLE: ("jwks_unavailable",),
@@ -55,8 +58,9 @@ NIP_ERRORS: Codes = {Kind.FORBIDDEN: ("no_nip",)}  # endpoint._run
 ANY_ERRORS: Codes = {Kind.INTERNAL: ("internal_error",)}  # http.error_response
 
 PROBLEM_SCHEMA: JsonObject = {
-    "type": "object", "title": PROBLEM, "required": ["field", "code", "message"],
-    "description": "One invalid field of a request (``details.problems``).",
+    "type": "object", "title": PROBLEM, "required": ["field", "code"],
+    "description": "One invalid field of a request (``details.problems``): a domain parser's "
+                   "problem carries its numbers (value, min, max) instead of a message.",
     "properties": {"field": {"type": "string", "description": "dotted path, e.g. location.lat"},
                    "code": {"type": "string", "description": "pydantic's error type or a code"},
                    "message": {"type": "string"}},
@@ -168,7 +172,8 @@ def _operation(ep: Endpoint, i: int, inline: Mapping[tuple[str, int], Any],
         "operationId": ep.name, "summary": ep.summary, "tags": [ep.path.strip("/").split("/")[0]],
         "x-roles": _roles(ep), "security": [] if ep.roles == PUBLIC else [{BEARER: []}],
         "parameters": _parameters(ep, _deref(inline.get(("query", i)), schemas)),
-        "responses": {**_success(ep, inline.get(("response", i))), **_error_responses(ep)},
+        "responses": {**_success(ep, inline.get(("response", i))),
+                      **_error_responses(ep, inline.get(("response", i)))},
     }
     if ep.notes:
         op["description"] = ep.notes
@@ -197,7 +202,8 @@ def _deref(schema: Any, schemas: Mapping[str, Any]) -> Any:
 
 def _parameters(ep: Endpoint, query: Mapping[str, Any] | None) -> list[JsonObject]:
     """Path parameters (``{x}`` in the path, always strings) and the query model's fields."""
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM}}
               for name in PATH_PARAM.findall(ep.path)]
     required = set((query or {}).get("required", ()))
     for name, schema in (query or {}).get("properties", {}).items():
@@ -240,8 +246,10 @@ def _success(ep: Endpoint, response: Any) -> JsonObject:
     return {str(status.value): out}
 
 
-def _error_responses(ep: Endpoint) -> JsonObject:
-    """One response per possible error status, each the ``Error`` envelope with its codes."""
+def _error_responses(ep: Endpoint, response: Any = None) -> JsonObject:
+    """One response per possible error status, each the ``Error`` envelope with its codes (or,
+    on a status of ``ep.result_on``, the envelope or the response model: a rejected result)."""
+    outcome = {STATUS[kind] for kind in ep.result_on}
     by_status: dict[int, set[str]] = {}
     for kind, codes in _errors(ep):
         by_status.setdefault(STATUS[kind], set()).update(codes)
@@ -254,14 +262,19 @@ def _error_responses(ep: Endpoint) -> JsonObject:
             "x-error-codes": listed,
             "content": {JSON_TYPE: {"schema": {"$ref": SCHEMAS + ERROR}}},
         }
+        if status in outcome and response is not None:
+            out[str(status)]["content"][JSON_TYPE]["schema"] = {
+                "oneOf": [{"$ref": SCHEMAS + ERROR}, response]}
     return out
 
 
 def _errors(ep: Endpoint) -> Iterator[tuple[Kind, tuple[str, ...]]]:
     """The endpoint's declared errors and those its kind of endpoint can always produce."""
-    tables: list[Codes] = [ep.errors, ANY_ERRORS]
+    tables: list[Codes] = [ep.errors, ANY_ERRORS, SIZE_ERRORS]
     if ep.body is not None:
         tables.append(BODY_ERRORS)
+    if PATH_PARAM.search(ep.path):
+        tables.append(PATH_ERRORS)
     for model in (ep.body, ep.query):
         if model is not None:
             own = tuple(getattr(model, "error_codes", {}).values())

@@ -63,7 +63,7 @@ def create_office(call: Call[s.OfficeRequest, None]) -> s.OfficeOut:
 
 @endpoint(api, "POST", "/admin/employees", summary="Import employees (JSON list or Simpeg CSV)",
           roles=ADMIN, body=s.EmployeeRows, raw_body=True, response=s.ImportResult,
-          content_types=("application/json", "text/csv"),
+          content_types=("application/json", "text/csv"), result_on=(Kind.INVALID,),
           errors={Kind.INVALID: ("invalid_csv", "invalid_employee", "invalid_nip"),
                   Kind.TOO_LARGE: ("too_many_rows",), Kind.UNAVAILABLE: ("import_unavailable",)},
           notes="Each row is validated and saved on its own: the response lists every row's "
@@ -172,6 +172,7 @@ def checkin_uploads(call: Call[s.CheckinUploadsRequest | None, None]) -> s.Uploa
 
 @endpoint(api, "POST", "/checkins", summary="Check in or out with the uploaded selfie and a GPS fix",
           roles=EMPLOYEE, needs_nip=True, body=s.CheckinRequest, response=s.CheckinOut, created=True,
+          result_on=(Kind.INVALID, Kind.TOO_LARGE, Kind.UNSUPPORTED),
           errors={**SESSION_ERRORS, **PHOTO_ERRORS,
                   Kind.CONFLICT: ("session_used", "not_enrolled", "no_office", "enrolment_outdated",
                                   "concurrent_update", "request_in_progress"),

@@ -6,13 +6,14 @@ strings are parsed into pydantic models, and validation errors translated into t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.common.errors import HadirError, InvalidInput, Kind, Malformed
+from chalicelib.common.errors import HadirError, InvalidInput, Kind, Malformed, TooLarge
 from chalicelib.common.logs import flush_metrics, logger
 
 JSON = {"Content-Type": "application/json"}
@@ -92,10 +93,72 @@ def dump(body: Any) -> Any:
     return body
 
 
+# Bounds every body meets before it is parsed (a JSON body also its nesting and its numbers): no
+# request is large, deep or numeric enough to cost the parser, the domain or DynamoDB anything.
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a Simpeg CSV of MAX_ROWS rows fits; API Gateway allows 10 MB
+MAX_JSON_BYTES = 512 * 1024  # an import of MAX_ROWS rows as JSON fits
+MAX_DEPTH = 16  # the deepest valid body (a polygon geofence) is 5
+MAX_DIGITS = 24  # significant digits of a number (an 18-digit NIP sent as a number still parses)
+MAX_EXPONENT = 300  # 1e308 is the largest float
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_TOKEN = re.compile(rb'[\[\]{}]|(?<![A-Za-z0-9_.])-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+
+
+MAX_PATH_PARAM = 256  # the longest id in a path (a review id: c.<nip>.<date>.<checkin_id>) is ~90
+
+
+def check_path_params(params: Mapping[str, str]) -> None:
+    """Malformed ``invalid_path_parameter`` (400) for a path parameter over ``MAX_PATH_PARAM``
+    characters or with control characters: never a DynamoDB key (2 KB at most) nor echoed back."""
+    for name, value in params.items():
+        if len(value) > MAX_PATH_PARAM or not value.isprintable():
+            raise Malformed(f"{name} is not a valid id", code="invalid_path_parameter",
+                            details={"parameter": name, "max_chars": MAX_PATH_PARAM})
+
+
+def check_body_size(raw: bytes, limit: int = MAX_BODY_BYTES) -> None:
+    """TooLarge ``body_too_large`` (413) for a body over ``limit`` bytes."""
+    if len(raw) > limit:
+        raise TooLarge(f"The body is over {limit} bytes", code="body_too_large",
+                       details={"bytes": len(raw), "max_bytes": limit})
+
+
+def check_json(raw: bytes) -> None:
+    """Refuse, before any parser runs, a JSON body over ``MAX_JSON_BYTES`` (413 ``body_too_large``),
+    nested deeper than ``MAX_DEPTH`` (400 ``body_too_deep``), or with a number no field takes: NaN,
+    Infinity, more than ``MAX_DIGITS`` digits or an exponent over ``MAX_EXPONENT`` (422
+    ``invalid_number``). Strings are skipped, so their contents are never counted."""
+    check_body_size(raw, MAX_JSON_BYTES)
+    depth = 0
+    for m in _TOKEN.finditer(_STRING.sub(b'""', raw)):
+        tok = m.group()
+        if tok in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Malformed(f"The body is nested deeper than {MAX_DEPTH}", code="body_too_deep",
+                                details={"max_depth": MAX_DEPTH})
+        elif tok in (b"]", b"}"):
+            depth -= 1
+        else:
+            _check_number(tok, m.start())
+
+
+def _check_number(tok: bytes, offset: int) -> None:
+    mantissa, _, exponent = tok.lower().partition(b"e")
+    digits = len(mantissa.lstrip(b"-").replace(b".", b"").lstrip(b"0"))
+    if (b"nan" in tok.lower() or b"infinity" in tok.lower() or digits > MAX_DIGITS
+            or (exponent and abs(int(exponent[-6:])) > MAX_EXPONENT) or len(exponent) > 6):
+        raise InvalidInput("A number is not finite or out of range", code="invalid_number",
+                           details={"offset": offset, "max_digits": MAX_DIGITS,
+                                    "max_exponent": MAX_EXPONENT})
+
+
 def parse_body(raw: bytes, model: type[M]) -> M:
-    """The JSON body as ``model`` (strict: no strings for numbers, no numbers for strings)."""
+    """The JSON body as ``model`` (strict: no strings for numbers, no numbers for strings), once
+    it passed ``check_json``."""
     if not raw.strip():
         raise Malformed("A JSON body is required", code="missing_body")
+    check_json(raw)
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:

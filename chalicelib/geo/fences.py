@@ -64,10 +64,15 @@ def as_number(value: Any, field: str, problems: list[JsonObject]) -> float | Non
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         problems.append(problem(field, "not_a_number", type=type(value).__name__))
         return None
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # an int of hundreds of digits does not fit a float
+    except OverflowError:
+        problems.append(problem(field, "out_of_range"))
+        return None
+    if not math.isfinite(number):
         problems.append(problem(field, "not_finite"))
         return None
-    return float(value)
+    return number
 
 
 def check_lat_lon(lat: float | None, lon: float | None, problems: list[JsonObject],

@@ -13,6 +13,10 @@ from typing import Any
 from chalicelib.common.errors import JsonObject
 from chalicelib.geo.fences import GeoInputError, as_number, check_lat_lon
 
+MAX_ACCURACY_M = 40_075_000.0  # the Earth's circumference: beyond, not a radius (invalid_accuracy);
+# a merely poor fix is a stored rejection (accuracy_too_low)
+MIN_YEAR, MAX_YEAR = 2000, 2100  # captured_at outside: invalid_captured_at out_of_range
+
 
 @dataclass(frozen=True)
 class Position:
@@ -53,6 +57,9 @@ def parse_position(obj: dict) -> Position:
     accuracy = as_number(obj.get("accuracy_m"), "accuracy_m", problems)
     if accuracy is not None and accuracy < 0:
         problems.append({"field": "accuracy_m", "code": "negative", "value": accuracy})
+    elif accuracy is not None and accuracy > MAX_ACCURACY_M:
+        problems.append({"field": "accuracy_m", "code": "out_of_range", "value": accuracy,
+                         "max": MAX_ACCURACY_M})
     if problems:
         raise GeoInputError("invalid_accuracy", "The location accuracy is not valid.", problems)
 
@@ -83,4 +90,6 @@ def _parse_timestamp(value: Any) -> datetime:
         raise fail("missing" if value is None else "not_iso_8601")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise fail("no_utc_offset")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # 9999-12-31T23:59-01:00 overflows in UTC
+        raise fail("out_of_range")
     return parsed

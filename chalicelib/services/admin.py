@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import re
+from typing import Iterator
 
 from pydantic import ValidationError
 
@@ -68,28 +69,54 @@ def parse_employee_rows(raw: bytes, content_type: str) -> list[JsonObject]:
 
 
 def _csv_rows(raw: bytes) -> list[JsonObject]:
+    """A Simpeg CSV decoded strictly (UTF-8, a BOM allowed) into at most ``MAX_ROWS`` rows of
+    fields of at most ``MAX_CSV_FIELD`` characters: anything else is ``invalid_csv`` (or
+    ``too_many_rows``) before a row is saved."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput("The CSV must be UTF-8 (save it as 'CSV UTF-8')", code="invalid_csv",
-                           details={"byte_offset": exc.start}) from None
+                           details={"byte_offset": exc.start, "problem": "not_utf8"}) from None
+    if "\x00" in text:
+        raise InvalidInput("The CSV contains NUL bytes (is it UTF-16?)", code="invalid_csv",
+                           details={"problem": "nul_byte", "byte_offset": raw.index(b"\x00")})
     sample = text[:2048]
     reader = csv.DictReader(io.StringIO(text), delimiter=";" if sample.count(";") > sample.count(",") else ",")
-    if not reader.fieldnames or "nip" not in [h.strip().lower() for h in reader.fieldnames]:
-        raise InvalidInput("The CSV needs a header row with at least 'nip'", code="invalid_csv",
-                           details={"header": reader.fieldnames or []})
-    rows = []
-    for rec in reader:
-        row: JsonObject = {}
-        for k, v in rec.items():
-            field = CSV_ALIASES.get(k.strip().lower()) if k is not None else None
-            if field:
-                row[field] = (v or "").strip()
-        for f in _LIST_FIELDS:
-            if isinstance(row.get(f), str):
-                row[f] = [x.strip() for x in re.split(r"[|;,]", row[f]) if x.strip()]
-        rows.append({k: v for k, v in row.items() if v != ""})
-    return rows
+    try:
+        if not reader.fieldnames or "nip" not in [h.strip().lower() for h in reader.fieldnames]:
+            raise InvalidInput("The CSV needs a header row with at least 'nip'", code="invalid_csv",
+                               details={"header": (reader.fieldnames or [])[:20]})
+        return [_csv_row(rec, reader.line_num) for rec in _bounded(reader)]
+    except csv.Error as exc:
+        raise InvalidInput("The CSV cannot be read", code="invalid_csv",
+                           details={"line": reader.line_num, "problem": str(exc)[:200]}) from None
+
+
+MAX_CSV_FIELD = 1000  # characters of one cell (the longest field, a name, takes 200)
+
+
+def _bounded(reader: csv.DictReader) -> Iterator[dict]:
+    for n, rec in enumerate(reader, start=1):
+        if n > MAX_ROWS:
+            raise TooLarge(f"At most {MAX_ROWS} rows per request", code="too_many_rows")
+        yield rec
+
+
+def _csv_row(rec: dict, line: int) -> JsonObject:
+    row: JsonObject = {}
+    for k, v in rec.items():
+        if k is None:  # cells beyond the header's (a trailing delimiter): ignored
+            continue
+        if v is not None and len(v) > MAX_CSV_FIELD:
+            raise InvalidInput("A CSV cell is too long", code="invalid_csv",
+                               details={"line": line, "column": k[:50], "max_chars": MAX_CSV_FIELD})
+        field = CSV_ALIASES.get(k.strip().lower())
+        if field:
+            row[field] = (v or "").strip()
+    for f in _LIST_FIELDS:
+        if isinstance(row.get(f), str):
+            row[f] = [x.strip() for x in re.split(r"[|;,]", row[f]) if x.strip()]
+    return {k: v for k, v in row.items() if v != ""}
 
 
 def run_import(svc: Services, rows: list[JsonObject], actor: str) -> ImportResult:
@@ -109,7 +136,7 @@ def import_employees(svc: Services, rows: list[JsonObject], actor: str = "system
     the good ones. Needs the directory's admin rights: runs in the import function."""
     _check_row_count(rows)
     offices = {o.office_id for o in svc.records.offices()}
-    batch_nips = {r.get("nip") for r in rows if isinstance(r, dict)}
+    batch_nips = {r["nip"] for r in rows if isinstance(r, dict) and isinstance(r.get("nip"), str)}
     results = []
     for i, raw in enumerate(rows, start=1):
         try:

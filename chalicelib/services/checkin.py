@@ -100,8 +100,9 @@ def check_in(svc: Services, nip: str, req: CheckinRequest, idempotency_key: str 
     if idempotency_key is None:
         return _check_in(svc, nip, req, device_id)
     key = idempotency_key.strip()
-    if not key or len(key) > 128:
-        raise Malformed("Idempotency-Key must be 1-128 characters", code="invalid_idempotency_key")
+    if not key or len(key) > 128 or not (key.isascii() and key.isprintable()):
+        raise Malformed("Idempotency-Key must be 1-128 printable ASCII characters",
+                        code="invalid_idempotency_key")
     stored = idempotency.once(svc, nip, key, req.model_dump(mode="json"),
                               lambda: _to_stored(_check_in(svc, nip, req, device_id)), lambda_context)
     return _from_stored(stored)

@@ -51,11 +51,26 @@ _POLYGON = {"type": "object", "required": ["type", "coordinates"], "description"
 _POSITION = {"type": "object", "required": ["lat", "lon", "accuracy_m", "captured_at"],
              "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
                             "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                            "accuracy_m": {"type": "number", "minimum": 0,
+                            "accuracy_m": {"type": "number", "minimum": 0, "maximum": 40075000,
                                            "description": "accuracy radius in metres"},
                             "captured_at": {"type": "string", "format": "date-time",
                                             "description": "ISO 8601 with a UTC offset"},
                             "is_mock": {"type": "boolean", "default": False}}}
+
+# Dates and instants a request may name: far-off years are typos or probes, and would overflow the
+# date arithmetic (9999-12-31 plus a day); a query's dates are refused as invalid_date.
+MIN_DATE, MAX_DATE = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+Day = Annotated[dt.date, Field(ge=MIN_DATE, le=MAX_DATE), WithJsonSchema(
+    {"type": "string", "format": "date", "description": "YYYY-MM-DD, 2000-01-01 to 2100-12-31"})]
+
+
+def _sensible_instant(v: dt.datetime) -> dt.datetime:
+    if not MIN_DATE <= v.date() <= MAX_DATE:
+        raise ValueError(f"the date must be between {MIN_DATE} and {MAX_DATE}")
+    return v
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_sensible_instant)]
 
 Geofence = Annotated[JsonObject, AfterValidator(lambda v: geofence_to_dict(parse_geofence(v))),
                      WithJsonSchema({"oneOf": [_CIRCLE, _POLYGON]})]
@@ -135,12 +150,12 @@ Window = Annotated[tuple[str, str], BeforeValidator(_window), WithJsonSchema({
 class OfficeRequest(Request):
     office_id: str = Field(pattern=ID_PATTERN, description="lowercase letters, digits and '-'")
     name: str = Field(min_length=1, max_length=200)
-    timezone: str = Field(description="IANA zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), "
+    timezone: str = Field(max_length=64, description="IANA zone: Asia/Jakarta (WIB), Asia/Makassar (WITA), "
                                       "Asia/Jayapura (WIT)")
     geofence: Geofence
     checkin_window: Window | None = None
-    work_start: str | None = None
-    work_end: str | None = None
+    work_start: str | None = Field(default=None, max_length=16)
+    work_end: str | None = Field(default=None, max_length=16)
     checkout_window: Window | None = None
     error_codes: ClassVar[dict[str, str]] = {
         "office_id": "invalid_office", "name": "invalid_office", "geofence": "invalid_geofence",
@@ -177,13 +192,13 @@ class EmployeeRow(Request):
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True, str_strip_whitespace=True,
                               defer_build=True)
-    nip: str = Field(description="18-digit NIP (checked: birth date, appointment, sex digit)")
-    name: str = ""
-    unit: str | None = None
-    office_ids: list[str] = Field(default_factory=list)
-    supervisor_nip: str | None = None
+    nip: str = Field(max_length=32, description="18-digit NIP (checked: birth date, appointment, sex digit)")
+    name: str = Field(default="", max_length=200)
+    unit: str | None = Field(default=None, max_length=200)
+    office_ids: list[str] = Field(default_factory=list, max_length=20)
+    supervisor_nip: str | None = Field(default=None, max_length=32)
     roles: list[Literal["employee", "supervisor", "admin", "auditor"]] = Field(
-        default_factory=lambda: ["employee"])
+        default_factory=lambda: ["employee"], max_length=4)
     email: str | None = Field(default=None, max_length=254)
     password: str | None = Field(default=None, min_length=8, max_length=256)
 
@@ -241,8 +256,8 @@ class SiteRequest(Request):
     kind: Literal["home", "assignment", "anywhere"] = Field(
         description="home = WFH, assignment = dinas luar (DL), anywhere = WFA")
     geofence: Geofence
-    valid_from: dt.date | None = Field(default=None, description="office-local, inclusive")
-    valid_to: dt.date | None = Field(default=None, description="office-local, inclusive")
+    valid_from: Day | None = Field(default=None, description="office-local, inclusive")
+    valid_to: Day | None = Field(default=None, description="office-local, inclusive")
     note: str | None = Field(default=None, max_length=500)
     error_codes: ClassVar[dict[str, str]] = {
         "site_id": "invalid_site", "note": "invalid_site", "kind": "invalid_site_kind",
@@ -371,7 +386,7 @@ class CheckinRequest(Request):
     session_id: str = Field(min_length=1, max_length=64)
     type: Literal["in", "out"]
     location: Location
-    offline_captured_at: AwareDatetime | None = Field(
+    offline_captured_at: Instant | None = Field(
         default=None, description="offline capture: when the frames were taken (ISO 8601 with "
                                   "offset); the time rules use it and the decision is flagged "
                                   "delayed_capture for review")
@@ -484,8 +499,8 @@ class Me(Response):
 
 
 class DateRangeQuery(Query):
-    start: dt.date | None = Field(default=None, alias="from", description="default: to - 6 days")
-    end: dt.date | None = Field(default=None, alias="to", description="default: today (office-local)")
+    start: Day | None = Field(default=None, alias="from", description="default: to - 6 days")
+    end: Day | None = Field(default=None, alias="to", description="default: today (office-local)")
     error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date"}
 
 
@@ -527,7 +542,7 @@ class MyAttendance(Response):
 
 
 class DateQuery(Query):
-    day: dt.date | None = Field(default=None, alias="date",
+    day: Day | None = Field(default=None, alias="date",
                                 description="office-local date; default: today")
     error_codes: ClassVar[dict[str, str]] = {"date": "invalid_date"}
 
@@ -556,7 +571,7 @@ class TeamAttendance(Response):
 
 
 class ExportDateQuery(Query):
-    day: dt.date = Field(alias="date")
+    day: Day = Field(alias="date")
     error_codes: ClassVar[dict[str, str]] = {"date": "invalid_date"}
 
 
@@ -590,8 +605,8 @@ class ExportList(Response):
 # --- reviews ------------------------------------------------------------------------------------
 
 class ReviewQuery(Query):
-    start: dt.date | None = Field(default=None, alias="from", description="default: to - 30 days")
-    end: dt.date | None = Field(default=None, alias="to", description="default: today (UTC+7..+9)")
+    start: Day | None = Field(default=None, alias="from", description="default: to - 30 days")
+    end: Day | None = Field(default=None, alias="to", description="default: today (UTC+7..+9)")
     error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date"}
 
 
@@ -678,8 +693,8 @@ class RequestIn(Request):
     subtype: str | None = Field(default=None, max_length=40, description=(
         "excuse: sick | important_reason; leave: annual | sick | important_reason | maternity | big | "
         "unpaid; none for the other types"))
-    start: dt.date = Field(description="office-local, inclusive")
-    end: dt.date = Field(description="office-local, inclusive")
+    start: Day = Field(description="office-local, inclusive")
+    end: Day = Field(description="office-local, inclusive")
     reason: str = Field(min_length=1, max_length=1000, description="what the supervisor reads")
     destination: Geofence | None = Field(default=None, description="official_travel: where (required)")
     destination_name: str | None = Field(default=None, max_length=200,
@@ -783,8 +798,8 @@ class LeaveBalanceOut(Response):
 
 
 class MyRequestsQuery(Query):
-    start: dt.date | None = Field(default=None, alias="from", description="requests ending on or after")
-    end: dt.date | None = Field(default=None, alias="to", description="requests starting on or before")
+    start: Day | None = Field(default=None, alias="from", description="requests ending on or after")
+    end: Day | None = Field(default=None, alias="to", description="requests starting on or before")
     error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date"}
 
 
@@ -805,8 +820,8 @@ class TeamRequests(Response):
     requests: list[RequestOut]
 # --- audit log --------------------------------------------------------------------------------
 class AuditLogQuery(Query):
-    start: dt.date | None = Field(default=None, alias="from", description="UTC date; default: to")
-    end: dt.date | None = Field(default=None, alias="to", description="UTC date; default: today (UTC)")
+    start: Day | None = Field(default=None, alias="from", description="UTC date; default: to")
+    end: Day | None = Field(default=None, alias="to", description="UTC date; default: today (UTC)")
     actor: str | None = Field(default=None, min_length=1, max_length=128,
                               description="who acted: a username (admin, an auditor) or a NIP")
     subject: str | None = Field(default=None, min_length=1, max_length=200,

@@ -168,16 +168,30 @@ def test_the_generator_documents_inputs_outputs_and_errors():
     assert add["requestBody"]["content"]["application/json"]["schema"] == visit
     assert codes["409"] == ["visit_exists"] and "no_nip" in codes["403"]
     assert {"invalid_note", "missing_fields"} <= set(codes["422"])
-    assert "invalid_json" in codes["400"]
-    assert set(codes) == {"201", "400", "401", "403", "409", "422", "500", "503"}
+    assert {"invalid_json", "body_too_deep"} <= set(codes["400"]) and "invalid_number" in codes["422"]
+    assert codes["413"] == ["body_too_large"]  # every route bounds its body
+    assert set(codes) == {"201", "400", "401", "403", "409", "413", "422", "500", "503"}
     # And a raw body lists each content type; the path parameter is declared
     assert set(add["requestBody"]["content"]) == {"application/json", "text/csv"}
     assert add["parameters"] == [{"name": "visit_id", "in": "path", "required": True,
-                                  "schema": {"type": "string"}}]
+                                  "schema": {"type": "string", "minLength": 1, "maxLength": 256}}]
+    assert "invalid_path_parameter" in codes["400"]
     # And the query model becomes parameters (by alias), not a component
     query = [(p["name"], p["required"]) for p in listing["parameters"]]
     assert query == [("date", False), ("kind", True)]
     assert "VisitQuery" not in doc["components"]["schemas"]
     assert listing["x-roles"] == openapi.ANY_SIGNED_IN and "403" not in listing["responses"]
-    # And a public route needs no token and refuses nothing but a server error
-    assert health["security"] == [] and set(health["responses"]) == {"200", "500"}
+    # And a public route needs no token and refuses nothing but an oversized body or a server error
+    assert health["security"] == [] and set(health["responses"]) == {"200", "413", "500"}
+
+
+def test_a_rejected_result_is_documented_with_its_status():
+    # Given an endpoint whose 422 carries the result itself (a rejected, stored check-in)
+    ep = Endpoint("POST", "/visits", "add", "Add", ("employee",), body=Visit, response=Visit,
+                  result_on=(Kind.INVALID,))
+    # When its document is built
+    responses = openapi.build_document([ep])["paths"]["/visits"]["post"]["responses"]
+    # Then the 422 is the error envelope or the result, other errors the envelope only
+    schema = responses["422"]["content"]["application/json"]["schema"]
+    assert schema == {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/Visit"}]}
+    assert responses["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
