@@ -228,6 +228,8 @@ const R = {
   no_office: ['Belum ada kantor untuk pegawai ini', 'No office for this employee'],
   // input
   missing_body: ['Data kosong', 'Nothing was sent'], invalid_json: ['Data tidak terbaca', 'Unreadable data'],
+  body_too_large: ['Data terlalu besar', 'Too much data was sent'], body_too_deep: ['Data terlalu bertingkat', 'The data is nested too deeply'],
+  invalid_number: ['Angka tidak valid', 'A number is not valid'], invalid_path_parameter: ['Alamat tidak valid', 'The address is not valid'],
   invalid_body: ['Data tidak valid', 'Invalid data'], invalid_request: ['Isian tidak valid', 'Invalid input'],
   missing_fields: ['Ada isian yang kosong', 'Some fields are missing'], invalid_type: ['Jenis presensi tidak valid', 'Invalid check-in type'],
   invalid_accuracy: ['Akurasi lokasi tidak valid', 'Invalid position accuracy'], invalid_coordinates: ['Koordinat tidak valid', 'Invalid coordinates'],

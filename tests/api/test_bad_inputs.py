@@ -202,20 +202,21 @@ CORPUS = [
     Bad("array_17_deep", "POST", "/me/requests", 400, "body_too_deep", raw=b"[" * 17 + b"]" * 17),
     Bad("body_over_512_kb", "POST", "/me/requests", 413, "body_too_large",
         raw=json.dumps({"reason": "x" * 600_000}).encode()),
-    Bad("login_username_of_1000_chars", "POST", "/auth/login", 422, "invalid_request", user=None,
+    Bad("login_username_of_1000_chars", "POST", "/auth/login", 422, "invalid_username", user=None,
         body={"username": "u" * 1000, "password": "x"}),
-    Bad("login_number_as_username", "POST", "/auth/login", 422, "invalid_request", user=None,
+    Bad("login_number_as_username", "POST", "/auth/login", 422, "invalid_username", user=None,
         body={"username": 1e300, "password": "x"}),
     # --- images (enrolment with one photo that cannot be read: the photo's own reason, corrupt_image
-    # or unsupported_image, is in details.photos; a file under 1 KB is refused as corrupt_image) ---
+    # is in details.photos; a file under 1 KB is refused as corrupt_image; bytes that are not the
+    # declared type are refused before any decode, unsupported_image) ---
     Bad("image_zero_bytes", "POST", "/me/enrollment", 422, "corrupt_image", given=enrol_with(b"")),
     Bad("image_corrupt_png", "POST", "/me/enrollment", 422, "enrolment_photo_rejected",
         given=enrol_with(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)),
     Bad("image_truncated_jpeg", "POST", "/me/enrollment", 422, "enrolment_photo_rejected",
         given=enrol_with(jpeg()[:1500], "image/jpeg")),
-    Bad("image_text_declared_png", "POST", "/me/enrollment", 422, "enrolment_photo_rejected",
+    Bad("image_text_declared_png", "POST", "/me/enrollment", 415, "unsupported_image",  # sniffed
         given=enrol_with(b"hello, I am not a photo " * 100)),
-    Bad("image_gif_declared_jpeg", "POST", "/me/enrollment", 422, "enrolment_photo_rejected",
+    Bad("image_gif_declared_jpeg", "POST", "/me/enrollment", 415, "unsupported_image",
         given=enrol_with(b"GIF89a" + bytes(2000), "image/jpeg")),
 ]
 

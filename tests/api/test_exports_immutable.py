@@ -15,7 +15,7 @@ from chalicelib.common.errors import Conflict
 from tests.api.helpers import AYU, KETUT
 from tests.api.test_jobs import REGION, given_ayu_checked_in, run
 
-BUCKET = "hadir-test-exports"
+BUCKET = "hadir-pemkab-demo-test-exports"  # the test stage's (.chalice/config.json)
 ROOT = Path(__file__).resolve().parents[2]
 
 

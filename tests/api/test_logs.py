@@ -134,7 +134,7 @@ def test_a_key_failing_while_a_line_is_formatted_still_gives_a_line(aws_env):
 
 def test_the_settings_name_the_log_key_secret(monkeypatch):
     from chalicelib.common.settings import load_settings
-    assert load_settings({"HADIR_STAGE": "prod"}).log_key_secret == "hadir-prod-log-key"
+    assert load_settings({"HADIR_STAGE": "prod"}).log_key_secret == r.physical_name(r.DEFAULT_AGENCY, "prod", "log-key")
     arn = "arn:aws:secretsmanager:ap-southeast-3:123456789012:secret:hadir-prod-log-key-AbCdEf"
     assert load_settings({"HADIR_STAGE": "prod", r.LOG_KEY.env: arn}).log_key_secret == arn
 

@@ -45,7 +45,7 @@ def test_a_field_breaking_its_pattern_names_the_field_and_the_rule(api):
 
 def test_a_non_string_where_a_string_is_expected_is_invalid(api):
     r = api.post("/auth/login", {"username": 199001152015032001, "password": "x"})
-    assert r.status_code == 422 and r.json["error"]["code"] == "invalid_request"
+    assert r.status_code == 422 and r.json["error"]["code"] == "invalid_username"
     assert problems(r) == {("username", "string_type")}
 
 

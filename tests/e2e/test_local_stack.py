@@ -338,3 +338,24 @@ def test_password_guessing_locks_the_username_not_the_service(stack):
     assert int(r.headers["Retry-After"]) == r.json()["error"]["details"]["retry_after_s"] > 0
     # And: everyone else still signs in
     assert "Authorization" in login(stack, "auditor")
+
+
+def test_bad_input_gets_a_clear_4xx_and_changes_nothing(stack):
+    api, me, admin = stack["api"], login(stack, AYU), login(stack, "admin")
+    days = f"{api}/me/attendance?from=2026-03-01&to=2026-03-04"
+    before = requests.get(days, headers=me, timeout=10).json()
+    deep = "[" * 5000 + "]" * 5000
+    cases = [  # (what a careless or hostile client sends, the status and code it gets)
+        (requests.post(f"{api}/checkins", data='{"session_id": "x", "location": {"lat": ' + "9" * 400 + ', "lon": 1}}',
+                       headers={**me, "Content-Type": "application/json"}, timeout=10), 422, "invalid_number"),
+        (requests.post(f"{api}/admin/employees", data=deep, headers={**admin, "Content-Type": "application/json"},
+                       timeout=10), 400, "body_too_deep"),
+        (requests.post(f"{api}/admin/employees", data="nip,name\n199001152015032001,Ni Luh \xe9\n".encode("latin-1"),
+                       headers={**admin, "Content-Type": "text/csv"}, timeout=10), 422, "invalid_csv"),
+        (requests.get(f"{api}/me/attendance?from=2026-03-01&to=9999-12-31", headers=me, timeout=10), 422, "invalid_date"),
+        (requests.get(f"{api}/me", headers={"Authorization": "Bearer " + "e" * 9000}, timeout=10), 401, "invalid_token"),
+    ]
+    for r, status, code in cases:
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
+        assert "Error" not in r.text and "Exception" not in r.text  # no class names, no AWS codes
+    assert requests.get(days, headers=me, timeout=10).json() == before
