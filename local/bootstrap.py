@@ -28,37 +28,49 @@ def create_all(client: ClientFactory, stage: str, *, agency: str | None = None,
     for t in r.TABLES:
         _create_table(ddb, t, r.physical_name(agency, stage, t.logical))
     s3 = client("s3")
-    region = s3.meta.region_name
     for b in r.BUCKETS:
-        name = r.physical_name(agency, stage, b.logical)
-        kwargs: dict[str, Any] = {"Bucket": name}
-        if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        if b.object_lock:  # as the CDK stack's exports bucket: versioned, Object Lock enabled
-            kwargs["ObjectLockEnabledForBucket"] = True
-        s3.create_bucket(**kwargs)
-        if b.object_lock:
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True})
-        if b is r.UPLOADS_BUCKET:  # the same rules as the CDK stack's
-            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
-                {"ID": e.rule_id, "Status": "Enabled", "Filter": {"Prefix": e.prefix},
-                 "Expiration": {"Days": e.days}} for e in r.uploads_expiry(b.expire_days or 1)]})
-        # the web app (local.stack's web port) posts photos and documents straight to the uploads
-        # bucket and reads presigned GETs (an export's manifest) from the others
-        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
-            "AllowedOrigins": list(LOCAL_WEB_ORIGINS), "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"],
-            "AllowedMethods": ["POST", "GET"] if b is r.UPLOADS_BUCKET else ["GET"], "MaxAgeSeconds": 600}]})
-    sns, sqs = client("sns"), client("sqs")
-    topics = {}
+        _create_bucket(s3, b, r.physical_name(agency, stage, b.logical))
+    env.update(_create_messaging(client("sns"), client("sqs"), agency, stage))
+    env.update(_create_keys(client("kms"), s3, agency, stage))
+    sm = client("secretsmanager")
+    for sec in r.SECRETS:  # only the log key so far
+        env[sec.env] = sm.create_secret(Name=r.physical_name(agency, stage, sec.logical), Description=sec.purpose,
+                                        SecretString=log_key or secrets.token_hex(32))["ARN"]
+    client("ses").verify_email_identity(EmailAddress=ses_sender)
+    env[r.SES_SENDER_ENV] = ses_sender
+    env.update(_create_user_pool(client("cognito-idp"), r.physical_name(agency, stage, r.USER_POOL.logical)))
+    return env
+
+
+def _create_bucket(s3: Any, b: r.Bucket, name: str) -> None:
+    kwargs: dict[str, Any] = {"Bucket": name}
+    if s3.meta.region_name != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": s3.meta.region_name}
+    if b.object_lock:  # as the CDK stack's exports bucket: versioned, Object Lock enabled
+        kwargs["ObjectLockEnabledForBucket"] = True
+    s3.create_bucket(**kwargs)
+    if b.object_lock:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})
+    if b is r.UPLOADS_BUCKET:  # the same rules as the CDK stack's
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+            {"ID": e.rule_id, "Status": "Enabled", "Filter": {"Prefix": e.prefix},
+             "Expiration": {"Days": e.days}} for e in r.uploads_expiry(b.expire_days or 1)]})
+    # the web app (local.stack's web port) posts photos and documents straight to the uploads
+    # bucket and reads presigned GETs (an export's manifest) from the others
+    s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": list(LOCAL_WEB_ORIGINS), "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"],
+        "AllowedMethods": ["POST", "GET"] if b is r.UPLOADS_BUCKET else ["GET"], "MaxAgeSeconds": 600}]})
+
+
+def _create_messaging(sns: Any, sqs: Any, agency: str, stage: str) -> dict[str, str]:
+    """Topics, then queues (DLQs first in QUEUES) subscribed as the stack subscribes them."""
+    env, topics, queue_arns = {}, {}, {}
     for t in r.TOPICS:
-        arn = sns.create_topic(Name=r.physical_name(agency, stage, t.logical))["TopicArn"]
-        topics[t.logical] = arn
-        env[t.env] = arn
-    queue_arns = {}
-    for q in r.QUEUES:  # DLQs come first in QUEUES
+        topics[t.logical] = env[t.env] = sns.create_topic(Name=r.physical_name(agency, stage, t.logical))["TopicArn"]
+    for q in r.QUEUES:
         attrs = {"VisibilityTimeout": str(q.visibility_timeout_s)}
         if q.dlq:
             attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": queue_arns[q.dlq],
@@ -69,30 +81,30 @@ def create_all(client: ClientFactory, stage: str, *, agency: str | None = None,
         if q.subscribes_to:
             sns.subscribe(TopicArn=topics[q.subscribes_to], Protocol="sqs", Endpoint=arn,
                           Attributes={"RawMessageDelivery": "true"})
-    kms = client("kms")
+    return env
+
+
+def _create_keys(kms: Any, s3: Any, agency: str, stage: str) -> dict[str, str]:
+    """The KMS keys by alias (the data key by ARN, as the stack passes it), and every bucket's
+    default encryption under the data key, as the CDK stack sets it."""
+    env = {}
     for k in r.KMS_KEYS:
         key_id = kms.create_key(Description=k.purpose, KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
         alias = f"alias/{r.physical_name(agency, stage, k.alias)}"
         kms.create_alias(AliasName=alias, TargetKeyId=key_id)
         env[k.env] = alias
-    data_key = kms.describe_key(KeyId=env[r.DATA_KEY.env])["KeyMetadata"]["Arn"]
-    env[r.DATA_KEY.env] = data_key  # the stack passes the key's ARN too
-    for b in r.BUCKETS:  # as the CDK stack does: SSE-KMS under the data key by default
+    data_key = env[r.DATA_KEY.env] = kms.describe_key(KeyId=env[r.DATA_KEY.env])["KeyMetadata"]["Arn"]
+    for b in r.BUCKETS:
         s3.put_bucket_encryption(Bucket=r.physical_name(agency, stage, b.logical), ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {
                 "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": data_key}, "BucketKeyEnabled": True}]})
-    sm = client("secretsmanager")
-    for sec in r.SECRETS:  # only the log key so far
-        arn = sm.create_secret(Name=r.physical_name(agency, stage, sec.logical), Description=sec.purpose,
-                               SecretString=log_key or secrets.token_hex(32))["ARN"]
-        env[sec.env] = arn
-    ses = client("ses")
-    ses.verify_email_identity(EmailAddress=ses_sender)
-    env[r.SES_SENDER_ENV] = ses_sender
-    idp = client("cognito-idp")
+    return env
+
+
+def _create_user_pool(idp: Any, name: str) -> dict[str, str]:
     up = r.USER_POOL
     pool = idp.create_user_pool(
-        PoolName=r.physical_name(agency, stage, up.logical),
+        PoolName=name,
         Policies={"PasswordPolicy": {"MinimumLength": up.password_min_length, "RequireUppercase": False,
                                      "RequireLowercase": False, "RequireNumbers": False,
                                      "RequireSymbols": False}},
@@ -103,9 +115,7 @@ def create_all(client: ClientFactory, stage: str, *, agency: str | None = None,
     app_client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="hadir-mobile",
                                              GenerateSecret=False, ExplicitAuthFlows=list(up.auth_flows),
                                              WriteAttributes=list(up.client_write_attributes))
-    env[up.pool_id_env] = pool["Id"]
-    env[up.client_id_env] = app_client["UserPoolClient"]["ClientId"]
-    return env
+    return {up.pool_id_env: pool["Id"], up.client_id_env: app_client["UserPoolClient"]["ClientId"]}
 
 
 def _create_table(ddb: Any, t: r.Table, name: str) -> None:
