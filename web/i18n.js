@@ -230,6 +230,7 @@ const R = {
   missing_body: ['Data kosong', 'Nothing was sent'], invalid_json: ['Data tidak terbaca', 'Unreadable data'],
   body_too_large: ['Data terlalu besar', 'Too much data was sent'], body_too_deep: ['Data terlalu bertingkat', 'The data is nested too deeply'],
   invalid_number: ['Angka tidak valid', 'A number is not valid'], invalid_path_parameter: ['Alamat tidak valid', 'The address is not valid'],
+  unsupported_media_type: ['Jenis data tidak diterima', 'This kind of data is not accepted'], method_not_allowed: ['Permintaan tidak didukung', 'This request is not supported'],
   invalid_body: ['Data tidak valid', 'Invalid data'], invalid_request: ['Isian tidak valid', 'Invalid input'],
   missing_fields: ['Ada isian yang kosong', 'Some fields are missing'], invalid_type: ['Jenis presensi tidak valid', 'Invalid check-in type'],
   invalid_accuracy: ['Akurasi lokasi tidak valid', 'Invalid position accuracy'], invalid_coordinates: ['Koordinat tidak valid', 'Invalid coordinates'],

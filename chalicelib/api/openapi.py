@@ -56,6 +56,7 @@ TOKEN_ERRORS: Codes = {Kind.UNAUTHENTICATED: ("missing_token", "invalid_token", 
 ROLE_ERRORS: Codes = {Kind.FORBIDDEN: ("forbidden",)}  # auth.principal_from_headers
 NIP_ERRORS: Codes = {Kind.FORBIDDEN: ("no_nip",)}  # endpoint._run
 ANY_ERRORS: Codes = {Kind.INTERNAL: ("internal_error",)}  # http.error_response
+MEDIA_ERRORS: Codes = {Kind.UNSUPPORTED: ("unsupported_media_type",)}  # http.framework_errors_enveloped
 
 PROBLEM_SCHEMA: JsonObject = {
     "type": "object", "title": PROBLEM, "required": ["field", "code"],
@@ -272,7 +273,7 @@ def _errors(ep: Endpoint) -> Iterator[tuple[Kind, tuple[str, ...]]]:
     """The endpoint's declared errors and those its kind of endpoint can always produce."""
     tables: list[Codes] = [ep.errors, ANY_ERRORS, SIZE_ERRORS]
     if ep.body is not None:
-        tables.append(BODY_ERRORS)
+        tables += [BODY_ERRORS, MEDIA_ERRORS]
     if PATH_PARAM.search(ep.path):
         tables.append(PATH_ERRORS)
     for model in (ep.body, ep.query):

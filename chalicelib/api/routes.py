@@ -12,6 +12,7 @@ from chalice import Blueprint
 from chalicelib.api import openapi
 from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
+from chalicelib.common import http
 from chalicelib.common.http import Outcome
 from chalicelib.services import (admin, audit, auth, checkin, devices, enrolment, notices, queries, requests,
                                  reviews, sites)
@@ -20,6 +21,7 @@ from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
 
 api = Blueprint(__name__)
+api.register_middleware(http.framework_errors_enveloped, "http")
 DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 EMPLOYEE = ("employee",)

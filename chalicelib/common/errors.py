@@ -30,6 +30,7 @@ class Kind(StrEnum):
     GONE = "gone"  # it existed and has expired
     TOO_LARGE = "too_large"
     UNSUPPORTED = "unsupported"  # a media type the service does not take
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # the path exists, not with this method
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     UNAVAILABLE = "unavailable"  # a dependency is down; retry later
     INTERNAL = "internal"  # misconfiguration or a broken invariant; never the caller's fault

@@ -23,6 +23,7 @@ STATUS: dict[Kind, int] = {
     Kind.MALFORMED: 400, Kind.INVALID: 422, Kind.UNAUTHENTICATED: 401, Kind.FORBIDDEN: 403,
     Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.GONE: 410, Kind.TOO_LARGE: 413,
     Kind.UNSUPPORTED: 415, Kind.TOO_MANY_ATTEMPTS: 429, Kind.UNAVAILABLE: 503, Kind.INTERNAL: 500,
+    Kind.METHOD_NOT_ALLOWED: 405,
 }
 
 
@@ -45,6 +46,31 @@ def error_response(exc: BaseException) -> Response:
     logger.exception("unhandled error")
     body = {"error": {"code": "internal_error", "message": "An internal error occurred.", "details": {}}}
     return Response(body, status_code=500, headers=JSON)
+
+
+# Chalice's own refusals, before any view runs (``{"Code", "Message"}``): Hadir's kind and code.
+_FRAMEWORK_ERRORS: dict[str, tuple[Kind, str, str]] = {
+    "UnsupportedMediaType": (Kind.UNSUPPORTED, "unsupported_media_type",
+                             "This route does not take that Content-Type"),
+    "MethodNotAllowedError": (Kind.METHOD_NOT_ALLOWED, "method_not_allowed",
+                              "This route does not take that method"),
+}
+
+
+def framework_errors_enveloped(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice middleware: the framework's own error responses (an unsupported media type or
+    method) in the one envelope with a Hadir code, never its exception names; headers (``Allow``)
+    kept."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    kind, code, message = _FRAMEWORK_ERRORS.get(str(body["Code"]), (
+        (Kind.INTERNAL, "internal_error", "An internal error occurred.") if response.status_code >= 500
+        else (Kind.MALFORMED, "bad_request", "The request cannot be read")))
+    error = HadirError(message, code=code, kind=kind)
+    return Response({"error": error.to_dict()}, status_code=status_of(error),
+                    headers={**(response.headers or {}), **JSON})
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The whole deployment of one agency's Hadir stage, built from chalicelib/common/resources.py."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -431,6 +432,7 @@ class HadirStack(cdk.Stack):
              "ThrottlingRateLimit": api.rate, "ThrottlingBurstLimit": api.burst},
             {"ResourcePath": LOGIN_PATH, "HttpMethod": "POST",
              "ThrottlingRateLimit": login.rate, "ThrottlingBurstLimit": login.burst}])
+        rest_api.add_override("Properties.GatewayResponses", gateway_responses())
         if self.config.waf:
             self._web_acl(rest_api)
 
@@ -494,6 +496,32 @@ class HadirStack(cdk.Stack):
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
             alarm.add_alarm_action(action)
+
+
+# What API Gateway answers itself (no function runs) in the application's envelope and codes
+# (chalicelib/common/http.py), not its own {"message": ...}: type -> (status, code, message).
+GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, "route_not_found", "No such route"),  # an unknown path
+    "THROTTLED": (429, "throttled", "Too many requests; retry in a moment"),
+    "REQUEST_TOO_LARGE": (413, "body_too_large", "The request is too large"),
+    "WAF_FILTERED": (403, "request_blocked", "The request was blocked"),
+    "DEFAULT_4XX": (None, "bad_request", "The request cannot be served"),
+    "DEFAULT_5XX": (None, "unavailable", "The service is unavailable; retry later"),
+}
+
+
+def gateway_responses() -> dict[str, Any]:
+    """SAM ``GatewayResponses``: each of API Gateway's own refusals as a Hadir error body."""
+    out: dict[str, Any] = {}
+    for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+        body = json.dumps({"error": {"code": code, "message": message, "details": {}}})
+        headers = {"Content-Type": "'application/json'"}
+        if kind == "THROTTLED":
+            headers["Retry-After"] = "'1'"
+        out[kind] = {"ResponseTemplates": {"application/json": body},
+                     "ResponseParameters": {"Headers": headers},
+                     **({"StatusCode": status} if status else {})}
+    return out
 
 
 def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:

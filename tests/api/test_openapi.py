@@ -170,7 +170,8 @@ def test_the_generator_documents_inputs_outputs_and_errors():
     assert {"invalid_note", "missing_fields"} <= set(codes["422"])
     assert {"invalid_json", "body_too_deep"} <= set(codes["400"]) and "invalid_number" in codes["422"]
     assert codes["413"] == ["body_too_large"]  # every route bounds its body
-    assert set(codes) == {"201", "400", "401", "403", "409", "413", "422", "500", "503"}
+    assert codes["415"] == ["unsupported_media_type"]  # a route with a body: another Content-Type
+    assert set(codes) == {"201", "400", "401", "403", "409", "413", "415", "422", "500", "503"}
     # And a raw body lists each content type; the path parameter is declared
     assert set(add["requestBody"]["content"]) == {"application/json", "text/csv"}
     assert add["parameters"] == [{"name": "visit_id", "in": "path", "required": True,

@@ -354,6 +354,9 @@ def test_bad_input_gets_a_clear_4xx_and_changes_nothing(stack):
                        headers={**admin, "Content-Type": "text/csv"}, timeout=10), 422, "invalid_csv"),
         (requests.get(f"{api}/me/attendance?from=2026-03-01&to=9999-12-31", headers=me, timeout=10), 422, "invalid_date"),
         (requests.get(f"{api}/me", headers={"Authorization": "Bearer " + "e" * 9000}, timeout=10), 401, "invalid_token"),
+        (requests.post(f"{api}/me/requests", data="kind=leave", headers={**me, "Content-Type": "text/plain"},
+                       timeout=10), 415, "unsupported_media_type"),
+        (requests.put(f"{api}/checkins", json={}, headers=me, timeout=10), 405, "method_not_allowed"),
     ]
     for r, status, code in cases:
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text

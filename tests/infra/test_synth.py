@@ -533,6 +533,23 @@ def test_the_api_stage_and_login_are_throttled_login_tighter(template_json):
     assert "post" in api["Properties"]["DefinitionBody"]["paths"]["/auth/login"]
 
 
+def test_api_gateways_own_refusals_come_in_the_error_envelope(template_json):
+    # Given the API as synthesized
+    [api] = resources_of(template_json, "AWS::Serverless::Api").values()
+    responses = api["Properties"]["GatewayResponses"]
+    # Then an unknown route, a throttled call, a blocked or oversized request and the defaults
+    # answer {"error": {"code", "message", "details"}} as JSON, with the statuses a client expects
+    assert set(responses) >= {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "REQUEST_TOO_LARGE", "WAF_FILTERED",
+                              "DEFAULT_4XX", "DEFAULT_5XX"}
+    for kind, answer in responses.items():
+        error = json.loads(answer["ResponseTemplates"]["application/json"])["error"]
+        assert set(error) == {"code", "message", "details"} and error["code"], kind
+        assert answer["ResponseParameters"]["Headers"]["Content-Type"] == "'application/json'"
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == 404
+    assert responses["THROTTLED"]["StatusCode"] == 429
+    assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+
+
 def test_jobs_consumer_and_import_keep_reserved_concurrency_the_api_is_not_capped(template_json):
     from hadir_infra.access import classify
     from hadir_infra.config import JOB_CONCURRENCY
