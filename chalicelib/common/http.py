@@ -128,8 +128,6 @@ MAX_DIGITS = 24  # significant digits of a number (an 18-digit NIP sent as a num
 MAX_EXPONENT = 300  # 1e308 is the largest float
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _TOKEN = re.compile(rb'[\[\]{}]|(?<![A-Za-z0-9_.])-?(?:NaN|Infinity)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
-
-
 MAX_PATH_PARAM = 256  # the longest id in a path (a review id: c.<nip>.<date>.<checkin_id>) is ~90
 
 
