@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from chalicelib.common.errors import JsonObject
+from chalicelib.common.errors import HadirError, JsonObject
+from chalicelib.common.logs import logger
 from chalicelib.policy.calendar import DayStatus, WorkCalendar
 from chalicelib.policy.calendar_config import calendar_from_document, default_document
 from chalicelib.policy.time_rules import LatenessTable
@@ -49,7 +50,12 @@ class PolicyCache:
                 return hit[1]
         self.reads += 1
         stored = self.store.agency_config(kind)
-        value = _build(kind, stored.document if stored else default_document_of(kind))
+        try:
+            value = _build(kind, stored.document if stored else default_document_of(kind))
+        except HadirError as e:  # stored under older rules: the defaults, loudly, until an admin fixes it
+            logger.error("stored agency config invalid, defaults used", extra={
+                "kind": kind, "version": stored.version if stored else None, "code": e.code})
+            value = _build(kind, default_document_of(kind))
         with self._lock:
             self._entries[kind] = (now, value)
         return value

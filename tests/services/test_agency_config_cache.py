@@ -84,3 +84,11 @@ def test_the_demo_seed_stores_the_decree_calendar_once(svc):
     stored = svc.records.agency_config("calendar")
     assert len(stored.document["years"]["2026"]["cuti_bersama"]) == 8
     assert svc.calendar.day_status(date(2026, 8, 14), province="51").reason == "regional_holiday"
+
+
+def test_a_stored_document_invalid_under_todays_rules_falls_back_to_the_defaults():
+    # Given a table stored before a rule existed (here: written past the use case's validation)
+    store = InMemoryRecords()
+    store.put_agency_config("lateness", {"grace_minutes": 999}, None, "admin", T0)
+    # Then the defaults apply (logged as an error) instead of every check-in failing
+    assert PolicyCache(store, 60).get("lateness") == LatenessTable()
