@@ -9,11 +9,12 @@ when nothing is stored.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any, Callable
 
-from chalicelib.common.errors import HadirError, JsonObject
+from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, problem
 from chalicelib.common.logs import logger
 from chalicelib.policy.calendar import DayStatus, WorkCalendar
 from chalicelib.policy.calendar_config import calendar_from_document, default_document
@@ -23,6 +24,7 @@ from chalicelib.services.ports import AgencyConfigStore
 from chalicelib.services.records import StoredConfig
 
 CALENDAR, LATENESS = "calendar", "lateness"
+MAX_DOCUMENT_BYTES = 256 * 1024
 
 
 def _build(kind: str, document: JsonObject) -> Any:
@@ -111,6 +113,11 @@ def get_lateness(svc: Any) -> s.LatenessConfig:
 
 
 def _put(svc: Any, kind: str, version: int | None, document: JsonObject, actor: str) -> JsonObject:
+    size = len(json.dumps(document, separators=(",", ":")).encode())
+    if size > MAX_DOCUMENT_BYTES:  # a DynamoDB item holds 400 KB, the audit entry beside it
+        code = "invalid_calendar" if kind == CALENDAR else "invalid_lateness_table"
+        raise InvalidInput("The document is too large.", code=code, details={"problems": [
+            problem("document", "too_large", bytes=size, max_bytes=MAX_DOCUMENT_BYTES)]})
     _build(kind, document)  # invalid_calendar / invalid_lateness_table (422) before anything is written
     stored = svc.records.put_agency_config(kind, document, version, actor, svc.now_iso())
     cache = getattr(svc, "policy_cache", None)

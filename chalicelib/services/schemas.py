@@ -868,15 +868,15 @@ class CalendarYear(Request):
     cuti_bersama: list[NamedDay] | None = Field(
         default=None, max_length=40, description="the year's cuti bersama (joint decree); listed, it "
         "replaces the holidays package's for the year (even empty); absent: the package's")
-    regional_holidays: dict[str, list[NamedDay]] = Field(
-        default_factory=dict, description="by two-digit province code (e.g. \"51\" Bali)")
+    regional_holidays: dict[str, Annotated[list[NamedDay], Field(max_length=60)]] = Field(
+        default_factory=dict, max_length=40, description="by two-digit province code (e.g. \"51\" Bali)")
     agency_holidays: list[NamedDay] = Field(default_factory=list, max_length=60)
     extra_working_days: list[NamedDay] = Field(
         default_factory=list, max_length=60, description="working days whatever else says (a revised decree)")
 
 
 class CalendarDocument(Request):
-    years: dict[str, CalendarYear] = Field(description="by year, \"2026\"")
+    years: dict[str, CalendarYear] = Field(max_length=10, description="by year, \"2026\"")
     package_cuti_bersama: bool = Field(default=True, description="years that list no cuti_bersama take "
                                                                  "the holidays package's")
     source: str = Field(default="agency", max_length=120, description="e.g. the decree's number")

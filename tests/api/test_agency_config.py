@@ -96,6 +96,19 @@ def test_malformed_calendar_bodies_are_invalid_calendar(api, body):
     assert r.status_code == 422 and r.json["error"]["code"] in ("invalid_calendar", "missing_fields"), r.json
 
 
+def test_a_calendar_too_large_for_one_item_is_refused(api):
+    # Given 4 years of 40 provinces with 20 long-named days each (every list within its bound,
+    # the body within the 2 MiB limit, the document over 256 KiB)
+    def days(y):
+        return [{"date": f"{y}-01-{d + 1:02d}", "name": "x" * 120} for d in range(20)]
+    doc = {"years": {str(y): {"regional_holidays": {f"{p:02d}": days(y) for p in range(11, 51)}}
+                     for y in range(2025, 2029)}}
+    r = put(api, "calendar", doc)
+    assert r.status_code == 422 and r.json["error"]["code"] == "invalid_calendar", r.json
+    assert r.json["error"]["details"]["problems"][0]["code"] == "too_large"
+    assert api.get("/admin/config/calendar", user="admin").json["stored"] is False
+
+
 @pytest.mark.parametrize("change, field, code", [
     ({"grace_minutes": 500}, "grace_minutes", "out_of_range"),
     ({"daily_cap_percent": -1}, "daily_cap_percent", "not_a_percent"),
