@@ -12,7 +12,7 @@ from chalicelib.common.clock import FixedClock, SystemClock
 from chalicelib.common.settings import Settings, get_settings
 from chalicelib.face.liveness import LivenessRules
 from chalicelib.policy.attempts import AttemptLimit
-from chalicelib.policy.calendar import WorkCalendar
+from chalicelib.policy.calendar import WorkCalendar  # noqa: F401  (the field's type)
 from chalicelib.policy.signals import SignalRules
 from chalicelib.policy.time_rules import LatenessTable
 from chalicelib.services.ports import (
@@ -30,9 +30,10 @@ from chalicelib.services.ports import (
 
 @dataclass
 class Services:
-    """Everything a use case may use. ``calendar`` and ``lateness`` are the national defaults
-    (Permentan 68/2012 tiers, Indonesian holidays and cuti bersama) until per-agency
-    configuration lands (issue 12)."""
+    """Everything a use case may use. ``calendar`` and ``lateness`` are the agency's configured
+    calendar and TL/PSW table (``services/agency_config.py``: read from ``records`` at most once
+    per ``HADIR_CONFIG_TTL_S`` per container, the decrees' cuti bersama and Permentan 68/2012
+    when nothing is stored), unless given fixed ones."""
 
     settings: Settings
     clock: Clock
@@ -45,12 +46,22 @@ class Services:
     face_engine_provider: Callable[[], Any]
     login_attempts: LoginAttempts
     imports: ImportRunner  # the employee import: its own function, or in process (imports.py)
-    calendar: WorkCalendar = field(default_factory=WorkCalendar)
-    lateness: LatenessTable = field(default_factory=LatenessTable)
+    calendar: WorkCalendar = None  # type: ignore[assignment]  # None: the configured one (see above)
+    lateness: LatenessTable = None  # type: ignore[assignment]
+    policy_cache: Any = None  # agency_config.PolicyCache over ``records``, made in __post_init__
     attempt_limit: AttemptLimit = field(default_factory=AttemptLimit)
     signal_rules: SignalRules = field(default_factory=SignalRules)
     liveness: LivenessRules = field(default_factory=LivenessRules)
     idempotency_client: Callable[[], Any] | None = None  # the Powertools persistence layer's
+
+    def __post_init__(self) -> None:
+        from chalicelib.services.agency_config import LiveCalendar, LiveLateness, PolicyCache
+        if self.policy_cache is None or self.policy_cache.store is not self.records:
+            self.policy_cache = PolicyCache(self.records, self.settings.config_ttl_s)
+        if self.calendar is None or isinstance(self.calendar, LiveCalendar):
+            self.calendar = LiveCalendar(self.policy_cache)  # type: ignore[assignment]
+        if self.lateness is None or isinstance(self.lateness, LiveLateness):
+            self.lateness = LiveLateness(self.policy_cache)  # type: ignore[assignment]
 
     def face_engine(self) -> Any:
         return self.face_engine_provider()

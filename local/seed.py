@@ -82,6 +82,23 @@ def seed(svc: Services, password: str = PASSWORD) -> dict[str, Any]:
             "password": password}
 
 
+def seed_agency_config(svc: Services) -> dict[str, Any]:
+    """The demo agency's calendar: the joint decrees' cuti bersama 2025-2027 (the defaults, stored
+    so the admin screen shows version 1) and a Bali regional holiday; stored once (a second run
+    keeps what an admin changed since)."""
+    from chalicelib.policy.calendar_config import default_document
+    from chalicelib.services import agency_config
+    from chalicelib.services.schemas import CalendarPut
+
+    if svc.records.agency_config(agency_config.CALENDAR) is not None:
+        return {"calendar": "kept"}
+    doc = default_document()
+    doc["years"]["2026"]["regional_holidays"] = {"51": [{"date": "2026-08-14", "name": "HUT Provinsi Bali"}]}
+    out = agency_config.put_calendar(svc, CalendarPut.model_validate({"version": None, "document": doc}),
+                                     actor=SEED_ACTOR.username)
+    return {"calendar": f"version {out.version}"}
+
+
 def _describe(site: dict[str, Any] | None) -> list[str]:
     """One printable line per seeded site: id, work mode, centre, radius and validity."""
     if not site:

@@ -93,8 +93,9 @@ class Stack:
 
     def seed(self) -> dict[str, Any]:
         from chalicelib.wiring import get_services
-        from local.seed import seed
-        return seed(get_services())
+        from local.seed import seed, seed_agency_config
+        seeded = seed(get_services())
+        return {**seeded, "config": seed_agency_config(get_services())}
 
     def start_chalice(self) -> None:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}

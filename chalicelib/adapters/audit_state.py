@@ -25,6 +25,10 @@ def employee_subject(nip: str) -> str:
     return f"employee#{nip}"
 
 
+def config_subject(kind: str) -> str:
+    return f"config#{kind}"
+
+
 def office_subject(office_id: str) -> str:
     return f"office#{office_id}"
 

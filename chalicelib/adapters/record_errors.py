@@ -50,6 +50,12 @@ def checkin_exists(checkin_id: str) -> Conflict:
     return Conflict("This check-in is already stored", code="checkin_exists", details={"checkin_id": checkin_id})
 
 
+def config_changed(kind: str, expected: int | None, stored: int | None) -> Conflict:
+    return Conflict(f"The {kind} configuration changed since it was read; read it again",
+                    code="config_changed",
+                    details={"kind": kind, "expected_version": expected, "stored_version": stored})
+
+
 def concurrent(what: str) -> Conflict:
     return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
 

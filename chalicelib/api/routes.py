@@ -14,8 +14,8 @@ from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common import http
 from chalicelib.common.http import Outcome
-from chalicelib.services import (admin, audit, auth, checkin, devices, enrolment, notices, queries, requests,
-                                 reviews, sites)
+from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, notices,
+                                 queries, requests, reviews, sites)
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -61,6 +61,38 @@ def login(call: Call[s.LoginRequest, None]) -> s.Tokens:
           errors={Kind.INVALID: ("invalid_office", "invalid_geofence", "invalid_time_rules")})
 def create_office(call: Call[s.OfficeRequest, None]) -> s.OfficeOut:
     return admin.create_office(get_services(), call.body, actor=call.caller.username)
+
+
+@endpoint(api, "GET", "/admin/config/calendar", summary="The agency's calendar: cuti bersama, regional "
+          "and agency holidays, extra working days", roles=ADMIN, response=s.CalendarConfig,
+          notes="version null: nothing stored, the defaults (the joint decrees' cuti bersama 2025-2027) apply.")
+def get_calendar_config(call: Call[None, None]) -> s.CalendarConfig:
+    return agency_config.get_calendar(get_services())
+
+
+@endpoint(api, "PUT", "/admin/config/calendar", summary="Set the agency's calendar (audited)", roles=ADMIN,
+          body=s.CalendarPut, response=s.CalendarConfig,
+          errors={Kind.INVALID: ("invalid_calendar",), Kind.CONFLICT: ("config_changed",)},
+          notes="Send the version you read (null to create the first); another admin's change since "
+                "is 409 config_changed and nothing is written.")
+def put_calendar_config(call: Call[s.CalendarPut, None]) -> s.CalendarConfig:
+    return agency_config.put_calendar(get_services(), call.body, actor=call.caller.username)
+
+
+@endpoint(api, "GET", "/admin/config/lateness", summary="The agency's TL/PSW table, grace minutes and "
+          "daily cap", roles=ADMIN, response=s.LatenessConfig,
+          notes="version null: nothing stored, Permentan 68/2012 applies.")
+def get_lateness_config(call: Call[None, None]) -> s.LatenessConfig:
+    return agency_config.get_lateness(get_services())
+
+
+@endpoint(api, "PUT", "/admin/config/lateness", summary="Set the agency's TL/PSW table (audited)",
+          roles=ADMIN, body=s.LatenessPut, response=s.LatenessConfig,
+          errors={Kind.INVALID: ("invalid_lateness_table",), Kind.CONFLICT: ("config_changed",)},
+          notes="Send the version you read (null to create the first); another admin's change since "
+                "is 409 config_changed and nothing is written.")
+def put_lateness_config(call: Call[s.LatenessPut, None]) -> s.LatenessConfig:
+    return agency_config.put_lateness(get_services(), call.body, actor=call.caller.username)
 
 
 @endpoint(api, "POST", "/admin/employees", summary="Import employees (JSON list or Simpeg CSV)",

@@ -121,8 +121,15 @@ LOGIN_ATTEMPTS = Table(
             "conditional ADDs before Cognito is asked (services/auth.py), expiring by TTL.",
 )
 
+AGENCY_CONFIG = Table(
+    logical="agency-config", env="HADIR_TABLE_AGENCY_CONFIG", hash_key=Key("kind"),
+    purpose="The agency's configuration documents, one versioned JSON document per kind "
+            "(calendar: cuti bersama and holidays; lateness: the TL/PSW table), set by admins.",
+)
+
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
-                             IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS, LOGIN_ATTEMPTS)
+                             IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS, LOGIN_ATTEMPTS,
+                             AGENCY_CONFIG)
 
 
 # --- S3 -------------------------------------------------------------------------------------

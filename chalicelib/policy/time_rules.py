@@ -10,7 +10,7 @@ A record's working day is the office's local date, never UTC's: 23:30 UTC on 2 M
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chalicelib.common.errors import InvalidInput, JsonObject, problem
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_GRACE_MINUTES = 120
+MAX_TIERS = 10
 
 
 
@@ -201,13 +203,19 @@ class LatenessTable:
     """Tiers for lateness (TL) and early leave (PSW), and the cut for an unexcused absence.
 
     Defaults are Permentan 68/2012: 1-30 min 0.5 %, 31-60 1 %, 61-90 1.5 %, 91+ (or no record)
-    2 %; absent without notice 4 %. Agencies differ, so this is configuration, not code.
+    2 %; absent without notice 4 %. Agencies differ, so this is configuration, not code:
+    ``grace_minutes`` of lateness are tolerated (not late at all; past them the minutes count
+    from work start), ``daily_cap_percent`` caps one day's TL + PSW cut, and
+    ``missing_checkout_counts`` says whether no check-out costs the last PSW tier (PSW4).
     """
 
     late: tuple[Tier, ...] = PERMENTAN_68_2012_LATE
     early_leave: tuple[Tier, ...] = PERMENTAN_68_2012_EARLY_LEAVE
     absent_percent: float = 4.0
     source: str = "Permentan 68/2012"
+    grace_minutes: int = 0
+    daily_cap_percent: float | None = None
+    missing_checkout_counts: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "late", tuple(self.late))
@@ -216,6 +224,12 @@ class LatenessTable:
                                                                        self.early_leave)
         if not _is_percent(self.absent_percent):
             problems.append(problem("absent_percent", "not_a_percent"))
+        if not (_is_int(self.grace_minutes) and 0 <= self.grace_minutes <= MAX_GRACE_MINUTES):
+            problems.append(problem("grace_minutes", "out_of_range", min=0, max=MAX_GRACE_MINUTES))
+        if self.daily_cap_percent is not None and not _is_percent(self.daily_cap_percent):
+            problems.append(problem("daily_cap_percent", "not_a_percent"))
+        if not isinstance(self.missing_checkout_counts, bool):
+            problems.append(problem("missing_checkout_counts", "not_a_boolean"))
         if problems:
             raise InvalidInput("The lateness table is not valid.", code="invalid_lateness_table",
                              details={"problems": problems})
@@ -231,25 +245,37 @@ class LatenessTable:
 
     def classify_late(self, minutes: int) -> JsonObject | None:
         """The TL tier for ``minutes`` late, e.g. ``{"tier": "TL2", "min_minutes": 31,
-        "max_minutes": 60, "percent": 1.0}``; None when not late."""
+        "max_minutes": 60, "percent": 1.0}``; None when not late or within the grace minutes."""
+        if minutes <= self.grace_minutes:
+            return None
         return self._classify(self.late, minutes)
 
     def classify_early_leave(self, minutes: int) -> JsonObject | None:
         """The PSW tier for leaving ``minutes`` early; None when not early."""
         return self._classify(self.early_leave, minutes)
 
-    def missing_record(self, kind: str) -> JsonObject:
-        """No check-in (kind "in") or no check-out ("out") on a day attended: the last tier."""
+    def missing_record(self, kind: str) -> JsonObject | None:
+        """No check-in (kind "in") or no check-out ("out") on a day attended: the last tier;
+        None for a missing check-out when the agency does not count it."""
+        if kind != "in" and not self.missing_checkout_counts:
+            return None
         last = (self.late if kind == "in" else self.early_leave)[-1]
         return {**last.to_dict(), "missing_record": True}
 
     def absent(self) -> JsonObject:
         return {"tier": "absent", "percent": self.absent_percent}
 
+    def day_percent(self, percents: Iterable[float]) -> float:
+        """One day's cut from its TL and PSW percents, capped at ``daily_cap_percent``."""
+        total = float(sum(percents))
+        return total if self.daily_cap_percent is None else min(total, float(self.daily_cap_percent))
+
     def to_dict(self) -> JsonObject:
         return {"late": [t.to_dict() for t in self.late],
                 "early_leave": [t.to_dict() for t in self.early_leave],
-                "absent_percent": self.absent_percent, "source": self.source}
+                "absent_percent": self.absent_percent, "source": self.source,
+                "grace_minutes": self.grace_minutes, "daily_cap_percent": self.daily_cap_percent,
+                "missing_checkout_counts": self.missing_checkout_counts}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "LatenessTable":
@@ -268,7 +294,10 @@ class LatenessTable:
         return cls(late=tiers("late", PERMENTAN_68_2012_LATE),
                    early_leave=tiers("early_leave", PERMENTAN_68_2012_EARLY_LEAVE),
                    absent_percent=d.get("absent_percent", 4.0),
-                   source=str(d.get("source", "agency")))
+                   source=str(d.get("source", "agency"))[:120],
+                   grace_minutes=d.get("grace_minutes", 0),
+                   daily_cap_percent=d.get("daily_cap_percent"),
+                   missing_checkout_counts=d.get("missing_checkout_counts", True))
 
 
 def _is_int(x: Any) -> bool:
@@ -284,6 +313,8 @@ def _tier_problems(name: str, tiers: Sequence[Tier]) -> list[JsonObject]:
     """Tiers must start at 1 minute, be contiguous and ascending, and end open-ended."""
     if not tiers:
         return [problem(name, "empty")]
+    if len(tiers) > MAX_TIERS:
+        return [problem(name, "too_many_tiers", max=MAX_TIERS)]
     problems = []
     expected_min = 1
     codes = set()
@@ -302,6 +333,8 @@ def _tier_problems(name: str, tiers: Sequence[Tier]) -> list[JsonObject]:
             problems.append(problem(f, "invalid_max_minutes"))
         if not _is_percent(t.percent):
             problems.append(problem(f, "not_a_percent"))
+        elif i and _is_percent(tiers[i - 1].percent) and t.percent < tiers[i - 1].percent:
+            problems.append(problem(f, "percent_below_previous_tier"))
         if _is_int(t.max_minutes):
             expected_min = t.max_minutes + 1
     return problems

@@ -28,6 +28,7 @@ from chalicelib.services.records import (
     RequestLedger,
     RequestRecord,
     SealedTemplate,
+    StoredConfig,
     UploadSession,
 )
 from chalicelib.services.schemas import ImportResult
@@ -36,6 +37,23 @@ from chalicelib.services.schemas import ImportResult
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current instant, timezone-aware (UTC)."""
+        ...
+
+
+class AgencyConfigStore(Protocol):
+    """The agency's configuration documents, one per kind, versioned (both records adapters
+    implement it, so the change and its audit entry are one transaction)."""
+
+    def agency_config(self, kind: str) -> StoredConfig | None:
+        """The stored document of ``kind``, None when the agency never set one."""
+        ...
+
+    def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
+                          actor: str, now: str) -> StoredConfig:
+        """Store ``document`` as the next version if ``expected_version`` is the stored one
+        (None: there must be none yet), with an audit entry ``config_changed`` (subject
+        ``config#<kind>``, before/after versions), all or nothing; otherwise Conflict
+        ``config_changed`` and nothing is written."""
         ...
 
 

@@ -185,6 +185,17 @@ class DayRecord(Record):
     version: int | None = None
 
 
+class StoredConfig(Record):
+    """One of the agency's configuration documents (``kind``: calendar | lateness) as stored:
+    ``version`` 1 on creation, one more on each change."""
+
+    kind: str
+    version: int
+    document: JsonObject
+    updated_at: str
+    updated_by: str
+
+
 class AuditEntry(Record):
     """One privileged action, appended and never changed: who (``actor``) did what (``action``)
     to whom or what (``subject``: ``employee#<nip>``, ``office#<id>``, ``export#<date>``) and when

@@ -853,3 +853,77 @@ class AuditLog(Response):
     entries: list[AuditEntryOut] = Field(description="oldest first")
     next_cursor: str | None = Field(default=None, description="pass as cursor for the next page; "
                                                               "null: this was the last")
+
+
+# --- agency configuration: calendar and TL/PSW table (services/agency_config.py) ---------------
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class NamedDay(Request):
+    date: str = Field(pattern=DATE_PATTERN, description="YYYY-MM-DD, inside the year it is listed under")
+    name: str = Field(min_length=1, max_length=120)
+
+
+class CalendarYear(Request):
+    cuti_bersama: list[NamedDay] | None = Field(
+        default=None, max_length=40, description="the year's cuti bersama (joint decree); listed, it "
+        "replaces the holidays package's for the year (even empty); absent: the package's")
+    regional_holidays: dict[str, Annotated[list[NamedDay], Field(max_length=60)]] = Field(
+        default_factory=dict, max_length=40, description="by two-digit province code (e.g. \"51\" Bali)")
+    agency_holidays: list[NamedDay] = Field(default_factory=list, max_length=60)
+    extra_working_days: list[NamedDay] = Field(
+        default_factory=list, max_length=60, description="working days whatever else says (a revised decree)")
+
+
+class CalendarDocument(Request):
+    years: dict[str, CalendarYear] = Field(max_length=10, description="by year, \"2026\"")
+    package_cuti_bersama: bool = Field(default=True, description="years that list no cuti_bersama take "
+                                                                 "the holidays package's")
+    source: str = Field(default="agency", max_length=120, description="e.g. the decree's number")
+
+
+class TierRow(Request):
+    tier: str = Field(min_length=1, max_length=16, description="TL1 ... / PSW1 ...")
+    min_minutes: int
+    max_minutes: int | None = Field(description="null on the last tier only (open-ended)")
+    percent: float = Field(description="of the day's performance allowance")
+
+
+class LatenessDocument(Request):
+    late: list[TierRow] = Field(description="TL tiers, from 1 minute, contiguous, the last open-ended")
+    early_leave: list[TierRow] = Field(description="PSW tiers, the same rules")
+    absent_percent: float = Field(default=4.0, description="absent without notice")
+    grace_minutes: int = Field(default=0, description="lateness up to so many minutes is not late (0-120)")
+    daily_cap_percent: float | None = Field(default=None, description="one day's TL + PSW cut at most; "
+                                                                      "null: no cap")
+    missing_checkout_counts: bool = Field(default=True, description="no check-out costs the last PSW tier")
+    source: str = Field(default="agency", max_length=120, description="e.g. the regulation")
+
+
+class CalendarPut(Request):
+    version: int | None = Field(default=None, ge=1, description="the version read; null to create the first")
+    document: CalendarDocument
+    error_codes: ClassVar[dict[str, str]] = {"version": "invalid_calendar", "document": "invalid_calendar"}
+
+
+class LatenessPut(Request):
+    version: int | None = Field(default=None, ge=1, description="the version read; null to create the first")
+    document: LatenessDocument
+    error_codes: ClassVar[dict[str, str]] = {"version": "invalid_lateness_table",
+                                             "document": "invalid_lateness_table"}
+
+
+class ConfigMeta(Response):
+    kind: Literal["calendar", "lateness"]
+    version: int | None = Field(description="null: nothing stored, the defaults apply; send it back on PUT")
+    stored: bool
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+class CalendarConfig(ConfigMeta):
+    document: CalendarDocument
+
+
+class LatenessConfig(ConfigMeta):
+    document: LatenessDocument

@@ -981,3 +981,57 @@ def test_an_office_changed_since_read_is_concurrent_update_and_audits_nothing(dy
     assert err.value.code == "concurrent_update"
     assert records.get_office("kanwil-bali").name == "Kanwil Bali (baru)"
     assert [e.actor for e in records.audit_log("2026-03-03", "2026-03-03").entries] == ["admin", "admin"]
+
+
+# --- agency configuration (calendar, lateness) -------------------------------------------------
+CAL_DOC = {"years": {"2026": {"cuti_bersama": [{"date": "2026-02-16", "name": "Cuti Bersama Imlek"}]}},
+           "package_cuti_bersama": True, "source": "SKB 2026"}
+
+
+def test_no_config_is_stored_until_an_admin_sets_one(records):
+    assert records.agency_config("calendar") is None
+
+
+def test_the_first_config_is_version_1_and_each_change_counts_up(records):
+    # Given nothing stored, When an admin creates the calendar and then changes it
+    first = records.put_agency_config("calendar", CAL_DOC, None, "admin", T0)
+    second = records.put_agency_config("calendar", {**CAL_DOC, "source": "SKB 2026 revisi"}, 1, "admin2", T1)
+    # Then the versions count up and the store returns the latest, who set it and when
+    assert (first.version, second.version) == (1, 2)
+    stored = records.agency_config("calendar")
+    assert stored == second
+    assert (stored.document["source"], stored.updated_by, stored.updated_at) == ("SKB 2026 revisi", "admin2", T1)
+    # And each change is audited with the versions around it
+    entries = records.audit_log("2026-03-03", "2026-03-03", subject="config#calendar").entries
+    assert [(e.action, e.actor, e.before, e.after) for e in entries] == [
+        ("config_changed", "admin", {"version": None}, {"version": 1}),
+        ("config_changed", "admin2", {"version": 1}, {"version": 2})]
+
+
+@pytest.mark.parametrize("expected", [None, 1, 3])
+def test_a_stale_version_is_config_changed_and_nothing_is_written(records, expected):
+    # Given version 2 stored
+    records.put_agency_config("lateness", {"grace_minutes": 0}, None, "admin", T0)
+    records.put_agency_config("lateness", {"grace_minutes": 5}, 1, "admin", T0)
+    # When a put names another version (none: "create", an older one, a future one)
+    with pytest.raises(Conflict) as e:
+        records.put_agency_config("lateness", {"grace_minutes": 9}, expected, "admin", T1)
+    # Then config_changed says what was expected and what is stored, and nothing changed
+    assert e.value.code == "config_changed"
+    assert e.value.details == {"kind": "lateness", "expected_version": expected, "stored_version": 2}
+    assert records.agency_config("lateness").document == {"grace_minutes": 5}
+    assert len(records.audit_log("2026-03-03", "2026-03-03", subject="config#lateness").entries) == 2
+
+
+def test_updating_a_kind_never_created_is_config_changed(records):
+    with pytest.raises(Conflict) as e:
+        records.put_agency_config("calendar", CAL_DOC, 1, "admin", T0)
+    assert e.value.details["stored_version"] is None
+    assert records.agency_config("calendar") is None
+
+
+def test_kinds_are_kept_apart(records):
+    records.put_agency_config("calendar", CAL_DOC, None, "admin", T0)
+    records.put_agency_config("lateness", {"grace_minutes": 5}, None, "admin", T0)
+    assert records.agency_config("calendar").document == CAL_DOC
+    assert records.agency_config("lateness").version == 1

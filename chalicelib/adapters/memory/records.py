@@ -32,6 +32,7 @@ from chalicelib.services.records import (
     RequestLedger,
     RequestRecord,
     SealedTemplate,
+    StoredConfig,
     UploadSession,
 )
 
@@ -86,6 +87,7 @@ class InMemoryRecords:
         self._devices: dict[tuple[str, str], set[str]] = {}
         self._requests: dict[str, RequestRecord] = {}
         self._ledgers: dict[str, RequestLedger] = {}
+        self._config: dict[str, StoredConfig] = {}
 
     # --- offices -------------------------------------------------------------------------------
     def put_office(self, office: Office, now: str, actor: str = "system") -> None:
@@ -96,6 +98,25 @@ class InMemoryRecords:
             self._add_audit(None, "office_created" if old is None else "office_replaced", actor, {}, now,
                             subject=audit.office_subject(office.office_id),
                             before=audit.office_state(old), after=audit.office_state(office))
+
+    # --- agency configuration ------------------------------------------------------------------
+    def agency_config(self, kind: str) -> StoredConfig | None:
+        with self._lock:
+            c = self._config.get(kind)
+            return _copy(c) if c else None
+
+    def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
+                          actor: str, now: str) -> StoredConfig:
+        with self._lock:
+            stored = self._config.get(kind)
+            if (stored.version if stored else None) != expected_version:
+                raise errs.config_changed(kind, expected_version, stored.version if stored else None)
+            new = _copy(StoredConfig(kind=kind, version=(expected_version or 0) + 1, document=document,
+                                     updated_at=now, updated_by=actor))
+            self._config[kind] = new
+            self._add_audit(None, "config_changed", actor, {"kind": kind}, now, subject=audit.config_subject(kind),
+                            before={"version": expected_version}, after={"version": new.version})
+            return _copy(new)
 
     def get_office(self, office_id: str) -> Office | None:
         with self._lock:

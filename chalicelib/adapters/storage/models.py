@@ -266,6 +266,21 @@ class LoginAttemptModel(_Base):
     ttl = TTLAttribute()
 
 
+class AgencyConfigModel(_Base):
+    """One configuration document of the agency per ``kind`` (``calendar``, ``lateness``):
+    ``document`` as the admin API took it, ``version`` counted up by each put (a put names the
+    version it read: optimistic concurrency), and who set it when."""
+
+    class Meta(_Base.Meta):
+        table_name = r.AGENCY_CONFIG.logical
+
+    kind = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    document = JSONAttribute()
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+
+
 MODELS: dict[str, type[Model]] = {
     r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel, r.SITES.logical: SiteModel,
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
@@ -273,6 +288,7 @@ MODELS: dict[str, type[Model]] = {
     r.NOTIFICATIONS.logical: NotificationModel,
     r.REQUESTS.logical: RequestModel,
     r.LOGIN_ATTEMPTS.logical: LoginAttemptModel,
+    r.AGENCY_CONFIG.logical: AgencyConfigModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 # Further models of a table already above: (logical, model).
 SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)

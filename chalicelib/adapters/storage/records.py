@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.storage.models import (
+    AgencyConfigModel,
     AttendanceModel,
     AuditModel,
     BiometricModel,
@@ -54,6 +55,7 @@ from chalicelib.services.records import (
     RequestLedger,
     RequestRecord,
     SealedTemplate,
+    StoredConfig,
     UploadSession,
     utc_iso,
 )
@@ -146,6 +148,31 @@ class DynamoRecords:
                        before=audit.office_state(_office(old) if old else None), after=audit.office_state(office))
         _commit(self._conn, [_Write("office", "put", m, unchanged), _Write("audit", "put", entry)],
                 {"office": errs.concurrent("office")})
+
+    # --- agency configuration ------------------------------------------------------------------
+    def agency_config(self, kind: str) -> StoredConfig | None:
+        try:
+            return _config(AgencyConfigModel.get(kind, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
+                          actor: str, now: str) -> StoredConfig:
+        """The next version, conditioned on the version read (none: the kind must not exist),
+        with its audit entry in the same transaction."""
+        unchanged = (AgencyConfigModel.kind.does_not_exist() if expected_version is None
+                     else AgencyConfigModel.version == expected_version)
+        version = (expected_version or 0) + 1
+        m = AgencyConfigModel(kind, version=version, document=document, updated_at=now, updated_by=actor)
+        entry = _audit(None, "config_changed", actor, {"kind": kind}, now, subject=audit.config_subject(kind),
+                       before={"version": expected_version}, after={"version": version})
+        try:
+            _commit(self._conn, [_Write("config", "put", m, unchanged), _Write("audit", "put", entry)],
+                    {"config": errs.config_changed(kind, expected_version, None)})
+        except HadirError as e:
+            stored = self.agency_config(kind)
+            raise errs.config_changed(kind, expected_version, stored.version if stored else None) from e
+        return _config(m)
 
     def get_office(self, office_id: str) -> Office | None:
         try:
@@ -615,6 +642,11 @@ def _audit_key(c: AuditCursor) -> dict[str, dict[str, str]]:
     """The by_utc_date index's ExclusiveStartKey for the entry ``c`` (index and table keys)."""
     return {"utc_date": {"S": c.utc_date}, "sk": {"S": c.entry_id}, "subject": {"S": c.subject}}
 
+
+
+def _config(m: AgencyConfigModel) -> StoredConfig:
+    return StoredConfig(kind=m.kind, version=int(m.version), document=m.document or {},
+                        updated_at=m.updated_at, updated_by=m.updated_by)
 
 
 def _office(m: OfficeModel) -> Office:
