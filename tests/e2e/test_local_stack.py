@@ -362,3 +362,30 @@ def test_bad_input_gets_a_clear_4xx_and_changes_nothing(stack):
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
         assert "Error" not in r.text and "Exception" not in r.text  # no class names, no AWS codes
     assert requests.get(days, headers=me, timeout=10).json() == before
+
+
+def test_the_agency_sets_its_calendar_and_lateness_table(stack):
+    api, admin = stack["api"], login(stack, "admin")
+    # Given the demo calendar as seeded (the decrees' cuti bersama, version 1)
+    cal = requests.get(f"{api}/admin/config/calendar", headers=admin, timeout=10).json()
+    assert cal["version"] == 1 and cal["stored"] is True
+    # When the admin saves it at the version read, and again with that stale version
+    saved = requests.put(f"{api}/admin/config/calendar", json={"version": 1, "document": cal["document"]},
+                         headers=admin, timeout=10)
+    stale = requests.put(f"{api}/admin/config/calendar", json={"version": 1, "document": cal["document"]},
+                         headers=admin, timeout=10)
+    # Then the first is version 2 and the second is refused, nothing written
+    assert saved.status_code == 200 and saved.json()["version"] == 2, saved.text
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "config_changed", stale.text
+    # And the TL/PSW table, the national default until stored, is created with a grace period
+    table = requests.get(f"{api}/admin/config/lateness", headers=admin, timeout=10).json()
+    assert table["version"] is None and table["stored"] is False
+    created = requests.put(f"{api}/admin/config/lateness", json={
+        "version": None, "document": {**table["document"], "grace_minutes": 5}}, headers=admin, timeout=10)
+    assert created.status_code == 200 and created.json()["version"] == 1, created.text
+    # And an employee may not read it; the audit log keeps both changes of the calendar
+    assert requests.get(f"{api}/admin/config/calendar", headers=login(stack, AYU), timeout=10).status_code == 403
+    log = requests.get(f"{api}/audit/log", params={"subject": "config#calendar", "from": "2026-03-01", "to": "2026-03-31"},
+                       headers=login(stack, "auditor"), timeout=10)
+    assert log.status_code == 200, log.text
+    assert [e["action"] for e in log.json()["entries"]].count("config_changed") == 2
