@@ -193,3 +193,14 @@ def test_days_off_count_nothing():
                                                       last_out="16:00", work_mode="WFO")}, ())
     r = recap.recap_employee(m, TABLE)
     assert r.working_days == 0 and r.cut_percent == 0 and r.cut_reasons == ()
+
+
+def test_a_late_day_cuts_what_its_check_in_stated_even_if_the_table_changed_since():
+    # Given a check-in judged under an agency table whose TL2 was 1.25 %
+    stated = Day(status="late", first_in="08:40", late_minutes=40, last_out="16:00", early_leave_minutes=0,
+                 work_mode="WFO", reasons=({"code": "late", "minutes": 40, "tier": "TL2", "percent": 1.25},))
+    # When the month is recapped with today's table (TL2 1 %)
+    r = recap.recap_employee(recap.MonthInput(PERSON, {"2026-03-02": stated}, (date(2026, 3, 2),)), TABLE)
+    # Then the day cuts what the employee was told at the time
+    assert r.cut_percent == 1.25 and r.tl["TL2"] == 1
+    assert r.cut_reasons == ({"date": "2026-03-02", "code": "late", "percent": 1.25, "tier": "TL2", "minutes": 40},)
