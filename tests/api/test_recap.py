@@ -161,3 +161,19 @@ def test_audit_recaps_needs_a_month(api):
     assert api.get("/audit/recaps?month=03-2026", user="auditor").status_code == 422
     r = api.get("/audit/recaps?month=2026-02", user="admin")
     assert r.status_code == 404 and r.json["error"]["code"] == "recap_not_found"
+
+
+def test_audit_recaps_lists_only_this_agencys_runs_and_a_run_chains_only_to_its_own(api, set_now):
+    # Given another agency's recap run in the same bucket
+    import boto3
+    bucket = get_services().settings.buckets["exports"]
+    boto3.client("s3", region_name="ap-southeast-3").put_object(
+        Bucket=bucket, Key="recap/year=2026/month=03/agency=pemkab-lain/run=20260401T000000000000Z-aa/manifest.json",
+        Body=b'{"run_sequence": 7}', IfNoneMatch="*")
+    # When / Then: this deployment's auditor sees nothing for March
+    r = api.get("/audit/recaps?month=2026-03", user="auditor")
+    assert r.status_code == 404 and r.json["error"]["code"] == "recap_not_found"
+    # And this agency's first run of March chains to nothing of the other's
+    set_now("2026-04-02T09:00:00+08:00")
+    out = api.post("/admin/recaps", {"month": "2026-03"}, user="admin").json
+    assert out["sequence"] == 1 and out["previous_manifest_sha256"] is None
