@@ -272,6 +272,8 @@ const R = {
   comment_required: ['Tulis alasan penolakan', 'Write why you reject'], invalid_decision: ['Keputusan tidak valid', 'Invalid decision'],
   invalid_comment: ['Catatan terlalu panjang', 'The comment is too long'],
   export_not_found: ['Belum ada ekspor untuk tanggal ini', 'No export for this date'],
+  recap_not_found: ['Belum ada rekap untuk bulan ini', 'No recap for this month'],
+  invalid_month: ['Bulan tidak valid (TTTT-BB, bukan bulan mendatang)', 'Invalid month (YYYY-MM, not a future month)'],
   concurrent_update: ['Data berubah bersamaan: coba lagi', 'Changed at the same time: try again'],
   // server
   internal_error: ['Kesalahan server: coba lagi nanti', 'Server error: try again later'],

@@ -15,7 +15,7 @@ from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common import http
 from chalicelib.common.http import Outcome
 from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, notices,
-                                 queries, requests, reviews, sites)
+                                 queries, recap, requests, reviews, sites)
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -286,6 +286,28 @@ def decide_review(call: Call[s.ReviewDecision, None]) -> s.ReviewOut:
           errors={Kind.NOT_FOUND: ("export_not_found",), Kind.INVALID: ("invalid_date",)})
 def audit_exports(call: Call[None, s.ExportDateQuery]) -> s.ExportList:
     return queries.exports(get_services(), call.query.day)
+
+
+RECAP_NOTE = ("recap.csv: one row per employee (working days, days present per work mode, each TL and PSW "
+              "tier, absences with and without notice, leave by type, pending reviews, the allowance cut "
+              "with its reasons per day, capped at 100 %, and the PP 94/2021 count of unexcused absence "
+              "days this year); units.csv: totals per unit. Write-once under recap/year=/month=/agency=/"
+              "run=<run_id>/, the manifest chained to the previous run's. The current month counts up "
+              "to the last day that ended in WIB.")
+
+
+@endpoint(api, "POST", "/admin/recaps", summary="Produce a month's recap now (audited)", roles=ADMIN,
+          body=s.RecapRequest, response=s.RecapRun, created=True,
+          errors={Kind.INVALID: ("invalid_month",)}, notes=RECAP_NOTE)
+def create_recap(call: Call[s.RecapRequest, None]) -> s.RecapRun:
+    return recap.write_recap(get_services(), call.body.month, actor=call.caller.username)
+
+
+@endpoint(api, "GET", "/audit/recaps", summary="Presigned downloads of a month's recap runs",
+          roles=AUDITOR, query=s.RecapMonthQuery, response=s.RecapList,
+          errors={Kind.NOT_FOUND: ("recap_not_found",), Kind.INVALID: ("invalid_month",)})
+def audit_recaps(call: Call[None, s.RecapMonthQuery]) -> s.RecapList:
+    return recap.recaps(get_services(), call.query.month)
 
 
 REQUEST_NOT_FOUND = {Kind.NOT_FOUND: ("request_not_found",)}

@@ -75,6 +75,17 @@ def _data_rows(csv_bytes: bytes) -> int:
     return sum(1 for _ in csv.reader(io.StringIO(csv_bytes.decode("utf-8")))) - 1
 
 
+def table_to_csv(columns: Sequence[str], rows: Iterable[dict]) -> bytes:
+    """Rows, in the order given, under ``columns`` (the same cells and quoting as the export):
+    the monthly recap's files."""
+    return _to_csv(list(columns), rows)
+
+
+def data_rows(csv_bytes: bytes) -> int:
+    """The data rows of a CSV with a header row."""
+    return _data_rows(csv_bytes)
+
+
 def records_to_csv(rows: Iterable[dict]) -> bytes:
     """Attendance rows (dicts; unknown keys ignored, missing ones empty) as CSV bytes.
     ``reason_codes`` comes from the row's own ``reason_codes`` or the codes of its ``reasons``."""
@@ -161,7 +172,7 @@ def run_of(key: str) -> str | None:
     return part[len(RUN_DIR):] if part else None
 
 
-def chain(base: JsonObject, *, run: str, zone: str, sequence: int, previous_sha256: str | None,
+def chain(base: JsonObject, *, run: str, zone: str | None, sequence: int, previous_sha256: str | None,
           files: dict[str, bytes]) -> JsonObject:
     """``base`` (:func:`manifest`) as one run's link: its id, zone and sequence in the day, the
     previous manifest's SHA-256 and each file's name, size and SHA-256."""

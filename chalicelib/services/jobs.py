@@ -5,10 +5,7 @@ export run writes new, write-once objects chained to the run before (each run is
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,19 +29,16 @@ from chalicelib.policy.export import (
     AUDIT_FILE,
     MANIFEST_FILE,
     RECORDS_FILE,
-    RUN_DIR,
     audit_manifest,
     audit_to_csv,
     audit_window,
     chain,
     manifest,
-    manifest_bytes,
     records_to_csv,
     run_id,
-    run_of,
 )
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import notices
+from chalicelib.services import notices, runs
 from chalicelib.services import requests as staff_requests
 from chalicelib.services.queries import export_prefix
 from chalicelib.services.records import (
@@ -185,51 +179,28 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> Jso
              if d.day.status in ("absent", *REQUEST_STATUSES)]
     body = records_to_csv(rows)
     audit_body, audit_part = _audit_file(svc, day)
-    previous = _last_run(svc, day) or _last_run(svc, day - timedelta(days=1))
+    day_prefix = export_prefix(svc, day)
+    previous = runs.last_run(svc, day_prefix) or runs.last_run(svc, export_prefix(svc, day - timedelta(days=1)))
     run = run_id(now, secrets.token_hex(4), after=previous.run if previous else None)
-    sequence = previous.sequence + 1 if previous and previous.day == day else 1
+    sequence = previous.sequence + 1 if previous and previous.prefix == day_prefix else 1
     base = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now),
                     audit=audit_part)
     base["zones_ended"] = [z for z, (tz, _) in ZONES.items() if OfficeRules(timezone=tz).local_moment(now)[0] > day]
     man = chain(base, run=run, zone=zone, sequence=sequence,
                 previous_sha256=previous.sha256 if previous else None,
                 files={RECORDS_FILE: body, AUDIT_FILE: audit_body})
-    prefix = f"{export_prefix(svc, day)}{RUN_DIR}{run}/"
-    files = {prefix + RECORDS_FILE: (body, "text/csv"), prefix + AUDIT_FILE: (audit_body, "text/csv"),
-             prefix + MANIFEST_FILE: (manifest_bytes(man), "application/json")}
-    versions = {key: svc.exports.put(key, data, content_type) for key, (data, content_type) in files.items()}
-    man_sha = hashlib.sha256(files[prefix + MANIFEST_FILE][0]).hexdigest()
+    out = runs.write_run(svc, day_prefix, run, {RECORDS_FILE: (body, "text/csv"),
+                                                AUDIT_FILE: (audit_body, "text/csv")}, man)
     svc.records.append_audit(AuditEntry(
         subject=f"export#{day.isoformat()}", at=utc_iso(now), action="export_written", actor=EXPORT_ACTOR,
         details={"zone": zone, "rows": len(rows), "audit_rows": audit_part["rows"], "run_id": run},
-        after={"files": {k: hashlib.sha256(data).hexdigest() for k, (data, _) in files.items()},
-               "versions": versions, "manifest_sha256": man_sha}))
+        after={"files": out.sha256, "versions": out.versions, "manifest_sha256": out.manifest_sha256}))
     logger.info("export written", extra={"date": day.isoformat(), "rows": len(rows), "run_id": run,
                                          "audit_rows": audit_part["rows"]})
-    return {"date": day.isoformat(), "run_id": run, "rows": len(rows), "key": prefix + RECORDS_FILE,
-            "sha256": man["sha256"], "audit_rows": audit_part["rows"], "audit_key": prefix + AUDIT_FILE,
-            "manifest_key": prefix + MANIFEST_FILE, "manifest_sha256": man_sha,
+    return {"date": day.isoformat(), "run_id": run, "rows": len(rows), "key": out.keys[RECORDS_FILE],
+            "sha256": man["sha256"], "audit_rows": audit_part["rows"], "audit_key": out.keys[AUDIT_FILE],
+            "manifest_key": out.keys[MANIFEST_FILE], "manifest_sha256": out.manifest_sha256,
             "previous_manifest_sha256": man["previous_manifest_sha256"]}
-
-
-@dataclass(frozen=True)
-class _Run:
-    day: date
-    run: str
-    sequence: int
-    sha256: str
-
-
-def _last_run(svc: Services, day: date) -> _Run | None:
-    """The latest run of ``day`` that wrote its manifest (a run cut short chains nothing)."""
-    manifests = [o.key for o in svc.exports.list(export_prefix(svc, day))
-                 if o.key.endswith("/" + MANIFEST_FILE) and run_of(o.key)]
-    if not manifests:
-        return None
-    key = max(manifests, key=lambda k: run_of(k) or "")
-    data = svc.exports.get(key)
-    return _Run(day, run_of(key) or "", int(json.loads(data).get("run_sequence") or 0),
-                hashlib.sha256(data).hexdigest())
 
 
 def _audit_file(svc: Services, day: date) -> tuple[bytes, JsonObject]:

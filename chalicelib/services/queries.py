@@ -134,18 +134,24 @@ def export_prefix(svc: Services, day: date) -> str:
 def exports(svc: Services, day: date) -> ExportList:
     """Every run of ``day``'s export, oldest first, each file with its version id and a presigned
     URL of exactly that version; ``files``: the latest run with a manifest."""
-    by_run: dict[str, list[ExportObject]] = {}
-    for o in svc.exports.list(export_prefix(svc, day), versions=True):
-        run = run_of(o.key)
-        if run:
-            by_run.setdefault(run, []).append(o)
-    if not by_run:
+    runs = runs_under(svc, export_prefix(svc, day))
+    if not runs:
         raise NotFound("No export for this date yet", code="export_not_found",
                        details={"date": day.isoformat()})
-    runs = [_export_run(svc, run, objs) for run, objs in sorted(by_run.items())]
     complete = [r for r in runs if r.manifest_sha256]
     return ExportList(date=day.isoformat(), files=(complete or runs)[-1].files, runs=runs,
                       expires_in=DOWNLOAD_TTL_S)
+
+
+def runs_under(svc: Services, prefix: str) -> list[ExportRun]:
+    """Every write-once run under ``prefix``, oldest first, each file with its version id and a
+    presigned URL of exactly that version."""
+    by_run: dict[str, list[ExportObject]] = {}
+    for o in svc.exports.list(prefix, versions=True):
+        run = run_of(o.key)
+        if run:
+            by_run.setdefault(run, []).append(o)
+    return [_export_run(svc, run, objs) for run, objs in sorted(by_run.items())]
 
 
 def _export_run(svc: Services, run: str, objects: list[ExportObject]) -> ExportRun:

@@ -602,6 +602,54 @@ class ExportList(Response):
     expires_in: int
 
 
+# --- the monthly recap ----------------------------------------------------------------------------
+MONTH_PATTERN = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="YYYY-MM, 2000-01 to 2100-12")]
+
+
+class RecapRequest(Request):
+    month: Month
+    error_codes: ClassVar[dict[str, str]] = {"month": "invalid_month"}
+
+
+class RecapMonthQuery(Query):
+    month: Month
+    error_codes: ClassVar[dict[str, str]] = {"month": "invalid_month"}
+
+
+class RecapFile(Response):
+    name: str
+    key: str
+    bytes: int
+    sha256: str
+    version_id: str | None = None
+
+
+class RecapRun(Response):
+    """One run of a month's recap: recap.csv (one row per employee), units.csv (per unit) and
+    manifest.json, write-once under ``recap/year=/month=/agency=/run=<run_id>/``."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True, defer_build=True)
+    month: str
+    run_id: str
+    start: str = Field(alias="from", description="the period's first day")
+    through: str = Field(description="the last day counted: the month's end, or for the current "
+                                     "month the last day that ended in WIB")
+    employees: int
+    units: int
+    sequence: int = Field(description="1 for the month's first run")
+    manifest_sha256: str
+    previous_manifest_sha256: str | None = None
+    files: list[RecapFile]
+
+
+class RecapList(Response):
+    month: str
+    files: list[ExportFile] = Field(description="the latest complete run's files")
+    runs: list[ExportRun] = Field(default_factory=list, description="every run, oldest first")
+    expires_in: int
+
+
 # --- reviews ------------------------------------------------------------------------------------
 
 class ReviewQuery(Query):

@@ -3,10 +3,11 @@
 The functions of the Chalice app share one zip but not one role:
 
 - ``api``: every route (uploads, templates, exports read for auditors, notifications, login);
-  it never writes exports, holds no Cognito admin right once the import has its own function,
-  and invokes that function.
+  it never writes the daily exports (it writes only the monthly recap's runs, under
+  :data:`RECAP_PREFIX`, write-once as every export), holds no Cognito admin right once the import
+  has its own function, and invokes that function.
 - ``absence``: the absence jobs (days, notices published to the supervisors' topic).
-- ``export``: the export jobs, the only writers of the exports bucket.
+- ``export``: the export jobs, the only writers of the daily exports.
 - ``email``: the queue consumer sending the supervisors' e-mails through SES.
 - ``import``: the employee import (Cognito admin calls), invoked by the API.
 
@@ -25,6 +26,7 @@ KINDS = (API, ABSENCE, EXPORT, EMAIL, IMPORT)
 API_LOGICAL_ID = "APIHandler"  # chalice's REST API function
 IMPORT_HANDLER = "import_employees"  # @events.lambda_function(name=...) in chalicelib/api/events.py
 IMPORT_FUNCTION_ENV = "HADIR_IMPORT_FUNCTION"  # the API invokes the import by this name
+RECAP_PREFIX = "recap/"  # POST /admin/recaps writes the monthly recap's runs under it (services/recap.py)
 
 # Only what chalicelib calls (transactions need the per-item actions; PynamoDB describes tables).
 DDB_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
@@ -78,6 +80,7 @@ def classify(logical_ids: list[str]) -> list[Function]:
 LOGS = "SecretsLogKey.*"  # every function logs, pseudonymising NIPs with the log key
 REACHES: dict[str, tuple[str, ...]] = {
     API: ("S3Uploads.*", "KmsVault.*", "S3Exports.list", "S3Exports.get", "S3Exports.download_url",
+          "S3Exports.put",  # the monthly recap only: granted on RECAP_PREFIX alone
           "SnsSesNotifier.publish", "CognitoDirectory.login", "LambdaImports.run", LOGS),
     ABSENCE: ("SnsSesNotifier.publish", LOGS),
     EXPORT: ("S3Exports.put", "S3Exports.list", "S3Exports.get", LOGS),  # chained to the last run

@@ -29,7 +29,7 @@ from constructs import Construct
 from chalicelib.common import resources as r
 from hadir_infra import access
 from hadir_infra.access import (API, ABSENCE, COGNITO_ADMIN, DDB_APPEND_ONLY, DDB_READ, DDB_WRITE,
-                                EMAIL, EXPORT, IMPORT, Function)
+                                EMAIL, EXPORT, IMPORT, RECAP_PREFIX, Function)
 from hadir_infra.chalice_app import PrebuiltChalice
 from hadir_infra.config import DeployConfig
 from hadir_infra.web import API_STAGE, WebApp
@@ -290,6 +290,8 @@ class HadirStack(cdk.Stack):
                 allow("ExportsRead", ["s3:GetObject", "s3:GetObjectVersion"],
                       [self.exports.arn_for_objects("*")]),
                 allow("ExportsList", ["s3:ListBucket"], [self.exports.bucket_arn]),
+                # the monthly recap (POST /admin/recaps), written once under its own prefix only
+                allow("RecapsWrite", ["s3:PutObject"], [self.exports.arn_for_objects(RECAP_PREFIX + "*")]),
                 notify, log_key,
                 allow("InvokeImport", ["lambda:InvokeFunction"], [cdk.Arn.format(
                     cdk.ArnComponents(service="lambda", resource="function",

@@ -168,6 +168,12 @@ CORPUS = [
     Bad("team_attendance_9999", "GET", "/team/attendance?date=9999-12-31", 422, "invalid_date", user=KETUT),
     Bad("reviews_to_9999", "GET", "/team/reviews?to=9999-12-31", 422, "invalid_date", user=KETUT),
     Bad("export_of_9999", "GET", "/audit/exports?date=9999-12-31", 422, "invalid_date", user="auditor"),
+    Bad("recap_of_9999", "POST", "/admin/recaps", 422, "invalid_month", user="admin", body={"month": "9999-01"}),
+    Bad("recap_of_a_future_month", "POST", "/admin/recaps", 422, "invalid_month", user="admin",
+        body={"month": "2100-12"}),
+    Bad("recap_month_as_number", "POST", "/admin/recaps", 422, "invalid_month", user="admin", body={"month": 202603}),
+    Bad("recap_by_a_supervisor", "POST", "/admin/recaps", 403, "forbidden", user=KETUT, body={"month": "2026-03"}),
+    Bad("recaps_of_month_13", "GET", "/audit/recaps?month=2026-13", 422, "invalid_month", user="auditor"),
     Bad("request_ending_9999", "POST", "/me/requests", 422, "invalid_request_dates", body={
         "type": "leave", "subtype": "annual", "start": "2026-03-02", "end": "9999-12-31", "reason": "x"}),
     Bad("site_valid_to_9999", "POST", f"/admin/employees/{AYU}/sites", 422, "invalid_validity", user="admin",

@@ -474,6 +474,24 @@ def test_days_and_checkins_between_are_inclusive_and_ordered(records):
     assert records.days_between(BUDI, "2026-03-04", "2026-03-31") == []
 
 
+def test_days_between_reads_a_year_to_date_across_months_and_pages(records):
+    # Given Ayu's days on every date of 2025-12-30 .. 2026-04-02 (what the monthly recap reads for
+    # March's PP 94/2021 count) with a padded reason each, and Budi's on one of them
+    from datetime import date, timedelta
+    dates = [(date(2025, 12, 30) + timedelta(days=i)).isoformat() for i in range(94)]
+    pad = "x" * 12000  # ~1.1 MB in all: more than one DynamoDB page (1 MB)
+    for d in dates:
+        rec = day(AYU, d, "absent", checkin_ids=("c1",))
+        records.mark_absent(rec.model_copy(update={"day": Day(status="absent", office_id="kanwil-bali",
+                                                               reasons=({"code": "no_checkin", "pad": pad},))}), T0)
+    records.mark_absent(day(BUDI, "2026-02-10", "absent"), T0)
+    # When the recap reads 1 January to 31 March
+    got = records.days_between(AYU, "2026-01-01", "2026-03-31")
+    # Then every day of those three months, in order, and nobody else's nor another year's
+    assert [d.date for d in got] == [d for d in dates if "2026-01-01" <= d <= "2026-03-31"]
+    assert len(got) == 90 and {d.nip for d in got} == {AYU}
+
+
 def test_days_and_checkins_on_a_date_span_every_employee_by_nip(records):
     given_a_week(records)
     assert [(d.nip, d.date) for d in records.days_on("2026-03-03")] == [(BUDI, DATE), (AYU, DATE)]

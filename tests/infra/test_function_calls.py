@@ -12,7 +12,7 @@ import contextlib
 import boto3
 import pytest
 
-from hadir_infra.access import ABSENCE, EMAIL, EXPORT, REACHES
+from hadir_infra.access import ABSENCE, API, EMAIL, EXPORT, REACHES
 from tests.api.helpers import AYU, check_in, checkin_session, enrol
 from tests.infra.calls import OPERATION_ACTIONS, needed_actions
 
@@ -90,3 +90,15 @@ def test_the_email_consumer_calls_only_what_its_role_allows(a_day_with_a_checkin
     allowed = needed_actions(EMAIL, REACHES[EMAIL])
     assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed
     assert not [a for a in allowed if a.startswith(("s3:", "kms:", "cognito-idp:", "sns:"))]
+
+
+def test_the_monthly_recap_route_calls_only_what_the_api_role_allows(a_day_with_a_checkin, set_now):
+    # Given March 2026 over; When the admin produces its recap (the API writes it, under recap/ only)
+    set_now("2026-04-02T09:00:00+08:00")
+    a_day_with_a_checkin.token("admin")  # signed in before (the login is not the route's call)
+    with recorded() as calls:
+        r = a_day_with_a_checkin.post("/admin/recaps", {"month": "2026-03"}, user="admin")
+    assert r.status_code == 201, r.json
+    assert "s3:PutObject" in calls
+    allowed = needed_actions(API, REACHES[API])
+    assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed

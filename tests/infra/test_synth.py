@@ -358,8 +358,10 @@ def test_data_resources_are_named_by_construct_arns_never_star(template_json):
             for res in _as_list(s["Resource"]):
                 assert isinstance(res, dict), (pid, s["Sid"] if "Sid" in s else s, res)
                 # no wildcard inside a joined ARN either, but "every object of this one bucket"
+                # (or, for the monthly recap, every object under its prefix)
+                from hadir_infra.access import RECAP_PREFIX
                 wild = [x for x in _literals(res) if "*" in x]
-                assert wild in ([], ["/*"]) and (not wild or services == {"s3"}), (pid, s, res)
+                assert wild in ([], ["/*"], [f"/{RECAP_PREFIX}*"]) and (not wild or services == {"s3"}), (pid, s, res)
 
 
 def _literals(value) -> list[str]:
@@ -474,10 +476,14 @@ def test_no_application_role_can_delete_or_rewrite_exports_or_run_cognito_admin(
     assert not [a for a in on_exports if "Delete" in a or "Retention" in a or "Bypass" in a]
     for kind, actions in granted.items():  # no wildcard S3 resource either (asserted above)
         assert not [a for a in actions if a.startswith("s3:Delete") and kind != "api"], kind
-    # Only the export jobs write exports; the API reads them for auditors
-    writers = {pid for pid, s in _statements(template_json) if s["Effect"] == "Allow"
-               and "s3:PutObject" in _as_list(s["Action"]) and _refers_to(s["Resource"], exports_id)}
-    assert {w[:len("ExportPolicy")] for w in writers} == {"ExportPolicy"}, writers
+    # Only the export jobs write exports; the API reads them for auditors and writes the monthly
+    # recap's runs under recap/ alone
+    writers = [(pid, s) for pid, s in _statements(template_json) if s["Effect"] == "Allow"
+               and "s3:PutObject" in _as_list(s["Action"]) and _refers_to(s["Resource"], exports_id)]
+    assert {pid[:len("ExportPolicy")] for pid, _ in writers if not pid.startswith("ApiPolicy")} == {"ExportPolicy"}
+    api_writes = [s for pid, s in writers if pid.startswith("ApiPolicy")]
+    assert [s.get("Sid") for s in api_writes] == ["RecapsWrite"], api_writes
+    assert "/recap/*" in json.dumps(api_writes[0]["Resource"]) and _as_list(api_writes[0]["Action"]) == ["s3:PutObject"]
     cognito_admin = {k for k, a in granted.items() if any(x.startswith("cognito-idp:Admin") for x in a)}
     assert cognito_admin == ({"import"} if "import" in granted else {"api"})
 

@@ -1,0 +1,119 @@
+"""The monthly recap (policy/recap.py) of the agency, written as a write-once, chained run.
+
+``recap/year=YYYY/month=MM/agency=<agency>/run=<run_id>/``: ``recap.csv`` (one row per employee),
+``units.csv`` (per unit) and, last, ``manifest.json`` (each file's SHA-256, the previous run's
+manifest SHA-256: the month's previous run, else the month before's last). The run is audited
+(``recap_written``).
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from chalicelib.common.errors import InvalidInput, NotFound
+from chalicelib.common.resources import ZONES
+from chalicelib.policy import recap as policy
+from chalicelib.policy.day import Day
+from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
+from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
+from chalicelib.policy.time_rules import local_moment
+from chalicelib.services import runs
+from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
+from chalicelib.services.records import AuditEntry, Employee, utc_iso
+from chalicelib.services.schemas import RecapFile, RecapList, RecapRun
+from chalicelib.wiring import Services
+
+RECAP_FILE, UNITS_FILE = "recap.csv", "units.csv"
+EARLIEST_ZONE, LATEST_ZONE = "WIT", "WIB"  # a month begins first in WIT; a day ends last in WIB
+
+
+def recap_prefix(svc: Services, first: date) -> str:
+    return f"recap/year={first.year:04d}/month={first.month:02d}/agency={svc.settings.agency_id}/"
+
+
+def _invalid_month(month: str, why: str) -> InvalidInput:
+    return InvalidInput("The month must be YYYY-MM and not in the future.", code="invalid_month",
+                        details={"month": month[:16], "reason": why})
+
+
+def period(svc: Services, month: str) -> tuple[date, date]:
+    """(first day, last day counted) of ``month``: the whole month once it is over, else up to
+    the last day that ended in WIB (possibly none yet: ``through`` before ``first``). A month that
+    has not begun anywhere in Indonesia (WIT) is refused."""
+    try:
+        first = date.fromisoformat(month + "-01")
+    except ValueError:
+        raise _invalid_month(month, "not_a_month") from None
+    now = svc.clock.now()
+    east = local_moment(now, ZONES[EARLIEST_ZONE][0])[0]
+    if first > east.replace(day=1):
+        raise _invalid_month(month, "future")
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    ended = local_moment(now, ZONES[LATEST_ZONE][0])[0] - timedelta(days=1)
+    return first, min(last, ended)
+
+
+def _input(svc: Services, e: Employee, first: date, through: date, working: tuple[date, ...],
+           year_working: tuple[date, ...]) -> policy.MonthInput:
+    year_start = first.replace(month=1, day=1)
+    stored: dict[str, Day] = {d.date: d.day for d in svc.records.days_between(
+        e.nip, year_start.isoformat(), through.isoformat())} if through >= first else {}
+    excusing = frozenset(r.request_id for r in svc.records.requests_of(e.nip, first.isoformat(), through.isoformat())
+                         if r.status == APPROVED and DAY_STATUS_OF.get(r.type)) if through >= first else frozenset()
+    month_days = {d: day for d, day in stored.items() if d >= first.isoformat()}
+    return policy.MonthInput(person=policy.Person(e.nip, e.name, e.unit), days=month_days, working_days=working,
+                             excusing=excusing, year_days=stored, year_working_days=year_working)
+
+
+def compute(svc: Services, first: date, through: date) -> list[policy.EmployeeRecap]:
+    """Every employee's recap of ``first``..``through``, by NIP."""
+    working = tuple(svc.calendar.working_days(first, through)) if through >= first else ()
+    year_working = tuple(svc.calendar.working_days(first.replace(month=1, day=1), through)) \
+        if through >= first else ()
+    return [policy.recap_employee(_input(svc, e, first, through, working, year_working), svc.lateness)
+            for e in sorted(svc.records.employees(), key=lambda e: e.nip)]
+
+
+def write_recap(svc: Services, month: str, actor: str) -> RecapRun:
+    """Compute the month's recap now and write it as a new run (never replacing an earlier one)."""
+    first, through = period(svc, month)
+    recaps = compute(svc, first, through)
+    units = policy.unit_totals(recaps)
+    table = svc.lateness
+    columns, unit_columns = policy.recap_columns(table), policy.unit_columns(table)
+    body = table_to_csv(columns, [policy.recap_row(r) for r in recaps])
+    units_body = table_to_csv(unit_columns, [policy.unit_row(u) for u in units])
+    now = svc.clock.now()
+    prefix = recap_prefix(svc, first)
+    previous = runs.last_run(svc, prefix) or runs.last_run(svc, recap_prefix(svc, first - timedelta(days=1)))
+    run = run_id(now, secrets.token_hex(4), after=previous.run if previous else None)
+    sequence = previous.sequence + 1 if previous and previous.prefix == prefix else 1
+    base = {"schema_version": EXPORT_SCHEMA_VERSION, "kind": "monthly_recap", "agency_id": svc.settings.agency_id,
+            "month": month, "from": first.isoformat(), "through": through.isoformat(),
+            "generated_at": utc_iso(now), "generated_by": actor, "rows": len(recaps), "columns": columns,
+            "units": {"rows": len(units), "columns": unit_columns}, "lateness": table.to_dict(),
+            "encoding": "utf-8", "format": "text/csv; header=present (RFC 4180)"}
+    man = chain(base, run=run, zone=None, sequence=sequence, previous_sha256=previous.sha256 if previous else None,
+                files={RECAP_FILE: body, UNITS_FILE: units_body})
+    out = runs.write_run(svc, prefix, run, {RECAP_FILE: (body, "text/csv"), UNITS_FILE: (units_body, "text/csv")},
+                         man)
+    svc.records.append_audit(AuditEntry(
+        subject=f"recap#{month}", at=utc_iso(now), action="recap_written", actor=actor,
+        details={"month": month, "run_id": run, "rows": len(recaps), "units": len(units),
+                 "through": through.isoformat()},
+        after={"files": out.sha256, "versions": out.versions, "manifest_sha256": out.manifest_sha256}))
+    return RecapRun(month=month, run_id=run, start=first.isoformat(), through=through.isoformat(),
+                    employees=len(recaps), units=len(units), sequence=sequence,
+                    manifest_sha256=out.manifest_sha256, previous_manifest_sha256=man["previous_manifest_sha256"],
+                    files=[RecapFile(name=name, key=key, bytes=out.sizes[key], sha256=out.sha256[key],
+                                     version_id=out.versions[key]) for name, key in out.keys.items()])
+
+
+def recaps(svc: Services, month: str) -> RecapList:
+    """Every run of ``month``'s recap, oldest first, with version-pinned presigned URLs."""
+    first = date.fromisoformat(month + "-01")
+    found = runs_under(svc, recap_prefix(svc, first))
+    if not found:
+        raise NotFound("No recap for this month yet", code="recap_not_found", details={"month": month})
+    complete = [r for r in found if r.manifest_sha256]
+    return RecapList(month=month, files=(complete or found)[-1].files, runs=found, expires_in=DOWNLOAD_TTL_S)
