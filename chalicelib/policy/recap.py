@@ -113,8 +113,8 @@ def _late_cut(d: str, day: Day, table: LatenessTable) -> JsonObject | None:
 
 def _early_cut(d: str, day: Day, table: LatenessTable) -> JsonObject | None:
     if day.last_out is None:
-        t = table.missing_record("out")
-        return _reason(d, "no_checkout", t["percent"], tier=t["tier"])
+        t = table.missing_record("out")  # None: the agency does not count a missing check-out
+        return _reason(d, "no_checkout", t["percent"], tier=t["tier"]) if t else None
     t = table.classify_early_leave(day.early_leave_minutes or 0)
     return _reason(d, "early_leave", t["percent"], tier=t["tier"], minutes=day.early_leave_minutes) if t else None
 
@@ -148,6 +148,10 @@ def _attended(d: str, day: Day, table: LatenessTable, excusing: frozenset[str]) 
     excuse = next((rid for rid in day.request_ids if rid in excusing), None)
     if cuts and excuse:
         cuts = [{**c, "percent": 0.0, "excused_by": excuse} for c in cuts]
+    total = sum(float(c["percent"]) for c in cuts)
+    capped = table.day_percent(float(c["percent"]) for c in cuts)
+    if capped < total:  # the agency's daily cap, as a reason of its own so the day still adds up
+        cuts.append(_reason(d, "daily_cap", round(capped - total, 4), cap_percent=table.daily_cap_percent))
     return DayCut(d, ATTENDED_CAT, tuple(cuts), work_mode=mode, tl=tl, psw=psw)
 
 

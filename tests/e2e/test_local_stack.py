@@ -389,3 +389,26 @@ def test_the_agency_sets_its_calendar_and_lateness_table(stack):
                        headers=login(stack, "auditor"), timeout=10)
     assert log.status_code == 200, log.text
     assert [e["action"] for e in log.json()["entries"]].count("config_changed") == 2
+
+
+def test_the_month_is_recapped_for_the_allowance_and_audited(stack):
+    api, admin, auditor = stack["api"], login(stack, "admin"), login(stack, "auditor")
+    # When the admin produces March's recap (the month so far) and an employee tries to
+    made = requests.post(f"{api}/admin/recaps", json={"month": "2026-03"}, headers=admin, timeout=60)
+    assert made.status_code == 201, made.text
+    assert requests.post(f"{api}/admin/recaps", json={"month": "2026-03"}, headers=login(stack, AYU),
+                         timeout=10).status_code == 403
+    bad = requests.post(f"{api}/admin/recaps", json={"month": "2100-12"}, headers=admin, timeout=10)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_month", bad.text
+    # Then an auditor downloads the run's recap.csv, vouched for by its manifest
+    listing = requests.get(f"{api}/audit/recaps", params={"month": "2026-03"}, headers=auditor, timeout=10)
+    assert listing.status_code == 200, listing.text
+    [run] = listing.json()["runs"]
+    urls = {f["key"].rsplit("/", 1)[-1]: f["url"] for f in run["files"]}
+    manifest = requests.get(urls["manifest.json"], timeout=10).json()
+    recap_csv = requests.get(urls["recap.csv"], timeout=10).content
+    vouched = {f["name"]: f["sha256"] for f in manifest["files"]}
+    assert vouched["recap.csv"] == hashlib.sha256(recap_csv).hexdigest()
+    rows = recap_csv.decode().strip().splitlines()
+    assert rows[0].startswith("nip,") and len(rows) - 1 == made.json()["employees"] >= 3
+    assert any(r.startswith(AYU) for r in rows[1:])

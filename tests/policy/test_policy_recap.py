@@ -164,6 +164,23 @@ def test_a_named_day(name, fact, cut, codes):
     assert all(c["date"] == "2026-03-02" for c in r.cut_reasons)
 
 
+def test_the_agencys_daily_cap_limits_a_day_and_says_so():
+    # Given an agency table capping a day at 2.5 % (TL2 1 % + PSW3 1.5 % + ... stays under; TL4 + PSW4 not)
+    capped = LatenessTable.from_dict({"daily_cap_percent": 2.5})
+    # When a day 120 min late without a check-out is recapped
+    r = recap.recap_employee(month_input([Fact("attended", late=120, early=None)]), capped)
+    # Then the day costs the cap, and the reasons add up to it, naming the cap
+    assert r.cut_percent == pytest.approx(2.5)
+    assert [c["code"] for c in r.cut_reasons] == ["late", "no_checkout", "daily_cap"]
+    assert r.cut_reasons[-1]["cap_percent"] == 2.5
+
+
+def test_a_missing_check_out_costs_nothing_where_the_agency_does_not_count_it():
+    lenient = LatenessTable.from_dict({"missing_checkout_counts": False})
+    r = recap.recap_employee(month_input([Fact("attended", early=None)]), lenient)
+    assert r.cut_percent == 0.0 and r.cut_reasons == ()
+
+
 def test_a_month_of_absences_is_capped_at_100_percent():
     r = recap.recap_employee(month_input([Fact("absent")] * 30), TABLE)
     assert r.cut_percent == 100.0 and r.cut_capped and len(r.cut_reasons) == 30
