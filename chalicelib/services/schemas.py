@@ -641,6 +641,8 @@ class RecapRun(Response):
     manifest_sha256: str
     previous_manifest_sha256: str | None = None
     files: list[RecapFile]
+    discipline_notices: int = Field(0, description="PP 94/2021 notices this run sent the personnel agency: "
+                                                   "thresholds of unexcused absence newly reached")
 
 
 class RecapList(Response):
