@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     liveness_min_turn_deg: float = Field(default=13.5, gt=0, le=45,
                                          validation_alias="HADIR_LIVENESS_MIN_TURN_DEG")
     liveness_min_residual: float = Field(default=0.0325, ge=0, validation_alias="HADIR_LIVENESS_MIN_RESIDUAL")
+    # PP 94/2021: the unexcused-absence counts (days in a year) at which the monthly recap sends the
+    # personnel agency one notice (per employee, threshold and year), and where it is e-mailed.
+    discipline_thresholds: Annotated[tuple[Annotated[int, Field(ge=1, le=366)], ...], NoDecode,
+                                     BeforeValidator(_comma_list)] = Field(
+        default=(5, 10, 15, 20, 28), validation_alias="HADIR_DISCIPLINE_THRESHOLDS")
+    personnel_email: str = _env("HADIR_PERSONNEL_EMAIL", "")
     # The supervisor's loop: a new enrolment waits for approval; review evidence (the selfie of a
     # flagged check-in, the enrolment photos) is kept encrypted until decided, at most so many days.
     enrolment_approval: bool = _env("HADIR_ENROLMENT_APPROVAL", True)

@@ -26,7 +26,9 @@ the sum of the days' cuts, capped at 100. Days that are not working days count n
 
 Every figure carries its reasons as data: ``{date, code, percent}`` (plus the tier, minutes or
 request id it comes from). The PP 94/2021 counter is the number of unexcused absence days (status
-``absent`` on a working day) from 1 January to the end of the period.
+``absent`` on a working day) from 1 January to the end of the period, with their dates; the
+thresholds it has reached (:func:`thresholds_reached`) each send the personnel agency one notice
+naming the graduated discipline level of the count (:data:`DISCIPLINE_LEVELS`).
 """
 from __future__ import annotations
 
@@ -89,6 +91,7 @@ class EmployeeRecap:
     pending: tuple[JsonObject, ...]
     unrecorded: tuple[JsonObject, ...]
     absent_year_to_date: int = 0
+    absent_dates: tuple[str, ...] = ()  # the year's unexcused absence days, the count's reasons
 
     @property
     def absent_with_notice(self) -> int:
@@ -195,12 +198,38 @@ def recap_employee(m: MonthInput, table: LatenessTable) -> EmployeeRecap:
         cut_reasons=cut_reasons,
         pending=tuple(r for v in verdicts if v.category == PENDING_CAT for r in v.reasons),
         unrecorded=tuple(r for v in verdicts if v.category == UNRECORDED_CAT for r in v.reasons),
-        absent_year_to_date=unexcused_absences(m.year_days, m.year_working_days))
+        absent_year_to_date=unexcused_absences(m.year_days, m.year_working_days),
+        absent_dates=unexcused_absence_dates(m.year_days, m.year_working_days))
+
+
+def unexcused_absence_dates(days: Mapping[str, Day], working_days: Iterable[date]) -> tuple[str, ...]:
+    """The working days marked absent (without notice), as ISO dates."""
+    return tuple(d.isoformat() for d in working_days
+                 if (day := days.get(d.isoformat())) is not None and day.status == ABSENT)
 
 
 def unexcused_absences(days: Mapping[str, Day], working_days: Iterable[date]) -> int:
     """PP 94/2021's count: working days marked absent (without notice)."""
-    return sum(1 for d in working_days if (day := days.get(d.isoformat())) is not None and day.status == ABSENT)
+    return len(unexcused_absence_dates(days, working_days))
+
+
+# PP 94/2021, as ../shared/docs/domain.md reads it: unexcused absence days in a year -> the
+# graduated discipline level (the personnel agency decides; Hadir only tells it the count).
+DISCIPLINE_LEVELS: tuple[tuple[int, str], ...] = (
+    (3, "oral_warning"), (4, "written_warning"), (7, "written_statement_of_dissatisfaction"),
+    (11, "allowance_cut_25pct_6_months"), (14, "allowance_cut_25pct_9_months"),
+    (17, "allowance_cut_25pct_12_months"), (21, "demotion"), (25, "removal_from_position"),
+    (28, "dismissal"))
+
+
+def discipline_level(days: int) -> str | None:
+    """The PP 94/2021 level ``days`` unexcused absences in a year reach (None below 3)."""
+    return next((level for least, level in reversed(DISCIPLINE_LEVELS) if days >= least), None)
+
+
+def thresholds_reached(days: int, thresholds: Iterable[int]) -> tuple[int, ...]:
+    """The configured thresholds ``days`` has reached, lowest first."""
+    return tuple(sorted({t for t in thresholds if days >= t}))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ starts more than ``future_days`` ahead. A request overlapping the employee's pen
 one is refused (leaving the region overlaps only another leave_region: it is usually taken during
 leave). Annual leave (PP 11/2017): 12 working days a year; what the previous year left unused
 (of its own 12) carries over so that a year's total is at most 18; pending requests reserve days.
+Cuti bersama (collective leave, the calendar's ``cuti_bersama`` days on weekdays) is taken from
+annual leave: the year's count as taken (``cuti_bersama_days``), last year's in its carry-over.
 Every refusal is an error with a code and its numbers as details.
 """
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from chalicelib.common.errors import Conflict, Forbidden, InvalidInput, JsonObject, problem
-from chalicelib.policy.calendar import WorkCalendar
+from chalicelib.policy.calendar import CUTI_BERSAMA, WorkCalendar
 from chalicelib.policy.day import EXCUSED, OFFICIAL_TRAVEL, ON_LEAVE
 
 EXCUSE, LEAVE, OFFICIAL_TRAVEL_TYPE, WFH, LEAVE_REGION = (
@@ -149,6 +151,7 @@ class LeaveBalance:
     taken: int  # approved
     reserved: int  # pending
     remaining: int
+    cuti_bersama_days: int = 0  # the year's cuti bersama on weekdays, taken from annual leave
 
     def to_dict(self) -> JsonObject:
         return dict(self.__dict__)
@@ -162,15 +165,26 @@ def annual_days(spans: Iterable[Span], year: int, calendar: WorkCalendar,
                for s in spans if s.annual and s.status in states and s.start <= last and s.end >= first)
 
 
+def cuti_bersama_days(year: int, calendar: WorkCalendar) -> list[date]:
+    """The year's cuti bersama days on the calendar's weekdays: each is a day of annual leave."""
+    first = date(year, 1, 1)
+    days = (first + timedelta(days=i) for i in range((date(year + 1, 1, 1) - first).days))
+    return [d for d in days if d.weekday() in calendar.workdays and calendar.day_status(d).reason == CUTI_BERSAMA]
+
+
 def leave_balance(spans: Iterable[Span], year: int, calendar: WorkCalendar) -> LeaveBalance:
-    """The year's annual leave: 12 days, plus what last year left of its own 12, at most 18."""
+    """The year's annual leave: 12 days, plus what last year left of its own 12 (after its requests
+    and its cuti bersama), at most 18; the year's cuti bersama counts as taken."""
     spans = list(spans)
-    carried = max(0, min(ANNUAL_MAX_DAYS - ANNUAL_DAYS, ANNUAL_DAYS - annual_days(spans, year - 1, calendar)))
+    last_used = annual_days(spans, year - 1, calendar) + len(cuti_bersama_days(year - 1, calendar))
+    carried = max(0, min(ANNUAL_MAX_DAYS - ANNUAL_DAYS, ANNUAL_DAYS - last_used))
     taken = annual_days(spans, year, calendar, frozenset({APPROVED}))
     reserved = annual_days(spans, year, calendar, frozenset({PENDING}))
+    collective = len(cuti_bersama_days(year, calendar))
     total = ANNUAL_DAYS + carried
     return LeaveBalance(year=year, entitlement=ANNUAL_DAYS, carried_over=carried, total=total, taken=taken,
-                        reserved=reserved, remaining=total - taken - reserved)
+                        reserved=reserved, remaining=max(0, total - collective - taken - reserved),
+                        cuti_bersama_days=collective)
 
 
 def check_balance(working: list[date], spans: Iterable[Span], calendar: WorkCalendar) -> None:

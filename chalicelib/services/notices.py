@@ -1,6 +1,7 @@
 """Notices, published to the topic whose queue feeds the e-mail sender: to supervisors, absences
 (one per date, zone and supervisor) and check-in lockouts (one per lockout); to employees, the
-decisions on their reviews and requests (:func:`tell_employee`). Publishing and e-mail are
+decisions on their reviews and requests (:func:`tell_employee`); to the personnel agency, PP 94/2021
+thresholds of unexcused absence reached (``services/discipline.py``). Publishing and e-mail are
 once-only (job markers); a failed send releases its marker so the next run sends it."""
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from chalicelib.services.schemas import NotificationList, NotificationOut
 from chalicelib.wiring import Services
 
 ABSENCE, LOCKOUT, EMPLOYEE = "absence_notice", "checkin_lockout", "employee_notice"
+DISCIPLINE = "discipline_notice"
 
 
-def _once(svc: Services, key: str, details: JsonObject, send: Callable[[], None]) -> bool:
-    if not svc.records.claim(key, details, now=svc.clock.now()):
+def once(svc: Services, key: str, details: JsonObject, send: Callable[[], None], ttl_days: int = 90) -> bool:
+    """``send()`` unless ``key`` was claimed before (a job marker); a failed send releases it."""
+    if not svc.records.claim(key, details, now=svc.clock.now(), ttl_days=ttl_days):
         return False
     try:
         send()
@@ -34,7 +37,7 @@ def publish_absence_notice(svc: Services, notice: JsonObject) -> bool:
     key = f"absence-notice#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}"
     count, waiting = len(notice["absentees"]), len(notice.get("pending_review", []))
     subject = f"Hadir: {count} absent, {waiting} to review on {notice['date']}"[:99]
-    if not _once(svc, key, {"count": count}, lambda: svc.notifier.publish(notice, subject)):
+    if not once(svc, key, {"count": count}, lambda: svc.notifier.publish(notice, subject)):
         return False
     logger.info("absence notice published", extra={"supervisor_nip": notice["supervisor_nip"],
                                                    "date": notice["date"], "count": count})
@@ -46,7 +49,7 @@ def publish_lockout(svc: Services, notice: JsonObject) -> bool:
     if not notice.get("supervisor_nip"):
         return False
     subject = f"Hadir: check-ins of {notice['nip']} locked after {notice['failures']} failed face checks"
-    return _once(svc, f"lockout-notice#{notice['nip']}#{notice['since']}", {"failures": notice["failures"]},
+    return once(svc, f"lockout-notice#{notice['nip']}#{notice['since']}", {"failures": notice["failures"]},
                  lambda: svc.notifier.publish(notice, subject[:99]))
 
 
@@ -66,7 +69,7 @@ def tell_employee(svc: Services, employee: Employee, topic: str, ref: str, messa
     def send() -> None:
         svc.records.add_notification(told, expires=now + timedelta(days=NOTIFICATION_DAYS))
         svc.notifier.publish(notice, f"Hadir: {message}"[:99])
-    return _once(svc, key, {"topic": topic}, send)
+    return once(svc, key, {"topic": topic}, send)
 
 
 def my_notifications(svc: Services, nip: str, limit: int) -> NotificationList:
@@ -78,14 +81,15 @@ def my_notifications(svc: Services, nip: str, limit: int) -> NotificationList:
 def send_email(svc: Services, notice: JsonObject) -> bool:
     """The e-mail for one notice; once only. False without an address or sender."""
     kind = notice.get("kind")
-    to = notice.get("employee_email" if kind == EMPLOYEE else "supervisor_email")
+    to = notice.get({EMPLOYEE: "employee_email", DISCIPLINE: "personnel_email"}.get(kind, "supervisor_email"))
     if not to or not svc.settings.ses_sender:
         logger.warning("no e-mail address for notice", extra={"kind": kind, "nip": notice.get("nip"),
                                                              "supervisor_nip": notice.get("supervisor_nip")})
         return False
-    compose = {LOCKOUT: _lockout_email, EMPLOYEE: _employee_email}.get(kind, _absence_email)
+    compose = {LOCKOUT: _lockout_email, EMPLOYEE: _employee_email, DISCIPLINE: _discipline_email}.get(
+        kind, _absence_email)
     key, subject, body = compose(notice)
-    return _once(svc, key, {}, lambda: svc.notifier.send_email(to, subject, body))
+    return once(svc, key, {}, lambda: svc.notifier.send_email(to, subject, body))
 
 
 def _employee_email(notice: JsonObject) -> tuple[str, str, str]:
@@ -115,3 +119,13 @@ def _lockout_email(notice: JsonObject) -> tuple[str, str, str]:
             "If this was not them, someone may be trying photos of them: check with them.")
     return (f"lockout-email#{notice['nip']}#{notice['since']}",
             f"Hadir: check-ins of {notice['nip']} locked", body)
+
+
+def _discipline_email(notice: JsonObject) -> tuple[str, str, str]:
+    days = ", ".join(r["date"] for r in notice["reasons"])
+    body = (f"{notice['name']} ({notice['nip']}, {notice.get('unit') or 'no unit'}) has {notice['count']} days of "
+            f"absence without notice in {notice['year']} (recap of {notice['month']}), reaching the threshold "
+            f"of {notice['threshold']} days. PP 94/2021 level: {notice.get('level') or 'none'}.\n\n"
+            f"The days: {days}.\n\nHadir reports the count; the decision is the personnel agency's.")
+    return (f"discipline-email#{notice['agency_id']}#{notice['year']}#{notice['nip']}#{notice['threshold']}",
+            f"Hadir: {notice['nip']} reached {notice['threshold']} days absent in {notice['year']}", body)

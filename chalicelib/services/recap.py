@@ -17,7 +17,7 @@ from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
 from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
 from chalicelib.policy.time_rules import local_moment
-from chalicelib.services import runs
+from chalicelib.services import discipline, runs
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
 from chalicelib.services.records import AuditEntry, Employee, utc_iso
 from chalicelib.services.schemas import RecapFile, RecapList, RecapRun
@@ -102,11 +102,13 @@ def write_recap(svc: Services, month: str, actor: str) -> RecapRun:
         details={"month": month, "run_id": run, "rows": len(recaps), "units": len(units),
                  "through": through.isoformat()},
         after={"files": out.sha256, "versions": out.versions, "manifest_sha256": out.manifest_sha256}))
+    notified = discipline.notify_thresholds(svc, recaps, first.year, month, actor) if through >= first else 0
     return RecapRun(month=month, run_id=run, start=first.isoformat(), through=through.isoformat(),
                     employees=len(recaps), units=len(units), sequence=sequence,
                     manifest_sha256=out.manifest_sha256, previous_manifest_sha256=man["previous_manifest_sha256"],
                     files=[RecapFile(name=name, key=key, bytes=out.sizes[key], sha256=out.sha256[key],
-                                     version_id=out.versions[key]) for name, key in out.keys.items()])
+                                     version_id=out.versions[key]) for name, key in out.keys.items()],
+                    discipline_notices=notified)
 
 
 def recaps(svc: Services, month: str) -> RecapList:

@@ -641,6 +641,8 @@ class RecapRun(Response):
     manifest_sha256: str
     previous_manifest_sha256: str | None = None
     files: list[RecapFile]
+    discipline_notices: int = Field(0, description="PP 94/2021 notices this run sent the personnel agency: "
+                                                   "thresholds of unexcused absence newly reached")
 
 
 class RecapList(Response):
@@ -834,7 +836,9 @@ class RequestOut(Response):
 
 class LeaveBalanceOut(Response):
     """Annual leave of the year in working days (PP 11/2017): 12, plus what the previous year left
-    unused of its own 12, at most 18 in all; pending requests reserve days."""
+    unused of its own 12, at most 18 in all; pending requests reserve days. Cuti bersama is taken
+    from annual leave: the year's (on weekdays) counts against ``remaining``, last year's in its
+    carry-over."""
 
     year: int
     entitlement: int
@@ -843,6 +847,8 @@ class LeaveBalanceOut(Response):
     taken: int
     reserved: int
     remaining: int
+    cuti_bersama_days: int = Field(0, description="the year's cuti bersama days on weekdays, taken from "
+                                                  "annual leave (not counted in `taken`)")
 
 
 class MyRequestsQuery(Query):

@@ -40,12 +40,29 @@ def test_an_employee_asks_for_annual_leave_and_sees_it_with_the_balance(api, tod
     # Then it is pending, counts its working days and says what an approval gives the days
     assert out["request_id"].startswith("rq-") and out["status"] == "pending"
     assert (out["working_days"], out["day_status"], out["levels_required"], out["decisions"]) == (3, "on_leave", 1, [])
-    # And her list shows it, with the days reserved from her balance (12 + 6 carried over)
+    # And her list shows it, with the days reserved from her balance (12 + 1 carried over: 2025's
+    # 11 cuti bersama took the rest; 2026's 8 cuti bersama are taken from it)
     mine = api.get("/me/requests", user=AYU).json
     assert [r["request_id"] for r in mine["requests"]] == [out["request_id"]]
-    assert mine["leave_balance"] == {"year": 2026, "entitlement": 12, "carried_over": 6, "total": 18,
-                                     "taken": 0, "reserved": 3, "remaining": 15}
+    assert mine["leave_balance"] == {"year": 2026, "entitlement": 12, "carried_over": 1, "total": 13,
+                                     "taken": 0, "reserved": 3, "remaining": 2, "cuti_bersama_days": 8}
     assert api.get("/me/requests?from=2026-03-12", user=AYU).json["requests"] == []
+
+
+def test_the_agencys_cuti_bersama_are_taken_from_annual_leave_and_refuse_what_goes_over(api, today):
+    # Given the agency configures 2026's cuti bersama: two weekdays and a Saturday
+    doc = {"years": {"2026": {"cuti_bersama": [{"date": "2026-02-16", "name": "Imlek"},
+                                               {"date": "2026-03-18", "name": "Nyepi"},
+                                               {"date": "2026-03-21", "name": "a Saturday"}]}}}
+    assert api.put("/admin/config/calendar", {"version": None, "document": doc}, user="admin").status_code == 200
+    # Then Ayu's balance counts the two weekdays as taken: 13 - 2 = 11 left
+    bal = api.get("/me/requests", user=AYU).json["leave_balance"]
+    assert (bal["total"], bal["cuti_bersama_days"], bal["taken"], bal["remaining"]) == (13, 2, 0, 11)
+    # When she asks for 12 working days: refused with the balance; 11 are accepted
+    r = api.post("/me/requests", leave(start="2026-04-06", end="2026-04-21"), user=AYU)
+    assert r.status_code == 422 and r.json["error"]["code"] == "insufficient_leave_balance", r.json
+    assert (r.json["error"]["details"]["requested_days"], r.json["error"]["details"]["balance"]["remaining"]) == (12, 11)
+    assert submit(api, body=leave(start="2026-04-06", end="2026-04-20"))["working_days"] == 11
 
 
 def test_the_supervisor_sees_their_staffs_requests_and_another_unit_sees_nothing(api, today):

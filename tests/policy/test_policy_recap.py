@@ -221,3 +221,30 @@ def test_a_late_day_cuts_what_its_check_in_stated_even_if_the_table_changed_sinc
     # Then the day cuts what the employee was told at the time
     assert r.cut_percent == 1.25 and r.tl["TL2"] == 1
     assert r.cut_reasons == ({"date": "2026-03-02", "code": "late", "percent": 1.25, "tier": "TL2", "minutes": 40},)
+
+
+# --- PP 94/2021: the levels and the thresholds ---------------------------------------------------
+@pytest.mark.parametrize("days, level", [
+    (0, None), (2, None), (3, "oral_warning"), (4, "written_warning"), (6, "written_warning"),
+    (7, "written_statement_of_dissatisfaction"), (10, "written_statement_of_dissatisfaction"),
+    (11, "allowance_cut_25pct_6_months"), (14, "allowance_cut_25pct_9_months"),
+    (17, "allowance_cut_25pct_12_months"), (20, "allowance_cut_25pct_12_months"), (21, "demotion"),
+    (25, "removal_from_position"), (27, "removal_from_position"), (28, "dismissal"), (40, "dismissal")])
+def test_the_count_names_its_pp_94_2021_level(days, level):
+    assert recap.discipline_level(days) == level
+
+
+def test_a_count_reaches_every_threshold_at_or_below_it():
+    assert recap.thresholds_reached(4, (5, 10)) == ()
+    assert recap.thresholds_reached(5, (10, 5, 15)) == (5,)
+    assert recap.thresholds_reached(12, (5, 10, 15, 20, 28)) == (5, 10)
+
+
+def test_the_year_to_date_count_comes_with_its_dates():
+    # Given two working days marked absent and one attended
+    days = {"2026-01-05": Day(status="absent"), "2026-01-06": Day(status="attended"),
+            "2026-01-07": Day(status="absent")}
+    working = (date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7))
+    # Then the count's reasons are those days
+    assert recap.unexcused_absence_dates(days, working) == ("2026-01-05", "2026-01-07")
+    assert recap.unexcused_absences(days, working) == 2

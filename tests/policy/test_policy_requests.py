@@ -1,6 +1,6 @@
 """Leave and permission requests: types, date rules, overlap, annual balance, who decides
 (policy/requests.py), and what an approved request does to a day (policy/day.apply_request)."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from chalicelib.policy.day import (ABSENT, Day, absent_day, apply_request, reque
                                    split_for_absence)
 
 CAL = WorkCalendar()
+PLAIN = WorkCalendar(package_cuti_bersama=False)  # no cuti bersama: the balance arithmetic alone
 TODAY = date(2026, 3, 3)  # a Tuesday
 RULES = rq.RequestRules()
 
@@ -115,19 +116,19 @@ def test_a_first_year_has_twelve_days_and_pending_requests_reserve():
              span("rq-b", "2026-04-06", "2026-04-07", "pending"),  # 2 reserved
              span("rq-c", "2026-04-08", "2026-04-08", "rejected"),
              span("rq-d", "2026-04-09", "2026-04-09", type_="leave", subtype="sick")]  # not annual
-    b = rq.leave_balance(spans, 2026, CAL)
+    b = rq.leave_balance(spans, 2026, PLAIN)
     assert (b.carried_over, b.total, b.taken, b.reserved, b.remaining) == (6, 18, 3, 2, 13)
 
 
 def test_unused_days_carry_over_so_the_total_is_at_most_eighteen():
     # Given 2025: 9 working days of annual leave taken -> 3 unused carry over
     used_9 = [span("rq-x", "2025-02-03", "2025-02-13")]
-    assert rq.leave_balance(used_9, 2026, CAL).total == 15
+    assert rq.leave_balance(used_9, 2026, PLAIN).total == 15
     # And 12 or more used: nothing carries over; none used: 6 carry (18 at most)
     used_12 = [span("rq-y", "2025-02-03", "2025-02-18")]
-    assert rq.annual_days(used_12, 2025, CAL) == 12
-    assert rq.leave_balance(used_12, 2026, CAL).carried_over == 0
-    assert rq.leave_balance([], 2026, CAL).total == 18
+    assert rq.annual_days(used_12, 2025, PLAIN) == 12
+    assert rq.leave_balance(used_12, 2026, PLAIN).carried_over == 0
+    assert rq.leave_balance([], 2026, PLAIN).total == 18
 
 
 def test_leave_across_new_year_counts_in_each_year():
@@ -137,11 +138,56 @@ def test_leave_across_new_year_counts_in_each_year():
 
 def test_annual_leave_beyond_the_balance_is_insufficient_leave_balance():
     spans = [span("rq-a", "2026-02-02", "2026-02-13"), span("rq-b", "2026-03-02", "2026-03-06", "pending")]
-    working = CAL.working_days(date(2026, 4, 6), date(2026, 4, 14))  # 7 days; 18 - 10 - 5 = 3 left
-    err = refused(rq.check_balance, working, spans, CAL)
+    working = PLAIN.working_days(date(2026, 4, 6), date(2026, 4, 14))  # 7 days; 18 - 10 - 5 = 3 left
+    err = refused(rq.check_balance, working, spans, PLAIN)
     assert err.code == "insufficient_leave_balance"
     assert err.details["requested_days"] == 7 and err.details["balance"]["remaining"] == 3
-    rq.check_balance(working[:3], spans, CAL)
+    rq.check_balance(working[:3], spans, PLAIN)
+
+
+# --- cuti bersama is taken from annual leave ------------------------------------------------------
+CUTI_2026 = {date(2026, 2, 16): "Imlek", date(2026, 3, 18): "Nyepi", date(2026, 3, 20): "Idul Fitri",
+             date(2026, 3, 23): "Idul Fitri", date(2026, 3, 24): "Idul Fitri", date(2026, 5, 15): "Waisak",
+             date(2026, 5, 28): "Idul Adha", date(2026, 12, 24): "Natal",
+             date(2026, 3, 21): "a Saturday: no leave day"}
+AGENCY = WorkCalendar(cuti_bersama=CUTI_2026, package_cuti_bersama=False)
+USED_2025 = [span("rq-old", "2025-02-03", "2025-02-18")]  # 12 days: nothing carries over
+
+
+def test_the_years_cuti_bersama_on_weekdays_count_as_taken_annual_leave():
+    # Given 12 days of annual leave (nothing carried over) and 8 cuti bersama weekdays (and a Saturday)
+    b = rq.leave_balance(USED_2025, 2026, AGENCY)
+    # Then the 8 are taken from the 12, shown apart from the requests: 4 are left to request
+    assert (b.total, b.cuti_bersama_days, b.taken, b.reserved, b.remaining) == (12, 8, 0, 0, 4)
+    assert b.to_dict()["cuti_bersama_days"] == 8
+    assert rq.cuti_bersama_days(2026, AGENCY)[0] == date(2026, 2, 16) and date(2026, 3, 21) not in \
+        rq.cuti_bersama_days(2026, AGENCY)
+
+
+def test_annual_leave_beyond_what_cuti_bersama_leaves_is_insufficient_leave_balance():
+    # Given 4 days left after the cuti bersama
+    working = AGENCY.working_days(date(2026, 4, 6), date(2026, 4, 10))  # 5 working days
+    # When 5 are asked: refused with the balance; 4 are accepted
+    err = refused(rq.check_balance, working, USED_2025, AGENCY)
+    assert err.code == "insufficient_leave_balance" and err.details["requested_days"] == 5
+    assert (err.details["balance"]["cuti_bersama_days"], err.details["balance"]["remaining"]) == (8, 4)
+    rq.check_balance(working[:4], USED_2025, AGENCY)
+
+
+def test_last_years_cuti_bersama_leave_less_to_carry_over():
+    # Given the package's calendar: 11 cuti bersama weekdays in 2025, 8 in 2026, no requests
+    b = rq.leave_balance([], 2026, CAL)
+    # Then 2025 left 1 of its 12 to carry over, and 2026's 8 are taken from 12 + 1
+    assert (b.carried_over, b.total, b.cuti_bersama_days, b.remaining) == (1, 13, 8, 5)
+
+
+def test_more_cuti_bersama_than_leave_leaves_nothing_not_a_negative_balance():
+    # Given 20 cuti bersama days in a row (14 on weekdays) and 12 days of leave
+    many = WorkCalendar(cuti_bersama={date(2026, 1, 5) + timedelta(days=i): "x"
+                                      for i in range(20)}, package_cuti_bersama=False)
+    b = rq.leave_balance(USED_2025, 2026, many)
+    assert (b.cuti_bersama_days, b.remaining) == (14, 0)
+
 
 
 # --- who decides ------------------------------------------------------------------------------------
