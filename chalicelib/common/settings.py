@@ -160,7 +160,8 @@ class Settings(BaseSettings):
     # personnel agency one notice (per employee, threshold and year), and where it is e-mailed.
     discipline_thresholds: Annotated[tuple[Annotated[int, Field(ge=1, le=366)], ...], NoDecode,
                                      BeforeValidator(_comma_list)] = Field(
-        default=(5, 10, 15, 20, 28), validation_alias="HADIR_DISCIPLINE_THRESHOLDS")
+        default=(3, 4, 7, 11, 14, 17, 21, 25, 28),  # the levels of policy.recap.DISCIPLINE_LEVELS
+        validation_alias="HADIR_DISCIPLINE_THRESHOLDS")
     personnel_email: str = _env("HADIR_PERSONNEL_EMAIL", "")
     # The supervisor's loop: a new enrolment waits for approval; review evidence (the selfie of a
     # flagged check-in, the enrolment photos) is kept encrypted until decided, at most so many days.

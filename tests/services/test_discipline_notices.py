@@ -20,7 +20,8 @@ MADE = Employee(nip="198805052012121002", name="Made", unit="Bidang Umum", email
 def svc():
     settings = load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo",
                               "HADIR_SES_SENDER": "hadir@example.go.id",
-                              "HADIR_PERSONNEL_EMAIL": "bkpsdm@example.go.id"})
+                              "HADIR_PERSONNEL_EMAIL": "bkpsdm@example.go.id",
+                              "HADIR_DISCIPLINE_THRESHOLDS": "5,10,15,20,28"})
     s = in_memory(settings, clock=FixedClock(datetime.fromisoformat("2026-02-02T09:00:00+08:00")),
                   face_engine_provider=FakeEngine)
     s.records.put_employee(MADE, "2026-01-01T00:00:00Z", actor="admin")
@@ -97,4 +98,6 @@ def test_a_failed_publish_releases_the_threshold_for_the_next_run(svc, monkeypat
 def test_the_thresholds_are_configurable():
     s = load_settings({"HADIR_STAGE": "test", "HADIR_DISCIPLINE_THRESHOLDS": "3, 7,11"})
     assert s.discipline_thresholds == (3, 7, 11)
-    assert load_settings({"HADIR_STAGE": "test"}).discipline_thresholds == (5, 10, 15, 20, 28)
+    # by default, every graduated level of PP 94/2021 as the domain doc gives them
+    from chalicelib.policy.recap import DISCIPLINE_LEVELS
+    assert load_settings({"HADIR_STAGE": "test"}).discipline_thresholds == tuple(n for n, _ in DISCIPLINE_LEVELS)
