@@ -63,3 +63,42 @@ def test_progress_follows_every_employee_once(api, set_now):
     run = write_recap(get_services(), "2026-03", actor="admin", progress=lambda d, t: seen.append((d, t)))
     n = run.employees
     assert seen == [(k, n) for k in range(n + 1)]
+
+
+def test_local_takes_the_running_stacks_environment(monkeypatch):
+    # Given a local stack's control endpoint answering GET /env
+    import http.server
+    import os
+    import threading
+
+    from admin.cli import use_local_stack
+    from chalicelib.common.settings import get_settings, reset_settings
+
+    live = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5999", "HADIR_USER_POOL_ID": "ap-southeast-3_local",
+            "HADIR_NOW": None, "web_port": 8080}
+
+    class Env(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = json.dumps(live).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Env)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    saved = dict(os.environ)
+    try:
+        # When the CLI is pointed at it
+        use_local_stack(f"http://127.0.0.1:{server.server_address[1]}/")
+        # Then the settings are the local stage's, against the stack's moto and its user pool
+        s = get_settings()
+        assert s.aws_endpoint_url == "http://127.0.0.1:5999" and s.user_pool_id == "ap-southeast-3_local"
+    finally:
+        server.shutdown()
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings()
