@@ -8,6 +8,7 @@ manifest SHA-256: the month's previous run, else the month before's last). The r
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from chalicelib.common.errors import InvalidInput, NotFound
@@ -25,6 +26,9 @@ from chalicelib.wiring import Services
 
 RECAP_FILE, UNITS_FILE = "recap.csv", "units.csv"
 EARLIEST_ZONE, LATEST_ZONE = "WIT", "WIB"  # a month begins first in WIT; a day ends last in WIB
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` once before the first employee and after each one."""
 
 
 def recap_prefix(svc: Services, first: date) -> str:
@@ -65,19 +69,28 @@ def _input(svc: Services, e: Employee, first: date, through: date, working: tupl
                              excusing=excusing, year_days=stored, year_working_days=year_working)
 
 
-def compute(svc: Services, first: date, through: date) -> list[policy.EmployeeRecap]:
-    """Every employee's recap of ``first``..``through``, by NIP."""
+def compute(svc: Services, first: date, through: date,
+            progress: Progress | None = None) -> list[policy.EmployeeRecap]:
+    """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each)."""
     working = tuple(svc.calendar.working_days(first, through)) if through >= first else ()
     year_working = tuple(svc.calendar.working_days(first.replace(month=1, day=1), through)) \
         if through >= first else ()
-    return [policy.recap_employee(_input(svc, e, first, through, working, year_working), svc.lateness)
-            for e in sorted(svc.records.employees(), key=lambda e: e.nip)]
+    staff = sorted(svc.records.employees(), key=lambda e: e.nip)
+    out: list[policy.EmployeeRecap] = []
+    if progress:
+        progress(0, len(staff))
+    for e in staff:
+        out.append(policy.recap_employee(_input(svc, e, first, through, working, year_working), svc.lateness))
+        if progress:
+            progress(len(out), len(staff))
+    return out
 
 
-def write_recap(svc: Services, month: str, actor: str) -> RecapRun:
-    """Compute the month's recap now and write it as a new run (never replacing an earlier one)."""
+def write_recap(svc: Services, month: str, actor: str, progress: Progress | None = None) -> RecapRun:
+    """Compute the month's recap now and write it as a new run (never replacing an earlier one);
+    ``progress(done, total)`` follows the employees (the admin CLI's bar)."""
     first, through = period(svc, month)
-    recaps = compute(svc, first, through)
+    recaps = compute(svc, first, through, progress)
     units = policy.unit_totals(recaps)
     table = svc.lateness
     columns, unit_columns = policy.recap_columns(table), policy.unit_columns(table)

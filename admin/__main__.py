@@ -1,0 +1,3 @@
+from admin.cli import app
+
+app(prog_name="python -m admin")

@@ -1,0 +1,79 @@
+"""The admin CLI: ``python -m admin recap 2026-03 [--json] [--local URL] [--actor NAME]``.
+
+It runs the same use case as ``POST /admin/recaps`` (``chalicelib.services.recap.write_recap``)
+through the app's own wiring (``chalicelib.wiring.get_services()``), so it writes to the stage
+its environment configures: the ``HADIR_*`` settings and AWS credentials of the process, exactly
+as the Lambda reads them. ``--local http://127.0.0.1:8001`` takes the environment of a running
+local stack instead (``local/stack.py``: the ``local`` stage of ``.chalice/config.json`` plus the
+stack's ``GET /env``: moto's endpoint, the user pool ids, a frozen ``HADIR_NOW``).
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import urllib.request
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from chalicelib.common.errors import HadirError
+
+app = typer.Typer(help="Hadir operator tools (against the configured stage).", no_args_is_help=True,
+                  add_completion=False)
+
+
+@app.callback()
+def main() -> None:
+    """Hadir operator tools."""
+
+
+def use_local_stack(control_url: str) -> None:
+    """The environment of the local stack whose control endpoint is ``control_url``."""
+    from local.stack import stage_env
+    with urllib.request.urlopen(control_url.rstrip("/") + "/env", timeout=5) as r:  # noqa: S310 (loopback)
+        live = json.load(r)
+    env = stage_env(live["AWS_ENDPOINT_URL"], live.get("HADIR_NOW"))
+    env.update({k: v for k, v in live.items() if k.isupper() and isinstance(v, str)})
+    os.environ.update(env)
+    from chalicelib import wiring
+    from chalicelib.common.settings import reset_settings
+    reset_settings()
+    wiring.configure(**wiring._overrides)
+
+
+@app.command()
+def recap(month: str = typer.Argument(..., help="YYYY-MM"),
+          as_json: bool = typer.Option(False, "--json", help="print one JSON object (the run)"),
+          local: str | None = typer.Option(None, "--local", metavar="CONTROL_URL",
+                                           help="use a running local stack's environment, e.g. http://127.0.0.1:8001"),
+          actor: str = typer.Option(None, help="who the audit entry names (default cli:<login>)")) -> None:
+    """Produce MONTH's recap now as a new write-once run (audited recap_written)."""
+    from chalicelib.services.recap import write_recap
+    from chalicelib.wiring import get_services
+    if local:
+        use_local_stack(local)
+    who = actor or f"cli:{getpass.getuser()}"
+    err = Console(stderr=True)
+    try:
+        with Progress(TextColumn(f"recap {month}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=as_json, disable=as_json) as bar:
+            task = bar.add_task("employees", total=None)
+            run = write_recap(get_services(), month, actor=who,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except HadirError as e:
+        err.print(f"[red]{e.code}[/red]: {e.message}")
+        if as_json:
+            typer.echo(json.dumps({"error": e.code, "message": e.message, "details": e.details}))
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(run.model_dump_json(by_alias=True))
+        return
+    out = Console(soft_wrap=True, highlight=False)  # one line per fact, greppable
+    out.print(f"run [bold]{run.run_id}[/bold]  {run.start}..{run.through}  {run.employees} employees, "
+              f"{run.units} units, sequence {run.sequence}")
+    for f in run.files:
+        out.print(f"  {f.key}  {f.bytes} B  sha256 {f.sha256}")
+    out.print(f"manifest sha256 {run.manifest_sha256}")
+    out.print(f"previous manifest sha256 {run.previous_manifest_sha256 or '(none: first of the chain)'}")

@@ -1,0 +1,24 @@
+"""bench/recap.py at 50 employees: seeds moto, produces the recap through the service and reports
+the figures the results file quotes (last stdout line: one JSON object)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_recap_bench_runs_small_and_reports_its_figures():
+    # When the bench runs with 50 employees (its own process: it sets the stage's environment)
+    r = subprocess.run([sys.executable, "-m", "bench.recap", "--employees", "50"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=240)
+    # Then the last line is one JSON object with every employee recapped over the month's 22 days
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["employees"] == 50 and out["working_days"] == 22
+    assert out["seconds"] > 0 and out["peak_memory_mb"] > 0
+    # And the DynamoDB calls are one scan of the staff plus two queries per employee (and the config)
+    ops = out["dynamodb_calls_by_operation"]
+    assert ops["Scan"] == 1 and ops["Query"] == 50 and ops["Query:by_employee"] == 50
+    assert out["dynamodb_calls"] == sum(ops.values())
+    assert out["files"]["recap.csv"] > 50 * 100 and "50/50 employees" in r.stderr
