@@ -51,6 +51,7 @@ class DeployConfig:
     export_retention_mode: str
     export_retention_days: int
     alarm_email: str | None
+    personnel_email: str | None  # PP 94/2021 notices of the monthly recap (HADIR_PERSONNEL_EMAIL)
     cors_origins: tuple[str, ...]
     lambda_zip: Path
     lambda_memory_mb: int | None
@@ -119,6 +120,7 @@ class DeployConfig:
             export_retention_mode=mode,
             export_retention_days=retention,
             alarm_email=ctx("alarm_email"),
+            personnel_email=ctx("personnel_email"),
             cors_origins=tuple(origins),
             lambda_zip=zip_path,
             lambda_memory_mb=int(memory) if memory else None,

@@ -228,6 +228,8 @@ class HadirStack(cdk.Stack):
             r.USER_POOL.client_id_env: self.client.user_pool_client_id,
             r.LOG_KEY.env: self.log_key.secret_arn,
         }
+        if self.config.personnel_email:  # the personnel agency (BKPSDM): PP 94/2021 notices
+            env["HADIR_PERSONNEL_EMAIL"] = self.config.personnel_email
         env.update({t.env: self.tables[t.logical].table_name for t in r.TABLES})
         env.update({b.env: self.buckets[b.logical].bucket_name for b in r.BUCKETS})
         env.update({q.env: self.queues[q.logical].queue_name for q in r.QUEUES})

@@ -23,6 +23,7 @@ ACCOUNT, REGION = "123456789012", "ap-southeast-3"
 CONTEXT = {
     "stage": "prod", "account": ACCOUNT, "region": REGION, "agency_id": "pemkab-test",
     "ses_sender": "hadir@pemkab-test.go.id", "alarm_email": "ops@pemkab-test.go.id",
+    "personnel_email": "bkpsdm@pemkab-test.go.id",
     "raw_image_expiry_days": "2", "export_retention_days": "1825", "attachment_expiry_days": "500",
     "export_retention_mode": "COMPLIANCE",
     "web_dir": str(ROOT / "no-web-app-here"),  # the web app's files are deployed by another synth

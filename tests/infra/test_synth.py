@@ -539,6 +539,11 @@ def test_the_api_stage_and_login_are_throttled_login_tighter(template_json):
     assert "post" in api["Properties"]["DefinitionBody"]["paths"]["/auth/login"]
 
 
+def test_the_personnel_agencys_address_reaches_the_functions(template_json):
+    for fn in functions(template_json).values():
+        assert fn["Properties"]["Environment"]["Variables"]["HADIR_PERSONNEL_EMAIL"] == "bkpsdm@pemkab-test.go.id"
+
+
 def test_api_gateways_own_refusals_come_in_the_error_envelope(template_json):
     # Given the API as synthesized
     [api] = resources_of(template_json, "AWS::Serverless::Api").values()
