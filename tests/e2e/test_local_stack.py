@@ -383,6 +383,10 @@ def test_the_agency_sets_its_calendar_and_lateness_table(stack):
     created = requests.put(f"{api}/admin/config/lateness", json={
         "version": None, "document": {**table["document"], "grace_minutes": 5}}, headers=admin, timeout=10)
     assert created.status_code == 200 and created.json()["version"] == 1, created.text
+    # And the decrees' 8 cuti bersama days of 2026 are taken from every employee's annual leave
+    balance = requests.get(f"{api}/me/requests", headers=login(stack, AYU), timeout=10).json()["leave_balance"]
+    assert balance["year"] == 2026 and balance["cuti_bersama_days"] == 8
+    assert balance["remaining"] <= balance["total"] - 8
     # And an employee may not read it; the audit log keeps both changes of the calendar
     assert requests.get(f"{api}/admin/config/calendar", headers=login(stack, AYU), timeout=10).status_code == 403
     log = requests.get(f"{api}/audit/log", params={"subject": "config#calendar", "from": "2026-03-01", "to": "2026-03-31"},
