@@ -225,15 +225,19 @@ class S3Exports:
 
     def list(self, prefix: str, versions: bool = False) -> list[ExportObject]:
         """Every object under ``prefix``, sorted by key; with ``versions``, each one's version id
-        (one HEAD each: an object is written once, so its only version)."""
+        (from one version listing, not a HEAD per object: an object is written once, so its
+        current version is its only one)."""
         try:
-            pages = self._s3().get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix)
-            found = [ExportObject(key=o["Key"], bytes=int(o["Size"]))
-                     for page in pages for o in page.get("Contents", [])]
             if versions:
-                found = [o.model_copy(update={"version_id": self._s3().head_object(
-                    Bucket=self.bucket, Key=o.key).get("VersionId")}) for o in found]
+                pages = self._s3().get_paginator("list_object_versions").paginate(
+                    Bucket=self.bucket, Prefix=prefix)
+                found = [ExportObject(key=v["Key"], bytes=int(v["Size"]), version_id=v.get("VersionId"))
+                         for page in pages for v in page.get("Versions", []) if v.get("IsLatest")]
+            else:
+                pages = self._s3().get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=prefix)
+                found = [ExportObject(key=o["Key"], bytes=int(o["Size"]))
+                         for page in pages for o in page.get("Contents", [])]
         except (ClientError, BotoCoreError) as exc:
             raise aws_failure(exc, "The exports could not be listed", "export_failure") from exc
         return sorted(found, key=lambda o: o.key)

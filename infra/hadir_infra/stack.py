@@ -291,7 +291,7 @@ class HadirStack(cdk.Stack):
                 # jobs alone write
                 allow("ExportsRead", ["s3:GetObject", "s3:GetObjectVersion"],
                       [self.exports.arn_for_objects("*")]),
-                allow("ExportsList", ["s3:ListBucket"], [self.exports.bucket_arn]),
+                allow("ExportsList", ["s3:ListBucket", "s3:ListBucketVersions"], [self.exports.bucket_arn]),
                 # the monthly recap (POST /admin/recaps), written once under its own prefix only
                 allow("RecapsWrite", ["s3:PutObject"], [self.exports.arn_for_objects(RECAP_PREFIX + "*")]),
                 notify, log_key,
@@ -307,7 +307,7 @@ class HadirStack(cdk.Stack):
             return [allow("S3DataKey", ["kms:GenerateDataKey", "kms:Decrypt"], [self.data_key.key_arn]),
                     allow("ExportsWrite", ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
                           [self.exports.arn_for_objects("*")]),
-                    allow("ExportsList", ["s3:ListBucket"], [self.exports.bucket_arn]),
+                    allow("ExportsList", ["s3:ListBucket", "s3:ListBucketVersions"], [self.exports.bucket_arn]),
                     job_failures, log_key]
         if kind == EMAIL:  # Lambda's event source mapping consumes with the function's role
             return [log_key, allow("QueuesConsume", [

@@ -23,6 +23,7 @@ IAM_ACTIONS = {
     ("s3", "copy_object"): ("s3:PutObject", "s3:GetObject", "kms:GenerateDataKey", "kms:Decrypt"),
     ("s3", "delete_objects"): ("s3:DeleteObject",),
     ("s3", "list_objects_v2"): ("s3:ListBucket",),
+    ("s3", "list_object_versions"): ("s3:ListBucketVersions",),
     ("cognito-idp", "initiate_auth"): (),  # public API: the user's own password
     ("lambda", "invoke"): ("lambda:InvokeFunction",),
 }
@@ -34,6 +35,7 @@ PLATFORM = {"absence": ("sqs:SendMessage",), "export": ("sqs:SendMessage",),  # 
                       "sqs:GetQueueAttributes")}  # the event source mapping
 # An API call recorded at run time (botocore operation) -> IAM action, where they differ.
 OPERATION_ACTIONS = {("s3", "HeadObject"): "s3:GetObject", ("s3", "ListObjectsV2"): "s3:ListBucket",
+                     ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
                      ("s3", "DeleteObjects"): "s3:DeleteObject"}
 
 
