@@ -203,7 +203,6 @@ def test_unpacked_zip_enrols_and_verifies_real_faces_in_isolation(unpacked, runt
     assert result["numpy_from"].startswith(str(unpacked))
     assert result["boto3_from"].startswith(str(runtime_dir))
     assert result["modules_outside_pkg_runtime_stdlib"] == []
-
     # cold_start_s is reported (infra/dist/coldstart.json), not asserted against a time: timing
     # belongs to the benchmarks (bench/face_cold.py, bench/RESULTS.md) with their machine.
     assert result["cold_start_s"] > 0, result
