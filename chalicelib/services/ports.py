@@ -49,7 +49,7 @@ class AgencyConfigStore(Protocol):
         ...
 
     def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
-                          actor: str, now: str) -> StoredConfig:
+                          actor: str, now: str, details: JsonObject | None = None) -> StoredConfig:
         """Store ``document`` as the next version if ``expected_version`` is the stored one
         (None: there must be none yet), with an audit entry ``config_changed`` (subject
         ``config#<kind>``, before/after versions), all or nothing; otherwise Conflict
