@@ -203,3 +203,33 @@ def test_a_past_date_names_the_office_local_today(api, set_now):
 def test_today_is_allowed(api, set_now):
     set_now("2026-03-03T06:00:00+08:00")
     assert api.post(EVENTS, event(), user="admin").status_code == 201
+
+
+def test_a_flagged_checkin_at_the_event_shows_the_event_fence_to_the_reviewer(api, set_now):
+    given_event(api, set_now, radius_m=100)
+    set_now("2026-03-03T07:45:00+08:00")
+    # When Ayu's fix at the square's edge is uncertain (90 m from the centre, accuracy 40 m)
+    edge = location(lat=SQUARE["lat"] + 0.00081, lon=SQUARE["lon"], accuracy_m=40,
+                    captured_at="2026-03-03T07:44:50+08:00")
+    r = check_in(api, AYU, checkin_session(api, AYU), loc=edge)
+    assert r.json["decision"] == "flagged" and "event_day" in codes(r), r.json
+    # Then her supervisor's queue shows the event's fence, not the office's
+    [item] = api.get("/team/reviews?from=2026-03-01&to=2026-03-04", user=KETUT).json["items"]
+    fence = item["checkin"]["fence"]
+    assert (fence["lat"], fence["lon"], fence["radius_m"]) == (SQUARE["lat"], SQUARE["lon"], 100)
+
+
+@pytest.mark.parametrize("query, code", [("?office_id=../x", "invalid_event"), ("?from=2026-13-01", "invalid_date"),
+                                         ("?from=9999-01-01", "invalid_date")])
+def test_a_bad_listing_query_is_a_422(api, query, code):
+    r = api.get(EVENTS + query, user="admin")
+    assert r.status_code == 422 and r.json["error"]["code"] == code, r.json
+
+
+def test_a_forged_office_in_the_delete_path_is_a_404(api, set_now):
+    given_event(api, set_now)
+    for path in ("kantor-jakarta/2026-03-03", "kantor-denpasar/2026-03-04", "..%2Fkantor-denpasar/2026-03-03",
+                 "kantor-denpasar/not-a-date"):
+        r = api.delete(f"{EVENTS}/{path}", user="admin")
+        assert r.status_code == 404 and r.json["error"]["code"] == "event_not_found", (path, r.json)
+    assert len(api.get(EVENTS, user="admin").json["events"]) == 1
