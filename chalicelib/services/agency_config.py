@@ -5,7 +5,8 @@ optimistic concurrency and an audit entry.
 ``svc.calendar`` and ``svc.lateness`` are :class:`LiveCalendar` / :class:`LiveLateness` unless a
 test or the wiring gives a fixed one: each use asks the cache, which reads the store at most once
 per TTL and falls back to the defaults (the decrees' cuti bersama 2025-2027, Permentan 68/2012)
-when nothing is stored.
+when nothing is stored. The kind ``events`` (event days, ``services/events.py``) is read through
+the same cache (``svc.policy_cache.get("events")``: an :class:`~chalicelib.policy.events.EventBook`).
 """
 from __future__ import annotations
 
@@ -128,8 +129,7 @@ def _put(svc: Any, kind: str, version: int | None, document: JsonObject, actor: 
         raise InvalidInput("The document is too large.", code=code, details={"problems": [
             problem("document", "too_large", bytes=size, max_bytes=MAX_DOCUMENT_BYTES)]})
     _build(kind, document)  # invalid_calendar / invalid_lateness_table (422) before anything is written
-    stored = (svc.records.put_agency_config(kind, document, version, actor, svc.now_iso(), details=details)
-              if details else svc.records.put_agency_config(kind, document, version, actor, svc.now_iso()))
+    stored = svc.records.put_agency_config(kind, document, version, actor, svc.now_iso(), details=details)
     cache = getattr(svc, "policy_cache", None)
     if cache is not None:
         cache.forget(kind)  # this container sees it at once; others within HADIR_CONFIG_TTL_S
