@@ -14,7 +14,7 @@ from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common import http
 from chalicelib.common.http import Outcome
-from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, notices,
+from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, events, notices,
                                  queries, recap, requests, reviews, sites)
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
@@ -93,6 +93,30 @@ def get_lateness_config(call: Call[None, None]) -> s.LatenessConfig:
                 "is 409 config_changed and nothing is written.")
 def put_lateness_config(call: Call[s.LatenessPut, None]) -> s.LatenessConfig:
     return agency_config.put_lateness(get_services(), call.body, actor=call.caller.username)
+
+
+@endpoint(api, "POST", "/admin/events", summary="Set an office's event day: its check-in point for one "
+          "date (audited)", roles=ADMIN, body=s.EventRequest, response=s.EventOut, created=True,
+          errors={Kind.INVALID: ("invalid_event", "invalid_geofence", "invalid_time_rules"),
+                  Kind.NOT_FOUND: ("office_not_found",), Kind.CONFLICT: ("config_changed",)},
+          notes="Replaces the office's event of that date if there is one. A past date is 422 invalid_event.")
+def put_event(call: Call[s.EventRequest, None]) -> s.EventOut:
+    return events.put_event(get_services(), call.body, actor=call.caller.username)
+
+
+@endpoint(api, "GET", "/admin/events", summary="The agency's event days", roles=ADMIN,
+          query=s.EventQuery, response=s.EventList, errors={Kind.INVALID: ("invalid_event", "invalid_date")})
+def list_events(call: Call[None, s.EventQuery]) -> s.EventList:
+    return events.list_events(get_services(), call.query)
+
+
+@endpoint(api, "DELETE", "/admin/events/{office_id}/{date}", summary="Remove a coming event day (audited)",
+          roles=ADMIN, response=s.EventOut,
+          errors={Kind.NOT_FOUND: ("event_not_found", "office_not_found"),
+                  Kind.CONFLICT: ("event_in_past", "config_changed")})
+def delete_event(call: Call[None, None]) -> s.EventOut:
+    return events.delete_event(get_services(), call.params["office_id"], call.params["date"],
+                               actor=call.caller.username)
 
 
 @endpoint(api, "POST", "/admin/employees", summary="Import employees (JSON list or Simpeg CSV)",

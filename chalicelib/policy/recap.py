@@ -28,7 +28,10 @@ Every figure carries its reasons as data: ``{date, code, percent}`` (plus the ti
 request id it comes from). The PP 94/2021 counter is the number of unexcused absence days (status
 ``absent`` on a working day) from 1 January to the end of the period, with their dates; the
 thresholds it has reached (:func:`thresholds_reached`) each send the personnel agency one notice
-naming the graduated discipline level of the count (:data:`DISCIPLINE_LEVELS`).
+naming the graduated discipline level of the count (:data:`DISCIPLINE_LEVELS`). PP 94/2021's other
+dismissal ground, 10 consecutive working days absent without notice (:func:`consecutive_absence`:
+weekends and holidays neither break nor extend a run; a run may begin in an earlier month or the
+year before), is flagged per employee (``consecutive_absence``, the run's dates) and notified once.
 """
 from __future__ import annotations
 
@@ -92,6 +95,7 @@ class EmployeeRecap:
     unrecorded: tuple[JsonObject, ...]
     absent_year_to_date: int = 0
     absent_dates: tuple[str, ...] = ()  # the year's unexcused absence days, the count's reasons
+    consecutive_absence: tuple[str, ...] = ()  # a run of CONSECUTIVE_LIMIT+ reaching into the period
 
     @property
     def absent_with_notice(self) -> int:
@@ -174,8 +178,9 @@ class MonthInput:
     days: Mapping[str, Day]
     working_days: tuple[date, ...]
     excusing: frozenset[str] = frozenset()
-    year_days: Mapping[str, Day] = field(default_factory=dict)
+    year_days: Mapping[str, Day] = field(default_factory=dict)  # may hold days before the year (runs)
     year_working_days: tuple[date, ...] = ()
+    run_working_days: tuple[date, ...] = ()  # where a consecutive run is looked for (ends with the period)
 
 
 def recap_employee(m: MonthInput, table: LatenessTable) -> EmployeeRecap:
@@ -199,7 +204,9 @@ def recap_employee(m: MonthInput, table: LatenessTable) -> EmployeeRecap:
         pending=tuple(r for v in verdicts if v.category == PENDING_CAT for r in v.reasons),
         unrecorded=tuple(r for v in verdicts if v.category == UNRECORDED_CAT for r in v.reasons),
         absent_year_to_date=unexcused_absences(m.year_days, m.year_working_days),
-        absent_dates=unexcused_absence_dates(m.year_days, m.year_working_days))
+        absent_dates=unexcused_absence_dates(m.year_days, m.year_working_days),
+        consecutive_absence=consecutive_absence(m.year_days, m.run_working_days or m.year_working_days,
+                                                m.working_days))
 
 
 def unexcused_absence_dates(days: Mapping[str, Day], working_days: Iterable[date]) -> tuple[str, ...]:
@@ -211,6 +218,36 @@ def unexcused_absence_dates(days: Mapping[str, Day], working_days: Iterable[date
 def unexcused_absences(days: Mapping[str, Day], working_days: Iterable[date]) -> int:
     """PP 94/2021's count: working days marked absent (without notice)."""
     return len(unexcused_absence_dates(days, working_days))
+
+
+CONSECUTIVE_LIMIT = 10  # PP 94/2021: 10 consecutive working days of unexcused absence -> dismissal
+
+
+def absence_runs(days: Mapping[str, Day], working_days: Iterable[date]) -> list[tuple[str, ...]]:
+    """The runs of consecutive working days marked absent (without notice), in order. Only
+    working days are in the sequence, so a weekend or holiday neither breaks nor extends a run;
+    any other working day (present, excused, on leave, unrecorded) ends it."""
+    runs: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for d in working_days:
+        day = days.get(d.isoformat())
+        if day is not None and day.status == ABSENT:
+            current.append(d.isoformat())
+        elif current:
+            runs.append(tuple(current))
+            current = []
+    if current:
+        runs.append(tuple(current))
+    return runs
+
+
+def consecutive_absence(days: Mapping[str, Day], working_days: Iterable[date], period: Iterable[date],
+                        limit: int = CONSECUTIVE_LIMIT) -> tuple[str, ...]:
+    """The longest run (the earliest of equals) of at least ``limit`` consecutive absent working
+    days with a day in ``period``, its dates; () when there is none."""
+    inside = {d.isoformat() for d in period}
+    found = [r for r in absence_runs(days, working_days) if len(r) >= limit and inside.intersection(r)]
+    return max(found, key=len) if found else ()
 
 
 # PP 94/2021, as ../shared/docs/domain.md reads it: unexcused absence days in a year -> the
@@ -271,7 +308,8 @@ BASE_COLUMNS = ["nip", "name", "unit", "working_days", "days_present",
                 *[f"days_{m.lower()}" for m in WORK_MODES], "days_mode_unknown"]
 TAIL_COLUMNS = ["days_pending_review", "days_excused", "days_on_leave", "days_official_travel",
                 "absent_with_notice", "absent_without_notice", "days_unrecorded", "leave_by_type",
-                "cut_percent", "cut_capped", "absent_year_to_date", "cut_reasons", "pending_reviews"]
+                "cut_percent", "cut_capped", "absent_year_to_date", "cut_reasons", "pending_reviews",
+                "consecutive_absent_days", "consecutive_absence"]
 
 
 def tier_columns(table: LatenessTable) -> list[str]:
@@ -300,7 +338,8 @@ def recap_row(r: EmployeeRecap) -> JsonObject:
             **_counts(r.categories, r.present_by_mode, r.tl, r.psw),
             "leave_by_type": dict(r.leave_by_type), "cut_percent": r.cut_percent, "cut_capped": r.cut_capped,
             "absent_year_to_date": r.absent_year_to_date, "cut_reasons": list(r.cut_reasons),
-            "pending_reviews": list(r.pending)}
+            "pending_reviews": list(r.pending), "consecutive_absent_days": len(r.consecutive_absence),
+            "consecutive_absence": [{"date": d, "code": "absent_without_notice"} for d in r.consecutive_absence]}
 
 
 UNIT_HEAD = ["unit", "employees", "working_days"]

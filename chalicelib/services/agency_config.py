@@ -5,7 +5,8 @@ optimistic concurrency and an audit entry.
 ``svc.calendar`` and ``svc.lateness`` are :class:`LiveCalendar` / :class:`LiveLateness` unless a
 test or the wiring gives a fixed one: each use asks the cache, which reads the store at most once
 per TTL and falls back to the defaults (the decrees' cuti bersama 2025-2027, Permentan 68/2012)
-when nothing is stored.
+when nothing is stored. The kind ``events`` (event days, ``services/events.py``) is read through
+the same cache (``svc.policy_cache.get("events")``: an :class:`~chalicelib.policy.events.EventBook`).
 """
 from __future__ import annotations
 
@@ -18,20 +19,25 @@ from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, probl
 from chalicelib.common.logs import logger
 from chalicelib.policy.calendar import DayStatus, WorkCalendar
 from chalicelib.policy.calendar_config import calendar_from_document, default_document
+from chalicelib.policy.events import default_events, events_from_document
 from chalicelib.policy.time_rules import LatenessTable
 from chalicelib.services import schemas as s
 from chalicelib.services.ports import AgencyConfigStore
 from chalicelib.services.records import StoredConfig
 
-CALENDAR, LATENESS = "calendar", "lateness"
+CALENDAR, LATENESS, EVENTS = "calendar", "lateness", "events"
 MAX_DOCUMENT_BYTES = 256 * 1024
 
 
 def _build(kind: str, document: JsonObject) -> Any:
+    if kind == EVENTS:
+        return events_from_document(document)
     return calendar_from_document(document) if kind == CALENDAR else LatenessTable.from_dict(document)
 
 
 def default_document_of(kind: str) -> JsonObject:
+    if kind == EVENTS:
+        return default_events()
     return default_document() if kind == CALENDAR else LatenessTable().to_dict()
 
 
@@ -112,14 +118,18 @@ def get_lateness(svc: Any) -> s.LatenessConfig:
     return s.LatenessConfig.model_validate(_meta(LATENESS, svc.records.agency_config(LATENESS)))
 
 
-def _put(svc: Any, kind: str, version: int | None, document: JsonObject, actor: str) -> JsonObject:
+INVALID_CODE = {CALENDAR: "invalid_calendar", LATENESS: "invalid_lateness_table", EVENTS: "invalid_event"}
+
+
+def _put(svc: Any, kind: str, version: int | None, document: JsonObject, actor: str,
+         details: JsonObject | None = None) -> JsonObject:
     size = len(json.dumps(document, separators=(",", ":")).encode())
     if size > MAX_DOCUMENT_BYTES:  # a DynamoDB item holds 400 KB, the audit entry beside it
-        code = "invalid_calendar" if kind == CALENDAR else "invalid_lateness_table"
+        code = INVALID_CODE[kind]
         raise InvalidInput("The document is too large.", code=code, details={"problems": [
             problem("document", "too_large", bytes=size, max_bytes=MAX_DOCUMENT_BYTES)]})
     _build(kind, document)  # invalid_calendar / invalid_lateness_table (422) before anything is written
-    stored = svc.records.put_agency_config(kind, document, version, actor, svc.now_iso())
+    stored = svc.records.put_agency_config(kind, document, version, actor, svc.now_iso(), details=details)
     cache = getattr(svc, "policy_cache", None)
     if cache is not None:
         cache.forget(kind)  # this container sees it at once; others within HADIR_CONFIG_TTL_S

@@ -34,7 +34,7 @@ from chalicelib.policy.signals import (
     gps_signals,
 )
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import attempts, idempotency, sessions
+from chalicelib.services import attempts, events, idempotency, sessions
 from chalicelib.services.enrolment import employee, require_current
 from chalicelib.services.records import (
     CheckinRecord,
@@ -118,14 +118,14 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     verified, failure, taken = _verify(svc, nip, ctx, timer)
     alive = verified.liveness if verified else None
     with timer("geo"):
-        geo, office, sites = _locate(ctx, req.location, at)
+        geo, office, sites, event_reasons = _locate(svc, ctx, req.location, at, req.type)
     rules = OfficeRules.from_dict(office.rules)
     local_date = rules.local_moment(at)[0].isoformat()
     with timer("storage"):
         day = svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
                    *_capture(svc, ctx.session, taken, now, office.timezone, since=captured),
-                   *(liveness.reasons(alive) if alive else []),
+                   *event_reasons, *(liveness.reasons(alive) if alive else []),
                    *([offline.delayed_reason(captured, now)] if captured else [])]
     face = verified.match.to_dict() if verified else None
     decision = decide_checkin(
@@ -255,13 +255,19 @@ def _folded(day: DayRecord | None, attempt: CheckinRecord, emp: Employee, office
                                                  name=emp.name, version=day.version if day else None)
 
 
-def _locate(ctx: Context, position: Position, now: datetime) -> tuple[GeoResult, Office, list[Site]]:
-    """Where the employee is among their offices and the personal sites valid on the first
-    office's local date; the matched office's time rules apply (the first office's otherwise)."""
+def _locate(svc: Services, ctx: Context, position: Position, now: datetime,
+            kind: str) -> tuple[GeoResult, Office, list[Site], list[JsonObject]]:
+    """Where the employee is among their offices (or, on an event day, the office's event: see
+    services/events.py) and the personal sites valid on the first office's local date; the
+    matched site's office's time rules apply (the first office's otherwise), with the event's
+    check-in window if it sets one; and the reasons naming the day's events."""
     first_day = OfficeRules.from_dict(ctx.offices[0].rules).local_moment(now)[0]
-    sites = candidate_sites(ctx.offices, ctx.sites, first_day)
+    sites, found = events.event_sites(events.book(svc), ctx.offices,
+                                      candidate_sites(ctx.offices, ctx.sites, first_day), now, kind)
     geo = locate(position, sites)
-    return geo, next((o for o in ctx.offices if o.office_id == geo.site_id), ctx.offices[0]), sites
+    matched = next((s.office_id for s in sites if s.site_id == geo.site_id), ctx.offices[0].office_id)
+    office = next((o for o in ctx.offices if o.office_id == matched), ctx.offices[0])
+    return geo, events.with_window(office, found, kind), sites, [e.reason() for e in found]
 
 
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,

@@ -3,7 +3,11 @@ reaching a configured threshold (``HADIR_DISCIPLINE_THRESHOLDS``), the personnel
 per (employee, year, threshold): a job marker claimed with a conditional put (race-free: of two
 recap runs at once only one sends), then the notice published to the notice topic (e-mailed to
 ``HADIR_PERSONNEL_EMAIL``) and the audit entry ``discipline_threshold_crossed`` with the count,
-the threshold, the level and the days as reasons. A failed publish releases the marker."""
+the threshold, the level and the days as reasons. A failed publish releases the marker.
+
+A run of 10 consecutive working days absent without notice (``EmployeeRecap.consecutive_absence``)
+is told the same way, once per run (marker keyed by the run's first day: a run that grows in the
+next month's recap is not told again), audited ``discipline_consecutive_absence``."""
 from __future__ import annotations
 
 from chalicelib.common.logs import logger
@@ -13,6 +17,7 @@ from chalicelib.services.records import AuditEntry, utc_iso
 from chalicelib.wiring import Services
 
 ACTION = "discipline_threshold_crossed"
+CONSECUTIVE_ACTION, CONSECUTIVE = "discipline_consecutive_absence", "consecutive_working_days"
 MARKER_DAYS = 400  # the marker outlives its year
 
 
@@ -22,7 +27,31 @@ def notify_thresholds(svc: Services, recaps: list[policy.EmployeeRecap], year: i
     for r in recaps:
         for threshold in policy.thresholds_reached(r.absent_year_to_date, svc.settings.discipline_thresholds):
             sent += _notify(svc, r, year, threshold, month, actor)
+        if r.consecutive_absence:
+            sent += _notify_consecutive(svc, r, month, actor)
     return sent
+
+
+def _notify_consecutive(svc: Services, r: policy.EmployeeRecap, month: str, actor: str) -> bool:
+    """PP 94/2021's 10 consecutive working days: once per run (keyed by the run's first day)."""
+    run = r.consecutive_absence
+    notice = {"kind": notices.DISCIPLINE, "rule": CONSECUTIVE, "agency_id": svc.settings.agency_id, "nip": r.nip,
+              "name": r.name, "unit": r.unit, "year": int(run[0][:4]), "month": month,
+              "threshold": policy.CONSECUTIVE_LIMIT, "count": len(run), "level": "dismissal",
+              "regulation": "PP 94/2021", "personnel_email": svc.settings.personnel_email or None,
+              "reasons": [{"date": d, "code": "absent_without_notice"} for d in run]}
+    key = f"discipline-consecutive#{svc.settings.agency_id}#{r.nip}#{run[0]}"
+    subject = f"Hadir: {r.nip} absent without notice {len(run)} consecutive working days from {run[0]} (PP 94/2021)"
+
+    def send() -> None:
+        svc.notifier.publish(notice, subject[:99])
+        svc.records.append_audit(AuditEntry(
+            subject=f"employee#{r.nip}", at=utc_iso(svc.clock.now()), action=CONSECUTIVE_ACTION, actor=actor,
+            details={k: notice[k] for k in ("month", "threshold", "count", "level", "reasons")}))
+    if not notices.once(svc, key, {"first_day": run[0], "count": len(run)}, send, ttl_days=MARKER_DAYS):
+        return False
+    logger.info("consecutive absence notice published", extra={"nip": r.nip, "first_day": run[0], "count": len(run)})
+    return True
 
 
 def _notify(svc: Services, r: policy.EmployeeRecap, year: int, threshold: int, month: str, actor: str) -> bool:

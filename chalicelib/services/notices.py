@@ -123,6 +123,12 @@ def _lockout_email(notice: JsonObject) -> tuple[str, str, str]:
 
 def _discipline_email(notice: JsonObject) -> tuple[str, str, str]:
     days = ", ".join(r["date"] for r in notice["reasons"])
+    if notice.get("rule") == "consecutive_working_days":
+        body = (f"{notice['name']} ({notice['nip']}, {notice.get('unit') or 'no unit'}) was absent without notice "
+                f"{notice['count']} consecutive working days (recap of {notice['month']}): PP 94/2021 names "
+                f"dismissal for 10. The days: {days}.\n\nHadir reports the days; the decision is the personnel agency's.")
+        return (f"discipline-email#{notice['agency_id']}#consecutive#{notice['nip']}#{notice['reasons'][0]['date']}",
+                f"Hadir: {notice['nip']} absent {notice['count']} consecutive working days", body)
     body = (f"{notice['name']} ({notice['nip']}, {notice.get('unit') or 'no unit'}) has {notice['count']} days of "
             f"absence without notice in {notice['year']} (recap of {notice['month']}), reaching the threshold "
             f"of {notice['threshold']} days. PP 94/2021 level: {notice.get('level') or 'none'}.\n\n"

@@ -49,10 +49,11 @@ class AgencyConfigStore(Protocol):
         ...
 
     def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
-                          actor: str, now: str) -> StoredConfig:
+                          actor: str, now: str, details: JsonObject | None = None) -> StoredConfig:
         """Store ``document`` as the next version if ``expected_version`` is the stored one
         (None: there must be none yet), with an audit entry ``config_changed`` (subject
-        ``config#<kind>``, before/after versions), all or nothing; otherwise Conflict
+        ``config#<kind>``, before/after versions; ``details`` added to its details, e.g. the
+        event a change sets), all or nothing; otherwise Conflict
         ``config_changed`` and nothing is written."""
         ...
 

@@ -57,16 +57,24 @@ def period(svc: Services, month: str) -> tuple[date, date]:
     return first, min(last, ended)
 
 
+RUN_LOOKBACK_DAYS = 31  # a run of consecutive absence may begin in the December before
+
+
+def run_start(first: date) -> date:
+    """Where the month's recap looks for consecutive absence: from December of the year before."""
+    return first.replace(month=1, day=1) - timedelta(days=RUN_LOOKBACK_DAYS)
+
+
 def _input(svc: Services, e: Employee, first: date, through: date, working: tuple[date, ...],
-           year_working: tuple[date, ...]) -> policy.MonthInput:
-    year_start = first.replace(month=1, day=1)
+           year_working: tuple[date, ...], run_working: tuple[date, ...] = ()) -> policy.MonthInput:
     stored: dict[str, Day] = {d.date: d.day for d in svc.records.days_between(
-        e.nip, year_start.isoformat(), through.isoformat())} if through >= first else {}
+        e.nip, run_start(first).isoformat(), through.isoformat())} if through >= first else {}
     excusing = frozenset(r.request_id for r in svc.records.requests_of(e.nip, first.isoformat(), through.isoformat())
                          if r.status == APPROVED and DAY_STATUS_OF.get(r.type)) if through >= first else frozenset()
     month_days = {d: day for d, day in stored.items() if d >= first.isoformat()}
     return policy.MonthInput(person=policy.Person(e.nip, e.name, e.unit), days=month_days, working_days=working,
-                             excusing=excusing, year_days=stored, year_working_days=year_working)
+                             excusing=excusing, year_days=stored, year_working_days=year_working,
+                             run_working_days=run_working)
 
 
 def compute(svc: Services, first: date, through: date,
@@ -75,12 +83,14 @@ def compute(svc: Services, first: date, through: date,
     working = tuple(svc.calendar.working_days(first, through)) if through >= first else ()
     year_working = tuple(svc.calendar.working_days(first.replace(month=1, day=1), through)) \
         if through >= first else ()
+    run_working = tuple(svc.calendar.working_days(run_start(first), through)) if through >= first else ()
     staff = sorted(svc.records.employees(), key=lambda e: e.nip)
     out: list[policy.EmployeeRecap] = []
     if progress:
         progress(0, len(staff))
     for e in staff:
-        out.append(policy.recap_employee(_input(svc, e, first, through, working, year_working), svc.lateness))
+        out.append(policy.recap_employee(_input(svc, e, first, through, working, year_working, run_working),
+                                         svc.lateness))
         if progress:
             progress(len(out), len(staff))
     return out

@@ -35,7 +35,7 @@ from chalicelib.policy.day import (
     review_not_pending,
     reviewable,
 )
-from chalicelib.services import notices, sessions
+from chalicelib.services import events, notices, sessions
 from chalicelib.services import requests as staff_requests
 from chalicelib.services.checkin import for_day
 from chalicelib.services.enrolment import ENROLMENT_PHOTOS
@@ -158,6 +158,8 @@ def _fence(svc: Services, c: CheckinRecord) -> JsonObject | None:
     """The fence the check-in was judged against: its matched site (an office or a personal site),
     else its office."""
     site_id = c.geo.site_id or c.office_id
+    if (event := events.book(svc).by_site(site_id)) is not None:  # an event day's fence
+        return event.document.get("geofence")
     office = svc.records.get_office(site_id)
     if office is not None:
         return office.geofence

@@ -981,3 +981,48 @@ class CalendarConfig(ConfigMeta):
 
 class LatenessConfig(ConfigMeta):
     document: LatenessDocument
+
+
+# --- event days: an office's check-in point for one date (services/events.py) ------------------
+class EventRequest(Request):
+    office_id: str = Field(pattern=ID_PATTERN, description="an existing office")
+    date: Day = Field(description="the office's local date; today or later")
+    name: str = Field(min_length=1, max_length=120, description="e.g. \"Upacara HUT RI ke-81\"")
+    geofence: Geofence = Field(description="where the office's staff check in that day")
+    checkin_window: Window | None = Field(default=None, description="that day's check-in window; "
+                                                                    "null: the office's")
+    also_office: bool = Field(default=False, description="the office's own geofence is accepted too")
+    error_codes: ClassVar[dict[str, str]] = {
+        "office_id": "invalid_event", "date": "invalid_event", "name": "invalid_event",
+        "geofence": "invalid_geofence", "checkin_window": "invalid_time_rules", "also_office": "invalid_event"}
+
+    @model_validator(mode="after")
+    def _blank_name(self) -> "EventRequest":
+        if not self.name.strip():
+            raise InvalidInput("The event is not valid", code="invalid_event", details={
+                "problems": [{"field": "name", "code": "required", "message": "name is blank"}]})
+        return self
+
+
+class EventOut(Response):
+    office_id: str
+    date: str
+    name: str
+    geofence: GeofenceOut
+    checkin_window: list[str] | None = None
+    also_office: bool = False
+    created_by: str = ""
+    created_at: str = ""
+    status: Literal["active", "removed"] = "active"
+
+
+class EventList(Response):
+    version: int | None = Field(description="the events document's version (null: none stored)")
+    events: list[EventOut] = Field(description="by date, then office")
+
+
+class EventQuery(Query):
+    office_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    start: Day | None = Field(default=None, alias="from", description="from this date (inclusive)")
+    error_codes: ClassVar[dict[str, str]] = {"office_id": "invalid_event", "from": "invalid_date",
+                                             "start": "invalid_date"}

@@ -1026,6 +1026,16 @@ def test_the_first_config_is_version_1_and_each_change_counts_up(records):
         ("config_changed", "admin2", {"version": 1}, {"version": 2})]
 
 
+def test_a_config_change_may_name_what_changed_in_its_audit_entry(records):
+    # When an admin sets an event day (the events document), naming the event
+    records.put_agency_config("events", {"events": []}, None, "admin", T0,
+                              details={"action": "event_set", "office_id": "kanwil-bali", "date": "2026-08-17"})
+    # Then the audit entry carries the kind and those details
+    [entry] = records.audit_log("2026-03-03", "2026-03-03", subject="config#events").entries
+    assert entry.details == {"kind": "events", "action": "event_set", "office_id": "kanwil-bali",
+                             "date": "2026-08-17"}
+
+
 @pytest.mark.parametrize("expected", [None, 1, 3])
 def test_a_stale_version_is_config_changed_and_nothing_is_written(records, expected):
     # Given version 2 stored

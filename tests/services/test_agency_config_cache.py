@@ -92,3 +92,24 @@ def test_a_stored_document_invalid_under_todays_rules_falls_back_to_the_defaults
     store.put_agency_config("lateness", {"grace_minutes": 999}, None, "admin", T0)
     # Then the defaults apply (logged as an error) instead of every check-in failing
     assert PolicyCache(store, 60).get("lateness") == LatenessTable()
+
+
+def test_a_checkin_on_an_event_day_reads_the_events_at_most_once_per_ttl():
+    # Given a cache of 60 s over a store holding one event
+    from chalicelib.services import events as event_days
+    from chalicelib.services.agency_config import EVENTS
+    store, ticks = InMemoryRecords(), Ticks()
+    store.put_agency_config(EVENTS, {"events": [{
+        "office_id": "kantor-denpasar", "date": "2026-08-17", "name": "Upacara HUT RI",
+        "geofence": {"type": "circle", "lat": -8.6566, "lon": 115.2166, "radius_m": 150}}]}, None, "admin", T0)
+    cache = PolicyCache(store, ttl_s=60, monotonic=ticks)
+
+    class Svc:
+        policy_cache = cache
+    # When a thousand check-ins ask within the TTL, and one after it
+    for _ in range(1000):
+        assert event_days.book(Svc()).on("kantor-denpasar", "2026-08-17").name == "Upacara HUT RI"
+    ticks.t = 61
+    event_days.book(Svc())
+    # Then the store was read twice
+    assert cache.reads == 2

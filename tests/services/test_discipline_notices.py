@@ -61,11 +61,13 @@ def test_crossing_five_sends_one_notice_a_second_run_none_and_crossing_ten_one_m
     # When the recap runs again: no second notice
     assert write_recap(svc, "2026-01", "admin").discipline_notices == 0
     assert len(discipline_notices(svc)) == 1
-    # When later absences bring the count to 11: one more notice, for 10
+    # When later absences bring the count to 11: one more notice, for 10 (and, the 11 days being
+    # consecutive, the consecutive-days notice)
     absent_on(svc, *january[6:])
-    assert write_recap(svc, "2026-01", "admin").discipline_notices == 1
-    assert [n["threshold"] for n in discipline_notices(svc)] == [5, 10]
-    assert discipline_notices(svc)[-1]["level"] == "allowance_cut_25pct_6_months"
+    assert write_recap(svc, "2026-01", "admin").discipline_notices == 2
+    thresholds = [n for n in discipline_notices(svc) if n.get("rule") is None]
+    assert [n["threshold"] for n in thresholds] == [5, 10]
+    assert thresholds[-1]["level"] == "allowance_cut_25pct_6_months"
 
 
 def test_below_the_first_threshold_nothing_is_sent(svc):
@@ -101,3 +103,41 @@ def test_the_thresholds_are_configurable():
     # by default, every graduated level of PP 94/2021 as the domain doc gives them
     from chalicelib.policy.recap import DISCIPLINE_LEVELS
     assert load_settings({"HADIR_STAGE": "test"}).discipline_thresholds == tuple(n for n, _ in DISCIPLINE_LEVELS)
+
+
+def consecutive_notices(svc):
+    return [n for n in discipline_notices(svc) if n.get("rule") == discipline.CONSECUTIVE]
+
+
+def test_ten_consecutive_working_days_across_a_month_are_told_once(svc):
+    # Given no count thresholds, and Made absent 23 January .. 5 February 2026 (10 working days:
+    # the weekends between neither break nor count)
+    svc.settings = svc.settings.model_copy(update={"discipline_thresholds": ()})
+    run = weekdays(date(2026, 1, 23), 10)
+    assert run[-1] == date(2026, 2, 5)
+    absent_on(svc, *run)
+    svc.clock = FixedClock(datetime.fromisoformat("2026-02-09T09:00:00+08:00"))
+    # When January's recap is produced: only 7 of them, no notice
+    assert write_recap(svc, "2026-01", "admin").discipline_notices == 0
+    # When February's is: one notice, level dismissal, every date of the run as its reasons
+    assert write_recap(svc, "2026-02", "admin").discipline_notices == 1
+    [notice] = consecutive_notices(svc)
+    assert (notice["count"], notice["threshold"], notice["level"]) == (10, 10, "dismissal")
+    assert [r["date"] for r in notice["reasons"]] == [d.isoformat() for d in run]
+    [entry] = [e for e in svc.records.audit_trail(MADE.nip) if e.action == discipline.CONSECUTIVE_ACTION]
+    assert entry.details["count"] == 10 and entry.details["reasons"][0]["date"] == "2026-01-23"
+    # When the run grows and the recap runs again: not told again
+    absent_on(svc, date(2026, 2, 6))
+    assert write_recap(svc, "2026-02", "admin").discipline_notices == 0
+    assert len(consecutive_notices(svc)) == 1
+
+
+def test_a_run_from_december_is_seen_in_january(svc):
+    svc.settings = svc.settings.model_copy(update={"discipline_thresholds": ()})
+    run = weekdays(date(2025, 12, 17), 12)  # 25, 26 Dec (Natal, cuti bersama) and 1 Jan are skipped
+    assert run[0].year == 2025 and run[-1].year == 2026
+    absent_on(svc, *run)
+    svc.clock = FixedClock(datetime.fromisoformat("2026-02-09T09:00:00+08:00"))
+    assert write_recap(svc, "2026-01", "admin").discipline_notices == 1
+    [notice] = consecutive_notices(svc)
+    assert notice["reasons"][0]["date"] == run[0].isoformat() and notice["count"] == 12

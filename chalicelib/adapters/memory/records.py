@@ -106,7 +106,7 @@ class InMemoryRecords:
             return _copy(c) if c else None
 
     def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
-                          actor: str, now: str) -> StoredConfig:
+                          actor: str, now: str, details: JsonObject | None = None) -> StoredConfig:
         with self._lock:
             stored = self._config.get(kind)
             if (stored.version if stored else None) != expected_version:
@@ -114,7 +114,7 @@ class InMemoryRecords:
             new = _copy(StoredConfig(kind=kind, version=(expected_version or 0) + 1, document=document,
                                      updated_at=now, updated_by=actor))
             self._config[kind] = new
-            self._add_audit(None, "config_changed", actor, {"kind": kind}, now, subject=audit.config_subject(kind),
+            self._add_audit(None, "config_changed", actor, {"kind": kind, **(details or {})}, now, subject=audit.config_subject(kind),
                             before={"version": expected_version}, after={"version": new.version})
             return _copy(new)
 

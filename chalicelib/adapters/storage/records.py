@@ -157,14 +157,14 @@ class DynamoRecords:
             return None
 
     def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
-                          actor: str, now: str) -> StoredConfig:
+                          actor: str, now: str, details: JsonObject | None = None) -> StoredConfig:
         """The next version, conditioned on the version read (none: the kind must not exist),
         with its audit entry in the same transaction."""
         unchanged = (AgencyConfigModel.kind.does_not_exist() if expected_version is None
                      else AgencyConfigModel.version == expected_version)
         version = (expected_version or 0) + 1
         m = AgencyConfigModel(kind, version=version, document=document, updated_at=now, updated_by=actor)
-        entry = _audit(None, "config_changed", actor, {"kind": kind}, now, subject=audit.config_subject(kind),
+        entry = _audit(None, "config_changed", actor, {"kind": kind, **(details or {})}, now, subject=audit.config_subject(kind),
                        before={"version": expected_version}, after={"version": version})
         try:
             _commit(self._conn, [_Write("config", "put", m, unchanged), _Write("audit", "put", entry)],
