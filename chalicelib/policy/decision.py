@@ -60,7 +60,7 @@ from datetime import date, datetime, time
 
 from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import GeoResult, Position
-from chalicelib.policy.calendar import WorkCalendar
+from chalicelib.policy.calendar import DayStatus, WorkCalendar
 from chalicelib.policy.time_rules import LatenessTable, OfficeRules, minutes_between
 
 ACCEPTED, FLAGGED, REJECTED = "accepted", "flagged", "rejected"
@@ -202,8 +202,14 @@ def _checkout_timing(local_date: date, local_time: time, rules: OfficeRules,
 def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar: WorkCalendar,
                    face: dict | FaceFailure | None, geo: GeoResult, position: Position,
                    lateness: LatenessTable, max_position_age_s: int = 120,
-                   already_checked_in: bool = False, signals: Sequence[JsonObject] = ()) -> Decision:
-    """Apply the rule table (module docstring) to one attendance and return the verdict."""
+                   already_checked_in: bool = False, signals: Sequence[JsonObject] = (),
+                   day_status: DayStatus | None = None, schedule: JsonObject | None = None) -> Decision:
+    """Apply the rule table (module docstring) to one attendance and return the verdict.
+
+    ``day_status`` and ``schedule`` come from the employee's effective day
+    (``policy.schedule.effective_day``): whether the date is a working day for them (their
+    schedule's weekdays, their office's province) and the schedule applied, recorded as an
+    ``info`` reason; without them the calendar decides alone, as before schedules."""
     if kind not in ("in", "out"):
         raise InvalidInput("kind must be 'in' or 'out'.", code="invalid_kind",
                          details={"kind": str(kind)[:10]})
@@ -222,7 +228,9 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
     if kind == "out" and not already_checked_in:
         reasons.append({"code": "no_checkin", "effect": FLAG})
 
-    day = calendar.day_status(local_date)
+    day = day_status if day_status is not None else calendar.day_status(local_date)
+    if schedule is not None:
+        reasons.append(dict(schedule))
     if not day.working:
         timing = _Timing([{"code": day.reason, "effect": FLAG, "name": day.name,
                            "local_date": local_date.isoformat()}])

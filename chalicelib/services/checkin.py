@@ -33,8 +33,9 @@ from chalicelib.policy.signals import (
     device_signals,
     gps_signals,
 )
-from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import attempts, idempotency, sessions
+from chalicelib.policy.schedule import EffectiveDay
+from chalicelib.policy.time_rules import OfficeRules, parse_hhmm
+from chalicelib.services import attempts, idempotency, schedules, sessions
 from chalicelib.services.enrolment import employee, require_current
 from chalicelib.services.records import (
     CheckinRecord,
@@ -119,9 +120,10 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     alive = verified.liveness if verified else None
     with timer("geo"):
         geo, office, sites = _locate(ctx, req.location, at)
-    rules = OfficeRules.from_dict(office.rules)
-    local_date = rules.local_moment(at)[0].isoformat()
+    local_day = OfficeRules.from_dict(office.rules).local_moment(at)[0]
+    local_date = local_day.isoformat()
     with timer("storage"):
+        eff = schedules.effective(svc, ctx.employee, office, local_day)
         day = svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
                    *_capture(svc, ctx.session, taken, now, office.timezone, since=captured),
@@ -129,7 +131,8 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
                    *([offline.delayed_reason(captured, now)] if captured else [])]
     face = verified.match.to_dict() if verified else None
     decision = decide_checkin(
-        kind=req.type, now_utc=at, rules=rules, calendar=svc.calendar,
+        kind=req.type, now_utc=at, rules=_rules(eff, req.type, day), calendar=svc.calendar,
+        day_status=eff.day_status, schedule=eff.reason_data(),
         face=FaceFailure(failure.code, failure.message) if failure else face,
         geo=geo, position=req.location, lateness=svc.lateness, signals=signals,
         max_position_age_s=svc.settings.max_position_age_s,
@@ -142,6 +145,14 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         svc.uploads.discard(ctx.session.keys)
     attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
+
+
+def _rules(eff: EffectiveDay, kind: str, day: DayRecord | None) -> OfficeRules:
+    """The effective day's times; a flexible day's check-out is judged from the day's check-in."""
+    if kind != "out":
+        return eff.rules
+    first_in = day.day.first_in if day else None
+    return eff.checkout_rules(parse_hhmm(first_in[:5]) if first_in else None)
 
 
 def _offline_moment(svc: Services, req: CheckinRequest, now: datetime) -> datetime | None:

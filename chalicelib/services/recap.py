@@ -18,7 +18,8 @@ from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
 from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
 from chalicelib.policy.time_rules import local_moment
-from chalicelib.services import discipline, runs
+from chalicelib.services import discipline, runs, schedules
+from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
 from chalicelib.services.records import AuditEntry, Employee, utc_iso
 from chalicelib.services.schemas import RecapFile, RecapList, RecapRun
@@ -69,17 +70,37 @@ def _input(svc: Services, e: Employee, first: date, through: date, working: tupl
                              excusing=excusing, year_days=stored, year_working_days=year_working)
 
 
+def _working_days_of(svc: Services, first: date, through: date
+                     ) -> Callable[[Employee], tuple[tuple[date, ...], tuple[date, ...]]]:
+    """``employee -> (working days of the month, of the year so far)``, memoised per schedule key."""
+    offices = {o.office_id: o for o in svc.records.offices()}
+    document = agency_schedules(svc)
+    memo: dict[tuple[str | None, str | None, str | None], tuple[tuple[date, ...], tuple[date, ...]]] = {}
+
+    def of(e: Employee) -> tuple[tuple[date, ...], tuple[date, ...]]:
+        office = offices.get(e.office_ids[0]) if e.office_ids else None
+        key = (office.office_id if office else None, e.unit, e.group)
+        if through < first:
+            return (), ()
+        if key not in memo:
+            year = schedules.working_days(svc, e, office, first.replace(month=1, day=1), through, document)
+            memo[key] = (tuple(d for d in year if d >= first), year)
+        return memo[key]
+    return of
+
+
 def compute(svc: Services, first: date, through: date,
             progress: Progress | None = None) -> list[policy.EmployeeRecap]:
-    """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each)."""
-    working = tuple(svc.calendar.working_days(first, through)) if through >= first else ()
-    year_working = tuple(svc.calendar.working_days(first.replace(month=1, day=1), through)) \
-        if through >= first else ()
+    """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each).
+    Each one's working days are those of their effective schedule (services/schedules.py) at
+    their first office, computed once per (office, unit, group)."""
     staff = sorted(svc.records.employees(), key=lambda e: e.nip)
+    working_of = _working_days_of(svc, first, through)
     out: list[policy.EmployeeRecap] = []
     if progress:
         progress(0, len(staff))
     for e in staff:
+        working, year_working = working_of(e)
         out.append(policy.recap_employee(_input(svc, e, first, through, working, year_working), svc.lateness))
         if progress:
             progress(len(out), len(staff))
