@@ -410,9 +410,9 @@ def _day_hours(f: str, wd: int, raw: Any, problems: list[JsonObject]) -> DayHour
 
 
 def _hours(f: str, raw: Any, weekdays: Sequence[int], problems: list[JsonObject]) -> dict[int, DayHours]:
-    """Per-weekday hours of ``weekdays`` from ``{"default": ..., "4": ...}``."""
+    """Per-weekday hours from ``{"default": ..., "4": ...}``; each of ``weekdays`` must have some."""
     if raw is None:
-        return {wd: NATIONAL_HOURS.get(wd, NATIONAL_HOURS[0]) for wd in weekdays}
+        return {wd: NATIONAL_HOURS.get(wd, NATIONAL_HOURS[0]) for wd in range(7)}
     if not isinstance(raw, Mapping):
         problems.append(problem(f, "not_an_object"))
         return {}
@@ -420,7 +420,7 @@ def _hours(f: str, raw: Any, weekdays: Sequence[int], problems: list[JsonObject]
     problems += [problem(f"{f}.{k}", "not_a_weekday") for k in bad]
     out: dict[int, DayHours] = {}
     for wd in range(7):
-        body = raw.get(str(wd), raw.get("default")) if (wd in weekdays or str(wd) in raw) else None
+        body = raw.get(str(wd), raw.get("default"))  # "default": every weekday (an extra working day too)
         if body is not None:
             h = _day_hours(f"{f}.{wd if str(wd) in raw else 'default'}", wd, body, problems)
             if h:
@@ -455,9 +455,7 @@ def _variant_of(f: str, raw: Any, problems: list[JsonObject]) -> Variant | None:
     last = _date(f + ".valid_to", raw.get("valid_to"), problems, True)
     if first and last and last < first:
         problems.append(problem(f + ".valid_to", "before_valid_from"))
-    raw_hours = raw.get("hours", {})
-    every = list(range(7)) if isinstance(raw_hours, Mapping) and "default" in raw_hours else []
-    hours = _hours(f + ".hours", raw_hours, every, problems)
+    hours = _hours(f + ".hours", raw.get("hours", {}), [], problems)
     checkin = _window(f + ".checkin_window", raw.get("checkin_window"), problems)
     checkout = _window(f + ".checkout_window", raw.get("checkout_window"), problems)
     if len(problems) > n or not (first and last):
