@@ -31,9 +31,12 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
  4     fix more than 30 s in the future            flag    clock_skew (ahead_s, max_ahead_s)
  5 in  a check-in already exists today             reject  already_checked_in
  5 out no check-in today                           flag    no_checkin
- 6     local date is not a working day             flag    weekend | national_holiday |
-                                                           cuti_bersama | agency_holiday (name,
-                                                           local_date); then no time rules
+ 6     the effective schedule applied (given)      info    schedule (schedule_id, source,
+                                                           variant_id, work_start, work_end)
+ 6     local date is not a working day             flag    weekend | not_a_schedule_day |
+                                                           national_holiday | cuti_bersama |
+                                                           agency_holiday | regional_holiday
+                                                           (name, local_date); then no time rules
  7 in  local time before the check-in window       reject  outside_checkin_window (local_time,
                                                            window_start, window_end)
  7 in  later than work_start (also after the       info    late (minutes, tier, percent,

@@ -47,10 +47,12 @@ check-out comes before the check-in time + that required time (:meth:`EffectiveD
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from chalicelib.common.errors import InvalidInput, JsonObject, problem
@@ -234,6 +236,17 @@ class EffectiveDay:
         return replace(self.rules, work_end=_hhmm(end), work_end_by_weekday={})
 
 
+@lru_cache(maxsize=256)
+def _office_rules(rules_json: str) -> OfficeRules:
+    return OfficeRules.from_dict(json.loads(rules_json))
+
+
+@lru_cache(maxsize=4096)
+def _rules(tz: str, checkin: tuple[str, str], start: str, end: str, checkout: tuple[str, str]) -> OfficeRules:
+    """Built (and validated) once per distinct day of times: the recap asks for a year of days."""
+    return OfficeRules(timezone=tz, checkin_window=checkin, work_start=start, work_end=end, checkout_window=checkout)
+
+
 def _pick(doc: Schedules, person: Person, d: date) -> tuple[Schedule, str] | None:
     valid = [s for s in doc.schedules if s.valid_on(d)]
     keys = {"groups": person.group, "units": person.unit, "office_ids": person.office_id}
@@ -263,7 +276,7 @@ def effective_day(document: Schedules | Mapping[str, Any], person: Person, place
     schedule; its weekend is replaced by the schedule's weekdays."""
     doc = document if isinstance(document, Schedules) else parse_schedules(document)
     status = calendar.day_status(local_date, province=place.province)
-    office_rules = OfficeRules.from_dict(place.rules)
+    office_rules = _office_rules(json.dumps(place.rules, sort_keys=True, default=str))
     picked = _pick(doc, person, local_date)
     if picked is None:
         return EffectiveDay(local_date, status.working, status.reason, office_rules, OFFICE_RULES,
@@ -282,10 +295,9 @@ def effective_day(document: Schedules | Mapping[str, Any], person: Person, place
     checkin = (v.checkin_window if v else None) or s.checkin_window
     checkout = (v.checkout_window if v else None) or s.checkout_window
     work_start = s.flexible_start[1] if s.flexible_start else hours.start
-    rules = OfficeRules(timezone=office_rules.timezone, checkin_window=checkin, work_start=work_start,
-                        work_end=hours.end if not s.flexible_start else
-                        _hhmm(min(_minutes(work_start) + hours.gross_minutes, _minutes(checkout[1]))),
-                        checkout_window=checkout)
+    rules = _rules(office_rules.timezone, checkin, work_start,
+                   hours.end if not s.flexible_start else
+                   _hhmm(min(_minutes(work_start) + hours.gross_minutes, _minutes(checkout[1]))), checkout)
     return EffectiveDay(local_date, working, reason, rules, s.id, source, v.id if v else None,
                         status.name if not status.working else None, s.flexible_start,
                         hours.gross_minutes, hours.net_minutes)

@@ -148,6 +148,18 @@ def test_offices_are_put_read_and_listed_by_id(records):
     assert [o.office_id for o in records.offices()] == ["kanwil-bali", "kanwil-ntb"]
 
 
+def test_an_office_province_and_an_employee_group_are_kept(records):
+    # Given an office in Bali (51) and a teacher working there
+    records.put_office(office(province="51"), T0)
+    records.put_employee(employee(group="guru"), T0)
+    # Then both read back, and clearing them clears them
+    assert records.get_office("kanwil-bali").province == "51"
+    assert records.get_employee(AYU).group == "guru"
+    records.put_office(office(), T1)
+    records.put_employee(employee(), T1)
+    assert (records.get_office("kanwil-bali").province, records.get_employee(AYU).group) == (None, None)
+
+
 # --- employees -----------------------------------------------------------------------------------
 def test_employee_upsert_keeps_enrolment_and_created_at(backend):
     records = backend.records
