@@ -906,9 +906,9 @@ def test_an_import_is_audited_with_the_fields_before_and_after_never_a_password(
     # Then
     created, updated = records.audit_trail(AYU)
     assert (created.action, created.actor, created.before) == ("employee_created", "admin", None)
-    assert created.details == {"changed": ["email", "name", "office_ids", "roles", "supervisor_nip", "unit"],
-                               "password_set": True}
-    assert created.after == {"name": "Ayu Lestari", "unit": None, "office_ids": ["kanwil-bali"],
+    assert created.details == {"changed": ["email", "group", "name", "office_ids", "roles", "supervisor_nip",
+                                           "unit"], "password_set": True}
+    assert created.after == {"name": "Ayu Lestari", "unit": None, "group": None, "office_ids": ["kanwil-bali"],
                              "supervisor_nip": SUP, "roles": ["employee"], "email": None}
     assert updated.action == "employee_updated"
     assert updated.details == {"changed": ["roles", "supervisor_nip"], "password_set": False}
