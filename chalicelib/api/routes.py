@@ -118,6 +118,23 @@ def delete_event(call: Call[None, None]) -> s.EventOut:
     return events.delete_event(get_services(), call.params["office_id"], call.params["date"],
                                actor=call.caller.username)
 
+@endpoint(api, "GET", "/admin/config/schedules", summary="The agency's work schedules per office, unit or "
+          "employee group, and its seasons (Ramadan)", roles=ADMIN, response=s.SchedulesConfig,
+          notes="version null: nothing stored, the defaults apply (no schedule: every office keeps its own "
+                "rules; the Ramadan seasons 2026-2027 for the schedules an agency adds).")
+def get_schedules_config(call: Call[None, None]) -> s.SchedulesConfig:
+    return agency_config.get_schedules(get_services())
+
+
+@endpoint(api, "PUT", "/admin/config/schedules", summary="Set the agency's work schedules (audited)",
+          roles=ADMIN, body=s.SchedulesPut, response=s.SchedulesConfig,
+          errors={Kind.INVALID: ("invalid_schedules",), Kind.CONFLICT: ("config_changed",)},
+          notes="Send the version you read (null to create the first); another admin's change since "
+                "is 409 config_changed and nothing is written. Every problem is listed in "
+                "details.problems (422 invalid_schedules).")
+def put_schedules_config(call: Call[s.SchedulesPut, None]) -> s.SchedulesConfig:
+    return agency_config.put_schedules(get_services(), call.body, actor=call.caller.username)
+
 
 @endpoint(api, "POST", "/admin/employees", summary="Import employees (JSON list or Simpeg CSV)",
           roles=ADMIN, body=s.EmployeeRows, raw_body=True, response=s.ImportResult,

@@ -31,9 +31,12 @@ rejects, else ``flagged`` if any flags, else ``accepted``. Positive facts (``fac
  4     fix more than 30 s in the future            flag    clock_skew (ahead_s, max_ahead_s)
  5 in  a check-in already exists today             reject  already_checked_in
  5 out no check-in today                           flag    no_checkin
- 6     local date is not a working day             flag    weekend | national_holiday |
-                                                           cuti_bersama | agency_holiday (name,
-                                                           local_date); then no time rules
+ 6     the effective schedule applied (given)      info    schedule (schedule_id, source,
+                                                           variant_id, work_start, work_end)
+ 6     local date is not a working day             flag    weekend | not_a_schedule_day |
+                                                           national_holiday | cuti_bersama |
+                                                           agency_holiday | regional_holiday
+                                                           (name, local_date); then no time rules
  7 in  local time before the check-in window       reject  outside_checkin_window (local_time,
                                                            window_start, window_end)
  7 in  later than work_start (also after the       info    late (minutes, tier, percent,
@@ -60,7 +63,7 @@ from datetime import date, datetime, time
 
 from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import GeoResult, Position
-from chalicelib.policy.calendar import WorkCalendar
+from chalicelib.policy.calendar import DayStatus, WorkCalendar
 from chalicelib.policy.time_rules import LatenessTable, OfficeRules, minutes_between
 
 ACCEPTED, FLAGGED, REJECTED = "accepted", "flagged", "rejected"
@@ -202,8 +205,14 @@ def _checkout_timing(local_date: date, local_time: time, rules: OfficeRules,
 def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar: WorkCalendar,
                    face: dict | FaceFailure | None, geo: GeoResult, position: Position,
                    lateness: LatenessTable, max_position_age_s: int = 120,
-                   already_checked_in: bool = False, signals: Sequence[JsonObject] = ()) -> Decision:
-    """Apply the rule table (module docstring) to one attendance and return the verdict."""
+                   already_checked_in: bool = False, signals: Sequence[JsonObject] = (),
+                   day_status: DayStatus | None = None, schedule: JsonObject | None = None) -> Decision:
+    """Apply the rule table (module docstring) to one attendance and return the verdict.
+
+    ``day_status`` and ``schedule`` come from the employee's effective day
+    (``policy.schedule.effective_day``): whether the date is a working day for them (their
+    schedule's weekdays, their office's province) and the schedule applied, recorded as an
+    ``info`` reason; without them the calendar decides alone, as before schedules."""
     if kind not in ("in", "out"):
         raise InvalidInput("kind must be 'in' or 'out'.", code="invalid_kind",
                          details={"kind": str(kind)[:10]})
@@ -222,7 +231,9 @@ def decide_checkin(*, kind: str, now_utc: datetime, rules: OfficeRules, calendar
     if kind == "out" and not already_checked_in:
         reasons.append({"code": "no_checkin", "effect": FLAG})
 
-    day = calendar.day_status(local_date)
+    day = day_status if day_status is not None else calendar.day_status(local_date)
+    if schedule is not None:
+        reasons.append(dict(schedule))
     if not day.working:
         timing = _Timing([{"code": day.reason, "effect": FLAG, "name": day.name,
                            "local_date": local_date.isoformat()}])

@@ -38,6 +38,7 @@ MAX_ROWS = 1000
 
 # Simpeg export headers (Indonesian) -> API field names.
 CSV_ALIASES = {"nip": "nip", "nama": "name", "name": "name", "unit_kerja": "unit", "unit": "unit",
+               "group": "group", "kelompok": "group",
                "kantor": "office_ids", "office_ids": "office_ids", "office_id": "office_ids",
                "nip_atasan": "supervisor_nip", "supervisor_nip": "supervisor_nip",
                "peran": "roles", "roles": "roles", "email": "email", "password": "password"}
@@ -47,7 +48,7 @@ _LIST_FIELDS = ("office_ids", "roles")
 def create_office(svc: Services, req: OfficeRequest, actor: str = "system") -> OfficeOut:
     rules = req.rules()
     office = Office(office_id=req.office_id, name=req.name.strip(), timezone=rules.timezone,
-                    geofence=req.geofence, rules=rules.to_dict(), work_mode="WFO")
+                    geofence=req.geofence, rules=rules.to_dict(), work_mode="WFO", province=req.province)
     svc.records.put_office(office, now=svc.now_iso(), actor=actor)
     logger.info("office saved", extra={"office_id": office.office_id, "timezone": rules.timezone})
     return OfficeOut(**office.model_dump())
@@ -168,7 +169,8 @@ def _validate_row(svc: Services, raw: object, offices: set[str],
     if problems:
         raise InvalidInput("The row is not valid", code="invalid_employee", details={"problems": problems})
     roles = sorted({"employee", *row.roles})
-    return (Employee(nip=row.nip, name=row.name, unit=row.unit or None, office_ids=row.office_ids,
+    return (Employee(nip=row.nip, name=row.name, unit=row.unit or None, group=row.group or None,
+                     office_ids=row.office_ids,
                      supervisor_nip=row.supervisor_nip or None, roles=roles, email=row.email or None),
             row.password)
 

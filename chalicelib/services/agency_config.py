@@ -20,25 +20,38 @@ from chalicelib.common.logs import logger
 from chalicelib.policy.calendar import DayStatus, WorkCalendar
 from chalicelib.policy.calendar_config import calendar_from_document, default_document
 from chalicelib.policy.events import default_events, events_from_document
+from chalicelib.policy.schedule import Schedules, parse_schedules
+from chalicelib.policy.schedule import default_document as default_schedules
 from chalicelib.policy.time_rules import LatenessTable
 from chalicelib.services import schemas as s
 from chalicelib.services.ports import AgencyConfigStore
 from chalicelib.services.records import StoredConfig
 
-CALENDAR, LATENESS, EVENTS = "calendar", "lateness", "events"
+CALENDAR, LATENESS, SCHEDULES, EVENTS = "calendar", "lateness", "schedules", "events"
 MAX_DOCUMENT_BYTES = 256 * 1024
+_BUILDERS: dict[str, Callable[[JsonObject], Any]] = {
+    CALENDAR: calendar_from_document, LATENESS: LatenessTable.from_dict, SCHEDULES: parse_schedules,
+    EVENTS: events_from_document}
+_DEFAULTS: dict[str, Callable[[], JsonObject]] = {
+    CALENDAR: default_document, LATENESS: lambda: LatenessTable().to_dict(), SCHEDULES: default_schedules,
+    EVENTS: default_events}
 
 
 def _build(kind: str, document: JsonObject) -> Any:
-    if kind == EVENTS:
-        return events_from_document(document)
-    return calendar_from_document(document) if kind == CALENDAR else LatenessTable.from_dict(document)
+    return _BUILDERS[kind](document)
 
 
 def default_document_of(kind: str) -> JsonObject:
-    if kind == EVENTS:
-        return default_events()
-    return default_document() if kind == CALENDAR else LatenessTable().to_dict()
+    return _DEFAULTS[kind]()
+
+
+def schedules(svc: Any) -> Schedules:
+    """The agency's current schedules (policy/schedule.py), through the cache when there is one."""
+    cache = getattr(svc, "policy_cache", None)
+    if cache is not None:
+        return cache.get(SCHEDULES)
+    stored = svc.records.agency_config(SCHEDULES)
+    return parse_schedules(stored.document if stored else default_schedules())
 
 
 class PolicyCache:
@@ -118,7 +131,8 @@ def get_lateness(svc: Any) -> s.LatenessConfig:
     return s.LatenessConfig.model_validate(_meta(LATENESS, svc.records.agency_config(LATENESS)))
 
 
-INVALID_CODE = {CALENDAR: "invalid_calendar", LATENESS: "invalid_lateness_table", EVENTS: "invalid_event"}
+INVALID_CODE = {CALENDAR: "invalid_calendar", LATENESS: "invalid_lateness_table", SCHEDULES: "invalid_schedules",
+                EVENTS: "invalid_event"}
 
 
 def _put(svc: Any, kind: str, version: int | None, document: JsonObject, actor: str,
@@ -128,7 +142,7 @@ def _put(svc: Any, kind: str, version: int | None, document: JsonObject, actor: 
         code = INVALID_CODE[kind]
         raise InvalidInput("The document is too large.", code=code, details={"problems": [
             problem("document", "too_large", bytes=size, max_bytes=MAX_DOCUMENT_BYTES)]})
-    _build(kind, document)  # invalid_calendar / invalid_lateness_table (422) before anything is written
+    _build(kind, document)  # invalid_calendar / _lateness_table / _schedules (422) before anything is written
     stored = svc.records.put_agency_config(kind, document, version, actor, svc.now_iso(), details=details)
     cache = getattr(svc, "policy_cache", None)
     if cache is not None:
@@ -144,3 +158,12 @@ def put_calendar(svc: Any, body: s.CalendarPut, actor: str) -> s.CalendarConfig:
 def put_lateness(svc: Any, body: s.LatenessPut, actor: str) -> s.LatenessConfig:
     doc = body.document.model_dump(mode="json")
     return s.LatenessConfig.model_validate(_put(svc, LATENESS, body.version, doc, actor))
+
+
+def get_schedules(svc: Any) -> s.SchedulesConfig:
+    return s.SchedulesConfig.model_validate(_meta(SCHEDULES, svc.records.agency_config(SCHEDULES)))
+
+
+def put_schedules(svc: Any, body: s.SchedulesPut, actor: str) -> s.SchedulesConfig:
+    doc = body.document.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return s.SchedulesConfig.model_validate(_put(svc, SCHEDULES, body.version, doc, actor))

@@ -33,8 +33,10 @@ from chalicelib.policy.signals import (
     device_signals,
     gps_signals,
 )
-from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import attempts, events, idempotency, sessions
+from chalicelib.policy.events import Event
+from chalicelib.policy.schedule import EffectiveDay
+from chalicelib.policy.time_rules import OfficeRules, parse_hhmm
+from chalicelib.services import attempts, events, idempotency, schedules, sessions
 from chalicelib.services.enrolment import employee, require_current
 from chalicelib.services.records import (
     CheckinRecord,
@@ -118,18 +120,21 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     verified, failure, taken = _verify(svc, nip, ctx, timer)
     alive = verified.liveness if verified else None
     with timer("geo"):
-        geo, office, sites, event_reasons = _locate(svc, ctx, req.location, at, req.type)
-    rules = OfficeRules.from_dict(office.rules)
-    local_date = rules.local_moment(at)[0].isoformat()
+        geo, office, sites, found = _locate(svc, ctx, req.location, at, req.type)
+    local_day = OfficeRules.from_dict(office.rules).local_moment(at)[0]
+    local_date = local_day.isoformat()
     with timer("storage"):
+        eff = schedules.effective(svc, ctx.employee, office, local_day)
         day = svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
                    *_capture(svc, ctx.session, taken, now, office.timezone, since=captured),
-                   *event_reasons, *(liveness.reasons(alive) if alive else []),
+                   *(e.reason() for e in found), *(liveness.reasons(alive) if alive else []),
                    *([offline.delayed_reason(captured, now)] if captured else [])]
     face = verified.match.to_dict() if verified else None
     decision = decide_checkin(
-        kind=req.type, now_utc=at, rules=rules, calendar=svc.calendar,
+        kind=req.type, now_utc=at, rules=events.with_window(_rules(eff, req.type, day), office.office_id, found, req.type),
+        calendar=svc.calendar,
+        day_status=eff.day_status, schedule=eff.reason_data(),
         face=FaceFailure(failure.code, failure.message) if failure else face,
         geo=geo, position=req.location, lateness=svc.lateness, signals=signals,
         max_position_age_s=svc.settings.max_position_age_s,
@@ -142,6 +147,14 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         svc.uploads.discard(ctx.session.keys)
     attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
+
+
+def _rules(eff: EffectiveDay, kind: str, day: DayRecord | None) -> OfficeRules:
+    """The effective day's times; a flexible day's check-out is judged from the day's check-in."""
+    if kind != "out":
+        return eff.rules
+    first_in = day.day.first_in if day else None
+    return eff.checkout_rules(parse_hhmm(first_in[:5]) if first_in else None)
 
 
 def _offline_moment(svc: Services, req: CheckinRequest, now: datetime) -> datetime | None:
@@ -256,18 +269,18 @@ def _folded(day: DayRecord | None, attempt: CheckinRecord, emp: Employee, office
 
 
 def _locate(svc: Services, ctx: Context, position: Position, now: datetime,
-            kind: str) -> tuple[GeoResult, Office, list[Site], list[JsonObject]]:
+            kind: str) -> tuple[GeoResult, Office, list[Site], list[Event]]:
     """Where the employee is among their offices (or, on an event day, the office's event: see
     services/events.py) and the personal sites valid on the first office's local date; the
-    matched site's office's time rules apply (the first office's otherwise), with the event's
-    check-in window if it sets one; and the reasons naming the day's events."""
+    matched site's office applies (the first office otherwise); and the day's events found (their
+    reasons, and the check-in window one may set)."""
     first_day = OfficeRules.from_dict(ctx.offices[0].rules).local_moment(now)[0]
     sites, found = events.event_sites(events.book(svc), ctx.offices,
                                       candidate_sites(ctx.offices, ctx.sites, first_day), now, kind)
     geo = locate(position, sites)
     matched = next((s.office_id for s in sites if s.site_id == geo.site_id), ctx.offices[0].office_id)
     office = next((o for o in ctx.offices if o.office_id == matched), ctx.offices[0])
-    return geo, events.with_window(office, found, kind), sites, [e.reason() for e in found]
+    return geo, office, sites, found
 
 
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,

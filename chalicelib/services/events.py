@@ -11,6 +11,7 @@ change.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -136,16 +137,15 @@ def event_sites(found_in: EventBook, offices: list[Office], sites: list[Site], a
     return out, found
 
 
-def with_window(office: Office, found: list[Event], kind: str) -> Office:
-    """The office with its event's check-in window for the day, if the event sets one."""
-    event = next((e for e in found if e.office_id == office.office_id and e.checkin_window), None)
+def with_window(rules: OfficeRules, office_id: str, found: list[Event], kind: str) -> OfficeRules:
+    """The day's rules (the effective schedule's) with the office's event check-in window, if the
+    event sets one and it fits those rules."""
+    event = next((e for e in found if e.office_id == office_id and e.checkin_window), None)
     if event is None or kind != "in":
-        return office
-    rules = {**office.rules, "checkin_window": list(event.checkin_window or ())}
+        return rules
     try:
-        OfficeRules.from_dict(rules)
-    except InvalidInput:  # the office's hours changed since: its own window, loudly
-        logger.error("event window no longer fits the office's rules", extra={
-            "office_id": office.office_id, "date": event.date})
-        return office
-    return office.model_copy(update={"rules": rules})
+        return replace(rules, checkin_window=tuple(event.checkin_window or ()))
+    except InvalidInput:  # the day's hours (a schedule, the office's rules) changed since: theirs, loudly
+        logger.error("event window no longer fits the day's rules", extra={
+            "office_id": office_id, "date": event.date})
+        return rules

@@ -6,6 +6,7 @@ export run writes new, write-once objects chained to the run before (each run is
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,8 +38,11 @@ from chalicelib.policy.export import (
     records_to_csv,
     run_id,
 )
+from chalicelib.policy.calendar import WORKING_DAY, DayStatus
+from chalicelib.policy.schedule import EffectiveDay, Schedules
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import notices, runs
+from chalicelib.services import notices, runs, schedules
+from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services import requests as staff_requests
 from chalicelib.services.queries import export_prefix
 from chalicelib.services.records import (
@@ -64,21 +68,21 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     found: list[AbsenceRecord] = []
     pending: list[tuple[EmployeeRef, str]] = []  # with the review id its supervisor decides
     local_date: date | None = None
+    document = agency_schedules(svc)
     for office in offices:
-        rules = OfficeRules.from_dict(office.rules)
-        if not window_closed(now, rules):
+        office_date, staff, days, waiting = _due(svc, office, employees, now, document)
+        if office_date is None:
             report["skipped_offices"].append({"office_id": office.office_id, "reason": "window_open"})
             continue
-        local_date = rules.local_moment(now)[0]
-        staff = [EmployeeRef(e.nip, e.name, e.supervisor_nip, office.office_id)
-                 for e in employees if e.office_ids[:1] == [office.office_id]]
-        office_found, office_pending, written, covered = _absentees_of(svc, office, local_date, staff)
+        local_date = office_date
+        office_found, office_pending, written, covered = _absentees_of(svc, office, local_date, staff, days)
         found += office_found
         pending += office_pending
         report["absent"] += written
         report["covered_by_request"] += covered
         report["offices"].append({"office_id": office.office_id, "date": local_date.isoformat(),
-                                  "staff": len(staff), "absent_new": written})
+                                  "staff": len(staff), "absent_new": written, "window_open": waiting,
+                                  "not_working": sum(not d.working for d in days.values())})
     report["pending_review"] = len(pending)
     by_nip = {e.nip: e for e in employees}
     in_zone = {o.office_id for o in offices}
@@ -92,7 +96,25 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     return report
 
 
-def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[EmployeeRef]
+def _due(svc: Services, office: Office, employees: list[Employee], now: datetime, document: Schedules
+         ) -> tuple[date | None, list[EmployeeRef], dict[str, EffectiveDay], int]:
+    """(the office's local date, or None while every window is open; the staff whose effective
+    day is a working day with its check-in window closed; every staff member's effective day;
+    how many windows are still open). An office without staff follows its own rules' window."""
+    rules = OfficeRules.from_dict(office.rules)
+    local_date, local_time = rules.local_moment(now)
+    members = [e for e in employees if e.office_ids[:1] == [office.office_id]]
+    days = {e.nip: schedules.effective(svc, e, office, local_date, document) for e in members}
+    open_ = {n for n, d in days.items() if local_time < d.rules.checkin_end}
+    if (not members and not window_closed(now, rules)) or (members and len(open_) == len(members)):
+        return None, [], days, len(open_)
+    staff = [EmployeeRef(e.nip, e.name, e.supervisor_nip, office.office_id)
+             for e in members if e.nip not in open_ and days[e.nip].working]
+    return local_date, staff, days, len(open_)
+
+
+def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[EmployeeRef],
+                  effective: dict[str, EffectiveDay] | None = None,
                   ) -> tuple[list[AbsenceRecord], list[tuple[EmployeeRef, str]], int, int]:
     """Who of the office's staff is absent, whose day waits for a review, how many absence marks
     were new, and how many days an approved request covered instead (excused, on_leave,
@@ -101,9 +123,12 @@ def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[E
     marker keeps it once-only."""
     days = {d.nip: d for d in svc.records.days_on(local_date.isoformat())}
     attended, pending = split_for_absence((nip, d.day) for nip, d in days.items())
-    missing = find_absentees(local_date=local_date, employees=staff, accepted_checkin_nips=attended,
-                             day_status=svc.calendar.day_status(local_date), excused_nips=pending,
-                             lateness=svc.lateness)
+    # ``staff`` holds only those whose effective day is a working day (their schedule's weekdays,
+    # their office's province's regional holidays): their reasons name the schedule applied
+    status = DayStatus(True, WORKING_DAY) if effective is not None else svc.calendar.day_status(local_date)
+    missing = [replace(r, reasons=[*r.reasons, effective[r.nip].reason_data()]) if effective else r
+               for r in find_absentees(local_date=local_date, employees=staff, accepted_checkin_nips=attended,
+                                       day_status=status, excused_nips=pending, lateness=svc.lateness)]
     approved = staff_requests.approved_on(svc, local_date.isoformat()) if missing else {}
     found = [r for r in missing if r.nip not in approved]
     now = svc.now_iso()

@@ -18,7 +18,8 @@ from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
 from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
 from chalicelib.policy.time_rules import local_moment
-from chalicelib.services import discipline, runs
+from chalicelib.services import discipline, runs, schedules
+from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
 from chalicelib.services.records import AuditEntry, Employee, utc_iso
 from chalicelib.services.schemas import RecapFile, RecapList, RecapRun
@@ -77,18 +78,41 @@ def _input(svc: Services, e: Employee, first: date, through: date, working: tupl
                              run_working_days=run_working)
 
 
+WorkingDays = tuple[tuple[date, ...], tuple[date, ...], tuple[date, ...]]
+
+
+def _working_days_of(svc: Services, first: date, through: date) -> Callable[[Employee], WorkingDays]:
+    """``employee -> (working days of the month, of the year so far, since run_start)`` of their
+    effective schedule, memoised per schedule key (office, unit, group)."""
+    offices = {o.office_id: o for o in svc.records.offices()}
+    document = agency_schedules(svc)
+    memo: dict[tuple[str | None, str | None, str | None], WorkingDays] = {}
+
+    def of(e: Employee) -> WorkingDays:
+        office = offices.get(e.office_ids[0]) if e.office_ids else None
+        key = (office.office_id if office else None, e.unit, e.group)
+        if through < first:
+            return (), (), ()
+        if key not in memo:
+            run = schedules.working_days(svc, e, office, run_start(first), through, document)
+            year_start = first.replace(month=1, day=1)
+            memo[key] = (tuple(d for d in run if d >= first), tuple(d for d in run if d >= year_start), run)
+        return memo[key]
+    return of
+
+
 def compute(svc: Services, first: date, through: date,
             progress: Progress | None = None) -> list[policy.EmployeeRecap]:
-    """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each)."""
-    working = tuple(svc.calendar.working_days(first, through)) if through >= first else ()
-    year_working = tuple(svc.calendar.working_days(first.replace(month=1, day=1), through)) \
-        if through >= first else ()
-    run_working = tuple(svc.calendar.working_days(run_start(first), through)) if through >= first else ()
+    """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each).
+    Each one's working days are those of their effective schedule (services/schedules.py) at
+    their first office, computed once per (office, unit, group)."""
     staff = sorted(svc.records.employees(), key=lambda e: e.nip)
+    working_of = _working_days_of(svc, first, through)
     out: list[policy.EmployeeRecap] = []
     if progress:
         progress(0, len(staff))
     for e in staff:
+        working, year_working, run_working = working_of(e)
         out.append(policy.recap_employee(_input(svc, e, first, through, working, year_working, run_working),
                                          svc.lateness))
         if progress:

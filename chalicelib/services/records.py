@@ -31,6 +31,7 @@ class Office(Record):
     geofence: JsonObject  # parsed by geo.parse_geofence
     rules: JsonObject  # parsed by policy.OfficeRules.from_dict
     work_mode: str = "WFO"
+    province: str | None = None  # BPS two-digit code ("51" Bali): its regional holidays are not working days
 
 
 PENDING_APPROVAL, APPROVED = "pending_approval", "approved"
@@ -40,6 +41,7 @@ class Employee(Record):
     nip: str
     name: str
     unit: str | None = None
+    group: str | None = None  # employee group (e.g. "guru"): schedules may apply to it
     office_ids: list[str] = Field(default_factory=list)
     supervisor_nip: str | None = None
     roles: list[str] = Field(default_factory=lambda: ["employee"])

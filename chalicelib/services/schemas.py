@@ -32,6 +32,7 @@ from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import Position, geofence_to_dict, parse_geofence, parse_position
 from chalicelib.services.records import FaceEvidence, GeoEvidence, PositionEvidence
 from chalicelib.policy.login import username_problem
+from chalicelib.policy.schedule import PROVINCES
 from chalicelib.policy.time_rules import OfficeRules
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -157,8 +158,11 @@ class OfficeRequest(Request):
     work_start: str | None = Field(default=None, max_length=16)
     work_end: str | None = Field(default=None, max_length=16)
     checkout_window: Window | None = None
+    province: str | None = Field(default=None, description="two-digit BPS province code (\"51\" Bali): its "
+                                 "regional holidays are not working days for the office's staff")
     error_codes: ClassVar[dict[str, str]] = {
         "office_id": "invalid_office", "name": "invalid_office", "geofence": "invalid_geofence",
+        "province": "invalid_office",
         "timezone": "invalid_time_rules", "checkin_window": "invalid_time_rules",
         "work_start": "invalid_time_rules", "work_end": "invalid_time_rules",
         "checkout_window": "invalid_time_rules"}
@@ -168,6 +172,10 @@ class OfficeRequest(Request):
         if not self.name.strip():
             raise InvalidInput("The office is not valid", code="invalid_office", details={
                 "problems": [{"field": "name", "code": "required", "message": "name is blank"}]})
+        if self.province is not None and self.province not in PROVINCES:
+            raise InvalidInput("The office is not valid", code="invalid_office", details={
+                "problems": [{"field": "province", "code": "unknown_province",
+                              "message": "not a two-digit BPS province code", "value": self.province[:8]}]})
         return self
 
     def rules(self) -> OfficeRules:
@@ -184,6 +192,7 @@ class OfficeOut(Response):
     geofence: GeofenceOut
     rules: JsonObject
     work_mode: str = "WFO"
+    province: str | None = None
 
 
 # --- employees --------------------------------------------------------------------------------
@@ -195,6 +204,8 @@ class EmployeeRow(Request):
     nip: str = Field(max_length=32, description="18-digit NIP (checked: birth date, appointment, sex digit)")
     name: str = Field(default="", max_length=200)
     unit: str | None = Field(default=None, max_length=200)
+    group: str | None = Field(default=None, max_length=200, description="employee group (e.g. guru): "
+                              "schedules may apply to it (CSV column group or kelompok)")
     office_ids: list[str] = Field(default_factory=list, max_length=20)
     supervisor_nip: str | None = Field(default=None, max_length=32)
     roles: list[Literal["employee", "supervisor", "admin", "auditor"]] = Field(
@@ -967,8 +978,75 @@ class LatenessPut(Request):
                                              "document": "invalid_lateness_table"}
 
 
+HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+HHMM = Annotated[str, Field(pattern=HHMM_PATTERN)]
+HHMMPair = Annotated[list[HHMM], Field(min_length=2, max_length=2, description="[start, end), local HH:MM")]
+
+
+class DayHoursIn(Request):
+    start: HHMM
+    end: HHMM
+    break_minutes: int | None = Field(default=None, ge=0, le=600,
+                                      description="unpaid; absent: 60, 90 on Friday")
+
+
+ScheduleHours = Annotated[dict[str, DayHoursIn], Field(
+    max_length=8, description="\"default\" for every working weekday, \"0\" (Monday) .. \"6\" (Sunday) for one")]
+
+
+class AppliesTo(Request):
+    office_ids: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=500)
+    units: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=500)
+    groups: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=500)
+
+
+class ScheduleVariant(Request):
+    id: str = Field(pattern=ID_PATTERN, max_length=64)
+    name: str = Field(min_length=1, max_length=120)
+    valid_from: str = Field(pattern=DATE_PATTERN, description="first day, inclusive")
+    valid_to: str = Field(pattern=DATE_PATTERN, description="last day, inclusive")
+    hours: ScheduleHours
+    checkin_window: HHMMPair | None = None
+    checkout_window: HHMMPair | None = None
+
+
+class FlexibleStart(Request):
+    start_window: HHMMPair = Field(description="the check-in may come in it; lateness counts past its end")
+
+
+class ScheduleIn(Request):
+    id: str = Field(pattern=ID_PATTERN, max_length=64)
+    name: str = Field(min_length=1, max_length=120)
+    applies_to: AppliesTo = Field(default_factory=AppliesTo, description="all empty: agency-wide; "
+                                  "precedence group > unit > office > agency-wide")
+    valid_from: str | None = Field(default=None, pattern=DATE_PATTERN, description="inclusive; null: open")
+    valid_to: str | None = Field(default=None, pattern=DATE_PATTERN, description="inclusive; null: open")
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4],
+                                                              min_length=1, max_length=7)
+    hours: ScheduleHours | None = Field(default=None, description="absent: the national 07:30-16:00, "
+                                        "Friday 07:30-16:30")
+    checkin_window: HHMMPair = Field(default_factory=lambda: ["06:00", "10:00"])
+    checkout_window: HHMMPair = Field(default_factory=lambda: ["15:00", "20:00"])
+    flexible: FlexibleStart | None = None
+    variants: list[ScheduleVariant] = Field(default_factory=list, max_length=40)
+    seasonal: bool = Field(default=True, description="the document's seasons (Ramadan) apply")
+
+
+class SchedulesDocument(Request):
+    schedules: list[ScheduleIn] = Field(default_factory=list, max_length=200)
+    seasons: list[ScheduleVariant] = Field(default_factory=list, max_length=40,
+                                           description="agency-wide date ranges (Ramadan) for every seasonal schedule")
+    source: str = Field(default="agency", max_length=120)
+
+
+class SchedulesPut(Request):
+    version: int | None = Field(default=None, ge=1, description="the version read; null to create the first")
+    document: SchedulesDocument
+    error_codes: ClassVar[dict[str, str]] = {"version": "invalid_schedules", "document": "invalid_schedules"}
+
+
 class ConfigMeta(Response):
-    kind: Literal["calendar", "lateness"]
+    kind: Literal["calendar", "lateness", "schedules"]
     version: int | None = Field(description="null: nothing stored, the defaults apply; send it back on PUT")
     stored: bool
     updated_at: str | None = None
@@ -1026,3 +1104,6 @@ class EventQuery(Query):
     start: Day | None = Field(default=None, alias="from", description="from this date (inclusive)")
     error_codes: ClassVar[dict[str, str]] = {"office_id": "invalid_event", "from": "invalid_date",
                                              "start": "invalid_date"}
+
+class SchedulesConfig(ConfigMeta):
+    document: SchedulesDocument

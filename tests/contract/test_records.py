@@ -148,6 +148,18 @@ def test_offices_are_put_read_and_listed_by_id(records):
     assert [o.office_id for o in records.offices()] == ["kanwil-bali", "kanwil-ntb"]
 
 
+def test_an_office_province_and_an_employee_group_are_kept(records):
+    # Given an office in Bali (51) and a teacher working there
+    records.put_office(office(province="51"), T0)
+    records.put_employee(employee(group="guru"), T0)
+    # Then both read back, and clearing them clears them
+    assert records.get_office("kanwil-bali").province == "51"
+    assert records.get_employee(AYU).group == "guru"
+    records.put_office(office(), T1)
+    records.put_employee(employee(), T1)
+    assert (records.get_office("kanwil-bali").province, records.get_employee(AYU).group) == (None, None)
+
+
 # --- employees -----------------------------------------------------------------------------------
 def test_employee_upsert_keeps_enrolment_and_created_at(backend):
     records = backend.records
@@ -894,9 +906,9 @@ def test_an_import_is_audited_with_the_fields_before_and_after_never_a_password(
     # Then
     created, updated = records.audit_trail(AYU)
     assert (created.action, created.actor, created.before) == ("employee_created", "admin", None)
-    assert created.details == {"changed": ["email", "name", "office_ids", "roles", "supervisor_nip", "unit"],
-                               "password_set": True}
-    assert created.after == {"name": "Ayu Lestari", "unit": None, "office_ids": ["kanwil-bali"],
+    assert created.details == {"changed": ["email", "group", "name", "office_ids", "roles", "supervisor_nip",
+                                           "unit"], "password_set": True}
+    assert created.after == {"name": "Ayu Lestari", "unit": None, "group": None, "office_ids": ["kanwil-bali"],
                              "supervisor_nip": SUP, "roles": ["employee"], "email": None}
     assert updated.action == "employee_updated"
     assert updated.details == {"changed": ["roles", "supervisor_nip"], "password_set": False}

@@ -38,6 +38,7 @@ class OfficeModel(_Base):
     geofence = JSONAttribute()
     rules = JSONAttribute()
     work_mode = UnicodeAttribute(default="WFO")
+    province = UnicodeAttribute(null=True)  # BPS two-digit code: its regional holidays apply
     agency_id = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -58,6 +59,7 @@ class EmployeeModel(_Base):
     nip = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     unit = UnicodeAttribute(null=True)
+    group = UnicodeAttribute(null=True)  # employee group (teachers, shift workers): its schedule
     office_ids = ListAttribute(of=UnicodeAttribute, default=list)
     supervisor_nip = UnicodeAttribute(null=True)
     roles = UnicodeSetAttribute(default=set)

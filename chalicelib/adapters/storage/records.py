@@ -142,7 +142,7 @@ class DynamoRecords:
                      else OfficeModel.updated_at == old.updated_at)
         m = OfficeModel(office.office_id, name=office.name, timezone=office.timezone, geofence=office.geofence,
                         rules=office.rules, work_mode=office.work_mode, agency_id=self._agency,
-                        updated_at=now)
+                        updated_at=now, province=office.province)
         entry = _audit(None, "office_created" if old is None else "office_replaced", actor, {}, now,
                        subject=audit.office_subject(office.office_id),
                        before=audit.office_state(_office(old) if old else None), after=audit.office_state(office))
@@ -194,6 +194,7 @@ class DynamoRecords:
         m = stored or EmployeeModel(employee.nip, created_at=now, agency_id=self._agency)
         m.name = employee.name
         m.unit = employee.unit
+        m.group = employee.group
         m.office_ids = list(employee.office_ids)
         m.supervisor_nip = employee.supervisor_nip or None
         m.roles = set(employee.roles)
@@ -651,11 +652,11 @@ def _config(m: AgencyConfigModel) -> StoredConfig:
 
 def _office(m: OfficeModel) -> Office:
     return Office(office_id=m.office_id, name=m.name, timezone=m.timezone, geofence=m.geofence,
-                  rules=m.rules, work_mode=m.work_mode)
+                  rules=m.rules, work_mode=m.work_mode, province=m.province)
 
 
 def _employee(m: EmployeeModel) -> Employee:
-    return Employee(nip=m.nip, name=m.name, unit=m.unit, office_ids=list(m.office_ids or []),
+    return Employee(nip=m.nip, name=m.name, unit=m.unit, group=m.group, office_ids=list(m.office_ids or []),
                     supervisor_nip=m.supervisor_nip, roles=sorted(m.roles or []), email=m.email,
                     enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at, device_id=m.device_id,
                     enrolment_status=m.enrolment_status, enrolment_id=m.enrolment_id)
