@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -464,6 +464,13 @@ class DynamoRecords:
         """Every employee's day on ``local_date``, by NIP."""
         return [_day_record(m) for m in self._items_on(local_date, "day")]
 
+    def days_of(self, nips: Sequence[str], dates: Sequence[str]) -> list[DayRecord]:
+        """BatchGetItem on the table's own keys (100 a request, PynamoDB resending unprocessed
+        keys): O(result) on DynamoDB and on moto alike, spread over the NIP partitions."""
+        keys = {(n, f"DAY#{d}") for n in nips for d in dates}
+        found = [_day_record(m) for m in AttendanceModel.batch_get(keys)] if keys else []
+        return sorted(found, key=lambda d: (d.nip, d.date))
+
     def checkins_on(self, local_date: str) -> list[CheckinRecord]:
         """Every attempt on ``local_date``, by NIP then instant."""
         return [CheckinRecord.model_validate(m.data) for m in self._items_on(local_date, "checkin")]
@@ -564,6 +571,11 @@ class DynamoRecords:
         q = RequestModel.by_status.query(
             status, RequestModel.start_date <= on if on else None,
             filter_condition=RequestModel.end_date >= on if on else None)
+        return _by_start(_request(m) for m in q)
+
+    def requests_overlapping(self, status: str, start: str, end: str) -> list[RequestRecord]:
+        q = RequestModel.by_status.query(status, RequestModel.start_date <= end,
+                                         filter_condition=RequestModel.end_date >= start)
         return _by_start(_request(m) for m in q)
 
     def decide_request(self, request: RequestRecord, action: str, actor: str, now: str,
