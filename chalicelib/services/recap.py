@@ -16,9 +16,9 @@ from chalicelib.common.resources import ZONES
 from chalicelib.policy import recap as policy
 from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
-from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
 from chalicelib.policy.time_rules import local_moment
 from chalicelib.services import discipline, runs
+from chalicelib.services import recap_input as reading
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
 from chalicelib.services.records import AuditEntry, Employee, utc_iso
 from chalicelib.services.schemas import RecapFile, RecapList, RecapRun
@@ -57,13 +57,8 @@ def period(svc: Services, month: str) -> tuple[date, date]:
     return first, min(last, ended)
 
 
-def _input(svc: Services, e: Employee, first: date, through: date, working: tuple[date, ...],
-           year_working: tuple[date, ...]) -> policy.MonthInput:
-    year_start = first.replace(month=1, day=1)
-    stored: dict[str, Day] = {d.date: d.day for d in svc.records.days_between(
-        e.nip, year_start.isoformat(), through.isoformat())} if through >= first else {}
-    excusing = frozenset(r.request_id for r in svc.records.requests_of(e.nip, first.isoformat(), through.isoformat())
-                         if r.status == APPROVED and DAY_STATUS_OF.get(r.type)) if through >= first else frozenset()
+def _input(e: Employee, first: date, stored: dict[str, Day], working: tuple[date, ...],
+           year_working: tuple[date, ...], excusing: frozenset[str]) -> policy.MonthInput:
     month_days = {d: day for d, day in stored.items() if d >= first.isoformat()}
     return policy.MonthInput(person=policy.Person(e.nip, e.name, e.unit), days=month_days, working_days=working,
                              excusing=excusing, year_days=stored, year_working_days=year_working)
@@ -71,7 +66,8 @@ def _input(svc: Services, e: Employee, first: date, through: date, working: tupl
 
 def compute(svc: Services, first: date, through: date,
             progress: Progress | None = None) -> list[policy.EmployeeRecap]:
-    """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each)."""
+    """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each),
+    read in blocks of employees (``recap_input``: a few batched reads, not a query per employee)."""
     working = tuple(svc.calendar.working_days(first, through)) if through >= first else ()
     year_working = tuple(svc.calendar.working_days(first.replace(month=1, day=1), through)) \
         if through >= first else ()
@@ -79,8 +75,15 @@ def compute(svc: Services, first: date, through: date,
     out: list[policy.EmployeeRecap] = []
     if progress:
         progress(0, len(staff))
-    for e in staff:
-        out.append(policy.recap_employee(_input(svc, e, first, through, working, year_working), svc.lateness))
+    if through >= first:
+        excused = reading.excuses(svc, first, through)
+        earlier = reading.earlier_absences(svc, first, lambda m: recap_prefix(svc, m))
+        read = reading.stored_days(svc, staff, first, through, earlier)
+    else:  # nothing counted yet: nothing to read
+        excused, read = {}, ((e, {}) for e in staff)
+    for e, stored in read:
+        m = _input(e, first, stored, working, year_working, excused.get(e.nip, frozenset()))
+        out.append(policy.recap_employee(m, svc.lateness))
         if progress:
             progress(len(out), len(staff))
     return out

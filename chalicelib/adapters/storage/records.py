@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
+from chalicelib.adapters.storage import batch_days
 from chalicelib.adapters.storage.models import (
     AgencyConfigModel,
     AttendanceModel,
@@ -465,10 +466,10 @@ class DynamoRecords:
         return [_day_record(m) for m in self._items_on(local_date, "day")]
 
     def days_of(self, nips: Sequence[str], dates: Sequence[str]) -> list[DayRecord]:
-        """BatchGetItem on the table's own keys (100 a request, PynamoDB resending unprocessed
-        keys): O(result) on DynamoDB and on moto alike, spread over the NIP partitions."""
-        keys = {(n, f"DAY#{d}") for n in nips for d in dates}
-        found = [_day_record(m) for m in AttendanceModel.batch_get(keys)] if keys else []
+        """BatchGetItem on the table's own keys (``batch_days``): O(result) on DynamoDB and on moto
+        alike (no index, no Query), the keys spread over the NIP partitions."""
+        keys = sorted({(n, d) for n in nips for d in dates})
+        found = batch_days.read(self._conn.client, AttendanceModel.Meta.table_name, keys) if keys else []
         return sorted(found, key=lambda d: (d.nip, d.date))
 
     def checkins_on(self, local_date: str) -> list[CheckinRecord]:
