@@ -78,7 +78,7 @@ def compute(svc: Services, first: date, through: date,
     if through >= first:
         excused = reading.excuses(svc, first, through)
         earlier = reading.earlier_absences(svc, first, lambda m: recap_prefix(svc, m))
-        read = reading.stored_days(svc, staff, first, through, earlier)
+        read = reading.stored_days(svc, staff, working, earlier)
     else:  # nothing counted yet: nothing to read
         excused, read = {}, ((e, {}) for e in staff)
     for e, stored in read:

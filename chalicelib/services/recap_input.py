@@ -27,7 +27,7 @@ from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
 from chalicelib.services.records import Employee
 from chalicelib.wiring import Services
 
-BLOCK = 200  # employees read together: 200 x 31 dates = 62 BatchGetItem requests
+BLOCK = 200  # employees read together: 200 x 22 working days = 44 BatchGetItem requests
 ABSENCE_CODES = ("absent", "review_rejected")  # the cut reasons of an unexcused absence day
 RECAP_FILE = "recap.csv"
 
@@ -38,12 +38,8 @@ class Earlier:
     recaps, and the dates of the months that have no complete recap (read from the records)."""
 
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    unread: tuple[date, ...] = ()
+    unread: tuple[date, ...] = ()  # their working days
     from_recaps: tuple[str, ...] = ()  # the months (YYYY-MM) taken from a recap run
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(n) for n in range((end - start).days + 1)]
 
 
 def _month_end(first: date) -> date:
@@ -82,7 +78,7 @@ def earlier_absences(svc: Services, first: date, prefix_of: Callable[[date], str
         last = _month_end(month)
         key = _complete_run(svc, prefix_of(month), last)
         if key is None:
-            unread.extend(_days(month, last))
+            unread.extend(svc.calendar.working_days(month, last))
         else:
             taken.append(month.isoformat()[:7])
             for nip, dates in _absences_in(svc.exports.get(key)).items():
@@ -100,16 +96,17 @@ def excuses(svc: Services, first: date, through: date) -> dict[str, frozenset[st
     return {n: frozenset(ids) for n, ids in found.items()}
 
 
-def stored_days(svc: Services, staff: Sequence[Employee], first: date, through: date,
+def stored_days(svc: Services, staff: Sequence[Employee], dates: Sequence[date],
                 earlier: Earlier) -> Iterator[tuple[Employee, dict[str, Day]]]:
-    """Each employee of ``staff`` in order with the days the recap needs, by ISO date: the
-    period's stored days (every calendar date: whatever the employee's schedule), the unread
-    earlier months' stored days, and an absent day for each earlier absence a recap reported."""
-    dates = [d.isoformat() for d in (*earlier.unread, *_days(first, through))]
+    """Each employee of ``staff`` in order with the days the recap needs, by ISO date: their
+    stored days on ``dates`` (the period's working days: with schedules per employee, the union of
+    everyone's), on the unread earlier months' working days, and an absent day for each earlier
+    absence a recap reported. Only the days on working days count, so only those are read."""
+    keys = sorted({d.isoformat() for d in (*earlier.unread, *dates)})
     for at in range(0, len(staff), BLOCK):
         block = staff[at:at + BLOCK]
         read: dict[str, dict[str, Day]] = defaultdict(dict)
-        for rec in svc.records.days_of([e.nip for e in block], dates):
+        for rec in svc.records.days_of([e.nip for e in block], keys):
             read[rec.nip][rec.date] = rec.day
         for e in block:
             days = {d: Day(status=ABSENT) for d in earlier.absent.get(e.nip, ())}

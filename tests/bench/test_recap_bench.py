@@ -18,9 +18,9 @@ def test_the_recap_bench_runs_small_and_reports_its_figures():
     assert out["employees"] == 50 and out["working_days"] == 22
     assert out["seconds"] > 0 and out["peak_memory_mb"] > 0
     # And the reads do not grow per employee: one scan of the staff, one query of the approved
-    # requests, the month's 50 x 30 days by key in 15 BatchGetItem of 100, no Query per employee
+    # requests, the month's 50 x 22 working days by key in 11 BatchGetItem of 100, no Query per employee
     ops = out["dynamodb_calls_by_operation"]
-    assert ops["Scan"] == 1 and ops["Query:by_status"] == 1 and ops["BatchGetItem"] == 15
+    assert ops["Scan"] == 1 and ops["Query:by_status"] == 1 and ops["BatchGetItem"] == 11
     assert "Query" not in ops and "Query:by_employee" not in ops
     # and the year's earlier months come from their recap runs (one listing, manifest and CSV each)
     assert len(out["earlier_recaps"]) == 8 and out["s3_calls_by_operation"]["ListObjectsV2"] >= 8
