@@ -42,6 +42,8 @@ def test_items_read_the_same_with_and_without_the_fast_path(client, monkeypatch)
     # When the fast path is installed (undone after the test)
     monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
     monkeypatch.setattr(DynamoResult, "_hadir_fast_json", False, raising=False)
+    from moto.dynamodb.responses import DynamoHandler
+    monkeypatch.setattr(DynamoHandler, "batch_get_item", DynamoHandler.batch_get_item)
     fast_moto.install()
     fast_moto.install()  # idempotent
     # Then every read returns the same items, the binary one as bytes
@@ -50,3 +52,11 @@ def test_items_read_the_same_with_and_without_the_fast_path(client, monkeypatch)
     # and a missing item is still no Item, and no page key is a null
     assert "Item" not in client.get_item(TableName="t", Key={"pk": {"S": "zz"}, "sk": {"S": "x"}})
     assert "LastEvaluatedKey" not in client.scan(TableName="t")
+    # and BatchGetItem still refuses duplicates and more than 100 keys as moto does
+    key = {"pk": {"S": "a"}, "sk": ITEM["sk"]}
+    for keys in ([key, key], [{"pk": {"S": str(i)}, "sk": {"S": "x"}} for i in range(101)]):
+        with pytest.raises(client.exceptions.ClientError) as exc:
+            client.batch_get_item(RequestItems={"t": {"Keys": keys}})
+        assert exc.value.response["Error"]["Code"] == "ValidationException"
+    both = client.batch_get_item(RequestItems={"t": {"Keys": [key, {"pk": {"S": "b"}, "sk": {"S": "x"}}]}})
+    assert sorted(i["pk"]["S"] for i in both["Responses"]["t"]) == ["a", "b"] and not both["UnprocessedKeys"]
