@@ -1,14 +1,24 @@
-"""The monthly recap at an agency's size: N employees x a month's working days of day records in
-moto (in-process ``mock_aws``, seeded by batch writes), then the recap produced through the
-service (``chalicelib.services.recap.write_recap``: the same code as ``POST /admin/recaps`` and
-``python -m admin recap``), its progress streamed to stderr every tenth of the staff.
+"""The monthly recap at an agency's size, on the local stack's way of running: a moto server on
+loopback (``ThreadedMotoServer``, as ``python -m local.stack`` runs it), the ``local`` stage's
+settings, N employees x a month's day records seeded by BatchWriteItem, then the recap produced
+through the service (``chalicelib.services.recap.write_recap``: the same code as ``POST
+/admin/recaps`` and ``python -m admin recap``), its progress streamed to stderr every tenth of the
+staff. The process (client and moto server threads) is pinned to one core (``--cpu``, default 0;
+``--cpu -1`` leaves it unpinned).
 
-    .venv/bin/python -m bench.recap [--employees 7000] [--month 2026-09]
+    .venv/bin/python -m bench.recap [--employees 7000] [--month 2026-09] [--no-earlier-recaps]
+
+Before the timed recap (and outside it) the year's earlier months get complete recap runs as
+each month's end would have left them (``seed_earlier_recaps``), so the PP 94/2021 count comes
+from those runs as in production; ``--no-earlier-recaps`` times the fallback that reads their
+day records instead (every date of January to August: many more keys).
 
 The last stdout line is one JSON object: ``employees``, ``working_days``, ``seconds`` (the recap
-only, seeding excluded), ``peak_memory_mb`` (the process's peak RSS, which includes moto's
-in-process copy of every item), ``rss_before_recap_mb``, ``dynamodb_calls`` (by operation) and
-the recap's file sizes. Figures and the machine: bench/RESULTS-recap.md.
+only, seeding excluded; wall clock), ``cpu_seconds`` (the process's CPU time over the recap:
+client and moto server threads, what a shared core's load does not inflate), ``peak_memory_mb`` (the process's peak RSS, which includes the moto
+server's copy of every item), ``rss_before_recap_mb``, ``dynamodb_calls`` (by operation, with
+their seconds), ``s3_calls`` and the recap's file sizes. Figures and the machine:
+bench/RESULTS-recap.md.
 """
 from __future__ import annotations
 
@@ -29,29 +39,42 @@ UNITS = 50  # units of the agency: the staff spread evenly
 SEEDED_AT = "2026-01-01T00:00:00Z"
 
 
-def stage_env() -> None:
-    """The ``test`` stage's settings, every AWS call in the process's moto (no endpoint)."""
-    cfg = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    os.environ.update({**cfg.get("environment_variables", {}), **cfg["stages"]["test"]["environment_variables"]})
-    for k in ("AWS_ENDPOINT_URL", "HADIR_AWS_ENDPOINT_URL", "HADIR_NOW"):
-        os.environ.pop(k, None)
+def start_moto() -> tuple[object, str]:
+    """A moto server on loopback, a free port, as the local stack runs it."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from local import fast_moto
+    fast_moto.install()  # as local.stack does: DynamoDB items written as JSON, not member by member
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def stage_env(moto_url: str) -> None:
+    """The ``local`` stage's settings (local.stack's), every AWS call to the moto server."""
+    from local.stack import stage_env as local_env
+    os.environ.update(local_env(moto_url, None))
+    os.environ.pop("HADIR_NOW", None)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
 
-def count_dynamodb_calls() -> tuple[Counter, Counter]:
-    """Every botocore call to DynamoDB (boto3's and PynamoDB's): (calls, seconds) by operation
-    (with each Query named by its index: ``Query:by_employee``)."""
+def count_calls() -> tuple[Counter, Counter]:
+    """Every botocore call (boto3's and PynamoDB's): (calls, seconds) by ``service:operation``
+    (with each Query named by its index: ``dynamodb:Query:by_status``)."""
     import botocore.client
     calls: Counter = Counter()
     spent: Counter = Counter()
     original = botocore.client.BaseClient._make_api_call
 
     def counted(self, operation_name, api_params):
-        if self.meta.service_model.service_name != "dynamodb":
-            return original(self, operation_name, api_params)
-        name = operation_name + (f":{api_params['IndexName']}" if api_params.get("IndexName") else "")
+        name = f"{self.meta.service_model.service_name}:{operation_name}" + (
+            f":{api_params['IndexName']}" if api_params.get("IndexName") else "")
         t = time.perf_counter()
         try:
             return original(self, operation_name, api_params)
@@ -81,80 +104,163 @@ def day_of(k: int, i: int, office: str):
                checkin_ids=(f"c{k}-{i}",))
 
 
-def seed(employees: int, days: list[date], agency: str) -> None:
-    from chalicelib.adapters.storage.models import AttendanceModel, EmployeeModel
+def _write_all(client, table: str, items) -> None:
+    """BatchWriteItem, 25 items a request, unprocessed items resent."""
+    chunk: list[dict] = []
+
+    def flush() -> None:
+        pending = {table: chunk}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        chunk.clear()
+
+    for item in items:
+        chunk.append({"PutRequest": {"Item": item}})
+        if len(chunk) == 25:
+            flush()
+    if chunk:
+        flush()
+
+
+def seed_staff(client, employees: int, agency: str) -> None:
+    from chalicelib.adapters.storage.models import EmployeeModel
+    _write_all(client, EmployeeModel.Meta.table_name, (
+        EmployeeModel(nip(k), name=f"Pegawai {k}", unit=f"Unit {k % UNITS:02d}", office_ids=["denpasar"],
+                      agency_id=agency, created_at=SEEDED_AT, version=1).serialize() for k in range(employees)))
+
+
+def seed_days(client, employees: int, days: list[date], agency: str) -> None:
+    from chalicelib.adapters.storage.models import AttendanceModel
     from chalicelib.policy.day import day_to_dict
-    with EmployeeModel.batch_write() as batch:
+
+    def items():
         for k in range(employees):
-            batch.save(EmployeeModel(nip(k), name=f"Pegawai {k}", unit=f"Unit {k % UNITS:02d}",
-                                     office_ids=["denpasar"], agency_id=agency, created_at=SEEDED_AT))
-    with AttendanceModel.batch_write() as batch:
-        for k in range(employees):
+            n = nip(k)
             for i, d in enumerate(days):
-                day, n = day_of(k, i, "denpasar"), nip(k)
-                batch.save(AttendanceModel(n, f"DAY#{d.isoformat()}", nip_sk=f"{n}#DAY#{d.isoformat()}",
-                                           local_date=d.isoformat(), item_type="day", office_id="denpasar",
-                                           agency_id=agency, status=day.status, data=day_to_dict(day),
-                                           created_at=SEEDED_AT))
+                day = day_of(k, i, "denpasar")
+                yield AttendanceModel(n, f"DAY#{d.isoformat()}", nip_sk=f"{n}#DAY#{d.isoformat()}",
+                                      local_date=d.isoformat(), item_type="day", office_id="denpasar",
+                                      agency_id=agency, status=day.status, data=day_to_dict(day),
+                                      created_at=SEEDED_AT, version=1).serialize()
+    _write_all(client, AttendanceModel.Meta.table_name, items())
+
+
+def seed_earlier_recaps(svc, employees: int, first: date) -> list[str]:
+    """The year's earlier months (and the December before) as complete recap runs (what each month-end recap left):
+    recap.csv with the recap's columns, every employee a row, an unexcused absence now and then
+    in the cut reasons; manifest.json through the month's last day. Written straight to the
+    exports bucket (making them through write_recap would read 8 months of keys first)."""
+    import hashlib
+
+    from chalicelib.policy import recap as policy
+    from chalicelib.policy.export import table_to_csv
+    from chalicelib.services.recap import recap_prefix
+    columns = policy.recap_columns(svc.lateness)
+    made = []
+    months = [date(first.year - 1, 12, 1)] + [date(first.year, m, 1) for m in range(1, first.month)]
+    for start in months:  # from the December before: a run of consecutive absence may begin there
+        m = start.month
+        last = date.fromordinal(date(start.year + m // 12, m % 12 + 1, 1).toordinal() - 1)
+        rows = []
+        for k in range(employees):
+            reasons = [{"date": start.replace(day=2 + (k + i) % 20).isoformat(), "code": code, "percent": pct}
+                       for i, (code, pct) in enumerate((("late", 0.5), ("absent", 5.0)))
+                       if code != "absent" or (k + m) % 7 == 0]
+            rows.append({**{c: 0 for c in columns}, "nip": nip(k), "name": f"Pegawai {k}",
+                         "unit": f"Unit {k % UNITS:02d}", "cut_reasons": reasons, "leave_by_type": {},
+                         "pending_reviews": []})
+        body = table_to_csv(columns, rows)
+        run = f"{last.strftime('%Y%m%d')}T235959000000Z-bench{m:02d}"
+        own = f"{recap_prefix(svc, start)}run={run}/"
+        man = {"kind": "monthly_recap", "month": start.isoformat()[:7], "through": last.isoformat(),
+               "run_sequence": 1, "files": {"recap.csv": hashlib.sha256(body).hexdigest()}}
+        svc.exports.put(own + "recap.csv", body, "text/csv")
+        svc.exports.put(own + "manifest.json", json.dumps(man).encode(), "application/json")
+        made.append(start.isoformat()[:7])
+    return made
 
 
 def rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
-def run(employees: int, month: str, quiet: bool = False) -> dict:
-    stage_env()
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run(employees: int, month: str, earlier_recaps: bool = True, quiet: bool = False) -> dict:
+    server, url = start_moto()
+    stage_env(url)
     import boto3
-    from moto import mock_aws
 
     from chalicelib import wiring
+    from chalicelib.adapters import aws
     from chalicelib.common.clock import FixedClock
     from chalicelib.common.settings import get_settings, reset_settings
+    from chalicelib.services.recap import write_recap
     from local.bootstrap import create_all
 
-    with mock_aws():
-        region = os.environ["AWS_DEFAULT_REGION"]
-        os.environ.update(create_all(lambda s: boto3.client(s, region_name=region), "test"))
-        reset_settings()
-        first = date.fromisoformat(month + "-01")
-        after = datetime(first.year + first.month // 12, first.month % 12 + 1, 2, 3, tzinfo=timezone.utc)
-        wiring.configure(clock=FixedClock(after))  # the month is over: the whole of it counts
-        svc = wiring.get_services()
-        last = date(after.year, after.month, 1).toordinal() - 1
-        days = svc.calendar.working_days(first, date.fromordinal(last))
-        t0 = time.perf_counter()
-        seed(employees, days, get_settings().agency_id)
-        seeded = time.perf_counter() - t0
-        say = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-        say(f"seeded {employees} employees x {len(days)} working days in {seeded:.1f} s")
-        from chalicelib.services.recap import write_recap
-        calls, spent = count_dynamodb_calls()
-        before = rss_mb()
-        step = max(1, employees // 10)
+    say = (lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    region = os.environ["AWS_DEFAULT_REGION"]
+    os.environ.update(create_all(lambda s: boto3.client(s, region_name=region, endpoint_url=url), "local",
+                                 agency=os.environ["HADIR_AGENCY_ID"]))
+    reset_settings()
+    aws.reset_clients()
+    first = date.fromisoformat(month + "-01")
+    after = datetime(first.year + first.month // 12, first.month % 12 + 1, 2, 3, tzinfo=timezone.utc)
+    wiring.configure(clock=FixedClock(after))  # the month is over: the whole of it counts
+    svc = wiring.get_services()
+    last = date(after.year, after.month, 1).toordinal() - 1
+    days = svc.calendar.working_days(first, date.fromordinal(last))
+    agency = get_settings().agency_id
+    client = boto3.client("dynamodb", region_name=region, endpoint_url=url)
+    t0 = time.perf_counter()
+    seed_staff(client, employees, agency)
+    earlier = seed_earlier_recaps(svc, employees, first) if earlier_recaps else []
+    earlier_s = time.perf_counter() - t0
+    seed_days(client, employees, days, agency)
+    seeded = time.perf_counter() - t0 - earlier_s
+    say(f"seeded {employees} employees x {len(days)} working days in {seeded:.1f} s "
+        f"(earlier recaps {', '.join(earlier) or 'none'}: {earlier_s:.1f} s)")
+    calls, spent = count_calls()
+    before = rss_mb()
+    step = max(1, employees // 10)
 
-        def progress(done: int, total: int) -> None:
-            if done % step == 0 or done == total:
-                say(f"  {done}/{total} employees  {time.perf_counter() - t1:.1f} s")
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            say(f"  {done}/{total} employees  {time.perf_counter() - t1:.1f} s")
 
-        t1 = time.perf_counter()
-        out = write_recap(svc, month, actor="bench", progress=progress)
-        seconds = time.perf_counter() - t1
-        wiring.reset()
+    load = load_average()
+    t1, cpu = time.perf_counter(), time.process_time()
+    out = write_recap(svc, month, actor="bench", progress=progress)
+    seconds, cpu = time.perf_counter() - t1, time.process_time() - cpu
+    wiring.reset()
+    server.stop()
+    dynamo = {k.split(":", 1)[1]: v for k, v in calls.items() if k.startswith("dynamodb:")}
     return {"employees": out.employees, "working_days": len(days), "month": month,
-            "seconds": round(seconds, 2), "ms_per_employee": round(1000 * seconds / max(1, out.employees), 2),
-            "seed_seconds": round(seeded, 1), "peak_memory_mb": rss_mb(), "rss_before_recap_mb": before,
-            "dynamodb_calls": sum(calls.values()), "dynamodb_calls_by_operation": dict(calls),
-            "dynamodb_seconds_by_operation": {k: round(v, 2) for k, v in spent.items()},
-            "files": {f.name: f.bytes for f in out.files}, "units": out.units,
-            "python": platform.python_version(), "cpus": os.cpu_count()}
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "ms_per_employee": round(1000 * seconds / max(1, out.employees), 2),
+            "seed_seconds": round(seeded, 1), "earlier_recaps": earlier, "earlier_recaps_seconds": round(earlier_s, 1),
+            "peak_memory_mb": rss_mb(), "rss_before_recap_mb": before,
+            "dynamodb_calls": sum(dynamo.values()), "dynamodb_calls_by_operation": dynamo,
+            "dynamodb_seconds_by_operation": {k.split(":", 1)[1]: round(v, 2) for k, v in spent.items()
+                                              if k.startswith("dynamodb:")},
+            "s3_calls_by_operation": {k.split(":", 1)[1]: v for k, v in calls.items() if k.startswith("s3:")},
+            "files": {f.name: f.bytes for f in out.files}, "units": out.units, "moto": "server, loopback",
+            "cpu_affinity": sorted(os.sched_getaffinity(0)), "load_average_before": load,
+            "load_average_after": load_average(), "python": platform.python_version(), "cpus": os.cpu_count()}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--employees", type=int, default=7000)
     ap.add_argument("--month", default="2026-09", help="September 2026: 22 working days in the default calendar")
+    ap.add_argument("--no-earlier-recaps", dest="earlier", action="store_false",
+                    help="no recap runs of the earlier months: the recap reads their days instead")
+    ap.add_argument("--cpu", type=int, default=0, help="the one core to run on (-1: not pinned)")
     args = ap.parse_args()
-    print(json.dumps(run(args.employees, args.month)))
+    if args.cpu >= 0:
+        os.sched_setaffinity(0, {args.cpu})
+    print(json.dumps(run(args.employees, args.month, args.earlier)))
     return 0
 
 

@@ -65,6 +65,9 @@ class Stack:
         import logging
 
         from moto.server import ThreadedMotoServer
+
+        from local import fast_moto
+        fast_moto.install()  # DynamoDB's items as JSON, not through moto's member-by-member serializer
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.args.moto_port, verbose=False)
         self.moto.start()

@@ -8,7 +8,7 @@ own errors (``chalicelib.common.errors``), never an AWS or PynamoDB exception.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import Iterable, Protocol, Sequence
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.policy.attachments import UploadedObject
@@ -172,6 +172,12 @@ class AttendanceRecords(Protocol):
     def days_between(self, nip: str, start: str, end: str) -> list[DayRecord]: ...
     def checkins_between(self, nip: str, start: str, end: str) -> list[CheckinRecord]: ...
     def days_on(self, local_date: str) -> list[DayRecord]: ...
+
+    def days_of(self, nips: Sequence[str], dates: Sequence[str]) -> list[DayRecord]:
+        """The stored day records of each of ``nips`` on each of ``dates`` (those that exist), by
+        NIP then date: each (NIP, date) read by its key, in batches (the monthly recap's read: no
+        index, no query per employee)."""
+        ...
     def checkins_on(self, local_date: str) -> list[CheckinRecord]: ...
 
     def review_checkin(self, review: Review, day: DayRecord, now: str) -> None:
@@ -205,6 +211,11 @@ class AttendanceRecords(Protocol):
     def requests_with_status(self, status: str, on: str | None = None) -> list[RequestRecord]:
         """Every employee's requests in ``status`` (covering the date ``on`` if given), by start
         then id."""
+        ...
+
+    def requests_overlapping(self, status: str, start: str, end: str) -> list[RequestRecord]:
+        """Every employee's requests in ``status`` overlapping ``start``..``end`` (both inclusive),
+        by start then id (the monthly recap's excuses, in one query)."""
         ...
 
     def decide_request(self, request: RequestRecord, action: str, actor: str, now: str,

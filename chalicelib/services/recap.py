@@ -16,9 +16,9 @@ from chalicelib.common.resources import ZONES
 from chalicelib.policy import recap as policy
 from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
-from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
 from chalicelib.policy.time_rules import local_moment
 from chalicelib.services import discipline, runs, schedules
+from chalicelib.services import recap_input as reading
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
 from chalicelib.services.records import AuditEntry, Employee, utc_iso
@@ -58,6 +58,8 @@ def period(svc: Services, month: str) -> tuple[date, date]:
     return first, min(last, ended)
 
 
+WorkingDays = tuple[tuple[date, ...], tuple[date, ...], tuple[date, ...]]
+"""An employee's working days: of the period, of the year so far, since :func:`run_start`."""
 RUN_LOOKBACK_DAYS = 31  # a run of consecutive absence may begin in the December before
 
 
@@ -66,19 +68,12 @@ def run_start(first: date) -> date:
     return first.replace(month=1, day=1) - timedelta(days=RUN_LOOKBACK_DAYS)
 
 
-def _input(svc: Services, e: Employee, first: date, through: date, working: tuple[date, ...],
-           year_working: tuple[date, ...], run_working: tuple[date, ...] = ()) -> policy.MonthInput:
-    stored: dict[str, Day] = {d.date: d.day for d in svc.records.days_between(
-        e.nip, run_start(first).isoformat(), through.isoformat())} if through >= first else {}
-    excusing = frozenset(r.request_id for r in svc.records.requests_of(e.nip, first.isoformat(), through.isoformat())
-                         if r.status == APPROVED and DAY_STATUS_OF.get(r.type)) if through >= first else frozenset()
+def _input(e: Employee, first: date, stored: dict[str, Day], working: WorkingDays,
+           excusing: frozenset[str]) -> policy.MonthInput:
+    month, year, run = working
     month_days = {d: day for d, day in stored.items() if d >= first.isoformat()}
-    return policy.MonthInput(person=policy.Person(e.nip, e.name, e.unit), days=month_days, working_days=working,
-                             excusing=excusing, year_days=stored, year_working_days=year_working,
-                             run_working_days=run_working)
-
-
-WorkingDays = tuple[tuple[date, ...], tuple[date, ...], tuple[date, ...]]
+    return policy.MonthInput(person=policy.Person(e.nip, e.name, e.unit), days=month_days, working_days=month,
+                             excusing=excusing, year_days=stored, year_working_days=year, run_working_days=run)
 
 
 def _working_days_of(svc: Services, first: date, through: date) -> Callable[[Employee], WorkingDays]:
@@ -101,20 +96,36 @@ def _working_days_of(svc: Services, first: date, through: date) -> Callable[[Emp
     return of
 
 
+def _dates_to_read(staff: list[Employee], working_of: Callable[[Employee], WorkingDays],
+                   earlier: reading.Earlier) -> list[date]:
+    """The dates whose day records count for someone: every schedule's working days of the
+    period, and of the earlier months no complete recap covers (``earlier.unread``'s months)."""
+    plans = {working_of(e) for e in staff}
+    unread = {d.isoformat()[:7] for d in earlier.unread}
+    return sorted({d for month, _, _ in plans for d in month}
+                  | {d for _, _, run in plans for d in run if d.isoformat()[:7] in unread})
+
+
 def compute(svc: Services, first: date, through: date,
             progress: Progress | None = None) -> list[policy.EmployeeRecap]:
     """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each).
     Each one's working days are those of their effective schedule (services/schedules.py) at
-    their first office, computed once per (office, unit, group)."""
+    their first office, computed once per (office, unit, group); the days are read in blocks of
+    employees (``recap_input``: a few batched reads, not a query per employee)."""
     staff = sorted(svc.records.employees(), key=lambda e: e.nip)
     working_of = _working_days_of(svc, first, through)
     out: list[policy.EmployeeRecap] = []
     if progress:
         progress(0, len(staff))
-    for e in staff:
-        working, year_working, run_working = working_of(e)
-        out.append(policy.recap_employee(_input(svc, e, first, through, working, year_working, run_working),
-                                         svc.lateness))
+    if through >= first:
+        excused = reading.excuses(svc, first, through)
+        earlier = reading.earlier_absences(svc, first, lambda m: recap_prefix(svc, m), since=run_start(first))
+        read = reading.stored_days(svc, staff, _dates_to_read(staff, working_of, earlier), earlier)
+    else:  # nothing counted yet: nothing to read
+        excused, read = {}, ((e, {}) for e in staff)
+    for e, stored in read:
+        m = _input(e, first, stored, working_of(e), excused.get(e.nip, frozenset()))
+        out.append(policy.recap_employee(m, svc.lateness))
         if progress:
             progress(len(out), len(staff))
     return out

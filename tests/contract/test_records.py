@@ -504,6 +504,25 @@ def test_days_between_reads_a_year_to_date_across_months_and_pages(records):
     assert len(got) == 90 and {d.nip for d in got} == {AYU}
 
 
+def test_days_of_reads_many_employees_dates_by_key_in_batches(records):
+    # Given 60 employees' absent days on three dates (180 days: more than one BatchGetItem of 100)
+    # and one day of Ayu on another date
+    nips = [f"1990010120{k:02d}0110{k % 10:02d}"[:18] for k in range(60)]
+    for n in nips:
+        for d in ("2026-03-02", "2026-03-03", "2026-03-05"):
+            records.mark_absent(day(n, d, "absent"), T0)
+    records.mark_absent(day(AYU, "2026-03-04", "absent"), T0)
+    # When the recap reads 40 of them (and Ayu, and a NIP without records) on 2 to 4 March
+    wanted = [*nips[:40], AYU, "199999999999999999"]
+    got = records.days_of(wanted, ["2026-03-02", "2026-03-03", "2026-03-04"])
+    # Then exactly the stored days among those keys, by NIP then date, whole
+    expected = sorted([(n, d) for n in nips[:40] for d in ("2026-03-02", "2026-03-03")] + [(AYU, "2026-03-04")])
+    assert [(d.nip, d.date) for d in got] == expected
+    assert got[0] == records.day(got[0].nip, got[0].date)
+    # and nothing asked, nothing read
+    assert records.days_of([], ["2026-03-02"]) == [] and records.days_of(nips, []) == []
+
+
 def test_days_and_checkins_on_a_date_span_every_employee_by_nip(records):
     given_a_week(records)
     assert [(d.nip, d.date) for d in records.days_on("2026-03-03")] == [(BUDI, DATE), (AYU, DATE)]
@@ -738,6 +757,21 @@ def test_requests_with_status_span_employees_and_cover_a_date(records):
     assert [r.request_id for r in records.requests_with_status("approved", on="2026-03-10")] == ["rq-b"]
     assert records.requests_with_status("approved", on="2026-03-11") == []
     assert [r.request_id for r in records.requests_with_status("pending", on="2026-03-11")] == ["rq-a"]
+
+
+def test_requests_overlapping_span_employees_in_a_status_and_a_range(records):
+    # Given Ayu's requests before, across and after March, Budi's inside it, and a pending one
+    for rid, nip, start, end in (("rq-a", AYU, "2026-02-20", "2026-03-02"), ("rq-b", AYU, "2026-03-31", "2026-04-03"),
+                                 ("rq-c", AYU, "2026-04-01", "2026-04-02"), ("rq-d", BUDI, "2026-03-10", "2026-03-10"),
+                                 ("rq-e", AYU, "2026-02-01", "2026-02-28")):
+        records.create_request(request(rid, nip, start=start, end=end), T0)
+        records.decide_request(approved(records.get_request(rid)), "request_approved", SUP, T1)
+    records.create_request(request("rq-p", BUDI, start="2026-03-12", end="2026-03-12"), T0)
+    # Then the approved ones overlapping March (both ends inclusive), by start, whoever's
+    assert [r.request_id for r in records.requests_overlapping("approved", "2026-03-01", "2026-03-31")] == [
+        "rq-a", "rq-d", "rq-b"]
+    assert [r.request_id for r in records.requests_overlapping("pending", "2026-03-01", "2026-03-31")] == ["rq-p"]
+    assert records.requests_overlapping("approved", "2026-05-01", "2026-05-31") == []
 
 
 def test_approving_writes_the_request_the_audit_the_site_and_the_days_together(records):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import datetime
-from typing import Iterable, TypeVar
+from typing import Iterable, Sequence, TypeVar
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
@@ -404,6 +404,11 @@ class InMemoryRecords:
             keys = sorted((k for k, d in self._days.items() if d.date == local_date), key="#".join)
             return [_copy(self._days[k]) for k in keys]
 
+    def days_of(self, nips: Sequence[str], dates: Sequence[str]) -> list[DayRecord]:
+        with self._lock:
+            return [_copy(d) for n in sorted(set(nips)) for dt in sorted(set(dates))
+                    if (d := self._days.get((n, f"DAY#{dt}"))) is not None]
+
     def checkins_on(self, local_date: str) -> list[CheckinRecord]:
         """Every attempt on ``local_date``, by NIP then instant (the by_date index's ``nip#sk``)."""
         with self._lock:
@@ -473,6 +478,10 @@ class InMemoryRecords:
     def requests_with_status(self, status: str, on: str | None = None) -> list[RequestRecord]:
         with self._lock:
             return self._matching(lambda r: r.status == status and (not on or r.start <= on <= r.end))
+
+    def requests_overlapping(self, status: str, start: str, end: str) -> list[RequestRecord]:
+        with self._lock:
+            return self._matching(lambda r: r.status == status and r.start <= end and r.end >= start)
 
     def _matching(self, keep) -> list[RequestRecord]:
         found = [r for r in self._requests.values() if keep(r)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
+from chalicelib.adapters.storage import batch_days
 from chalicelib.adapters.storage.models import (
     AgencyConfigModel,
     AttendanceModel,
@@ -465,6 +466,13 @@ class DynamoRecords:
         """Every employee's day on ``local_date``, by NIP."""
         return [_day_record(m) for m in self._items_on(local_date, "day")]
 
+    def days_of(self, nips: Sequence[str], dates: Sequence[str]) -> list[DayRecord]:
+        """BatchGetItem on the table's own keys (``batch_days``): O(result) on DynamoDB and on moto
+        alike (no index, no Query), the keys spread over the NIP partitions."""
+        keys = sorted({(n, d) for n in nips for d in dates})
+        found = batch_days.read(self._conn.client, AttendanceModel.Meta.table_name, keys) if keys else []
+        return sorted(found, key=lambda d: (d.nip, d.date))
+
     def checkins_on(self, local_date: str) -> list[CheckinRecord]:
         """Every attempt on ``local_date``, by NIP then instant."""
         return [CheckinRecord.model_validate(m.data) for m in self._items_on(local_date, "checkin")]
@@ -565,6 +573,11 @@ class DynamoRecords:
         q = RequestModel.by_status.query(
             status, RequestModel.start_date <= on if on else None,
             filter_condition=RequestModel.end_date >= on if on else None)
+        return _by_start(_request(m) for m in q)
+
+    def requests_overlapping(self, status: str, start: str, end: str) -> list[RequestRecord]:
+        q = RequestModel.by_status.query(status, RequestModel.start_date <= end,
+                                         filter_condition=RequestModel.end_date >= start)
         return _by_start(_request(m) for m in q)
 
     def decide_request(self, request: RequestRecord, action: str, actor: str, now: str,

@@ -1,0 +1,73 @@
+"""Day records read by key in bulk (the monthly recap's read): BatchGetItem, 100 keys a request,
+the items decoded straight from the response's DynamoDB JSON.
+
+botocore walks a response item by item, attribute by attribute, against the output shape, and
+PynamoDB then builds a model of each item; for a month of an agency's days (7,000 employees x 22
+days) that is most of the client's time. Day items hold strings and numbers only (no binary
+attribute, the one type botocore's parse would change: base64 to bytes), so while :func:`read`
+is asking, a ``before-parse`` hook on the client takes the ``Responses`` out of the body with
+``json.loads`` and hands them over as they came; botocore parses the rest (``UnprocessedKeys``,
+errors) as usual. Unprocessed keys are resent after a growing pause.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Sequence
+
+from chalicelib.policy.day import day_from_dict
+from chalicelib.services.records import DayRecord
+
+BATCH_GET, RETRIES = 100, 8  # DynamoDB's keys per BatchGetItem; attempts for a batch's keys
+RAW = "HadirRawResponses"
+_asking = threading.local()
+_hooked: set[int] = set()
+
+
+def _take_items(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    if not getattr(_asking, "on", False) or response_dict.get("status_code") != 200:
+        return
+    body = json.loads(response_dict["body"] or b"{}")
+    customized_response_dict[RAW] = body.pop("Responses", {})
+    response_dict["body"] = json.dumps(body).encode()
+
+
+def _hook(client: Any) -> None:
+    if id(client) not in _hooked:
+        client.meta.events.register("before-parse.dynamodb.BatchGetItem", _take_items)
+        _hooked.add(id(client))
+
+
+def _day(item: dict[str, Any]) -> DayRecord:
+    data = json.loads(item["data"]["S"]) if "data" in item else {}
+    version = item.get("version", {}).get("N")
+    return DayRecord(nip=item["nip"]["S"], date=item["local_date"]["S"], day=day_from_dict(data),
+                     name=data.get("name"), version=int(version) if version is not None else None)
+
+
+def _ask(client: Any, request: dict[str, Any]) -> dict[str, Any]:
+    _asking.on = True
+    try:
+        return client.batch_get_item(RequestItems=request)
+    finally:
+        _asking.on = False
+
+
+def read(client: Any, table: str, keys: Sequence[tuple[str, str]]) -> list[DayRecord]:
+    """The day items of ``keys`` ((NIP, ISO date) pairs, distinct) that exist, in no order."""
+    _hook(client)
+    found: list[DayRecord] = []
+    for at in range(0, len(keys), BATCH_GET):
+        pending: dict[str, Any] = {table: {"Keys": [{"nip": {"S": n}, "sk": {"S": f"DAY#{d}"}}
+                                                    for n, d in keys[at:at + BATCH_GET]]}}
+        for attempt in range(RETRIES):
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            out = _ask(client, pending)
+            found.extend(_day(i) for i in out.get(RAW, {}).get(table, ()))
+            if not (pending := out.get("UnprocessedKeys") or {}):
+                break
+        else:
+            raise RuntimeError(f"BatchGetItem left keys unprocessed after {RETRIES} attempts")
+    return found
