@@ -300,7 +300,7 @@ RECAP_NOTE = ("recap.csv: one row per employee (working days, days present per w
           body=s.RecapRequest, response=s.RecapRun, created=True,
           errors={Kind.INVALID: ("invalid_month",)}, notes=RECAP_NOTE)
 def create_recap(call: Call[s.RecapRequest, None]) -> s.RecapRun:
-    return recap.write_recap(get_services(), call.body.month, actor=call.caller.username)
+    return recap.produce(get_services(), call.body.month, actor=call.caller.username)
 
 
 @endpoint(api, "GET", "/audit/recaps", summary="Presigned downloads of a month's recap runs",

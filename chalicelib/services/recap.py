@@ -139,6 +139,11 @@ def _parquet(svc: Services, recaps: list[policy.EmployeeRecap], units: list[poli
         (tables.UNITS, where, tables.unit_rows(units, run, first, through))], run)
 
 
+def produce(svc: Services, month: str, actor: str) -> RecapRun:
+    """POST /admin/recaps: :func:`write_recap` where pyarrow is (the analytics function)."""
+    return svc.analytics.recap(month, actor)
+
+
 def recaps(svc: Services, month: str) -> RecapList:
     """Every run of ``month``'s recap, oldest first, with version-pinned presigned URLs."""
     first = date.fromisoformat(month + "-01")
