@@ -78,23 +78,22 @@ def answer(payload: Any) -> JsonObject:
     return payload["result"]
 
 
-class _Runner:
-    def _call(self, payload: bytes) -> JsonObject:
-        raise NotImplementedError
-
-    def recap(self, month: str, actor: str) -> RecapRun:
-        return RecapRun.model_validate(self._call(request(RECAP, month=month, actor=actor)))
-
-    def export_day(self, zone: str, day: date | None = None) -> JsonObject:
-        return self._call(request(EXPORT, zone=zone, date=day.isoformat() if day else None))
+def _recap(result: JsonObject) -> RecapRun:
+    return RecapRun.model_validate(result)
 
 
-class LambdaAnalytics(_Runner):
+class LambdaAnalytics:
     """Invokes the analytics function synchronously (``RequestResponse``) and waits for its run."""
 
     def __init__(self, lambda_provider: Callable[[], Any], function_name: str):
         self._lambda = lambda_provider
         self.function_name = function_name
+
+    def recap(self, month: str, actor: str) -> RecapRun:
+        return _recap(self._call(request(RECAP, month=month, actor=actor)))
+
+    def export_day(self, zone: str, day: date | None = None) -> JsonObject:
+        return self._call(request(EXPORT, zone=zone, date=day.isoformat() if day else None))
 
     def _call(self, payload: bytes) -> JsonObject:
         try:
@@ -115,7 +114,7 @@ class LambdaAnalytics(_Runner):
         return answer(payload)
 
 
-class InProcessAnalytics(_Runner):
+class InProcessAnalytics:
     """Runs the job here, through the function's own code (``handle``), so both answer alike.
     ``services`` returns the process's Services."""
 
@@ -123,6 +122,12 @@ class InProcessAnalytics(_Runner):
 
     def __init__(self, services: Callable[[], Any]):
         self._services = services
+
+    def recap(self, month: str, actor: str) -> RecapRun:
+        return _recap(self._call(request(RECAP, month=month, actor=actor)))
+
+    def export_day(self, zone: str, day: date | None = None) -> JsonObject:
+        return self._call(request(EXPORT, zone=zone, date=day.isoformat() if day else None))
 
     def _call(self, payload: bytes) -> JsonObject:
         return answer(handle(self._services(), json.loads(payload)))
