@@ -16,6 +16,7 @@ from chalicelib.policy.calendar import WorkCalendar  # noqa: F401  (the field's 
 from chalicelib.policy.signals import SignalRules
 from chalicelib.policy.time_rules import LatenessTable
 from chalicelib.services.ports import (
+    AnalyticsRunner,
     AttendanceRecords,
     Clock,
     Directory,
@@ -46,6 +47,8 @@ class Services:
     face_engine_provider: Callable[[], Any]
     login_attempts: LoginAttempts
     imports: ImportRunner  # the employee import: its own function, or in process (imports.py)
+    # the recap and the daily export (Parquet: pyarrow): the analytics function, else in process
+    analytics: AnalyticsRunner = None  # type: ignore[assignment]
     calendar: WorkCalendar = None  # type: ignore[assignment]  # None: the configured one (see above)
     lateness: LatenessTable = None  # type: ignore[assignment]
     policy_cache: Any = None  # agency_config.PolicyCache over ``records``, made in __post_init__
@@ -55,7 +58,10 @@ class Services:
     idempotency_client: Callable[[], Any] | None = None  # the Powertools persistence layer's
 
     def __post_init__(self) -> None:
+        from chalicelib.adapters.analytics import InProcessAnalytics
         from chalicelib.services.agency_config import LiveCalendar, LiveLateness, PolicyCache
+        if self.analytics is None or getattr(self.analytics, "local", False):
+            self.analytics = InProcessAnalytics(lambda: self)  # these services, overrides included
         if self.policy_cache is None or self.policy_cache.store is not self.records:
             self.policy_cache = PolicyCache(self.records, self.settings.config_ttl_s)
         if self.calendar is None or isinstance(self.calendar, LiveCalendar):
@@ -110,6 +116,7 @@ def build(settings: Settings) -> Services:
     """The AWS adapters, each creating its client on first use."""
     from chalicelib.adapters import aws
     from chalicelib.adapters.auth import CognitoDirectory
+    from chalicelib.adapters.analytics import LambdaAnalytics
     from chalicelib.adapters.imports import InProcessImports, LambdaImports
     from chalicelib.adapters.storage.login_attempts import DynamoLoginAttempts
     from chalicelib.adapters.notify import SnsSesNotifier
@@ -135,6 +142,8 @@ def build(settings: Settings) -> Services:
         login_attempts=DynamoLoginAttempts(settings, aws.provider("dynamodb", settings)),
         imports=(LambdaImports(aws.provider("lambda", settings), settings.import_function)
                  if settings.import_function else InProcessImports(get_services)),
+        analytics=(LambdaAnalytics(aws.provider("lambda", settings), settings.analytics_function)
+                   if settings.analytics_function else None),
     )
 
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +38,34 @@ REMOVE_DIRS = [
     "numpy/f2py", "numpy/*/tests", "numpy/tests", "numpy/_pyinstaller", "numpy/doc",
     "PIL/tests", "cryptography/hazmat/bindings/_rust/*.pyi",
     "bin", "share",
+    # pyarrow (the analytics package): Parquet in memory needs neither Flight, nor remote file
+    # systems (pyarrow.fs imports them only if present), ORC, the C++ tests nor the headers
+    "pyarrow/tests", "pyarrow/include", "pyarrow/src",
 ]
 REMOVE_FILES = ["*.pyi", "*.pyx", "*.pxd", "*.c", "*.h", "*.hpp", "RECORD.jws",
                 "onnxruntime/capi/libonnxruntime.so*",  # duplicate: the pybind module has it all
-                "onnxruntime/capi/onnxruntime_providers_shared.so"]  # CPU only
+                "onnxruntime/capi/onnxruntime_providers_shared.so",  # CPU only
+                "pyarrow/*flight*", "pyarrow/libarrow_s3.so*", "pyarrow/_s3fs.*", "pyarrow/_gcsfs.*",
+                "pyarrow/_azurefs.*", "pyarrow/_hdfs.*", "pyarrow/*orc*", "pyarrow/_pyarrow_cpp_tests.*",
+                # the loader opens each library by its SONAME (lib*.so.2600); the other names are copies
+                "pyarrow/libarrow_python*.so", "pyarrow/libarrow_python*.so.2600.*"]
 APP_FILES = ["app.py"]
 APP_DIRS = ["chalicelib"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One function's package: its requirements, its entry files, whether it carries the models."""
+    requirements: str
+    app_files: tuple[str, ...]
+    models: bool
+    zip_name: str
+
+
+# api: every Chalice function (routes, jobs, consumer, import); analytics: the recap and the daily
+# export with pyarrow, which does not fit beside the face engine (docs/analytics.md).
+TARGETS = {"api": Target("requirements.txt", ("app.py",), True, "hadir-lambda.zip"),
+           "analytics": Target("requirements-analytics.txt", ("analytics.py",), False, "hadir-analytics.zip")}
 
 
 class PackageError(RuntimeError):
@@ -127,8 +150,8 @@ def trim(target: Path) -> int:
     return before - tree_size(target)
 
 
-def copy_app(target: Path, models_dir: Path) -> None:
-    for f in APP_FILES:
+def copy_app(target: Path, models_dir: Path | None, app_files: tuple[str, ...] = tuple(APP_FILES)) -> None:
+    for f in app_files:
         if not (ROOT / f).is_file():
             raise PackageError(f"{f} missing")
         shutil.copy2(ROOT / f, target / f)
@@ -136,6 +159,8 @@ def copy_app(target: Path, models_dir: Path) -> None:
     for d in APP_DIRS:
         shutil.copytree(ROOT / d, target / d, ignore=ignore, dirs_exist_ok=True)
     chalice_runtime(target)
+    if models_dir is None:
+        return
     models = sorted(models_dir.glob("*.onnx"))
     if not models:
         raise PackageError(f"no models in {models_dir}")
@@ -191,9 +216,11 @@ def write_zip(src: Path, dest: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "infra" / "dist" / "hadir-lambda.zip")
-    ap.add_argument("--build-dir", type=Path, default=ROOT / "infra" / "build" / "lambda")
-    ap.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
+    ap.add_argument("--function", choices=sorted(TARGETS), default="api",
+                    help="which package: api (every Chalice function) or analytics")
+    ap.add_argument("--out", type=Path, default=None, help="default: infra/dist/<the function's zip>")
+    ap.add_argument("--build-dir", type=Path, default=None)
+    ap.add_argument("--requirements", type=Path, default=None)
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--no-compile", action="store_true", help="leave out .pyc files")
     ap.add_argument("--limit-mb", type=float, default=LAMBDA_LIMIT / 2**20,
@@ -203,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"package.py needs Python 3.12, not {sys.version.split()[0]}", file=sys.stderr)
         return 1
     t0 = time.monotonic()
-    build = args.build_dir
+    spec = TARGETS[args.function]
+    args.out = args.out or ROOT / "infra" / "dist" / spec.zip_name
+    args.requirements = args.requirements or ROOT / spec.requirements
+    build = args.build_dir or ROOT / "infra" / "build" / ("lambda" if args.function == "api" else args.function)
     try:
         if build.exists():
             shutil.rmtree(build)
@@ -212,17 +242,17 @@ def main(argv: list[str] | None = None) -> int:
         check_wheel_tags(build)
         installed_size = tree_size(build)
         removed = trim(build)
-        copy_app(build, args.models)
+        copy_app(build, args.models if spec.models else None, spec.app_files)
         if not args.no_compile:
             precompile(build)
         size = tree_size(build)
-        models = tree_size(build / "models")
+        models = tree_size(build / "models") if spec.models else 0
         write_zip(build, args.out)
     except PackageError as exc:
         print(f"package FAILED: {exc}", file=sys.stderr)
         return 1
     report = {
-        "zip": str(args.out), "zip_bytes": args.out.stat().st_size,
+        "function": args.function, "zip": str(args.out), "zip_bytes": args.out.stat().st_size,
         "unzipped_bytes": size, "unzipped_mb": round(size / 2**20, 1),
         "models_mb": round(models / 2**20, 1),
         "dependencies_installed_mb": round(installed_size / 2**20, 1),

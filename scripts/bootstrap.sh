@@ -31,7 +31,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 
 stamp=.venv/.hadir-requirements.sha256
-want="$(cat requirements.txt requirements-dev.txt infra/requirements.txt infra/package-lock.json | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.txt requirements-analytics.txt requirements-dev.txt infra/requirements.txt infra/package-lock.json | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   echo "bootstrap: installing pinned requirements into .venv" >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -24,7 +24,7 @@ def _register(schedule: Schedule):
             with failures_scrubbed(schedule.handler):  # the runtime prints what escapes
                 if job == "detect_absence":
                     return jobs.detect_absence(get_services(), zone)
-                return jobs.export_day(get_services(), zone=zone)
+                return get_services().analytics.export_day(zone)  # the analytics function's
         finally:
             flush_metrics()
 

@@ -334,14 +334,17 @@ RECAP_NOTE = ("recap.csv: one row per employee (working days, days present per w
               "with its reasons per day, capped at 100 %, and the PP 94/2021 count of unexcused absence "
               "days this year); units.csv: totals per unit. Write-once under recap/year=/month=/agency=/"
               "run=<run_id>/, the manifest chained to the previous run's. The current month counts up "
-              "to the last day that ended in WIB.")
+              "to the last day that ended in WIB. recap.parquet and units.parquet: the same rows typed, "
+              "for Athena, under analytics/<table>/year=/month=/agency=/run=<run_id>.parquet "
+              "(docs/analytics.md). Runs in the analytics function (analytics_unavailable: it could not run).")
 
 
 @endpoint(api, "POST", "/admin/recaps", summary="Produce a month's recap now (audited)", roles=ADMIN,
           body=s.RecapRequest, response=s.RecapRun, created=True,
-          errors={Kind.INVALID: ("invalid_month",)}, notes=RECAP_NOTE)
+          errors={Kind.INVALID: ("invalid_month",), Kind.UNAVAILABLE: ("analytics_unavailable",)},
+          notes=RECAP_NOTE)
 def create_recap(call: Call[s.RecapRequest, None]) -> s.RecapRun:
-    return recap.write_recap(get_services(), call.body.month, actor=call.caller.username)
+    return recap.produce(get_services(), call.body.month, actor=call.caller.username)
 
 
 @endpoint(api, "GET", "/audit/recaps", summary="Presigned downloads of a month's recap runs",

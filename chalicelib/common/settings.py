@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     # The employee import's own function (api/events.py import_employees, the only one with
     # Cognito admin rights); empty (local stack, tests): the import runs in the API's process.
     import_function: str = _env("HADIR_IMPORT_FUNCTION", "")
+    # The analytics function (analytics.py: the recap and the daily export, with pyarrow); empty
+    # (local stack, tests, admin CLI): they run in this process.
+    analytics_function: str = _env("HADIR_ANALYTICS_FUNCTION", "")
     # The agency's calendar and TL/PSW table (services/agency_config.py) are read from the store
     # at most once per this many seconds per container; 0: on every use.
     config_ttl_s: int = Field(default=60, ge=0, le=3600, validation_alias="HADIR_CONFIG_TTL_S")

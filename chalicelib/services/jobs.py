@@ -38,10 +38,11 @@ from chalicelib.policy.export import (
     records_to_csv,
     run_id,
 )
+from chalicelib.policy import analytics as tables
 from chalicelib.policy.calendar import WORKING_DAY, DayStatus
 from chalicelib.policy.schedule import EffectiveDay, Schedules
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import notices, runs, schedules
+from chalicelib.services import analytics, notices, runs, schedules
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services import requests as staff_requests
 from chalicelib.services.queries import export_prefix
@@ -211,6 +212,9 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> Jso
     base = manifest(body, rows, date=day, agency_id=svc.settings.agency_id, generated_at=utc_iso(now),
                     audit=audit_part)
     base["zones_ended"] = [z for z, (tz, _) in ZONES.items() if OfficeRules(timezone=tz).local_moment(now)[0] > day]
+    parquet = analytics.write_parquet(svc, [(tables.ATTENDANCE, {"date": day, "agency": svc.settings.agency_id},
+                                             tables.attendance_rows(rows, run))], run)
+    base["parquet"] = [f.manifest() for f in parquet]
     man = chain(base, run=run, zone=zone, sequence=sequence,
                 previous_sha256=previous.sha256 if previous else None,
                 files={RECORDS_FILE: body, AUDIT_FILE: audit_body})
@@ -225,7 +229,7 @@ def export_day(svc: Services, day: date | None = None, zone: str = "WIB") -> Jso
     return {"date": day.isoformat(), "run_id": run, "rows": len(rows), "key": out.keys[RECORDS_FILE],
             "sha256": man["sha256"], "audit_rows": audit_part["rows"], "audit_key": out.keys[AUDIT_FILE],
             "manifest_key": out.keys[MANIFEST_FILE], "manifest_sha256": out.manifest_sha256,
-            "previous_manifest_sha256": man["previous_manifest_sha256"]}
+            "previous_manifest_sha256": man["previous_manifest_sha256"], "parquet_key": parquet[0].key}
 
 
 def _audit_file(svc: Services, day: date) -> tuple[bytes, JsonObject]:

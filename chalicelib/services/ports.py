@@ -7,7 +7,7 @@ own errors (``chalicelib.common.errors``), never an AWS or PynamoDB exception.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable, Protocol, Sequence
 
 from chalicelib.common.errors import JsonObject
@@ -31,7 +31,7 @@ from chalicelib.services.records import (
     StoredConfig,
     UploadSession,
 )
-from chalicelib.services.schemas import ImportResult
+from chalicelib.services.schemas import ImportResult, RecapRun
 
 
 class Clock(Protocol):
@@ -343,6 +343,19 @@ class LoginAttempts(Protocol):
 
     def clear(self, key: str) -> None:
         """Forget the count (a successful sign-in)."""
+        ...
+
+
+class AnalyticsRunner(Protocol):
+    """Runs the writers of the exports bucket (the monthly recap, the daily export: Parquet needs
+    pyarrow) where pyarrow is: their own function, or this process (adapters/analytics.py)."""
+
+    def recap(self, month: str, actor: str) -> RecapRun:
+        """The new run; the recap's own errors as raised; Unavailable ``analytics_unavailable``."""
+        ...
+
+    def export_day(self, zone: str, day: date | None = None) -> JsonObject:
+        """The export run's summary (services/jobs.py export_day)."""
         ...
 
 

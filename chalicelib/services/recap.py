@@ -1,7 +1,8 @@
 """The monthly recap (policy/recap.py) of the agency, written as a write-once, chained run.
 
 ``recap/year=YYYY/month=MM/agency=<agency>/run=<run_id>/``: ``recap.csv`` (one row per employee),
-``units.csv`` (per unit) and, last, ``manifest.json`` (each file's SHA-256, the previous run's
+``units.csv`` (per unit), their Parquet twins in the analytics tree (policy/analytics.py) and, last,
+``manifest.json`` (each file's SHA-256, the previous run's
 manifest SHA-256: the month's previous run, else the month before's last). The run is audited
 (``recap_written``).
 """
@@ -13,11 +14,12 @@ from datetime import date, timedelta
 
 from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.common.resources import ZONES
+from chalicelib.policy import analytics as tables
 from chalicelib.policy import recap as policy
 from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
 from chalicelib.policy.time_rules import local_moment
-from chalicelib.services import discipline, runs, schedules
+from chalicelib.services import analytics, discipline, runs, schedules
 from chalicelib.services import recap_input as reading
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
@@ -151,6 +153,8 @@ def write_recap(svc: Services, month: str, actor: str, progress: Progress | None
             "generated_at": utc_iso(now), "generated_by": actor, "rows": len(recaps), "columns": columns,
             "units": {"rows": len(units), "columns": unit_columns}, "lateness": table.to_dict(),
             "encoding": "utf-8", "format": "text/csv; header=present (RFC 4180)"}
+    parquet = _parquet(svc, recaps, units, run, first, through)
+    base["parquet"] = [f.manifest() for f in parquet]
     man = chain(base, run=run, zone=None, sequence=sequence, previous_sha256=previous.sha256 if previous else None,
                 files={RECAP_FILE: body, UNITS_FILE: units_body})
     out = runs.write_run(svc, prefix, run, {RECAP_FILE: (body, "text/csv"), UNITS_FILE: (units_body, "text/csv")},
@@ -165,8 +169,24 @@ def write_recap(svc: Services, month: str, actor: str, progress: Progress | None
                     employees=len(recaps), units=len(units), sequence=sequence,
                     manifest_sha256=out.manifest_sha256, previous_manifest_sha256=man["previous_manifest_sha256"],
                     files=[RecapFile(name=name, key=key, bytes=out.sizes[key], sha256=out.sha256[key],
-                                     version_id=out.versions[key]) for name, key in out.keys.items()],
+                                     version_id=out.versions[key]) for name, key in out.keys.items()]
+                    + [RecapFile(name=f.name, key=f.key, bytes=f.bytes, sha256=f.sha256,
+                                 version_id=f.version_id) for f in parquet],
                     discipline_notices=notified)
+
+
+def _parquet(svc: Services, recaps: list[policy.EmployeeRecap], units: list[policy.UnitTotals], run: str,
+             first: date, through: date) -> list[analytics.ParquetFile]:
+    """The run's rows as the analytics tables (recap, units), written before its manifest."""
+    where = {"year": first.year, "month": first.month, "agency": svc.settings.agency_id}
+    return analytics.write_parquet(svc, [
+        (tables.RECAP, where, tables.recap_rows(recaps, run, first, through)),
+        (tables.UNITS, where, tables.unit_rows(units, run, first, through))], run)
+
+
+def produce(svc: Services, month: str, actor: str) -> RecapRun:
+    """POST /admin/recaps: :func:`write_recap` where pyarrow is (the analytics function)."""
+    return svc.analytics.recap(month, actor)
 
 
 def recaps(svc: Services, month: str) -> RecapList:

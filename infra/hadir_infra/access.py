@@ -3,11 +3,12 @@
 The functions of the Chalice app share one zip but not one role:
 
 - ``api``: every route (uploads, templates, exports read for auditors, notifications, login);
-  it never writes the daily exports (it writes only the monthly recap's runs, under
-  :data:`RECAP_PREFIX`, write-once as every export), holds no Cognito admin right once the import
-  has its own function, and invokes that function.
+  it writes no export (the monthly recap runs in the analytics function, which it invokes), holds
+  no Cognito admin right once the import has its own function, and invokes that function.
 - ``absence``: the absence jobs (days, notices published to the supervisors' topic).
-- ``export``: the export jobs, the only writers of the daily exports.
+- ``export``: the scheduled export jobs, which invoke the analytics function for their zone.
+- ``analytics``: the monthly recap and the daily export (CSV + Parquet, pyarrow: its own package,
+  not a Chalice function), the only writer of the exports bucket.
 - ``email``: the queue consumer sending the supervisors' e-mails through SES.
 - ``import``: the employee import (Cognito admin calls), invoked by the API.
 
@@ -21,12 +22,15 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.common import resources as r
 
-API, ABSENCE, EXPORT, EMAIL, IMPORT = "api", "absence", "export", "email", "import"
-KINDS = (API, ABSENCE, EXPORT, EMAIL, IMPORT)
+API, ABSENCE, EXPORT, EMAIL, IMPORT, ANALYTICS = "api", "absence", "export", "email", "import", "analytics"
+KINDS = (API, ABSENCE, EXPORT, EMAIL, IMPORT, ANALYTICS)
 API_LOGICAL_ID = "APIHandler"  # chalice's REST API function
 IMPORT_HANDLER = "import_employees"  # @events.lambda_function(name=...) in chalicelib/api/events.py
 IMPORT_FUNCTION_ENV = "HADIR_IMPORT_FUNCTION"  # the API invokes the import by this name
-RECAP_PREFIX = "recap/"  # POST /admin/recaps writes the monthly recap's runs under it (services/recap.py)
+RECAP_PREFIX = "recap/"  # the monthly recap's runs (services/recap.py)
+ANALYTICS_FUNCTION_ENV = "HADIR_ANALYTICS_FUNCTION"  # the API and the export jobs invoke it by this name
+ANALYTICS_HANDLER = "analytics.handler"  # analytics.py, in its own package (requirements-analytics.txt)
+ANALYTICS_CALLERS = ("api", "export")
 
 # Only what chalicelib calls (transactions need the per-item actions; PynamoDB describes tables).
 DDB_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
@@ -54,7 +58,7 @@ class Function:
     @property
     def short_name(self) -> str:
         """The part of the physical function name after hadir-<agency>-<stage>-."""
-        return "api" if self.kind == API else self.handler.replace("_", "-")
+        return self.kind if self.kind in (API, ANALYTICS) else self.handler.replace("_", "-")
 
 
 def classify(logical_ids: list[str]) -> list[Function]:
@@ -80,10 +84,14 @@ def classify(logical_ids: list[str]) -> list[Function]:
 LOGS = "SecretsLogKey.*"  # every function logs, pseudonymising NIPs with the log key
 REACHES: dict[str, tuple[str, ...]] = {
     API: ("S3Uploads.*", "KmsVault.*", "S3Exports.list", "S3Exports.get", "S3Exports.download_url",
-          "S3Exports.put",  # the monthly recap only: granted on RECAP_PREFIX alone
-          "SnsSesNotifier.publish", "CognitoDirectory.login", "LambdaImports.run", LOGS),
+          "SnsSesNotifier.publish", "CognitoDirectory.login", "LambdaImports.run", "LambdaAnalytics.recap", LOGS),
     ABSENCE: ("SnsSesNotifier.publish", LOGS),
-    EXPORT: ("S3Exports.put", "S3Exports.list", "S3Exports.get", LOGS),  # chained to the last run
+    EXPORT: ("LambdaAnalytics.export_day", LOGS),
+    # the recap and the export chain to the last run (list, get); the recap tells the personnel agency
+    ANALYTICS: ("S3Exports.put", "S3Exports.list", "S3Exports.get", "SnsSesNotifier.publish", LOGS),
     EMAIL: ("SnsSesNotifier.send_email", LOGS),
     IMPORT: ("CognitoDirectory.upsert_user", LOGS),
 }
+
+
+ANALYTICS_FUNCTION = Function("AnalyticsFunction", ANALYTICS_HANDLER, ANALYTICS)  # defined by the stack itself

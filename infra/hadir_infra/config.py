@@ -65,6 +65,7 @@ class DeployConfig:
     waf_rate_limit: int = WAF_RATE_LIMIT
     job_concurrency: int = JOB_CONCURRENCY  # 0: no reservation (accounts with a low quota)
     api_concurrency: int | None = None  # a cap on the API function, none by default
+    analytics_zip: Path | None = None  # the analytics function's package (scripts/package.sh)
 
     @property
     def stack_name(self) -> str:
@@ -104,6 +105,9 @@ class DeployConfig:
         zip_path = Path(str(ctx("lambda_zip", repo_dir / "infra" / "dist" / "hadir-lambda.zip")))
         if not zip_path.is_absolute():
             zip_path = (Path.cwd() / zip_path).resolve()
+        analytics_zip = Path(str(ctx("analytics_zip", repo_dir / "infra" / "dist" / "hadir-analytics.zip")))
+        if not analytics_zip.is_absolute():
+            analytics_zip = (Path.cwd() / analytics_zip).resolve()
         memory = ctx("lambda_memory_mb")
         tiles = ctx("map_tile_origins", "")
         tiles = tuple(o.strip() for o in str(tiles).split(",") if o.strip())
@@ -123,6 +127,7 @@ class DeployConfig:
             personnel_email=ctx("personnel_email"),
             cors_origins=tuple(origins),
             lambda_zip=zip_path,
+            analytics_zip=analytics_zip,
             lambda_memory_mb=int(memory) if memory else None,
             deletion_protection=_bool(ctx("deletion_protection", True)),
             log_retention_days=int(ctx("log_retention_days", 365 if prod else 30)),

@@ -17,6 +17,7 @@ from aws_cdk import (
     aws_logs as logs,
     aws_lambda as lambda_,
     aws_s3 as s3,
+    aws_s3_assets as s3_assets,
     aws_secretsmanager as secretsmanager,
     aws_sns as sns,
     aws_sns_subscriptions as subs,
@@ -28,8 +29,9 @@ from constructs import Construct
 
 from chalicelib.common import resources as r
 from hadir_infra import access
-from hadir_infra.access import (API, ABSENCE, COGNITO_ADMIN, DDB_APPEND_ONLY, DDB_READ, DDB_WRITE,
-                                EMAIL, EXPORT, IMPORT, RECAP_PREFIX, Function)
+from hadir_infra.access import (API, ABSENCE, ANALYTICS, COGNITO_ADMIN, DDB_APPEND_ONLY, DDB_READ,
+                                DDB_WRITE, EMAIL, EXPORT, IMPORT, Function)
+from hadir_infra.analytics import Analytics
 from hadir_infra.chalice_app import PrebuiltChalice
 from hadir_infra.config import DeployConfig
 from hadir_infra.web import API_STAGE, WebApp
@@ -38,6 +40,7 @@ _KEY_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER,
               "B": ddb.AttributeType.BINARY}
 JOB_TIMEOUT_S = 300
 JOB_MEMORY_MB = 1024
+ANALYTICS_MEMORY_MB = 2048  # the month's recap of 7,000 employees in memory, and pyarrow
 _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
 LOGIN_PATH = "/~1auth~1login"  # POST /auth/login in a stage's MethodSettings ("/" written "~1")
 WAF_MANAGED_RULES = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
@@ -191,7 +194,12 @@ class HadirStack(cdk.Stack):
         self.policies: dict[str, iam.Policy] = {}
         for kind in dict.fromkeys(f.kind for f in self.kinds):
             self._role(kind, [f for f in self.kinds if f.kind == kind])
+        self._role(ANALYTICS, [access.ANALYTICS_FUNCTION])
         self._wire_functions()
+        self.analytics_function = self._analytics_function()
+        self.analytics = Analytics(self, "Analytics", exports=self.exports, key=self.data_key,
+                                   agency_id=config.agency_id, stage=config.stage,
+                                   workgroup_name=config.name("analytics"))
         self._schedules()
         self._exports_immutable()
         self._abuse_limits()
@@ -207,6 +215,8 @@ class HadirStack(cdk.Stack):
             "UserPoolClientId": self.client.user_pool_client_id,
             "UploadsBucketName": self.uploads.bucket_name,
             "ExportsBucketName": self.exports.bucket_name,
+            "AnalyticsDatabase": self.analytics.database_name,
+            "AnalyticsWorkGroup": self.analytics.workgroup.name,
             "BiometricKeyArn": self.biometric_key.key_arn,
         }.items():
             cdk.CfnOutput(self, name, value=value)
@@ -280,6 +290,8 @@ class HadirStack(cdk.Stack):
         job_failures = allow("JobFailures", ["sqs:SendMessage"], [self.jobs_dlq.queue_arn])
         users = allow("Users", COGNITO_ADMIN, [self.user_pool.user_pool_arn])
         log_key = allow("LogKey", ["secretsmanager:GetSecretValue"], [self.log_key.secret_arn])
+        invoke_analytics = allow("InvokeAnalytics", ["lambda:InvokeFunction"], [self._function_arn(
+            access.ANALYTICS_FUNCTION)])
         if kind == API:
             api = [
                 allow("BiometricTemplates", ["kms:GenerateDataKey", "kms:Decrypt"],  # envelope
@@ -287,28 +299,25 @@ class HadirStack(cdk.Stack):
                 allow("S3DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [self.data_key.key_arn]),
                 allow("Uploads", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
                       [self.uploads.arn_for_objects("*")]),
-                # auditors' listings and presigned downloads of a named version; the export
-                # jobs alone write
+                # auditors' listings and presigned downloads of a named version; the analytics
+                # function alone writes (the recap, POST /admin/recaps, runs there)
                 allow("ExportsRead", ["s3:GetObject", "s3:GetObjectVersion"],
                       [self.exports.arn_for_objects("*")]),
                 allow("ExportsList", ["s3:ListBucket", "s3:ListBucketVersions"], [self.exports.bucket_arn]),
-                # the monthly recap (POST /admin/recaps), written once under its own prefix only
-                allow("RecapsWrite", ["s3:PutObject"], [self.exports.arn_for_objects(RECAP_PREFIX + "*")]),
-                notify, log_key,
-                allow("InvokeImport", ["lambda:InvokeFunction"], [cdk.Arn.format(
-                    cdk.ArnComponents(service="lambda", resource="function",
-                                      resource_name=self.function_name(self.import_function),
-                                      arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self)])]
+                notify, log_key, invoke_analytics,
+                allow("InvokeImport", ["lambda:InvokeFunction"], [self._function_arn(self.import_function)])]
             return api
         if kind == ABSENCE:
             return [notify, job_failures, log_key]
-        if kind == EXPORT:  # PutObject under SSE-KMS needs GenerateDataKey; reading the last
-            # run's manifest (the chain) Decrypt
+        if kind == EXPORT:  # the analytics function writes the day's run
+            return [invoke_analytics, job_failures, log_key]
+        if kind == ANALYTICS:  # PutObject under SSE-KMS needs GenerateDataKey; reading the last
+            # run's manifest (the chain) Decrypt; the recap's PP 94/2021 notices
             return [allow("S3DataKey", ["kms:GenerateDataKey", "kms:Decrypt"], [self.data_key.key_arn]),
                     allow("ExportsWrite", ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
                           [self.exports.arn_for_objects("*")]),
                     allow("ExportsList", ["s3:ListBucket", "s3:ListBucketVersions"], [self.exports.bucket_arn]),
-                    job_failures, log_key]
+                    notify, log_key]
         if kind == EMAIL:  # Lambda's event source mapping consumes with the function's role
             return [log_key, allow("QueuesConsume", [
                 "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
@@ -318,6 +327,33 @@ class HadirStack(cdk.Stack):
                     service="ses", resource="identity", resource_name="*"), self)],
                     conditions={"StringEquals": {"ses:FromAddress": self.ses_sender.value_as_string}})]
         return [users, log_key]  # IMPORT
+
+    def _function_arn(self, fn: Function) -> str:
+        return cdk.Arn.format(cdk.ArnComponents(service="lambda", resource="function",
+                                                resource_name=self.function_name(fn),
+                                                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME), self)
+
+    def _analytics_function(self) -> lambda_.CfnFunction:
+        """The recap and the daily export (analytics.py), from their own package (pyarrow does not
+        fit beside the face engine): not a Chalice function, the same settings, its own role."""
+        zip_path = self.config.analytics_zip
+        if zip_path is None or not zip_path.is_file():
+            raise FileNotFoundError(f"{zip_path} not found: run `bash scripts/package.sh` first "
+                                    "(or pass -c analytics_zip=PATH)")
+        asset = s3_assets.Asset(self, "AnalyticsPackage", path=str(zip_path))
+        f = access.ANALYTICS_FUNCTION
+        fn = lambda_.CfnFunction(
+            self, f.logical_id, function_name=self.function_name(f), role=self.roles[ANALYTICS].role_arn,
+            runtime="python3.12", architectures=["x86_64"], handler=access.ANALYTICS_HANDLER,
+            code=lambda_.CfnFunction.CodeProperty(s3_bucket=asset.s3_bucket_name, s3_key=asset.s3_object_key),
+            timeout=JOB_TIMEOUT_S, memory_size=ANALYTICS_MEMORY_MB,
+            environment=lambda_.CfnFunction.EnvironmentProperty(variables=self.environment()),
+            tracing_config=lambda_.CfnFunction.TracingConfigProperty(mode="Active"),
+            reserved_concurrent_executions=self._reserved_concurrency(ANALYTICS))
+        fn.node.add_dependency(self.policies[ANALYTICS])
+        logs.CfnLogGroup(self, f"{f.logical_id}Logs", log_group_name=cdk.Fn.join("", ["/aws/lambda/", fn.ref]),
+                         retention_in_days=self.config.log_retention_days)
+        return fn
 
     def function_name(self, fn: Function) -> str:
         """Functions are named (hadir-<agency>-<stage>-<name>): the log groups and the import's
@@ -352,6 +388,8 @@ class HadirStack(cdk.Stack):
             own = dict(env)
             if f.kind == API and self.import_function:  # by name: a Ref would be a cycle at most
                 own[access.IMPORT_FUNCTION_ENV] = self.function_name(self.import_function)
+            if f.kind in access.ANALYTICS_CALLERS:
+                own[access.ANALYTICS_FUNCTION_ENV] = self.function_name(access.ANALYTICS_FUNCTION)
             fn.add_override("Properties.Environment.Variables", own)
             fn.add_override("Properties.Tracing", "Active")
             # Lambda would create the log group itself, kept forever; this one has a retention.
@@ -477,8 +515,9 @@ class HadirStack(cdk.Stack):
             topic.add_subscription(subs.EmailSubscription(self.config.alarm_email))
         action = cw_actions.SnsAction(topic)
         five_min = cdk.Duration.minutes(5)
-        for logical_id in self.functions:
-            name = self.app.get_resource(logical_id).ref
+        names = {i: self.app.get_resource(i).ref for i in self.functions}
+        names[access.ANALYTICS_FUNCTION.logical_id] = self.analytics_function.ref
+        for logical_id, name in names.items():
             for metric in ("Errors", "Throttles"):
                 alarm = cw.Alarm(
                     self, f"{logical_id}{metric}Alarm",

@@ -24,7 +24,7 @@ def test_the_cli_writes_the_run_the_auditor_then_downloads(api, set_now):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["month"] == "2026-03" and out["sequence"] == 1 and out["through"] == "2026-03-31"
-    assert [f["name"] for f in out["files"]] == ["recap.csv", "units.csv", "manifest.json"]
+    assert [f["name"] for f in out["files"]] == ["recap.csv", "units.csv", "manifest.json", "recap.parquet", "units.parquet"]
     # And it is the run the auditor lists, with the figures the API computes
     listing = api.get("/audit/recaps?month=2026-03", user="auditor").json
     assert [x["run_id"] for x in listing["runs"]] == [out["run_id"]]

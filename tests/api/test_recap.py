@@ -64,8 +64,11 @@ def test_the_recap_of_a_hand_computed_month(api, set_now):
     assert r.status_code == 201, r.json
     out = r.json
     assert out["month"] == "2026-03" and out["from"] == "2026-03-01" and out["through"] == "2026-03-31"
-    assert [f["name"] for f in out["files"]] == ["recap.csv", "units.csv", "manifest.json"]
-    assert all("recap/year=2026/month=03/agency=pemkab-demo/run=" in f["key"] for f in out["files"])
+    assert [f["name"] for f in out["files"]] == ["recap.csv", "units.csv", "manifest.json", "recap.parquet",
+                                                 "units.parquet"]
+    assert all("recap/year=2026/month=03/agency=pemkab-demo/run=" in f["key"] for f in out["files"][:3])
+    assert [f["key"] for f in out["files"][3:]] == [  # the analytics tables' (docs/analytics.md)
+        f"analytics/{t}/year=2026/month=03/agency=pemkab-demo/run={out['run_id']}.parquet" for t in ("recap", "units")]
     assert out["sequence"] == 1 and out["previous_manifest_sha256"] is None
     # And the auditor downloads them
     listing = api.get("/audit/recaps?month=2026-03", user="auditor")

@@ -64,6 +64,8 @@ def stub_lambda_zip(dest: pathlib.Path) -> pathlib.Path:
     path = dest / "stub-lambda.zip"
     with zipfile.ZipFile(path, "w") as zf:
         zf.write(APP_DIR / "app.py", "app.py")
+        if (APP_DIR / "analytics.py").exists():  # the analytics function's entry point
+            zf.write(APP_DIR / "analytics.py", "analytics.py")
         for f in sorted((APP_DIR / "chalicelib").rglob("*.py")):
             zf.write(f, str(f.relative_to(APP_DIR)))
     return path
@@ -108,7 +110,7 @@ def synth(work: pathlib.Path, out: pathlib.Path, extra: dict[str, str] | None = 
     cli = ensure_cdk_cli()
     cmd = [cli, "synth", "--no-notices", "--quiet", "--no-version-reporting",
            "--app", f"{sys.executable} cdk_app.py", "--output", str(out),
-           "-c", f"lambda_zip={stub_lambda_zip(work)}"]
+           "-c", f"lambda_zip={stub_lambda_zip(work)}", "-c", f"analytics_zip={stub_lambda_zip(work)}"]
     for key, value in {**CONTEXT, **(extra or {})}.items():
         cmd += ["-c", f"{key}={value}"]
     proc = subprocess.run(cmd, cwd=INFRA, env=clean_env(), capture_output=True, text=True,

@@ -12,7 +12,7 @@ import contextlib
 import boto3
 import pytest
 
-from hadir_infra.access import ABSENCE, API, EMAIL, EXPORT, REACHES
+from hadir_infra.access import ABSENCE, ANALYTICS, API, EMAIL, EXPORT, REACHES
 from tests.api.helpers import AYU, check_in, checkin_session, enrol
 from tests.infra.calls import OPERATION_ACTIONS, needed_actions
 
@@ -58,13 +58,16 @@ def test_the_absence_job_calls_only_what_its_role_allows(a_day_with_a_checkin, s
     assert _outside_dynamodb(calls) <= needed_actions(ABSENCE, REACHES[ABSENCE])
 
 
-def test_the_export_job_calls_only_what_its_role_allows(a_day_with_a_checkin, set_now):
+def test_the_export_calls_only_what_the_analytics_role_allows(a_day_with_a_checkin, set_now):
+    # The scheduled export invokes the analytics function (here, without one, in process: what is
+    # recorded is the function's work); the export job's own role may only invoke it
     from chalicelib.api.events import HANDLERS
     set_now("2026-03-04T00:31:00+08:00")
     with recorded() as calls:
         HANDLERS["export_wita"]({})
     assert "s3:PutObject" in calls
-    allowed = needed_actions(EXPORT, REACHES[EXPORT])
+    assert not [a for a in needed_actions(EXPORT, REACHES[EXPORT]) if a.startswith(("s3:", "kms:"))]
+    allowed = needed_actions(ANALYTICS, REACHES[ANALYTICS])
     assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed
     assert "s3:ListBucket" in calls  # it looks for the run to chain to
     assert not {"s3:DeleteObject", "s3:DeleteObjectVersion"} & allowed  # and never deletes one
@@ -92,13 +95,16 @@ def test_the_email_consumer_calls_only_what_its_role_allows(a_day_with_a_checkin
     assert not [a for a in allowed if a.startswith(("s3:", "kms:", "cognito-idp:", "sns:"))]
 
 
-def test_the_monthly_recap_route_calls_only_what_the_api_role_allows(a_day_with_a_checkin, set_now):
-    # Given March 2026 over; When the admin produces its recap (the API writes it, under recap/ only)
+def test_the_monthly_recap_calls_only_what_the_analytics_role_allows(a_day_with_a_checkin, set_now):
+    # Given March 2026 over; When the admin produces its recap (the analytics function writes it;
+    # in process here), then its calls are the analytics role's, and the API's role writes no export
     set_now("2026-04-02T09:00:00+08:00")
     a_day_with_a_checkin.token("admin")  # signed in before (the login is not the route's call)
     with recorded() as calls:
         r = a_day_with_a_checkin.post("/admin/recaps", {"month": "2026-03"}, user="admin")
     assert r.status_code == 201, r.json
     assert "s3:PutObject" in calls
-    allowed = needed_actions(API, REACHES[API])
+    allowed = needed_actions(ANALYTICS, REACHES[ANALYTICS])
     assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed
+    assert "S3Exports.put" not in REACHES[API]  # (its PutObject is on the uploads: test_synth.py)
+    assert "lambda:InvokeFunction" in needed_actions(API, REACHES[API])

@@ -268,3 +268,16 @@ def test_package_fails_over_the_size_limit(tmp_path):
     assert proc.returncode != 0
     assert "package FAILED: unzipped" in proc.stderr and "> 1 MB limit" in proc.stderr
     assert not (tmp_path / "out.zip").exists()
+
+
+def test_the_analytics_package_pins_what_the_api_pins_and_adds_pyarrow():
+    """requirements-analytics.txt: requirements.txt's pins (onnxruntime left out) plus pyarrow,
+    pinned as in requirements-dev.txt (the tests write the same files the function does)."""
+    def pins(name):
+        return {l.split("==")[0].lower(): l for l in (ROOT / name).read_text().splitlines()
+                if l and not l.startswith(("#", "-r"))}
+    api, analytics, dev = pins("requirements.txt"), pins("requirements-analytics.txt"), pins("requirements-dev.txt")
+    assert set(api) - set(analytics) == {"onnxruntime"}
+    assert all(analytics[k] == v for k, v in api.items() if k in analytics)
+    assert set(analytics) - set(api) == {"pyarrow"} and analytics["pyarrow"] == dev["pyarrow"]
+    assert "duckdb" in dev and "duckdb" not in analytics

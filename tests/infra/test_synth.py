@@ -94,14 +94,14 @@ def test_table_keys_ttl_and_indexes_match_resources_py(template, table):
 def test_buckets_are_encrypted_private_and_owner_enforced(template, template_json):
     """The data buckets under the data key; the web app's (public files, read by CloudFront
     through origin access control) under S3's own keys, as private."""
-    template.resource_count_is("AWS::S3::Bucket", len(r.BUCKETS) + 1)  # + the web app's
+    template.resource_count_is("AWS::S3::Bucket", len(r.BUCKETS) + 2)  # + the web app's, Athena's results
     private = {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                                   "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}
     template.all_resources_properties("AWS::S3::Bucket", private)
     data = [b["Properties"] for k, b in resources_of(template_json, "AWS::S3::Bucket").items()
             if not k.startswith("WebBucket")]
-    assert len(data) == len(r.BUCKETS)
+    assert len(data) == len(r.BUCKETS) + 1  # the Athena results under the data key too
     for props in data:
         [rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and rule["BucketKeyEnabled"]
@@ -303,7 +303,7 @@ def test_functions_run_python_312_each_kind_with_its_own_written_role(template_j
     from hadir_infra.access import classify
     role_ids = set(resources_of(template_json, "AWS::IAM::Role"))
     kinds = {f.logical_id: f.kind for f in classify(list(functions(template_json)))}
-    assert {_kind_of_role(k) for k in role_ids} == set(kinds.values()), "chalice makes no role"
+    assert {_kind_of_role(k) for k in role_ids} == set(kinds.values()) | {"analytics"}, "chalice makes no role"
     for fn_id, fn in functions(template_json).items():
         props = fn["Properties"]
         assert props["Runtime"] == "python3.12", fn_id
@@ -420,7 +420,7 @@ def _granted(template_json: dict) -> dict[str, set[str]]:
     """Kind of function -> every action its role's policy allows."""
     out: dict[str, set[str]] = {}
     for pid, doc in _app_policies(template_json).items():
-        kind = next(k for k in ("api", "absence", "export", "email", "import")
+        kind = next(k for k in ("api", "absence", "export", "email", "import", "analytics")
                     if pid.startswith(f"{k.capitalize()}Policy"))
         out[kind] = {a for s in doc["Statement"] if s["Effect"] == "Allow"
                      for a in _as_list(s["Action"])}
@@ -429,7 +429,7 @@ def _granted(template_json: dict) -> dict[str, set[str]]:
 
 def _reaches(template_json: dict) -> dict[str, tuple[str, ...]]:
     from hadir_infra.access import REACHES, classify
-    kinds = {f.kind for f in classify(list(functions(template_json)))}
+    kinds = {f.kind for f in classify(list(functions(template_json)))} | {"analytics"}  # its own package
     return {k: v for k, v in REACHES.items() if k in kinds}
 
 
@@ -457,7 +457,8 @@ def test_every_aws_call_of_the_code_is_reached_by_some_function(template_json):
     # And the services call only adapter methods some function reaches
     import re
     ports = {"uploads": "S3Uploads", "vault": "KmsVault", "exports": "S3Exports",
-             "notifier": "SnsSesNotifier", "directory": "CognitoDirectory", "imports": "LambdaImports"}
+             "notifier": "SnsSesNotifier", "directory": "CognitoDirectory", "imports": "LambdaImports",
+             "analytics": "LambdaAnalytics"}
     used = set()
     for path in [*(ROOT / "chalicelib" / "services").glob("*.py"), ROOT / "chalicelib" / "api" / "routes.py"]:
         used |= {f"{ports[p]}.{m}" for p, m in re.findall(
@@ -476,14 +477,11 @@ def test_no_application_role_can_delete_or_rewrite_exports_or_run_cognito_admin(
     assert not [a for a in on_exports if "Delete" in a or "Retention" in a or "Bypass" in a]
     for kind, actions in granted.items():  # no wildcard S3 resource either (asserted above)
         assert not [a for a in actions if a.startswith("s3:Delete") and kind != "api"], kind
-    # Only the export jobs write exports; the API reads them for auditors and writes the monthly
-    # recap's runs under recap/ alone
+    # Only the analytics function writes exports (the daily export and the monthly recap); the
+    # API reads them for auditors
     writers = [(pid, s) for pid, s in _statements(template_json) if s["Effect"] == "Allow"
                and "s3:PutObject" in _as_list(s["Action"]) and _refers_to(s["Resource"], exports_id)]
-    assert {pid[:len("ExportPolicy")] for pid, _ in writers if not pid.startswith("ApiPolicy")} == {"ExportPolicy"}
-    api_writes = [s for pid, s in writers if pid.startswith("ApiPolicy")]
-    assert [s.get("Sid") for s in api_writes] == ["RecapsWrite"], api_writes
-    assert "/recap/*" in json.dumps(api_writes[0]["Resource"]) and _as_list(api_writes[0]["Action"]) == ["s3:PutObject"]
+    assert {pid[:len("AnalyticsPolicy")] for pid, _ in writers} == {"AnalyticsPolicy"}, [p for p, _ in writers]
     cognito_admin = {k for k, a in granted.items() if any(x.startswith("cognito-idp:Admin") for x in a)}
     assert cognito_admin == ({"import"} if "import" in granted else {"api"})
 
