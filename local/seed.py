@@ -15,13 +15,13 @@ from chalicelib.wiring import Services
 PASSWORD = "Hadir-Demo-2025"
 
 OFFICES: list[dict[str, Any]] = [
-    {"office_id": "kantor-jakarta", "name": "Kantor Perwakilan Jakarta", "timezone": "Asia/Jakarta",
+    {"office_id": "kantor-jakarta", "province": "31", "name": "Kantor Perwakilan Jakarta", "timezone": "Asia/Jakarta",
      "geofence": {"type": "circle", "lat": -6.1754, "lon": 106.8272, "radius_m": 100}},
-    {"office_id": "kantor-denpasar", "name": "Kantor Wali Kota Denpasar", "timezone": "Asia/Makassar",
+    {"office_id": "kantor-denpasar", "province": "51", "name": "Kantor Wali Kota Denpasar", "timezone": "Asia/Makassar",
      "geofence": {"type": "circle", "lat": -8.6705, "lon": 115.2126, "radius_m": 50},
      "checkin_window": "06:00-08:00", "work_start": "08:00", "work_end": "15:30",
      "checkout_window": "15:30-18:00"},
-    {"office_id": "kantor-jayapura", "name": "Kantor Perwakilan Jayapura", "timezone": "Asia/Jayapura",
+    {"office_id": "kantor-jayapura", "province": "91", "name": "Kantor Perwakilan Jayapura", "timezone": "Asia/Jayapura",
      "geofence": {"type": "Polygon", "coordinates": [[[140.7170, -2.5345], [140.7192, -2.5345],
                                                       [140.7192, -2.5328], [140.7170, -2.5328],
                                                       [140.7170, -2.5345]]]}},

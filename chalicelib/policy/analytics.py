@@ -77,6 +77,9 @@ RECAP = Table("recap", (
     Column("cut_percent", DOUBLE), Column("cut_capped", BOOLEAN),
     Column("absent_year_to_date", INT, "PP 94/2021: unexcused absence days this year"),
     Column("discipline_level", STRING, "the PP 94/2021 level the count reaches, or null"),
+    Column("consecutive_absent_days", INT, "PP 94/2021: the longest run of 10+ consecutive unexcused "
+           "absent working days reaching into the period (0: none)"),
+    Column("consecutive_absence", STRING, "that run's dates, JSON"),
     Column("cut_reasons", STRING, "JSON"), *_RUN), _MONTH)
 
 UNITS = Table("units", (
@@ -112,6 +115,7 @@ def recap_rows(recaps: list[rp.EmployeeRecap], run: str, first: date, through: d
     run_cols = {"run_id": run, "period_from": first, "period_through": through}
     return [{**rp.recap_row(r), **_counts(rp.recap_row(r), r.tl, r.psw),
              "leave_by_type": _json(dict(r.leave_by_type)), "cut_reasons": _json(list(r.cut_reasons)),
+             "consecutive_absence": _json(list(r.consecutive_absence)),
              "discipline_level": rp.discipline_level(r.absent_year_to_date), **run_cols} for r in recaps]
 
 

@@ -67,7 +67,8 @@ class ParquetFile:
     def manifest(self) -> JsonObject:
         """The run manifest's entry (``parquet``): vouched for by the manifest's own SHA-256."""
         return {"table": self.table, "name": self.name, "key": self.key, "rows": self.rows,
-                "bytes": self.bytes, "sha256": self.sha256, "format": PARQUET_TYPE}
+                "bytes": self.bytes, "sha256": self.sha256, "format": PARQUET_TYPE,
+                "version_id": self.version_id}
 
 
 def write_parquet(svc: Services, parts: list[tuple[Table, dict[str, object], list[JsonObject]]],

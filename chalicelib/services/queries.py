@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 
 from chalicelib.common.errors import InvalidInput, JsonObject, NotFound
+from chalicelib.policy.analytics import ROOT as ANALYTICS_PREFIX
 from chalicelib.policy.day import Day, view_status
 from chalicelib.policy.export import MANIFEST_FILE, run_of
 from chalicelib.policy.decision import for_employee
@@ -170,4 +171,15 @@ def _export_run(svc: Services, run: str, objects: list[ExportObject]) -> ExportR
         return ExportRun(run_id=run, manifest_sha256=hashlib.sha256(data).hexdigest(), files=files)
     return ExportRun(run_id=run, zone=stated.get("zone"), created_at=stated.get("generated_at"),
                      sequence=stated.get("run_sequence"), manifest_sha256=hashlib.sha256(data).hexdigest(),
-                     previous_manifest_sha256=stated.get("previous_manifest_sha256"), files=files)
+                     previous_manifest_sha256=stated.get("previous_manifest_sha256"),
+                     files=files, parquet=_parquet_files(svc, stated.get("parquet")))
+
+
+def _parquet_files(svc: Services, entries: object) -> list[ExportFile]:
+    """The run's Parquet files (under ``analytics/``, named by its manifest) as downloads."""
+    if not isinstance(entries, list):
+        return []
+    return [ExportFile(key=e["key"], bytes=e["bytes"], version_id=e.get("version_id"),
+                       url=svc.exports.download_url(e["key"], DOWNLOAD_TTL_S, e.get("version_id")))
+            for e in entries if isinstance(e, dict) and isinstance(e.get("key"), str)
+            and e["key"].startswith(ANALYTICS_PREFIX) and isinstance(e.get("bytes"), int)]

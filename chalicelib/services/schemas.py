@@ -604,6 +604,9 @@ class ExportRun(Response):
     manifest_sha256: str | None = Field(default=None, description="null: the run wrote no manifest")
     previous_manifest_sha256: str | None = None
     files: list[ExportFile]
+    parquet: list[ExportFile] = Field(default_factory=list, description=(
+        "the run's rows as Parquet under analytics/ (the Athena tables' files), each vouched for "
+        "by the manifest's parquet entries (sha256)"))
 
 
 class ExportList(Response):

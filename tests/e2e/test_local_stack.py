@@ -6,12 +6,15 @@ the audit log."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pathlib
 import subprocess
 import sys
 
 import boto3
+import pyarrow
+import pyarrow.parquet
 import pytest
 import requests
 
@@ -196,7 +199,7 @@ def test_a_day_in_the_life(stack, tmp_path):
     why = {x["nip"]: x["reasons"] for x in team["staff"]}
     assert [(x["code"], x["checkin_id"]) for x in why[AYU]] == [("on_time", r.json()["checkin_id"]),
                                                                 ("review_approved", r.json()["checkin_id"])]
-    assert [x["code"] for x in why[MADE]] == ["no_checkin"]
+    assert [x["code"] for x in why[MADE]] == ["no_checkin", "schedule"]  # and the day's hours, as data
     # And running it again sends nothing
     again = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:35:00%2B08:00",
                           timeout=60).json()
@@ -415,4 +418,54 @@ def test_the_month_is_recapped_for_the_allowance_and_audited(stack):
     assert vouched["recap.csv"] == hashlib.sha256(recap_csv).hexdigest()
     rows = recap_csv.decode().strip().splitlines()
     assert rows[0].startswith("nip,") and len(rows) - 1 == made.json()["employees"] >= 3
+    assert "consecutive_absent_days" in rows[0].split(",")
+    # And the same rows as typed Parquet (the Athena table's file), vouched for by the same manifest
+    [parquet] = [f for f in run["parquet"] if f["key"].startswith("analytics/recap/")]
+    body = requests.get(parquet["url"], timeout=10).content
+    assert hashlib.sha256(body).hexdigest() == {p["table"]: p["sha256"] for p in manifest["parquet"]}["recap"]
+    table = pyarrow.parquet.read_table(io.BytesIO(body))
+    assert table.num_rows == made.json()["employees"]
+    assert pyarrow.types.is_integer(table.schema.field("working_days").type)
+    assert pyarrow.types.is_date(table.schema.field("period_through").type)
     assert any(r.startswith(AYU) for r in rows[1:])
+
+
+def test_the_agency_sets_schedules_and_moves_an_office_for_an_event_day(stack):
+    api, admin, supervisor = stack["api"], login(stack, "admin"), login(stack, KETUT)
+    # Given the defaults: no schedule (every office keeps its own hours), the Ramadan seasons
+    got = requests.get(f"{api}/admin/config/schedules", headers=admin, timeout=10).json()
+    assert got["version"] is None and got["document"]["schedules"] == []
+    assert [s["id"] for s in got["document"]["seasons"]] == ["ramadan-2026", "ramadan-2027"]
+    # When the admin adds the teachers' six-day week (nobody of the demo is a teacher)
+    teachers = {"id": "guru", "name": "Guru", "applies_to": {"groups": ["guru"]}, "weekdays": [0, 1, 2, 3, 4, 5]}
+    saved = requests.put(f"{api}/admin/config/schedules", json={"version": None, "document": {
+        **got["document"], "schedules": [teachers]}}, headers=admin, timeout=10)
+    # Then it is version 1; a supervisor may not set schedules, and a bad one is refused with its problem
+    assert saved.status_code == 200 and saved.json()["version"] == 1, saved.text
+    assert requests.put(f"{api}/admin/config/schedules", json={"version": 1, "document": {"schedules": []}},
+                        headers=supervisor, timeout=10).status_code == 403
+    bad = requests.put(f"{api}/admin/config/schedules", json={"version": 1, "document": {
+        "schedules": [{**teachers, "weekdays": [7]}]}}, headers=admin, timeout=10)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_schedules", bad.text
+    # When the admin moves Denpasar's check-in to the town square for a ceremony next week
+    square = {"type": "circle", "lat": -8.6572, "lon": 115.2177, "radius_m": 150}
+    event = requests.post(f"{api}/admin/events", json={
+        "office_id": "kantor-denpasar", "date": "2026-03-10", "name": "Apel Gabungan", "geofence": square},
+        headers=admin, timeout=10)
+    # Then it is listed for that office; a past date, a forged office and a supervisor are refused
+    assert event.status_code == 201, event.text
+    listed = requests.get(f"{api}/admin/events", params={"office_id": "kantor-denpasar"}, headers=admin, timeout=10)
+    assert [(e["date"], e["name"]) for e in listed.json()["events"]] == [("2026-03-10", "Apel Gabungan")]
+    past = requests.post(f"{api}/admin/events", json={
+        "office_id": "kantor-denpasar", "date": "2026-03-01", "name": "Late", "geofence": square},
+        headers=admin, timeout=10)
+    assert past.status_code == 422 and past.json()["error"]["code"] == "invalid_event", past.text
+    forged = requests.post(f"{api}/admin/events", json={
+        "office_id": "kantor-atlantis", "date": "2026-03-10", "name": "X", "geofence": square},
+        headers=admin, timeout=10)
+    assert forged.status_code == 404 and forged.json()["error"]["code"] == "office_not_found", forged.text
+    assert requests.get(f"{api}/admin/events", headers=supervisor, timeout=10).status_code == 403
+    # And both changes are in the audit log
+    log = requests.get(f"{api}/audit/log", params={"subject": "config#events", "from": "2026-03-01",
+                                                   "to": "2026-03-31"}, headers=login(stack, "auditor"), timeout=10)
+    assert [e["action"] for e in log.json()["entries"]] == ["config_changed"], log.text
