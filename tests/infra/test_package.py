@@ -281,3 +281,50 @@ def test_the_analytics_package_pins_what_the_api_pins_and_adds_pyarrow():
     assert all(analytics[k] == v for k, v in api.items() if k in analytics)
     assert set(analytics) - set(api) == {"pyarrow"} and analytics["pyarrow"] == dev["pyarrow"]
     assert "duckdb" in dev and "duckdb" not in analytics
+
+
+# --- the analytics function's own package (pyarrow; no face engine) -------------------------------
+ANALYTICS_RUN = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import analytics, pyarrow
+out = analytics.handler({"job": "recap", "month": "2026-03", "actor": "ci"}, None)
+print(json.dumps({"out": out, "pyarrow_from": pyarrow.__file__,
+                  "onnxruntime": "onnxruntime" in sys.modules}))
+"""
+
+
+@pytest.fixture(scope="session")
+def analytics_unpacked(tmp_path_factory) -> tuple[pathlib.Path, dict]:
+    """`bash scripts/package.sh --function analytics` once per run, unpacked into an empty folder."""
+    with built_once(tmp_path_factory, "analytics-package") as (work, build):
+        out = work / "hadir-analytics.zip"
+        if build:
+            proc = subprocess.run(
+                ["bash", str(ROOT / "scripts" / "package.sh"), "--function", "analytics", "--out", str(out),
+                 "--build-dir", str(work / "build")], capture_output=True, text=True, timeout=1200, env=clean_env())
+            assert proc.returncode == 0, f"package.sh --function analytics failed:\n{proc.stderr[-5000:]}"
+            shutil.rmtree(work / "build", ignore_errors=True)
+    dest = tmp_path_factory.mktemp("var_task_analytics")
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(dest)
+        sizes = {"unzipped_bytes": sum(i.file_size for i in zf.infolist()), "names": zf.namelist()}
+    return dest, sizes
+
+
+def test_the_analytics_package_fits_lambda_and_writes_the_recap_as_parquet_on_its_own(
+        analytics_unpacked, runtime_dir, moto_stack):
+    # Given the analytics zip unpacked alone, with only the runtime's boto3 beside it
+    unpacked, sizes = analytics_unpacked
+    assert sizes["unzipped_bytes"] <= LIMIT, sizes["unzipped_bytes"]
+    assert not any(n.startswith("onnxruntime/") for n in sizes["names"])
+    # When its handler is invoked for March's recap, against the seeded stack
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", ANALYTICS_RUN, str(unpacked), str(runtime_dir)],
+                          capture_output=True, text=True, env=moto_stack, timeout=300, cwd=unpacked)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    # Then the recap is written, its Parquet by the package's own pyarrow, without the face engine
+    assert "result" in result["out"], result
+    names = {f["name"] for f in result["out"]["result"]["files"]}
+    assert {"recap.csv", "units.csv", "manifest.json", "recap.parquet", "units.parquet"} <= names
+    assert result["pyarrow_from"].startswith(str(unpacked)) and result["onnxruntime"] is False
