@@ -31,6 +31,8 @@ from pydantic_core import PydanticCustomError
 from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import Position, geofence_to_dict, parse_geofence, parse_position
 from chalicelib.services.records import FaceEvidence, GeoEvidence, PositionEvidence
+from chalicelib.policy.echelon import InvalidEchelon
+from chalicelib.policy.echelon import canonical as echelon_canonical
 from chalicelib.policy.login import username_problem
 from chalicelib.policy.schedule import PROVINCES
 from chalicelib.policy.time_rules import OfficeRules
@@ -206,12 +208,23 @@ class EmployeeRow(Request):
     unit: str | None = Field(default=None, max_length=200)
     group: str | None = Field(default=None, max_length=200, description="employee group (e.g. guru): "
                               "schedules may apply to it (CSV column group or kelompok)")
+    echelon: str | int | None = Field(default=None, description="structural level (eselon) I..V with an "
+                                      "optional grade a/b: 'II.a', 'IIIb', '4' (CSV column eselon); stored "
+                                      "as 'II.a': the roster's top-two-levels rule compares its level")
     office_ids: list[str] = Field(default_factory=list, max_length=20)
     supervisor_nip: str | None = Field(default=None, max_length=32)
     roles: list[Literal["employee", "supervisor", "admin", "auditor"]] = Field(
         default_factory=lambda: ["employee"], max_length=4)
     email: str | None = Field(default=None, max_length=254)
     password: str | None = Field(default=None, min_length=8, max_length=256)
+
+    @field_validator("echelon")
+    @classmethod
+    def _echelon(cls, v: str | int | None) -> str | None:
+        try:
+            return echelon_canonical(v)
+        except InvalidEchelon:
+            raise PydanticCustomError("invalid_echelon", "eselon I..V with an optional grade a/b, e.g. II.a") from None
 
 
 class EmployeeRows(RootModel[list[EmployeeRow]]):
