@@ -38,9 +38,12 @@ admit an integral feasible flow whenever any exists, and ``policy/flow.py`` deci
 exactly (lower bounds reduced to a max flow, Dinic). So a roster exists iff some vector of ``k``
 gives a feasible flow; a group's ``k`` beyond its largest ``a_i`` gives the same bounds as that
 value, so ``k`` ranges over ``0..max a_i`` (a one-member group has no fairness: ``[0, a_i]``) and
-trying every vector (skipping those failing necessary counts: sum of ``l_i`` <= sum of ``hi``, sum
-of ``u_i`` >= sum of ``lo``, a top level's sum of ``u_i`` >= days) decides the question; at most
-``(D + 1) ** 3`` flows for D days, in practice one or two.
+trying every vector decides the question. Vectors failing a necessary condition are skipped
+unflowed: the counts (sum of ``l_i`` <= sum of ``hi``, sum of ``u_i`` >= sum of ``lo``, a top
+level's sum of ``u_i`` >= days), or a group's ``k`` that is infeasible on its own, every other
+member free in ``[0, a_i]`` (a relaxation: if it has no flow, no vector containing that ``k`` has
+one). At most ``(D + 1) ** 3`` flows for D days and three fairness groups; for the bench's unit
+three flows (bench/RESULTS-roster.md has a measured worst case).
 Without rule 4 the days are independent, so the first check is per day and exact: a day fails when
 a top level has nobody available (``top_levels_in_office``), when ``hi`` is below the number of top
 levels (``max_share``), or when ``lo`` exceeds the members available (``min_share``). Only when
@@ -194,24 +197,43 @@ class _Problem:
         return (0, a) if k is None else (min(k, a), min(k + 1, a))
 
     def candidates(self) -> Iterable[dict[str, int]]:
-        """Every ``k`` vector in preference order, skipping those failing necessary counts."""
+        """Every ``k`` vector in preference order, skipping those failing a necessary condition:
+        the counts (:meth:`_plausible`), or one group's ``k`` infeasible even with every other
+        member free (``[0, a_i]``: a relaxation, so a vector holding such a ``k`` cannot work)."""
         names = sorted(self.fair, key=lambda g: (g != ROTATION, g))
         ranges = []
         for g in names:
             top = max(len(self.avail[i]) for i in self.fair[g])
             ranges.append(range(top, -1, -1) if g == ROTATION else range(0, top + 1))
+        sums = {g: {k: self._sums(g, k) for k in r} for g, r in zip(names, ranges)}
+        free = [(0, len(self.avail[i])) for i, m in enumerate(self.staff) if group_of(m, self.tops) not in self.fair]
+        base = (sum(lo for lo, _ in free), sum(u for _, u in free))
+        alone: dict[tuple[str, int], bool] = {}
         for combo in itertools.product(*ranges):
             ks = dict(zip(names, combo))
-            if self._plausible(ks):
+            if not self._plausible(ks, sums, base):
+                continue
+            if all(alone.setdefault((g, k), len(ks) == 1 or self.attempt({g: k}, fill=False).feasible) for g, k in ks.items()):
                 yield ks
 
-    def _plausible(self, ks: Mapping[str, int]) -> bool:
-        b = [self.bounds(i, ks) for i in range(len(self.staff))]
-        if sum(lo for lo, _ in b) > self.hi * len(self.days) or sum(u for _, u in b) < self.lo * len(self.days):
-            return False
-        return all(sum(b[i][1] for i in self.groups[f"level:{lvl}"]) >= len(self.days) for lvl in self.tops)
+    def _sums(self, g: str, k: int) -> tuple[int, int]:
+        b = [self.bounds(i, {g: k}) for i in self.fair[g]]
+        return sum(lo for lo, _ in b), sum(u for _, u in b)
 
-    def attempt(self, ks: Mapping[str, int]) -> _Attempt:
+    def _plausible(self, ks: Mapping[str, int], sums: Mapping[str, Mapping[int, tuple[int, int]]],
+                   base: tuple[int, int]) -> bool:
+        low = base[0] + sum(sums[g][k][0] for g, k in ks.items())
+        high = base[1] + sum(sums[g][k][1] for g, k in ks.items())
+        if low > self.hi * len(self.days) or high < self.lo * len(self.days):
+            return False
+        for lvl in self.tops:
+            g = f"level:{lvl}"
+            cap = sums[g][ks[g]][1] if g in ks else sum(len(self.avail[i]) for i in self.groups[g])
+            if cap < len(self.days):
+                return False
+        return True
+
+    def attempt(self, ks: Mapping[str, int], fill: bool = True) -> _Attempt:
         n, nd = len(self.staff), len(self.days)
         tops = list(self.tops)
         # nodes: 0 source, 1 sink, members, days, (day, top level)
@@ -231,7 +253,7 @@ class _Problem:
             flow.add(day + j, 1, self.lo, self.hi)
         back = flow.add(1, 0, 0, n * nd)
         feasible = flow.solve()
-        if feasible:
+        if feasible and fill:
             flow.maximize(0, 1, back)
         return _Attempt(dict(ks), feasible, flow, wfo)
 
