@@ -176,3 +176,14 @@ def test_echelon_spellings(raw, canon, level):
 def test_echelon_nonsense_is_refused(raw):
     with pytest.raises(echelon.InvalidEchelon):
         echelon.canonical(raw)
+
+
+@given(st.integers(0, 500), st.fractions(0, 1, max_denominator=1000), st.fractions(0, 1, max_denominator=1000))
+def test_the_solver_and_the_validator_round_the_quota_alike(n, mx, mn):
+    # Two implementations (Fraction in the solver, integer ratios in the validator) agree
+    assert Quota(mx, mn).bounds(n) == day_limits(n, mx, mn)
+
+
+def test_no_working_days_or_no_staff_give_an_empty_roster():
+    assert solve([Member(nip(0), 2)], [], Quota()).assignment == {nip(0): ()}
+    assert solve([], DAYS, Quota()).assignment == {}
