@@ -77,3 +77,47 @@ def recap(month: str = typer.Argument(..., help="YYYY-MM"),
         out.print(f"  {f.key}  {f.bytes} B  sha256 {f.sha256}")
     out.print(f"manifest sha256 {run.manifest_sha256}")
     out.print(f"previous manifest sha256 {run.previous_manifest_sha256 or '(none: first of the chain)'}")
+
+
+@app.command()
+def roster(unit: str = typer.Argument(..., help="the unit (unit_kerja) as imported"),
+           first: str = typer.Argument(..., help="YYYY-MM-DD"),
+           through: str = typer.Argument(..., help="YYYY-MM-DD, inclusive"),
+           max_share: float = typer.Option(0.3, help="most of the headcount in the office a day"),
+           min_share: float = typer.Option(0.0, help="fewest of the headcount in the office a day"),
+           as_json: bool = typer.Option(False, "--json", help="print one JSON object (the roster)"),
+           local: str | None = typer.Option(None, "--local", metavar="CONTROL_URL",
+                                            help="use a running local stack's environment")) -> None:
+    """The WFO/WFH roster of UNIT from FIRST through THROUGH (the use case of POST /admin/rosters,
+    as an admin; a proposal, nothing is written)."""
+    from pydantic import ValidationError
+
+    from chalicelib.adapters.auth import Principal
+    from chalicelib.services.rosters import generate
+    from chalicelib.services.schemas import RosterRequest
+    from chalicelib.wiring import get_services
+    if local:
+        use_local_stack(local)
+    err = Console(stderr=True)
+    try:
+        body = RosterRequest.model_validate({"unit": unit, "first": first, "through": through,
+                                             "max_share": max_share, "min_share": min_share}, strict=False)
+        out = generate(get_services(), body, Principal("cli", f"cli:{getpass.getuser()}", None, frozenset({"admin"})))
+    except ValidationError as e:
+        err.print(f"[red]invalid_roster[/red]: {e.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+    except HadirError as e:
+        err.print(f"[red]{e.code}[/red]: {e.message}")
+        if as_json:
+            typer.echo(json.dumps({"error": e.code, "message": e.message, "details": e.details}))
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(out.model_dump_json())
+        return
+    con = Console(soft_wrap=True, highlight=False)
+    con.print(f"{out.unit}: {len(out.days)} days, {out.headcount} staff, {out.lo}..{out.hi} in the office a day, "
+              f"rotation {out.rotation}")
+    letter = {"WFO": "O", "WFH": "h", "leave": "c", "official_travel": "d", "off": "-"}
+    for row in out.staff:
+        con.print(f"{row.nip}  {''.join(letter[s] for s in row.days)}  {row.office_days:>2} office days  "
+                  f"{row.group}  {row.name}")

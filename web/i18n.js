@@ -283,6 +283,9 @@ const R = {
   recap_not_found: ['Belum ada rekap untuk bulan ini', 'No recap for this month'],
   invalid_month: ['Bulan tidak valid (TTTT-BB, bukan bulan mendatang)', 'Invalid month (YYYY-MM, not a future month)'],
   concurrent_update: ['Data berubah bersamaan: coba lagi', 'Changed at the same time: try again'],
+  invalid_roster: ['Permintaan jadwal WFO/WFH tidak valid (unit, periode 1-62 hari, porsi 0-1)', 'Invalid roster request (unit, a 1-62 day period, shares 0-1)'],
+  roster_infeasible: ['Tidak ada jadwal WFO/WFH yang memenuhi semua aturan: lihat aturan dan tanggalnya', 'No WFO/WFH roster meets every rule: see the rule and its days'],
+  unit_not_found: ['Unit tidak ditemukan (atau bukan staf Anda)', 'Unit not found (or not your staff)'],
   // server
   internal_error: ['Kesalahan server: coba lagi nanti', 'Server error: try again later'],
   storage_failure: ['Penyimpanan sedang bermasalah: coba lagi', 'Storage failure: try again'],

@@ -11,7 +11,8 @@ from chalicelib.common.errors import JsonObject
 from chalicelib.services.records import AuditCursor, AuditEntry, AuditPage, Employee, Office, PersonalSite
 
 # The directory fields an import sets (never the password: only whether one was set).
-EMPLOYEE_AUDIT_FIELDS = ("name", "unit", "group", "office_ids", "supervisor_nip", "roles", "email")
+EMPLOYEE_AUDIT_FIELDS = ("name", "unit", "group", "office_ids", "supervisor_nip", "roles", "email",
+                         "echelon")
 
 
 def new_entry_id(at: str) -> str:

@@ -15,7 +15,7 @@ from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common import http
 from chalicelib.common.http import Outcome
 from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, events, notices,
-                                 queries, recap, requests, reviews, sites)
+                                 queries, recap, requests, reviews, rosters, sites)
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -345,6 +345,18 @@ RECAP_NOTE = ("recap.csv: one row per employee (working days, days present per w
           notes=RECAP_NOTE)
 def create_recap(call: Call[s.RecapRequest, None]) -> s.RecapRun:
     return recap.produce(get_services(), call.body.month, actor=call.caller.username)
+
+
+@endpoint(api, "POST", "/admin/rosters", summary="A WFO/WFH roster for a unit and period (a proposal)",
+          roles=SITE_MANAGERS, body=s.RosterRequest, response=s.RosterOut,
+          errors={Kind.NOT_FOUND: ("unit_not_found",), Kind.INVALID: ("invalid_roster", "roster_infeasible")},
+          notes="At most max_share of the headcount in the office a day, at least min_share; one of each of "
+                "the two highest structural levels (eselon) in the office every working day; approved leave "
+                "and travel respected; office days within one of each other per group (policy/roster.py). "
+                "roster_infeasible: details.failures lists each constraint no roster meets and its days. "
+                "Supervisors: their own staff in the unit only. Not stored or published yet.")
+def create_roster(call: Call[s.RosterRequest, None]) -> s.RosterOut:
+    return rosters.generate(get_services(), call.body, call.caller)
 
 
 @endpoint(api, "GET", "/audit/recaps", summary="Presigned downloads of a month's recap runs",

@@ -38,7 +38,7 @@ MAX_ROWS = 1000
 
 # Simpeg export headers (Indonesian) -> API field names.
 CSV_ALIASES = {"nip": "nip", "nama": "name", "name": "name", "unit_kerja": "unit", "unit": "unit",
-               "group": "group", "kelompok": "group",
+               "group": "group", "kelompok": "group", "eselon": "echelon", "echelon": "echelon",
                "kantor": "office_ids", "office_ids": "office_ids", "office_id": "office_ids",
                "nip_atasan": "supervisor_nip", "supervisor_nip": "supervisor_nip",
                "peran": "roles", "roles": "roles", "email": "email", "password": "password"}
@@ -170,7 +170,7 @@ def _validate_row(svc: Services, raw: object, offices: set[str],
         raise InvalidInput("The row is not valid", code="invalid_employee", details={"problems": problems})
     roles = sorted({"employee", *row.roles})
     return (Employee(nip=row.nip, name=row.name, unit=row.unit or None, group=row.group or None,
-                     office_ids=row.office_ids,
+                     echelon=row.echelon if isinstance(row.echelon, str) else None, office_ids=row.office_ids,
                      supervisor_nip=row.supervisor_nip or None, roles=roles, email=row.email or None),
             row.password)
 

@@ -42,6 +42,7 @@ class Employee(Record):
     name: str
     unit: str | None = None
     group: str | None = None  # employee group (e.g. "guru"): schedules may apply to it
+    echelon: str | None = None  # structural level, canonical "II.a" (policy/echelon.py); None: no structural position
     office_ids: list[str] = Field(default_factory=list)
     supervisor_nip: str | None = None
     roles: list[str] = Field(default_factory=lambda: ["employee"])

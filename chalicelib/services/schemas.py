@@ -31,6 +31,8 @@ from pydantic_core import PydanticCustomError
 from chalicelib.common.errors import InvalidInput, JsonObject
 from chalicelib.geo import Position, geofence_to_dict, parse_geofence, parse_position
 from chalicelib.services.records import FaceEvidence, GeoEvidence, PositionEvidence
+from chalicelib.policy.echelon import InvalidEchelon
+from chalicelib.policy.echelon import canonical as echelon_canonical
 from chalicelib.policy.login import username_problem
 from chalicelib.policy.schedule import PROVINCES
 from chalicelib.policy.time_rules import OfficeRules
@@ -206,12 +208,23 @@ class EmployeeRow(Request):
     unit: str | None = Field(default=None, max_length=200)
     group: str | None = Field(default=None, max_length=200, description="employee group (e.g. guru): "
                               "schedules may apply to it (CSV column group or kelompok)")
+    echelon: str | int | None = Field(default=None, description="structural level (eselon) I..V with an "
+                                      "optional grade a/b: 'II.a', 'IIIb', '4' (CSV column eselon); stored "
+                                      "as 'II.a': the roster's top-two-levels rule compares its level")
     office_ids: list[str] = Field(default_factory=list, max_length=20)
     supervisor_nip: str | None = Field(default=None, max_length=32)
     roles: list[Literal["employee", "supervisor", "admin", "auditor"]] = Field(
         default_factory=lambda: ["employee"], max_length=4)
     email: str | None = Field(default=None, max_length=254)
     password: str | None = Field(default=None, min_length=8, max_length=256)
+
+    @field_validator("echelon")
+    @classmethod
+    def _echelon(cls, v: str | int | None) -> str | None:
+        try:
+            return echelon_canonical(v)
+        except InvalidEchelon:
+            raise PydanticCustomError("invalid_echelon", "eselon I..V with an optional grade a/b, e.g. II.a") from None
 
 
 class EmployeeRows(RootModel[list[EmployeeRow]]):
@@ -1110,3 +1123,53 @@ class EventQuery(Query):
 
 class SchedulesConfig(ConfigMeta):
     document: SchedulesDocument
+
+
+# --- WFO/WFH rosters (policy/roster.py) -------------------------------------------------------------
+MAX_ROSTER_DAYS = 62  # two months of calendar days
+
+
+class RosterRequest(Request):
+    unit: str = Field(min_length=1, max_length=200, description="the unit (unit_kerja) as imported")
+    first: Day = Field(description="the period's first day, office-local")
+    through: Day = Field(description="the period's last day, inclusive")
+    max_share: float = Field(default=0.3, ge=0, le=1, description="most of the unit's headcount in the office "
+                                                                   "per working day: floor(max_share * headcount)")
+    min_share: float = Field(default=0.0, ge=0, le=1, description="fewest: ceil(min_share * headcount)")
+    error_codes: ClassVar[dict[str, str]] = {"unit": "invalid_roster", "first": "invalid_roster",
+                                             "through": "invalid_roster", "max_share": "invalid_roster",
+                                             "min_share": "invalid_roster"}
+
+    @model_validator(mode="after")
+    def _period(self) -> "RosterRequest":
+        days = (self.through - self.first).days + 1
+        if not 1 <= days <= MAX_ROSTER_DAYS:
+            raise InvalidInput(f"The period is 1 to {MAX_ROSTER_DAYS} days, first to through",
+                               code="invalid_roster", details={"problems": [
+                                   {"field": "through", "code": "bad_period", "days": days,
+                                    "max_days": MAX_ROSTER_DAYS}]})
+        return self
+
+
+class RosterRow(Response):
+    nip: str
+    name: str
+    echelon: str | None
+    group: str = Field(description="its fairness group: level:<n> for the two top levels, else rotation")
+    office_days: int
+    available_days: int
+    days: list[Literal["WFO", "WFH", "leave", "official_travel", "off"]] = Field(
+        description="one per roster day: off = not one of this employee's working days")
+
+
+class RosterOut(Response):
+    unit: str
+    days: list[dt.date]
+    headcount: int
+    lo: int = Field(description="fewest in the office per day")
+    hi: int = Field(description="most in the office per day")
+    top_levels: list[int] = Field(description="the two highest structural levels present (1 = eselon I)")
+    rotation: dict[str, int] = Field(description="per fairness group its k: office days k or k + 1 "
+                                                 "(capped by the days available)")
+    staff: list[RosterRow]
+    published: bool = Field(default=False, description="not yet: the roster is a proposal")

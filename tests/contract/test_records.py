@@ -160,6 +160,15 @@ def test_an_office_province_and_an_employee_group_are_kept(records):
     assert (records.get_office("kanwil-bali").province, records.get_employee(AYU).group) == (None, None)
 
 
+def test_an_employee_echelon_is_kept_and_cleared(records):
+    # Given a head of division (eselon III.a)
+    records.put_employee(employee(echelon="III.a"), T0)
+    assert records.get_employee(AYU).echelon == "III.a"
+    # When re-imported without one, Then it is cleared
+    records.put_employee(employee(), T1)
+    assert records.get_employee(AYU).echelon is None
+
+
 # --- employees -----------------------------------------------------------------------------------
 def test_employee_upsert_keeps_enrolment_and_created_at(backend):
     records = backend.records
@@ -940,10 +949,10 @@ def test_an_import_is_audited_with_the_fields_before_and_after_never_a_password(
     # Then
     created, updated = records.audit_trail(AYU)
     assert (created.action, created.actor, created.before) == ("employee_created", "admin", None)
-    assert created.details == {"changed": ["email", "group", "name", "office_ids", "roles", "supervisor_nip",
-                                           "unit"], "password_set": True}
+    assert created.details == {"changed": ["echelon", "email", "group", "name", "office_ids", "roles",
+                                           "supervisor_nip", "unit"], "password_set": True}
     assert created.after == {"name": "Ayu Lestari", "unit": None, "group": None, "office_ids": ["kanwil-bali"],
-                             "supervisor_nip": SUP, "roles": ["employee"], "email": None}
+                             "supervisor_nip": SUP, "roles": ["employee"], "email": None, "echelon": None}
     assert updated.action == "employee_updated"
     assert updated.details == {"changed": ["roles", "supervisor_nip"], "password_set": False}
     assert (updated.before["supervisor_nip"], updated.after["supervisor_nip"]) == (SUP, BUDI)

@@ -60,6 +60,7 @@ class EmployeeModel(_Base):
     name = UnicodeAttribute()
     unit = UnicodeAttribute(null=True)
     group = UnicodeAttribute(null=True)  # employee group (teachers, shift workers): its schedule
+    echelon = UnicodeAttribute(null=True)  # structural level "II.a" (policy/echelon.py): the roster's rule
     office_ids = ListAttribute(of=UnicodeAttribute, default=list)
     supervisor_nip = UnicodeAttribute(null=True)
     roles = UnicodeSetAttribute(default=set)

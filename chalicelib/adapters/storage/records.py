@@ -196,6 +196,7 @@ class DynamoRecords:
         m.name = employee.name
         m.unit = employee.unit
         m.group = employee.group
+        m.echelon = employee.echelon
         m.office_ids = list(employee.office_ids)
         m.supervisor_nip = employee.supervisor_nip or None
         m.roles = set(employee.roles)
@@ -669,7 +670,8 @@ def _office(m: OfficeModel) -> Office:
 
 
 def _employee(m: EmployeeModel) -> Employee:
-    return Employee(nip=m.nip, name=m.name, unit=m.unit, group=m.group, office_ids=list(m.office_ids or []),
+    return Employee(nip=m.nip, name=m.name, unit=m.unit, group=m.group, echelon=m.echelon,
+                    office_ids=list(m.office_ids or []),
                     supervisor_nip=m.supervisor_nip, roles=sorted(m.roles or []), email=m.email,
                     enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at, device_id=m.device_id,
                     enrolment_status=m.enrolment_status, enrolment_id=m.enrolment_id)
