@@ -472,7 +472,7 @@ def put_region_config(call: Call[w.RegionPut, None]) -> w.RegionConfig:
 @endpoint(api, "POST", "/me/pings", summary="Report where the caller is, during working hours only",
           roles=EMPLOYEE, needs_nip=True, body=w.PingRequest, response=w.PingOut, created=True,
           errors={**NOT_FOUND_EMPLOYEE,
-                  Kind.CONFLICT: ("outside_working_hours", "not_a_working_day", "on_leave", "no_office"),
+                  Kind.CONFLICT: ("outside_working_hours", "not_a_working_day", "on_approved_leave", "no_office"),
                   Kind.TOO_MANY_ATTEMPTS: ("ping_too_soon",),
                   Kind.INVALID: ("invalid_coordinates", "invalid_accuracy", "invalid_captured_at",
                                  "invalid_is_mock")},

@@ -55,7 +55,7 @@ def ping(svc: Services, nip: str, req: PingRequest) -> PingOut:
     approved = approved_on(svc, nip, day)
     leave = [r.request_id for r in approved if r.type in LEAVE_TYPES]
     if leave:
-        raise Conflict("You are on approved leave today: no ping is taken", code="on_leave",
+        raise Conflict("You are on approved leave today: no ping is taken", code="on_approved_leave",
                        details={"local_date": day, "request_ids": leave})
     state = svc.records.ping_state(nip)
     interval = svc.settings.ping_min_interval_s

@@ -105,7 +105,7 @@ def test_an_employee_on_approved_leave_is_not_tracked(api, set_now):
     # When
     refused = ping(api)
     # Then
-    assert refused.status_code == 409 and refused.json["error"]["code"] == "on_leave"
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "on_approved_leave"
     assert pings_stored() == []
 
 

@@ -1,12 +1,14 @@
 """Pings, episodes and each employee's latest fix and open episode over DynamoDB (table ``pings``,
-layout on ``models.PingModel``): the rate limit and the one-episode rule are conditions of the
-writes themselves, so racing pings never pass twice nor open two episodes."""
+layout on ``models.PingModel``): the rate limit and the one-episode rule are each ONE conditional
+single-item write (``STATE#LAST``, ``STATE#OPEN``), so racing pings never pass twice nor open two
+episodes; the item it guards is written after it (no transaction: a ping costs two PutItems).
+Should that second write fail, the error propagates: a lost ping (the rate limit's slot used) or,
+for an episode, the marker is deleted again."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.adapters.storage.models import PingModel
 from chalicelib.services.records import Episode, LastFix, Ping, PingState
@@ -22,14 +24,12 @@ def episode_sk(e: Episode) -> str:
     return f"EPISODE#{e.opened_at}#{e.episode_id}"
 
 
-def _failed(exc: TransactWriteError, position: int) -> bool:
-    reasons = exc.cancellation_reasons or []
-    return len(reasons) > position and reasons[position] is not None \
-        and reasons[position].code == "ConditionalCheckFailed"
+def _failed(exc: PutError | DeleteError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
 class DynamoPings:
-    """Mixed into ``DynamoRecords`` (uses its ``_conn``)."""
+    """Mixed into ``DynamoRecords``."""
 
     def record_ping(self, ping: Ping, expires: datetime, not_before: str) -> bool:
         """Store ``ping`` as the latest fix unless the latest is after ``not_before`` (the rate
@@ -37,13 +37,12 @@ class DynamoPings:
         last = PingModel(ping.nip, LAST, at=ping.at, data={"lat": ping.lat, "lon": ping.lon}, ttl=expires)
         item = PingModel(ping.nip, ping_sk(ping), at=ping.at, data=ping.model_dump(mode="json"), ttl=expires)
         try:
-            with TransactWrite(connection=self._conn) as tx:  # type: ignore[attr-defined]
-                tx.save(last, condition=PingModel.sk.does_not_exist() | (PingModel.at <= not_before))
-                tx.save(item, condition=PingModel.sk.does_not_exist())
-        except TransactWriteError as exc:
-            if _failed(exc, 0):
+            last.save(condition=PingModel.sk.does_not_exist() | (PingModel.at <= not_before))
+        except PutError as exc:
+            if _failed(exc):
                 return False
             raise
+        item.save()
         return True
 
     def ping_state(self, nip: str) -> PingState:
@@ -69,12 +68,15 @@ class DynamoPings:
         item = PingModel(episode.nip, sk, data=episode.model_dump(mode="json"), episode_date=episode.local_date,
                          nip_sk=f"{episode.nip}#{sk}", last_at=episode.last_at, pings=episode.pings, ttl=expires)
         try:
-            with TransactWrite(connection=self._conn) as tx:  # type: ignore[attr-defined]
-                tx.save(marker, condition=PingModel.sk.does_not_exist())
-                tx.save(item, condition=PingModel.sk.does_not_exist())
-        except TransactWriteError as exc:
-            if _failed(exc, 0):
+            marker.save(condition=PingModel.sk.does_not_exist())
+        except PutError as exc:
+            if _failed(exc):
                 return False
+            raise
+        try:
+            item.save()
+        except Exception:
+            marker.delete(condition=PingModel.ref == sk)
             raise
         return True
 
@@ -88,14 +90,12 @@ class DynamoPings:
         """Close ``episode`` if it is the open one (False: closed meanwhile)."""
         sk = episode_sk(episode)
         try:
-            with TransactWrite(connection=self._conn) as tx:  # type: ignore[attr-defined]
-                tx.delete(PingModel(episode.nip, OPEN), condition=PingModel.ref == sk)
-                tx.update(PingModel(episode.nip, sk), actions=[PingModel.closed_at.set(at)],
-                          condition=PingModel.sk.exists())
-        except TransactWriteError as exc:
-            if _failed(exc, 0):
+            PingModel(episode.nip, OPEN).delete(condition=PingModel.ref == sk)
+        except DeleteError as exc:
+            if _failed(exc):
                 return False
             raise
+        PingModel(episode.nip, sk).update(actions=[PingModel.closed_at.set(at)], condition=PingModel.sk.exists())
         return True
 
     def episodes_on(self, local_date: str) -> list[Episode]:
