@@ -100,3 +100,25 @@ def test_the_state_now_and_its_reasons(kw, state):
     name, reasons = state_now(_now(**kw))
     assert name == state
     assert reasons[0]["code"] == "day" and reasons[-1]["code"] in ("online", "offline")
+
+
+def test_an_episode_alert_is_emailed_once_to_the_supervisor():
+    from chalicelib.common.clock import FixedClock
+    from chalicelib.common.settings import load_settings
+    from chalicelib.services import notices
+    from chalicelib.wiring import in_memory
+    from tests.fakes import FakeEngine
+    # Given an episode alert as services/pings.py publishes it
+    svc = in_memory(load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo",
+                                   "HADIR_SES_SENDER": "hadir@example.go.id"}),
+                    clock=FixedClock(datetime.fromisoformat("2026-03-03T10:00:00+08:00")),
+                    face_engine_provider=FakeEngine)
+    notice = {"kind": notices.EPISODE, "nip": "199001152015032001", "name": "Ayu", "supervisor_nip": "1978",
+              "supervisor_email": "ketut@example.go.id", "episode_id": "e1", "episode_kind": "outside_region",
+              "opened_at": "2026-03-03T02:00:00.000+00:00", "first": {"lat": -8.5, "lon": 115.26, "accuracy_m": 8}}
+    # When the e-mail consumer sees it twice
+    assert notices.send_email(svc, notice) is True
+    assert notices.send_email(svc, notice) is False
+    # Then one e-mail went to the supervisor, saying where
+    [sent] = svc.notifier.sent
+    assert sent["to"] == "ketut@example.go.id" and "outside the region" in sent["body"] and "-8.5" in sent["body"]
