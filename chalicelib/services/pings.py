@@ -8,7 +8,8 @@ schedule, on a day off and on approved leave: nobody is tracked off duty. Then o
 from the registered home) without an approved leave_region or dinas luar opens an episode (the
 ``STATE#OPEN`` item is created only if absent: one episode, one alert, however many pings race);
 further outside pings extend it, a trusted ping back inside closes it. A mock-location ping
-never closes one (it may not be where it says).
+never closes one (it may not be where it says). One left open when the working day ended is
+closed at its last ping by the next day's first ping: each day's episode alerts anew.
 """
 from __future__ import annotations
 
@@ -113,6 +114,9 @@ def _follow(svc: Services, emp: Employee, p: Ping, verdict: Verdict, state: Ping
             now: datetime) -> tuple[PingEpisodeOut | None, str | None]:
     """Open, extend or close the employee's episode after the ping ``p``."""
     current = state.open_episode
+    if current and current.local_date != p.local_date:  # left open when yesterday's hours ended
+        svc.records.close_episode(current, current.last_at)
+        current = None
     if not verdict.outside:
         trusted = not p.is_mock
         if current and trusted and svc.records.close_episode(current, p.at):

@@ -92,7 +92,7 @@ def _one(svc: Services, e: Employee, office: Office, moment: tuple, days: dict, 
     seen = [t for t in (state.last.at if state.last else None, _checkin_at(day, local_day, office.timezone)) if t]
     last_seen = max(seen) if seen else None
     online = bool(last_seen and datetime.fromisoformat(last_seen) >= at - timedelta(minutes=svc.settings.online_minutes))
-    ep = state.open_episode
+    ep = state.open_episode if state.open_episode and state.open_episode.local_date == d else None
     inputs = NowInputs(
         local_date=local_day, working=eff.working, day_reason=eff.reason,
         window_closed=local_time > eff.rules.checkin_end, day_status=day.day.status if day else None,

@@ -303,3 +303,20 @@ def test_on_a_wfh_day_the_home_is_expected_even_outside_the_region(api, set_now,
     assert away.json["kind"] == "away_from_home" and away.json["episode"]["opened"] is True
     assert away.json["reasons"][-1]["site_id"] == "rumah-made-tabanan"
     assert len(episode_alerts(alerts)) == 1
+
+
+def test_an_episode_left_open_when_the_day_ended_is_closed_by_the_next_days_ping(api, set_now, alerts):
+    # Given Ayu left the region on Tuesday afternoon and sent no ping back inside before 15:30
+    clock = set_now("2026-03-03T15:00:00+08:00")
+    given_region(api)
+    tuesday = ping(api, at=UBUD).json["episode"]
+    # When on Wednesday her first ping is outside again
+    clock.set(datetime.fromisoformat("2026-03-04T09:00:00+08:00"))
+    now_before = {s["nip"]: s for s in api.get("/team/now", user=KETUT).json["staff"]}[AYU]
+    wednesday = ping(api, at=UBUD).json["episode"]
+    # Then Tuesday's episode is closed at its last ping, Wednesday's is new and alerted anew
+    assert now_before["state"] != "outside_region"
+    assert wednesday["opened"] is True and wednesday["episode_id"] != tuesday["episode_id"]
+    [old] = api.get("/team/episodes?date=2026-03-03", user=KETUT).json["episodes"]
+    assert old["closed_at"] == old["last_at"]
+    assert len(episode_alerts(alerts)) == 2
