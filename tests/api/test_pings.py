@@ -320,3 +320,12 @@ def test_an_episode_left_open_when_the_day_ended_is_closed_by_the_next_days_ping
     [old] = api.get("/team/episodes?date=2026-03-03", user=KETUT).json["episodes"]
     assert old["closed_at"] == old["last_at"]
     assert len(episode_alerts(alerts)) == 2
+
+
+def test_a_supervisor_naming_another_unit_still_sees_only_their_own_staff(api, set_now):
+    set_now(TUESDAY_10)
+    ayu_unit = {s["nip"]: s for s in api.get("/team/now", user="admin").json["staff"]}[AYU]["unit"]
+    r = api.get(f"/team/now?unit={ayu_unit}", user=BUDI)
+    assert r.status_code == 200
+    assert AYU not in {s["nip"] for s in r.json["staff"]}
+    assert ANDI in {s["nip"] for s in r.json["staff"]}
