@@ -27,8 +27,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout is the result (one INFO line per episode otherwise)
-
 from bench.recap import UNITS, _write_all, load_average, nip, stage_env, start_moto
 
 AT = "2026-03-03T10:00:00+08:00"
@@ -79,9 +77,12 @@ def run(employees: int, rounds: int, threads: int, outside_share: float, max_sec
     from chalicelib import wiring
     from chalicelib.adapters import aws
     from chalicelib.common.clock import FixedClock
+    from chalicelib.common.logs import logger
     from chalicelib.common.settings import get_settings, reset_settings
     from chalicelib.services import pings
     from local.bootstrap import create_all
+
+    logger.setLevel("WARNING")  # stdout is the result (one INFO line per episode otherwise)
 
     region = os.environ["AWS_DEFAULT_REGION"]
     os.environ.update(create_all(lambda s: boto3.client(s, region_name=region, endpoint_url=url), "local",
