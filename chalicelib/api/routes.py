@@ -15,7 +15,8 @@ from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common import http
 from chalicelib.common.http import Outcome
 from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, events, notices,
-                                 queries, recap, requests, reviews, rosters, sites)
+                                 pings, queries, recap, requests, reviews, rosters, sites, team_now)
+from chalicelib.services import schemas_whereabouts as w
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
 from chalicelib.wiring import get_services
@@ -461,6 +462,57 @@ def _device_id(call: Call) -> str | None:
         raise Malformed("X-Device-Id must be 8-128 letters, digits, '.', '_', ':' or '-'",
                         code="invalid_device_id")
     return raw
+
+
+# --- whereabouts (services/pings.py, services/team_now.py) -------------------------------------
+@endpoint(api, "GET", "/admin/config/region", summary="The agency's region watched during working hours",
+          roles=ADMIN, response=w.RegionConfig,
+          notes="version null: nothing stored, no region is watched (only homes on WFH days).")
+def get_region_config(call: Call[None, None]) -> w.RegionConfig:
+    return agency_config.get_region(get_services())
+
+
+@endpoint(api, "PUT", "/admin/config/region", summary="Set the agency's region: a GeoJSON Polygon or "
+          "MultiPolygon (audited)", roles=ADMIN, body=w.RegionPut, response=w.RegionConfig,
+          errors={Kind.INVALID: ("invalid_region",), Kind.CONFLICT: ("config_changed",)},
+          notes="Send the version you read (null to create the first). Every problem is listed in "
+                "details.problems (422 invalid_region); boundary null stops watching.")
+def put_region_config(call: Call[w.RegionPut, None]) -> w.RegionConfig:
+    return agency_config.put_region(get_services(), call.body, actor=call.caller.username)
+
+
+@endpoint(api, "POST", "/me/pings", summary="Report where the caller is, during working hours only",
+          roles=EMPLOYEE, needs_nip=True, body=w.PingRequest, response=w.PingOut, created=True,
+          errors={**NOT_FOUND_EMPLOYEE,
+                  Kind.CONFLICT: ("outside_working_hours", "not_a_working_day", "on_approved_leave", "no_office"),
+                  Kind.TOO_MANY_ATTEMPTS: ("ping_too_soon",),
+                  Kind.INVALID: ("invalid_coordinates", "invalid_accuracy", "invalid_captured_at",
+                                 "invalid_is_mock")},
+          notes="Refused (409, nothing stored) outside today's working hours of the caller's effective "
+                "schedule, on a day off and on approved leave. At most one per HADIR_PING_MIN_INTERVAL_S "
+                "(429 ping_too_soon, Retry-After); kept HADIR_PING_RETENTION_DAYS. Outside the region (or, "
+                "on an approved WFH day, away from the home site) without an approved leave_region or "
+                "official_travel: an episode opens and the supervisor is alerted once.")
+def create_ping(call: Call[w.PingRequest, None]) -> w.PingOut:
+    return pings.ping(get_services(), call.nip, call.body)
+
+
+@endpoint(api, "GET", "/team/episodes", summary="Out-of-region (or away-from-home) episodes with their pings",
+          roles=SITE_MANAGERS, query=w.EpisodeQuery, response=w.EpisodeList,
+          errors={Kind.INVALID: ("invalid_date",)},
+          notes="The episodes opened on the date (office-local; default today): a supervisor's own "
+                "staff's, an admin's everyone's. Each carries its pings while they are kept.")
+def team_episodes(call: Call[None, w.EpisodeQuery]) -> w.EpisodeList:
+    return team_now.episodes(get_services(), call.caller, call.query)
+
+
+@endpoint(api, "GET", "/team/now", summary="Who is where, now: each staff member's state and whether online",
+          roles=SITE_MANAGERS, query=w.NowQuery, response=w.TeamNow,
+          errors={Kind.INVALID: ("invalid_unit",)},
+          notes="A supervisor's own staff; an admin's everyone (?unit= for one unit). Online: a ping or "
+                "check-in within HADIR_ONLINE_MINUTES. Every state carries its reasons.")
+def team_whereabouts_now(call: Call[None, w.NowQuery]) -> w.TeamNow:
+    return team_now.now(get_services(), call.caller, call.query)
 
 
 openapi.register(api)  # GET /openapi.json, the contract (built on first request)

@@ -127,9 +127,18 @@ AGENCY_CONFIG = Table(
             "(calendar: cuti bersama and holidays; lateness: the TL/PSW table), set by admins.",
 )
 
+PINGS = Table(
+    logical="pings", env="HADIR_TABLE_PINGS", hash_key=Key("nip"), range_key=Key("sk"),
+    gsis=(Index("by_episode_date", Key("episode_date"), Key("nip_sk")),),
+    ttl_attribute="ttl",
+    purpose="Location pings taken in working hours (sk=PING#...), out-of-region episodes "
+            "(sk=EPISODE#..., by_episode_date) and per employee the latest fix and open episode "
+            "(sk=STATE#...); every item expires by TTL (HADIR_PING_RETENTION_DAYS).",
+)
+
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
                              IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS, LOGIN_ATTEMPTS,
-                             AGENCY_CONFIG)
+                             AGENCY_CONFIG, PINGS)
 
 
 # --- S3 -------------------------------------------------------------------------------------

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     # The agency's calendar and TL/PSW table (services/agency_config.py) are read from the store
     # at most once per this many seconds per container; 0: on every use.
     config_ttl_s: int = Field(default=60, ge=0, le=3600, validation_alias="HADIR_CONFIG_TTL_S")
+    # Whereabouts (services/pings.py): at most one ping per employee per this many seconds (429
+    # ping_too_soon, Retry-After); pings kept this many days (DynamoDB TTL), episodes (the
+    # supervisor's evidence) EPISODE_RETENTION_DAYS; "online" = a ping or check-in within ONLINE_MINUTES.
+    ping_min_interval_s: int = Field(default=60, ge=0, le=3600, validation_alias="HADIR_PING_MIN_INTERVAL_S")
+    ping_retention_days: int = Field(default=7, ge=1, le=90, validation_alias="HADIR_PING_RETENTION_DAYS")
+    episode_retention_days: int = Field(default=90, ge=1, le=400, validation_alias="HADIR_EPISODE_RETENTION_DAYS")
+    online_minutes: int = Field(default=15, ge=1, le=240, validation_alias="HADIR_ONLINE_MINUTES")
     # GPS-spoof signals (policy.signals): a fix more precise than this is implausible; faster is travel.
     gps_min_accuracy_m: float = _env("HADIR_GPS_MIN_ACCURACY_M", 1.0)
     gps_max_speed_kmh: float = _env("HADIR_GPS_MAX_SPEED_KMH", 300.0)

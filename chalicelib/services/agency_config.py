@@ -23,18 +23,21 @@ from chalicelib.policy.events import default_events, events_from_document
 from chalicelib.policy.schedule import Schedules, parse_schedules
 from chalicelib.policy.schedule import default_document as default_schedules
 from chalicelib.policy.time_rules import LatenessTable
+from chalicelib.policy.whereabouts import Region, default_region, parse_region
 from chalicelib.services import schemas as s
+from chalicelib.services.schemas_whereabouts import RegionConfig, RegionPut
 from chalicelib.services.ports import AgencyConfigStore
 from chalicelib.services.records import StoredConfig
 
 CALENDAR, LATENESS, SCHEDULES, EVENTS = "calendar", "lateness", "schedules", "events"
+REGION = "region"  # the agency's boundary watched during working hours (policy/whereabouts.py)
 MAX_DOCUMENT_BYTES = 256 * 1024
 _BUILDERS: dict[str, Callable[[JsonObject], Any]] = {
     CALENDAR: calendar_from_document, LATENESS: LatenessTable.from_dict, SCHEDULES: parse_schedules,
-    EVENTS: events_from_document}
+    EVENTS: events_from_document, REGION: parse_region}
 _DEFAULTS: dict[str, Callable[[], JsonObject]] = {
     CALENDAR: default_document, LATENESS: lambda: LatenessTable().to_dict(), SCHEDULES: default_schedules,
-    EVENTS: default_events}
+    EVENTS: default_events, REGION: default_region}
 
 
 def _build(kind: str, document: JsonObject) -> Any:
@@ -132,7 +135,7 @@ def get_lateness(svc: Any) -> s.LatenessConfig:
 
 
 INVALID_CODE = {CALENDAR: "invalid_calendar", LATENESS: "invalid_lateness_table", SCHEDULES: "invalid_schedules",
-                EVENTS: "invalid_event"}
+                EVENTS: "invalid_event", REGION: "invalid_region"}
 
 
 def _put(svc: Any, kind: str, version: int | None, document: JsonObject, actor: str,
@@ -167,3 +170,21 @@ def get_schedules(svc: Any) -> s.SchedulesConfig:
 def put_schedules(svc: Any, body: s.SchedulesPut, actor: str) -> s.SchedulesConfig:
     doc = body.document.model_dump(mode="json", by_alias=True, exclude_none=True)
     return s.SchedulesConfig.model_validate(_put(svc, SCHEDULES, body.version, doc, actor))
+
+
+def region(svc: Any) -> Region | None:
+    """The agency's region (None: none watched), through the cache when there is one."""
+    cache = getattr(svc, "policy_cache", None)
+    if cache is not None:
+        return cache.get(REGION)
+    stored = svc.records.agency_config(REGION)
+    return parse_region(stored.document if stored else default_region())
+
+
+def get_region(svc: Any) -> RegionConfig:
+    return RegionConfig.model_validate(_meta(REGION, svc.records.agency_config(REGION)))
+
+
+def put_region(svc: Any, body: RegionPut, actor: str) -> RegionConfig:
+    doc = body.document.model_dump(mode="json")
+    return RegionConfig.model_validate(_put(svc, REGION, body.version, doc, actor))

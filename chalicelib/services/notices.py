@@ -18,6 +18,7 @@ from chalicelib.wiring import Services
 
 ABSENCE, LOCKOUT, EMPLOYEE = "absence_notice", "checkin_lockout", "employee_notice"
 DISCIPLINE = "discipline_notice"
+EPISODE = "episode_alert"  # services/pings.py: one per out-of-region (or away-from-home) episode
 
 
 def once(svc: Services, key: str, details: JsonObject, send: Callable[[], None], ttl_days: int = 90) -> bool:
@@ -86,7 +87,8 @@ def send_email(svc: Services, notice: JsonObject) -> bool:
         logger.warning("no e-mail address for notice", extra={"kind": kind, "nip": notice.get("nip"),
                                                              "supervisor_nip": notice.get("supervisor_nip")})
         return False
-    compose = {LOCKOUT: _lockout_email, EMPLOYEE: _employee_email, DISCIPLINE: _discipline_email}.get(
+    compose = {LOCKOUT: _lockout_email, EMPLOYEE: _employee_email, DISCIPLINE: _discipline_email,
+               EPISODE: _episode_email}.get(
         kind, _absence_email)
     key, subject, body = compose(notice)
     return once(svc, key, {}, lambda: svc.notifier.send_email(to, subject, body))
@@ -111,6 +113,17 @@ def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
             + "\n\nEach day and its reasons are in Hadir's team view.")
     return (f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}",
             f"Hadir: absences on {notice['date']}", body)
+
+
+def _episode_email(notice: JsonObject) -> tuple[str, str, str]:
+    what = "outside the region" if notice["episode_kind"] == "outside_region" else "away from their home (WFH)"
+    first = notice.get("first") or {}
+    body = (f"{notice['name']} ({notice['nip']}) was seen {what} at {notice['opened_at']} during working hours, "
+            f"without an approved permission (position {first.get('lat')}, {first.get('lon')}, accuracy "
+            f"{first.get('accuracy_m')} m).\n\nFurther pings extend this episode and one back inside closes it; "
+            "you get no other alert for it. The episode and its pings are in Hadir (team episodes): "
+            "please check with them.")
+    return (f"episode-email#{notice['nip']}#{notice['episode_id']}", f"Hadir: {notice['nip']} {what}"[:99], body)
 
 
 def _lockout_email(notice: JsonObject) -> tuple[str, str, str]:

@@ -31,6 +31,7 @@ from chalicelib.services.records import (
     StoredConfig,
     UploadSession,
 )
+from chalicelib.services.records import Episode, Ping, PingState
 from chalicelib.services.schemas import ImportResult, RecapRun
 
 
@@ -246,6 +247,28 @@ class AttendanceRecords(Protocol):
     # once-only job markers
     def claim(self, key: str, details: JsonObject, now: datetime, ttl_days: int = 90) -> bool: ...
     def release(self, key: str) -> None: ...
+
+    # whereabouts (services/pings.py): pings, episodes, the latest fix and open episode
+    def record_ping(self, ping: "Ping", expires: datetime, not_before: str) -> bool:
+        """Store the ping as the latest fix unless the latest is after ``not_before``: False
+        (rate limited) and nothing written."""
+        ...
+
+    def ping_state(self, nip: str) -> "PingState": ...
+
+    def open_episode(self, episode: "Episode", expires: datetime) -> bool:
+        """Open it unless one is open for the employee: False and nothing written."""
+        ...
+
+    def extend_episode(self, episode: "Episode", at: str) -> None: ...
+
+    def close_episode(self, episode: "Episode", at: str) -> bool:
+        """Close it if it is the open one; False when closed meanwhile."""
+        ...
+
+    def episodes_on(self, local_date: str) -> list["Episode"]: ...
+
+    def pings_between(self, nip: str, start: str, end: str, limit: int = 200) -> list["Ping"]: ...
 
 
 class UploadStore(Protocol):

@@ -331,3 +331,52 @@ class RequestRecord(Record):
                 **({"site_id": self.site_id} if self.site_id else {}),
                 **({"attachment": self.attachment.model_dump(mode="json", exclude={"upload_id"})}
                    if self.attachment else {})}
+
+
+class Ping(Record):
+    """A location ping taken in working hours (``POST /me/pings``), kept HADIR_PING_RETENTION_DAYS."""
+
+    ping_id: str
+    nip: str
+    at: str  # server time, UTC ISO
+    local_date: str
+    lat: float
+    lon: float
+    accuracy_m: float
+    captured_at: str
+    is_mock: bool = False
+    outside: bool = False  # outside the region (or away from home) without a permission
+    kind: str | None = None  # outside_region | away_from_home
+    reasons: list[JsonObject] = Field(default_factory=list)
+
+
+class Episode(Record):
+    """A stretch of pings outside the region (or away from home) without a permission: opened by
+    the first, extended by each further one, closed by one back inside; one alert when opened."""
+
+    episode_id: str
+    nip: str
+    name: str = ""
+    supervisor_nip: str | None = None
+    unit: str | None = None
+    kind: str  # outside_region | away_from_home
+    local_date: str  # the office-local date it opened
+    opened_at: str
+    last_at: str
+    closed_at: str | None = None
+    pings: int = 1
+    first: JsonObject = Field(default_factory=dict)  # the opening ping: lat, lon, accuracy_m, reasons
+
+
+class LastFix(Record):
+    lat: float
+    lon: float
+    at: str
+
+
+class PingState(Record):
+    """An employee's latest ping and open episode (one read before a ping)."""
+
+    nip: str
+    last: LastFix | None = None
+    open_episode: Episode | None = None

@@ -1118,3 +1118,61 @@ def test_kinds_are_kept_apart(records):
     records.put_agency_config("lateness", {"grace_minutes": 5}, None, "admin", T0)
     assert records.agency_config("calendar").document == CAL_DOC
     assert records.agency_config("lateness").version == 1
+
+
+# --- whereabouts: pings, episodes, the latest fix and the open episode ----------------------------
+from chalicelib.services.records import Episode, Ping  # noqa: E402
+
+P_EXPIRES = datetime(2026, 3, 10, 2, tzinfo=timezone.utc)
+
+
+def _ping(at: str, ping_id: str = "p1", nip: str = AYU, lat: float = -8.67, outside: bool = False) -> Ping:
+    return Ping(ping_id=ping_id, nip=nip, at=at, local_date=DATE, lat=lat, lon=115.21, accuracy_m=8.0,
+                captured_at=at, outside=outside, reasons=[{"code": "outside_region", "effect": "flag"}])
+
+
+def _episode(at: str = T1, episode_id: str = "e1", nip: str = AYU) -> Episode:
+    return Episode(episode_id=episode_id, nip=nip, name="Ayu", supervisor_nip=SUP, kind="outside_region",
+                   local_date=DATE, opened_at=at, last_at=at, first={"lat": -8.5, "lon": 115.26})
+
+
+def test_a_ping_becomes_the_latest_fix_unless_one_is_newer_than_not_before(records):
+    # Given a ping at T1
+    assert records.record_ping(_ping(T1), P_EXPIRES, not_before=T0) is True
+    # When another comes whose not_before is before T1 (the rate limit), then one after it
+    refused = records.record_ping(_ping(T2, "p2", lat=-8.6), P_EXPIRES, not_before=T0)
+    accepted = records.record_ping(_ping(T2, "p3", lat=-8.6), P_EXPIRES, not_before=T1)
+    # Then the refused one wrote nothing; the latest fix is the accepted one
+    assert refused is False and accepted is True
+    assert [p.ping_id for p in records.pings_between(AYU, T0, T2)] == ["p1", "p3"]
+    state = records.ping_state(AYU)
+    assert state.last.at == T2 and state.last.lat == -8.6 and state.open_episode is None
+    assert records.ping_state(BUDI).last is None
+
+
+def test_one_episode_is_open_at_a_time_extended_then_closed(records):
+    # Given an open episode
+    assert records.open_episode(_episode(), P_EXPIRES) is True
+    # When another opens for the same employee, the first is extended twice, then closed
+    second = records.open_episode(_episode(T2, "e2"), P_EXPIRES)
+    records.extend_episode(_episode(), T2)
+    records.extend_episode(_episode(), T2)
+    open_ = records.ping_state(AYU).open_episode
+    wrong = records.close_episode(_episode(T2, "e2"), T2)
+    closed = records.close_episode(_episode(), T2)
+    again = records.close_episode(_episode(), T2)
+    # Then
+    assert second is False and wrong is False and closed is True and again is False
+    assert open_.episode_id == "e1" and open_.pings == 3 and open_.last_at == T2
+    assert records.ping_state(AYU).open_episode is None
+    [e] = records.episodes_on(DATE)
+    assert e.episode_id == "e1" and e.closed_at == T2 and e.pings == 3 and e.first["lat"] == -8.5
+    assert records.episodes_on("2026-03-04") == []
+    # And a new one may open once it is closed
+    assert records.open_episode(_episode(T2, "e3"), P_EXPIRES) is True
+
+
+def test_episodes_of_a_date_are_everyones_by_nip(records):
+    records.open_episode(_episode(nip=BUDI, episode_id="eb"), P_EXPIRES)
+    records.open_episode(_episode(nip=AYU, episode_id="ea"), P_EXPIRES)
+    assert [(e.nip, e.episode_id) for e in records.episodes_on(DATE)] == [(BUDI, "eb"), (AYU, "ea")]  # by NIP

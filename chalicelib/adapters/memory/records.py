@@ -14,6 +14,7 @@ from typing import Iterable, Sequence, TypeVar
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
+from chalicelib.adapters.memory.pings import InMemoryPings
 from chalicelib.common.errors import HadirError, JsonObject
 from chalicelib.services.records import (
     APPROVED,
@@ -67,7 +68,7 @@ def _checkin_sk(c: CheckinRecord) -> str:
     return f"CHECKIN#{c.local_date}#{c.at}#{c.checkin_id}"
 
 
-class InMemoryRecords:
+class InMemoryRecords(InMemoryPings):
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
     def __init__(self) -> None:

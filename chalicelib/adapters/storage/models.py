@@ -256,6 +256,39 @@ class NotificationModel(_Base):
     ttl = TTLAttribute()
 
 
+class ByEpisodeDate(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_episode_date"
+        projection = AllProjection()
+
+    episode_date = UnicodeAttribute(hash_key=True)
+    nip_sk = UnicodeAttribute(range_key=True)
+
+
+class PingModel(_Base):
+    """``sk``: ``PING#<utc>#<id>`` (data: records.Ping), ``EPISODE#<utc>#<id>`` (data: the
+    episode as opened; ``last_at``, ``pings``, ``closed_at`` updated in place; ``episode_date``
+    and ``nip_sk`` key by_episode_date), ``STATE#LAST`` (the latest fix: ``at``, the rate
+    limit's condition) and ``STATE#OPEN`` (``ref``: the open episode's sk; created only if absent,
+    so one episode and one alert however many pings race). Every item has a TTL."""
+
+    class Meta(_Base.Meta):
+        table_name = r.PINGS.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = JSONAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+    ref = UnicodeAttribute(null=True)
+    episode_date = UnicodeAttribute(null=True)
+    nip_sk = UnicodeAttribute(null=True)
+    last_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    pings = NumberAttribute(null=True)
+    ttl = TTLAttribute()
+    by_episode_date = ByEpisodeDate()
+
+
 class LoginAttemptModel(_Base):
     """Sign-in attempts of one normalised username in the current window (epoch seconds)."""
 
@@ -292,6 +325,7 @@ MODELS: dict[str, type[Model]] = {
     r.REQUESTS.logical: RequestModel,
     r.LOGIN_ATTEMPTS.logical: LoginAttemptModel,
     r.AGENCY_CONFIG.logical: AgencyConfigModel,
+    r.PINGS.logical: PingModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 # Further models of a table already above: (logical, model).
 SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)

@@ -21,6 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.storage import batch_days
+from chalicelib.adapters.storage.pings import DynamoPings
 from chalicelib.adapters.storage.models import (
     AgencyConfigModel,
     AttendanceModel,
@@ -118,7 +119,7 @@ def _condition_failed(exc: PutError) -> bool:
 
 
 
-class DynamoRecords:
+class DynamoRecords(DynamoPings):
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
     def __init__(self, settings: Settings, client: Callable[[], Any] | None = None):

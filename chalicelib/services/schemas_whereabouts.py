@@ -1,0 +1,115 @@
+"""Request and response models of whereabouts (``services/pings.py``): pings, the region,
+episodes and who is where now. Kept beside ``schemas.py`` (same bases and conventions)."""
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from chalicelib.common.errors import JsonObject
+from chalicelib.services.schemas import Day, Location, Query, Reason, Request, Response
+
+
+class PingRequest(Request):
+    location: Location
+    error_codes: ClassVar[dict[str, str]] = {}
+
+
+class PingEpisodeOut(Response):
+    episode_id: str
+    kind: Literal["outside_region", "away_from_home"]
+    opened: bool = Field(description="this ping opened it (the supervisor was alerted once)")
+    opened_at: str
+    pings: int
+
+
+class PingOut(Response):
+    ping_id: str
+    at: str
+    local_date: str
+    outside: bool = Field(description="outside the region (or away from home) without a permission")
+    kind: Literal["outside_region", "away_from_home"] | None = None
+    reasons: list[Reason]
+    episode: PingEpisodeOut | None = None
+    closed_episode_id: str | None = Field(default=None, description="this ping, back inside, closed it")
+    next_ping_after_s: int
+
+
+class RegionDocument(Request):
+    name: str | None = Field(default=None, max_length=200)
+    boundary: JsonObject | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon "
+                                        "((lon, lat) positions, closed rings); null: no region is watched")
+
+
+class RegionPut(Request):
+    version: int | None = Field(default=None, ge=1, description="the version read; null to create the first")
+    document: RegionDocument
+    error_codes: ClassVar[dict[str, str]] = {"version": "invalid_region", "document": "invalid_region"}
+
+
+class RegionConfig(Response):
+    kind: Literal["region"]
+    version: int | None = Field(description="null: nothing stored, no region is watched; send it back on PUT")
+    stored: bool
+    updated_at: str | None = None
+    updated_by: str | None = None
+    document: RegionDocument
+
+
+class EpisodePing(Response):
+    at: str
+    lat: float
+    lon: float
+    accuracy_m: float
+    is_mock: bool
+    outside: bool
+    reasons: list[Reason]
+
+
+class EpisodeOut(Response):
+    episode_id: str
+    nip: str
+    name: str
+    unit: str | None = None
+    kind: Literal["outside_region", "away_from_home"]
+    local_date: str
+    opened_at: str
+    last_at: str
+    closed_at: str | None = Field(default=None, description="null: still open")
+    pings: int
+    first: JsonObject = Field(description="the opening ping: position, accuracy and its reasons")
+    evidence: list[EpisodePing] = Field(description="the pings from its opening to its closing (while kept)")
+
+
+class EpisodeQuery(Query):
+    day: Day | None = Field(default=None, alias="date", description="office-local date it opened; default: today")
+    error_codes: ClassVar[dict[str, str]] = {"date": "invalid_date"}
+
+
+class EpisodeList(Response):
+    date: str
+    episodes: list[EpisodeOut]
+
+
+class NowQuery(Query):
+    unit: str | None = Field(default=None, max_length=200, description="admins: one unit (supervisors: ignored)")
+    error_codes: ClassVar[dict[str, str]] = {"unit": "invalid_unit"}
+
+
+class StaffNow(Response):
+    nip: str
+    name: str
+    unit: str | None = None
+    office_id: str | None = None
+    local_date: str | None = None
+    state: Literal["outside_region", "away_from_home", "on_leave", "on_travel", "flagged", "in_office",
+                   "at_home", "at_site", "absent", "not_checked_in", "off_day", "no_office"]
+    online: bool
+    last_seen_at: str | None = None
+    reasons: list[Reason]
+
+
+class TeamNow(Response):
+    at: str
+    online_minutes: int
+    staff: list[StaffNow]
