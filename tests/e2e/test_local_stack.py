@@ -469,3 +469,51 @@ def test_the_agency_sets_schedules_and_moves_an_office_for_an_event_day(stack):
     log = requests.get(f"{api}/audit/log", params={"subject": "config#events", "from": "2026-03-01",
                                                    "to": "2026-03-31"}, headers=login(stack, "auditor"), timeout=10)
     assert [e["action"] for e in log.json()["entries"]] == ["config_changed"], log.text
+
+
+YOHANES, MARIA = "197907072004051001", "199406062018082001"  # Jayapura (WIT): 08:45 local on the stack's clock
+JAYAPURA_CITY = {"type": "Polygon", "coordinates": [[[140.55, -2.75], [140.85, -2.75], [140.85, -2.45],
+                                                     [140.55, -2.45], [140.55, -2.75]]]}
+
+
+def ping(stack, user, lat, lon):
+    return requests.post(f"{stack['api']}/me/pings", json={"location": location(lat, lon, "2026-03-03T08:44:50+09:00")},
+                         headers=login(stack, user), timeout=10)
+
+
+def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_proposed(stack):
+    api, admin, head = stack["api"], login(stack, "admin"), login(stack, YOHANES)
+    # Given the agency's region: Kota Jayapura
+    region = requests.put(f"{api}/admin/config/region", json={"version": None, "document": {
+        "name": "Kota Jayapura", "boundary": JAYAPURA_CITY}}, headers=admin, timeout=10)
+    assert region.status_code == 200 and region.json()["version"] == 1, region.text
+    # When Yohanes pings from his office, and Maria from Jakarta, both in Jayapura's working hours
+    inside, outside = ping(stack, YOHANES, -2.5336, 140.7181), ping(stack, MARIA, -6.1754, 106.8272)
+    # Then his is inside; hers opens an episode that alerts her supervisor once
+    assert inside.status_code == 201 and inside.json()["outside"] is False, inside.text
+    assert outside.status_code == 201 and outside.json()["episode"]["opened"] is True, outside.text
+    # And a second ping within the minute is refused; Ayu's, before Denpasar's 08:00 start, too, stored nowhere
+    again = ping(stack, MARIA, -6.1754, 106.8272)
+    assert again.status_code == 429 and again.json()["error"]["code"] == "ping_too_soon", again.text
+    early = ping(stack, AYU, *DENPASAR)
+    assert early.status_code == 409 and early.json()["error"]["code"] == "outside_working_hours", early.text
+    # And her supervisor sees the episode and, now, her state; Ayu's supervisor does not see her
+    episodes = requests.get(f"{api}/team/episodes", params={"date": "2026-03-03"}, headers=head, timeout=10).json()
+    assert [(e["nip"], e["kind"], e["closed_at"]) for e in episodes["episodes"]] == [(MARIA, "outside_region", None)]
+    now = {s["nip"]: s for s in requests.get(f"{api}/team/now", headers=head, timeout=10).json()["staff"]}
+    assert now[MARIA]["state"] == "outside_region" and now[MARIA]["online"] is True
+    assert MARIA not in {s["nip"] for s in requests.get(f"{api}/team/now", headers=login(stack, KETUT),
+                                                         timeout=10).json()["staff"]}
+    assert requests.get(f"{api}/team/now", headers=login(stack, MARIA), timeout=10).status_code == 403
+    # When the admin asks for next week's WFO/WFH roster of Denpasar's unit at half the staff in the office
+    roster = requests.post(f"{api}/admin/rosters", json={"unit": "Bagian Umum Denpasar", "first": "2026-03-09",
+                                                         "through": "2026-03-13", "max_share": 0.5},
+                           headers=admin, timeout=30)
+    # Then every day has at most one of the three in the office, and the rotation is fair
+    assert roster.status_code == 200, roster.text
+    body = roster.json()
+    assert body["headcount"] == 3 and body["hi"] == 1 and body["published"] is False
+    per_day = [sum(r["days"][i] == "WFO" for r in body["staff"]) for i in range(len(body["days"]))]
+    assert per_day and max(per_day) <= 1
+    office = [r["office_days"] for r in body["staff"]]
+    assert max(office) - min(office) <= 1
