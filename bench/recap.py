@@ -15,7 +15,9 @@ day records instead (every date of January to August: many more keys).
 
 The last stdout line is one JSON object: ``employees``, ``working_days``, ``seconds`` (the recap
 only, seeding excluded; wall clock), ``cpu_seconds`` (the process's CPU time over the recap:
-client and moto server threads, what a shared core's load does not inflate), ``peak_memory_mb`` (the process's peak RSS, which includes the moto
+client and moto server threads, what a shared core's load inflates least), ``client_cpu_seconds``
+(the recap's thread alone: the service and its AWS clients) and ``moto_server_cpu_seconds`` (the
+rest: the moto server's request threads, the stand-in for DynamoDB and S3), ``peak_memory_mb`` (the process's peak RSS, which includes the moto
 server's copy of every item), ``rss_before_recap_mb``, ``dynamodb_calls`` (by operation, with
 their seconds), ``s3_calls`` and the recap's file sizes. Figures and the machine:
 bench/RESULTS-recap.md.
@@ -231,14 +233,16 @@ def run(employees: int, month: str, earlier_recaps: bool = True, quiet: bool = F
             say(f"  {done}/{total} employees  {time.perf_counter() - t1:.1f} s")
 
     load = load_average()
-    t1, cpu = time.perf_counter(), time.process_time()
+    t1, cpu, client_cpu = time.perf_counter(), time.process_time(), time.thread_time()
     out = write_recap(svc, month, actor="bench", progress=progress)
     seconds, cpu = time.perf_counter() - t1, time.process_time() - cpu
+    client_cpu = time.thread_time() - client_cpu  # this thread: the recap's own code and its clients
     wiring.reset()
     server.stop()
     dynamo = {k.split(":", 1)[1]: v for k, v in calls.items() if k.startswith("dynamodb:")}
     return {"employees": out.employees, "working_days": len(days), "month": month,
-            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "ms_per_employee": round(1000 * seconds / max(1, out.employees), 2),
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+            "client_cpu_seconds": round(client_cpu, 2), "moto_server_cpu_seconds": round(cpu - client_cpu, 2), "ms_per_employee": round(1000 * seconds / max(1, out.employees), 2),
             "seed_seconds": round(seeded, 1), "earlier_recaps": earlier, "earlier_recaps_seconds": round(earlier_s, 1),
             "peak_memory_mb": rss_mb(), "rss_before_recap_mb": before,
             "dynamodb_calls": sum(dynamo.values()), "dynamodb_calls_by_operation": dynamo,

@@ -31,7 +31,7 @@ Approved requests (policy/requests.py) change a day through :func:`apply_request
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from typing import Iterable
 
 from chalicelib.common.errors import Conflict, JsonObject
@@ -196,10 +196,20 @@ def day_to_dict(day: Day) -> JsonObject:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in day.__dict__.items()}
 
 
+_DAY_DEFAULTS = {f.name: f.default for f in fields(Day) if f.default is not MISSING}
+
+
 def day_from_dict(d: JsonObject) -> Day:
-    known = {f for f in Day.__dataclass_fields__}
-    data = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known}
-    return Day(**data)
+    """The day of its stored dict (lists as tuples, unknown keys ignored). Built as ``Day(**...)``
+    would (no ``__post_init__``, every field but ``status`` defaulted) without the frozen
+    ``__init__``'s setattr per field: a month's recap decodes 154,000 of them."""
+    if "status" not in d:
+        raise TypeError("a stored day needs its status")
+    day = object.__new__(Day)
+    day.__dict__.update(_DAY_DEFAULTS)
+    day.__dict__.update((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in _DAY_DEFAULTS
+                        or k == "status")
+    return day
 
 
 

@@ -193,6 +193,7 @@ def recap_employee(m: MonthInput, table: LatenessTable) -> EmployeeRecap:
             leave[v.leave_type] = leave.get(v.leave_type, 0) + 1
     cut_reasons = tuple(r for v in verdicts if v.category in (ATTENDED_CAT, ABSENT) for r in v.reasons)
     total = round(sum(v.percent for v in verdicts), 4)
+    absent = unexcused_absence_dates(m.year_days, m.year_working_days)  # PP 94/2021's count: len(absent)
     return EmployeeRecap(
         nip=m.person.nip, name=m.person.name, unit=m.person.unit, working_days=len(verdicts),
         categories=categories,
@@ -203,16 +204,21 @@ def recap_employee(m: MonthInput, table: LatenessTable) -> EmployeeRecap:
         cut_reasons=cut_reasons,
         pending=tuple(r for v in verdicts if v.category == PENDING_CAT for r in v.reasons),
         unrecorded=tuple(r for v in verdicts if v.category == UNRECORDED_CAT for r in v.reasons),
-        absent_year_to_date=unexcused_absences(m.year_days, m.year_working_days),
-        absent_dates=unexcused_absence_dates(m.year_days, m.year_working_days),
+        absent_year_to_date=len(absent), absent_dates=absent,
         consecutive_absence=consecutive_absence(m.year_days, m.run_working_days or m.year_working_days,
                                                 m.working_days))
 
 
+def _absent_on(days: Mapping[str, Day]) -> frozenset[date]:
+    """The dates (keys: ISO dates) of the days marked absent: a few, where the working days of a
+    year are hundreds (each looked up by its date, not turned into a string first)."""
+    return frozenset(date.fromisoformat(d) for d, day in days.items() if day.status == ABSENT)
+
+
 def unexcused_absence_dates(days: Mapping[str, Day], working_days: Iterable[date]) -> tuple[str, ...]:
     """The working days marked absent (without notice), as ISO dates."""
-    return tuple(d.isoformat() for d in working_days
-                 if (day := days.get(d.isoformat())) is not None and day.status == ABSENT)
+    absent = _absent_on(days)
+    return tuple(d.isoformat() for d in working_days if d in absent) if absent else ()
 
 
 def unexcused_absences(days: Mapping[str, Day], working_days: Iterable[date]) -> int:
@@ -229,9 +235,11 @@ def absence_runs(days: Mapping[str, Day], working_days: Iterable[date]) -> list[
     any other working day (present, excused, on leave, unrecorded) ends it."""
     runs: list[tuple[str, ...]] = []
     current: list[str] = []
+    absent = _absent_on(days)
+    if not absent:
+        return runs
     for d in working_days:
-        day = days.get(d.isoformat())
-        if day is not None and day.status == ABSENT:
+        if d in absent:
             current.append(d.isoformat())
         elif current:
             runs.append(tuple(current))

@@ -18,7 +18,7 @@ from chalicelib.policy import analytics as tables
 from chalicelib.policy import recap as policy
 from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
-from chalicelib.policy.time_rules import local_moment
+from chalicelib.policy.time_rules import LatenessTable, local_moment
 from chalicelib.services import analytics, discipline, runs, schedules
 from chalicelib.services import recap_input as reading
 from chalicelib.services.agency_config import schedules as agency_schedules
@@ -108,6 +108,13 @@ def _dates_to_read(staff: list[Employee], working_of: Callable[[Employee], Worki
                   | {d for _, _, run in plans for d in run if d.isoformat()[:7] in unread})
 
 
+def _table_now(svc: Services) -> LatenessTable:
+    """The agency's TL/PSW table as it is now, once for the whole run (``svc.lateness`` looks
+    the live table up on every attribute: three times a day of every employee)."""
+    current = getattr(svc.lateness, "current", None)
+    return current() if callable(current) else svc.lateness
+
+
 def compute(svc: Services, first: date, through: date,
             progress: Progress | None = None) -> list[policy.EmployeeRecap]:
     """Every employee's recap of ``first``..``through``, by NIP (``progress`` told after each).
@@ -125,9 +132,10 @@ def compute(svc: Services, first: date, through: date,
         read = reading.stored_days(svc, staff, _dates_to_read(staff, working_of, earlier), earlier)
     else:  # nothing counted yet: nothing to read
         excused, read = {}, ((e, {}) for e in staff)
+    table = _table_now(svc)
     for e, stored in read:
         m = _input(e, first, stored, working_of(e), excused.get(e.nip, frozenset()))
-        out.append(policy.recap_employee(m, svc.lateness))
+        out.append(policy.recap_employee(m, table))
         if progress:
             progress(len(out), len(staff))
     return out
@@ -139,7 +147,7 @@ def write_recap(svc: Services, month: str, actor: str, progress: Progress | None
     first, through = period(svc, month)
     recaps = compute(svc, first, through, progress)
     units = policy.unit_totals(recaps)
-    table = svc.lateness
+    table = _table_now(svc)
     columns, unit_columns = policy.recap_columns(table), policy.unit_columns(table)
     body = table_to_csv(columns, [policy.recap_row(r) for r in recaps])
     units_body = table_to_csv(unit_columns, [policy.unit_row(u) for u in units])

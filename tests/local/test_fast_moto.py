@@ -44,6 +44,9 @@ def test_items_read_the_same_with_and_without_the_fast_path(client, monkeypatch)
     monkeypatch.setattr(DynamoResult, "_hadir_fast_json", False, raising=False)
     from moto.dynamodb.responses import DynamoHandler
     monkeypatch.setattr(DynamoHandler, "batch_get_item", DynamoHandler.batch_get_item)
+    monkeypatch.setattr(DynamoHandler, "parse_parameters", DynamoHandler.parse_parameters)
+    from moto import backends
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)
     fast_moto.install()
     fast_moto.install()  # idempotent
     # Then every read returns the same items, the binary one as bytes
@@ -60,3 +63,23 @@ def test_items_read_the_same_with_and_without_the_fast_path(client, monkeypatch)
         assert exc.value.response["Error"]["Code"] == "ValidationException"
     both = client.batch_get_item(RequestItems={"t": {"Keys": [key, {"pk": {"S": "b"}, "sk": {"S": "x"}}]}})
     assert sorted(i["pk"]["S"] for i in both["Responses"]["t"]) == ["a", "b"] and not both["UnprocessedKeys"]
+
+
+def test_batch_bodies_read_as_plain_json_write_and_read_the_same_items(client, monkeypatch):
+    from moto import backends
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+    for cls, name in ((DynamoResult, "execute_result"), (DynamoHandler, "batch_get_item"),
+                      (DynamoHandler, "parse_parameters")):
+        monkeypatch.setattr(cls, name, getattr(cls, name))
+    monkeypatch.setattr(DynamoResult, "_hadir_fast_json", False, raising=False)
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)
+    # Given the fast path installed
+    fast_moto.install()
+    # When items (one with a binary attribute) are written and read by batch
+    plain = {**ITEM, "pk": {"S": "c"}}
+    binary = {**BINARY, "pk": {"S": "d"}}
+    client.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": plain}}, {"PutRequest": {"Item": binary}}]})
+    got = client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "c"}, "sk": ITEM["sk"]},
+                                                             {"pk": {"S": "d"}, "sk": {"S": "x"}}]}})["Responses"]["t"]
+    # Then both come back exactly as written, the binary one as bytes
+    assert sorted(got, key=lambda i: i["pk"]["S"]) == [plain, binary]

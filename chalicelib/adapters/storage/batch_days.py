@@ -8,6 +8,11 @@ attribute, the one type botocore's parse would change: base64 to bytes), so whil
 is asking, a ``before-parse`` hook on the client takes the ``Responses`` out of the body with
 ``json.loads`` and hands them over as they came; botocore parses the rest (``UnprocessedKeys``,
 errors) as usual. Unprocessed keys are resent after a growing pause.
+
+The request goes the other way round: botocore validates and serializes the parameters member by
+member too (about 6 ms for 100 keys, 9 s of a 7,000-employee month), although the keys are built
+here from strings only. So botocore is handed the request with its first key alone, and a
+``before-call`` hook sends the whole request as the body, written with ``json.dumps``.
 """
 from __future__ import annotations
 
@@ -33,25 +38,40 @@ def _take_items(response_dict: dict[str, Any], customized_response_dict: dict[st
     response_dict["body"] = json.dumps(body).encode()
 
 
+def _send_whole(params: dict[str, Any], **_: Any) -> None:
+    body = getattr(_asking, "body", None)
+    if body is not None:
+        params["body"] = body
+
+
 def _hook(client: Any) -> None:
     if id(client) not in _hooked:
         client.meta.events.register("before-parse.dynamodb.BatchGetItem", _take_items)
+        client.meta.events.register("before-call.dynamodb.BatchGetItem", _send_whole)
         _hooked.add(id(client))
 
 
 def _day(item: dict[str, Any]) -> DayRecord:
+    """The record of a stored day item, built without validation (``model_construct``): every
+    field is typed here, from an item the adapter itself wrote (a 154,000-item month spent a
+    fifth of the client's time in pydantic re-validating each ``Day``)."""
     data = json.loads(item["data"]["S"]) if "data" in item else {}
     version = item.get("version", {}).get("N")
-    return DayRecord(nip=item["nip"]["S"], date=item["local_date"]["S"], day=day_from_dict(data),
-                     name=data.get("name"), version=int(version) if version is not None else None)
+    name = data.get("name")
+    return DayRecord.model_construct(nip=item["nip"]["S"], date=item["local_date"]["S"], day=day_from_dict(data),
+                                     name=name if isinstance(name, str) else None,
+                                     version=int(version) if version is not None else None)
 
 
-def _ask(client: Any, request: dict[str, Any]) -> dict[str, Any]:
-    _asking.on = True
+def _ask(client: Any, request: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
+    """BatchGetItem of ``request`` (one table's keys): botocore checks a stand-in of its first
+    key, the body sent is ``request`` itself."""
+    (table, spec), = request.items()
+    _asking.on, _asking.body = True, json.dumps({"RequestItems": request}).encode()
     try:
-        return client.batch_get_item(RequestItems=request)
+        return client.batch_get_item(RequestItems={table: {"Keys": spec["Keys"][:1]}})
     finally:
-        _asking.on = False
+        _asking.on, _asking.body = False, None
 
 
 def read(client: Any, table: str, keys: Sequence[tuple[str, str]]) -> list[DayRecord]:
