@@ -15,11 +15,8 @@ import json
 from datetime import date
 from typing import Any, Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.adapters import aws
-from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Kind, Unavailable
-from chalicelib.common.logs import logger
+from chalicelib.adapters import functions
+from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Unavailable
 from chalicelib.services.schemas import RecapRun
 
 UNAVAILABLE = "analytics_unavailable"
@@ -59,23 +56,17 @@ def handle(svc: Any, event: Any) -> JsonObject:
     try:
         return {"result": _run(svc, event)}
     except HadirError as exc:
-        return {"error": {"kind": str(exc.kind), **exc.to_dict()}}
+        return functions.error_answer(exc)
 
 
 def answer(payload: Any) -> JsonObject:
     """The caller's side: the function's result, or its error raised."""
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        e = payload["error"]
-        try:
-            kind = Kind(e.get("kind"))
-        except ValueError:
-            kind = Kind.INTERNAL
-        raise HadirError(str(e.get("message") or ""), code=str(e.get("code") or "analytics_failed"),
-                         details=e.get("details") if isinstance(e.get("details"), dict) else {}, kind=kind)
-    if not isinstance(payload, dict) or not isinstance(payload.get("result"), dict):
+    result = functions.result_of(payload, failed_code="analytics_failed", unavailable_code=UNAVAILABLE,
+                                 what="analytics")
+    if not isinstance(result, dict):
         raise Unavailable("The analytics function answered nothing usable", code=UNAVAILABLE,
                           details={"reason": "bad_answer"})
-    return payload["result"]
+    return result
 
 
 def _recap(result: JsonObject) -> RecapRun:
@@ -96,22 +87,12 @@ class LambdaAnalytics:
         return self._call(request(EXPORT, zone=zone, date=day.isoformat() if day else None))
 
     def _call(self, payload: bytes) -> JsonObject:
-        try:
+        with functions.starting(UNAVAILABLE, "The analytics job could not be started; try again later"):
             out = self._lambda().invoke(FunctionName=self.function_name, InvocationType="RequestResponse",
                                         Payload=payload)
-            raw = out["Payload"].read()
-        except (ClientError, BotoCoreError) as exc:
-            failure = aws.aws_failure(exc, "The analytics job could not be started; try again later", UNAVAILABLE)
-            raise Unavailable(failure.message, code=UNAVAILABLE, details=failure.details) from exc
-        if out.get("FunctionError"):
-            logger.warning("analytics function failed", extra={"function_error": str(out["FunctionError"])[:40]})
-            raise Unavailable("The analytics job failed; a run cut short wrote no manifest and repeating it "
-                              "is safe", code=UNAVAILABLE, details={"reason": "function_error"})
-        try:
-            payload = json.loads(raw or b"null")
-        except ValueError:
-            payload = None
-        return answer(payload)
+        return answer(functions.decoded(
+            out, self.function_name, unavailable_code=UNAVAILABLE,
+            failed="The analytics job failed; a run cut short wrote no manifest and repeating it is safe"))
 
 
 class InProcessAnalytics:

@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.adapters import aws
-from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, Kind, TooLarge, Unavailable
-from chalicelib.common.logs import logger
+from chalicelib.adapters import functions
+from chalicelib.common.errors import HadirError, InvalidInput, JsonObject, TooLarge
 from chalicelib.services.schemas import ImportResult
 
 UNAVAILABLE = "import_unavailable"
@@ -35,24 +32,14 @@ def handle(svc: Any, event: Any) -> JsonObject:
             raise InvalidInput("The import event needs rows (a list) and an actor", code="invalid_import_event")
         result = admin.import_employees(svc, event["rows"], actor=event["actor"])
     except HadirError as exc:
-        return {"error": {"kind": str(exc.kind), **exc.to_dict()}}
+        return functions.error_answer(exc)
     return {"result": result.model_dump(mode="json")}
 
 
 def answer(payload: Any) -> ImportResult:
     """The caller's side: the function's answer as a result, or its error raised."""
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        e = payload["error"]
-        try:
-            kind = Kind(e.get("kind"))
-        except ValueError:
-            kind = Kind.INTERNAL
-        raise HadirError(str(e.get("message") or ""), code=str(e.get("code") or "import_failed"),
-                         details=e.get("details") if isinstance(e.get("details"), dict) else {}, kind=kind)
-    if not isinstance(payload, dict) or "result" not in payload:
-        raise Unavailable("The import function answered nothing usable", code=UNAVAILABLE,
-                          details={"reason": "bad_answer"})
-    return ImportResult.model_validate(payload["result"])
+    return ImportResult.model_validate(functions.result_of(
+        payload, failed_code="import_failed", unavailable_code=UNAVAILABLE, what="import"))
 
 
 class LambdaImports:
@@ -67,30 +54,13 @@ class LambdaImports:
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise TooLarge("The import is too large for one request; split it", code="too_many_rows",
                            details={"bytes": len(payload), "max_bytes": MAX_PAYLOAD_BYTES})
-        try:
+        with functions.starting(UNAVAILABLE, "The import could not be started; try again later"):
             out = self._lambda().invoke(FunctionName=self.function_name, InvocationType="RequestResponse",
                                         Payload=payload)
-            raw = out["Payload"].read()
-        except (ClientError, BotoCoreError) as exc:
-            failure = aws.aws_failure(exc, "The import could not be started; try again later", UNAVAILABLE)
-            raise Unavailable(failure.message, code=UNAVAILABLE, details=failure.details) from exc
-        if out.get("FunctionError"):
-            logger.warning("import function failed", extra={"error_type": _error_type(raw)})  # operators only
-            raise Unavailable("The import failed part-way; rows already saved stay saved and "
-                              "repeating the same import is safe", code=UNAVAILABLE,
-                              details={"reason": "function_error"})
-        try:
-            payload = json.loads(raw or b"null")
-        except ValueError:
-            payload = None
-        return answer(payload)
-
-
-def _error_type(raw: bytes) -> str:
-    try:
-        return str(json.loads(raw).get("errorType", "unknown"))
-    except (ValueError, AttributeError):
-        return "unknown"
+        return answer(functions.decoded(
+            out, self.function_name, unavailable_code=UNAVAILABLE,
+            failed="The import failed part-way; rows already saved stay saved and repeating the same "
+                   "import is safe"))
 
 
 class InProcessImports:
