@@ -14,7 +14,6 @@ what a staff member's state is right now. Pure: no I/O.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any, Sequence
@@ -23,8 +22,7 @@ from chalicelib.common.errors import InvalidInput, JsonObject, problem
 from chalicelib.geo.fences import (
     EARTH_RADIUS_M,
     Geofence,
-    _project,
-    _segment_distance,
+    Polygon,
     as_number,
     check_lat_lon,
     signed_distance_m,
@@ -61,34 +59,18 @@ def on_duty(eff: EffectiveDay, local_time: time) -> JsonObject | None:
 # --- the region --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Region:
-    """Polygons in GeoJSON order ((lon, lat) rings, ring 0 exterior, the others holes)."""
+    """Polygons in GeoJSON order (each a :class:`geo.Polygon`: ring 0 exterior, the others holes),
+    measured by the geofences' own ``signed_distance_m``."""
 
     name: str | None
-    polygons: tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
+    polygons: tuple[Polygon, ...]
 
     def contains(self, lat: float, lon: float) -> bool:
-        return any(_in_polygon(p, lat, lon) for p in self.polygons)
+        return self.distance_outside_m(lat, lon) == 0.0
 
     def distance_outside_m(self, lat: float, lon: float) -> float:
-        """0 inside; else metres to the nearest edge (local projection around the point)."""
-        if self.contains(lat, lon):
-            return 0.0
-        best = math.inf
-        for poly in self.polygons:
-            for ring in poly:
-                xy = [_project(x, y, lon, lat) for x, y in ring]
-                for (ax, ay), (bx, by) in zip(xy, xy[1:]):
-                    best = min(best, _segment_distance(ax, ay, bx, by))
-        return best
-
-
-def _in_polygon(poly: Sequence[Sequence[tuple[float, float]]], lat: float, lon: float) -> bool:
-    inside = False
-    for ring in poly:  # even-odd over every ring: holes cut out
-        for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
-            if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
-                inside = not inside
-    return inside
+        """0 inside any polygon; else metres to the nearest edge (local projection around the point)."""
+        return max(0.0, min(signed_distance_m(p, lat, lon) for p in self.polygons))
 
 
 def _fail(problems: list[JsonObject]) -> InvalidInput:
@@ -146,7 +128,7 @@ def parse_region(doc: Any) -> Region | None:
             problems.append(problem("boundary", "too_large", span_deg=round(span, 4), max_span_deg=MAX_REGION_SPAN_DEG))
     if problems:
         raise _fail(problems)
-    return Region(name=name, polygons=tuple(polys))
+    return Region(name=name, polygons=tuple(Polygon([list(r) for r in poly]) for poly in polys))
 
 
 def default_region() -> JsonObject:
