@@ -13,6 +13,7 @@ import getpass
 import json
 import os
 import urllib.request
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -63,10 +64,7 @@ def recap(month: str = typer.Argument(..., help="YYYY-MM"),
             run = write_recap(get_services(), month, actor=who,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     except HadirError as e:
-        err.print(f"[red]{e.code}[/red]: {e.message}")
-        if as_json:
-            typer.echo(json.dumps({"error": e.code, "message": e.message, "details": e.details}))
-        raise typer.Exit(2) from None
+        _fail(err, e, as_json)
     if as_json:
         typer.echo(run.model_dump_json(by_alias=True))
         return
@@ -77,6 +75,15 @@ def recap(month: str = typer.Argument(..., help="YYYY-MM"),
         out.print(f"  {f.key}  {f.bytes} B  sha256 {f.sha256}")
     out.print(f"manifest sha256 {run.manifest_sha256}")
     out.print(f"previous manifest sha256 {run.previous_manifest_sha256 or '(none: first of the chain)'}")
+
+
+def _fail(err: Console, e: HadirError, as_json: bool) -> NoReturn:
+    """A refusal as the API gives it: its code and message on stderr (and as JSON on stdout with
+    ``--json``); exit status 2."""
+    err.print(f"[red]{e.code}[/red]: {e.message}")
+    if as_json:
+        typer.echo(json.dumps({"error": e.code, "message": e.message, "details": e.details}))
+    raise typer.Exit(2) from None
 
 
 @app.command()
@@ -107,10 +114,7 @@ def roster(unit: str = typer.Argument(..., help="the unit (unit_kerja) as import
         err.print(f"[red]invalid_roster[/red]: {e.errors()[0]['msg']}")
         raise typer.Exit(2) from None
     except HadirError as e:
-        err.print(f"[red]{e.code}[/red]: {e.message}")
-        if as_json:
-            typer.echo(json.dumps({"error": e.code, "message": e.message, "details": e.details}))
-        raise typer.Exit(2) from None
+        _fail(err, e, as_json)
     if as_json:
         typer.echo(out.model_dump_json())
         return
