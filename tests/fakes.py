@@ -183,3 +183,29 @@ class FakeEngine:
         return ft.Verification(a, ft.MatchResult(score, self.threshold, decision, self.model_version,
                                                  {"colour": score}, "max-cosine", rep.score,
                                                  rep.threshold, rep.photo))
+
+
+class FakeLambda:
+    """A Lambda client that runs ``handler`` (the function's own entry point) on the JSON payload,
+    as a synchronous invoke would, or answers as Lambda does when the function fails
+    (``function_error``: a timeout's body, ``FunctionError``) or AWS refuses the call
+    (``aws_error``: a 429 ``ClientError``). Every call's arguments are kept in ``calls``."""
+
+    def __init__(self, handler, function_error=None, aws_error=None):
+        self.calls, self._handler = [], handler
+        self._function_error, self._aws_error = function_error, aws_error
+
+    def invoke(self, **kw):
+        import io
+        import json
+
+        from botocore.exceptions import ClientError
+        self.calls.append(kw)
+        if self._aws_error:
+            raise ClientError({"Error": {"Code": self._aws_error, "Message": "no"},
+                               "ResponseMetadata": {"HTTPStatusCode": 429}}, "Invoke")
+        if self._function_error:
+            body = {"errorMessage": "Task timed out", "errorType": self._function_error}
+            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(body).encode())}
+        out = self._handler(json.loads(kw["Payload"]), None)
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(out).encode())}

@@ -2,33 +2,25 @@
 exports bucket): the API and the scheduled exports invoke it through ``LambdaAnalytics`` (here over
 a fake Lambda client running ``analytics.handler`` as Lambda would, JSON in and out), or in process
 without HADIR_ANALYTICS_FUNCTION."""
-import io
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib.adapters.analytics import InProcessAnalytics, LambdaAnalytics, handle
+from tests import fakes
 from tests.api.test_jobs import run
 
 FUNCTION = "hadir-test-analytics"
 
 
-class FakeLambda:
-    def __init__(self, function_error=None, aws_error=None):
-        self.calls, self._function_error, self._aws_error = [], function_error, aws_error
+def _handler(event, context):
+    from analytics import handler
+    return handler(event, context)
 
-    def invoke(self, **kw):
-        self.calls.append(kw)
-        if self._aws_error:
-            raise ClientError({"Error": {"Code": self._aws_error, "Message": "no"},
-                               "ResponseMetadata": {"HTTPStatusCode": 429}}, "Invoke")
-        if self._function_error:
-            body = {"errorMessage": "Task timed out after 300.00 seconds", "errorType": self._function_error}
-            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(body).encode())}
-        from analytics import handler
-        out = handler(json.loads(kw["Payload"]), None)
-        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(out).encode())}
+
+def FakeLambda(**kw):
+    """The analytics function behind a fake Lambda client."""
+    return fakes.FakeLambda(_handler, **kw)
 
 
 @pytest.fixture

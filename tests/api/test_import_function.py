@@ -1,38 +1,27 @@
 """The employee import runs in its own function (``import_employees``, the only one with Cognito
 admin rights): the API invokes it through ``LambdaImports`` (here over a fake Lambda client that
 runs the handler as Lambda would, JSON in and out), or in process without HADIR_IMPORT_FUNCTION."""
-import io
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib.adapters.imports import InProcessImports, LambdaImports
 from chalicelib.common.errors import TooLarge
+from tests import fakes
 
 FUNCTION = "hadir-test-import_employees"
 ROW = {"nip": "198702142011012003", "name": "Komang Sari", "office_ids": ["kantor-denpasar"],
        "supervisor_nip": "197805122005011002", "password": "Sementara-123"}
 
 
-class FakeLambda:
-    """A Lambda client running the registered handler on the JSON payload (``answer``), or
-    answering as Lambda does when the function fails (``function_error``) or is throttled."""
+def _handler(event, context):
+    from chalicelib.api.events import import_employees
+    return import_employees(event, context)
 
-    def __init__(self, answer=None, function_error=None, aws_error=None):
-        self.calls, self._answer, self._function_error, self._aws_error = [], answer, function_error, aws_error
 
-    def invoke(self, **kw):
-        self.calls.append(kw)
-        if self._aws_error:
-            raise ClientError({"Error": {"Code": self._aws_error, "Message": "no"},
-                               "ResponseMetadata": {"HTTPStatusCode": 429}}, "Invoke")
-        if self._function_error:
-            body = {"errorMessage": "Task timed out after 30.00 seconds", "errorType": self._function_error}
-            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(body).encode())}
-        from chalicelib.api.events import import_employees
-        out = (self._answer or import_employees)(json.loads(kw["Payload"]), None)
-        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(out).encode())}
+def FakeLambda(answer=None, **kw):
+    """The import function (or ``answer``) behind a fake Lambda client."""
+    return fakes.FakeLambda(answer or _handler, **kw)
 
 
 @pytest.fixture
