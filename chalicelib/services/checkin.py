@@ -37,7 +37,7 @@ from chalicelib.policy.events import Event
 from chalicelib.policy.schedule import EffectiveDay
 from chalicelib.policy.time_rules import OfficeRules, parse_hhmm
 from chalicelib.services import attempts, events, idempotency, schedules, sessions
-from chalicelib.services.enrolment import employee, require_current
+from chalicelib.services.enrolment import assigned_offices, employee, require_current
 from chalicelib.services.records import (
     CheckinRecord,
     DayRecord,
@@ -185,9 +185,7 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
     failures = attempts.recent_failures(svc, history, now)
     attempts.refuse_if_locked(svc, failures, now)  # before any photo is read
     session = sessions.claimable(svc, session_id, nip, sessions.CHECKIN)
-    offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
-    if not offices:
-        raise Conflict("No office is assigned to this employee", code="no_office")
+    offices = assigned_offices(svc, emp)
     sealed = svc.records.sealed_template(nip)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")

@@ -12,7 +12,7 @@ from chalicelib.common.logs import logger, metrics
 from chalicelib.face import liveness
 from chalicelib.face.types import MatchResult, Template
 from chalicelib.services import sessions
-from chalicelib.services.records import Employee, SealedTemplate
+from chalicelib.services.records import Employee, Office, SealedTemplate
 from chalicelib.services.schemas import (
     EnrolmentOut,
     EnrolRequest,
@@ -32,6 +32,15 @@ def employee(svc: Services, nip: str) -> Employee:
     if emp is None:
         raise NotFound("No employee record for this account", code="employee_not_found")
     return emp
+
+
+def assigned_offices(svc: Services, emp: Employee) -> list[Office]:
+    """The employee's offices on record, first the one whose rules and time zone lead; 409
+    ``no_office`` when none is (a check-in or a ping has nowhere to be judged)."""
+    offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
+    if not offices:
+        raise Conflict("No office is assigned to this employee", code="no_office")
+    return offices
 
 
 def _outdated_details(svc: Services, template_version: str) -> JsonObject:

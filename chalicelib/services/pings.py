@@ -20,34 +20,28 @@ from chalicelib.common.errors import Conflict, JsonObject, TooManyAttempts
 from chalicelib.common.logs import logger
 from chalicelib.geo import Position, parse_geofence
 from chalicelib.geo.fences import Geofence
+from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.signals import PriorFix, gps_signals
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.policy.whereabouts import LEAVE_TYPES, PERMISSION_TYPES, Verdict, judge, on_duty
 from chalicelib.services import notices, schedules
 from chalicelib.services.agency_config import region
-from chalicelib.services.enrolment import employee
-from chalicelib.services.records import Employee, Episode, Office, Ping, PingState, RequestRecord, utc_iso
+from chalicelib.services.enrolment import assigned_offices, employee
+from chalicelib.services.records import Employee, Episode, Ping, PingState, RequestRecord, utc_iso
 from chalicelib.services.schemas_whereabouts import PingEpisodeOut, PingOut, PingRequest
 from chalicelib.wiring import Services
 
 EPISODE_ALERT = notices.EPISODE
 
 
-def office_of(svc: Services, emp: Employee) -> Office:
-    office = next((o for o in (svc.records.get_office(i) for i in emp.office_ids) if o), None)
-    if office is None:
-        raise Conflict("No office is assigned to this employee", code="no_office")
-    return office
-
-
 def approved_on(svc: Services, nip: str, day: str) -> list[RequestRecord]:
-    return [r for r in svc.records.requests_of(nip, day, day) if r.status == "approved" and r.start <= day <= r.end]
+    return [r for r in svc.records.requests_of(nip, day, day) if r.status == APPROVED and r.start <= day <= r.end]
 
 
 def ping(svc: Services, nip: str, req: PingRequest) -> PingOut:
     now = svc.clock.now()
     emp = employee(svc, nip)
-    office = office_of(svc, emp)
+    office = assigned_offices(svc, emp)[0]  # its schedule and time zone: working hours
     local_day, local_time = OfficeRules.from_dict(office.rules).local_moment(now)
     refused = on_duty(schedules.effective(svc, emp, office, local_day), local_time)
     if refused:

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.adapters.auth import Principal
+from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.policy.whereabouts import NowInputs, state_now
 from chalicelib.services import schedules
@@ -68,7 +69,7 @@ def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
     dates = sorted({d.isoformat() for d, _ in local.values()})
     days = {(d.nip, d.date): d for d in svc.records.days_of(list(local), dates)} if dates else {}
     approved: dict[str, list[RequestRecord]] = defaultdict(list)
-    for r in svc.records.requests_overlapping("approved", dates[0], dates[-1]) if dates else []:
+    for r in svc.records.requests_overlapping(APPROVED, dates[0], dates[-1]) if dates else []:
         approved[r.nip].append(r)
     doc = schedules_doc(svc)
     out = []
