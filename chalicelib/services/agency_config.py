@@ -48,13 +48,19 @@ def default_document_of(kind: str) -> JsonObject:
     return _DEFAULTS[kind]()
 
 
-def schedules(svc: Any) -> Schedules:
-    """The agency's current schedules (policy/schedule.py), through the cache when there is one."""
+def current(svc: Any, kind: str) -> Any:
+    """The agency's ``kind`` as built from its stored document (the defaults when none is),
+    through the policy cache when the services have one."""
     cache = getattr(svc, "policy_cache", None)
     if cache is not None:
-        return cache.get(SCHEDULES)
-    stored = svc.records.agency_config(SCHEDULES)
-    return parse_schedules(stored.document if stored else default_schedules())
+        return cache.get(kind)
+    stored = svc.records.agency_config(kind)
+    return _build(kind, stored.document if stored else default_document_of(kind))
+
+
+def schedules(svc: Any) -> Schedules:
+    """The agency's current schedules (policy/schedule.py)."""
+    return current(svc, SCHEDULES)
 
 
 class PolicyCache:
@@ -173,12 +179,8 @@ def put_schedules(svc: Any, body: s.SchedulesPut, actor: str) -> s.SchedulesConf
 
 
 def region(svc: Any) -> Region | None:
-    """The agency's region (None: none watched), through the cache when there is one."""
-    cache = getattr(svc, "policy_cache", None)
-    if cache is not None:
-        return cache.get(REGION)
-    stored = svc.records.agency_config(REGION)
-    return parse_region(stored.document if stored else default_region())
+    """The agency's region (None: none watched)."""
+    return current(svc, REGION)
 
 
 def get_region(svc: Any) -> RegionConfig:

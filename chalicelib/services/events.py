@@ -31,10 +31,7 @@ RETRIES = 3  # another admin's change in between: the change is re-applied to th
 
 def book(svc: Services) -> EventBook:
     """The agency's events as check-in sees them (through the cache)."""
-    cache = getattr(svc, "policy_cache", None)
-    if cache is None:
-        return config._build(config.EVENTS, _stored(svc)[1])
-    return cache.get(config.EVENTS)
+    return config.current(svc, config.EVENTS)
 
 
 def _stored(svc: Services) -> tuple[int | None, dict[str, Any]]:
