@@ -256,7 +256,8 @@ export function requestCard(q, onCancel, testid = 'request-row', extra = null) {
 // --- notifications ---
 function noticeText(x) {
   const d = x.details || {};
-  const what = x.ref.startsWith('c.') ? t('kind_checkin') : x.ref.startsWith('e.') ? t('kind_enrolment') : t('nav_requests');
+  const kinds = { c: 'kind_checkin', e: 'kind_enrolment', w: 'kind_episode' };
+  const what = t(kinds[x.ref.split('.')[0]] || 'nav_requests');
   if (!d.decision || !['review_decided', 'request_decided'].includes(x.topic)) return x.message;
   return t('notice_decided', { what, decision: t('rstatus_' + d.decision), day: d.day_status ? ` (${statusText(d.day_status)})` : '' });
 }

@@ -98,6 +98,10 @@ const S = {
   comment: ['Catatan (wajib bila menolak)', 'Comment (required to reject)'],
   approve: ['Setujui', 'Approve'], reject: ['Tolak', 'Reject'], decided: ['Sudah diputuskan.', 'Decided.'],
   kind_checkin: ['Presensi', 'Check-in'], kind_enrolment: ['Pendaftaran wajah', 'Enrolment'],
+  kind_episode: ['Keluar wilayah / tidak di rumah', 'Outside the region / away from home'],
+  review_episode: ['{kind}: {from} sampai {to}, {n} ping', '{kind}: {from} to {to}, {n} pings'],
+  episode_open: ['masih berlangsung', 'still ongoing'],
+  review_episode_hint: ['Setujui: dapat dibenarkan. Tolak: tidak dapat dibenarkan (wajib catatan).', 'Approve: justified. Reject: unjustified (a comment is required).'],
   team_requests_title: ['Pengajuan tim', 'Team requests'],
   no_fence: ['Pagar lokasi tidak tersedia; hanya posisi yang digambar.', 'No fence available; only the position is drawn.'],
   // admin

@@ -45,6 +45,7 @@ async function siteFence(item) {
 
 function reviewItem(item, reload) {
   const c = item.checkin;
+  const ep = item.episode;
   const comment = h('textarea', { testid: 'review-comment', rows: 2, maxlength: 500 });
   const out = h('div', { 'aria-live': 'polite' });
   const mapBox = h('div', { class: 'map-box' });
@@ -70,6 +71,10 @@ function reviewItem(item, reload) {
       h('p', { testid: 'review-distance', data: { value: c.geo && c.geo.distance_m } }, t('distance', { v: c.geo && c.geo.distance_m != null ? Math.round(c.geo.distance_m) : '-' })),
       h('p', { testid: 'review-accuracy', data: { value: c.geo && c.geo.accuracy_m } }, t('accuracy', { v: c.geo && c.geo.accuracy_m != null ? Math.round(c.geo.accuracy_m) : '-' })),
       reasonList(c.reasons, 'review-reason')] : null,
+    ep ? [h('p', { testid: 'review-episode', data: { pings: ep.pings } }, t('review_episode', {
+      kind: reasonText(ep.kind), from: ep.opened_at, to: ep.closed_at || t('episode_open'), n: ep.pings })),
+      h('p', { testid: 'review-accuracy', data: { value: ep.first.accuracy_m } }, t('accuracy', { v: ep.first.accuracy_m != null ? Math.round(ep.first.accuracy_m) : '-' })),
+      reasonList(ep.first.reasons || [], 'review-reason'), message(t('review_episode_hint'))] : null,
     field(t('comment'), comment),
     h('div', { class: 'row' },
       h('button', { testid: 'review-approve', class: 'primary', onclick: () => decide('approve') }, t('approve')),

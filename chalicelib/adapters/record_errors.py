@@ -64,6 +64,10 @@ def already_reviewed(review_id: str) -> Conflict:
     return Conflict("This was already reviewed", code="already_reviewed", details={"review_id": review_id})
 
 
+def review_gone(review_id: str) -> NotFound:
+    return NotFound("No such review", code="review_not_found", details={"review_id": review_id})
+
+
 def request_exists(request_id: str) -> Conflict:
     return Conflict("This request id is taken", code="request_exists", details={"request_id": request_id})
 

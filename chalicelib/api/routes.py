@@ -301,24 +301,27 @@ def team_attendance(call: Call[None, s.DateQuery]) -> s.TeamAttendance:
     return queries.team_attendance(get_services(), call.nip, call.query.day)
 
 
-@endpoint(api, "GET", "/team/reviews", summary="Flagged check-ins and enrolments waiting for a decision",
+@endpoint(api, "GET", "/team/reviews", summary="Flagged check-ins, enrolments and out-of-region episodes waiting "
+          "for a decision",
           roles=REVIEWERS, query=s.ReviewQuery, response=s.ReviewQueue,
           errors={Kind.INVALID: ("invalid_date", "invalid_range")},
           notes="A supervisor sees their own staff's, an admin everyone's; nobody their own. Each item "
                 "carries its evidence: the selfie (short-lived URL), position, distance and accuracy, "
-                "face score and threshold, liveness figures and every reason.")
+                "face score and threshold, liveness figures and every reason; an episode (kind episode, "
+                "w.<nip>.<date>.<episode_id>) its opening, closing and pings with their reasons.")
 def team_reviews(call: Call[None, s.ReviewQuery]) -> s.ReviewQueue:
     return reviews.queue(get_services(), call.caller, call.query)
 
 
-@endpoint(api, "POST", "/team/reviews/{review_id}", summary="Approve or reject a flagged check-in or an "
-          "enrolment (audited)", roles=REVIEWERS, body=s.ReviewDecision, response=s.ReviewOut,
+@endpoint(api, "POST", "/team/reviews/{review_id}", summary="Approve or reject a flagged check-in, an "
+          "enrolment or an episode (audited)", roles=REVIEWERS, body=s.ReviewDecision, response=s.ReviewOut,
           errors={Kind.NOT_FOUND: ("review_not_found", "employee_not_found"),
                   Kind.FORBIDDEN: ("not_your_staff", "own_review"),
                   Kind.CONFLICT: ("review_not_pending", "already_reviewed", "concurrent_update"),
                   Kind.INVALID: ("comment_required", "invalid_decision", "invalid_comment")},
           notes="A check-in's day is recomputed (approved: present or late; rejected: absent) and the "
-                "employee is told. A rejected enrolment is deleted: the employee enrols again.")
+                "employee is told. A rejected enrolment is deleted: the employee enrols again. An episode "
+                "approved is justified, rejected unjustified; the decision is kept on the episode.")
 def decide_review(call: Call[s.ReviewDecision, None]) -> s.ReviewOut:
     return reviews.decide(get_services(), call.caller, call.params["review_id"], call.body)
 

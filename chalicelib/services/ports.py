@@ -256,6 +256,10 @@ class AttendanceRecords(Protocol):
 
     def ping_state(self, nip: str) -> "PingState": ...
 
+    def ping_states(self, nips: Sequence[str]) -> dict[str, "PingState"]:
+        """``ping_state`` of each of ``nips`` (every one a key), read in bulk (GET /team/now)."""
+        ...
+
     def open_episode(self, episode: "Episode", expires: datetime) -> bool:
         """Open it unless one is open for the employee: False and nothing written."""
         ...
@@ -269,6 +273,16 @@ class AttendanceRecords(Protocol):
     def episodes_on(self, local_date: str) -> list["Episode"]: ...
 
     def pings_between(self, nip: str, start: str, end: str, limit: int = 200) -> list["Ping"]: ...
+
+    def episode(self, nip: str, local_date: str, episode_id: str) -> "Episode | None":
+        """``nip``'s episode ``episode_id`` opened on ``local_date``, if kept."""
+        ...
+
+    def decide_episode(self, review: Review, episode: "Episode", now: str) -> None:
+        """Store the supervisor's ``review`` on ``episode`` and as a review, audited, all or
+        nothing. Conflict ``already_reviewed`` if it was decided; NotFound ``review_not_found``
+        if the episode is gone."""
+        ...
 
 
 class UploadStore(Protocol):

@@ -167,13 +167,14 @@ class Review(Record):
     """A supervisor's decision on a flagged check-in or a pending enrolment."""
 
     review_id: str  # services.reviews ids: c.<nip>.<date>.<checkin_id> | e.<nip>.<enrolment_id>
-    kind: str  # checkin | enrolment
+    #                 | w.<nip>.<date>.<episode_id>
+    kind: str  # checkin | enrolment | episode
     nip: str
     decision: str  # approved | rejected
     reviewer: str
     at: str
     comment: str | None = None
-    local_date: str | None = None  # the check-in's date (checkin), the decision's (enrolment)
+    local_date: str | None = None  # the check-in's / episode's date, the decision's (enrolment)
     checkin_id: str | None = None
 
 
@@ -366,6 +367,7 @@ class Episode(Record):
     closed_at: str | None = None
     pings: int = 1
     first: JsonObject = Field(default_factory=dict)  # the opening ping: lat, lon, accuracy_m, reasons
+    review: Review | None = None  # the supervisor's decision (services/reviews.py): approved = justified
 
 
 class LastFix(Record):

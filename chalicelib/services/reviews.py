@@ -10,8 +10,14 @@ are kept encrypted under ``evidence/`` until decided, at most ``HADIR_REVIEW_EVI
 bucket's lifecycle rule deletes what is left), and served as short-lived presigned URLs. Nobody
 reviews their own check-ins or enrolment.
 
-Review ids name what they decide, so a link is enough: ``c.<nip>.<date>.<checkin_id>`` and
-``e.<nip>.<enrolment_id>``; a forged or unknown id is ``review_not_found``.
+An out-of-region (or away-from-home) episode (services/pings.py) of one's staff waits too, with
+its pings as evidence, until the supervisor judges it: approved = justified, rejected =
+unjustified (say why). The decision is stored on the episode, audited and told to the employee;
+it changes no day's status (the day is what the check-ins made it).
+
+Review ids name what they decide, so a link is enough: ``c.<nip>.<date>.<checkin_id>``,
+``e.<nip>.<enrolment_id>`` and ``w.<nip>.<date>.<episode_id>``; a forged or unknown id is
+``review_not_found``.
 """
 from __future__ import annotations
 
@@ -55,12 +61,14 @@ from chalicelib.services.schemas import (
     ReviewQueue,
 )
 from chalicelib.services.staff import staff_member
+from chalicelib.services.team_now import episode_out, episode_review_id
 from chalicelib.wiring import Services
 
-CHECKIN, ENROLMENT = "checkin", "enrolment"
+CHECKIN, ENROLMENT, EPISODE = "checkin", "enrolment", "episode"
 WINDOW_DAYS = 30  # the queue's default look-back
 _ID = re.compile(r"^(?:c\.(?P<nip>\d{18})\.(?P<date>\d{4}-\d{2}-\d{2})\.(?P<checkin>[0-9a-f]{32})"
-                 r"|e\.(?P<enip>\d{18})\.(?P<enrolment>[0-9a-f]{32}))$")
+                 r"|e\.(?P<enip>\d{18})\.(?P<enrolment>[0-9a-f]{32})"
+                 r"|w\.(?P<wnip>\d{18})\.(?P<wdate>\d{4}-\d{2}-\d{2})\.(?P<episode>[0-9a-f]{32}))$")
 
 
 def checkin_review_id(c: CheckinRecord) -> str:
@@ -94,6 +102,7 @@ class _Target:
     local_date: str | None = None
     checkin_id: str | None = None
     enrolment_id: str | None = None
+    episode_id: str | None = None
 
 
 def _parse(review_id: str) -> _Target:
@@ -102,6 +111,8 @@ def _parse(review_id: str) -> _Target:
         raise _not_found(review_id)
     if m["nip"]:
         return _Target(CHECKIN, m["nip"], local_date=m["date"], checkin_id=m["checkin"])
+    if m["wnip"]:
+        return _Target(EPISODE, m["wnip"], local_date=m["wdate"], episode_id=m["episode"])
     return _Target(ENROLMENT, m["enip"], enrolment_id=m["enrolment"])
 
 
@@ -119,14 +130,28 @@ def queue(svc: Services, caller: Principal, q: ReviewQuery) -> ReviewQueue:
         raise InvalidInput("from must be on or before to, at most 62 days apart", code="invalid_range",
                            details={"from": start.isoformat(), "to": end.isoformat()})
     staff = svc.records.employees() if "admin" in caller.groups else svc.records.staff_of(caller.nip or "")
+    staff = [e for e in staff if e.nip != caller.nip]  # never one's own
     items: list[ReviewItem] = []
     for emp in staff:
-        if emp.nip == caller.nip:
-            continue  # never one's own
         if emp.awaiting_approval:
             items.append(_enrolment_item(svc, emp))
         items.extend(_checkin_items(svc, emp, start, end))
+    items.extend(_episode_items(svc, {e.nip: e for e in staff}, start, end))
     return ReviewQueue(start=start.isoformat(), end=end.isoformat(), items=items)
+
+
+def _episode_items(svc: Services, staff: dict[str, Employee], start: date, end: date) -> list[ReviewItem]:
+    """The undecided episodes of ``staff`` opened ``start``..``end`` (no further back than they are
+    kept): one index query per date, whoever's staff."""
+    first = max(start, svc.clock.now().date() - timedelta(days=svc.settings.episode_retention_days))
+    items = []
+    for n in range((end - first).days + 1):
+        for e in svc.records.episodes_on((first + timedelta(days=n)).isoformat()):
+            emp = staff.get(e.nip)
+            if emp is not None and e.review is None:
+                items.append(ReviewItem(review_id=episode_review_id(e), kind=EPISODE, nip=e.nip, name=emp.name,
+                                        unit=emp.unit, since=e.opened_at, episode=episode_out(svc, e)))
+    return items
 
 
 def _checkin_items(svc: Services, emp: Employee, start: date, end: date) -> list[ReviewItem]:
@@ -189,7 +214,7 @@ def _url(svc: Services, key: str | None, since: str) -> str | None:
 def decide(svc: Services, caller: Principal, review_id: str, body: ReviewDecision) -> ReviewOut:
     target = _parse(review_id)
     if caller.nip == target.nip:
-        raise Forbidden("Nobody reviews their own check-ins or enrolment", code="own_review")
+        raise Forbidden("Nobody reviews their own check-ins, enrolment or whereabouts", code="own_review")
     emp = staff_member(svc, target.nip, caller)
     if body.decision == "reject" and not (body.comment or "").strip():
         raise InvalidInput("Say why when rejecting", code="comment_required", details={"field": "comment"})
@@ -197,13 +222,22 @@ def decide(svc: Services, caller: Principal, review_id: str, body: ReviewDecisio
                     decision=APPROVED if body.decision == "approve" else "rejected", at=svc.now_iso(),
                     comment=(body.comment or "").strip() or None,
                     local_date=target.local_date or svc.now_iso()[:10], checkin_id=target.checkin_id)
-    out = (_decide_checkin if target.kind == CHECKIN else _decide_enrolment)(svc, emp, target, review)
+    decide_kind = {CHECKIN: _decide_checkin, ENROLMENT: _decide_enrolment, EPISODE: _decide_episode}[target.kind]
+    out = decide_kind(svc, emp, target, review)
     logger.info("review decided", extra={"review_id": review_id, "kind": review.kind,
                                          "decision": review.decision, "actor": caller.username})
-    what = f"check-in on {target.local_date}" if target.kind == CHECKIN else "enrolment"
-    notices.tell_employee(svc, emp, "review_decided", review_id, f"Your {what} was {review.decision}",
-                          {"decision": review.decision, "comment": review.comment, "day_status": out.day_status})
+    notices.tell_employee(svc, emp, "review_decided", review_id, _told(target, review.decision),
+                          {"decision": review.decision, "comment": review.comment, "day_status": out.day_status,
+                           **({"kind": EPISODE, "episode_id": target.episode_id} if target.kind == EPISODE else {})})
     return out
+
+
+def _told(t: _Target, decision: str) -> str:
+    if t.kind == EPISODE:
+        judged = "accepted as justified" if decision == APPROVED else "judged unjustified"
+        return f"Your time outside the expected area on {t.local_date} was {judged}"
+    what = f"check-in on {t.local_date}" if t.kind == CHECKIN else "enrolment"
+    return f"Your {what} was {decision}"
 
 
 def _decide_checkin(svc: Services, emp: Employee, t: _Target, review: Review) -> ReviewOut:
@@ -239,6 +273,17 @@ def _decide_enrolment(svc: Services, emp: Employee, t: _Target, review: Review) 
         raise review_not_pending(review.review_id, emp.enrolment_status)
     svc.records.decide_enrolment(review, t.enrolment_id, svc.now_iso())
     svc.uploads.discard(enrolment_evidence(emp.nip, t.enrolment_id))
+    return ReviewOut(**_out(review))
+
+
+def _decide_episode(svc: Services, emp: Employee, t: _Target, review: Review) -> ReviewOut:
+    assert t.local_date and t.episode_id
+    episode = svc.records.episode(emp.nip, t.local_date, t.episode_id)
+    if episode is None:
+        raise _not_found(review.review_id)
+    if episode.review is not None:
+        raise review_not_pending(review.review_id, episode.review.decision)
+    svc.records.decide_episode(review, episode, svc.now_iso())
     return ReviewOut(**_out(review))
 
 

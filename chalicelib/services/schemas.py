@@ -704,14 +704,54 @@ class FlaggedCheckin(Response):
                                    "(kept encrypted until decided or HADIR_REVIEW_EVIDENCE_DAYS)")
 
 
-class ReviewItem(Response):
-    review_id: str = Field(description="c.<nip>.<date>.<checkin_id> or e.<nip>.<enrolment_id>")
-    kind: Literal["checkin", "enrolment"]
+class EpisodeReview(Response):
+    decision: Literal["approved", "rejected"]
+    reviewer: str
+    at: str
+    comment: str | None = None
+
+
+class EpisodePing(Response):
+    at: str
+    lat: float
+    lon: float
+    accuracy_m: float
+    is_mock: bool
+    outside: bool
+    reasons: list[Reason]
+
+
+class EpisodeOut(Response):
+    episode_id: str
     nip: str
     name: str
     unit: str | None = None
-    since: str = Field(description="when the check-in was made or the enrolment stored (UTC)")
+    kind: Literal["outside_region", "away_from_home"]
+    local_date: str
+    opened_at: str
+    last_at: str
+    closed_at: str | None = Field(default=None, description="null: still open")
+    pings: int
+    first: JsonObject = Field(description="the opening ping: position, accuracy and its reasons")
+    evidence: list[EpisodePing] = Field(description="the pings from its opening to its closing (while kept), "
+                                        "oldest first, at most 200")
+    review_id: str | None = Field(default=None, description="w.<nip>.<date>.<episode_id>: decided by "
+                                  "POST /team/reviews/{review_id}")
+    review: EpisodeReview | None = Field(default=None, description="the supervisor's decision: approved = "
+                                         "justified, rejected = unjustified; null: pending")
+
+
+class ReviewItem(Response):
+    review_id: str = Field(description="c.<nip>.<date>.<checkin_id>, e.<nip>.<enrolment_id> or "
+                           "w.<nip>.<date>.<episode_id>")
+    kind: Literal["checkin", "enrolment", "episode"]
+    nip: str
+    name: str
+    unit: str | None = None
+    since: str = Field(description="when the check-in was made, the enrolment stored or the episode opened (UTC)")
     checkin: FlaggedCheckin | None = None
+    episode: EpisodeOut | None = Field(default=None, description="episode: the out-of-region (or away-from-home) "
+                                       "stretch with its pings (positions, accuracy, times, reasons) as evidence")
     photos: list[str] = Field(default_factory=list, description="enrolment: presigned GETs of the photos")
 
 
@@ -729,7 +769,7 @@ class ReviewDecision(Request):
 
 class ReviewOut(Response):
     review_id: str
-    kind: Literal["checkin", "enrolment"]
+    kind: Literal["checkin", "enrolment", "episode"]
     nip: str
     decision: Literal["approved", "rejected"]
     reviewer: str

@@ -7,7 +7,9 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from chalicelib.common.errors import JsonObject
-from chalicelib.services.schemas import Day, Location, Query, Reason, Request, Response
+from chalicelib.services.schemas import Day, EpisodeOut, EpisodePing, Location, Query, Reason, Request, Response
+
+__all__ = ["EpisodeOut", "EpisodePing"]  # in schemas.py since the review queue carries them too
 
 
 class PingRequest(Request):
@@ -54,31 +56,6 @@ class RegionConfig(Response):
     updated_at: str | None = None
     updated_by: str | None = None
     document: RegionDocument
-
-
-class EpisodePing(Response):
-    at: str
-    lat: float
-    lon: float
-    accuracy_m: float
-    is_mock: bool
-    outside: bool
-    reasons: list[Reason]
-
-
-class EpisodeOut(Response):
-    episode_id: str
-    nip: str
-    name: str
-    unit: str | None = None
-    kind: Literal["outside_region", "away_from_home"]
-    local_date: str
-    opened_at: str
-    last_at: str
-    closed_at: str | None = Field(default=None, description="null: still open")
-    pings: int
-    first: JsonObject = Field(description="the opening ping: position, accuracy and its reasons")
-    evidence: list[EpisodePing] = Field(description="the pings from its opening to its closing (while kept)")
 
 
 class EpisodeQuery(Query):

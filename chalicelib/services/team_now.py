@@ -13,6 +13,7 @@ from chalicelib.policy.whereabouts import NowInputs, state_now
 from chalicelib.services import schedules
 from chalicelib.services.agency_config import schedules as schedules_doc
 from chalicelib.services.records import DayRecord, Employee, Episode, Office, PingState, RequestRecord, utc_iso
+from chalicelib.services.schemas import EpisodeReview
 from chalicelib.services.schemas_whereabouts import (
     EpisodeList,
     EpisodeOut,
@@ -25,6 +26,7 @@ from chalicelib.services.schemas_whereabouts import (
 from chalicelib.wiring import Services
 
 DEFAULT_ZONE = "Asia/Jakarta"
+EVIDENCE_PINGS = 200  # an episode's pings listed as evidence, at most
 
 
 def _is_admin(caller: Principal) -> bool:
@@ -48,16 +50,24 @@ def episodes(svc: Services, caller: Principal, query: EpisodeQuery) -> EpisodeLi
     day = query.day.isoformat() if query.day else _today(svc, caller)
     mine = None if _is_admin(caller) else {e.nip for e in _staff(svc, caller)}
     found = [e for e in svc.records.episodes_on(day) if mine is None or e.nip in mine]
-    return EpisodeList(date=day, episodes=[_episode_out(svc, e) for e in found])
+    return EpisodeList(date=day, episodes=[episode_out(svc, e) for e in found])
 
 
-def _episode_out(svc: Services, e: Episode) -> EpisodeOut:
-    pings = svc.records.pings_between(e.nip, e.opened_at, e.closed_at or e.last_at)
+def episode_review_id(e: Episode) -> str:
+    """The id the review queue decides it under (``services/reviews.py``)."""
+    return f"w.{e.nip}.{e.local_date}.{e.episode_id}"
+
+
+def episode_out(svc: Services, e: Episode) -> EpisodeOut:
+    """The episode with its pings as evidence (the first ``EVIDENCE_PINGS``) and its decision."""
+    pings = svc.records.pings_between(e.nip, e.opened_at, e.closed_at or e.last_at, limit=EVIDENCE_PINGS)
     evidence = [EpisodePing(at=p.at, lat=p.lat, lon=p.lon, accuracy_m=p.accuracy_m, is_mock=p.is_mock,
                             outside=p.outside, reasons=p.reasons) for p in pings]
+    r = e.review
+    review = EpisodeReview(decision=r.decision, reviewer=r.reviewer, at=r.at, comment=r.comment) if r else None  # type: ignore[arg-type]
     return EpisodeOut(episode_id=e.episode_id, nip=e.nip, name=e.name, unit=e.unit, kind=e.kind,  # type: ignore[arg-type]
                       local_date=e.local_date, opened_at=e.opened_at, last_at=e.last_at, closed_at=e.closed_at,
-                      pings=e.pings, first=e.first, evidence=evidence)
+                      pings=e.pings, first=e.first, evidence=evidence, review_id=episode_review_id(e), review=review)
 
 
 def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
@@ -72,6 +82,7 @@ def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
     for r in svc.records.requests_overlapping(APPROVED, dates[0], dates[-1]) if dates else []:
         approved[r.nip].append(r)
     doc = schedules_doc(svc)
+    states = svc.records.ping_states(list(local))  # one bulk read, not one per person
     out = []
     for e in staff:
         office = homes[e.nip]
@@ -79,17 +90,16 @@ def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
             out.append(StaffNow(nip=e.nip, name=e.name, unit=e.unit, state="no_office", online=False,
                                 reasons=[{"code": "no_office"}]))
             continue
-        out.append(_one(svc, e, office, local[e.nip], days, approved[e.nip], at, doc))
+        out.append(_one(svc, e, office, local[e.nip], days, approved[e.nip], at, doc, states[e.nip]))
     return TeamNow(at=utc_iso(at), online_minutes=svc.settings.online_minutes, staff=out)
 
 
 def _one(svc: Services, e: Employee, office: Office, moment: tuple, days: dict, requests: list[RequestRecord],
-         at: datetime, doc) -> StaffNow:
+         at: datetime, doc, state: PingState) -> StaffNow:
     local_day, local_time = moment
     d = local_day.isoformat()
     eff = schedules.effective(svc, e, office, local_day, document=doc)
     day: DayRecord | None = days.get((e.nip, d))
-    state: PingState = svc.records.ping_state(e.nip)
     seen = [t for t in (state.last.at if state.last else None, _checkin_at(day, local_day, office.timezone)) if t]
     last_seen = max(seen) if seen else None
     online = bool(last_seen and datetime.fromisoformat(last_seen) >= at - timedelta(minutes=svc.settings.online_minutes))

@@ -1176,3 +1176,68 @@ def test_episodes_of_a_date_are_everyones_by_nip(records):
     records.open_episode(_episode(nip=BUDI, episode_id="eb"), P_EXPIRES)
     records.open_episode(_episode(nip=AYU, episode_id="ea"), P_EXPIRES)
     assert [(e.nip, e.episode_id) for e in records.episodes_on(DATE)] == [(BUDI, "eb"), (AYU, "ea")]  # by NIP
+
+
+def test_ping_states_read_in_bulk_are_each_employees_latest_fix_and_open_episode(records):
+    # Given Ayu with a fix and an open episode, Budi with a fix and a closed one, and 120 others
+    # with fixes only (more keys than one BatchGetItem takes)
+    others = [f"1990010120150320{i:02d}" for i in range(60)] + [f"1990010120150321{i:02d}" for i in range(60)]
+    records.record_ping(_ping(T1), P_EXPIRES, not_before=T0)
+    records.open_episode(_episode(), P_EXPIRES)
+    records.record_ping(_ping(T2, "pb", nip=BUDI, lat=-8.6), P_EXPIRES, not_before=T0)
+    records.open_episode(_episode(nip=BUDI, episode_id="eb"), P_EXPIRES)
+    records.close_episode(_episode(nip=BUDI, episode_id="eb"), T2)
+    for n in others:
+        records.record_ping(_ping(T1, f"p{n}", nip=n), P_EXPIRES, not_before=T0)
+    # When all are read at once, with one NIP never seen and one asked twice
+    states = records.ping_states([AYU, BUDI, SUP, AYU, *others])
+    # Then each is what ping_state says, every NIP a key
+    assert set(states) == {AYU, BUDI, SUP, *others}
+    for nip in (AYU, BUDI, SUP, *others[::37]):
+        assert states[nip] == records.ping_state(nip)
+    assert states[AYU].open_episode.episode_id == "e1" and states[AYU].last.at == T1
+    assert states[BUDI].open_episode is None and states[BUDI].last.lat == -8.6
+    assert states[SUP].last is None and states[SUP].open_episode is None
+    assert records.ping_states([]) == {}
+
+
+def _episode_review(decision: str = "approved", episode_id: str = "e1") -> Review:
+    return Review(review_id=f"w.{AYU}.{DATE}.{episode_id}", kind="episode", nip=AYU, decision=decision,
+                  reviewer=SUP, at=T2, comment="rapat di Gianyar", local_date=DATE)
+
+
+def test_an_episode_is_found_by_employee_date_and_id(records):
+    records.open_episode(_episode(), P_EXPIRES)
+    records.open_episode(_episode(nip=BUDI, episode_id="eb"), P_EXPIRES)
+    assert records.episode(AYU, DATE, "e1").episode_id == "e1"
+    assert records.episode(AYU, DATE, "eb") is None  # Budi's
+    assert records.episode(AYU, "2026-03-04", "e1") is None
+    assert records.episode(BUDI, DATE, "eb").nip == BUDI
+
+
+def test_an_episode_is_decided_once_stored_on_it_and_audited(records):
+    # Given Ayu's episode, closed
+    records.open_episode(_episode(), P_EXPIRES)
+    records.close_episode(_episode(), T2)
+    # When her supervisor judges it justified
+    records.decide_episode(_episode_review(), records.episode(AYU, DATE, "e1"), T2)
+    # Then the decision is on the episode (and on the date's list), the rest untouched
+    e = records.episode(AYU, DATE, "e1")
+    assert (e.review.decision, e.review.reviewer, e.review.comment) == ("approved", SUP, "rapat di Gianyar")
+    assert e.closed_at == T2 and records.episodes_on(DATE)[0].review == e.review
+    last = records.audit_trail(AYU)[-1]
+    assert (last.action, last.actor) == ("episode_review_approved", SUP)
+    assert last.details["review_id"] == f"w.{AYU}.{DATE}.e1" and last.details["episode_id"] == "e1"
+    # And a second decision is already_reviewed, the first standing, nothing more audited
+    with pytest.raises(Conflict) as err:
+        records.decide_episode(_episode_review("rejected"), _episode(), T2)
+    assert err.value.code == "already_reviewed"
+    assert records.episode(AYU, DATE, "e1").review.decision == "approved"
+    assert [a.action for a in records.audit_trail(AYU)].count("episode_review_approved") == 1
+
+
+def test_deciding_an_episode_that_is_gone_is_review_not_found_and_writes_nothing(records):
+    with pytest.raises(NotFound) as err:
+        records.decide_episode(_episode_review(episode_id="gone"), _episode(episode_id="gone"), T2)
+    assert err.value.code == "review_not_found"
+    assert records.audit_trail(AYU) == []

@@ -63,7 +63,7 @@ def test_every_string_the_screens_use_exists_in_both_languages():
     dynamic = {f"pose_{p}" for p in ("front", "left", "right", "up", "down")} | \
         {f"decision_{d}" for d in ("accepted", "flagged", "rejected")} | \
         {f"rstatus_{s}" for s in ("pending", "approved", "rejected", "cancelled")} | \
-        {f"kind_{k}" for k in ("checkin", "enrolment")} | {"checkin_title_in", "checkin_title_out"} | \
+        {f"kind_{k}" for k in ("checkin", "enrolment", "episode")} | {"checkin_title_in", "checkin_title_out"} | \
         {"enrol_enrolled", "enrol_pending_approval"} | \
         {f"type_{k}" for k in ("excuse", "leave", "official_travel", "wfh", "leave_region")} | \
         {f"sub_{k}" for k in ("sick", "important_reason", "annual", "maternity", "big", "unpaid")} | \

@@ -4,6 +4,9 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import datetime
+from typing import Sequence
+
+from chalicelib.common.errors import JsonObject
 
 from chalicelib.services.records import Episode, LastFix, Ping, PingState
 
@@ -45,6 +48,9 @@ class InMemoryPings:
             return PingState(nip=nip, last=LastFix(lat=last["lat"], lon=last["lon"], at=last["at"]) if last else None,
                              open_episode=Episode.model_validate(copy.deepcopy(episode["episode"])) if episode else None)
 
+    def ping_states(self, nips: Sequence[str]) -> dict[str, PingState]:
+        return {n: self.ping_state(n) for n in sorted(set(nips))}
+
     def open_episode(self, episode: Episode, expires: datetime) -> bool:
         items = self._ping_items()
         sk = f"EPISODE#{episode.opened_at}#{episode.episode_id}"
@@ -81,6 +87,19 @@ class InMemoryPings:
             found = [(nip, sk, i["episode"]) for nip, mine in items.items() for sk, i in mine.items()
                      if sk.startswith("EPISODE#") and i["episode"]["local_date"] == local_date]
         return [Episode.model_validate(copy.deepcopy(e)) for _, _, e in sorted(found, key=lambda t: (t[0], t[1]))]
+
+    def episode(self, nip: str, local_date: str, episode_id: str) -> Episode | None:
+        return next((e for e in self.episodes_on(local_date) if e.nip == nip and e.episode_id == episode_id), None)
+
+    def _set_episode_review(self, episode: Episode, review: JsonObject) -> bool:
+        """Set the decision on the stored ``episode`` unless gone or decided (False)."""
+        items = self._ping_items()
+        with self._pings_lock:
+            stored = items.get(episode.nip, {}).get(f"EPISODE#{episode.opened_at}#{episode.episode_id}")
+            if stored is None or stored["episode"].get("review") is not None:
+                return False
+            stored["episode"]["review"] = copy.deepcopy(review)
+            return True
 
     def pings_between(self, nip: str, start: str, end: str, limit: int = 200) -> list[Ping]:
         items = self._ping_items()

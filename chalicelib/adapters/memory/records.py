@@ -25,6 +25,7 @@ from chalicelib.services.records import (
     CheckinRecord,
     DayRecord,
     Employee,
+    Episode,
     Notification,
     Office,
     PersonalSite,
@@ -428,6 +429,17 @@ class InMemoryRecords(InMemoryPings):
             self._put_day(day, (day.version or 0) + 1)
             self._add_audit(review.nip, f"checkin_review_{review.decision}", review.reviewer,
                             {**errs.review_audit(review), "status": day.day.status}, now)
+
+    def decide_episode(self, review: Review, episode: Episode, now: str) -> None:
+        with self._lock:
+            if self._review_key(review) in self._reviews:
+                raise errs.already_reviewed(review.review_id)
+            if not self._set_episode_review(episode, review.model_dump(mode="json")):
+                raise errs.review_gone(review.review_id)
+            self._reviews[self._review_key(review)] = _copy(review)
+            self._add_audit(review.nip, f"episode_review_{review.decision}", review.reviewer,
+                            {**errs.review_audit(review), "episode_id": episode.episode_id,
+                             "episode_kind": episode.kind}, now)
 
     def mark_absent(self, day: DayRecord, now: str) -> bool:
         """Write ``day`` (an absence) unless a day record exists, or over the stored day of

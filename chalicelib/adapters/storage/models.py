@@ -267,7 +267,7 @@ class ByEpisodeDate(GlobalSecondaryIndex):
 
 class PingModel(_Base):
     """``sk``: ``PING#<utc>#<id>`` (data: records.Ping), ``EPISODE#<utc>#<id>`` (data: the
-    episode as opened; ``last_at``, ``pings``, ``closed_at`` updated in place; ``episode_date``
+    episode as opened; ``last_at``, ``pings``, ``closed_at`` updated in place, ``review`` set once; ``episode_date``
     and ``nip_sk`` key by_episode_date), ``STATE#LAST`` (the latest fix: ``at``, the rate
     limit's condition) and ``STATE#OPEN`` (``ref``: the open episode's sk; created only if absent,
     so one episode and one alert however many pings race). Every item has a TTL."""
@@ -285,6 +285,7 @@ class PingModel(_Base):
     last_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
     pings = NumberAttribute(null=True)
+    review = JSONAttribute(null=True)  # an episode's decision (records.Review), set once
     ttl = TTLAttribute()
     by_episode_date = ByEpisodeDate()
 

@@ -7,6 +7,7 @@ for an episode, the marker is deleted again."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 from pynamodb.exceptions import DeleteError, PutError
 
@@ -49,10 +50,19 @@ class DynamoPings:
         last, open_ = None, None
         for m in PingModel.query(nip, PingModel.sk.startswith("STATE#"), consistent_read=True):
             if m.sk == LAST:
-                last = LastFix(lat=m.data["lat"], lon=m.data["lon"], at=m.at)
+                last = _last(m)
             elif m.sk == OPEN and m.ref:
                 open_ = self._episode_at(nip, m.ref)
         return PingState(nip=nip, last=last, open_episode=open_)
+
+    def ping_states(self, nips: Sequence[str]) -> dict[str, PingState]:
+        """Two BatchGetItems in blocks of 100 keys: every latest fix and open marker, then the
+        open episodes they name (eventually consistent: a view, not a rate limit)."""
+        wanted = sorted(set(nips))
+        found = {(m.nip, m.sk): m for m in PingModel.batch_get([(n, k) for n in wanted for k in (LAST, OPEN)])}
+        refs = [(n, m.ref) for (n, sk), m in found.items() if sk == OPEN and m.ref]
+        episodes = {m.nip: _episode(m) for m in PingModel.batch_get(refs)} if refs else {}
+        return {n: PingState(nip=n, last=_last(found.get((n, LAST))), open_episode=episodes.get(n)) for n in wanted}
 
     @staticmethod
     def _episode_at(nip: str, sk: str) -> Episode | None:
@@ -102,12 +112,21 @@ class DynamoPings:
         """The episodes opened on ``local_date`` (office-local), by NIP then opening."""
         return [_episode(m) for m in PingModel.by_episode_date.query(local_date)]
 
+    def episode(self, nip: str, local_date: str, episode_id: str) -> Episode | None:
+        """By the by_episode_date index's key (date, ``<nip>#EPISODE#...``): one Query."""
+        q = PingModel.by_episode_date.query(local_date, PingModel.nip_sk.startswith(f"{nip}#EPISODE#"))
+        return next((e for e in map(_episode, q) if e.episode_id == episode_id), None)
+
     def pings_between(self, nip: str, start: str, end: str, limit: int = 200) -> list[Ping]:
         """``nip``'s pings at ``start``..``end`` (UTC ISO, inclusive), oldest first, at most ``limit``."""
         q = PingModel.query(nip, PingModel.sk.between(f"PING#{start}", f"PING#{end}~"), limit=limit)
         return [Ping.model_validate(m.data) for m in q]
 
 
+def _last(m: PingModel | None) -> LastFix | None:
+    return LastFix(lat=m.data["lat"], lon=m.data["lon"], at=m.at) if m is not None else None
+
+
 def _episode(m: PingModel) -> Episode:
     return Episode.model_validate({**m.data, "last_at": m.last_at, "pings": int(m.pings or 1),
-                                   "closed_at": m.closed_at})
+                                   "closed_at": m.closed_at, "review": m.review})

@@ -21,7 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.storage import batch_days
-from chalicelib.adapters.storage.pings import DynamoPings
+from chalicelib.adapters.storage.pings import DynamoPings, episode_sk
 from chalicelib.adapters.storage.models import (
     AgencyConfigModel,
     AttendanceModel,
@@ -31,6 +31,7 @@ from chalicelib.adapters.storage.models import (
     JobRunModel,
     NotificationModel,
     OfficeModel,
+    PingModel,
     RequestLedgerModel,
     RequestModel,
     SessionModel,
@@ -50,6 +51,7 @@ from chalicelib.services.records import (
     CheckinRecord,
     DayRecord,
     Employee,
+    Episode,
     Notification,
     Office,
     PersonalSite,
@@ -491,6 +493,18 @@ class DynamoRecords(DynamoPings):
             _Write("audit", "put", _audit(review.nip, f"checkin_review_{review.decision}", review.reviewer,
                                           details, now)),
         ], {"review": errs.already_reviewed(review.review_id), "day": errs.concurrent("day")})
+
+    def decide_episode(self, review: Review, episode: Episode, now: str) -> None:
+        item = PingModel(episode.nip, episode_sk(episode))
+        decision = review.model_dump(mode="json")
+        details = {**errs.review_audit(review), "episode_id": episode.episode_id, "episode_kind": episode.kind}
+        _commit(self._conn, [
+            _Write("episode", "update", item, PingModel.sk.exists() & PingModel.review.does_not_exist(),
+                   [PingModel.review.set(decision)]),
+            self._review_write(review, now),
+            _Write("audit", "put", _audit(review.nip, f"episode_review_{review.decision}", review.reviewer,
+                                          details, now)),
+        ], {"review": errs.already_reviewed(review.review_id), "episode": errs.review_gone(review.review_id)})
 
     def _review_write(self, review: Review, now: str) -> _Write:
         item = self._item(review.nip, f"REVIEW#{review.review_id}", review.local_date or now[:10], "review",
