@@ -505,6 +505,34 @@ def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_proposed(
     assert MARIA not in {s["nip"] for s in requests.get(f"{api}/team/now", headers=login(stack, KETUT),
                                                          timeout=10).json()["staff"]}
     assert requests.get(f"{api}/team/now", headers=login(stack, MARIA), timeout=10).status_code == 403
+    # And the episode, with its pings as evidence, waits in her supervisor's review queue, not in Ketut's
+    rid = f"w.{MARIA}.2026-03-03.{outside.json()['episode']['episode_id']}"
+    queue = requests.get(f"{api}/team/reviews", params={"from": "2026-03-02", "to": "2026-03-04"}, headers=head,
+                         timeout=10).json()["items"]
+    item = next(i for i in queue if i["review_id"] == rid)
+    assert item["kind"] == "episode" and item["episode"]["first"]["reasons"][0]["code"] == "outside_region"
+    assert item["episode"]["evidence"][0]["lat"] == -6.1754
+    ketut = login(stack, KETUT)
+    assert rid not in {i["review_id"] for i in requests.get(f"{api}/team/reviews", headers=ketut,
+                                                            timeout=10).json()["items"]}
+    refused = requests.post(f"{api}/team/reviews/{rid}", json={"decision": "approve"}, headers=ketut, timeout=10)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_your_staff", refused.text
+    # When her supervisor judges it unjustified (a reject needs a comment)
+    bare = requests.post(f"{api}/team/reviews/{rid}", json={"decision": "reject"}, headers=head, timeout=10)
+    assert bare.status_code == 422 and bare.json()["error"]["code"] == "comment_required", bare.text
+    decided = requests.post(f"{api}/team/reviews/{rid}", json={"decision": "reject",
+                                                               "comment": "Tidak ada izin keluar daerah"},
+                            headers=head, timeout=10)
+    assert decided.status_code == 200 and decided.json()["decision"] == "rejected", decided.text
+    # Then it is decided once, gone from the queue, shown on the episode, and Maria is told
+    again = requests.post(f"{api}/team/reviews/{rid}", json={"decision": "approve"}, headers=head, timeout=10)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "review_not_pending", again.text
+    assert rid not in {i["review_id"] for i in requests.get(f"{api}/team/reviews", headers=head,
+                                                            timeout=10).json()["items"]}
+    shown = requests.get(f"{api}/team/episodes", params={"date": "2026-03-03"}, headers=head, timeout=10).json()
+    assert shown["episodes"][0]["review"]["decision"] == "rejected"
+    told = requests.get(f"{api}/me/notifications", headers=login(stack, MARIA), timeout=10).json()["items"]
+    assert [n["details"]["decision"] for n in told if n["ref"] == rid] == ["rejected"]
     # When the admin asks for next week's WFO/WFH roster of Denpasar's unit at half the staff in the office
     roster = requests.post(f"{api}/admin/rosters", json={"unit": "Bagian Umum Denpasar", "first": "2026-03-09",
                                                          "through": "2026-03-13", "max_share": 0.5},
