@@ -1,4 +1,5 @@
-"""The admin CLI: ``python -m admin recap 2026-03 [--json] [--local URL] [--actor NAME]``.
+"""The admin CLI: ``python -m admin recap 2026-03 [--json] [--local URL] [--actor NAME]``,
+``python -m admin import FILE [--local URL]`` (through the import job, with a progress bar).
 
 It runs the same use case as ``POST /admin/recaps`` (``chalicelib.services.recap.write_recap``)
 through the app's own wiring (``chalicelib.wiring.get_services()``), so it writes to the stage
@@ -12,6 +13,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import time
 import urllib.request
 from typing import NoReturn
 
@@ -125,3 +127,81 @@ def roster(unit: str = typer.Argument(..., help="the unit (unit_kerja) as import
     for row in out.staff:
         con.print(f"{row.nip}  {''.join(letter[s] for s in row.days)}  {row.office_days:>2} office days  "
                   f"{row.group}  {row.name}")
+
+
+WAIT = time.sleep  # between progress polls (tests run the queue instead)
+
+
+@app.command(name="import")
+def import_file(path: str = typer.Argument(..., metavar="FILE", help="a Simpeg CSV (or a JSON list of rows)"),
+                as_json: bool = typer.Option(False, "--json", help="print one JSON object (the job's status)"),
+                local: str | None = typer.Option(None, "--local", metavar="CONTROL_URL",
+                                                 help="use a running local stack's environment (and drain its queue)"),
+                actor: str = typer.Option(None, help="who the audit entries name (default cli:<login>)"),
+                poll_s: float = typer.Option(1.0, help="seconds between progress polls")) -> None:
+    """Import employees through the import job (POST /admin/imports, the presigned upload, .../start),
+    with a progress bar until the job is done; then the refused rows with their codes."""
+    from chalicelib.services import import_jobs
+    from chalicelib.services.schemas import ImportIn
+    from chalicelib.wiring import get_services
+    if local:
+        use_local_stack(local)
+    err = Console(stderr=True)
+    ctype = "application/json" if path.lower().endswith(".json") else "text/csv"
+    try:
+        svc = get_services()
+        job = import_jobs.create(svc, ImportIn(content_type=ctype), actor=actor or f"cli:{getpass.getuser()}")
+        _post_file(job.upload.url, job.upload.fields, path, ctype)
+        status = import_jobs.start(svc, job.import_id)
+        with Progress(TextColumn(f"import {job.import_id[:8]}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=err,
+                      transient=as_json, disable=as_json) as bar:
+            task = bar.add_task("rows", total=None, state=status.state)
+            while status.state not in ("done", "failed"):
+                if local:
+                    _drain(local)
+                WAIT(poll_s)
+                status = import_jobs.status(svc, job.import_id, 0, 1)
+                bar.update(task, completed=status.done + status.failed, total=status.total, state=status.state)
+    except HadirError as e:
+        _fail(err, e, as_json)
+    _report(svc, status, as_json)
+
+
+def _post_file(url: str, fields: dict[str, str], path: str, ctype: str) -> None:
+    import requests
+    with open(path, "rb") as f:
+        r = requests.post(url, data=fields, files={"file": (os.path.basename(path), f, ctype)}, timeout=300)
+    if r.status_code >= 300:
+        raise HadirError("The upload was refused", code="upload_refused", details={"status": r.status_code})
+
+
+def _drain(control_url: str) -> None:
+    req = urllib.request.Request(control_url.rstrip("/") + "/drain", method="POST", data=b"")
+    with urllib.request.urlopen(req, timeout=600):  # noqa: S310 (loopback)
+        pass
+
+
+def _report(svc, status, as_json: bool) -> None:
+    from chalicelib.services import import_jobs
+    refused, after = [], 0
+    while True:  # every refused row, page by page
+        page = import_jobs.status(svc, status.import_id, after, 1000)
+        refused += [r for r in page.rows if not r.ok]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    if as_json:
+        typer.echo(json.dumps({**status.model_dump(mode="json", exclude={"rows", "next_after"}),
+                               "refused": [r.model_dump(mode="json") for r in refused]}))
+        return
+    out = Console(soft_wrap=True, highlight=False)
+    out.print(f"import {status.import_id}: {status.state}, {status.total} rows, {status.done} saved, "
+              f"{status.failed} refused")
+    if status.error:
+        out.print(f"  {status.error.code}: {status.error.message} {json.dumps(status.error.details)}")
+    for r in refused:
+        codes = [p.get("code") for p in (r.error.details.get("problems") or [])] if r.error else []
+        out.print(f"  row {r.row}  {r.nip or '-'}  {r.error.code if r.error else '?'}  {' '.join(map(str, codes))}")
+    if status.state != "done":
+        raise typer.Exit(2)

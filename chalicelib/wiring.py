@@ -56,6 +56,8 @@ class Services:
     signal_rules: SignalRules = field(default_factory=SignalRules)
     liveness: LivenessRules = field(default_factory=LivenessRules)
     idempotency_client: Callable[[], Any] | None = None  # the Powertools persistence layer's
+    import_jobs: Any = None  # ports.ImportJobs: the import jobs and their rows' results
+    import_queue: Any = None  # ports.ImportQueue: the import jobs' steps (queue import-jobs)
 
     def __post_init__(self) -> None:
         from chalicelib.adapters.analytics import InProcessAnalytics
@@ -117,7 +119,9 @@ def build(settings: Settings) -> Services:
     from chalicelib.adapters import aws
     from chalicelib.adapters.auth import CognitoDirectory
     from chalicelib.adapters.analytics import LambdaAnalytics
+    from chalicelib.adapters.import_queue import SqsImportQueue
     from chalicelib.adapters.imports import InProcessImports, LambdaImports
+    from chalicelib.adapters.storage.import_jobs import DynamoImportJobs
     from chalicelib.adapters.storage.login_attempts import DynamoLoginAttempts
     from chalicelib.adapters.notify import SnsSesNotifier
     from chalicelib.adapters.s3 import S3Exports, S3Uploads
@@ -144,6 +148,8 @@ def build(settings: Settings) -> Services:
                  if settings.import_function else InProcessImports(get_services)),
         analytics=(LambdaAnalytics(aws.provider("lambda", settings), settings.analytics_function)
                    if settings.analytics_function else None),
+        import_jobs=DynamoImportJobs(settings, aws.provider("dynamodb", settings)),
+        import_queue=SqsImportQueue(aws.provider("sqs", settings), settings.queues["import-jobs"]),
     )
 
 
@@ -157,6 +163,7 @@ def in_memory(settings: Settings, **overrides: Any) -> Services:
         InMemoryVault,
     )
     from chalicelib.adapters.imports import InProcessImports
+    from chalicelib.adapters.memory.import_jobs import InMemoryImportJobs, InMemoryImportQueue
     from chalicelib.adapters.memory.login_attempts import InMemoryLoginAttempts
     from chalicelib.adapters.memory.records import InMemoryRecords
 
@@ -167,7 +174,8 @@ def in_memory(settings: Settings, **overrides: Any) -> Services:
                    directory=InMemoryDirectory(settings.agency_id), face_engine_provider=_real_face_engine(settings),
                    attempt_limit=attempt_limit(settings), signal_rules=signal_rules(settings),
                    liveness=liveness_rules(settings), login_attempts=InMemoryLoginAttempts(),
-                   imports=InProcessImports(lambda: svc))
+                   imports=InProcessImports(lambda: svc), import_jobs=InMemoryImportJobs(),
+                   import_queue=InMemoryImportQueue())
     svc = replace(svc, **overrides)  # the in-process import sees the overrides too
     return svc
 

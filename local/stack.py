@@ -10,7 +10,7 @@ same-origin. If the web port is taken, a free one is used (the printed App URL s
 
 Control endpoint (loopback only), for demos and the e2e test:
     POST /jobs/<handler>[?now=ISO]   run a scheduled handler now (optionally at a given clock)
-    POST /drain                      deliver queued e-mails now
+    POST /drain                      deliver queued e-mails and run queued import steps now
     GET  /env                        the environment the app runs with (ids, endpoint, web port)
 
 State lives in moto's memory: it does NOT survive a restart (the demo data is re-seeded).
@@ -173,6 +173,20 @@ class Stack:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
             n += len(msgs)
 
+    def drain_imports(self) -> int:
+        """Run the queued import steps (queue import-jobs) through the handler Lambda would call."""
+        from chalicelib.adapters import aws
+        from chalicelib.api.events import events  # noqa: F401
+        from chalicelib.common.resources import IMPORT_QUEUE
+        from chalicelib.common.settings import get_settings
+        from local.queues import drain
+        with self.lock:
+            handled, failed = drain(aws.client("sqs", get_settings()), self.env[IMPORT_QUEUE.env],
+                                    IMPORT_QUEUE.handler, max_rounds=1000)
+        if handled or failed:
+            log(f"import steps: {handled} done, {failed} failed (redelivered)")
+        return handled
+
     def scheduler_loop(self) -> None:
         from chalicelib.common.resources import SCHEDULES
         from local.cron import fires_between
@@ -191,6 +205,7 @@ class Stack:
                             self.run_job(s.handler)
                 last = now
                 self.drain()
+                self.drain_imports()
             except Exception as exc:  # noqa: BLE001 - keep the loop alive, say what failed
                 log(f"scheduler error: {type(exc).__name__}: {exc}")
 
@@ -221,7 +236,8 @@ class Stack:
                     if u.path.startswith("/jobs/"):
                         return self._send(200, stack.run_job(u.path[len("/jobs/"):], (q.get("now") or [None])[0]))
                     if u.path == "/drain":
-                        return self._send(200, {"emails_delivered": stack.drain()})
+                        return self._send(200, {"emails_delivered": stack.drain(),
+                                                "import_steps": stack.drain_imports()})
                 except KeyError as exc:
                     return self._send(404, {"error": f"unknown handler {exc}"})
                 except Exception as exc:  # noqa: BLE001

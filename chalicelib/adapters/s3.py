@@ -7,7 +7,7 @@ made on first use; settings reach them as constructor arguments. AWS calls are w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -165,6 +165,20 @@ class S3Uploads:
             raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
         return UploadedObject(size=size, content_type=head.get("ContentType"),
                               nonce=(head.get("Metadata") or {}).get("nonce"), head=first)
+
+    def stream(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The object's bytes ``[start, end)`` as they arrive (one ranged GET, read in chunks):
+        an import file of any size is never held whole."""
+        rng = {} if start == 0 and end is None else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
+        try:
+            body = self._s3().get_object(Bucket=self.bucket, Key=key, **rng)["Body"]
+            yield from body.iter_chunks(64 * 1024)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise upload_missing(key) from exc
+            raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
 
     def download_url(self, key: str, expires_in: int, content_type: str | None = None,
                      filename: str | None = None) -> str:

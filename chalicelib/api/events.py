@@ -7,9 +7,9 @@ from chalice import Blueprint
 
 from chalicelib.adapters import imports
 from chalicelib.common.logs import failures_scrubbed, flush_metrics, logger
-from chalicelib.common.resources import EMAIL_QUEUE, SCHEDULES, Schedule
+from chalicelib.common.resources import EMAIL_QUEUE, IMPORT_QUEUE, SCHEDULES, Schedule
 from chalicelib.common.settings import queue_name
-from chalicelib.services import jobs, notices
+from chalicelib.services import import_jobs, jobs, notices
 from chalicelib.wiring import get_services
 
 events = Blueprint(__name__)
@@ -46,6 +46,17 @@ def send_supervisor_email(event):
             sent = notices.send_email(get_services(), notice)
             logger.info("supervisor e-mail", extra={"supervisor_nip": notice.get("supervisor_nip"), "sent": sent})
     flush_metrics()
+
+
+@events.on_sqs_message(queue=queue_name(IMPORT_QUEUE.logical), batch_size=1, name=IMPORT_QUEUE.handler)
+def process_import(event):
+    """One step of an import job (services/import_jobs.py); raised on: SQS redelivers it."""
+    try:
+        with failures_scrubbed(IMPORT_QUEUE.handler):
+            for record in event:
+                import_jobs.handle(get_services(), json.loads(record.body))
+    finally:
+        flush_metrics()
 
 
 IMPORT_FUNCTION = "import_employees"  # deployed as hadir-<stage>-import_employees (HADIR_IMPORT_FUNCTION)

@@ -14,7 +14,7 @@ from chalicelib.api.endpoint import PUBLIC, SIGNED_IN, Call, endpoint
 from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common import http
 from chalicelib.common.http import Outcome
-from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, events, notices,
+from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, events, import_jobs, notices,
                                  pings, queries, recap, requests, reviews, rosters, sites, team_now)
 from chalicelib.services import schemas_whereabouts as w
 from chalicelib.services import schemas as s
@@ -151,6 +151,39 @@ def import_employees(call: Call[None, None]) -> Outcome:
     rows = admin.parse_employee_rows(call.raw_body, ctype)
     result = admin.run_import(get_services(), rows, actor=call.caller.username)
     return Outcome(result, rejected=bool(rows) and not result.created, created=False)
+
+
+IMPORT_NOT_FOUND = {Kind.NOT_FOUND: ("import_not_found",)}
+
+
+@endpoint(api, "POST", "/admin/imports", summary="Start an employee import job: a presigned upload "
+          "for the Simpeg file (CSV or JSON, any number of rows)", roles=ADMIN, body=s.ImportIn,
+          response=s.ImportCreated, created=True, errors={Kind.INVALID: ("unsupported_import",)},
+          notes="POST the file to upload.url with upload.fields, at most max_bytes "
+                "(HADIR_IMPORT_MAX_BYTES), before expires_at; then POST /admin/imports/{id}/start.")
+def create_import(call: Call[s.ImportIn, None]) -> s.ImportCreated:
+    return import_jobs.create(get_services(), call.body, actor=call.caller.username)
+
+
+@endpoint(api, "POST", "/admin/imports/{import_id}/start", summary="Queue the uploaded file's rows "
+          "(again: a re-run skips the rows done)", roles=ADMIN, response=s.ImportStatus,
+          errors={**IMPORT_NOT_FOUND, Kind.CONFLICT: ("import_not_uploaded",),
+                  Kind.TOO_LARGE: ("import_too_large",), Kind.UNSUPPORTED: ("unsupported_import",),
+                  Kind.INVALID: ("invalid_csv", "invalid_json"), Kind.UNAVAILABLE: ("import_unavailable",)},
+          notes="The header is checked here; the rows are validated and saved by the queue's consumer "
+                "in batches of HADIR_IMPORT_BATCH_ROWS. Poll GET /admin/imports/{id}.")
+def start_import(call: Call[None, None]) -> s.ImportStatus:
+    return import_jobs.start(get_services(), call.params["import_id"])
+
+
+@endpoint(api, "GET", "/admin/imports/{import_id}", summary="An import job's state, progress and "
+          "per-row results (paginated)", roles=ADMIN, query=s.ImportRowsQuery, response=s.ImportStatus,
+          errors=IMPORT_NOT_FOUND,
+          notes="state uploaded -> queued -> running -> done (or failed: the file as a whole could not "
+                "be read, error says why). rows: each row's result, a refused row with its problems' codes. "
+                "Admins share imports.")
+def get_import(call: Call[None, s.ImportRowsQuery]) -> s.ImportStatus:
+    return import_jobs.status(get_services(), call.params["import_id"], call.query.after, call.query.limit)
 
 
 @endpoint(api, "DELETE", "/admin/employees/{nip}/enrollment", summary="Allow a new enrolment (audited)",

@@ -136,9 +136,17 @@ PINGS = Table(
             "(sk=STATE#...); every item expires by TTL (HADIR_PING_RETENTION_DAYS).",
 )
 
+IMPORTS = Table(
+    logical="imports", env="HADIR_TABLE_IMPORTS", hash_key=Key("import_id"), range_key=Key("sk"),
+    ttl_attribute="ttl",
+    purpose="Employee import jobs (sk=JOB: state, progress, the file's header) and each row's "
+            "result (sk=ROW#<n>), written before the row's batch is acknowledged; kept IMPORT_DAYS.",
+)
+IMPORT_DAYS = 30
+
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
                              IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS, LOGIN_ATTEMPTS,
-                             AGENCY_CONFIG, PINGS)
+                             AGENCY_CONFIG, PINGS, IMPORTS)
 
 
 # --- S3 -------------------------------------------------------------------------------------
@@ -163,6 +171,7 @@ UPLOAD_PREFIXES = ("checkin/", "enrolment/", ATTACHMENT_UPLOAD_PREFIX)  # what p
 # expiring after a day (services/sessions.py keys; services/requests.py)
 ATTACHMENT_PREFIX = "attachments/"  # a request's checked attachment, kept for the audit
 ATTACHMENT_DAYS = 400  # its default keep (the infra context attachment_expiry_days)
+IMPORT_PREFIX = "imports/"  # an admin's Simpeg file for an import job (services/import_jobs.py)
 EVIDENCE_PREFIX = "evidence/"
 EVIDENCE_DAYS = 7  # the default keep of review evidence (HADIR_REVIEW_EVIDENCE_DAYS, infra context)
 
@@ -180,6 +189,7 @@ def uploads_expiry(raw_days: int = 1, evidence_days: int = EVIDENCE_DAYS,
     raw uploads after ``raw_days``, review evidence after ``evidence_days``, requests' checked
     documents after ``attachment_days``."""
     return (*(Expiry(f"expire-raw-images-{p.strip('/')}", p, raw_days) for p in UPLOAD_PREFIXES),
+            Expiry("expire-import-files", IMPORT_PREFIX, raw_days),
             Expiry("expire-review-evidence", EVIDENCE_PREFIX, evidence_days),
             Expiry("expire-request-attachments", ATTACHMENT_PREFIX, attachment_days))
 EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS", object_lock=True,
@@ -219,7 +229,13 @@ EMAIL_DLQ = Queue("email-outbox-dlq", "HADIR_QUEUE_EMAIL_DLQ", purpose="Failed e
 EMAIL_QUEUE = Queue("email-outbox", "HADIR_QUEUE_EMAIL", handler="send_supervisor_email",
                     dlq="email-outbox-dlq", subscribes_to="supervisor-alerts",
                     purpose="SNS -> SQS fan-out; the consumer sends the SES e-mail.")
-QUEUES: tuple[Queue, ...] = (EMAIL_DLQ, EMAIL_QUEUE)
+IMPORT_DLQ = Queue("import-jobs-dlq", "HADIR_QUEUE_IMPORT_DLQ",
+                   purpose="Import steps that failed max_receive_count times (a re-start resumes).")
+IMPORT_QUEUE = Queue("import-jobs", "HADIR_QUEUE_IMPORT", handler="process_import",
+                     dlq="import-jobs-dlq", max_receive_count=5, visibility_timeout_s=960,
+                     purpose="Employee import steps (plan the file, then one message per batch "
+                             "of rows); the consumer holds the Cognito admin rights.")
+QUEUES: tuple[Queue, ...] = (EMAIL_DLQ, EMAIL_QUEUE, IMPORT_DLQ, IMPORT_QUEUE)
 
 SES_SENDER_ENV = "HADIR_SES_SENDER"  # a verified SES identity (e-mail address)
 

@@ -189,12 +189,21 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024,
                                       validation_alias="HADIR_ATTACHMENT_MAX_BYTES")
     attachment_url_ttl_s: int = Field(default=300, ge=30, le=3600, validation_alias="HADIR_ATTACHMENT_URL_TTL_S")
+    # Employee import jobs (services/import_jobs.py): the file's size limit (presigned POST), rows
+    # per queued batch, and the retries with exponential back-off (full jitter) on a throttle.
+    import_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, le=5 * 1024 ** 3,
+                                  validation_alias="HADIR_IMPORT_MAX_BYTES")
+    import_batch_rows: int = Field(default=100, ge=1, le=1000, validation_alias="HADIR_IMPORT_BATCH_ROWS")
+    import_retries: int = Field(default=8, ge=0, le=20, validation_alias="HADIR_IMPORT_RETRIES")
+    import_backoff_base_s: float = Field(default=0.1, ge=0, le=10, validation_alias="HADIR_IMPORT_BACKOFF_BASE_S")
+    import_backoff_cap_s: float = Field(default=10.0, ge=0, le=300, validation_alias="HADIR_IMPORT_BACKOFF_CAP_S")
     face: InstanceOf[FaceConfig] = Field(default_factory=FaceConfig)  # from HADIR_FACE_<FIELD>
     # Constants (no variable sets them).
     upload_min_bytes: int = 1024
     upload_content_types: tuple[str, ...] = ("image/jpeg", "image/png")
     enrolment_session_ttl_s: int = 900
     attachment_upload_ttl_s: int = 900
+    import_upload_ttl_s: int = 900
     max_position_age_s: int = 120
     idempotency_ttl_s: int = 24 * 3600
 

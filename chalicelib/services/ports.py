@@ -8,7 +8,7 @@ own errors (``chalicelib.common.errors``), never an AWS or PynamoDB exception.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.policy.attachments import UploadedObject
@@ -31,8 +31,8 @@ from chalicelib.services.records import (
     StoredConfig,
     UploadSession,
 )
-from chalicelib.services.records import Episode, Ping, PingState
-from chalicelib.services.schemas import ImportResult, RecapRun
+from chalicelib.services.records import Episode, ImportJob, Ping, PingState
+from chalicelib.services.schemas import ImportResult, ImportRow, RecapRun
 
 
 class Clock(Protocol):
@@ -312,6 +312,10 @@ class UploadStore(Protocol):
         ``content_type``, bound to ``nonce``."""
         ...
 
+    def stream(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The object's bytes ``[start, end)`` in chunks; InvalidInput ``upload_missing``."""
+        ...
+
     def probe(self, key: str, head_bytes: int) -> UploadedObject | None:
         """What is stored under ``key`` and its first bytes (None: nothing); nothing is checked
         here (``policy.attachments`` decides)."""
@@ -402,3 +406,36 @@ class ImportRunner(Protocol):
     def run(self, rows: list[JsonObject], actor: str) -> ImportResult:
         """Every row's result; Unavailable ``import_unavailable`` when it could not run."""
         ...
+
+
+class ImportJobs(Protocol):
+    """Import jobs and their rows' results (table ``imports``; services/import_jobs.py)."""
+
+    def create(self, job: ImportJob) -> None: ...
+
+    def get(self, import_id: str) -> ImportJob | None: ...
+
+    def update(self, import_id: str, now: str, *, expect: tuple[str, ...] | None = None,
+               **fields: Any) -> bool:
+        """Set ``fields`` (state, total, plan, error); only while the state is one of ``expect``
+        (else False, nothing written)."""
+        ...
+
+    def record_row(self, import_id: str, row: ImportRow, ok: bool, now: str) -> bool:
+        """The row's result and the job's count, together, once: False if it was recorded."""
+        ...
+
+    def done_rows(self, import_id: str, first: int, last: int) -> set[int]: ...
+
+    def rows(self, import_id: str, after: int, limit: int) -> list[ImportRow]: ...
+
+    def retryable(self, exc: Exception) -> bool:
+        """Whether ``exc`` (from this store, the directory or the records) is a throttle or a
+        transient failure worth a retry with back-off."""
+        ...
+
+
+class ImportQueue(Protocol):
+    """The import job's steps (queue ``import-jobs``)."""
+
+    def send(self, messages: list[JsonObject]) -> None: ...

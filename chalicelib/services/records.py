@@ -382,3 +382,21 @@ class PingState(Record):
     nip: str
     last: LastFix | None = None
     open_episode: Episode | None = None
+
+
+class ImportJob(Record):
+    """An employee import job (services/import_jobs.py): its file under the uploads bucket's
+    ``imports/``, its state and progress; ``plan`` holds what planning the file found (header,
+    delimiter, the supervisors named that exist nowhere), ``error`` why the whole file failed."""
+
+    import_id: str
+    state: str  # uploaded | queued | running | done | failed
+    actor: str
+    content_type: str
+    created_at: str
+    updated_at: str
+    total: int | None = None
+    done: int = 0
+    failed: int = 0
+    plan: JsonObject | None = None
+    error: JsonObject | None = None

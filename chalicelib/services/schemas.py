@@ -244,6 +244,45 @@ class ImportResult(Response):
     rows: list[ImportRow]
 
 
+IMPORT_TYPES = ("text/csv", "application/json")
+IMPORT_STATES = ("uploaded", "queued", "running", "done", "failed")
+
+
+class ImportIn(Request):
+    error_codes: ClassVar[dict[str, str]] = {"content_type": "unsupported_import"}
+    content_type: Literal["text/csv", "application/json"] = Field(
+        default="text/csv", description="a Simpeg CSV (UTF-8, ',' or ';') or a JSON list of rows")
+
+
+class ImportCreated(Response):
+    import_id: str
+    state: Literal["uploaded", "queued", "running", "done", "failed"]
+    upload: UploadTarget = Field(description="a presigned POST: send fields (Content-Type among them) "
+                                             "and the file; then POST .../start")
+    content_type: str
+    max_bytes: int
+    expires_at: str = Field(description="when the presigned POST expires (UTC)")
+
+
+class ImportRowsQuery(Query):
+    after: int = Field(default=0, ge=0, le=10 ** 9, description="rows after this row number")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class ImportStatus(Response):
+    import_id: str
+    state: Literal["uploaded", "queued", "running", "done", "failed"]
+    created_by: str
+    created_at: str
+    updated_at: str
+    total: int | None = Field(description="the file's rows, once planned (null before)")
+    done: int = Field(description="rows saved")
+    failed: int = Field(description="rows refused, each with its problems")
+    error: ErrorBody | None = Field(default=None, description="why the whole file failed (state failed)")
+    rows: list[ImportRow] = Field(description="per-row results after ?after=, in row order")
+    next_after: int | None = Field(description="pass as ?after= for the next page (null: no more)")
+
+
 class ResetQuery(Query):
     reason: str | None = Field(default=None, max_length=500)
 

@@ -10,7 +10,9 @@ The functions of the Chalice app share one zip but not one role:
 - ``analytics``: the monthly recap and the daily export (CSV + Parquet, pyarrow: its own package,
   not a Chalice function), the only writer of the exports bucket.
 - ``email``: the queue consumer sending the supervisors' e-mails through SES.
-- ``import``: the employee import (Cognito admin calls), invoked by the API.
+- ``import``: the employee import (Cognito admin calls), invoked by the API, and the import
+  jobs' queue consumer (``process_import``: reads the file from the uploads bucket's
+  ``imports/``, queues the job's batches), to which the API queues a job's first step.
 
 DynamoDB access is the same for every role (PynamoDB; the audit table append-only).
 """
@@ -61,6 +63,11 @@ class Function:
         return self.kind if self.kind in (API, ANALYTICS) else self.handler.replace("_", "-")
 
 
+def queue_kind(q: r.Queue) -> str:
+    """The kind of a queue's consumer: the import jobs' holds the Cognito admin rights."""
+    return IMPORT if q is r.IMPORT_QUEUE else EMAIL
+
+
 def classify(logical_ids: list[str]) -> list[Function]:
     """The kind of every function chalice generated; an unknown one stops synthesis (it would
     otherwise run with no role, or with another function's)."""
@@ -71,7 +78,7 @@ def classify(logical_ids: list[str]) -> list[Function]:
             s.handler, ABSENCE if s.handler.startswith("detect_absence") else EXPORT)
     for q in r.QUEUES:
         if q.handler:
-            known[to_cfn_resource_name(q.handler)] = (q.handler, EMAIL)
+            known[to_cfn_resource_name(q.handler)] = (q.handler, queue_kind(q))
     unknown = sorted(set(logical_ids) - set(known))
     if unknown:
         raise RuntimeError(f"functions {unknown} have no role in hadir_infra/access.py")
@@ -84,13 +91,14 @@ def classify(logical_ids: list[str]) -> list[Function]:
 LOGS = "SecretsLogKey.*"  # every function logs, pseudonymising NIPs with the log key
 REACHES: dict[str, tuple[str, ...]] = {
     API: ("S3Uploads.*", "KmsVault.*", "S3Exports.list", "S3Exports.get", "S3Exports.download_url",
-          "SnsSesNotifier.publish", "CognitoDirectory.login", "LambdaImports.run", "LambdaAnalytics.recap", LOGS),
+          "SnsSesNotifier.publish", "CognitoDirectory.login", "LambdaImports.run", "LambdaAnalytics.recap",
+          "SqsImportQueue.send", LOGS),
     ABSENCE: ("SnsSesNotifier.publish", LOGS),
     EXPORT: ("LambdaAnalytics.export_day", LOGS),
     # the recap and the export chain to the last run (list, get); the recap tells the personnel agency
     ANALYTICS: ("S3Exports.put", "S3Exports.list", "S3Exports.get", "SnsSesNotifier.publish", LOGS),
     EMAIL: ("SnsSesNotifier.send_email", LOGS),
-    IMPORT: ("CognitoDirectory.upsert_user", LOGS),
+    IMPORT: ("CognitoDirectory.upsert_user", "S3Uploads.stream", "SqsImportQueue.send", LOGS),
 }
 
 

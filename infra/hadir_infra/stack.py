@@ -40,6 +40,7 @@ _KEY_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER,
               "B": ddb.AttributeType.BINARY}
 JOB_TIMEOUT_S = 300
 JOB_MEMORY_MB = 1024
+IMPORT_STEP_TIMEOUT_S = 900  # < the import queue's visibility timeout (resources.IMPORT_QUEUE)
 ANALYTICS_MEMORY_MB = 2048  # the month's recap of 7,000 employees in memory, and pyarrow
 _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
 LOGIN_PATH = "/~1auth~1login"  # POST /auth/login in a stage's MethodSettings ("/" written "~1")
@@ -288,6 +289,9 @@ class HadirStack(cdk.Stack):
 
         notify = allow("Notify", ["sns:Publish"], [t.topic_arn for t in self.topics.values()])
         job_failures = allow("JobFailures", ["sqs:SendMessage"], [self.jobs_dlq.queue_arn])
+        import_queue = self.queues[r.IMPORT_QUEUE.logical].queue_arn
+        consume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                   "sqs:GetQueueAttributes"]
         users = allow("Users", COGNITO_ADMIN, [self.user_pool.user_pool_arn])
         log_key = allow("LogKey", ["secretsmanager:GetSecretValue"], [self.log_key.secret_arn])
         invoke_analytics = allow("InvokeAnalytics", ["lambda:InvokeFunction"], [self._function_arn(
@@ -305,7 +309,8 @@ class HadirStack(cdk.Stack):
                       [self.exports.arn_for_objects("*")]),
                 allow("ExportsList", ["s3:ListBucket", "s3:ListBucketVersions"], [self.exports.bucket_arn]),
                 notify, log_key, invoke_analytics,
-                allow("InvokeImport", ["lambda:InvokeFunction"], [self._function_arn(self.import_function)])]
+                allow("InvokeImport", ["lambda:InvokeFunction"], [self._function_arn(self.import_function)]),
+                allow("ImportQueueSend", ["sqs:SendMessage", "sqs:GetQueueUrl"], [import_queue])]
             return api
         if kind == ABSENCE:
             return [notify, job_failures, log_key]
@@ -319,14 +324,18 @@ class HadirStack(cdk.Stack):
                     allow("ExportsList", ["s3:ListBucket", "s3:ListBucketVersions"], [self.exports.bucket_arn]),
                     notify, log_key]
         if kind == EMAIL:  # Lambda's event source mapping consumes with the function's role
-            return [log_key, allow("QueuesConsume", [
-                "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes"],
-                [self.queues[q.logical].queue_arn for q in r.QUEUES if q.handler]),
+            return [log_key, allow("QueuesConsume", consume,
+                                   [self.queues[q.logical].queue_arn for q in r.QUEUES
+                                    if q.handler and access.queue_kind(q) == EMAIL]),
                 allow("SendEmail", ["ses:SendEmail"], [cdk.Arn.format(cdk.ArnComponents(
                     service="ses", resource="identity", resource_name="*"), self)],
                     conditions={"StringEquals": {"ses:FromAddress": self.ses_sender.value_as_string}})]
-        return [users, log_key]  # IMPORT
+        # IMPORT: the synchronous import, and the import jobs (their file, their queue)
+        return [users, log_key,
+                allow("ImportFiles", ["s3:GetObject", "s3:GetObjectVersion"],
+                      [self.uploads.arn_for_objects(f"{r.IMPORT_PREFIX}*")]),
+                allow("ImportFilesKey", ["kms:Decrypt"], [self.data_key.key_arn]),
+                allow("ImportQueue", [*consume, "sqs:SendMessage", "sqs:GetQueueUrl"], [import_queue])]
 
     def _function_arn(self, fn: Function) -> str:
         return cdk.Arn.format(cdk.ArnComponents(service="lambda", resource="function",
@@ -398,6 +407,9 @@ class HadirStack(cdk.Stack):
                              retention_in_days=self.config.log_retention_days)
             if f.kind in (ABSENCE, EXPORT):  # walk every employee of a zone; load no face model
                 fn.add_override("Properties.Timeout", JOB_TIMEOUT_S)
+                fn.add_override("Properties.MemorySize", JOB_MEMORY_MB)
+            if f.handler == r.IMPORT_QUEUE.handler:  # a batch under throttling; within the visibility
+                fn.add_override("Properties.Timeout", IMPORT_STEP_TIMEOUT_S)
                 fn.add_override("Properties.MemorySize", JOB_MEMORY_MB)
             reserved = self._reserved_concurrency(f.kind)
             if reserved:

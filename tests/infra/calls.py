@@ -26,17 +26,20 @@ IAM_ACTIONS = {
     ("s3", "list_object_versions"): ("s3:ListBucketVersions",),
     ("cognito-idp", "initiate_auth"): (),  # public API: the user's own password
     ("lambda", "invoke"): ("lambda:InvokeFunction",),
+    ("sqs", "send_message_batch"): ("sqs:SendMessage",),
 }
 # What Lambda itself does with a function's role, besides the code's calls.
 RUNTIME = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
            "xray:PutTraceSegments", "xray:PutTelemetryRecords")
 PLATFORM = {"absence": ("sqs:SendMessage",), "export": ("sqs:SendMessage",),  # failed runs' DLQ
             "email": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                      "sqs:GetQueueAttributes")}  # the event source mapping
+                      "sqs:GetQueueAttributes"),  # the event source mapping
+            "import": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                       "sqs:GetQueueAttributes")}  # the import jobs' event source mapping
 # An API call recorded at run time (botocore operation) -> IAM action, where they differ.
 OPERATION_ACTIONS = {("s3", "HeadObject"): "s3:GetObject", ("s3", "ListObjectsV2"): "s3:ListBucket",
                      ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
-                     ("s3", "DeleteObjects"): "s3:DeleteObject"}
+                     ("s3", "DeleteObjects"): "s3:DeleteObject", ("sqs", "SendMessageBatch"): "sqs:SendMessage"}
 
 
 def provider_calls(text: str) -> set[tuple[str, str]]:

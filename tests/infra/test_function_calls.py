@@ -108,3 +108,25 @@ def test_the_monthly_recap_calls_only_what_the_analytics_role_allows(a_day_with_
     assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed
     assert "S3Exports.put" not in REACHES[API]  # (its PutObject is on the uploads: test_synth.py)
     assert "lambda:InvokeFunction" in needed_actions(API, REACHES[API])
+
+
+def test_the_import_jobs_consumer_calls_only_what_the_import_role_allows(api, monkeypatch):
+    # Given an uploaded and started import (the API queued its plan)
+    from hadir_infra.access import IMPORT
+    from chalicelib.services import import_jobs
+    from tests.api.test_import_jobs import run_queue, upload
+    from bench.simpeg import csv_bytes, rows
+    monkeypatch.setattr(import_jobs, "SLEEP", lambda s: None)
+    import_id = upload(api, csv_bytes(rows(3)))
+    with recorded() as by_api:
+        assert api.post(f"/admin/imports/{import_id}/start", user="admin").status_code == 200
+    assert "sqs:SendMessageBatch" not in by_api and "sqs:SendMessage" in by_api
+    assert _outside_dynamodb(by_api) <= needed_actions(API, REACHES[API])
+    # When the consumer runs its steps, then it calls Cognito, S3 and its queue within its role
+    with recorded() as calls:
+        handled, failed = run_queue()
+    assert handled >= 2 and not failed
+    assert {"cognito-idp:AdminCreateUser", "s3:GetObject", "sqs:SendMessage"} <= calls
+    consumer = {c for c in calls if not c.startswith("sqs:") or c in ("sqs:SendMessage", "sqs:GetQueueUrl")}
+    allowed = needed_actions(IMPORT, REACHES[IMPORT])
+    assert _outside_dynamodb(consumer) <= allowed, _outside_dynamodb(consumer) - allowed

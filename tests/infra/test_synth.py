@@ -899,3 +899,30 @@ def test_the_deployments_own_role_touches_only_the_app_bucket_and_its_assets(web
             continue
         for d in data:
             assert not _refers_to(s["Resource"], d), (pid, d)
+
+
+def test_the_import_jobs_consumer_has_the_import_role_its_queue_and_only_the_import_files(template_json):
+    """The import jobs' consumer (process_import) runs with the import role (Cognito admin); it
+    reads only the uploads bucket's imports/ and consumes and feeds only its own queue, whose
+    visibility outlasts the function's timeout; the API may only queue to it, and the e-mail
+    consumer never reads it."""
+    from chalice.utils import to_cfn_resource_name
+    fns = functions(template_json)
+    consumer = fns[to_cfn_resource_name(r.IMPORT_QUEUE.handler)]["Properties"]
+    assert consumer["Role"] == fns[to_cfn_resource_name("import_employees")]["Properties"]["Role"]
+    assert consumer["Timeout"] < r.IMPORT_QUEUE.visibility_timeout_s
+    [event] = consumer["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["BatchSize"] == 1
+    queues = {q["Properties"]["QueueName"]: k for k, q in resources_of(template_json, "AWS::SQS::Queue").items()}
+    import_queue = queues[r.physical_name(AGENCY, "prod", r.IMPORT_QUEUE.logical)]
+    email_queue = queues[r.physical_name(AGENCY, "prod", r.EMAIL_QUEUE.logical)]
+    on_import_queue = {pid.split("Policy")[0]: set(_as_list(s["Action"])) for pid, s in _statements(template_json)
+                       if s["Effect"] == "Allow" and _refers_to(s["Resource"], import_queue)}
+    assert on_import_queue["Api"] == {"sqs:SendMessage", "sqs:GetQueueUrl"}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"} <= on_import_queue["Import"]
+    assert "Email" not in on_import_queue
+    assert not [s for pid, s in _statements(template_json) if pid.startswith("ImportPolicy")
+                and _refers_to(s["Resource"], email_queue)]
+    reads = [s for pid, s in _statements(template_json) if pid.startswith("ImportPolicy")
+             and "s3:GetObject" in _as_list(s["Action"])]
+    assert reads and all(r.IMPORT_PREFIX in json.dumps(s["Resource"]) for s in reads)

@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Iterable, Iterator
 from urllib.parse import quote, unquote
 
 import jwt
@@ -109,6 +109,14 @@ class InMemoryUploads:
             return None
         return UploadedObject(size=len(obj.body), content_type=obj.content_type,
                               nonce=obj.metadata.get("nonce"), head=obj.body[:head_bytes])
+
+    def stream(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        obj = self.objects.get(key)
+        if obj is None:
+            raise upload_missing(key)
+        body = obj.body[start:end]
+        for i in range(0, len(body), 64 * 1024):
+            yield body[i:i + 64 * 1024]
 
     def download_url(self, key: str, expires_in: int, content_type: str | None = None,
                      filename: str | None = None) -> str:

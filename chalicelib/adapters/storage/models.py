@@ -318,6 +318,32 @@ class AgencyConfigModel(_Base):
     updated_by = UnicodeAttribute()
 
 
+class ImportModel(_Base):
+    """An import job (sk ``JOB``) or one row's result (sk ``ROW#<n>``, zero-padded)."""
+
+    class Meta(_Base.Meta):
+        table_name = r.IMPORTS.logical
+
+    import_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    ttl = TTLAttribute(null=True)
+    # the job
+    state = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    total = NumberAttribute(null=True)
+    done = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+    plan = JSONAttribute(null=True)  # the file's header, delimiter and unknown supervisors
+    error = JSONAttribute(null=True)  # the job's failure (a file that cannot be read), or a row's
+    # a row
+    row = NumberAttribute(null=True)
+    nip = UnicodeAttribute(null=True)
+    ok = BooleanAttribute(null=True)
+
+
 MODELS: dict[str, type[Model]] = {
     r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel, r.SITES.logical: SiteModel,
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
@@ -327,6 +353,7 @@ MODELS: dict[str, type[Model]] = {
     r.LOGIN_ATTEMPTS.logical: LoginAttemptModel,
     r.AGENCY_CONFIG.logical: AgencyConfigModel,
     r.PINGS.logical: PingModel,
+    r.IMPORTS.logical: ImportModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 # Further models of a table already above: (logical, model).
 SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)
