@@ -11,6 +11,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 
 import boto3
 import pyarrow
@@ -545,3 +546,45 @@ def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_proposed(
     assert per_day and max(per_day) <= 1
     office = [r["office_days"] for r in body["staff"]]
     assert max(office) - min(office) <= 1
+
+
+def test_the_admin_imports_staff_as_a_job_with_per_row_results(stack):
+    api, admin = stack["api"], login(stack, "admin")
+    csv_file = ("nip;nama;unit_kerja;kantor;nip_atasan;peran\r\n"
+                "199501012020011001;Wayan Baru;Bidang Impor Denpasar;kantor-denpasar;;employee\r\n"
+                "199501012020011002;Nyoman Baru;Bidang Impor Denpasar;kantor-denpasar;;employee\r\n"
+                "199501012020011003;Komang Baru;Bidang Impor Denpasar;kantor-denpasar;;employee\r\n"
+                "123;Salah NIP;Bidang Impor Denpasar;kantor-denpasar;;employee\r\n").encode()
+    # Given an upload slot for a Simpeg CSV, and the file uploaded to it directly
+    made = requests.post(f"{api}/admin/imports", json={"content_type": "text/csv"}, headers=admin, timeout=10)
+    assert made.status_code == 201 and made.json()["state"] == "uploaded", made.text
+    job, target = made.json()["import_id"], made.json()["upload"]
+    sent = requests.post(target["url"], data=target["fields"], files={"file": ("pegawai.csv", csv_file, "text/csv")},
+                         timeout=10)
+    assert sent.status_code in (200, 201, 204), sent.text
+    # When the admin starts it and the queue's consumer works through it
+    started = requests.post(f"{api}/admin/imports/{job}/start", headers=admin, timeout=10)
+    assert started.status_code == 200 and started.json()["state"] == "queued", started.text
+
+    def finished() -> dict:
+        for _ in range(30):
+            requests.post(f"{stack['control']}/drain", timeout=60)
+            body = requests.get(f"{api}/admin/imports/{job}", headers=admin, timeout=10).json()
+            if body["state"] in ("done", "failed"):
+                return body
+            time.sleep(1)
+        raise AssertionError(f"import {job} did not finish: {body}")
+    # Then it is done, with each row's result: three imported, the bad NIP refused with its code
+    body = finished()
+    assert (body["state"], body["total"], body["done"], body["failed"]) == ("done", 4, 3, 1), body
+    assert [r["error"]["code"] for r in body["rows"] if r.get("error")] == ["invalid_nip"]
+    # And the employees exist; an employee may not look at imports; an unknown id is 404
+    listed = requests.get(f"{api}/admin/employees/199501012020011002/sites", headers=admin, timeout=10)
+    assert listed.status_code == 200 and listed.json()["nip"] == "199501012020011002", listed.text
+    assert requests.get(f"{api}/admin/imports/{job}", headers=login(stack, AYU), timeout=10).status_code == 403
+    unknown = requests.get(f"{api}/admin/imports/{'0' * 32}", headers=admin, timeout=10)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "import_not_found", unknown.text
+    # When it is started again, nothing changes
+    assert requests.post(f"{api}/admin/imports/{job}/start", headers=admin, timeout=10).status_code == 200
+    again = finished()
+    assert (again["total"], again["done"], again["failed"]) == (4, 3, 1), again
