@@ -20,6 +20,7 @@ from chalicelib.common.errors import Conflict, NotFound
 from chalicelib.common.settings import Settings, get_settings, reset_settings
 from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
+from chalicelib.services.records import PublishedRoster
 from chalicelib.services.records import (Attachment, RequestLedger, AuditCursor, AuditEntry, CheckinRecord, DayRecord, Employee,
                                          FaceEvidence, GeoEvidence, Notification, Office, PersonalSite,
                                          PositionEvidence, RequestDecision, RequestRecord, Review,
@@ -1182,8 +1183,7 @@ def test_episodes_of_a_date_are_everyones_by_nip(records):
 UNIT = "Bagian Umum Denpasar"
 
 
-def roster(**kw) -> "PublishedRoster":
-    from chalicelib.services.records import PublishedRoster
+def roster(**kw) -> PublishedRoster:
     return PublishedRoster(**{"unit": UNIT, "month": "2026-11", "days": ["2026-11-02", "2026-11-03"],
                               "statuses": {AYU: ["WFO", "WFH"], SUP: ["WFH", "leave"]},
                               "document": {"hi": 1, "staff": [{"nip": AYU}]}, "published_at": "",
