@@ -95,23 +95,31 @@ def roster(unit: str = typer.Argument(..., help="the unit (unit_kerja) as import
            max_share: float = typer.Option(0.3, help="most of the headcount in the office a day"),
            min_share: float = typer.Option(0.0, help="fewest of the headcount in the office a day"),
            as_json: bool = typer.Option(False, "--json", help="print one JSON object (the roster)"),
+           publish: bool = typer.Option(False, "--publish", help="publish it (POST /admin/rosters/publish): "
+                                        "FIRST..THROUGH within one month; audited, members told"),
+           replaces: int | None = typer.Option(None, "--replaces", help="with --publish: the version it replaces"),
            local: str | None = typer.Option(None, "--local", metavar="CONTROL_URL",
                                             help="use a running local stack's environment")) -> None:
     """The WFO/WFH roster of UNIT from FIRST through THROUGH (the use case of POST /admin/rosters,
-    as an admin; a proposal, nothing is written)."""
+    as an admin; a proposal, nothing is written), or with --publish the published roster."""
     from pydantic import ValidationError
 
     from chalicelib.adapters.auth import Principal
     from chalicelib.services.rosters import generate
-    from chalicelib.services.schemas import RosterRequest
+    from chalicelib.services.rosters import publish as publish_roster
+    from chalicelib.services.schemas import RosterPublishRequest, RosterRequest
     from chalicelib.wiring import get_services
     if local:
         use_local_stack(local)
     err = Console(stderr=True)
     try:
-        body = RosterRequest.model_validate({"unit": unit, "first": first, "through": through,
-                                             "max_share": max_share, "min_share": min_share}, strict=False)
-        out = generate(get_services(), body, Principal("cli", f"cli:{getpass.getuser()}", None, frozenset({"admin"})))
+        fields = {"unit": unit, "first": first, "through": through, "max_share": max_share, "min_share": min_share}
+        admin = Principal("cli", f"cli:{getpass.getuser()}", None, frozenset({"admin"}))
+        if publish:
+            out = publish_roster(get_services(), RosterPublishRequest.model_validate(
+                {**fields, "replaces": replaces}, strict=False), admin)
+        else:
+            out = generate(get_services(), RosterRequest.model_validate(fields, strict=False), admin)
     except ValidationError as e:
         err.print(f"[red]invalid_roster[/red]: {e.errors()[0]['msg']}")
         raise typer.Exit(2) from None
@@ -123,6 +131,8 @@ def roster(unit: str = typer.Argument(..., help="the unit (unit_kerja) as import
     con = Console(soft_wrap=True, highlight=False)
     con.print(f"{out.unit}: {len(out.days)} days, {out.headcount} staff, {out.lo}..{out.hi} in the office a day, "
               f"rotation {out.rotation}")
+    if out.published:
+        con.print(f"published {out.roster_id} version {out.version} by {out.published_by}, {out.notified} notices")
     letter = {"WFO": "O", "WFH": "h", "leave": "c", "official_travel": "d", "off": "-"}
     for row in out.staff:
         con.print(f"{row.nip}  {''.join(letter[s] for s in row.days)}  {row.office_days:>2} office days  "

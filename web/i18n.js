@@ -303,6 +303,10 @@ const R = {
   concurrent_update: ['Data berubah bersamaan: coba lagi', 'Changed at the same time: try again'],
   invalid_roster: ['Permintaan jadwal WFO/WFH tidak valid (unit, periode 1-62 hari, porsi 0-1)', 'Invalid roster request (unit, a 1-62 day period, shares 0-1)'],
   roster_infeasible: ['Tidak ada jadwal WFO/WFH yang memenuhi semua aturan: lihat aturan dan tanggalnya', 'No WFO/WFH roster meets every rule: see the rule and its days'],
+  roster_changed: ['Jadwal WFO/WFH unit bulan itu sudah berubah atau sudah ada: baca lagi dan sebutkan versinya', 'The unit\'s WFO/WFH roster of that month changed or exists: read it again and name its version'],
+  roster_not_found: ['Belum ada jadwal WFO/WFH yang diterbitkan untuk unit dan bulan itu', 'No WFO/WFH roster published for that unit and month'],
+  roster: ['Sesuai jadwal WFO/WFH yang diterbitkan', 'As the published WFO/WFH roster says'],
+  roster_no_home_site: ['Jadwal WFH, tetapi belum ada lokasi rumah terdaftar: kantor diizinkan', 'A WFH day, but no home site registered: the office is allowed'],
   unit_not_found: ['Unit tidak ditemukan (atau bukan staf Anda)', 'Unit not found (or not your staff)'],
   // server
   internal_error: ['Kesalahan server: coba lagi nanti', 'Server error: try again later'],

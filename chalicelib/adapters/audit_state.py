@@ -30,6 +30,10 @@ def config_subject(kind: str) -> str:
     return f"config#{kind}"
 
 
+def roster_subject(unit: str, month: str) -> str:
+    return f"roster#{month}#{unit}"
+
+
 def office_subject(office_id: str) -> str:
     return f"office#{office_id}"
 

@@ -56,6 +56,13 @@ def config_changed(kind: str, expected: int | None, stored: int | None) -> Confl
                     details={"kind": kind, "expected_version": expected, "stored_version": stored})
 
 
+def roster_changed(unit: str, month: str, expected: int | None, stored: int | None) -> Conflict:
+    return Conflict("The unit's roster of that month changed since it was read (or exists): "
+                    "read it again and name its version in replaces", code="roster_changed",
+                    details={"unit": unit, "month": month, "expected_version": expected,
+                             "stored_version": stored})
+
+
 def concurrent(what: str) -> Conflict:
     return Conflict(f"The {what} changed concurrently, retry", code="concurrent_update")
 

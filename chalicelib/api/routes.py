@@ -396,6 +396,39 @@ def create_roster(call: Call[s.RosterRequest, None]) -> s.RosterOut:
     return rosters.generate(get_services(), call.body, call.caller)
 
 
+@endpoint(api, "POST", "/admin/rosters/publish", summary="Publish a unit's WFO/WFH roster for a month (audited)",
+          roles=SITE_MANAGERS, body=s.RosterPublishRequest, response=s.RosterOut, created=True,
+          errors={Kind.NOT_FOUND: ("unit_not_found",), Kind.INVALID: ("invalid_roster", "roster_infeasible"),
+                  Kind.CONFLICT: ("roster_changed",), Kind.FORBIDDEN: ("not_your_staff",)},
+          notes="Solved again from the unit's staff, leave and travel (as POST /admin/rosters; an assignment "
+                "in the body is ignored), first..through within one month; stored as the unit's roster of "
+                "that month, replacing the version named in replaces (409 roster_changed: another version "
+                "is stored, or one exists and replaces is missing; nothing written). Supervisors: their own "
+                "staff only, and never over a roster holding others' staff (403 not_your_staff). On a WFO "
+                "day check-in takes the offices (not home), on a WFH day the home site (not the offices; "
+                "none registered: the offices, reason roster_no_home_site); pings expect the home on a WFH "
+                "day. Each member and their supervisor are told once per version.")
+def publish_roster(call: Call[s.RosterPublishRequest, None]) -> s.RosterOut:
+    return rosters.publish(get_services(), call.body, call.caller)
+
+
+@endpoint(api, "GET", "/admin/rosters", summary="A unit's published WFO/WFH roster of a month",
+          roles=SITE_MANAGERS, query=s.RosterQuery, response=s.RosterOut,
+          errors={Kind.NOT_FOUND: ("unit_not_found", "roster_not_found"),
+                  Kind.INVALID: ("invalid_roster", "invalid_month")},
+          notes="Supervisors: a unit with staff of theirs, and only their own staff's rows.")
+def list_roster(call: Call[None, s.RosterQuery]) -> s.RosterOut:
+    return rosters.published(get_services(), call.query, call.caller)
+
+
+@endpoint(api, "GET", "/me/roster", summary="The caller's days of their unit's published roster of a month",
+          roles=SIGNED_IN, needs_nip=True, query=s.MyRosterQuery, response=s.MyRosterOut,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_month",)},
+          notes="No roster published for the caller's unit that month: roster_id null and no days.")
+def my_roster(call: Call[None, s.MyRosterQuery]) -> s.MyRosterOut:
+    return rosters.my_roster(get_services(), call.nip, call.query.month)
+
+
 @endpoint(api, "GET", "/audit/recaps", summary="Presigned downloads of a month's recap runs",
           roles=AUDITOR, query=s.RecapMonthQuery, response=s.RecapList,
           errors={Kind.NOT_FOUND: ("recap_not_found",), Kind.INVALID: ("invalid_month",)})

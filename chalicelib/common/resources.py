@@ -144,9 +144,16 @@ IMPORTS = Table(
 )
 IMPORT_DAYS = 30
 
+ROSTERS = Table(
+    logical="rosters", env="HADIR_TABLE_ROSTERS", hash_key=Key("unit"), range_key=Key("month"),
+    purpose="Published WFO/WFH rosters, one item per unit and month (YYYY-MM): every member's day "
+            "statuses, the quota and who published which version; a check-in reads its employee's "
+            "day with one GetItem (unit, month).",
+)
+
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
                              IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS, LOGIN_ATTEMPTS,
-                             AGENCY_CONFIG, PINGS, IMPORTS)
+                             AGENCY_CONFIG, PINGS, IMPORTS, ROSTERS)
 
 
 # --- S3 -------------------------------------------------------------------------------------

@@ -34,9 +34,10 @@ from chalicelib.policy.signals import (
     gps_signals,
 )
 from chalicelib.policy.events import Event
+from chalicelib.policy.roster_day import allowed_sites
 from chalicelib.policy.schedule import EffectiveDay
 from chalicelib.policy.time_rules import OfficeRules, parse_hhmm
-from chalicelib.services import attempts, events, idempotency, schedules, sessions
+from chalicelib.services import attempts, events, idempotency, rosters, schedules, sessions
 from chalicelib.services.enrolment import assigned_offices, employee, require_current
 from chalicelib.services.records import (
     CheckinRecord,
@@ -120,7 +121,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     verified, failure, taken = _verify(svc, nip, ctx, timer)
     alive = verified.liveness if verified else None
     with timer("geo"):
-        geo, office, sites, found = _locate(svc, ctx, req.location, at, req.type)
+        geo, office, sites, found, rostered = _locate(svc, ctx, req.location, at, req.type)
     local_day = OfficeRules.from_dict(office.rules).local_moment(at)[0]
     local_date = local_day.isoformat()
     with timer("storage"):
@@ -128,7 +129,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         day = svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
                    *_capture(svc, ctx.session, taken, now, office.timezone, since=captured),
-                   *(e.reason() for e in found), *(liveness.reasons(alive) if alive else []),
+                   *(e.reason() for e in found), *rostered, *(liveness.reasons(alive) if alive else []),
                    *([offline.delayed_reason(captured, now)] if captured else [])]
     face = verified.match.to_dict() if verified else None
     decision = decide_checkin(
@@ -267,18 +268,20 @@ def _folded(day: DayRecord | None, attempt: CheckinRecord, emp: Employee, office
 
 
 def _locate(svc: Services, ctx: Context, position: Position, now: datetime,
-            kind: str) -> tuple[GeoResult, Office, list[Site], list[Event]]:
+            kind: str) -> tuple[GeoResult, Office, list[Site], list[Event], list[JsonObject]]:
     """Where the employee is among their offices (or, on an event day, the office's event: see
-    services/events.py) and the personal sites valid on the first office's local date; the
-    matched site's office applies (the first office otherwise); and the day's events found (their
-    reasons, and the check-in window one may set)."""
+    services/events.py) and the personal sites valid on the first office's local date, as a
+    published roster day allows them (policy/roster_day.py); the matched site's office applies
+    (the first office otherwise); the day's events found (their reasons, and the check-in window
+    one may set) and the roster's reason."""
     first_day = OfficeRules.from_dict(ctx.offices[0].rules).local_moment(now)[0]
     sites, found = events.event_sites(events.book(svc), ctx.offices,
                                       candidate_sites(ctx.offices, ctx.sites, first_day), now, kind)
+    sites, rostered = allowed_sites(sites, rosters.day_of(svc, ctx.employee, first_day.isoformat()))
     geo = locate(position, sites)
     matched = next((s.office_id for s in sites if s.site_id == geo.site_id), ctx.offices[0].office_id)
     office = next((o for o in ctx.offices if o.office_id == matched), ctx.offices[0])
-    return geo, office, sites, found
+    return geo, office, sites, found, rostered
 
 
 def _attempt(emp: Employee, office: Office, now: datetime, decision: Decision,

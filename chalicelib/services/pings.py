@@ -24,7 +24,8 @@ from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.signals import PriorFix, gps_signals
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.policy.whereabouts import LEAVE_TYPES, PERMISSION_TYPES, Verdict, judge, on_duty
-from chalicelib.services import notices, schedules
+from chalicelib.policy.roster_day import WFH
+from chalicelib.services import notices, rosters, schedules
 from chalicelib.services.agency_config import region
 from chalicelib.services.enrolment import assigned_offices, employee
 from chalicelib.services.records import Employee, Episode, Ping, PingState, RequestRecord, utc_iso
@@ -57,7 +58,7 @@ def ping(svc: Services, nip: str, req: PingRequest) -> PingOut:
     _refuse_if_too_soon(state, now, interval)
     position = req.location
     signals = _signals(svc, position, now, state)
-    home, home_id = _home(svc, nip, approved, day)
+    home, home_id = _home(svc, emp, approved, day)
     permits = [{"request_id": r.request_id, "type": r.type} for r in approved if r.type in PERMISSION_TYPES]
     verdict = judge(position, region(svc), home, home_id, permits)
     p = Ping(ping_id=uuid.uuid4().hex, nip=nip, at=utc_iso(now), local_date=day, lat=position.lat,
@@ -94,13 +95,18 @@ def _signals(svc: Services, position: Position, now: datetime, state: PingState)
     return [*mock, *gps_signals(position, now, [], history, svc.signal_rules)]
 
 
-def _home(svc: Services, nip: str, approved: list[RequestRecord], day: str) -> tuple[Geofence | None, str | None]:
-    """On a day an approved WFH covers: the registered home site (the request's, else any valid)."""
+def _home(svc: Services, emp: Employee, approved: list[RequestRecord],
+          day: str) -> tuple[Geofence | None, str | None]:
+    """On a day an approved WFH covers, or a WFH day of the unit's published roster: the
+    registered home site (the request's, else any valid); none registered: the region only."""
     wfh = next((r for r in approved if r.type == "wfh"), None)
     if wfh is None:
-        return None, None
-    homes = [s for s in svc.records.sites_of(nip) if s.kind == "home" and s.valid_on(day)]
-    site = next((s for s in homes if s.site_id == wfh.home_site_id), homes[0] if homes else None)
+        rostered = rosters.day_of(svc, emp, day)
+        if rostered is None or rostered.status != WFH:
+            return None, None
+    homes = [s for s in svc.records.sites_of(emp.nip) if s.kind == "home" and s.valid_on(day)]
+    chosen = wfh.home_site_id if wfh else None
+    site = next((s for s in homes if s.site_id == chosen), homes[0] if homes else None)
     return (parse_geofence(site.geofence), site.site_id) if site else (None, None)
 
 

@@ -31,7 +31,7 @@ from chalicelib.services.records import (
     StoredConfig,
     UploadSession,
 )
-from chalicelib.services.records import Episode, ImportJob, Ping, PingState
+from chalicelib.services.records import Episode, ImportJob, Ping, PingState, PublishedRoster
 from chalicelib.services.schemas import ImportResult, ImportRow, RecapRun
 
 
@@ -59,7 +59,24 @@ class AgencyConfigStore(Protocol):
         ...
 
 
-class AttendanceRecords(Protocol):
+class RosterStore(Protocol):
+    """Published WFO/WFH rosters, one per unit and month (both records adapters implement it)."""
+
+    def roster(self, unit: str, month: str) -> PublishedRoster | None:
+        """The unit's published roster of ``month`` (``YYYY-MM``), None when none was published."""
+        ...
+
+    def publish_roster(self, roster: PublishedRoster, expected_version: int | None, actor: str,
+                       now: str, details: JsonObject | None = None) -> PublishedRoster:
+        """Store ``roster`` as the next version if ``expected_version`` is the stored one (None:
+        there must be none yet), with an audit entry ``roster_published`` (subject
+        ``roster#<month>#<unit>``, before/after versions, ``details``), all or nothing: one
+        item and its audit entry in one transaction; otherwise Conflict ``roster_changed`` and
+        nothing is written. Returns the roster as stored (its version)."""
+        ...
+
+
+class AttendanceRecords(RosterStore, Protocol):
     """Offices, employees, personal sites, templates, sessions, check-ins, days, audit, job markers.
 
     Writes that must happen together are one call (one DynamoDB transaction): a replayed session,

@@ -200,6 +200,33 @@ class StoredConfig(Record):
     updated_by: str
 
 
+class PublishedRoster(Record):
+    """A unit's published WFO/WFH roster for a month (``YYYY-MM``): ``days`` its working days
+    (ISO, within the month), ``statuses`` nip -> one of WFO, WFH, leave, official_travel, off per
+    day, ``document`` the roster as published (rows, quota, rotation); ``version`` 1 on the first
+    publish, one more on each re-publish."""
+
+    unit: str
+    month: str
+    version: int = 0
+    days: list[str]
+    statuses: dict[str, list[str]]
+    document: JsonObject
+    published_at: str
+    published_by: str
+
+    @property
+    def roster_id(self) -> str:
+        return f"{self.month}#{self.unit}"
+
+    def status_on(self, nip: str, day: str) -> str | None:
+        """The member's status on ``day``, None when the roster does not cover them that day."""
+        row = self.statuses.get(nip)
+        if row is None or day not in self.days:
+            return None
+        return row[self.days.index(day)]
+
+
 class AuditEntry(Record):
     """One privileged action, appended and never changed: who (``actor``) did what (``action``)
     to whom or what (``subject``: ``employee#<nip>``, ``office#<id>``, ``export#<date>``) and when

@@ -1251,4 +1251,53 @@ class RosterOut(Response):
     rotation: dict[str, int] = Field(description="per fairness group its k: office days k or k + 1 "
                                                  "(capped by the days available)")
     staff: list[RosterRow]
-    published: bool = Field(default=False, description="not yet: the roster is a proposal")
+    published: bool = Field(default=False, description="false: a proposal (nothing stored); true: as published")
+    roster_id: str | None = Field(default=None, description="published: <month>#<unit>")
+    version: int | None = Field(default=None, description="published: 1, one more on each re-publish")
+    published_at: str | None = None
+    published_by: str | None = None
+    notified: int | None = Field(default=None, description="publish: the notices sent (employees and supervisors)")
+
+
+class RosterPublishRequest(RosterRequest):
+    """Publish: solved again server-side from the unit's staff (a client's assignment is never
+    taken); first and through within one month: the unit's roster of that month is replaced."""
+
+    replaces: int | None = Field(default=None, ge=1, description="the published version this replaces "
+                                                                  "(none: there must be none yet)")
+    error_codes: ClassVar[dict[str, str]] = {**RosterRequest.error_codes, "replaces": "invalid_roster"}
+
+    @model_validator(mode="after")
+    def _one_month(self) -> "RosterPublishRequest":
+        if (self.first.year, self.first.month) != (self.through.year, self.through.month):
+            raise InvalidInput("A published roster lies within one month", code="invalid_roster",
+                               details={"problems": [{"field": "through", "code": "not_one_month",
+                                                      "first": self.first.isoformat(),
+                                                      "through": self.through.isoformat()}]})
+        return self
+
+
+class RosterQuery(Query):
+    unit: str = Field(min_length=1, max_length=200)
+    month: Month
+    error_codes: ClassVar[dict[str, str]] = {"unit": "invalid_roster", "month": "invalid_month"}
+
+
+class MyRosterQuery(Query):
+    month: Month
+    error_codes: ClassVar[dict[str, str]] = {"month": "invalid_month"}
+
+
+class MyRosterDay(Response):
+    date: dt.date
+    status: Literal["WFO", "WFH", "leave", "official_travel", "off"]
+
+
+class MyRosterOut(Response):
+    nip: str
+    month: str
+    unit: str | None
+    roster_id: str | None = Field(description="none: no roster published for your unit that month")
+    version: int | None
+    published_at: str | None
+    days: list[MyRosterDay]

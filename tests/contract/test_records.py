@@ -20,6 +20,7 @@ from chalicelib.common.errors import Conflict, NotFound
 from chalicelib.common.settings import Settings, get_settings, reset_settings
 from chalicelib.policy.day import Day, absent_day
 from chalicelib.services.ports import AttendanceRecords
+from chalicelib.services.records import PublishedRoster
 from chalicelib.services.records import (Attachment, RequestLedger, AuditCursor, AuditEntry, CheckinRecord, DayRecord, Employee,
                                          FaceEvidence, GeoEvidence, Notification, Office, PersonalSite,
                                          PositionEvidence, RequestDecision, RequestRecord, Review,
@@ -1241,3 +1242,52 @@ def test_deciding_an_episode_that_is_gone_is_review_not_found_and_writes_nothing
         records.decide_episode(_episode_review(episode_id="gone"), _episode(episode_id="gone"), T2)
     assert err.value.code == "review_not_found"
     assert records.audit_trail(AYU) == []
+# --- published rosters ---------------------------------------------------------------------------
+UNIT = "Bagian Umum Denpasar"
+
+
+def roster(**kw) -> PublishedRoster:
+    return PublishedRoster(**{"unit": UNIT, "month": "2026-11", "days": ["2026-11-02", "2026-11-03"],
+                              "statuses": {AYU: ["WFO", "WFH"], SUP: ["WFH", "leave"]},
+                              "document": {"hi": 1, "staff": [{"nip": AYU}]}, "published_at": "",
+                              "published_by": "", **kw})
+
+
+def test_no_roster_is_stored_until_one_is_published(records):
+    assert records.roster(UNIT, "2026-11") is None
+
+
+def test_a_published_roster_is_read_by_unit_and_month_and_each_publish_counts_up(records):
+    # Given nothing stored, When a supervisor publishes and then re-publishes naming version 1
+    first = records.publish_roster(roster(), None, SUP, T0, details={"first": "2026-11-02"})
+    second = records.publish_roster(roster(statuses={AYU: ["WFH", "WFO"], SUP: ["WFO", "leave"]}), 1, "admin", T1)
+    # Then the versions count up; one read by key gives the latest, who published it and when
+    assert (first.version, second.version) == (1, 2)
+    stored = records.roster(UNIT, "2026-11")
+    assert stored == second and (stored.published_by, stored.published_at) == ("admin", T1)
+    assert (stored.status_on(AYU, "2026-11-02"), stored.status_on(SUP, "2026-11-03")) == ("WFH", "leave")
+    assert stored.status_on(AYU, "2026-11-04") is None and stored.status_on("199999", "2026-11-02") is None
+    assert stored.document == {"hi": 1, "staff": [{"nip": AYU}]} and stored.roster_id == f"2026-11#{UNIT}"
+    assert records.roster(UNIT, "2026-12") is None and records.roster("Other", "2026-11") is None
+    # And each publish is audited with the versions around it and its details
+    entries = records.audit_log("2026-03-03", "2026-03-03", subject=f"roster#2026-11#{UNIT}").entries
+    assert [(e.action, e.actor, e.before, e.after) for e in entries] == [
+        ("roster_published", SUP, {"version": None}, {"version": 1}),
+        ("roster_published", "admin", {"version": 1}, {"version": 2})]
+    assert entries[0].details == {"first": "2026-11-02", "version": 1}
+
+
+@pytest.mark.parametrize("expected", [None, 1, 3])
+def test_a_stale_roster_version_is_roster_changed_and_nothing_is_written(records, expected):
+    # Given version 2 stored
+    records.publish_roster(roster(), None, SUP, T0)
+    records.publish_roster(roster(), 1, SUP, T0)
+    # When a publish names another version (none: "create", an older one, a future one)
+    with pytest.raises(Conflict) as e:
+        records.publish_roster(roster(statuses={AYU: ["WFH", "WFH"], SUP: ["WFO", "leave"]}), expected, "x", T1)
+    # Then roster_changed with both versions, the stored roster unchanged and no audit entry added
+    assert e.value.code == "roster_changed"
+    assert (e.value.details["expected_version"], e.value.details["stored_version"]) == (expected, 2)
+    stored = records.roster(UNIT, "2026-11")
+    assert stored.version == 2 and stored.statuses[AYU] == ["WFO", "WFH"]
+    assert len(records.audit_log("2026-03-03", "2026-03-03", subject=f"roster#2026-11#{UNIT}").entries) == 2

@@ -29,6 +29,7 @@ from chalicelib.services.records import (
     Notification,
     Office,
     PersonalSite,
+    PublishedRoster,
     Record,
     Review,
     RequestLedger,
@@ -90,6 +91,7 @@ class InMemoryRecords(InMemoryPings):
         self._requests: dict[str, RequestRecord] = {}
         self._ledgers: dict[str, RequestLedger] = {}
         self._config: dict[str, StoredConfig] = {}
+        self._rosters: dict[tuple[str, str], PublishedRoster] = {}  # (unit, month)
 
     # --- offices -------------------------------------------------------------------------------
     def put_office(self, office: Office, now: str, actor: str = "system") -> None:
@@ -118,6 +120,27 @@ class InMemoryRecords(InMemoryPings):
             self._config[kind] = new
             self._add_audit(None, "config_changed", actor, {"kind": kind, **(details or {})}, now, subject=audit.config_subject(kind),
                             before={"version": expected_version}, after={"version": new.version})
+            return _copy(new)
+
+    # --- published rosters ---------------------------------------------------------------------
+    def roster(self, unit: str, month: str) -> PublishedRoster | None:
+        with self._lock:
+            r = self._rosters.get((unit, month))
+            return _copy(r) if r else None
+
+    def publish_roster(self, roster: PublishedRoster, expected_version: int | None, actor: str,
+                       now: str, details: JsonObject | None = None) -> PublishedRoster:
+        with self._lock:
+            stored = self._rosters.get((roster.unit, roster.month))
+            if (stored.version if stored else None) != expected_version:
+                raise errs.roster_changed(roster.unit, roster.month, expected_version,
+                                          stored.version if stored else None)
+            version = (expected_version or 0) + 1
+            new = _copy(roster.model_copy(update={"version": version, "published_at": now, "published_by": actor}))
+            self._rosters[(roster.unit, roster.month)] = new
+            self._add_audit(None, "roster_published", actor, {**(details or {}), "version": version}, now,
+                            subject=audit.roster_subject(roster.unit, roster.month),
+                            before={"version": expected_version}, after={"version": version})
             return _copy(new)
 
     def get_office(self, office_id: str) -> Office | None:

@@ -344,6 +344,25 @@ class ImportModel(_Base):
     ok = BooleanAttribute(null=True)
 
 
+class RosterModel(_Base):
+    """The published roster of a unit for a month: ``statuses`` nip -> one status per day of
+    ``days`` (WFO, WFH, leave, official_travel, off), ``document`` the roster as published (rows,
+    quota, rotation), ``version`` counted up by each publish (a publish names the version it
+    replaces: optimistic concurrency)."""
+
+    class Meta(_Base.Meta):
+        table_name = r.ROSTERS.logical
+
+    unit = UnicodeAttribute(hash_key=True)
+    month = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    days = ListAttribute(of=UnicodeAttribute)
+    statuses = JSONAttribute()
+    document = JSONAttribute()
+    published_at = UnicodeAttribute()
+    published_by = UnicodeAttribute()
+
+
 MODELS: dict[str, type[Model]] = {
     r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel, r.SITES.logical: SiteModel,
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
@@ -354,6 +373,7 @@ MODELS: dict[str, type[Model]] = {
     r.AGENCY_CONFIG.logical: AgencyConfigModel,
     r.PINGS.logical: PingModel,
     r.IMPORTS.logical: ImportModel,
+    r.ROSTERS.logical: RosterModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 # Further models of a table already above: (logical, model).
 SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)

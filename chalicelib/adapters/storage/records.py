@@ -34,6 +34,7 @@ from chalicelib.adapters.storage.models import (
     PingModel,
     RequestLedgerModel,
     RequestModel,
+    RosterModel,
     SessionModel,
     SiteModel,
     bind,
@@ -55,6 +56,7 @@ from chalicelib.services.records import (
     Notification,
     Office,
     PersonalSite,
+    PublishedRoster,
     Review,
     RequestLedger,
     RequestRecord,
@@ -177,6 +179,34 @@ class DynamoRecords(DynamoPings):
             stored = self.agency_config(kind)
             raise errs.config_changed(kind, expected_version, stored.version if stored else None) from e
         return _config(m)
+
+    # --- published rosters ---------------------------------------------------------------------
+    def roster(self, unit: str, month: str) -> PublishedRoster | None:
+        try:
+            return _roster(RosterModel.get(unit, month, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def publish_roster(self, roster: PublishedRoster, expected_version: int | None, actor: str,
+                       now: str, details: JsonObject | None = None) -> PublishedRoster:
+        """The next version, conditioned on the version read (none: the item must not exist),
+        with its audit entry in the same transaction."""
+        unchanged = (RosterModel.unit.does_not_exist() if expected_version is None
+                     else RosterModel.version == expected_version)
+        version = (expected_version or 0) + 1
+        m = RosterModel(roster.unit, roster.month, version=version, days=list(roster.days),
+                        statuses=roster.statuses, document=roster.document, published_at=now, published_by=actor)
+        entry = _audit(None, "roster_published", actor, {**(details or {}), "version": version}, now,
+                       subject=audit.roster_subject(roster.unit, roster.month),
+                       before={"version": expected_version}, after={"version": version})
+        try:
+            _commit(self._conn, [_Write("roster", "put", m, unchanged), _Write("audit", "put", entry)],
+                    {"roster": errs.roster_changed(roster.unit, roster.month, expected_version, None)})
+        except HadirError as e:
+            stored = self.roster(roster.unit, roster.month)
+            raise errs.roster_changed(roster.unit, roster.month, expected_version,
+                                      stored.version if stored else None) from e
+        return _roster(m)
 
     def get_office(self, office_id: str) -> Office | None:
         try:
@@ -677,6 +707,12 @@ def _audit_key(c: AuditCursor) -> dict[str, dict[str, str]]:
 def _config(m: AgencyConfigModel) -> StoredConfig:
     return StoredConfig(kind=m.kind, version=int(m.version), document=m.document or {},
                         updated_at=m.updated_at, updated_by=m.updated_by)
+
+
+def _roster(m: RosterModel) -> PublishedRoster:
+    return PublishedRoster(unit=m.unit, month=m.month, version=int(m.version), days=list(m.days or []),
+                           statuses=m.statuses or {}, document=m.document or {}, published_at=m.published_at,
+                           published_by=m.published_by)
 
 
 def _office(m: OfficeModel) -> Office:
