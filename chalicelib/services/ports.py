@@ -8,7 +8,7 @@ own errors (``chalicelib.common.errors``), never an AWS or PynamoDB exception.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Iterator, Protocol, Sequence
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.policy.attachments import UploadedObject
@@ -73,7 +73,14 @@ class AttendanceRecords(Protocol):
         ...
 
     def get_office(self, office_id: str) -> Office | None: ...
-    def offices(self) -> list[Office]: ...
+    def offices(self) -> list[Office]:
+        """Every office by id: a Scan, for admin screens only (an agency's offices: a handful)."""
+        ...
+
+    def offices_in_zone(self, zone: str) -> Iterator[Office]:
+        """The offices of ``zone`` (WIB, WITA, WIT; by their time zone's offset) by id, streamed
+        through an index (the jobs' read: never a Scan)."""
+        ...
 
     # employees
     def put_employee(self, employee: Employee, now: str, actor: str = "system",
@@ -85,7 +92,14 @@ class AttendanceRecords(Protocol):
 
     def get_employee(self, nip: str) -> Employee | None: ...
     def staff_of(self, supervisor_nip: str) -> list[Employee]: ...
-    def employees(self) -> list[Employee]: ...
+    def employees(self) -> list[Employee]:
+        """Every employee by NIP: a Scan, for admin screens only (docs/capacity.md)."""
+        ...
+
+    def staff_in_office(self, office_id: str) -> Iterator[Employee]:
+        """The employees whose first office is ``office_id``, by NIP, streamed page by page
+        through an index (the jobs' read: never a Scan)."""
+        ...
 
     # face templates
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
