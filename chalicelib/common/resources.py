@@ -13,7 +13,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 APP_NAME = "hadir"
 AGENCY_ENV = "HADIR_AGENCY_ID"
@@ -338,8 +338,12 @@ ZONES: dict[str, tuple[str, int]] = {  # zone -> (IANA time zone, UTC offset hou
 
 
 def zone_of(timezone: str) -> str | None:
-    """WIB, WITA or WIT: the zone whose UTC offset ``timezone`` has (None for any other)."""
-    offset = ZoneInfo(timezone).utcoffset(datetime(2025, 1, 1))
+    """WIB, WITA or WIT: the zone whose UTC offset ``timezone`` has (None for any other, or an
+    unknown name)."""
+    try:
+        offset = ZoneInfo(timezone).utcoffset(datetime(2025, 1, 1))
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
     hours = int(offset.total_seconds() // 3600) if offset is not None else None
     return next((z for z, (_, off) in ZONES.items() if off == hours), None)
 
