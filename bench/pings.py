@@ -58,7 +58,7 @@ def seed(client, svc, employees: int, agency: str) -> None:
     svc.records.put_agency_config("region", REGION, None, "bench", "2026-03-01T00:00:00.000+00:00")
     _write_all(client, EmployeeModel.Meta.table_name, (
         EmployeeModel(nip(k), name=f"Pegawai {k}", unit=f"Unit {k % UNITS:02d}", office_ids=["denpasar"],
-                      supervisor_nip=nip(employees + k % UNITS), agency_id=agency,
+                      primary_office="denpasar", supervisor_nip=nip(employees + k % UNITS), agency_id=agency,
                       created_at="2026-01-01T00:00:00Z", version=1).serialize() for k in range(employees)))
 
 

@@ -128,11 +128,12 @@ def seed_staff(client, employees: int, agency: str) -> None:
     from chalicelib.adapters.storage.models import EmployeeModel
     _write_all(client, EmployeeModel.Meta.table_name, (
         EmployeeModel(nip(k), name=f"Pegawai {k}", unit=f"Unit {k % UNITS:02d}", office_ids=["denpasar"],
-                      agency_id=agency, created_at=SEEDED_AT, version=1).serialize() for k in range(employees)))
+                      primary_office="denpasar", agency_id=agency, created_at=SEEDED_AT, version=1).serialize() for k in range(employees)))
 
 
 def seed_days(client, employees: int, days: list[date], agency: str) -> None:
     from chalicelib.adapters.storage.models import AttendanceModel
+    from chalicelib.common.resources import date_shard_key, date_shard_of
     from chalicelib.policy.day import day_to_dict
 
     def items():
@@ -141,7 +142,8 @@ def seed_days(client, employees: int, days: list[date], agency: str) -> None:
             for i, d in enumerate(days):
                 day = day_of(k, i, "denpasar")
                 yield AttendanceModel(n, f"DAY#{d.isoformat()}", nip_sk=f"{n}#DAY#{d.isoformat()}",
-                                      local_date=d.isoformat(), item_type="day", office_id="denpasar",
+                                      local_date=d.isoformat(), item_type="day",
+                                      date_shard=date_shard_key(d.isoformat(), date_shard_of(n)), office_id="denpasar",
                                       agency_id=agency, status=day.status, data=day_to_dict(day),
                                       created_at=SEEDED_AT, version=1).serialize()
     _write_all(client, AttendanceModel.Meta.table_name, items())

@@ -10,7 +10,10 @@ variable ``env``.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 APP_NAME = "hadir"
 AGENCY_ENV = "HADIR_AGENCY_ID"
@@ -57,12 +60,16 @@ class Table:
 
 OFFICES = Table(
     logical="offices", env="HADIR_TABLE_OFFICES", hash_key=Key("office_id"),
-    purpose="Offices: name, time zone, geofence and time rules (one agency per deployment).",
+    gsis=(Index("by_zone", Key("zone"), Key("office_id")),),
+    purpose="Offices: name, time zone (and its zone, by_zone: the absence job's offices), geofence "
+            "and time rules (one agency per deployment).",
 )
 EMPLOYEES = Table(
     logical="employees", env="HADIR_TABLE_EMPLOYEES", hash_key=Key("nip"),
-    gsis=(Index("by_supervisor", Key("supervisor_nip"), Key("nip")),),
-    purpose="Employees by NIP: profile, offices, roles, supervisor, enrolment state.",
+    gsis=(Index("by_supervisor", Key("supervisor_nip"), Key("nip")),
+          Index("by_office", Key("primary_office"), Key("nip"))),
+    purpose="Employees by NIP: profile, offices, roles, supervisor, enrolment state; by_office "
+            "(the first of office_ids) lists an office's staff for the jobs without a Scan.",
 )
 SITES = Table(
     logical="sites", env="HADIR_TABLE_SITES", hash_key=Key("nip"), range_key=Key("site_id"),
@@ -75,9 +82,25 @@ BIOMETRICS = Table(
 )
 ATTENDANCE = Table(
     logical="attendance", env="HADIR_TABLE_ATTENDANCE", hash_key=Key("nip"), range_key=Key("sk"),
-    gsis=(Index("by_date", Key("local_date"), Key("nip_sk")),),
-    purpose="Check-in attempts (sk=CHECKIN#...) and day records (sk=DAY#date), by NIP and local date.",
+    gsis=(Index("by_date_shard", Key("date_shard"), Key("nip_sk")),),
+    purpose="Check-in attempts (sk=CHECKIN#...) and day records (sk=DAY#date), by NIP and, through "
+            "by_date_shard (date_shard = <local_date>#<shard of the NIP>), by local date.",
 )
+# The by-date index is spread over DATE_SHARDS keys a day so that no partition key takes more than
+# a small fraction of a national peak (docs/capacity.md: 2,400 check-ins/s at the WIB peak, about
+# 3 WCU each into the index, 64 keys -> ~110 WCU/s a key against 1,000 a partition). Readers query
+# every shard. Changing it re-keys the index: a backfill (docs/capacity.md, "Migration").
+DATE_SHARDS = 64
+
+
+def date_shard_of(nip: str, shards: int = DATE_SHARDS) -> int:
+    """The NIP's shard: CRC-32 of the NIP mod ``shards`` (stable across processes, unlike hash())."""
+    return zlib.crc32(nip.encode("utf-8")) % shards
+
+
+def date_shard_key(local_date: str, shard: int) -> str:
+    """The by_date_shard index's hash key, e.g. ``2026-03-03#07``."""
+    return f"{local_date}#{shard:02d}"
 SESSIONS = Table(
     logical="sessions", env="HADIR_TABLE_SESSIONS", hash_key=Key("session_id"),
     ttl_attribute="ttl",
@@ -335,6 +358,19 @@ ZONES: dict[str, tuple[str, int]] = {  # zone -> (IANA time zone, UTC offset hou
     "WITA": ("Asia/Makassar", 8),
     "WIT": ("Asia/Jayapura", 9),
 }
+
+
+def zone_of(timezone: str) -> str | None:
+    """WIB, WITA or WIT: the zone whose UTC offset ``timezone`` has (None for any other, or an
+    unknown name)."""
+    try:
+        offset = ZoneInfo(timezone).utcoffset(datetime(2025, 1, 1))
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    hours = int(offset.total_seconds() // 3600) if offset is not None else None
+    return next((z for z, (_, off) in ZONES.items() if off == hours), None)
+
+
 ABSENCE_LOCAL_TIME = (10, 30)  # after every office's check-in window (default 06:00-10:00) has closed
 EXPORT_LOCAL_TIME = (0, 30)  # 00:30 local: the previous local day has ended
 

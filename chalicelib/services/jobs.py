@@ -6,12 +6,14 @@ export run writes new, write-once objects chained to the run before (each run is
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.common.errors import JsonObject
 from chalicelib.common.logs import logger, metrics
+from chalicelib.common import resources
 from chalicelib.common.resources import ZONES
 from chalicelib.policy.absence import (
     AbsenceRecord,
@@ -61,17 +63,20 @@ from chalicelib.wiring import Services
 
 
 def detect_absence(svc: Services, zone: str) -> JsonObject:
+    """Mark and tell the absences of ``zone``'s offices. Reads through keys and indexes only
+    (never a Scan): the zone's offices (by_zone), each office's staff (by_office, page by page),
+    their day records by key (BatchGetItem); supervisors and requesters by key when needed."""
     now = svc.clock.now()
-    offices = [o for o in svc.records.offices() if zone_of(o.timezone) == zone]
-    employees = svc.records.employees()
     report: JsonObject = {"zone": zone, "timezone": ZONES[zone][0], "offices": [], "absent": 0,
                           "covered_by_request": 0, "notices": 0, "skipped_offices": []}
     found: list[AbsenceRecord] = []
     pending: list[tuple[EmployeeRef, str]] = []  # with the review id its supervisor decides
     local_date: date | None = None
     document = agency_schedules(svc)
-    for office in offices:
-        office_date, staff, days, waiting = _due(svc, office, employees, now, document)
+    in_zone: set[str] = set()
+    for office in svc.records.offices_in_zone(zone):
+        in_zone.add(office.office_id)
+        office_date, staff, days, waiting = _due(svc, office, now, document)
         if office_date is None:
             report["skipped_offices"].append({"office_id": office.office_id, "reason": "window_open"})
             continue
@@ -85,26 +90,50 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
                                   "staff": len(staff), "absent_new": written, "window_open": waiting,
                                   "not_working": sum(not d.working for d in days.values())})
     report["pending_review"] = len(pending)
-    by_nip = {e.nip: e for e in employees}
-    in_zone = {o.office_id for o in offices}
-    waiting_requests = staff_requests.pending_for(svc, {e.nip: e for e in employees if e.office_ids[:1]
-                                                        and e.office_ids[0] in in_zone}) if local_date else {}
+    directory = _Directory(svc)
+    waiting_requests = staff_requests.pending_for(svc, _Directory(svc, in_zone)) if local_date else {}
     report["pending_requests"] = sum(len(v) for v in waiting_requests.values())
-    report["notices"] = _notify(svc, zone, found, pending, by_nip, local_date.isoformat() if local_date else None,
+    report["notices"] = _notify(svc, zone, found, pending, directory, local_date.isoformat() if local_date else None,
                                 waiting_requests)
     metrics.add_metric(name="AbsencesDetected", unit="Count", value=report["absent"])
     logger.info("absence detection done", extra={k: report[k] for k in ("zone", "absent", "notices")})
     return report
 
 
-def _due(svc: Services, office: Office, employees: list[Employee], now: datetime, document: Schedules
+class _Directory(Mapping[str, Employee]):
+    """Employees read by key when asked for (a GetItem each, remembered), instead of the whole
+    directory in memory: the supervisors a digest names, the requesters of pending requests.
+    With ``offices``, only those whose first office is one of them are found (the zone's staff)."""
+
+    def __init__(self, svc: Services, offices: set[str] | None = None):
+        self._svc, self._offices = svc, offices
+        self._seen: dict[str, Employee | None] = {}
+
+    def __getitem__(self, nip: str) -> Employee:
+        if nip not in self._seen:
+            e = self._svc.records.get_employee(nip)
+            kept = e is not None and (self._offices is None or e.office_ids[:1] != [] and e.office_ids[0] in self._offices)
+            self._seen[nip] = e if kept else None
+        found = self._seen[nip]
+        if found is None:
+            raise KeyError(nip)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(n for n, e in self._seen.items() if e is not None)
+
+    def __len__(self) -> int:
+        return sum(e is not None for e in self._seen.values())
+
+
+def _due(svc: Services, office: Office, now: datetime, document: Schedules
          ) -> tuple[date | None, list[EmployeeRef], dict[str, EffectiveDay], int]:
     """(the office's local date, or None while every window is open; the staff whose effective
     day is a working day with its check-in window closed; every staff member's effective day;
     how many windows are still open). An office without staff follows its own rules' window."""
     rules = OfficeRules.from_dict(office.rules)
     local_date, local_time = rules.local_moment(now)
-    members = [e for e in employees if e.office_ids[:1] == [office.office_id]]
+    members = list(svc.records.staff_in_office(office.office_id))
     days = {e.nip: schedules.effective(svc, e, office, local_date, document) for e in members}
     open_ = {n for n, d in days.items() if local_time < d.rules.checkin_end}
     if (not members and not window_closed(now, rules)) or (members and len(open_) == len(members)):
@@ -122,7 +151,7 @@ def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[E
     official_travel, written with the request's id). Already-absent staff are found again (the
     mark is not rewritten) so that a notice lost by an earlier run is sent now; the notice's own
     marker keeps it once-only."""
-    days = {d.nip: d for d in svc.records.days_on(local_date.isoformat())}
+    days = {d.nip: d for d in svc.records.days_of([e.nip for e in staff], [local_date.isoformat()])}
     attended, pending = split_for_absence((nip, d.day) for nip, d in days.items())
     # ``staff`` holds only those whose effective day is a working day (their schedule's weekdays,
     # their office's province's regional holidays): their reasons name the schedule applied
@@ -161,7 +190,7 @@ def _cover(svc: Services, office: Office, local_date: date, req: RequestRecord, 
 
 
 def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[tuple[EmployeeRef, str]],
-            by_nip: dict[str, Employee], local_date: str | None,
+            by_nip: Mapping[str, Employee], local_date: str | None,
             requests: dict[str, list[JsonObject]] | None = None) -> int:
     """One digest per supervisor: their absent staff, the staff whose day waits for review, and
     the requests waiting for their decision (each with its id)."""
@@ -266,7 +295,4 @@ def _absence_row(d: DayRecord) -> JsonObject:
             "record_id": f"{d.nip}#DAY#{d.date}"}
 
 
-def zone_of(timezone: str) -> str | None:
-    offset = OfficeRules(timezone=timezone).tz.utcoffset(datetime(2025, 1, 1))
-    hours = int(offset.total_seconds() // 3600) if offset is not None else None
-    return next((z for z, (_, off) in ZONES.items() if off == hours), None)
+zone_of = resources.zone_of  # kept here for its callers

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 from chalicelib.adapters.auth import Principal
@@ -329,7 +330,7 @@ def _tell(svc: Services, emp: Employee, req: RequestRecord, decision: RequestDec
                            "by": decision.by, "comment": decision.comment, "site_id": req.site_id})
 
 
-def pending_for(svc: Services, staff: dict[str, Employee]) -> dict[str, list[JsonObject]]:
+def pending_for(svc: Services, staff: Mapping[str, Employee]) -> dict[str, list[JsonObject]]:
     """Pending requests of ``staff`` per the NIP who decides next (the direct supervisor; at the
     second level, the supervisor's supervisor), for the supervisors' digest."""
     by_approver: dict[str, list[JsonObject]] = {}

@@ -1242,6 +1242,8 @@ def test_deciding_an_episode_that_is_gone_is_review_not_found_and_writes_nothing
         records.decide_episode(_episode_review(episode_id="gone"), _episode(episode_id="gone"), T2)
     assert err.value.code == "review_not_found"
     assert records.audit_trail(AYU) == []
+
+
 # --- published rosters ---------------------------------------------------------------------------
 UNIT = "Bagian Umum Denpasar"
 
@@ -1291,3 +1293,83 @@ def test_a_stale_roster_version_is_roster_changed_and_nothing_is_written(records
     stored = records.roster(UNIT, "2026-11")
     assert stored.version == 2 and stored.statuses[AYU] == ["WFO", "WFH"]
     assert len(records.audit_log("2026-03-03", "2026-03-03", subject=f"roster#2026-11#{UNIT}").entries) == 2
+
+
+# --- keys that scale (issue 14): the jobs' reads through keys and indexes, paginated ----------------
+def nips_of(count: int) -> list[str]:
+    return [f"1985020220100410{k:02d}" for k in range(count)]
+
+
+@pytest.fixture
+def small_pages(records, monkeypatch) -> AttendanceRecords:
+    """The adapter reading two items a Query page, so that every walk below crosses pages."""
+    monkeypatch.setattr(records, "page_size", 2, raising=False)
+    return records
+
+
+def test_offices_in_a_zone_are_listed_by_id_and_follow_their_time_zone(small_pages):
+    records = small_pages
+    # Given offices in each zone, one of them moved from WITA to WIT
+    for office_id, tz in (("b", "Asia/Makassar"), ("a", "Asia/Makassar"), ("c", "Asia/Makassar"),
+                          ("jkt", "Asia/Jakarta"), ("moved", "Asia/Makassar")):
+        records.put_office(office(office_id, timezone=tz), T0)
+    records.put_office(office("moved", timezone="Asia/Jayapura"), T1)
+    # Then each zone lists its own offices by id, across pages, whole
+    assert [o.office_id for o in records.offices_in_zone("WITA")] == ["a", "b", "c"]
+    assert [o.office_id for o in records.offices_in_zone("WIB")] == ["jkt"]
+    assert list(records.offices_in_zone("WIT")) == [office("moved", timezone="Asia/Jayapura")]
+
+
+def test_an_offices_staff_are_those_whose_first_office_it_is_by_nip_across_pages(small_pages):
+    records = small_pages
+    # Given seven staff of kanwil-bali (written out of order), one whose second office it is,
+    # one moved away from it and one in no office
+    staff = nips_of(7)
+    for n in reversed(staff):
+        records.put_employee(employee(n), T0)
+    records.put_employee(employee(AYU, office_ids=["kanwil-ntb", "kanwil-bali"]), T0)
+    records.put_employee(employee(BUDI), T0)
+    records.put_employee(employee(BUDI, office_ids=["kanwil-ntb"]), T1)
+    records.put_employee(employee(SUP, office_ids=[]), T0)
+    # Then
+    found = list(records.staff_in_office("kanwil-bali"))
+    assert [e.nip for e in found] == staff
+    assert found[0] == records.get_employee(staff[0])
+    assert [e.nip for e in records.staff_in_office("kanwil-ntb")] == sorted([AYU, BUDI])
+    assert list(records.staff_in_office("nowhere")) == []
+
+
+def test_days_and_checkins_on_a_date_merge_every_shard_by_nip_across_pages(small_pages):
+    records = small_pages
+    # Given 40 employees' days on 3 March (spread over several shards) and a day on 4 March,
+    # and two attempts each of the first 6 (written out of order)
+    from chalicelib.common.resources import date_shard_of
+    nips = nips_of(40)
+    assert len({date_shard_of(n) for n in nips}) > 10
+    for n in reversed(nips):
+        records.mark_absent(day(n, DATE, "absent"), T0)
+    records.mark_absent(day(nips[0], "2026-03-04", "absent"), T0)
+    for k, n in enumerate(nips[:6]):
+        for hour, kind in (("09", "out"), ("00", "in")):
+            sid = f"s{k}{hour}"
+            records.put_session(session(sid, n), EXPIRES)
+            at = f"{DATE}T{hour}:00:00.000+00:00"
+            records.record_checkin(attempt(sid, n, at, kind), None, sid, at)
+    # Then every day of the date, each once, by NIP; every attempt by NIP then instant
+    assert [d.nip for d in records.days_on(DATE)] == nips
+    assert [(c.nip, c.at[11:13]) for c in records.checkins_on(DATE)] == [
+        (n, h) for n in nips[:6] for h in ("00", "09")]
+    assert [d.nip for d in records.days_on("2026-03-04")] == [nips[0]]
+
+
+def test_the_day_index_key_is_the_date_and_the_nips_shard(dynamo):
+    # Given a day record written through the adapter
+    from chalicelib.adapters.storage.models import AttendanceModel
+    from chalicelib.common.resources import DATE_SHARDS, date_shard_key, date_shard_of
+    records, settings = dynamo
+    _empty_tables(settings)
+    records.mark_absent(day(AYU, DATE, "absent"), T0)
+    # Then its by_date_shard key names the date and a stable shard in range
+    stored = AttendanceModel.get(AYU, f"DAY#{DATE}")
+    assert stored.date_shard == date_shard_key(DATE, date_shard_of(AYU)) == f"{DATE}#{date_shard_of(AYU):02d}"
+    assert 0 <= date_shard_of(AYU) < DATE_SHARDS and date_shard_of(AYU) == date_shard_of(AYU)

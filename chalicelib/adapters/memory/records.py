@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import datetime
-from typing import Iterable, Sequence, TypeVar
+from typing import Iterable, Iterator, Sequence, TypeVar
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.memory.pings import InMemoryPings
 from chalicelib.common.errors import HadirError, JsonObject
+from chalicelib.common.resources import zone_of
 from chalicelib.services.records import (
     APPROVED,
     PENDING_APPROVAL,
@@ -152,6 +153,9 @@ class InMemoryRecords(InMemoryPings):
         with self._lock:
             return [_copy(self._offices[k]) for k in sorted(self._offices)]
 
+    def offices_in_zone(self, zone: str) -> Iterator[Office]:
+        return iter([o for o in self.offices() if zone_of(o.timezone) == zone])
+
     # --- employees -----------------------------------------------------------------------------
     def put_employee(self, employee: Employee, now: str, actor: str = "system",
                      password_set: bool = False) -> None:
@@ -182,6 +186,12 @@ class InMemoryRecords(InMemoryPings):
     def employees(self) -> list[Employee]:
         with self._lock:
             return [_copy(self._employees[k]) for k in sorted(self._employees)]
+
+    def staff_in_office(self, office_id: str) -> Iterator[Employee]:
+        """The employees whose first office is ``office_id``, by NIP (the by_office index)."""
+        with self._lock:
+            return iter([_copy(self._employees[k]) for k in sorted(self._employees)
+                         if self._employees[k].office_ids[:1] == [office_id]])
 
     def created_at(self, nip: str) -> str | None:
         """When the employee was first stored (the table keeps it; ``Employee`` does not)."""
@@ -424,7 +434,7 @@ class InMemoryRecords(InMemoryPings):
                     if k[0] == nip and f"CHECKIN#{start}" <= k[1] <= f"CHECKIN#{end}#~"]
 
     def days_on(self, local_date: str) -> list[DayRecord]:
-        """Every employee's day on ``local_date``, by NIP (the by_date index's ``nip#sk``)."""
+        """Every employee's day on ``local_date``, by NIP (the by_date_shard index's ``nip#sk``, merged over its shards)."""
         with self._lock:
             keys = sorted((k for k, d in self._days.items() if d.date == local_date), key="#".join)
             return [_copy(self._days[k]) for k in keys]
@@ -435,7 +445,7 @@ class InMemoryRecords(InMemoryPings):
                     if (d := self._days.get((n, f"DAY#{dt}"))) is not None]
 
     def checkins_on(self, local_date: str) -> list[CheckinRecord]:
-        """Every attempt on ``local_date``, by NIP then instant (the by_date index's ``nip#sk``)."""
+        """Every attempt on ``local_date``, by NIP then instant (the by_date_shard index's ``nip#sk``, merged over its shards)."""
         with self._lock:
             keys = sorted((k for k, c in self._checkins.items() if c.local_date == local_date),
                           key="#".join)

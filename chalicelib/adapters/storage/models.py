@@ -28,6 +28,15 @@ class _Base(Model):
         region = "ap-southeast-3"
 
 
+class ByZone(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_zone"
+        projection = AllProjection()
+
+    zone = UnicodeAttribute(hash_key=True)
+    office_id = UnicodeAttribute(range_key=True)
+
+
 class OfficeModel(_Base):
     class Meta(_Base.Meta):
         table_name = r.OFFICES.logical
@@ -41,6 +50,8 @@ class OfficeModel(_Base):
     province = UnicodeAttribute(null=True)  # BPS two-digit code: its regional holidays apply
     agency_id = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    zone = UnicodeAttribute(null=True)  # resources.zone_of(timezone): keys by_zone
+    by_zone = ByZone()
 
 
 class BySupervisor(GlobalSecondaryIndex):
@@ -49,6 +60,15 @@ class BySupervisor(GlobalSecondaryIndex):
         projection = AllProjection()
 
     supervisor_nip = UnicodeAttribute(hash_key=True)
+    nip = UnicodeAttribute(range_key=True)
+
+
+class ByOffice(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_office"
+        projection = AllProjection()
+
+    primary_office = UnicodeAttribute(hash_key=True)
     nip = UnicodeAttribute(range_key=True)
 
 
@@ -73,7 +93,9 @@ class EmployeeModel(_Base):
     agency_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     version = VersionAttribute()
+    primary_office = UnicodeAttribute(null=True)  # office_ids[0] (none: in no office's staff)
     by_supervisor = BySupervisor()
+    by_office = ByOffice()
 
 
 class SiteModel(_Base):
@@ -109,19 +131,20 @@ class BiometricModel(_Base):
     consent_notice = UnicodeAttribute(null=True)  # the consent notice version the employee accepted
 
 
-class ByDate(GlobalSecondaryIndex):
+class ByDateShard(GlobalSecondaryIndex):
     class Meta:
-        index_name = "by_date"
+        index_name = "by_date_shard"
         projection = AllProjection()
 
-    local_date = UnicodeAttribute(hash_key=True)
+    date_shard = UnicodeAttribute(hash_key=True)
     nip_sk = UnicodeAttribute(range_key=True)
 
 
 class AttendanceModel(_Base):
     """Three item kinds share the table: ``CHECKIN#<local_date>#<utc>#<id>`` attempts (accepted,
     flagged or rejected, with their reasons), ``DAY#<local_date>`` day records and
-    ``REVIEW#<review_id>`` a supervisor's decisions (on a flagged check-in or an enrolment)."""
+    ``REVIEW#<review_id>`` a supervisor's decisions (on a flagged check-in or an enrolment).
+    ``date_shard`` (``<local_date>#<resources.date_shard_of(nip)>``) keys by_date_shard."""
 
     class Meta(_Base.Meta):
         table_name = r.ATTENDANCE.logical
@@ -130,6 +153,7 @@ class AttendanceModel(_Base):
     sk = UnicodeAttribute(range_key=True)
     nip_sk = UnicodeAttribute()
     local_date = UnicodeAttribute()
+    date_shard = UnicodeAttribute()
     item_type = UnicodeAttribute()  # "checkin" | "day" | "review"
     office_id = UnicodeAttribute(null=True)
     agency_id = UnicodeAttribute(null=True)
@@ -137,7 +161,7 @@ class AttendanceModel(_Base):
     data = JSONAttribute(default=dict)
     created_at = UnicodeAttribute()
     version = VersionAttribute(null=True)  # optimistic lock on day records (attempts: always 1)
-    by_date = ByDate()
+    by_date_shard = ByDateShard()
 
 
 class SessionModel(_Base):

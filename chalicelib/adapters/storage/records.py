@@ -7,9 +7,10 @@ The item layout is documented on the models (``models.py``).
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Literal, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -40,6 +41,7 @@ from chalicelib.adapters.storage.models import (
     bind,
     share_client,
 )
+from chalicelib.common import resources
 from chalicelib.common.errors import HadirError, JsonObject, NotFound
 from chalicelib.common.settings import Settings
 from chalicelib.policy.day import day_from_dict, day_to_dict
@@ -126,6 +128,8 @@ def _condition_failed(exc: PutError) -> bool:
 class DynamoRecords(DynamoPings):
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
+    page_size: int | None = None  # items a Query page of the jobs' walks (None: DynamoDB's 1 MB pages)
+
     def __init__(self, settings: Settings, client: Callable[[], Any] | None = None):
         """``client`` provides the process's DynamoDB client, shared by every table (one session
         and service model at cold start instead of one per table)."""
@@ -148,7 +152,7 @@ class DynamoRecords(DynamoPings):
                      else OfficeModel.updated_at == old.updated_at)
         m = OfficeModel(office.office_id, name=office.name, timezone=office.timezone, geofence=office.geofence,
                         rules=office.rules, work_mode=office.work_mode, agency_id=self._agency,
-                        updated_at=now, province=office.province)
+                        updated_at=now, province=office.province, zone=resources.zone_of(office.timezone))
         entry = _audit(None, "office_created" if old is None else "office_replaced", actor, {}, now,
                        subject=audit.office_subject(office.office_id),
                        before=audit.office_state(_office(old) if old else None), after=audit.office_state(office))
@@ -215,8 +219,14 @@ class DynamoRecords(DynamoPings):
             return None
 
     def offices(self) -> list[Office]:
-        """By id (a scan has no order of its own)."""
+        """By id (a scan has no order of its own). A Scan on purpose: the admin's office list and
+        the admin screens that name offices; an agency has a handful to a few thousand offices (a
+        few MB at most), never one per employee. The jobs read :meth:`offices_in_zone`."""
         return sorted((_office(m) for m in OfficeModel.scan()), key=lambda o: o.office_id)
+
+    def offices_in_zone(self, zone: str) -> Iterator[Office]:
+        """The offices of one time zone by id (the by_zone index), page by page."""
+        return (_office(m) for m in OfficeModel.by_zone.query(zone, page_size=self.page_size))
 
     # --- employees -----------------------------------------------------------------------------
     def put_employee(self, employee: Employee, now: str, actor: str = "system",
@@ -231,6 +241,7 @@ class DynamoRecords(DynamoPings):
         m.group = employee.group
         m.echelon = employee.echelon
         m.office_ids = list(employee.office_ids)
+        m.primary_office = employee.office_ids[0] if employee.office_ids else None
         m.supervisor_nip = employee.supervisor_nip or None
         m.roles = set(employee.roles)
         m.email = employee.email
@@ -255,8 +266,15 @@ class DynamoRecords(DynamoPings):
         return [_employee(m) for m in EmployeeModel.by_supervisor.query(supervisor_nip)]
 
     def employees(self) -> list[Employee]:
-        """By NIP (a scan has no order of its own)."""
+        """By NIP (a scan has no order of its own). Admin screens only (docs/capacity.md lists
+        them); the jobs walk :meth:`staff_in_office`."""
         return sorted((_employee(m) for m in EmployeeModel.scan()), key=lambda e: e.nip)
+
+    def staff_in_office(self, office_id: str) -> Iterator[Employee]:
+        """The employees whose first office is ``office_id``, by NIP (the by_office index), page
+        by page: only one page is held at a time."""
+        q = EmployeeModel.by_office.query(office_id, page_size=self.page_size)
+        return (_employee(m) for m in q)
 
     def _existing_employee(self, nip: str) -> EmployeeModel:
         m = self._employee_model(nip)
@@ -353,6 +371,8 @@ class DynamoRecords(DynamoPings):
             "employee": errs.concurrent("employee")})
 
     def template_versions(self) -> dict[str, str]:
+        """A Scan of the templates' keys and versions: the admin's outdated-enrolment report only,
+        run rarely (after a model upgrade); docs/capacity.md gives its cost at national scale."""
         return {b.nip: b.model_version
                 for b in BiometricModel.scan(attributes_to_get=["nip", "model_version"])}
 
@@ -511,10 +531,13 @@ class DynamoRecords(DynamoPings):
         """Every attempt on ``local_date``, by NIP then instant."""
         return [CheckinRecord.model_validate(m.data) for m in self._items_on(local_date, "checkin")]
 
-    @staticmethod
-    def _items_on(local_date: str, item_type: str) -> Iterable[AttendanceModel]:
-        return AttendanceModel.by_date.query(local_date,
-                                             filter_condition=AttendanceModel.item_type == item_type)
+    def _items_on(self, local_date: str, item_type: str) -> Iterator[AttendanceModel]:
+        """Every item of ``item_type`` on ``local_date``, by ``nip#sk``: one paginated Query per
+        shard of the by_date_shard index, merged lazily (one page per shard held at a time)."""
+        queries = [AttendanceModel.by_date_shard.query(
+            resources.date_shard_key(local_date, shard), page_size=self.page_size,
+            filter_condition=AttendanceModel.item_type == item_type) for shard in range(resources.DATE_SHARDS)]
+        return heapq.merge(*queries, key=lambda m: m.nip_sk)
 
     def review_checkin(self, review: Review, day: DayRecord, now: str) -> None:
         details = {**errs.review_audit(review), "status": day.day.status}
@@ -565,6 +588,7 @@ class DynamoRecords(DynamoPings):
     def _item(self, nip: str, sk: str, local_date: str, item_type: str, office_id: str | None,
               status: str, data: JsonObject, now: str) -> AttendanceModel:
         return AttendanceModel(nip, sk, nip_sk=f"{nip}#{sk}", local_date=local_date, item_type=item_type,
+                               date_shard=resources.date_shard_key(local_date, resources.date_shard_of(nip)),
                                office_id=office_id, agency_id=self._agency, status=status, data=data,
                                created_at=now)
 
