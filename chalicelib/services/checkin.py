@@ -144,7 +144,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         attempt = _keep_evidence(svc, ctx.session, attempt)
         svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
                                    ctx.session.session_id, svc.now_iso())
-        svc.uploads.discard(ctx.session.keys)
+    # the frames are not deleted here: the uploads bucket's lifecycle rule expires them (issue 14)
     attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
 
