@@ -126,7 +126,7 @@ def build(settings: Settings) -> Services:
     from chalicelib.adapters.notify import SnsSesNotifier
     from chalicelib.adapters.s3 import S3Exports, S3Uploads
     from chalicelib.adapters.storage.records import DynamoRecords
-    from chalicelib.adapters.vault import KmsVault
+    from chalicelib.adapters.vault import DataKeyCache, KmsVault
 
     _use_log_key(settings)
     s3 = aws.provider("s3", settings)
@@ -134,7 +134,8 @@ def build(settings: Settings) -> Services:
         settings=settings, clock=clock_for(settings), records=DynamoRecords(settings, aws.provider("dynamodb", settings)),
         uploads=S3Uploads(s3, settings.buckets["uploads"], settings.upload_max_bytes,
                           settings.upload_min_bytes, settings.upload_content_types),
-        vault=KmsVault(aws.provider("kms", settings), settings.kms_key_id),
+        vault=KmsVault(aws.provider("kms", settings), settings.kms_key_id,
+                       DataKeyCache(settings.template_key_cache_s, settings.template_key_cache_max)),
         notifier=SnsSesNotifier(aws.provider("sns", settings), aws.provider("ses", settings), settings.topic_arn,
                                 settings.ses_sender),
         exports=S3Exports(s3, settings.buckets["exports"], settings.exports_kms_key_id),

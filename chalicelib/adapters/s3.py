@@ -93,13 +93,18 @@ class S3Uploads:
         return {"url": post["url"], "fields": post["fields"], "key": key}
 
     def read(self, key: str, nonce: str) -> bytes:
-        """The uploaded bytes after checking existence, size, content type and nonce."""
+        """The uploaded bytes after checking existence, size, content type and nonce: one
+        GetObject, the limits checked on its response's headers before the body is read (then
+        at most ``max_bytes + 1`` of it), the stream closed unread when they are broken."""
         try:
-            head = self._s3().head_object(Bucket=self.bucket, Key=key)
-            self.limits.check(key, int(head["ContentLength"]), head.get("ContentType"),
-                              (head.get("Metadata") or {}).get("nonce"), nonce)
-            body = self._s3().get_object(Bucket=self.bucket, Key=key)["Body"]
-            return self.limits.check_body(body.read(self.limits.max_bytes + 1), head.get("ContentType"))
+            got = self._s3().get_object(Bucket=self.bucket, Key=key)
+            body = got["Body"]
+            try:
+                self.limits.check(key, int(got["ContentLength"]), got.get("ContentType"),
+                                  (got.get("Metadata") or {}).get("nonce"), nonce)
+                return self.limits.check_body(body.read(self.limits.max_bytes + 1), got.get("ContentType"))
+            finally:
+                body.close()
         except ClientError as exc:
             if error_code(exc) in _MISSING:
                 raise upload_missing(key) from exc

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
+from collections import OrderedDict
 from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,13 +35,45 @@ def integrity_error() -> BiometricVaultError:
                                details={"reason": "integrity"})
 
 
+class DataKeyCache:
+    """Decrypted data keys by (NIP, encrypted key), each for at most ``ttl_s`` seconds and at most
+    ``max_keys`` of them (least recently used out first), like the AWS Encryption SDK's caching
+    CMM: a warm check-in unseals its template without a KMS Decrypt. Only what KMS decrypted
+    under the NIP's encryption context is kept, so a hit is as bound to the NIP as a Decrypt."""
+
+    def __init__(self, ttl_s: int, max_keys: int, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s, self.max_keys, self._clock = ttl_s, max_keys, clock
+        self._keys: OrderedDict[tuple[str, bytes], tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, nip: str, encrypted_key: bytes) -> bytes | None:
+        with self._lock:
+            hit = self._keys.get((nip, encrypted_key))
+            if hit is None or hit[0] <= self._clock():
+                self._keys.pop((nip, encrypted_key), None)
+                return None
+            self._keys.move_to_end((nip, encrypted_key))
+            return hit[1]
+
+    def put(self, nip: str, encrypted_key: bytes, key: bytes) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            self._keys[(nip, encrypted_key)] = (self._clock() + self.ttl_s, key)
+            self._keys.move_to_end((nip, encrypted_key))
+            while len(self._keys) > self.max_keys:
+                self._keys.popitem(last=False)
+
+
 class KmsVault:
     """TemplateVault over KMS (``kms_client_provider`` returns the boto3 client; ``key_id`` is the
-    biometric key's id, ARN or alias)."""
+    biometric key's id, ARN or alias); ``cache`` keeps decrypted data keys (none: every unseal
+    asks KMS)."""
 
-    def __init__(self, kms_client_provider: Callable[[], Any], key_id: str):
+    def __init__(self, kms_client_provider: Callable[[], Any], key_id: str, cache: DataKeyCache | None = None):
         self._kms = kms_client_provider
         self.key_id = key_id
+        self.cache = cache or DataKeyCache(0, 1)
 
     def seal(self, nip: str, template: JsonObject) -> SealedTemplate:
         """Encrypt ``template`` under a new data key bound to ``nip``."""
@@ -57,9 +92,19 @@ class KmsVault:
     def unseal(self, nip: str, sealed: SealedTemplate) -> JsonObject:
         """The template; BiometricVaultError ``{"reason": "integrity"}`` if it was altered or is
         not ``nip``'s, other details if KMS failed."""
+        key = self.cache.get(nip, bytes(sealed.encrypted_key)) or self._decrypt(nip, sealed)
         try:
-            key = self._kms().decrypt(CiphertextBlob=bytes(sealed.encrypted_key),
-                                      EncryptionContext=_context(nip))["Plaintext"]
+            plaintext = AESGCM(key).decrypt(bytes(sealed.nonce), bytes(sealed.ciphertext), nip.encode())
+        except InvalidTag as exc:
+            raise integrity_error() from exc
+        self.cache.put(nip, bytes(sealed.encrypted_key), key)  # only a key that opened the template
+        return json.loads(plaintext)
+
+    def _decrypt(self, nip: str, sealed: SealedTemplate) -> bytes:
+        """The template's data key from KMS, under the NIP's encryption context."""
+        try:
+            return self._kms().decrypt(CiphertextBlob=bytes(sealed.encrypted_key),
+                                       EncryptionContext=_context(nip))["Plaintext"]
         except ClientError as exc:
             if aws.error_code(exc) == _INTEGRITY:
                 raise integrity_error() from exc
@@ -68,8 +113,3 @@ class KmsVault:
         except BotoCoreError as exc:
             aws.log_aws_failure(exc, BiometricVaultError.code)
             raise BiometricVaultError("The template could not be decrypted") from exc
-        try:
-            plaintext = AESGCM(key).decrypt(bytes(sealed.nonce), bytes(sealed.ciphertext), nip.encode())
-        except InvalidTag as exc:
-            raise integrity_error() from exc
-        return json.loads(plaintext)

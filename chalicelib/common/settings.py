@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     # The agency's calendar and TL/PSW table (services/agency_config.py) are read from the store
     # at most once per this many seconds per container; 0: on every use.
     config_ttl_s: int = Field(default=60, ge=0, le=3600, validation_alias="HADIR_CONFIG_TTL_S")
+    # A template's decrypted data key is kept in the container's memory this many seconds (at
+    # most template_key_cache_max keys), so a warm check-in needs no KMS Decrypt; 0: never kept
+    # (docs/architecture.md, "Template data keys in memory").
+    template_key_cache_s: int = Field(default=300, ge=0, le=3600, validation_alias="HADIR_TEMPLATE_KEY_CACHE_S")
+    template_key_cache_max: int = Field(default=1000, ge=1, le=100_000,
+                                        validation_alias="HADIR_TEMPLATE_KEY_CACHE_MAX")
     # Whereabouts (services/pings.py): at most one ping per employee per this many seconds (429
     # ping_too_soon, Retry-After); pings kept this many days (DynamoDB TTL), episodes (the
     # supervisor's evidence) EPISODE_RETENTION_DAYS; "online" = a ping or check-in within ONLINE_MINUTES.

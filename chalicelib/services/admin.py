@@ -50,6 +50,7 @@ def create_office(svc: Services, req: OfficeRequest, actor: str = "system") -> O
     office = Office(office_id=req.office_id, name=req.name.strip(), timezone=rules.timezone,
                     geofence=req.geofence, rules=rules.to_dict(), work_mode="WFO", province=req.province)
     svc.records.put_office(office, now=svc.now_iso(), actor=actor)
+    svc.policy_cache.forget(f"office#{office.office_id}")  # others see it within HADIR_CONFIG_TTL_S
     logger.info("office saved", extra={"office_id": office.office_id, "timezone": rules.timezone})
     return OfficeOut(**office.model_dump())
 

@@ -27,7 +27,7 @@ from chalicelib.policy.whereabouts import Region, default_region, parse_region
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas_whereabouts import RegionConfig, RegionPut
 from chalicelib.services.ports import AgencyConfigStore
-from chalicelib.services.records import StoredConfig
+from chalicelib.services.records import Office, StoredConfig
 
 CALENDAR, LATENESS, SCHEDULES, EVENTS = "calendar", "lateness", "schedules", "events"
 REGION = "region"  # the agency's boundary watched during working hours (policy/whereabouts.py)
@@ -89,6 +89,19 @@ class PolicyCache:
         with self._lock:
             self._entries[kind] = (now, value)
         return value
+
+    def office(self, office_id: str) -> Office | None:
+        """The office as read from the store at most ``ttl_s`` ago: offices change as rarely as
+        the calendar, and a check-in would otherwise read each of its offices by key."""
+        now, key = self._now(), f"office#{office_id}"
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and now - hit[0] < self.ttl_s:
+                return hit[1]
+        office = self.store.get_office(office_id)  # type: ignore[attr-defined]
+        with self._lock:
+            self._entries[key] = (now, office)
+        return office
 
     def forget(self, kind: str) -> None:
         with self._lock:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from chalicelib.common.errors import Conflict, HadirError, InvalidInput, JsonObject, Kind, Malformed
+from chalicelib.common.errors import Conflict, HadirError, InvalidInput, JsonObject, Kind, Malformed, NotFound
 from chalicelib.common.logs import logger, metrics
 from chalicelib.face import liveness
 from chalicelib.face.image import capture_time
@@ -84,6 +84,7 @@ class Context:
     sites: list[PersonalSite]
     history: list[CheckinRecord]  # the employee's attempts of the last HISTORY_DAYS
     failures: list[datetime]  # when their recent face checks failed (attempt limit)
+    days: dict[str, DayRecord | None] = field(default_factory=dict)  # the day records read, by date
 
 
 def open_uploads(svc: Services, nip: str, req: CheckinUploadsRequest | None = None) -> UploadSessionOut:
@@ -116,7 +117,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     captured = _offline_moment(svc, req, now)
     at = captured or now  # when it happened: the time rules judge the capture
     with timer("storage"):
-        ctx = _load(svc, nip, req.session_id, now)
+        ctx = _load(svc, nip, req.session_id, now, at)
     _check_offline(ctx.session, req)
     verified, failure, taken = _verify(svc, nip, ctx, timer)
     alive = verified.liveness if verified else None
@@ -126,7 +127,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     local_date = local_day.isoformat()
     with timer("storage"):
         eff = schedules.effective(svc, ctx.employee, office, local_day)
-        day = svc.records.day(nip, local_date)
+        day = ctx.days[local_date] if local_date in ctx.days else svc.records.day(nip, local_date)
         signals = [*_signals(svc, ctx, req.location, sites, now, local_date, device_id),
                    *_capture(svc, ctx.session, taken, now, office.timezone, since=captured),
                    *(e.reason() for e in found), *rostered, *(liveness.reasons(alive) if alive else []),
@@ -145,7 +146,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         attempt = _keep_evidence(svc, ctx.session, attempt)
         svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
                                    ctx.session.session_id, svc.now_iso())
-        svc.uploads.discard(ctx.session.keys)
+    # the frames are not deleted here: the uploads bucket's lifecycle rule expires them (issue 14)
     attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
 
@@ -177,21 +178,34 @@ def _check_offline(session: UploadSession, req: CheckinRequest) -> None:
                           len(session.keys), req.offline_steps)
 
 
-def _load(svc: Services, nip: str, session_id: str, now: datetime) -> Context:
-    emp = employee(svc, nip)
+def _day_keys(at: datetime) -> list[str]:
+    """The local dates ``at`` can fall on in any time zone (UTC-12 to UTC+14): the day records
+    read with the rest, before the office (and so the local date) is known."""
+    utc = at.astimezone(timezone.utc).date()
+    return [(utc + timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
+
+
+def _load(svc: Services, nip: str, session_id: str, now: datetime, at: datetime) -> Context:
+    """One batched read by key (employee, session, template, the day's candidate records), the
+    14-day history, the offices (cached) and the personal sites; refused in the same order as
+    ever: employee_not_found, not_enrolled, locked, the session's, no_office, the template's."""
+    read = svc.records.checkin_reads(nip, session_id, _day_keys(at))
+    emp = read.employee
+    if emp is None:
+        raise NotFound("No employee record for this account", code="employee_not_found")
     if not emp.enrolled:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
     history = svc.records.checkins_between(nip, (now - timedelta(days=HISTORY_DAYS)).date().isoformat(),
                                            (now + timedelta(days=1)).date().isoformat())
     failures = attempts.recent_failures(svc, history, now)
     attempts.refuse_if_locked(svc, failures, now)  # before any photo is read
-    session = sessions.claimable(svc, session_id, nip, sessions.CHECKIN)
+    session = sessions.usable(svc, read.session, nip, sessions.CHECKIN)
     offices = assigned_offices(svc, emp)
-    sealed = svc.records.sealed_template(nip)
+    sealed = read.sealed
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
     require_current(svc, sealed)  # enrolment_outdated before any photo is read
-    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history, failures)
+    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history, failures, read.days)
 
 
 def _verify(svc: Services, nip: str, ctx: Context,

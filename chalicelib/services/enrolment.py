@@ -36,8 +36,9 @@ def employee(svc: Services, nip: str) -> Employee:
 
 def assigned_offices(svc: Services, emp: Employee) -> list[Office]:
     """The employee's offices on record, first the one whose rules and time zone lead; 409
-    ``no_office`` when none is (a check-in or a ping has nowhere to be judged)."""
-    offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
+    ``no_office`` when none is (a check-in or a ping has nowhere to be judged). Each as read
+    at most ``HADIR_CONFIG_TTL_S`` ago (``agency_config.PolicyCache.office``)."""
+    offices = [o for o in (svc.policy_cache.office(i) for i in emp.office_ids) if o]
     if not offices:
         raise Conflict("No office is assigned to this employee", code="no_office")
     return offices
@@ -117,7 +118,7 @@ def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = No
     else:
         svc.records.enrol(nip, sealed, sess.session_id, svc.now_iso(), consent_notice=notice,
                           device_id=device_id, pending=pending)
-    svc.uploads.discard(sess.keys)
+    # the photos are not deleted here: the uploads bucket's lifecycle rule expires them (issue 14)
     metrics.add_metric(name="Enrolled", unit="Count", value=1)
     logger.info("enrolled", extra={"nip": nip, "model_version": result.template.model_version,
                                    "previous_model_version": outdated.model_version if outdated else None})

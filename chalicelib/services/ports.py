@@ -17,6 +17,7 @@ from chalicelib.services.records import (
     AuditCursor,
     AuditEntry,
     AuditPage,
+    CheckinReads,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -192,6 +193,10 @@ class AttendanceRecords(RosterStore, Protocol):
     # upload sessions
     def put_session(self, session: UploadSession, expires: datetime) -> None: ...
     def get_session(self, session_id: str) -> UploadSession | None: ...
+    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str]) -> CheckinReads:
+        """The employee, the session, the sealed template and the day records of ``dates``, read
+        consistently in one request where the store allows."""
+        ...
 
     # attendance
     def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,

@@ -105,6 +105,17 @@ class UploadSession(Record):
     challenge: Challenge | None = None  # the liveness challenge: keys[i] is the frame of steps[i]
 
 
+
+class CheckinReads(Record):
+    """What a check-in reads by key, in one round trip (``AttendanceRecords.checkin_reads``):
+    None where nothing is stored; ``days`` has every date asked for."""
+
+    employee: Employee | None
+    session: UploadSession | None
+    sealed: SealedTemplate | None
+    days: dict[str, DayRecord | None]
+
+
 class FaceEvidence(Record):
     score: float | None = None
     threshold: float | None = None

@@ -60,7 +60,11 @@ def read_photos(svc: Services, session: UploadSession) -> list[bytes]:
 def claimable(svc: Services, session_id: str, nip: str, purpose: str) -> UploadSession:
     """The session if ``nip`` may use it now for ``purpose`` (using it is part of the write that
     records the result, so a replay racing this check still fails there)."""
-    sess = svc.records.get_session(session_id)
+    return usable(svc, svc.records.get_session(session_id), nip, purpose)
+
+
+def usable(svc: Services, sess: UploadSession | None, nip: str, purpose: str) -> UploadSession:
+    """``sess`` (as read, None: not stored) if ``nip`` may use it now for ``purpose``."""
     if sess is None or sess.nip != nip:
         raise NotFound("Unknown upload session", code="session_not_found")
     if sess.purpose != purpose:

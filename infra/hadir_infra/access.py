@@ -35,8 +35,9 @@ ANALYTICS_HANDLER = "analytics.handler"  # analytics.py, in its own package (req
 ANALYTICS_CALLERS = ("api", "export")
 
 # Only what chalicelib calls (transactions need the per-item actions; PynamoDB describes tables).
+# BatchGetItem: reads by key (a check-in's checkin_reads, the recap's days_of, /team/now's ping_states).
 DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-            "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"]  # BatchGetItem: days_of, ping_states
+            "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"]
 DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 # The audit log is append-only for the application: it may add entries (PutItem, which IAM also
 # checks for a put inside TransactWriteItems) and read them, never change or delete one.

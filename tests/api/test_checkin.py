@@ -213,7 +213,9 @@ def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, mon
     # Given a check-out that read the day before the check-in above was written (a race)
     set_now("2026-03-03T15:40:00+08:00")
     sid = checkin_session(api, AYU)
-    monkeypatch.setattr(DynamoRecords, "day", lambda self, nip, d: None)
+    read = DynamoRecords.checkin_reads
+    monkeypatch.setattr(DynamoRecords, "checkin_reads", lambda self, nip, sid, dates: read(
+        self, nip, sid, dates).model_copy(update={"days": {d: None for d in dates}}))
     # When
     r = check_in(api, AYU, sid, kind="out", loc=location(captured_at="2026-03-03T15:39:50+08:00"))
     # Then it is refused, the check-in's day survives and the session may be retried
@@ -230,14 +232,12 @@ def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, mon
 def test_a_session_replayed_concurrently_is_a_409_from_the_transaction(api, set_now, monkeypatch):
     from chalicelib.adapters.s3 import S3Uploads
     from chalicelib.services import sessions
-    from chalicelib.wiring import get_services
     given_enrolled(api, set_now)
     monkeypatch.setattr(S3Uploads, "discard", lambda self, keys: None)  # the photo is still there
     sid = checkin_session(api, AYU)
     assert check_in(api, AYU, sid).status_code == 201
     # Given replays that read the session before the first request marked it used (a race)
-    monkeypatch.setattr(sessions, "claimable", lambda svc, session_id, nip, purpose: get_services()
-                        .records.get_session(session_id).model_copy(update={"used": False}))
+    monkeypatch.setattr(sessions, "usable", lambda svc, sess, nip, purpose: sess.model_copy(update={"used": False}))
     # When / Then: the transaction refuses them with the same 409 as the early check
     for kind, loc in (("in", location()), ("out", location(lat=DENPASAR["lat"] + 0.018))):
         r = check_in(api, AYU, sid, kind=kind, loc=loc)

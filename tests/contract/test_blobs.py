@@ -610,3 +610,52 @@ def test_local_bootstrap_gives_the_uploads_bucket_the_stacks_rules(stack):
     assert {(x["Filter"]["Prefix"], x["Expiration"]["Days"]) for x in rules} == {
         (e.prefix, e.days) for e in r.uploads_expiry()}
     assert {x["Filter"]["Prefix"] for x in rules} >= {"checkin/", "evidence/", "attachments/"}
+
+
+# --- KmsVault's data key cache (AWS adapter only) ------------------------------------------------
+
+def _counting_kms(env):
+    calls = []
+
+    def kms():
+        client = provider("kms")()
+        calls.append(1)
+        return client
+    return kms, calls
+
+
+def test_a_cached_data_key_unseals_again_without_kms_until_it_expires(stack):
+    # Given a vault keeping data keys 300 s, on a clock the test moves
+    from chalicelib.adapters.vault import DataKeyCache
+    now = [0.0]
+    kms, calls = _counting_kms(stack)
+    vault = KmsVault(kms, stack[r.BIOMETRIC_KEY.env], DataKeyCache(300, 10, clock=lambda: now[0]))
+    sealed = vault.seal(NIP, TEMPLATE)
+    # When unsealed twice, then once more after the key's time is up
+    assert vault.unseal(NIP, sealed) == TEMPLATE and vault.unseal(NIP, sealed) == TEMPLATE
+    decrypts_warm = len(calls) - 1  # the seal's GenerateDataKey aside
+    now[0] = 301.0
+    assert vault.unseal(NIP, sealed) == TEMPLATE
+    # Then KMS decrypted once while the key was cached, and again after it expired
+    assert decrypts_warm == 1 and len(calls) - 1 == 2
+
+
+def test_a_cached_data_key_never_opens_a_template_for_another_employee_or_an_altered_one(stack):
+    from chalicelib.adapters.vault import DataKeyCache
+    vault = KmsVault(provider("kms"), stack[r.BIOMETRIC_KEY.env], DataKeyCache(300, 10))
+    sealed = vault.seal(NIP, TEMPLATE)
+    assert vault.unseal(NIP, sealed) == TEMPLATE  # the key is cached for (NIP, encrypted key)
+    tampered = sealed.model_copy(update={"ciphertext": sealed.ciphertext[:-1] + bytes([sealed.ciphertext[-1] ^ 1])})
+    for nip, s in ((OTHER_NIP, sealed), (NIP, tampered)):
+        with pytest.raises(BiometricVaultError) as err:
+            vault.unseal(nip, s)
+        assert err.value.details == {"reason": "integrity"}
+
+
+def test_the_cache_holds_at_most_its_size_least_recently_used_out(stack):
+    from chalicelib.adapters.vault import DataKeyCache
+    cache = DataKeyCache(300, 2)
+    for i in range(3):
+        cache.put(f"nip{i}", b"k", bytes([i]))
+    assert cache.get("nip0", b"k") is None and cache.get("nip2", b"k") == bytes([2])
+    assert DataKeyCache(0, 2).get("x", b"k") is None

@@ -407,6 +407,22 @@ def test_record_checkin_writes_the_attempt_and_the_day_and_uses_the_session(reco
     assert used.used and used.used_at == T0
 
 
+def test_checkin_reads_returns_by_key_what_is_stored_and_none_for_the_rest(records):
+    # Given Ayu enrolled, a check-in session and her day on DATE
+    given_enrolled(records)
+    records.put_session(session("s1"), EXPIRES)
+    records.record_checkin(attempt("c1"), day(), "s1", T0)
+    # When read in one go with the day before, which holds nothing
+    read = records.checkin_reads(AYU, "s1", ["2026-03-02", DATE])
+    # Then each is what its own read returns
+    assert read.employee == records.get_employee(AYU) and read.session == records.get_session("s1")
+    assert read.sealed == records.sealed_template(AYU) == sealed()
+    assert read.days == {"2026-03-02": None, DATE: records.day(AYU, DATE)} and read.days[DATE].version == 1
+    # And nothing for an unknown employee and session, no days asked, no days
+    none = records.checkin_reads(BUDI, "nope", [])
+    assert (none.employee, none.session, none.sealed, none.days) == (None, None, None, {})
+
+
 def test_a_rejected_attempt_is_stored_without_a_day(records):
     records.put_session(session("s1"), EXPIRES)
     records.record_checkin(attempt("c1", decision="rejected"), None, "s1", T0)

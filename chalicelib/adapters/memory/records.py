@@ -23,6 +23,7 @@ from chalicelib.services.records import (
     AuditCursor,
     AuditEntry,
     AuditPage,
+    CheckinReads,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -381,6 +382,10 @@ class InMemoryRecords(InMemoryPings):
         with self._lock:
             s = self._sessions.get(session_id)
             return _copy(s) if s else None
+
+    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str]) -> CheckinReads:
+        return CheckinReads(employee=self.get_employee(nip), session=self.get_session(session_id),
+                            sealed=self.sealed_template(nip), days={d: self.day(nip, d) for d in dates})
 
     def _session_usable(self, session_id: str) -> bool:
         s = self._sessions.get(session_id)

@@ -8,6 +8,7 @@ The item layout is documented on the models (``models.py``).
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
@@ -51,6 +52,7 @@ from chalicelib.services.records import (
     AuditCursor,
     AuditEntry,
     AuditPage,
+    CheckinReads,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -341,11 +343,9 @@ class DynamoRecords(DynamoPings):
 
     def sealed_template(self, nip: str) -> SealedTemplate | None:
         try:
-            b = BiometricModel.get(nip, consistent_read=True)
+            return _sealed(BiometricModel.get(nip, consistent_read=True))
         except DoesNotExist:
             return None
-        return SealedTemplate(ciphertext=b.ciphertext, encrypted_key=b.encrypted_key, nonce=b.nonce,
-                              key_id=b.key_id, model_version=b.model_version)
 
     def reenrol(self, nip: str, sealed: SealedTemplate, previous_version: str, session_id: str, now: str,
                 consent_notice: str, renewal: JsonObject, device_id: str | None = None,
@@ -470,12 +470,41 @@ class DynamoRecords(DynamoPings):
 
     def get_session(self, session_id: str) -> UploadSession | None:
         try:
-            m = SessionModel.get(session_id, consistent_read=True)
+            return _session(SessionModel.get(session_id, consistent_read=True))
         except DoesNotExist:
             return None
-        return UploadSession(session_id=m.session_id, nip=m.nip, purpose=m.purpose, nonce=m.nonce,
-                             keys=list(m.keys), expires_at=m.expires_at, used=bool(m.used),
-                             used_at=m.used_at, challenge=m.challenge)
+
+    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str]) -> CheckinReads:
+        """One consistent BatchGetItem across the employees, sessions, biometrics and attendance
+        tables (at most 3 + len(dates) keys, well under its 100); unprocessed keys are asked
+        again after a growing pause."""
+        tables = {m: m.Meta.table_name for m in (EmployeeModel, SessionModel, BiometricModel, AttendanceModel)}
+        s = lambda v: {"S": v}  # noqa: E731
+        pending: dict[str, Any] = {
+            tables[EmployeeModel]: {"Keys": [{"nip": s(nip)}], "ConsistentRead": True},
+            tables[SessionModel]: {"Keys": [{"session_id": s(session_id)}], "ConsistentRead": True},
+            tables[BiometricModel]: {"Keys": [{"nip": s(nip)}], "ConsistentRead": True},
+        }
+        if dates:
+            pending[tables[AttendanceModel]] = {"Keys": [{"nip": s(nip), "sk": s(f"DAY#{d}")} for d in dates],
+                                                "ConsistentRead": True}
+        found: dict[str, list[dict[str, Any]]] = {}
+        for attempt in range(8):
+            if attempt:
+                time.sleep(min(1.0, 0.02 * 2 ** attempt))
+            out = self._conn.client.batch_get_item(RequestItems=pending)
+            for table, items in out.get("Responses", {}).items():
+                found.setdefault(table, []).extend(items)
+            if not (pending := out.get("UnprocessedKeys") or {}):
+                break
+        else:
+            raise RuntimeError("BatchGetItem left keys unprocessed")
+        one = lambda m: next((m.from_raw_data(i) for i in found.get(tables[m], [])), None)  # noqa: E731
+        emp, sess, bio = one(EmployeeModel), one(SessionModel), one(BiometricModel)
+        days = {d.date: d for d in (_day_record(AttendanceModel.from_raw_data(i))
+                                    for i in found.get(tables[AttendanceModel], []))}
+        return CheckinReads(employee=_employee(emp) if emp else None, session=_session(sess) if sess else None,
+                            sealed=_sealed(bio) if bio else None, days={d: days.get(d) for d in dates})
 
     # --- attendance ----------------------------------------------------------------------------
     def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
@@ -750,6 +779,17 @@ def _employee(m: EmployeeModel) -> Employee:
                     supervisor_nip=m.supervisor_nip, roles=sorted(m.roles or []), email=m.email,
                     enrolled=bool(m.enrolled), enrolled_at=m.enrolled_at, device_id=m.device_id,
                     enrolment_status=m.enrolment_status, enrolment_id=m.enrolment_id)
+
+
+def _session(m: SessionModel) -> UploadSession:
+    return UploadSession(session_id=m.session_id, nip=m.nip, purpose=m.purpose, nonce=m.nonce,
+                         keys=list(m.keys), expires_at=m.expires_at, used=bool(m.used),
+                         used_at=m.used_at, challenge=m.challenge)
+
+
+def _sealed(b: BiometricModel) -> SealedTemplate:
+    return SealedTemplate(ciphertext=b.ciphertext, encrypted_key=b.encrypted_key, nonce=b.nonce,
+                          key_id=b.key_id, model_version=b.model_version)
 
 
 def _site(m: SiteModel) -> PersonalSite:
