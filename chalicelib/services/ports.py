@@ -31,7 +31,7 @@ from chalicelib.services.records import (
     StoredConfig,
     UploadSession,
 )
-from chalicelib.services.records import Episode, Ping, PingState
+from chalicelib.services.records import Episode, Ping, PingContext, PingState
 from chalicelib.services.schemas import ImportResult, RecapRun
 
 
@@ -255,6 +255,11 @@ class AttendanceRecords(Protocol):
         ...
 
     def ping_state(self, nip: str) -> "PingState": ...
+
+    def ping_context(self, nip: str) -> "PingContext":
+        """The employee, their ping state and whether they ever submitted a request (none: no
+        approved request to look up), read together before a ping."""
+        ...
 
     def open_episode(self, episode: "Episode", expires: datetime) -> bool:
         """Open it unless one is open for the employee: False and nothing written."""

@@ -380,3 +380,12 @@ class PingState(Record):
     nip: str
     last: LastFix | None = None
     open_episode: Episode | None = None
+
+
+class PingContext(Record):
+    """What a ping reads first, in one round trip: the employee (None: no record), their ping
+    state, and whether they ever submitted a request (False: no approved request to look up)."""
+
+    employee: Employee | None
+    state: PingState
+    has_requests: bool

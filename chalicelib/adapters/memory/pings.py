@@ -5,7 +5,7 @@ import copy
 import threading
 from datetime import datetime
 
-from chalicelib.services.records import Episode, LastFix, Ping, PingState
+from chalicelib.services.records import Episode, LastFix, Ping, PingContext, PingState
 
 
 _INIT = threading.Lock()
@@ -44,6 +44,11 @@ class InMemoryPings:
             episode = mine.get(marker["ref"]) if marker else None
             return PingState(nip=nip, last=LastFix(lat=last["lat"], lon=last["lon"], at=last["at"]) if last else None,
                              open_episode=Episode.model_validate(copy.deepcopy(episode["episode"])) if episode else None)
+
+    def ping_context(self, nip: str) -> PingContext:
+        """The employee, their ping state and whether they ever submitted a request."""
+        return PingContext(employee=self.get_employee(nip), state=self.ping_state(nip),  # type: ignore[attr-defined]
+                           has_requests=self.request_ledger(nip).version > 0)  # type: ignore[attr-defined]
 
     def open_episode(self, episode: Episode, expires: datetime) -> bool:
         items = self._ping_items()
