@@ -7,6 +7,8 @@ by a previous model version may enrol again themselves while that version is sti
 old model. Once it is dropped, only an admin reset (audited) opens a new enrolment."""
 from __future__ import annotations
 
+from typing import Callable
+
 from chalicelib.common.errors import Conflict, Forbidden, HadirError, InvalidInput, JsonObject, NotFound
 from chalicelib.common.logs import logger, metrics
 from chalicelib.face import liveness
@@ -34,10 +36,11 @@ def employee(svc: Services, nip: str) -> Employee:
     return emp
 
 
-def assigned_offices(svc: Services, emp: Employee) -> list[Office]:
+def assigned_offices(svc: Services, emp: Employee, get: Callable[[str], Office | None] | None = None) -> list[Office]:
     """The employee's offices on record, first the one whose rules and time zone lead; 409
-    ``no_office`` when none is (a check-in or a ping has nowhere to be judged)."""
-    offices = [o for o in (svc.records.get_office(i) for i in emp.office_ids) if o]
+    ``no_office`` when none is (a check-in or a ping has nowhere to be judged). ``get``: how an
+    office is read (default the store's ``get_office``; pings read through a short cache)."""
+    offices = [o for o in map(get or svc.records.get_office, emp.office_ids) if o]
     if not offices:
         raise Conflict("No office is assigned to this employee", code="no_office")
     return offices

@@ -15,7 +15,10 @@ closed at its last ping by the next day's first ping: each day's episode alerts 
 """
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+import weakref
 from datetime import datetime, timedelta
 
 from chalicelib.common.errors import Conflict, JsonObject, NotFound, TooManyAttempts
@@ -29,7 +32,7 @@ from chalicelib.policy.whereabouts import LEAVE_TYPES, PERMISSION_TYPES, Verdict
 from chalicelib.services import notices, schedules
 from chalicelib.services.agency_config import region
 from chalicelib.services.enrolment import assigned_offices
-from chalicelib.services.records import Employee, Episode, Ping, PingState, RequestRecord, utc_iso
+from chalicelib.services.records import Employee, Episode, Office, Ping, PingState, RequestRecord, utc_iso
 from chalicelib.services.schemas_whereabouts import PingEpisodeOut, PingOut, PingRequest
 from chalicelib.wiring import Services
 
@@ -47,7 +50,7 @@ def ping(svc: Services, nip: str, req: PingRequest, device_id: str | None = None
     if ctx.employee is None:
         raise NotFound("No employee record for this account", code="employee_not_found")
     emp = ctx.employee
-    office = assigned_offices(svc, emp)[0]  # its schedule and time zone: working hours
+    office = assigned_offices(svc, emp, lambda i: _office(svc, i))[0]  # its schedule and zone: working hours
     local_day, local_time = OfficeRules.from_dict(office.rules).local_moment(now)
     refused = on_duty(schedules.effective(svc, emp, office, local_day), local_time)
     if refused:
@@ -77,6 +80,28 @@ def ping(svc: Services, nip: str, req: PingRequest, device_id: str | None = None
     episode, closed = _follow(svc, emp, p, verdict, state, now)
     return PingOut(ping_id=p.ping_id, at=p.at, local_date=day, outside=p.outside, kind=p.kind, reasons=p.reasons,
                    episode=episode, closed_episode_id=closed, next_ping_after_s=interval)
+
+
+_OFFICES: "weakref.WeakKeyDictionary[object, dict[str, tuple[float, Office | None]]]" = weakref.WeakKeyDictionary()
+_OFFICES_LOCK = threading.Lock()
+
+
+def _office(svc: Services, office_id: str) -> Office | None:
+    """The office as read at most once per ``HADIR_CONFIG_TTL_S`` (the agency config cache's
+    period; the cache lives with it, so a fresh store or wiring starts empty): offices change
+    rarely, and a ping every minute per employee should not read one each time."""
+    cache, ttl = svc.policy_cache, svc.settings.config_ttl_s
+    if cache is None or ttl <= 0:
+        return svc.records.get_office(office_id)
+    now = time.monotonic()
+    with _OFFICES_LOCK:
+        hit = _OFFICES.setdefault(cache, {}).get(office_id)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    office = svc.records.get_office(office_id)
+    with _OFFICES_LOCK:
+        _OFFICES[cache][office_id] = (now, office)
+    return office
 
 
 def _too_soon(retry_after_s: int) -> TooManyAttempts:

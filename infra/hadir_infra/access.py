@@ -33,7 +33,7 @@ ANALYTICS_HANDLER = "analytics.handler"  # analytics.py, in its own package (req
 ANALYTICS_CALLERS = ("api", "export")
 
 # Only what chalicelib calls (transactions need the per-item actions; PynamoDB describes tables).
-DDB_READ = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
+DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
             "dynamodb:DescribeTable"]
 DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 # The audit log is append-only for the application: it may add entries (PutItem, which IAM also
