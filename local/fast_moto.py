@@ -9,7 +9,8 @@ as the body (top-level null members left out, as the serializer does); anything 
 write as is (binary attributes: raw bytes; timestamps) and every other operation keep moto's own
 serializer. BatchGetItem without a projection is answered from the table's items directly (the
 same keys, items, 16 MB cut and errors as moto's; without moto's per-item size walks, twice an
-item). Only the local stack and the benchmarks load this (never the application).
+item; ``ConsistentRead`` too, as every moto read is). Only the local stack and the benchmarks
+load this (never the application).
 
 Per request, moto also parses a BatchGetItem's or BatchWriteItem's body member by member against
 the input shape (a request of 100 keys: about 5 ms) although the JSON already is what the handler
@@ -113,7 +114,7 @@ def _lean_batch_get() -> None:
     def _answer(self: Any) -> Any:
         tables = self.body.get("RequestItems") or {}
         keys = [k for req in tables.values() for k in req.get("Keys", [])]
-        plain = all(set(req) == {"Keys"} for req in tables.values())
+        plain = all(set(req) <= {"Keys", "ConsistentRead"} for req in tables.values())  # moto reads are consistent
         if not plain or len(keys) > 100 or len({_key_of(k) for k in keys}) < len(keys):
             return None  # projections, and moto's own validation errors
         found = {name: [(key, item.to_json()["Attributes"]) for key in req["Keys"]

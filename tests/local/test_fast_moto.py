@@ -17,6 +17,8 @@ def reads(client) -> list:
     return [client.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": ITEM["sk"]})["Item"],
             client.get_item(TableName="t", Key={"pk": {"S": "b"}, "sk": {"S": "x"}})["Item"],
             client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "a"}, "sk": ITEM["sk"]}]}})["Responses"],
+            client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "a"}, "sk": ITEM["sk"]}, {
+                "pk": {"S": "zz"}, "sk": {"S": "x"}}], "ConsistentRead": True}})["Responses"],
             client.query(TableName="t", KeyConditionExpression="pk = :a",
                          ExpressionAttributeValues={":a": {"S": "a"}})["Items"],
             sorted(client.scan(TableName="t")["Items"], key=lambda i: i["pk"]["S"])]
