@@ -11,7 +11,10 @@ since every round is one minute of pings. Bounded: it stops after ``--max-second
 
 The last line of stdout is one JSON object: ``pings`` (accepted), ``seconds`` (wall clock of the
 pings, seeding excluded), ``episodes`` (stored, read back from by_episode_date), ``alerts``
-(published), ``expected_episodes``, ``refused``, ``pings_per_minute`` and the machine.
+(published), ``expected_episodes``, ``refused``, ``pings_per_minute``, ``cpu_seconds`` (the
+process's CPU time over the pings: the use case and its clients AND the moto server's threads, one
+process, one GIL), ``cpu_ms_per_ping`` and ``pings_per_cpu_minute`` (what one core to itself would
+do: a shared machine's load stretches the wall clock, much less the CPU time) and the machine.
 
     .venv/bin/python -m bench.pings --employees 5000 --rounds 2
 """
@@ -109,10 +112,12 @@ def run(employees: int, rounds: int, threads: int, outside_share: float, max_sec
             refused[0] += 1
 
     load = load_average()
+    cpu0 = time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         for _ in range(rounds):
             list(pool.map(one, [nip(k) for k in range(employees)]))
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     episodes = svc.records.episodes_on("2026-03-03")
     alerts = [n for n in notifier.published if n.get("kind") == "episode_alert"]
     wiring.reset()
@@ -121,7 +126,9 @@ def run(employees: int, rounds: int, threads: int, outside_share: float, max_sec
             "expected_episodes": len(outside), "refused": refused[0], "stopped_at_bound": stopped[0],
             "alerts_per_episode_max": max((sum(1 for a in alerts if a["episode_id"] == e.episode_id)
                                            for e in episodes), default=0),
-            "pings_per_minute": round(60 * done[0] / max(seconds, 1e-9)), "employees": employees, "rounds": rounds,
+            "pings_per_minute": round(60 * done[0] / max(seconds, 1e-9)), "cpu_seconds": round(cpu, 2),
+            "cpu_ms_per_ping": round(1000 * cpu / max(done[0], 1), 2),
+            "pings_per_cpu_minute": round(60 * done[0] / max(cpu, 1e-9)), "employees": employees, "rounds": rounds,
             "threads": threads, "moto": "server, loopback", "load_average_before": load,
             "load_average_after": load_average(), "python": platform.python_version(), "cpus": os.cpu_count()}
 

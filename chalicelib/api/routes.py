@@ -554,16 +554,19 @@ def put_region_config(call: Call[w.RegionPut, None]) -> w.RegionConfig:
           roles=EMPLOYEE, needs_nip=True, body=w.PingRequest, response=w.PingOut, created=True,
           errors={**NOT_FOUND_EMPLOYEE,
                   Kind.CONFLICT: ("outside_working_hours", "not_a_working_day", "on_approved_leave", "no_office"),
-                  Kind.TOO_MANY_ATTEMPTS: ("ping_too_soon",),
+                  Kind.TOO_MANY_ATTEMPTS: ("ping_too_soon",), Kind.MALFORMED: ("invalid_device_id",),
                   Kind.INVALID: ("invalid_coordinates", "invalid_accuracy", "invalid_captured_at",
                                  "invalid_is_mock")},
+          headers=DEVICE_HEADER,
           notes="Refused (409, nothing stored) outside today's working hours of the caller's effective "
                 "schedule, on a day off and on approved leave. At most one per HADIR_PING_MIN_INTERVAL_S "
                 "(429 ping_too_soon, Retry-After); kept HADIR_PING_RETENTION_DAYS. Outside the region (or, "
                 "on an approved WFH day, away from the home site) without an approved leave_region or "
-                "official_travel: an episode opens and the supervisor is alerted once.")
+                "official_travel: an episode opens and the supervisor is alerted once. The check-in's spoof "
+                "signals are the ping's reasons (mock_location, implausible accuracy, impossible travel, "
+                "new_device against the bound device).")
 def create_ping(call: Call[w.PingRequest, None]) -> w.PingOut:
-    return pings.ping(get_services(), call.nip, call.body)
+    return pings.ping(get_services(), call.nip, call.body, device_id=_device_id(call))
 
 
 @endpoint(api, "GET", "/team/episodes", summary="Out-of-region (or away-from-home) episodes with their pings",

@@ -93,15 +93,23 @@ class PolicyCache:
     def office(self, office_id: str) -> Office | None:
         """The office as read from the store at most ``ttl_s`` ago: offices change as rarely as
         the calendar, and a check-in would otherwise read each of its offices by key."""
-        now, key = self._now(), f"office#{office_id}"
+        return self._keyed(f"office#{office_id}", lambda: self.store.get_office(office_id))  # type: ignore[attr-defined]
+
+    def roster(self, unit: str, month: str) -> Any:
+        """The unit's published roster of ``month`` as read at most ``ttl_s`` ago: a publish
+        reaches the other containers' check-ins and pings within ``HADIR_CONFIG_TTL_S``."""
+        return self._keyed(f"roster#{unit}#{month}", lambda: self.store.roster(unit, month))  # type: ignore[attr-defined]
+
+    def _keyed(self, key: str, read: Callable[[], Any]) -> Any:
+        now = self._now()
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and now - hit[0] < self.ttl_s:
                 return hit[1]
-        office = self.store.get_office(office_id)  # type: ignore[attr-defined]
+        value = read()
         with self._lock:
-            self._entries[key] = (now, office)
-        return office
+            self._entries[key] = (now, value)
+        return value
 
     def forget(self, kind: str) -> None:
         with self._lock:

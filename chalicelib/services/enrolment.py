@@ -7,6 +7,7 @@ by a previous model version may enrol again themselves while that version is sti
 old model. Once it is dropped, only an admin reset (audited) opens a new enrolment."""
 from __future__ import annotations
 
+
 from chalicelib.common.errors import Conflict, Forbidden, HadirError, InvalidInput, JsonObject, NotFound
 from chalicelib.common.logs import logger, metrics
 from chalicelib.face import liveness

@@ -4,9 +4,11 @@
 A ping is refused (409, nothing stored) outside the employee's working hours of today's effective
 schedule, on a day off and on approved leave: nobody is tracked off duty. Then one per
 ``HADIR_PING_MIN_INTERVAL_S`` (429 ``ping_too_soon``, the latest fix's conditional write), kept
-``HADIR_PING_RETENTION_DAYS`` (TTL). A ping outside the agency's region (or, on a WFH day, away
+``HADIR_PING_RETENTION_DAYS`` (TTL). The check-in's spoof signals apply: the OS mock flag, an
+implausible accuracy, impossible travel from the latest fix, and ``new_device`` (the X-Device-Id
+sent against the bound device). A ping outside the agency's region (or, on a WFH day, away
 from the registered home) without an approved leave_region or dinas luar opens an episode (the
-``STATE#OPEN`` item is created only if absent: one episode, one alert, however many pings race);
+state's open-episode marker is set only if absent: one episode, one alert, however many pings race);
 further outside pings extend it, a trusted ping back inside closes it. A mock-location ping
 never closes one (it may not be where it says). One left open when the working day ended is
 closed at its last ping by the next day's first ping: each day's episode alerts anew.
@@ -16,18 +18,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from chalicelib.common.errors import Conflict, JsonObject, TooManyAttempts
+from chalicelib.common.errors import Conflict, JsonObject, NotFound, TooManyAttempts
 from chalicelib.common.logs import logger
 from chalicelib.geo import Position, parse_geofence
 from chalicelib.geo.fences import Geofence
 from chalicelib.policy.requests import APPROVED
-from chalicelib.policy.signals import PriorFix, gps_signals
+from chalicelib.policy.signals import PriorFix, device_signals, gps_signals
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.policy.whereabouts import LEAVE_TYPES, PERMISSION_TYPES, Verdict, judge, on_duty
 from chalicelib.policy.roster_day import WFH
 from chalicelib.services import notices, rosters, schedules
 from chalicelib.services.agency_config import region
-from chalicelib.services.enrolment import assigned_offices, employee
+from chalicelib.services.enrolment import assigned_offices
 from chalicelib.services.records import Employee, Episode, Ping, PingState, RequestRecord, utc_iso
 from chalicelib.services.schemas_whereabouts import PingEpisodeOut, PingOut, PingRequest
 from chalicelib.wiring import Services
@@ -39,25 +41,30 @@ def approved_on(svc: Services, nip: str, day: str) -> list[RequestRecord]:
     return [r for r in svc.records.requests_of(nip, day, day) if r.status == APPROVED and r.start <= day <= r.end]
 
 
-def ping(svc: Services, nip: str, req: PingRequest) -> PingOut:
+def ping(svc: Services, nip: str, req: PingRequest, device_id: str | None = None) -> PingOut:
+    """``device_id``: the app's X-Device-Id (the check-in's new_device signal against the bound one)."""
     now = svc.clock.now()
-    emp = employee(svc, nip)
-    office = assigned_offices(svc, emp)[0]  # its schedule and time zone: working hours
+    ctx = svc.records.ping_context(nip)  # the employee, the latest fix and open episode: one read
+    if ctx.employee is None:
+        raise NotFound("No employee record for this account", code="employee_not_found")
+    emp = ctx.employee
+    office = assigned_offices(svc, emp)[0]  # its schedule and zone: working hours
     local_day, local_time = OfficeRules.from_dict(office.rules).local_moment(now)
     refused = on_duty(schedules.effective(svc, emp, office, local_day), local_time)
     if refused:
         raise Conflict("Pings are taken only in your working hours", code=refused["code"], details=refused)
     day = local_day.isoformat()
-    approved = approved_on(svc, nip, day)
+    approved = approved_on(svc, nip, day) if ctx.has_requests else []  # none ever submitted: none approved
     leave = [r.request_id for r in approved if r.type in LEAVE_TYPES]
     if leave:
         raise Conflict("You are on approved leave today: no ping is taken", code="on_approved_leave",
                        details={"local_date": day, "request_ids": leave})
-    state = svc.records.ping_state(nip)
+    state = ctx.state
     interval = svc.settings.ping_min_interval_s
     _refuse_if_too_soon(state, now, interval)
     position = req.location
-    signals = _signals(svc, position, now, state)
+    signals = [*_signals(svc, position, now, state),
+               *device_signals(emp.device_id, device_id, [], svc.signal_rules)]
     home, home_id = _home(svc, emp, approved, day)
     permits = [{"request_id": r.request_id, "type": r.type} for r in approved if r.type in PERMISSION_TYPES]
     verdict = judge(position, region(svc), home, home_id, permits)

@@ -32,7 +32,7 @@ from chalicelib.services.records import (
     StoredConfig,
     UploadSession,
 )
-from chalicelib.services.records import Episode, ImportJob, Ping, PingState, PublishedRoster
+from chalicelib.services.records import Episode, ImportJob, Ping, PingContext, PingState, PublishedRoster
 from chalicelib.services.schemas import ImportResult, ImportRow, RecapRun
 
 
@@ -294,6 +294,10 @@ class AttendanceRecords(RosterStore, Protocol):
 
     def ping_states(self, nips: Sequence[str]) -> dict[str, "PingState"]:
         """``ping_state`` of each of ``nips`` (every one a key), read in bulk (GET /team/now)."""
+
+    def ping_context(self, nip: str) -> "PingContext":
+        """The employee, their ping state and whether they ever submitted a request (none: no
+        approved request to look up), read together before a ping."""
         ...
 
     def open_episode(self, episode: "Episode", expires: datetime) -> bool:

@@ -438,3 +438,12 @@ class ImportJob(Record):
     failed: int = 0
     plan: JsonObject | None = None
     error: JsonObject | None = None
+
+
+class PingContext(Record):
+    """What a ping reads first, in one round trip: the employee (None: no record), their ping
+    state, and whether they ever submitted a request (False: no approved request to look up)."""
+
+    employee: Employee | None
+    state: PingState
+    has_requests: bool

@@ -134,6 +134,7 @@ def publish(svc: Services, body: RosterPublishRequest, actor: Principal) -> Rost
                "headcount": out.headcount, "days": len(out.days), "scope": "unit" if "admin" in actor.groups
                else f"staff_of:{actor.nip}"}
     saved = svc.records.publish_roster(roster, body.replaces, actor.username, svc.now_iso(), details)
+    svc.policy_cache.forget(f"roster#{body.unit}#{month}")  # other containers see it within HADIR_CONFIG_TTL_S
     logger.info("roster published", extra={"unit": body.unit, "month": month, "version": saved.version,
                                            "headcount": out.headcount, "actor": actor.username})
     return _published(out, saved, notified=_notify(svc, staff, saved))
@@ -218,10 +219,11 @@ def my_roster(svc: Services, nip: str, month: str) -> MyRosterOut:
 
 
 def day_of(svc: Services, emp: Employee, day: str) -> RosterDay | None:
-    """The employee's WFO or WFH day on ``day`` of their unit's published roster (one GetItem),
+    """The employee's WFO or WFH day on ``day`` of their unit's published roster (through the
+    policy cache),
     None without one (or on a leave, travel or off day of it). A WFO day an approved WFH request
     covers (decided after the roster) is the request's: None, as without a roster."""
-    saved = svc.records.roster(emp.unit, day[:7]) if emp.unit else None
+    saved = svc.policy_cache.roster(emp.unit, day[:7]) if emp.unit else None
     status = saved.status_on(emp.nip, day) if saved else None
     if saved is None or status not in (WFO, WFH):
         return None

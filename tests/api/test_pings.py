@@ -329,3 +329,47 @@ def test_a_supervisor_naming_another_unit_still_sees_only_their_own_staff(api, s
     assert r.status_code == 200
     assert AYU not in {s["nip"] for s in r.json["staff"]}
     assert ANDI in {s["nip"] for s in r.json["staff"]}
+
+
+# --- device signals (the check-in's, issue 13: "the same spoof signals as check-ins apply") ---------
+AYU_PHONE, OTHER_PHONE = "ayu-phone-7f3a9c", "someone-else-22c1"
+
+
+def given_bound_phone(api, nip=AYU, device=AYU_PHONE):
+    r = api.put(f"/admin/employees/{nip}/device", {"device_id": device, "reason": "issued"}, user="admin")
+    assert r.status_code == 200, r.json
+
+
+def test_a_ping_from_the_bound_phone_carries_no_device_reason(api, set_now):
+    set_now(TUESDAY_10)
+    given_bound_phone(api)
+    r = ping(api, headers={"X-Device-Id": AYU_PHONE})
+    assert r.status_code == 201 and "new_device" not in {x["code"] for x in r.json["reasons"]}
+
+
+def test_a_ping_from_another_phone_or_none_is_flagged_new_device_and_stored_with_it(api, set_now):
+    clock = set_now(TUESDAY_10)
+    given_bound_phone(api)
+    # When one ping comes from another phone, the next without any device id
+    other = ping(api, headers={"X-Device-Id": OTHER_PHONE})
+    clock.advance(seconds=61)
+    none = ping(api)
+    # Then both are taken, each flagged new_device with the id it sent, and stored with that reason
+    flagged = [next(x for x in r.json["reasons"] if x["code"] == "new_device") for r in (other, none)]
+    assert other.status_code == none.status_code == 201
+    assert [(f["device_id"], f["effect"]) for f in flagged] == [(OTHER_PHONE, "flag"), (None, "flag")]
+    stored = [m.data for m in pings_stored() if m.sk.startswith("PING#")]
+    assert [[x["code"] for x in d["reasons"] if x["code"] == "new_device"] for d in stored] == [["new_device"]] * 2
+
+
+def test_a_ping_with_no_phone_bound_yet_has_no_device_reason(api, set_now):
+    set_now(TUESDAY_10)
+    r = ping(api, headers={"X-Device-Id": OTHER_PHONE})
+    assert r.status_code == 201 and "new_device" not in {x["code"] for x in r.json["reasons"]}
+
+
+def test_a_malformed_device_id_refuses_the_ping_and_stores_nothing(api, set_now):
+    set_now(TUESDAY_10)
+    r = ping(api, headers={"X-Device-Id": "x"})
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_device_id"
+    assert pings_stored() == []

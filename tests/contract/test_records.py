@@ -1389,3 +1389,39 @@ def test_the_day_index_key_is_the_date_and_the_nips_shard(dynamo):
     stored = AttendanceModel.get(AYU, f"DAY#{DATE}")
     assert stored.date_shard == date_shard_key(DATE, date_shard_of(AYU)) == f"{DATE}#{date_shard_of(AYU):02d}"
     assert 0 <= date_shard_of(AYU) < DATE_SHARDS and date_shard_of(AYU) == date_shard_of(AYU)
+
+
+def test_a_ping_context_reads_the_employee_the_state_and_whether_any_request_exists(records):
+    # Given Ayu on record, with a latest fix and an open episode; Budi with a request submitted
+    records.put_employee(employee(AYU), T0)
+    records.put_employee(employee(BUDI, name="Budi"), T0)
+    records.record_ping(_ping(T1), P_EXPIRES, not_before=T0)
+    records.open_episode(_episode(T1), P_EXPIRES)
+    records.extend_episode(_episode(T1), T2)
+    records.create_request(request(nip=BUDI), T0)
+    # When each one's context is read
+    ayu, budi, nobody = (records.ping_context(n) for n in (AYU, BUDI, SUP))
+    # Then Ayu's holds her record, her fix and the open episode as it stands; no request
+    assert ayu.employee.nip == AYU and ayu.has_requests is False
+    assert ayu.state.last.at == T1 and ayu.state.open_episode.episode_id == "e1"
+    assert ayu.state.open_episode.pings == 2 and ayu.state.open_episode.last_at == T2
+    assert ayu.state == records.ping_state(AYU)
+    # and Budi's says he submitted one; no record: no employee, an empty state
+    assert budi.employee.name == "Budi" and budi.has_requests is True and budi.state.last is None
+    assert nobody.employee is None and nobody.state.last is None and nobody.has_requests is False
+
+
+def test_the_rate_limit_and_the_open_episode_share_the_state_without_undoing_each_other(records):
+    # Given an open episode, then a ping (the latest fix written to the same state)
+    assert records.open_episode(_episode(T1), P_EXPIRES) is True
+    assert records.record_ping(_ping(T1), P_EXPIRES, not_before=T0) is True
+    # When a refused ping and a second opening try come
+    assert records.record_ping(_ping(T1, "p2"), P_EXPIRES, not_before=T0) is False
+    assert records.open_episode(_episode(T2, "e2"), P_EXPIRES) is False
+    # Then the episode is still the open one, the fix still the first; closing keeps the fix
+    state = records.ping_state(AYU)
+    assert state.open_episode.episode_id == "e1" and state.last.at == T1
+    assert records.close_episode(_episode(T1), T2) is True
+    after = records.ping_state(AYU)
+    assert after.open_episode is None and after.last.at == T1
+    assert records.record_ping(_ping(T2, "p3"), P_EXPIRES, not_before=T1) is True

@@ -17,6 +17,8 @@ def reads(client) -> list:
     return [client.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": ITEM["sk"]})["Item"],
             client.get_item(TableName="t", Key={"pk": {"S": "b"}, "sk": {"S": "x"}})["Item"],
             client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "a"}, "sk": ITEM["sk"]}]}})["Responses"],
+            client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "a"}, "sk": ITEM["sk"]}, {
+                "pk": {"S": "zz"}, "sk": {"S": "x"}}], "ConsistentRead": True}})["Responses"],
             client.query(TableName="t", KeyConditionExpression="pk = :a",
                          ExpressionAttributeValues={":a": {"S": "a"}})["Items"],
             sorted(client.scan(TableName="t")["Items"], key=lambda i: i["pk"]["S"])]
@@ -83,3 +85,65 @@ def test_batch_bodies_read_as_plain_json_write_and_read_the_same_items(client, m
                                                              {"pk": {"S": "d"}, "sk": {"S": "x"}}]}})["Responses"]["t"]
     # Then both come back exactly as written, the binary one as bytes
     assert sorted(got, key=lambda i: i["pk"]["S"]) == [plain, binary]
+
+
+def _undo_after_test(monkeypatch) -> None:
+    from moto import backends
+    from moto.core import responses
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+    for cls, name in ((DynamoResult, "execute_result"), (DynamoHandler, "batch_get_item"),
+                      (DynamoHandler, "parse_parameters"), (Table, "query"), (Table, "all_items"),
+                      (responses, "method_names_from_class"), (backends, "list_of_moto_modules")):
+        monkeypatch.setattr(cls, name, getattr(cls, name))
+    monkeypatch.setattr(DynamoResult, "_hadir_fast_json", False, raising=False)
+
+
+def queries(client) -> list:
+    """Table queries (ranges, pages, descending, filters, limits), an index's and a hash-only table's."""
+    def q(**kw):
+        return client.query(TableName="q", **kw)
+    key = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p1"}}}
+    first = q(**key, Limit=3)
+    return [q(**key)["Items"], first["Items"], first.get("LastEvaluatedKey"),
+            q(**key, ExclusiveStartKey=first["LastEvaluatedKey"])["Items"],
+            q(**key, ScanIndexForward=False, Limit=2)["Items"],
+            q(KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+              ExpressionAttributeValues={":p": {"S": "p1"}, ":s": {"S": "STATE#"}}, ConsistentRead=True)["Items"],
+            q(KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b", FilterExpression="n >= :n",
+              ExpressionAttributeValues={":p": {"S": "p1"}, ":a": {"S": "PING#1"}, ":b": {"S": "PING#4~"},
+                                         ":n": {"N": "2"}})["Items"],
+            q(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "nobody"}})["Items"],
+            q(IndexName="by_g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}})["Items"],
+            client.query(TableName="h", KeyConditionExpression="pk = :p",
+                         ExpressionAttributeValues={":p": {"S": "h1"}})["Items"],
+            client.query(TableName="h", KeyConditionExpression="pk = :p",
+                         ExpressionAttributeValues={":p": {"S": "h9"}})["Items"]]
+
+
+def test_a_table_query_sorting_only_its_partition_returns_what_moto_returns(monkeypatch):
+    with mock_aws():
+        c = boto3.client("dynamodb", region_name="ap-southeast-3")
+        attrs = [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g")]
+        c.create_table(TableName="q", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=attrs,
+                       KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                       GlobalSecondaryIndexes=[{"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}])
+        c.create_table(TableName="h", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=attrs[:1],
+                       KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        # Given partitions of several keys, written out of order
+        for p in ("p2", "p1", "p0"):
+            for i in (4, 1, 3, 2, 5):
+                c.put_item(TableName="q", Item={"pk": {"S": p}, "sk": {"S": f"PING#{i}"}, "n": {"N": str(i)},
+                                                **({"g": {"S": "G"}} if i % 2 else {})})
+            c.put_item(TableName="q", Item={"pk": {"S": p}, "sk": {"S": "STATE#LAST"}, "n": {"N": "0"}})
+        for h in ("h2", "h1"):
+            c.put_item(TableName="h", Item={"pk": {"S": h}, "v": {"S": h}})
+        before = queries(c)
+        # When the fast path is installed (undone after the test)
+        _undo_after_test(monkeypatch)
+        fast_moto.install()
+        # Then every query returns the same items, pages and keys
+        assert queries(c) == before
+        assert [i["sk"]["S"] for i in before[0]] == ["PING#1", "PING#2", "PING#3", "PING#4", "PING#5", "STATE#LAST"]
+        assert before[7] == [] and len(before[8]) == 9 and before[10] == []

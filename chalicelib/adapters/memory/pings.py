@@ -8,7 +8,7 @@ from typing import Sequence
 
 from chalicelib.common.errors import JsonObject
 
-from chalicelib.services.records import Episode, LastFix, Ping, PingState
+from chalicelib.services.records import Episode, LastFix, Ping, PingContext, PingState
 
 
 _INIT = threading.Lock()
@@ -50,6 +50,11 @@ class InMemoryPings:
 
     def ping_states(self, nips: Sequence[str]) -> dict[str, PingState]:
         return {n: self.ping_state(n) for n in sorted(set(nips))}
+
+    def ping_context(self, nip: str) -> PingContext:
+        """The employee, their ping state and whether they ever submitted a request."""
+        return PingContext(employee=self.get_employee(nip), state=self.ping_state(nip),  # type: ignore[attr-defined]
+                           has_requests=self.request_ledger(nip).version > 0)  # type: ignore[attr-defined]
 
     def open_episode(self, episode: Episode, expires: datetime) -> bool:
         items = self._ping_items()

@@ -292,9 +292,10 @@ class ByEpisodeDate(GlobalSecondaryIndex):
 class PingModel(_Base):
     """``sk``: ``PING#<utc>#<id>`` (data: records.Ping), ``EPISODE#<utc>#<id>`` (data: the
     episode as opened; ``last_at``, ``pings``, ``closed_at`` updated in place, ``review`` set once; ``episode_date``
-    and ``nip_sk`` key by_episode_date), ``STATE#LAST`` (the latest fix: ``at``, the rate
-    limit's condition) and ``STATE#OPEN`` (``ref``: the open episode's sk; created only if absent,
-    so one episode and one alert however many pings race). Every item has a TTL."""
+    and ``nip_sk`` key by_episode_date) and ``STATE#LAST``, the employee's state: the latest fix
+    (``at``, ``data``: the rate limit's condition) and the open episode's marker (``ref``: its sk;
+    set only if absent, so one episode and one alert however many pings race), each attribute
+    written by its own conditional UpdateItem. Every item has a TTL."""
 
     class Meta(_Base.Meta):
         table_name = r.PINGS.logical

@@ -1,20 +1,28 @@
 """Pings, episodes and each employee's latest fix and open episode over DynamoDB (table ``pings``,
-layout on ``models.PingModel``): the rate limit and the one-episode rule are each ONE conditional
-single-item write (``STATE#LAST``, ``STATE#OPEN``), so racing pings never pass twice nor open two
-episodes; the item it guards is written after it (no transaction: a ping costs two PutItems).
-Should that second write fail, the error propagates: a lost ping (the rate limit's slot used) or,
-for an episode, the marker is deleted again."""
+layout on ``models.PingModel``). One state item per employee (``STATE#LAST``) holds the latest fix
+(``at``, ``data``) and the open episode's marker (``ref``): the rate limit and the one-episode rule
+are each ONE conditional UpdateItem of different attributes of it, so racing pings never pass twice
+nor open two episodes; the item it guards is written after it (no transaction: a ping costs an
+UpdateItem and a PutItem). Should that second write fail, the error propagates: a lost ping (the
+rate limit's slot used) or, for an episode, the marker is removed again.
+
+Before a ping, :meth:`DynamoPings.ping_context` reads the employee, the state item and the
+employee's request ledger in ONE BatchGetItem (consistent reads): no ledger, no request ever
+submitted, so the requests need no query (the ledger is written in every request's creation
+transaction)."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
-from typing import Sequence
+from typing import Any, Sequence
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.adapters.storage.models import PingModel
-from chalicelib.services.records import Episode, LastFix, Ping, PingState
+from chalicelib.adapters.storage.models import EmployeeModel, PingModel, RequestModel
+from chalicelib.services.records import Episode, LastFix, Ping, PingContext, PingState
 
-LAST, OPEN = "STATE#LAST", "STATE#OPEN"
+LAST = "STATE#LAST"  # the latest fix (at, data) and the open episode's marker (ref)
+RETRIES = 8
 
 
 def ping_sk(p: Ping) -> str:
@@ -25,7 +33,7 @@ def episode_sk(e: Episode) -> str:
     return f"EPISODE#{e.opened_at}#{e.episode_id}"
 
 
-def _failed(exc: PutError | DeleteError) -> bool:
+def _failed(exc: PutError | UpdateError) -> bool:
     return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
@@ -34,12 +42,14 @@ class DynamoPings:
 
     def record_ping(self, ping: Ping, expires: datetime, not_before: str) -> bool:
         """Store ``ping`` as the latest fix unless the latest is after ``not_before`` (the rate
-        limit): False, and nothing written."""
-        last = PingModel(ping.nip, LAST, at=ping.at, data={"lat": ping.lat, "lon": ping.lon}, ttl=expires)
+        limit): False, and nothing written. The state's marker (``ref``) is left as it is."""
         item = PingModel(ping.nip, ping_sk(ping), at=ping.at, data=ping.model_dump(mode="json"), ttl=expires)
         try:
-            last.save(condition=PingModel.sk.does_not_exist() | (PingModel.at <= not_before))
-        except PutError as exc:
+            PingModel(ping.nip, LAST).update(
+                actions=[PingModel.at.set(ping.at), PingModel.data.set({"lat": ping.lat, "lon": ping.lon}),
+                         PingModel.ttl.set(expires)],
+                condition=PingModel.at.does_not_exist() | (PingModel.at <= not_before))
+        except UpdateError as exc:
             if _failed(exc):
                 return False
             raise
@@ -47,22 +57,38 @@ class DynamoPings:
         return True
 
     def ping_state(self, nip: str) -> PingState:
-        last, open_ = None, None
-        for m in PingModel.query(nip, PingModel.sk.startswith("STATE#"), consistent_read=True):
-            if m.sk == LAST:
-                last = _last(m)
-            elif m.sk == OPEN and m.ref:
-                open_ = self._episode_at(nip, m.ref)
-        return PingState(nip=nip, last=last, open_episode=open_)
+        try:
+            return self._state(nip, PingModel.get(nip, LAST, consistent_read=True))
+        except PingModel.DoesNotExist:
+            return PingState(nip=nip)
+
+    def _state(self, nip: str, m: PingModel | None) -> PingState:
+        if m is None:
+            return PingState(nip=nip)
+        return PingState(nip=nip, last=_last(m), open_episode=self._episode_at(nip, m.ref) if m.ref else None)
+
+    def ping_context(self, nip: str) -> PingContext:
+        """The employee, their ping state and whether they ever submitted a request: one
+        BatchGetItem (and a GetItem of the open episode when one is open)."""
+        from chalicelib.adapters.storage.records import _employee, _ledger_key
+        got = _batch_get(self._conn.client, {
+            EmployeeModel.Meta.table_name: {"nip": {"S": nip}},
+            PingModel.Meta.table_name: {"nip": {"S": nip}, "sk": {"S": LAST}},
+            RequestModel.Meta.table_name: {"request_id": {"S": _ledger_key(nip)}}})
+        emp = got.get(EmployeeModel.Meta.table_name)
+        state = got.get(PingModel.Meta.table_name)
+        return PingContext(employee=_employee(EmployeeModel.from_raw_data(emp)) if emp else None,
+                           state=self._state(nip, PingModel.from_raw_data(state) if state else None),
+                           has_requests=RequestModel.Meta.table_name in got)
 
     def ping_states(self, nips: Sequence[str]) -> dict[str, PingState]:
-        """Two BatchGetItems in blocks of 100 keys: every latest fix and open marker, then the
-        open episodes they name (eventually consistent: a view, not a rate limit)."""
+        """Two BatchGetItems in blocks of 100 keys: every state item (latest fix and open marker),
+        then the open episodes they name (eventually consistent: a view, not a rate limit)."""
         wanted = sorted(set(nips))
-        found = {(m.nip, m.sk): m for m in PingModel.batch_get([(n, k) for n in wanted for k in (LAST, OPEN)])}
-        refs = [(n, m.ref) for (n, sk), m in found.items() if sk == OPEN and m.ref]
+        found = {m.nip: m for m in PingModel.batch_get([(n, LAST) for n in wanted])}
+        refs = [(n, m.ref) for n, m in found.items() if m.ref]
         episodes = {m.nip: _episode(m) for m in PingModel.batch_get(refs)} if refs else {}
-        return {n: PingState(nip=n, last=_last(found.get((n, LAST))), open_episode=episodes.get(n)) for n in wanted}
+        return {n: PingState(nip=n, last=_last(found.get(n)), open_episode=episodes.get(n)) for n in wanted}
 
     @staticmethod
     def _episode_at(nip: str, sk: str) -> Episode | None:
@@ -74,19 +100,19 @@ class DynamoPings:
     def open_episode(self, episode: Episode, expires: datetime) -> bool:
         """Open ``episode`` unless one is open for the employee (False, nothing written)."""
         sk = episode_sk(episode)
-        marker = PingModel(episode.nip, OPEN, ref=sk, at=episode.opened_at, ttl=expires)
         item = PingModel(episode.nip, sk, data=episode.model_dump(mode="json"), episode_date=episode.local_date,
                          nip_sk=f"{episode.nip}#{sk}", last_at=episode.last_at, pings=episode.pings, ttl=expires)
+        state = PingModel(episode.nip, LAST)
         try:
-            marker.save(condition=PingModel.sk.does_not_exist())
-        except PutError as exc:
+            state.update(actions=[PingModel.ref.set(sk)], condition=PingModel.ref.does_not_exist())
+        except UpdateError as exc:
             if _failed(exc):
                 return False
             raise
         try:
             item.save()
         except Exception:
-            marker.delete(condition=PingModel.ref == sk)
+            state.update(actions=[PingModel.ref.remove()], condition=PingModel.ref == sk)
             raise
         return True
 
@@ -100,8 +126,8 @@ class DynamoPings:
         """Close ``episode`` if it is the open one (False: closed meanwhile)."""
         sk = episode_sk(episode)
         try:
-            PingModel(episode.nip, OPEN).delete(condition=PingModel.ref == sk)
-        except DeleteError as exc:
+            PingModel(episode.nip, LAST).update(actions=[PingModel.ref.remove()], condition=PingModel.ref == sk)
+        except UpdateError as exc:
             if _failed(exc):
                 return False
             raise
@@ -124,9 +150,25 @@ class DynamoPings:
 
 
 def _last(m: PingModel | None) -> LastFix | None:
-    return LastFix(lat=m.data["lat"], lon=m.data["lon"], at=m.at) if m is not None else None
+    """The latest fix on the state item (none yet while only an episode marker is set)."""
+    return LastFix(lat=m.data["lat"], lon=m.data["lon"], at=m.at) if m is not None and m.at and m.data else None
 
 
 def _episode(m: PingModel) -> Episode:
     return Episode.model_validate({**m.data, "last_at": m.last_at, "pings": int(m.pings or 1),
                                    "closed_at": m.closed_at, "review": m.review})
+
+
+def _batch_get(client: Any, keys: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One key per table, read consistently in one BatchGetItem (unprocessed keys asked again):
+    the items found by table name, as DynamoDB JSON."""
+    pending: dict[str, Any] = {t: {"Keys": [k], "ConsistentRead": True} for t, k in keys.items()}
+    found: dict[str, dict[str, Any]] = {}
+    for attempt in range(RETRIES):
+        if attempt:
+            time.sleep(min(1.0, 0.02 * 2 ** attempt))
+        out = client.batch_get_item(RequestItems=pending)
+        found.update({t: items[0] for t, items in out.get("Responses", {}).items() if items})
+        if not (pending := out.get("UnprocessedKeys") or {}):
+            return found
+    raise RuntimeError(f"BatchGetItem left keys unprocessed after {RETRIES} attempts")
