@@ -477,12 +477,13 @@ JAYAPURA_CITY = {"type": "Polygon", "coordinates": [[[140.55, -2.75], [140.85, -
                                                      [140.55, -2.45], [140.55, -2.75]]]}
 
 
-def ping(stack, user, lat, lon):
+def ping(stack, user, lat, lon, device_id=None):
     return requests.post(f"{stack['api']}/me/pings", json={"location": location(lat, lon, "2026-03-03T08:44:50+09:00")},
-                         headers=login(stack, user), timeout=10)
+                         headers={**login(stack, user), **({"X-Device-Id": device_id} if device_id else {})},
+                         timeout=10)
 
 
-def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_proposed(stack):
+def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_published(stack):
     api, admin, head = stack["api"], login(stack, "admin"), login(stack, YOHANES)
     # Given the agency's region: Kota Jayapura
     region = requests.put(f"{api}/admin/config/region", json={"version": None, "document": {
@@ -496,6 +497,8 @@ def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_proposed(
     # And a second ping within the minute is refused; Ayu's, before Denpasar's 08:00 start, too, stored nowhere
     again = ping(stack, MARIA, -6.1754, 106.8272)
     assert again.status_code == 429 and again.json()["error"]["code"] == "ping_too_soon", again.text
+    bad_device = ping(stack, YOHANES, -2.5336, 140.7181, device_id="x")
+    assert bad_device.status_code == 400 and bad_device.json()["error"]["code"] == "invalid_device_id", bad_device.text
     early = ping(stack, AYU, *DENPASAR)
     assert early.status_code == 409 and early.json()["error"]["code"] == "outside_working_hours", early.text
     # And her supervisor sees the episode and, now, her state; Ayu's supervisor does not see her
@@ -546,6 +549,27 @@ def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_proposed(
     assert per_day and max(per_day) <= 1
     office = [r["office_days"] for r in body["staff"]]
     assert max(office) - min(office) <= 1
+    # When Ketut, their supervisor, publishes it (solved again on the server)
+    week = {"unit": "Bagian Umum Denpasar", "first": "2026-03-09", "through": "2026-03-13", "max_share": 0.5}
+    sup = login(stack, KETUT)
+    published = requests.post(f"{api}/admin/rosters/publish", json=week, headers=sup, timeout=30)
+    assert published.status_code == 201, published.text
+    pub = published.json()
+    assert pub["published"] is True and pub["version"] == 1 and pub["roster_id"] == "2026-03#Bagian Umum Denpasar"
+    # Then publishing again without naming the version it replaces is refused, and the first stands
+    twice = requests.post(f"{api}/admin/rosters/publish", json=week, headers=sup, timeout=30)
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "roster_changed", twice.text
+    # And Ayu sees her days, as published, and was told once
+    ayu = login(stack, AYU)
+    mine = requests.get(f"{api}/me/roster", params={"month": "2026-03"}, headers=ayu, timeout=10).json()
+    row = next(r for r in pub["staff"] if r["nip"] == AYU)
+    assert mine["version"] == 1 and [d["status"] for d in mine["days"]] == row["days"]
+    told = requests.get(f"{api}/me/notifications", headers=ayu, timeout=10).json()["items"]
+    assert [n["details"]["version"] for n in told if n["topic"] == "roster_published"] == [1]
+    # And another unit's supervisor cannot read it
+    other = requests.get(f"{api}/admin/rosters", params={"unit": "Bagian Umum Denpasar", "month": "2026-03"},
+                         headers=head, timeout=10)
+    assert other.status_code == 404 and other.json()["error"]["code"] == "unit_not_found", other.text
 
 
 def test_the_admin_imports_staff_as_a_job_with_per_row_results(stack):
