@@ -54,6 +54,7 @@ def install() -> None:
     _plain_batch_get_params()
     _modules_listed_once()
     _request_id_only_in_xml()
+    __import__("local.fast_moto_tx").fast_moto_tx.install()  # TransactWriteItems rolled back item by item
 
 
 def _plain_batch_get_params() -> None:
