@@ -34,6 +34,8 @@ import re
 import threading
 from typing import Any
 
+from local import fast_moto_tx
+
 FAST = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
 CONTENT_TYPE = "application/x-amz-json-1.0"  # DynamoDB's JSON protocol, version 1.0
 PLAIN_PARAMS = frozenset({"BatchGetItem", "BatchWriteItem"})  # bodies json.loads reads as moto's parser does
@@ -65,6 +67,7 @@ def install() -> None:
     _request_id_only_in_xml()
     _query_sorts_its_partition()
     _method_names_listed_once()
+    fast_moto_tx.install()  # TransactWriteItems rolled back item by item, not by copying whole tables
 
 
 def _plain_batch_get_params() -> None:

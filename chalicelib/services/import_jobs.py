@@ -9,10 +9,12 @@ in batches by the ``import-jobs`` queue's consumer (the function with Cognito ad
    or index (JSON), the supervisors it names that exist neither in it nor in the records noted;
    the job ``running`` with its total, one message per batch queued.
 4. ``batch`` step: each row not yet done is validated, then written in a fixed order: the
-   Cognito user, then the employee record, then the row's result with the job's count (once,
-   conditionally). A throttle is retried with exponential back-off and full jitter; retries
-   exhausted, the step fails and SQS redelivers it (nothing acknowledged, the done rows skipped).
-   The last row recorded makes the job ``done``.
+   Cognito user, then the employee record (with its audit, one transaction), then the row's
+   result (a conditional put: once). A throttle is retried with exponential back-off and full
+   jitter; retries exhausted, the step fails and SQS redelivers it (nothing acknowledged, the
+   done rows skipped). Once every row of the batch is recorded, the batch's results are counted
+   into the job (one conditional update per batch, once: progress moves a batch at a time), and
+   the last batch counted makes the job ``done``.
 """
 from __future__ import annotations
 
@@ -178,12 +180,13 @@ class _Plan:
     batches: list[JsonObject] | None = None
     header: list[str] | None = None
     delimiter: str = ","
+    batch_rows: int = 0
     unknown_supervisors: list[str] | None = None
 
 
 def _plan_file(svc: Services, job: ImportJob) -> _Plan:
     """One pass over the file: rows counted, batches cut, supervisors named checked."""
-    size = svc.settings.import_batch_rows
+    size = int((job.plan or {}).get("batch_rows") or svc.settings.import_batch_rows)  # a re-run's batches: the same
     plan, batches, nips, sups = _Plan(), [], set(), set()
     if job.content_type == "application/json":
         rows = _json_rows(svc, job)
@@ -212,7 +215,7 @@ def _plan_file(svc: Services, job: ImportJob) -> _Plan:
         if plan.total % size:
             batches.append({"first_row": plan.total - plan.total % size + 1, "last_row": plan.total,
                             "start": start, "end": lines.pos})
-    plan.batches = batches
+    plan.batches, plan.batch_rows = batches, size
     plan.unknown_supervisors = sorted(s for s in sups - nips if svc.records.get_employee(s) is None)
     return plan
 
@@ -279,7 +282,8 @@ def _plan_step(svc: Services, job: ImportJob) -> None:
                                expect=("queued", "running"))
         logger.info("import failed", extra={"import_id": job.import_id, "code": exc.code})
         return
-    stored = {"header": plan.header, "delimiter": plan.delimiter, "unknown_supervisors": plan.unknown_supervisors}
+    stored = {"header": plan.header, "delimiter": plan.delimiter, "unknown_supervisors": plan.unknown_supervisors,
+              "batch_rows": plan.batch_rows}
     state = "done" if job.state == "done" else "running"
     svc.import_jobs.update(job.import_id, svc.now_iso(), state=state, total=plan.total, plan=stored,
                            expect=(job.state,))
@@ -301,20 +305,31 @@ class _KnownUnless:
 
 def _batch_step(svc: Services, job: ImportJob, msg: JsonObject) -> None:
     first, last = int(msg["first_row"]), int(msg["last_row"])
-    done = svc.import_jobs.done_rows(job.import_id, first, last)
-    if len(done) == last - first + 1:
-        return _finish_if_complete(svc, job.import_id)
+    done = _retrying(svc, lambda: svc.import_jobs.done_rows(job.import_id, first, last))
+    if len(done) < last - first + 1:
+        _import_batch(svc, job, msg, done)
+        done = _retrying(svc, lambda: svc.import_jobs.done_rows(job.import_id, first, last))  # as stored
+    if len(done) < last - first + 1:
+        logger.warning("import batch incomplete", extra={"import_id": job.import_id, "first_row": first,
+                                                          "recorded": len(done)})
+        return
+    saved = sum(done.values())
+    if _retrying(svc, lambda: svc.import_jobs.count_batch(job.import_id, f"{first}-{last}", saved,
+                                                          len(done) - saved, svc.now_iso())):
+        metrics.add_metric(name="EmployeesImported", unit="Count", value=saved)
+    _finish_if_complete(svc, job.import_id)
+
+
+def _import_batch(svc: Services, job: ImportJob, msg: JsonObject, done: dict[int, bool]) -> None:
+    """Every row of the batch not yet recorded: imported, then its result recorded (once)."""
+    last = int(msg["last_row"])
     offices = {o.office_id for o in _retrying(svc, svc.records.offices)}
     known = _KnownUnless((job.plan or {}).get("unknown_supervisors") or [])
-    saved = 0
     for n, raw in _batch_rows(svc, job, msg):
         if n in done or n > last:
             continue
         result = _import_row(svc, job, n, raw, offices, known)
-        if _retrying(svc, lambda: svc.import_jobs.record_row(job.import_id, result, result.ok, svc.now_iso())):
-            saved += result.ok
-    metrics.add_metric(name="EmployeesImported", unit="Count", value=saved)
-    _finish_if_complete(svc, job.import_id)
+        _retrying(svc, lambda: svc.import_jobs.record_row(job.import_id, result, svc.now_iso()))
 
 
 def _import_row(svc: Services, job: ImportJob, n: int, raw: Any, offices: set[str],

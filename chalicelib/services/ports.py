@@ -461,11 +461,18 @@ class ImportJobs(Protocol):
         (else False, nothing written)."""
         ...
 
-    def record_row(self, import_id: str, row: ImportRow, ok: bool, now: str) -> bool:
-        """The row's result and the job's count, together, once: False if it was recorded."""
+    def record_row(self, import_id: str, row: ImportRow, now: str) -> bool:
+        """The row's result, once (a conditional put): False if it was recorded."""
         ...
 
-    def done_rows(self, import_id: str, first: int, last: int) -> set[int]: ...
+    def done_rows(self, import_id: str, first: int, last: int) -> dict[int, bool]:
+        """The rows of ``first..last`` recorded, each with whether it was saved."""
+        ...
+
+    def count_batch(self, import_id: str, batch: str, done: int, failed: int, now: str) -> bool:
+        """Add a batch's saved and refused rows to the job's counts, once per ``batch`` (one
+        conditional update): False if it was counted."""
+        ...
 
     def rows(self, import_id: str, after: int, limit: int) -> list[ImportRow]: ...
 

@@ -67,11 +67,18 @@ def test_a_row_is_recorded_and_counted_once(jobs):
     ok = ImportRow(row=2, nip="199001152015032001", ok=True)
     bad = ImportRow(row=1, nip="123", ok=False, error=ErrorBody(code="invalid_nip", message="x",
                                                                  details={"problems": ["too_short"]}))
-    assert store.record_row(import_id, ok, True, NOW) and store.record_row(import_id, bad, False, NOW)
-    assert not store.record_row(import_id, ok, True, NOW)  # a redelivery: nothing twice
+    assert store.record_row(import_id, ok, NOW) and store.record_row(import_id, bad, NOW)
+    assert not store.record_row(import_id, ok, NOW)  # a redelivery: nothing twice
+    assert store.done_rows(import_id, 1, 2) == {1: False, 2: True} and store.done_rows(import_id, 3, 9) == {}
+    assert (store.get(import_id).done, store.get(import_id).failed) == (0, 0)  # counted a batch at a time
+    # When the batch is counted, and counted again (a redelivery, a second consumer)
+    assert store.count_batch(import_id, "1-2", 1, 1, NOW)
+    assert not store.count_batch(import_id, "1-2", 1, 1, NOW)
+    assert store.count_batch(import_id, "3-4", 2, 0, NOW)
+    assert not store.count_batch("0" * 32, "1-2", 1, 0, NOW)  # no such job: nothing written
+    # Then the job counts each batch once
     job = store.get(import_id)
-    assert (job.done, job.failed) == (1, 1)
-    assert store.done_rows(import_id, 1, 2) == {1, 2} and store.done_rows(import_id, 3, 9) == set()
+    assert (job.done, job.failed, job.updated_at) == (3, 1, NOW)
     assert store.rows(import_id, 0, 10) == [bad, ok] and store.rows(import_id, 1, 10) == [ok]
     assert store.rows(import_id, 0, 1) == [bad]
 

@@ -13,6 +13,7 @@ class InMemoryImportJobs:
     def __init__(self) -> None:
         self.jobs: dict[str, ImportJob] = {}
         self.results: dict[str, dict[int, ImportRow]] = {}
+        self.counted: dict[str, set[str]] = {}  # the batches counted into each job
         self._lock = threading.Lock()
 
     def create(self, job: ImportJob) -> None:
@@ -34,18 +35,25 @@ class InMemoryImportJobs:
             self.jobs[import_id] = job.model_copy(update={**keep, "updated_at": now})
             return True
 
-    def record_row(self, import_id: str, row: ImportRow, ok: bool, now: str) -> bool:
+    def record_row(self, import_id: str, row: ImportRow, now: str) -> bool:
         with self._lock:
-            job = self.jobs[import_id]
             if row.row in self.results[import_id]:
                 return False
             self.results[import_id][row.row] = row
-            count = {"done": job.done + 1} if ok else {"failed": job.failed + 1}
-            self.jobs[import_id] = job.model_copy(update=count)
             return True
 
-    def done_rows(self, import_id: str, first: int, last: int) -> set[int]:
-        return {n for n in self.results.get(import_id, {}) if first <= n <= last}
+    def done_rows(self, import_id: str, first: int, last: int) -> dict[int, bool]:
+        return {n: r.ok for n, r in self.results.get(import_id, {}).items() if first <= n <= last}
+
+    def count_batch(self, import_id: str, batch: str, done: int, failed: int, now: str) -> bool:
+        with self._lock:
+            job, counted = self.jobs.get(import_id), self.counted.setdefault(import_id, set())
+            if job is None or batch in counted:
+                return False
+            counted.add(batch)
+            self.jobs[import_id] = job.model_copy(update={"done": job.done + done, "failed": job.failed + failed,
+                                                          "updated_at": now})
+            return True
 
     def rows(self, import_id: str, after: int, limit: int) -> list[ImportRow]:
         found = sorted(n for n in self.results.get(import_id, {}) if n > after)[:limit]

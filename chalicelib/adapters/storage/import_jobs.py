@@ -1,8 +1,10 @@
 """Import jobs in DynamoDB (table ``imports``): the job under ``sk = JOB``, each row's result
 under ``sk = ROW#<n>`` (zero-padded: a Query pages them in order).
 
-A row's result and the job's count are one transaction, the result conditioned on not being
-there: a redelivered batch records nothing twice and counts nothing twice.
+A row's result is one conditional put (not there yet): a redelivered batch records nothing twice.
+A batch's rows are counted into the job once all are recorded, by one update that adds the counts
+and the batch's id to ``counted``, conditioned on the id not being there: nothing counted twice,
+and no transaction per row.
 """
 from __future__ import annotations
 
@@ -10,9 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 
 from chalicelib.adapters import aws
 from chalicelib.adapters.storage.models import ImportModel as M
@@ -57,10 +57,8 @@ def retryable(exc: BaseException) -> bool:
 class DynamoImportJobs:
     def __init__(self, settings: Settings, client: Callable[[], Any] | None = None):
         bind(settings)
-        self._conn = Connection(region=settings.region, host=settings.aws_endpoint_url)
         if client is not None:
             share_client(client())
-            self._conn._client = client()
 
     def create(self, job: ImportJob) -> None:
         M(job.import_id, JOB, ttl=_expires(job.created_at), state=job.state, actor=job.actor,
@@ -92,25 +90,31 @@ class DynamoImportJobs:
             raise
         return True
 
-    def record_row(self, import_id: str, row: ImportRow, ok: bool, now: str) -> bool:
-        item = M(import_id, row_sk(row.row), ttl=_expires(now), row=row.row, ok=ok,
+    def record_row(self, import_id: str, row: ImportRow, now: str) -> bool:
+        item = M(import_id, row_sk(row.row), ttl=_expires(now), row=row.row, ok=row.ok,
                  nip=row.nip if isinstance(row.nip, str) else None,
                  error=row.error.model_dump(mode="json") if row.error else None)
         try:
-            with TransactWrite(connection=self._conn) as tx:
-                tx.save(item, condition=M.sk.does_not_exist())
-                tx.update(M(import_id, JOB), actions=[(M.done if ok else M.failed).add(1)],
-                          condition=M.sk.exists())
-        except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            item.save(condition=M.sk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
-    def done_rows(self, import_id: str, first: int, last: int) -> set[int]:
-        return {int(m.row) for m in M.query(import_id, M.sk.between(row_sk(first), row_sk(last)),
-                                            consistent_read=True, attributes_to_get=["row"])}
+    def done_rows(self, import_id: str, first: int, last: int) -> dict[int, bool]:
+        return {int(m.row): bool(m.ok) for m in M.query(import_id, M.sk.between(row_sk(first), row_sk(last)),
+                                                        consistent_read=True, attributes_to_get=["row", "ok"])}
+
+    def count_batch(self, import_id: str, batch: str, done: int, failed: int, now: str) -> bool:
+        actions = [M.done.add(done), M.failed.add(failed), M.counted.add({batch}), M.updated_at.set(now)]
+        try:
+            M(import_id, JOB).update(actions=actions, condition=M.sk.exists() & ~M.counted.contains(batch))
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def rows(self, import_id: str, after: int, limit: int) -> list[ImportRow]:
         found = M.query(import_id, M.sk.between(row_sk(after + 1), row_sk(10 ** 9 - 1)), limit=limit)

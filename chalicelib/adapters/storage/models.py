@@ -361,6 +361,7 @@ class ImportModel(_Base):
     total = NumberAttribute(null=True)
     done = NumberAttribute(null=True)
     failed = NumberAttribute(null=True)
+    counted = UnicodeSetAttribute(null=True)  # the batches whose rows are in done/failed
     plan = JSONAttribute(null=True)  # the file's header, delimiter and unknown supervisors
     error = JSONAttribute(null=True)  # the job's failure (a file that cannot be read), or a row's
     # a row
