@@ -119,7 +119,8 @@ class DynamoWork:
     def save_report(self, report: WorkReport, expected_status: str | None, action: str, actor: str,
                     now: str) -> None:
         m = _report_model(report)
-        m.version = report.version if expected_status else None
+        if expected_status is not None:
+            m.version = report.version  # the put is conditioned on it (a new item: on none)
         condition = WorkModel.sk.does_not_exist() if expected_status is None else WorkModel.status == expected_status
         self._work_commit(m, condition, report.nip, action, actor, report.audit_details(), now,
                           errs.report_changed(report.nip, report.date))
