@@ -554,7 +554,7 @@ def put_region_config(call: Call[w.RegionPut, None]) -> w.RegionConfig:
 @endpoint(api, "POST", "/me/pings", summary="Report where the caller is, during working hours only",
           roles=EMPLOYEE, needs_nip=True, body=w.PingRequest, response=w.PingOut, created=True,
           errors={**NOT_FOUND_EMPLOYEE,
-                  Kind.CONFLICT: ("outside_working_hours", "not_a_working_day", "on_approved_leave", "no_office"),
+                  Kind.CONFLICT: ("outside_working_hours", "report_not_working_day", "on_approved_leave", "no_office"),
                   Kind.TOO_MANY_ATTEMPTS: ("ping_too_soon",), Kind.MALFORMED: ("invalid_device_id",),
                   Kind.INVALID: ("invalid_coordinates", "invalid_accuracy", "invalid_captured_at",
                                  "invalid_is_mock")},
@@ -649,7 +649,7 @@ def submit_task(call: Call[ws.TaskSubmitIn, None]) -> ws.TaskOut:
     return work.submit_task(get_services(), call.nip, call.params["task_id"], call.body)
 
 
-REPORT_WINDOW = ("invalid_date", "report_in_future", "not_a_working_day")
+REPORT_WINDOW = ("invalid_date", "report_in_future", "report_not_working_day")
 REPORT_NOTE = ("A report of day D is written on a working day of the employee (their schedule), not "
                "ahead of it, until HADIR_REPORT_CUTOFF after D in the office's time zone (default '+1 09:00': "
                "the next morning at 09:00), then report_window_closed; it is rewritten while submitted or "

@@ -225,15 +225,16 @@ class Expiry:
 
 
 def uploads_expiry(raw_days: int = 1, evidence_days: int = EVIDENCE_DAYS,
-                   attachment_days: int = ATTACHMENT_DAYS) -> tuple[Expiry, ...]:
+                   attachment_days: int = ATTACHMENT_DAYS,
+                   work_days: int = WORK_ATTACHMENT_DAYS) -> tuple[Expiry, ...]:
     """The uploads bucket's lifecycle, one rule per prefix (the CDK stack and local bootstrap):
     raw uploads after ``raw_days``, review evidence after ``evidence_days``, requests' checked
-    documents after ``attachment_days``."""
+    documents after ``attachment_days``, tasks' and work reports' after ``work_days``."""
     return (*(Expiry(f"expire-raw-images-{p.strip('/')}", p, raw_days) for p in UPLOAD_PREFIXES),
             Expiry("expire-import-files", IMPORT_PREFIX, raw_days),
             Expiry("expire-review-evidence", EVIDENCE_PREFIX, evidence_days),
             Expiry("expire-request-attachments", ATTACHMENT_PREFIX, attachment_days),
-            Expiry("expire-work-attachments", WORK_ATTACHMENT_PREFIX, WORK_ATTACHMENT_DAYS))
+            Expiry("expire-work-attachments", WORK_ATTACHMENT_PREFIX, work_days))
 EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS", object_lock=True,
                         purpose="Daily attendance CSV, audit CSV + manifest for auditors: each run "
                                 "writes new objects (attendance/date=<d>/agency=<a>/run=<run_id>/), "

@@ -89,13 +89,13 @@ def parse_cutoff(text: str) -> Cutoff:
 def check_report_window(report_date: date, today: date, now: datetime, timezone: str, cutoff: Cutoff,
                         working: bool, day_reason: str) -> None:
     """A report may be written for a working day of the employee (InvalidInput
-    ``not_a_working_day``), not ahead of it (``report_in_future``), until the cut-off in the
+    ``report_not_working_day``), not ahead of it (``report_in_future``), until the cut-off in the
     office's time zone (Conflict ``report_window_closed``)."""
     if report_date > today:
         raise InvalidInput("A report is written on or after its day", code="report_in_future",
                            details={"date": report_date.isoformat(), "today": today.isoformat()})
     if not working:
-        raise InvalidInput("Reports are written for working days only", code="not_a_working_day",
+        raise InvalidInput("Reports are written for working days only", code="report_not_working_day",
                            details={"date": report_date.isoformat(), "reason": day_reason})
     closes = cutoff.closes(report_date, timezone)
     if now >= closes:

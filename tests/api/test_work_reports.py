@@ -102,7 +102,7 @@ def test_the_cut_off_is_a_setting(api, set_now, setting):
 
 @pytest.mark.parametrize("day,expected", [
     ("2026-03-04", (422, "report_in_future")),
-    ("2026-03-01", (422, "not_a_working_day")),  # a Sunday
+    ("2026-03-01", (422, "report_not_working_day")),  # a Sunday
     ("2026-02-30", (422, "invalid_date")),
     ("yesterday", (422, "invalid_date")),
 ])
