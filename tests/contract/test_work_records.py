@@ -6,7 +6,10 @@ import pytest
 
 from chalicelib.common.errors import Conflict
 from chalicelib.services.records import Attachment, TaskRecord, WorkEvent, WorkReport
-from tests.contract.test_records import AYU, BUDI, SUP, T0, T1, actions, backend, dynamo, records  # noqa: F401
+from tests.contract import test_records as base
+from tests.contract.test_records import AYU, BUDI, SUP, T0, T1, actions
+
+dynamo, backend, records = base.dynamo, base.backend, base.records  # the same two adapters, same fixtures
 
 OTHER_SUP = "196901011990031001"
 
