@@ -2,7 +2,7 @@
 apart from ``schemas.py`` only to keep that shared file small; the same bases and conventions."""
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -47,7 +47,7 @@ class WorkEventOut(Response):
 
 # --- tasks ------------------------------------------------------------------------------------
 class TaskIn(Request):
-    assignees: list[str] = Field(min_length=1, max_length=25, description="NIPs of the caller's own staff; "
+    assignees: list[Annotated[str, Field(pattern=r"^\d{18}$")]] = Field(min_length=1, max_length=25, description="NIPs of the caller's own staff; "
                                                                          "one task each")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)

@@ -30,6 +30,7 @@ from chalicelib.services.staff import staff_member
 from chalicelib.wiring import Services
 
 _TASK_ID = re.compile(ws.TASK_ID_PATTERN)
+_NIP = re.compile(r"^\d{18}$")
 MAX_RANGE_DAYS = 184
 TASK_DECIDED, TASK_ASSIGNED, REPORT_DECIDED = "task_decided", "task_assigned", "report_decided"
 
@@ -81,12 +82,19 @@ def _event(actor: Principal, action: str, now: str, comment: str | None = None) 
     return WorkEvent(action=action, by=actor.username, by_nip=actor.nip, at=now, comment=comment)
 
 
+def _staff(svc: Services, nip: str, actor: Principal) -> Employee:
+    """``staff_member``, a path's NIP checked first (a forged one is not found, never looked up)."""
+    if not _NIP.match(nip):
+        raise NotFound("No such employee", code="employee_not_found", details={"nip": nip[:20]})
+    return staff_member(svc, nip, actor)
+
+
 # --- tasks --------------------------------------------------------------------------------------
 def assign(svc: Services, actor: Principal, body: ws.TaskIn) -> ws.TaskList:
     """One task per assignee, each the caller's own staff (admins: anyone's), all or none; each
     assignee is told."""
     nips = list(dict.fromkeys(body.assignees))
-    staff = [staff_member(svc, nip, actor) for nip in nips]
+    staff = [_staff(svc, nip, actor) for nip in nips]
     if any(e.nip == actor.nip for e in staff):
         raise Forbidden("Nobody assigns a task to themselves", code="own_task")
     today = min(_local_today(svc, e) for e in staff)
@@ -174,7 +182,7 @@ def submit_task(svc: Services, nip: str, task_id: str, body: ws.TaskSubmitIn) ->
 
 def decide_task(svc: Services, actor: Principal, nip: str, task_id: str, body: ws.WorkDecisionIn) -> ws.TaskOut:
     """The supervisor (or an admin) accepts a submitted task or returns it with a comment."""
-    emp = staff_member(svc, nip, actor)
+    emp = _staff(svc, nip, actor)
     task = _task(svc, emp.nip, task_id)
     if actor.nip == task.nip:
         raise Forbidden("Nobody decides their own task", code="own_task")
@@ -343,7 +351,7 @@ def audit_reports(svc: Services, q: ws.AuditReportsQuery) -> ws.ReportList:
 
 def decide_report(svc: Services, actor: Principal, nip: str, raw_day: str, body: ws.WorkDecisionIn) -> ws.ReportOut:
     """The direct supervisor (or an admin) accepts a submitted report or returns it with a comment."""
-    emp = staff_member(svc, nip, actor)
+    emp = _staff(svc, nip, actor)
     day = _day(raw_day).isoformat()
     report = svc.records.get_report(emp.nip, day)
     if report is None:
