@@ -78,3 +78,13 @@ def review_gone(review_id: str) -> NotFound:
 def request_exists(request_id: str) -> Conflict:
     return Conflict("This request id is taken", code="request_exists", details={"request_id": request_id})
 
+
+
+def task_changed(task_id: str) -> Conflict:
+    return Conflict("The task changed meanwhile: read it again", code="task_transition_invalid",
+                    details={"task_id": task_id})
+
+
+def report_changed(nip: str, day: str) -> Conflict:
+    return Conflict("The report changed meanwhile: read it again", code="report_changed",
+                    details={"nip": nip, "date": day})

@@ -15,7 +15,8 @@ from chalicelib.common.errors import Kind, Malformed
 from chalicelib.common import http
 from chalicelib.common.http import Outcome
 from chalicelib.services import (admin, agency_config, audit, auth, checkin, devices, enrolment, events, import_jobs, notices,
-                                 pings, queries, recap, requests, reviews, rosters, sites, team_now)
+                                 pings, queries, recap, requests, reviews, rosters, sites, team_now, work)
+from chalicelib.services import schemas_work as ws
 from chalicelib.services import schemas_whereabouts as w
 from chalicelib.services import schemas as s
 from chalicelib.services.schemas import DEVICE_ID_PATTERN
@@ -553,7 +554,7 @@ def put_region_config(call: Call[w.RegionPut, None]) -> w.RegionConfig:
 @endpoint(api, "POST", "/me/pings", summary="Report where the caller is, during working hours only",
           roles=EMPLOYEE, needs_nip=True, body=w.PingRequest, response=w.PingOut, created=True,
           errors={**NOT_FOUND_EMPLOYEE,
-                  Kind.CONFLICT: ("outside_working_hours", "not_a_working_day", "on_approved_leave", "no_office"),
+                  Kind.CONFLICT: ("outside_working_hours", "report_not_working_day", "on_approved_leave", "no_office"),
                   Kind.TOO_MANY_ATTEMPTS: ("ping_too_soon",), Kind.MALFORMED: ("invalid_device_id",),
                   Kind.INVALID: ("invalid_coordinates", "invalid_accuracy", "invalid_captured_at",
                                  "invalid_is_mock")},
@@ -585,6 +586,132 @@ def team_episodes(call: Call[None, w.EpisodeQuery]) -> w.EpisodeList:
                 "check-in within HADIR_ONLINE_MINUTES. Every state carries its reasons.")
 def team_whereabouts_now(call: Call[None, w.NowQuery]) -> w.TeamNow:
     return team_now.now(get_services(), call.caller, call.query)
+
+
+# --- tasks and daily work reports (issue 15; services/work.py) -------------------------------------
+WORK_UPLOAD_ERRORS = {Kind.INVALID: ("invalid_upload_id", "attachment_missing", "nonce_mismatch"),
+                      Kind.TOO_LARGE: ("attachment_too_large",), Kind.UNSUPPORTED: ("unsupported_attachment",)}
+TASK_STATE = {Kind.CONFLICT: ("task_transition_invalid",)}
+WORK_TYPES_NOTE = ("Attachments: PDF, JPEG, PNG, Word, Excel, PowerPoint (docx/xlsx/pptx, doc/xls) of at most "
+                   "HADIR_WORK_ATTACHMENT_MAX_BYTES (5 MB), typed by their first bytes (%PDF-, JPEG, PNG, "
+                   "ZIP for Office Open XML, OLE2 for doc/xls); read back as short-lived links.")
+
+
+@endpoint(api, "POST", "/team/tasks/uploads", summary="A presigned upload for a task's attachment",
+          roles=SITE_MANAGERS, body=ws.WorkUploadIn, response=ws.WorkUploadOut, created=True,
+          errors={Kind.INVALID: ("unsupported_attachment",)}, notes=WORK_TYPES_NOTE)
+def prepare_task_upload(call: Call[ws.WorkUploadIn, None]) -> ws.WorkUploadOut:
+    return work.prepare_task_upload(get_services(), call.caller, call.body)
+
+
+@endpoint(api, "POST", "/team/tasks", summary="Assign a task to one or several of the caller's own staff "
+          "(one task each, audited, each told)",
+          roles=SITE_MANAGERS, body=ws.TaskIn, response=ws.TaskList, created=True,
+          errors={Kind.NOT_FOUND: ("employee_not_found",), Kind.FORBIDDEN: ("not_your_staff", "own_task"),
+                  Kind.CONFLICT: ("concurrent_update",),
+                  Kind.INVALID: ("invalid_task", *WORK_UPLOAD_ERRORS[Kind.INVALID]),
+                  Kind.TOO_LARGE: WORK_UPLOAD_ERRORS[Kind.TOO_LARGE],
+                  Kind.UNSUPPORTED: WORK_UPLOAD_ERRORS[Kind.UNSUPPORTED]},
+          notes="Supervisors assign to their own staff only (admins to anyone); due today or later "
+                "(office-local). " + WORK_TYPES_NOTE)
+def assign_task(call: Call[ws.TaskIn, None]) -> ws.TaskList:
+    return work.assign(get_services(), call.caller, call.body)
+
+
+@endpoint(api, "GET", "/team/tasks", summary="Tasks of the supervisor's own staff (admins: everyone's)",
+          roles=SITE_MANAGERS, query=ws.TeamTasksQuery, response=ws.TaskList,
+          errors={Kind.INVALID: ("invalid_date", "invalid_range", "invalid_status")},
+          notes="By due date, from..to at most 184 days (default: the last 31 days and the next 61).")
+def team_tasks(call: Call[None, ws.TeamTasksQuery]) -> ws.TaskList:
+    return work.team_tasks(get_services(), call.caller, call.query)
+
+
+@endpoint(api, "POST", "/team/tasks/{nip}/{task_id}", summary="Accept a submitted task or return it with "
+          "a comment (audited; the employee is told)",
+          roles=SITE_MANAGERS, body=ws.WorkDecisionIn, response=ws.TaskOut,
+          errors={Kind.NOT_FOUND: ("employee_not_found", "task_not_found"),
+                  Kind.FORBIDDEN: ("not_your_staff", "own_task"), **TASK_STATE,
+                  Kind.INVALID: ("invalid_decision", "comment_required")})
+def decide_task(call: Call[ws.WorkDecisionIn, None]) -> ws.TaskOut:
+    return work.decide_task(get_services(), call.caller, call.params["nip"], call.params["task_id"], call.body)
+
+
+@endpoint(api, "GET", "/me/tasks", summary="The caller's tasks", roles=EMPLOYEE, needs_nip=True,
+          response=ws.TaskList)
+def my_tasks(call: Call[None, None]) -> ws.TaskList:
+    return work.my_tasks(get_services(), call.nip)
+
+
+@endpoint(api, "POST", "/me/tasks/{task_id}/submit", summary="Hand in the caller's open or returned task "
+          "(audited)", roles=EMPLOYEE, needs_nip=True, body=ws.TaskSubmitIn, response=ws.TaskOut,
+          errors={Kind.NOT_FOUND: ("task_not_found",), **TASK_STATE, Kind.INVALID: ("invalid_task",)})
+def submit_task(call: Call[ws.TaskSubmitIn, None]) -> ws.TaskOut:
+    return work.submit_task(get_services(), call.nip, call.params["task_id"], call.body)
+
+
+REPORT_WINDOW = ("invalid_date", "report_in_future", "report_not_working_day")
+REPORT_NOTE = ("A report of day D is written on a working day of the employee (their schedule), not "
+               "ahead of it, until HADIR_REPORT_CUTOFF after D in the office's time zone (default '+1 09:00': "
+               "the next morning at 09:00), then report_window_closed; it is rewritten while submitted or "
+               "returned, never once accepted (report_accepted).")
+
+
+@endpoint(api, "POST", "/me/reports/{date}/uploads", summary="A presigned upload for an attachment of the "
+          "caller's daily work report", roles=EMPLOYEE, needs_nip=True, body=ws.WorkUploadIn,
+          response=ws.WorkUploadOut, created=True,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: (*REPORT_WINDOW, "unsupported_attachment"),
+                  Kind.CONFLICT: ("report_window_closed", "report_accepted")},
+          notes=REPORT_NOTE + " " + WORK_TYPES_NOTE)
+def prepare_report_upload(call: Call[ws.WorkUploadIn, None]) -> ws.WorkUploadOut:
+    return work.prepare_report_upload(get_services(), call.nip, call.params["date"], call.body)
+
+
+@endpoint(api, "PUT", "/me/reports/{date}", summary="Write the caller's daily work report (laporan kinerja "
+          "harian) of a date (audited)", roles=EMPLOYEE, needs_nip=True, body=ws.ReportIn, response=ws.ReportOut,
+          errors={**NOT_FOUND_EMPLOYEE,
+                  Kind.INVALID: (*REPORT_WINDOW, "invalid_report", "unknown_task",
+                                 *WORK_UPLOAD_ERRORS[Kind.INVALID]),
+                  Kind.CONFLICT: ("report_window_closed", "report_accepted", "report_changed"),
+                  Kind.TOO_LARGE: WORK_UPLOAD_ERRORS[Kind.TOO_LARGE],
+                  Kind.UNSUPPORTED: WORK_UPLOAD_ERRORS[Kind.UNSUPPORTED]},
+          notes=REPORT_NOTE + " attachments lists what the report keeps: new upload ids are checked and kept, "
+                "an attachment id left out is dropped. " + WORK_TYPES_NOTE)
+def put_report(call: Call[ws.ReportIn, None]) -> ws.ReportOut:
+    return work.put_report(get_services(), call.nip, call.params["date"], call.body)
+
+
+@endpoint(api, "GET", "/me/reports", summary="The caller's daily work reports",
+          roles=EMPLOYEE, needs_nip=True, query=ws.MyReportsQuery, response=ws.ReportList,
+          errors={**NOT_FOUND_EMPLOYEE, Kind.INVALID: ("invalid_date", "invalid_range")})
+def my_reports(call: Call[None, ws.MyReportsQuery]) -> ws.ReportList:
+    return work.my_reports(get_services(), call.nip, call.query)
+
+
+@endpoint(api, "GET", "/team/reports", summary="Daily work reports of a date: the supervisor's chain's "
+          "(admins: everyone's)", roles=SITE_MANAGERS, query=ws.TeamReportsQuery, response=ws.TeamReports,
+          errors={Kind.INVALID: ("invalid_date",)},
+          notes="A supervisor sees their staff's and their staff's staff's reports (they decide their "
+                "direct staff's).")
+def team_reports(call: Call[None, ws.TeamReportsQuery]) -> ws.TeamReports:
+    return work.team_reports(get_services(), call.caller, call.query)
+
+
+@endpoint(api, "POST", "/team/reports/{nip}/{date}", summary="Accept a submitted daily work report or "
+          "return it with a comment (audited; the employee is told)",
+          roles=SITE_MANAGERS, body=ws.WorkDecisionIn, response=ws.ReportOut,
+          errors={Kind.NOT_FOUND: ("employee_not_found", "report_not_found"),
+                  Kind.FORBIDDEN: ("not_your_staff", "own_report"),
+                  Kind.CONFLICT: ("report_not_submitted", "report_changed"),
+                  Kind.INVALID: ("invalid_date", "invalid_decision", "comment_required")})
+def decide_report(call: Call[ws.WorkDecisionIn, None]) -> ws.ReportOut:
+    return work.decide_report(get_services(), call.caller, call.params["nip"], call.params["date"], call.body)
+
+
+@endpoint(api, "GET", "/audit/reports", summary="An employee's daily work reports over a period (auditors)",
+          roles=AUDITOR, query=ws.AuditReportsQuery, response=ws.ReportList,
+          errors={Kind.INVALID: ("invalid_subject", "invalid_date", "invalid_range")})
+def audit_reports(call: Call[None, ws.AuditReportsQuery]) -> ws.ReportList:
+    return work.audit_reports(get_services(), call.query)
 
 
 openapi.register(api)  # GET /openapi.json, the contract (built on first request)

@@ -174,9 +174,18 @@ ROSTERS = Table(
             "day with one GetItem (unit, month).",
 )
 
+WORK = Table(
+    logical="work", env="HADIR_TABLE_WORK", hash_key=Key("nip"), range_key=Key("sk"),
+    gsis=(Index("by_supervisor", Key("supervisor_nip"), Key("team_sk")),
+          Index("by_month", Key("month_key"), Key("day_key"))),
+    purpose="Tasks assigned by supervisors (sk=task#<id>) and daily work reports (sk=report#<date>) "
+            "by employee; by_supervisor (team_sk = <kind>#<date>#<nip>...) lists a supervisor's "
+            "staff's over dates, by_month (month_key = <kind>#YYYY-MM) an admin's view of a month.",
+)
+
 TABLES: tuple[Table, ...] = (OFFICES, EMPLOYEES, SITES, BIOMETRICS, ATTENDANCE, SESSIONS,
                              IDEMPOTENCY, AUDIT, JOB_RUNS, REQUESTS, NOTIFICATIONS, LOGIN_ATTEMPTS,
-                             AGENCY_CONFIG, PINGS, IMPORTS, ROSTERS)
+                             AGENCY_CONFIG, PINGS, IMPORTS, ROSTERS, WORK)
 
 
 # --- S3 -------------------------------------------------------------------------------------
@@ -201,6 +210,8 @@ UPLOAD_PREFIXES = ("checkin/", "enrolment/", ATTACHMENT_UPLOAD_PREFIX)  # what p
 # expiring after a day (services/sessions.py keys; services/requests.py)
 ATTACHMENT_PREFIX = "attachments/"  # a request's checked attachment, kept for the audit
 ATTACHMENT_DAYS = 400  # its default keep (the infra context attachment_expiry_days)
+WORK_ATTACHMENT_PREFIX = "work-attachments/"  # a task's or daily report's checked attachment
+WORK_ATTACHMENT_DAYS = 730  # its keep: two yearly performance appraisals (SKP)
 IMPORT_PREFIX = "imports/"  # an admin's Simpeg file for an import job (services/import_jobs.py)
 EVIDENCE_PREFIX = "evidence/"
 EVIDENCE_DAYS = 7  # the default keep of review evidence (HADIR_REVIEW_EVIDENCE_DAYS, infra context)
@@ -214,14 +225,16 @@ class Expiry:
 
 
 def uploads_expiry(raw_days: int = 1, evidence_days: int = EVIDENCE_DAYS,
-                   attachment_days: int = ATTACHMENT_DAYS) -> tuple[Expiry, ...]:
+                   attachment_days: int = ATTACHMENT_DAYS,
+                   work_days: int = WORK_ATTACHMENT_DAYS) -> tuple[Expiry, ...]:
     """The uploads bucket's lifecycle, one rule per prefix (the CDK stack and local bootstrap):
     raw uploads after ``raw_days``, review evidence after ``evidence_days``, requests' checked
-    documents after ``attachment_days``."""
+    documents after ``attachment_days``, tasks' and work reports' after ``work_days``."""
     return (*(Expiry(f"expire-raw-images-{p.strip('/')}", p, raw_days) for p in UPLOAD_PREFIXES),
             Expiry("expire-import-files", IMPORT_PREFIX, raw_days),
             Expiry("expire-review-evidence", EVIDENCE_PREFIX, evidence_days),
-            Expiry("expire-request-attachments", ATTACHMENT_PREFIX, attachment_days))
+            Expiry("expire-request-attachments", ATTACHMENT_PREFIX, attachment_days),
+            Expiry("expire-work-attachments", WORK_ATTACHMENT_PREFIX, work_days))
 EXPORTS_BUCKET = Bucket("exports", "HADIR_BUCKET_EXPORTS", object_lock=True,
                         purpose="Daily attendance CSV, audit CSV + manifest for auditors: each run "
                                 "writes new objects (attendance/date=<d>/agency=<a>/run=<run_id>/), "

@@ -195,6 +195,17 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024,
                                       validation_alias="HADIR_ATTACHMENT_MAX_BYTES")
     attachment_url_ttl_s: int = Field(default=300, ge=30, le=3600, validation_alias="HADIR_ATTACHMENT_URL_TTL_S")
+    # Tasks and daily work reports (policy/work.py): a report of day D is written until the
+    # cut-off "+<days> HH:MM" after D, office-local; required on the days of these work modes
+    # (the recap and team view count the missing ones); attachments (PDF, images, office
+    # documents) of at most so many bytes each.
+    report_cutoff: str = Field(default="+1 09:00", pattern=r"^\+([0-7]) ([01]\d|2[0-3]):([0-5]\d)$",
+                               validation_alias="HADIR_REPORT_CUTOFF")
+    report_required_on: Annotated[tuple[Literal["WFO", "WFH", "WFA", "DL"], ...], NoDecode,
+                                  BeforeValidator(_comma_list)] = Field(
+        default=("WFH", "WFA"), validation_alias="HADIR_REPORT_REQUIRED_ON")
+    work_attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024,
+                                           validation_alias="HADIR_WORK_ATTACHMENT_MAX_BYTES")
     # Employee import jobs (services/import_jobs.py): the file's size limit (presigned POST), rows
     # per queued batch, and the retries with exponential back-off (full jitter) on a throttle.
     import_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, le=5 * 1024 ** 3,

@@ -20,6 +20,24 @@ SIGNATURES: dict[str, bytes] = {
 CONTENT_TYPES = tuple(SIGNATURES)
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 HEAD_BYTES = 16  # read from the object to tell its type
+# A work report's or task's attachment (policy/work.py) may also be an office document: the
+# Office Open XML types are ZIP containers (PK 03 04), the older Word/Excel files OLE2 compound
+# files; the first bytes tell the container, not which office type it holds.
+_ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+WORK_SIGNATURES: dict[str, bytes] = {
+    **SIGNATURES,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _ZIP,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _ZIP,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": _ZIP,
+    "application/msword": _OLE2,
+    "application/vnd.ms-excel": _OLE2,
+}
+WORK_CONTENT_TYPES = tuple(WORK_SIGNATURES)
+EXTENSIONS.update({
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/msword": "doc", "application/vnd.ms-excel": "xls"})
 UPLOAD_ID_PATTERN = r"^[0-9a-f]{32}$"
 _UPLOAD_ID = re.compile(UPLOAD_ID_PATTERN)
 
@@ -46,12 +64,14 @@ def check_upload_id(upload_id: str) -> str:
     return upload_id
 
 
-def check_upload(found: UploadedObject | None, *, nonce: str, max_bytes: int) -> str:
+def check_upload(found: UploadedObject | None, *, nonce: str, max_bytes: int,
+                 signatures: dict[str, bytes] = SIGNATURES) -> str:
     """The content type of an uploaded attachment once it passes every rule: it exists
     (``attachment_missing``), is at most ``max_bytes`` (``attachment_too_large``), was posted
     through this upload (``nonce_mismatch``), and its bytes say the type it was declared as
     (the stored Content-Type, which the POST policy binds to the declared one), one of
-    :data:`CONTENT_TYPES` (``unsupported_attachment``: a renamed file)."""
+    :data:`CONTENT_TYPES` (``unsupported_attachment``: a renamed file); ``signatures``: the
+    types accepted (work attachments: :data:`WORK_SIGNATURES`)."""
     if found is None or found.size == 0:
         raise attachment_missing()
     if found.size > max_bytes:
@@ -60,12 +80,12 @@ def check_upload(found: UploadedObject | None, *, nonce: str, max_bytes: int) ->
     if found.nonce != nonce:
         raise InvalidInput("The attachment was not uploaded for this request", code="nonce_mismatch")
     stored = (found.content_type or "").split(";")[0].strip().lower()
-    detected = sniff(found.head)
-    if detected is None or detected != stored:
-        raise Unsupported("Only PDF, JPEG or PNG documents are accepted, of the type declared",
-                          code="unsupported_attachment",
-                          details={"declared": stored, "detected": detected, "allowed": list(CONTENT_TYPES)})
-    return detected
+    signature = signatures.get(stored)
+    if signature is None or not found.head.startswith(signature):
+        what = "PDF, JPEG or PNG documents" if signatures is SIGNATURES else "PDF, images or office documents"
+        raise Unsupported(f"Only {what} are accepted, of the type declared", code="unsupported_attachment",
+                          details={"declared": stored, "detected": sniff(found.head), "allowed": list(signatures)})
+    return stored
 
 
 def attachment_missing() -> InvalidInput:

@@ -28,6 +28,8 @@ from chalicelib.services.records import (
     Review,
     RequestLedger,
     RequestRecord,
+    TaskRecord,
+    WorkReport,
     SealedTemplate,
     StoredConfig,
     UploadSession,
@@ -77,7 +79,59 @@ class RosterStore(Protocol):
         ...
 
 
-class AttendanceRecords(RosterStore, Protocol):
+class WorkStore(Protocol):
+    """Tasks and daily work reports (the ``work`` table; both records adapters implement it).
+    Dates are office-local ``YYYY-MM-DD``, ranges inclusive; lists by date (due date for tasks),
+    then NIP. Every write is one item and its audit entry, all or nothing."""
+
+    def create_tasks(self, tasks: list[TaskRecord], actor: str, now: str) -> None:
+        """Store new tasks (one per assignee), each audited ``task_assigned``; Conflict
+        ``concurrent_update`` (nothing written) if one exists."""
+        ...
+
+    def get_task(self, nip: str, task_id: str) -> TaskRecord | None: ...
+
+    def tasks_of(self, nip: str) -> list[TaskRecord]:
+        """The employee's tasks."""
+        ...
+
+    def tasks_of_supervisor(self, supervisor_nip: str, start: str, end: str) -> list[TaskRecord]:
+        """Tasks due ``start``..``end`` filed under ``supervisor_nip`` (the by_supervisor index)."""
+        ...
+
+    def tasks_due(self, start: str, end: str) -> list[TaskRecord]:
+        """Every task due ``start``..``end`` (by_month, one query a month)."""
+        ...
+
+    def change_task(self, task: TaskRecord, expected_status: str, action: str, actor: str, now: str) -> None:
+        """Write the task's new state if the stored one is ``expected_status`` at ``task.version``,
+        audited ``action``; Conflict ``task_transition_invalid`` otherwise."""
+        ...
+
+    def get_report(self, nip: str, day: str) -> WorkReport | None: ...
+
+    def reports_of(self, nip: str, start: str, end: str) -> list[WorkReport]:
+        """The employee's reports of ``start``..``end``."""
+        ...
+
+    def reports_of_supervisor(self, supervisor_nip: str, start: str, end: str) -> list[WorkReport]:
+        """The reports of ``start``..``end`` filed under ``supervisor_nip`` at their last write
+        (the recap's and team view's read of a supervisor's staff over a period)."""
+        ...
+
+    def reports_between(self, start: str, end: str) -> list[WorkReport]:
+        """Every report of ``start``..``end`` (by_month, one query a month)."""
+        ...
+
+    def save_report(self, report: WorkReport, expected_status: str | None, action: str, actor: str,
+                    now: str) -> None:
+        """Create the report (``expected_status`` None: none stored yet) or replace the stored one
+        if it is ``expected_status`` at ``report.version``, audited ``action``; Conflict
+        ``report_changed`` otherwise."""
+        ...
+
+
+class AttendanceRecords(RosterStore, WorkStore, Protocol):
     """Offices, employees, personal sites, templates, sessions, check-ins, days, audit, job markers.
 
     Writes that must happen together are one call (one DynamoDB transaction): a replayed session,

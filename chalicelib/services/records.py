@@ -447,3 +447,59 @@ class PingContext(Record):
     employee: Employee | None
     state: PingState
     has_requests: bool
+
+
+class WorkEvent(Record):
+    """One change of a task or a daily report: who (username and NIP), what, when, and why."""
+
+    action: str  # assigned | submitted | accepted | returned
+    by: str
+    by_nip: str | None = None
+    at: str
+    comment: str | None = None
+
+
+class TaskRecord(Record):
+    """A task a supervisor assigned to one employee (policy/work.py), as stored; several
+    assignees: one task each. ``version``: the one it was read at (None: not stored yet)."""
+
+    task_id: str
+    nip: str  # the owner
+    supervisor_nip: str | None = None  # the owner's supervisor when assigned (the team index)
+    title: str
+    description: str = ""
+    due: str  # office-local date
+    status: str = "open"  # open | submitted | accepted | returned
+    note: str | None = None  # the owner's last submission note
+    attachment: Attachment | None = None
+    events: list[WorkEvent] = Field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+    version: int | None = None
+
+    def audit_details(self) -> JsonObject:
+        last = self.events[-1].model_dump(mode="json") if self.events else None
+        return {"task_id": self.task_id, "title": self.title, "due": self.due, "status": self.status,
+                "event": last, **({"attachment": self.attachment.model_dump(mode="json", exclude={"upload_id"})}
+                                  if self.attachment else {})}
+
+
+class WorkReport(Record):
+    """An employee's daily work report (laporan kinerja harian) of one local date, as stored."""
+
+    nip: str
+    date: str  # office-local
+    supervisor_nip: str | None = None  # the employee's supervisor at the last write (the team index)
+    text: str
+    task_ids: list[str] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
+    status: str = "submitted"  # submitted | returned | accepted
+    events: list[WorkEvent] = Field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+    version: int | None = None
+
+    def audit_details(self) -> JsonObject:
+        last = self.events[-1].model_dump(mode="json") if self.events else None
+        return {"date": self.date, "status": self.status, "task_ids": self.task_ids, "event": last,
+                "attachments": [a.model_dump(mode="json", exclude={"upload_id"}) for a in self.attachments]}

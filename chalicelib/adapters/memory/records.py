@@ -15,6 +15,7 @@ from typing import Iterable, Iterator, Sequence, TypeVar
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.memory.pings import InMemoryPings
+from chalicelib.adapters.memory.work import InMemoryWork
 from chalicelib.common.errors import HadirError, JsonObject
 from chalicelib.common.resources import zone_of
 from chalicelib.services.records import (
@@ -72,7 +73,7 @@ def _checkin_sk(c: CheckinRecord) -> str:
     return f"CHECKIN#{c.local_date}#{c.at}#{c.checkin_id}"
 
 
-class InMemoryRecords(InMemoryPings):
+class InMemoryRecords(InMemoryPings, InMemoryWork):
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
     def __init__(self) -> None:

@@ -389,6 +389,46 @@ class RosterModel(_Base):
     published_by = UnicodeAttribute()
 
 
+class BySupervisor(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_supervisor"
+        projection = AllProjection()
+
+    supervisor_nip = UnicodeAttribute(hash_key=True)
+    team_sk = UnicodeAttribute(range_key=True)
+
+
+class ByMonth(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_month"
+        projection = AllProjection()
+
+    month_key = UnicodeAttribute(hash_key=True)
+    day_key = UnicodeAttribute(range_key=True)
+
+
+class WorkModel(_Base):
+    """A task (sk ``task#<id>``) or a daily work report (sk ``report#<date>``) of one employee:
+    the keys the indexes need, the record in ``data``. Without a supervisor on file an item has
+    no ``supervisor_nip`` and only by_month lists it."""
+
+    class Meta(_Base.Meta):
+        table_name = r.WORK.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    supervisor_nip = UnicodeAttribute(null=True)
+    team_sk = UnicodeAttribute()  # <kind>#<date>#<nip>[#<task id>]: date = due date or report date
+    month_key = UnicodeAttribute()  # <kind>#YYYY-MM of that date
+    day_key = UnicodeAttribute()  # <date>#<nip>[#<task id>]
+    data = JSONAttribute(default=dict)
+    agency_id = UnicodeAttribute()
+    version = VersionAttribute()
+    by_supervisor = BySupervisor()
+    by_month = ByMonth()
+
+
 MODELS: dict[str, type[Model]] = {
     r.OFFICES.logical: OfficeModel, r.EMPLOYEES.logical: EmployeeModel, r.SITES.logical: SiteModel,
     r.BIOMETRICS.logical: BiometricModel, r.ATTENDANCE.logical: AttendanceModel,
@@ -400,6 +440,7 @@ MODELS: dict[str, type[Model]] = {
     r.PINGS.logical: PingModel,
     r.IMPORTS.logical: ImportModel,
     r.ROSTERS.logical: RosterModel,
+    r.WORK.logical: WorkModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 # Further models of a table already above: (logical, model).
 SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)

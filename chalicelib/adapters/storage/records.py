@@ -24,6 +24,7 @@ from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
 from chalicelib.adapters.storage import batch_days
 from chalicelib.adapters.storage.pings import DynamoPings, episode_sk
+from chalicelib.adapters.storage.work import DynamoWork
 from chalicelib.adapters.storage.models import (
     AgencyConfigModel,
     AttendanceModel,
@@ -127,7 +128,7 @@ def _condition_failed(exc: PutError) -> bool:
 
 
 
-class DynamoRecords(DynamoPings):
+class DynamoRecords(DynamoPings, DynamoWork):
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
     page_size: int | None = None  # items a Query page of the jobs' walks (None: DynamoDB's 1 MB pages)
