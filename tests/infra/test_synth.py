@@ -358,10 +358,11 @@ def test_data_resources_are_named_by_construct_arns_never_star(template_json):
             for res in _as_list(s["Resource"]):
                 assert isinstance(res, dict), (pid, s["Sid"] if "Sid" in s else s, res)
                 # no wildcard inside a joined ARN either, but "every object of this one bucket"
-                # (or, for the monthly recap, every object under its prefix)
+                # (or every object under one named prefix: the monthly recap's, the import files')
                 from hadir_infra.access import RECAP_PREFIX
                 wild = [x for x in _literals(res) if "*" in x]
-                assert wild in ([], ["/*"], [f"/{RECAP_PREFIX}*"]) and (not wild or services == {"s3"}), (pid, s, res)
+                prefixes = [[f"/{RECAP_PREFIX}*"], [f"/{r.IMPORT_PREFIX}*"]]
+                assert wild in ([], ["/*"], *prefixes) and (not wild or services == {"s3"}), (pid, s, res)
 
 
 def _literals(value) -> list[str]:
