@@ -147,3 +147,49 @@ def test_a_table_query_sorting_only_its_partition_returns_what_moto_returns(monk
         assert queries(c) == before
         assert [i["sk"]["S"] for i in before[0]] == ["PING#1", "PING#2", "PING#3", "PING#4", "PING#5", "STATE#LAST"]
         assert before[7] == [] and len(before[8]) == 9 and before[10] == []
+
+
+def writes(c) -> list:
+    """PutItem, UpdateItem and DeleteItem with every ReturnValues, conditions failing and not."""
+    key = {"pk": {"S": "w"}, "sk": {"S": "STATE#LAST"}}
+    out = [c.put_item(TableName="t", Item={**key, "n": {"N": "1"}}),
+           c.put_item(TableName="t", Item={**key, "n": {"N": "2"}, "m": {"M": {"x": {"S": "y"}}}}, ReturnValues="ALL_OLD")]
+    for rv in ("NONE", "ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD"):
+        out.append(c.update_item(TableName="t", Key=key, UpdateExpression="SET #a = :a ADD #n :one REMOVE #m",
+                                 ConditionExpression="attribute_not_exists(#a) OR #a <= :a",
+                                 ExpressionAttributeNames={"#a": "at", "#n": "n", "#m": "m"},
+                                 ExpressionAttributeValues={":a": {"S": "2026"}, ":one": {"N": "1"}}, ReturnValues=rv))
+    with pytest.raises(c.exceptions.ConditionalCheckFailedException) as failed:
+        c.update_item(TableName="t", Key=key, UpdateExpression="SET #a = :a", ConditionExpression="attribute_not_exists(#a)",
+                      ExpressionAttributeNames={"#a": "at"}, ExpressionAttributeValues={":a": {"S": "x"}})
+    out.append(failed.value.response["Error"])
+    out.append(c.update_item(TableName="t", Key={"pk": {"S": "new"}, "sk": {"S": "x"}}, UpdateExpression="SET v = :v",
+                             ExpressionAttributeValues={":v": {"SS": ["a", "b"]}}, ReturnValues="ALL_NEW"))
+    out.append(c.update_item(TableName="t", Key=key, UpdateExpression="SET bin = :b",
+                             ExpressionAttributeValues={":b": {"B": b"\x00raw"}}, ReturnValues="UPDATED_NEW"))
+    out += [c.delete_item(TableName="t", Key=key, ReturnValues="ALL_OLD"), c.delete_item(TableName="t", Key=key),
+            c.get_item(TableName="t", Key={"pk": {"S": "new"}, "sk": {"S": "x"}})]
+    for o in out:
+        o.pop("ResponseMetadata", None)
+    return out
+
+
+def test_writes_answer_what_moto_answers(monkeypatch):
+    def fresh():
+        c = boto3.client("dynamodb", region_name="ap-southeast-3")
+        c.create_table(TableName="t", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        return c
+    # Given what moto's own serializer answers to writes
+    with mock_aws():
+        before = writes(fresh())
+    # When the fast path is installed (undone after the test) and the same writes run again
+    _undo_after_test(monkeypatch)
+    fast_moto.install()
+    with mock_aws():
+        after = writes(fresh())
+    # Then every answer is the same: attributes, consumed capacity, errors, the binary one as bytes
+    assert after == before
+    assert before[3]["Attributes"]["n"] == {"N": "4"} and before[-4]["Attributes"]["bin"]["B"] == b"\x00raw"
+    assert before[-1]["Item"]["v"] == {"SS": ["a", "b"]} and "Attributes" not in before[2]
