@@ -207,21 +207,51 @@ def api_enrol(user: str, password: str, photos: list[str]) -> dict:
             "seconds": round(time.perf_counter() - T0, 3)}
 
 
+_calls: dict[str, int] = {}  # phase -> AWS API calls (botocore) and HTTP fetches (urllib: the JWKS)
+
+
+def _count_calls(phase: list[str]) -> None:
+    """Count every botocore API call (retries not again) and urllib fetch under ``phase[0]``:
+    the cold run's round trips, as local/awscalls.py counts a warm one."""
+    import urllib.request
+
+    import botocore.client
+    api_call, opener = botocore.client.BaseClient._make_api_call, urllib.request.OpenerDirector.open
+
+    def counted(self, operation, params):
+        key = f"{phase[0]}:{self.meta.service_model.service_name}:{operation}"
+        _calls[key] = _calls.get(key, 0) + 1
+        return api_call(self, operation, params)
+
+    def fetched(self, *a, **kw):
+        key = f"{phase[0]}:http:urllib"
+        _calls[key] = _calls.get(key, 0) + 1
+        return opener(self, *a, **kw)
+    botocore.client.BaseClient._make_api_call = counted
+    urllib.request.OpenerDirector.open = fetched
+
+
 def api_checkin(token: str, photos: list[str], lat: float, lon: float, captured_at: str) -> dict:
     t_start = time.perf_counter()
+    phase = ["init"]
+    _count_calls(phase)
     import app  # noqa: F401  Lambda's init phase
     t_import = time.perf_counter()
+    phase[0] = "session"
     auth = {"Authorization": f"Bearer {token}"}
     session = _expect(*invoke("POST", "/checkins/uploads", headers=auth), 201)
     t_session = time.perf_counter()
+    phase[0] = "upload"  # the phone's, not the app's
     for target, photo in zip(session["uploads"], _frames(session, photos)):
         _upload(target, photo)
     t_uploaded = time.perf_counter()
+    phase[0] = "checkin"
     body = {"session_id": session["session_id"], "type": "in",
             "location": {"lat": lat, "lon": lon, "accuracy_m": 6, "captured_at": captured_at,
                          "is_mock": False}}
     status, out = invoke("POST", "/checkins", body, {**auth, "Idempotency-Key": "coldstart-1"})
     t_checkin = time.perf_counter()
+    phase[0] = "replay"
     server_timing = last_headers.get("Server-Timing", "")
     _expect(status, out, 201)
     again_status, again = invoke("POST", "/checkins", body, {**auth, "Idempotency-Key": "coldstart-1"})
@@ -236,6 +266,7 @@ def api_checkin(token: str, photos: list[str], lat: float, lon: float, captured_
         and again.get("checkin_id") == out.get("checkin_id"),
         "checkin_id": out.get("checkin_id"),
         "checkin_server_timing_ms": server_timing,
+        "aws_calls": dict(sorted(_calls.items())),  # by phase: init, session, checkin, replay
     }
 
 

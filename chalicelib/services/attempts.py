@@ -8,16 +8,16 @@ from chalicelib.common.errors import TooManyAttempts
 from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.attempts import Lockout, lockout
 from chalicelib.services import notices
-from chalicelib.services.records import CheckinRecord, Employee
+from chalicelib.services.records import CheckinRecord, Employee, RecentAttempt
 from chalicelib.wiring import Services
 
 
-def recent_failures(svc: Services, history: list[CheckinRecord], now: datetime) -> list[datetime]:
+def recent_failures(svc: Services, history: list[RecentAttempt], now: datetime) -> list[datetime]:
     """When the employee's face checks failed within the limit's window and cool-down."""
     limit = svc.attempt_limit
     since = now - timedelta(seconds=limit.window_s + limit.cooldown_s)
     return [at for at, c in ((datetime.fromisoformat(c.at), c) for c in history)
-            if since <= at <= now and c.face.failed]
+            if since <= at <= now and c.face_failed]
 
 
 def refuse_if_locked(svc: Services, failures: list[datetime], now: datetime) -> None:

@@ -48,6 +48,8 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     PositionEvidence,
+    RecentAttempt,
+    RecentAttempts,
     SealedTemplate,
     UploadSession,
     utc_iso,
@@ -65,7 +67,8 @@ from chalicelib.services.sites import candidate_sites
 from chalicelib.services.timing import Timer
 from chalicelib.wiring import Services
 
-HISTORY_DAYS = 14  # the attempts the signals and the attempt limit look back on (one query)
+HISTORY_DAYS = 14  # the attempts the signals and the attempt limit look back on
+RECENT_MAX = 64  # at most this many of them kept, the newest (14 days of a few a day; < 4 KB stored)
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,11 @@ class Context:
     offices: list[Office]
     sealed: SealedTemplate
     sites: list[PersonalSite]
-    history: list[CheckinRecord]  # the employee's attempts of the last HISTORY_DAYS
+    history: RecentAttempts  # the employee's attempts of the last HISTORY_DAYS, at the version read
     failures: list[datetime]  # when their recent face checks failed (attempt limit)
     days: dict[str, DayRecord | None] = field(default_factory=dict)  # the day records read, by date
+    sites_uncopied: bool = False  # the sites were queried (data written before their copy): copy them
+    device_users: dict[str, list[str]] = field(default_factory=dict)  # who used X-Device-Id, by date
 
 
 def open_uploads(svc: Services, nip: str, req: CheckinUploadsRequest | None = None) -> UploadSessionOut:
@@ -117,7 +122,7 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     captured = _offline_moment(svc, req, now)
     at = captured or now  # when it happened: the time rules judge the capture
     with timer("storage"):
-        ctx = _load(svc, nip, req.session_id, now, at)
+        ctx = _load(svc, nip, req.session_id, now, at, device_id)
     _check_offline(ctx.session, req)
     verified, failure, taken = _verify(svc, nip, ctx, timer)
     alive = verified.liveness if verified else None
@@ -145,7 +150,8 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
     with timer("storage"):
         attempt = _keep_evidence(svc, ctx.session, attempt)
         svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
-                                   ctx.session.session_id, svc.now_iso())
+                                   ctx.session.session_id, svc.now_iso(), _kept(ctx.history, attempt),
+                                   ctx.sites if ctx.sites_uncopied else None)
     # the frames are not deleted here: the uploads bucket's lifecycle rule expires them (issue 14)
     attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
@@ -185,19 +191,21 @@ def _day_keys(at: datetime) -> list[str]:
     return [(utc + timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
 
 
-def _load(svc: Services, nip: str, session_id: str, now: datetime, at: datetime) -> Context:
-    """One batched read by key (employee, session, template, the day's candidate records), the
-    14-day history, the offices (cached) and the personal sites; refused in the same order as
-    ever: employee_not_found, not_enrolled, locked, the session's, no_office, the template's."""
-    read = svc.records.checkin_reads(nip, session_id, _day_keys(at))
+def _load(svc: Services, nip: str, session_id: str, now: datetime, at: datetime,
+          device_id: str | None) -> Context:
+    """One batched read by key (employee with the personal sites' copy, session, template, the
+    day's candidate records, the recent attempts, the device's use) and the offices (cached);
+    refused in the same order as ever: employee_not_found, not_enrolled, locked, the session's,
+    no_office, the template's. Data written before the recent attempts item or the sites' copy
+    is read as before (the 14-day Query, the sites Query)."""
+    read = svc.records.checkin_reads(nip, session_id, _day_keys(at), device_id)
     emp = read.employee
     if emp is None:
         raise NotFound("No employee record for this account", code="employee_not_found")
     if not emp.enrolled:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
-    history = svc.records.checkins_between(nip, (now - timedelta(days=HISTORY_DAYS)).date().isoformat(),
-                                           (now + timedelta(days=1)).date().isoformat())
-    failures = attempts.recent_failures(svc, history, now)
+    history = _recent(svc, nip, read.recent, now)
+    failures = attempts.recent_failures(svc, history.entries, now)
     attempts.refuse_if_locked(svc, failures, now)  # before any photo is read
     session = sessions.usable(svc, read.session, nip, sessions.CHECKIN)
     offices = assigned_offices(svc, emp)
@@ -205,7 +213,33 @@ def _load(svc: Services, nip: str, session_id: str, now: datetime, at: datetime)
     if sealed is None:
         raise Conflict("Enrol your face before checking in", code="not_enrolled")
     require_current(svc, sealed)  # enrolment_outdated before any photo is read
-    return Context(emp, session, offices, sealed, svc.records.sites_of(nip), history, failures, read.days)
+    sites = read.sites if read.sites is not None else svc.records.sites_of(nip)
+    return Context(emp, session, offices, sealed, sites, history, failures, read.days, read.sites is None,
+                   read.device_users)
+
+
+def _window(now: datetime) -> tuple[str, str]:
+    return (now - timedelta(days=HISTORY_DAYS)).date().isoformat(), (now + timedelta(days=1)).date().isoformat()
+
+
+def _recent(svc: Services, nip: str, stored: RecentAttempts | None, now: datetime) -> RecentAttempts:
+    """The attempts of the last HISTORY_DAYS (by local date, as the Query took them): from the
+    recent attempts item, or (none stored yet: data written before it) from the 14-day Query."""
+    start, end = _window(now)
+    if stored is None:
+        return RecentAttempts(entries=[_entry(c) for c in svc.records.checkins_between(nip, start, end)])
+    return stored.model_copy(update={"entries": [e for e in stored.entries if start <= e.local_date <= end]})
+
+
+def _entry(c: CheckinRecord) -> RecentAttempt:
+    return RecentAttempt(at=c.at, local_date=c.local_date, lat=c.position.lat, lon=c.position.lon,
+                         face_failed=c.face.failed)
+
+
+def _kept(history: RecentAttempts, attempt: CheckinRecord) -> RecentAttempts:
+    """The recent attempts as this one leaves them (the newest RECENT_MAX), at the version read."""
+    entries = sorted([*history.entries, _entry(attempt)], key=lambda e: e.at)[-RECENT_MAX:]
+    return history.model_copy(update={"entries": entries})
 
 
 def _verify(svc: Services, nip: str, ctx: Context,
@@ -241,9 +275,9 @@ def _checks(verified: Verification | None, failure: FaceError | None) -> list[Js
 def _signals(svc: Services, ctx: Context, position: Position, sites: list[Site], now: datetime,
              local_date: str, device_id: str | None) -> list[JsonObject]:
     """Spoofing signals: the fix against the sites and the last days' fixes; the phone."""
-    history = [PriorFix(c.position.lat, c.position.lon, datetime.fromisoformat(c.at), c.local_date)
-               for c in ctx.history]
-    users = svc.records.use_device(device_id, local_date, ctx.employee.nip, now) if device_id else []
+    history = [PriorFix(e.lat, e.lon, datetime.fromisoformat(e.at), e.local_date) for e in ctx.history.entries]
+    # who used the phone that day, this attempt included (record_checkin adds it to the store)
+    users = sorted({*ctx.device_users.get(local_date, []), ctx.employee.nip}) if device_id else []
     pending = ([{"code": "enrolment_pending", "effect": "flag", "enrolled_at": ctx.employee.enrolled_at}]
                if ctx.employee.awaiting_approval else [])
     return [*gps_signals(position, now, sites, history, svc.signal_rules, local_date=local_date),

@@ -18,6 +18,7 @@ from chalicelib.services.records import (
     AuditEntry,
     AuditPage,
     CheckinReads,
+    RecentAttempts,
     CheckinRecord,
     DayRecord,
     Employee,
@@ -247,16 +248,22 @@ class AttendanceRecords(RosterStore, WorkStore, Protocol):
     # upload sessions
     def put_session(self, session: UploadSession, expires: datetime) -> None: ...
     def get_session(self, session_id: str) -> UploadSession | None: ...
-    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str]) -> CheckinReads:
-        """The employee, the session, the sealed template and the day records of ``dates``, read
+    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str],
+                      device_id: str | None = None) -> CheckinReads:
+        """The employee, the session, the sealed template, the day records of ``dates``, the
+        recent attempts, the personal sites and who used ``device_id`` on ``dates``, read
         consistently in one request where the store allows."""
         ...
 
     # attendance
     def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
-                       now: str) -> None:
-        """Write the attempt, the day (if it changed) and use the session, all or nothing.
-        Conflict ``session_used``; ``concurrent_update`` if the day's version moved since read."""
+                       now: str, recent: RecentAttempts | None = None,
+                       sites: Sequence[PersonalSite] | None = None) -> None:
+        """Write the attempt, the day (if it changed), ``recent`` (at its version read) and the
+        attempt's device use (``attempt.device_id`` on its local date), and use the session, all
+        or nothing; ``sites``: the personal sites read without the employee (data written before
+        their copy), to copy onto it. Conflict ``session_used``; ``concurrent_update`` if the day's or the recent
+        attempts' version moved since read."""
         ...
 
     def day(self, nip: str, local_date: str) -> DayRecord | None: ...

@@ -106,14 +106,39 @@ class UploadSession(Record):
 
 
 
+class RecentAttempt(Record):
+    """One earlier attempt as the GPS signals (its fix) and the attempt limit (a failed face
+    check) look back on it."""
+
+    at: str  # UTC instant of the attempt
+    local_date: str
+    lat: float
+    lon: float
+    face_failed: bool = False
+
+
+class RecentAttempts(Record):
+    """An employee's attempts of the last days, oldest first, kept on one keyed item written by
+    each check-in's transaction at the version read (``version`` None: not stored yet)."""
+
+    entries: list[RecentAttempt] = Field(default_factory=list)
+    version: int | None = None
+
+
 class CheckinReads(Record):
     """What a check-in reads by key, in one round trip (``AttendanceRecords.checkin_reads``):
-    None where nothing is stored; ``days`` has every date asked for."""
+    None where nothing is stored; ``days`` has every date asked for. ``recent`` None: no recent
+    attempts item (data written before it: read the history instead); ``sites`` None: the
+    personal sites not copied onto the employee (read them instead); ``device_users`` who used
+    the device asked for, by date asked for."""
 
     employee: Employee | None
     session: UploadSession | None
     sealed: SealedTemplate | None
     days: dict[str, DayRecord | None]
+    recent: RecentAttempts | None = None
+    sites: list[PersonalSite] | None = None
+    device_users: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class FaceEvidence(Record):

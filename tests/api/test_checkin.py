@@ -214,8 +214,8 @@ def test_a_day_written_concurrently_is_a_409_not_a_lost_update(api, set_now, mon
     set_now("2026-03-03T15:40:00+08:00")
     sid = checkin_session(api, AYU)
     read = DynamoRecords.checkin_reads
-    monkeypatch.setattr(DynamoRecords, "checkin_reads", lambda self, nip, sid, dates: read(
-        self, nip, sid, dates).model_copy(update={"days": {d: None for d in dates}}))
+    monkeypatch.setattr(DynamoRecords, "checkin_reads", lambda self, nip, sid, dates, device_id=None: read(
+        self, nip, sid, dates, device_id).model_copy(update={"days": {d: None for d in dates}}))
     # When
     r = check_in(api, AYU, sid, kind="out", loc=location(captured_at="2026-03-03T15:39:50+08:00"))
     # Then it is refused, the check-in's day survives and the session may be retried

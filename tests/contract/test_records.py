@@ -24,7 +24,7 @@ from chalicelib.services.records import PublishedRoster
 from chalicelib.services.records import (Attachment, RequestLedger, AuditCursor, AuditEntry, CheckinRecord, DayRecord, Employee,
                                          FaceEvidence, GeoEvidence, Notification, Office, PersonalSite,
                                          PositionEvidence, RequestDecision, RequestRecord, Review,
-                                         SealedTemplate, UploadSession)
+                                         RecentAttempt, RecentAttempts, SealedTemplate, UploadSession)
 
 AYU, BUDI, SUP = "199001012015032001", "198805052012121002", "197503032000031003"
 DATE = "2026-03-03"
@@ -1425,3 +1425,61 @@ def test_the_rate_limit_and_the_open_episode_share_the_state_without_undoing_eac
     after = records.ping_state(AYU)
     assert after.open_episode is None and after.last.at == T1
     assert records.record_ping(_ping(T2, "p3"), P_EXPIRES, not_before=T1) is True
+
+
+# --- what a check-in reads in one go (issue 14: <= 5 AWS calls) --------------------------------
+def recent_entry(at: str = T0, failed: bool = False) -> RecentAttempt:
+    return RecentAttempt(at=at, local_date=DATE, lat=-8.65, lon=115.22, face_failed=failed)
+
+
+def test_the_recent_attempts_are_written_with_the_checkin_at_the_version_read(records):
+    # Given Ayu enrolled, with no recent attempts stored yet
+    given_enrolled(records)
+    records.put_session(session("s1"), EXPIRES)
+    records.put_session(session("s2"), EXPIRES)
+    assert records.checkin_reads(AYU, "s1", [DATE]).recent is None
+    # When a check-in writes them (none stored: version None)
+    records.record_checkin(attempt("c1"), day(), "s1", T0, RecentAttempts(entries=[recent_entry()]))
+    # Then they are read back with it, at version 1
+    assert records.checkin_reads(AYU, "s2", [DATE]).recent == RecentAttempts(entries=[recent_entry()], version=1)
+    # And a check-in that read them before (version None) is refused, writing nothing
+    with pytest.raises(Conflict) as err:
+        records.record_checkin(attempt("c2", decision="rejected"), None, "s2", T1,
+                               RecentAttempts(entries=[recent_entry(), recent_entry(T1, failed=True)]))
+    assert err.value.code == "concurrent_update"
+    assert [c.checkin_id for c in records.checkins_between(AYU, DATE, DATE)] == ["c1"]
+    assert not records.get_session("s2").used
+    assert records.checkin_reads(AYU, "s2", [DATE]).recent.version == 1
+
+
+def test_the_personal_sites_are_read_with_the_employee_as_the_site_writes_leave_them(records):
+    # Given Ayu, then two sites added and one removed
+    records.put_employee(employee(), T0)
+    records.put_session(session("s1"), EXPIRES)
+    assert records.checkin_reads(AYU, "s1", []).sites == []
+    records.add_site(site("home"), SUP, T0)
+    records.add_site(site("assignment-1", kind="assignment", work_mode="DL", valid_to=None), SUP, T1)
+    records.remove_site(AYU, "home", SUP, T2)
+    # Then the check-in's read has what sites_of lists
+    read = records.checkin_reads(AYU, "s1", [])
+    assert read.sites == records.sites_of(AYU) and [s.site_id for s in read.sites] == ["assignment-1"]
+    # And an employee stored after their sites has them too; the directory import keeps them
+    records.add_site(site("home", nip=BUDI), SUP, T0)
+    records.put_employee(employee(BUDI), T1)
+    records.put_employee(employee(BUDI, name="Budi"), T2)
+    assert records.checkin_reads(BUDI, "s1", []).sites == records.sites_of(BUDI) != []
+    # And no employee: nothing read
+    assert records.checkin_reads(SUP, "s1", []).sites is None
+
+
+def test_the_checkin_records_the_device_use_and_reads_who_used_it_per_date(records):
+    # Given a check-in from phone-x on DATE (another person used it before)
+    given_enrolled(records)
+    records.put_session(session("s1"), EXPIRES)
+    records.use_device("phone-x", DATE, BUDI, EXPIRES)
+    records.record_checkin(attempt("c1").model_copy(update={"device_id": "phone-x"}), day(), "s1", T0)
+    # When read for the candidate dates
+    read = records.checkin_reads(AYU, "s1", ["2026-03-02", DATE], device_id="phone-x")
+    # Then who used it, per date; no device asked: nothing
+    assert read.device_users == {"2026-03-02": [], DATE: sorted([AYU, BUDI])}
+    assert records.checkin_reads(AYU, "s1", [DATE]).device_users == {}

@@ -33,6 +33,7 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     PublishedRoster,
+    RecentAttempts,
     Record,
     Review,
     RequestLedger,
@@ -91,6 +92,7 @@ class InMemoryRecords(InMemoryPings, InMemoryWork):
         self._notifications: dict[tuple[str, str], Notification] = {}  # (nip, "<at>#<id>")
         self._jobs: dict[str, JsonObject] = {}
         self._devices: dict[tuple[str, str], set[str]] = {}
+        self._recent: dict[str, RecentAttempts] = {}  # by NIP, version as stored
         self._requests: dict[str, RequestRecord] = {}
         self._ledgers: dict[str, RequestLedger] = {}
         self._config: dict[str, StoredConfig] = {}
@@ -384,9 +386,16 @@ class InMemoryRecords(InMemoryPings, InMemoryWork):
             s = self._sessions.get(session_id)
             return _copy(s) if s else None
 
-    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str]) -> CheckinReads:
-        return CheckinReads(employee=self.get_employee(nip), session=self.get_session(session_id),
-                            sealed=self.sealed_template(nip), days={d: self.day(nip, d) for d in dates})
+    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str],
+                      device_id: str | None = None) -> CheckinReads:
+        with self._lock:
+            recent = self._recent.get(nip)
+            users = {d: sorted(self._devices.get((device_id, d), set())) for d in dates} if device_id else {}
+        emp = self.get_employee(nip)
+        return CheckinReads(employee=emp, session=self.get_session(session_id),
+                            sealed=self.sealed_template(nip), days={d: self.day(nip, d) for d in dates},
+                            recent=_copy(recent) if recent else None,
+                            sites=self.sites_of(nip) if emp else None, device_users=users)
 
     def _session_usable(self, session_id: str) -> bool:
         s = self._sessions.get(session_id)
@@ -398,22 +407,30 @@ class InMemoryRecords(InMemoryPings, InMemoryWork):
 
     # --- attendance ----------------------------------------------------------------------------
     def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
-                       now: str) -> None:
-        """Write the attempt, the day (unless None) and use the session, all or nothing. The day
-        is written only if its stored version is still ``day.version`` (None: not stored)."""
+                       now: str, recent: RecentAttempts | None = None,
+                       sites: Sequence[PersonalSite] | None = None) -> None:
+        """Write the attempt, the day (unless None), ``recent`` and the device's use, and use the
+        session, all or nothing. The day and ``recent`` are written only if their stored version
+        is still the one read (None: not stored). The sites need no copy here (``sites`` unused)."""
         with self._lock:
             key = (attempt.nip, _checkin_sk(attempt))
+            stored = self._recent.get(attempt.nip)
             failed = {label for label, bad in (
                 ("session", not self._session_usable(session_id)),
                 ("attempt", key in self._checkins),
-                ("day", day is not None and self._stored_version(day) != day.version)) if bad}
+                ("day", day is not None and self._stored_version(day) != day.version),
+                ("recent", recent is not None and (stored.version if stored else None) != recent.version)) if bad}
             _raise_first(failed, {
                 "session": errs.session_used(), "day": errs.concurrent("day"),
-                "attempt": errs.checkin_exists(attempt.checkin_id)})
+                "attempt": errs.checkin_exists(attempt.checkin_id), "recent": errs.concurrent("check-in history")})
             self._use_session(session_id, now)
             self._checkins[key] = _copy(attempt)
             if day is not None:
                 self._put_day(day, (day.version or 0) + 1)
+            if recent is not None:
+                self._recent[attempt.nip] = _copy(recent.model_copy(update={"version": (recent.version or 0) + 1}))
+            if attempt.device_id:
+                self._devices.setdefault((attempt.device_id, attempt.local_date), set()).add(attempt.nip)
 
     def _stored_version(self, day: DayRecord) -> int | None:
         stored = self._days.get((day.nip, f"DAY#{day.date}"))

@@ -94,6 +94,10 @@ class EmployeeModel(_Base):
     created_at = UnicodeAttribute()
     version = VersionAttribute()
     primary_office = UnicodeAttribute(null=True)  # office_ids[0] (none: in no office's staff)
+    # a copy of the personal sites (SiteModel items, as PersonalSite dicts), written in the site
+    # writes' transactions so that a check-in reads them with the employee; absent on items
+    # written before it (the check-in then queries the sites table)
+    sites = JSONAttribute(null=True)
     by_supervisor = BySupervisor()
     by_office = ByOffice()
 
@@ -162,6 +166,33 @@ class AttendanceModel(_Base):
     created_at = UnicodeAttribute()
     version = VersionAttribute(null=True)  # optimistic lock on day records (attempts: always 1)
     by_date_shard = ByDateShard()
+
+
+class EmployeeSitesModel(_Base):
+    """The ``sites`` copy of an employee item alone, without its version: what a check-in writes
+    onto an item that has no copy yet (a later directory put may drop it: then it is copied again;
+    it is never left stale, since the site writes bump the version)."""
+
+    class Meta(_Base.Meta):
+        table_name = r.EMPLOYEES.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    sites = JSONAttribute(null=True)
+
+
+class RecentModel(_Base):
+    """The employee's recent attempts (``RecentAttempts``: at, local date, fix, face failed),
+    the item ``RECENT`` of the attendance table (no ``date_shard``: no index lists it), put by
+    each check-in's transaction at the version read; bounded (services/checkin.py)."""
+
+    class Meta(_Base.Meta):
+        table_name = r.ATTENDANCE.logical
+
+    nip = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # "RECENT"
+    entries = JSONAttribute(default=list)  # [[at, local_date, lat, lon, face_failed], ...] oldest first
+    updated_at = UnicodeAttribute(null=True)
+    version = VersionAttribute(null=True)
 
 
 class SessionModel(_Base):
@@ -443,7 +474,9 @@ MODELS: dict[str, type[Model]] = {
     r.WORK.logical: WorkModel,
 }  # the idempotency table belongs to Powertools' persistence layer (hash key "id")
 # Further models of a table already above: (logical, model).
-SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),)
+SHARED_TABLE_MODELS: tuple[tuple[str, type[Model]], ...] = ((r.REQUESTS.logical, RequestLedgerModel),
+                                                            (r.ATTENDANCE.logical, RecentModel),
+                                                            (r.EMPLOYEES.logical, EmployeeSitesModel))
 
 _bound: tuple | None = None
 

@@ -31,10 +31,12 @@ from chalicelib.adapters.storage.models import (
     AuditModel,
     BiometricModel,
     EmployeeModel,
+    EmployeeSitesModel,
     JobRunModel,
     NotificationModel,
     OfficeModel,
     PingModel,
+    RecentModel,
     RequestLedgerModel,
     RequestModel,
     RosterModel,
@@ -62,6 +64,8 @@ from chalicelib.services.records import (
     Office,
     PersonalSite,
     PublishedRoster,
+    RecentAttempt,
+    RecentAttempts,
     Review,
     RequestLedger,
     RequestRecord,
@@ -238,7 +242,8 @@ class DynamoRecords(DynamoPings, DynamoWork):
         and audit the change, all or nothing."""
         stored = self._employee_model(employee.nip)
         before = _employee(stored) if stored else None
-        m = stored or EmployeeModel(employee.nip, created_at=now, agency_id=self._agency)
+        m = stored or EmployeeModel(employee.nip, created_at=now, agency_id=self._agency,
+                                    sites=[x.model_dump(mode="json") for x in self.sites_of(employee.nip)])
         m.name = employee.name
         m.unit = employee.unit
         m.group = employee.group
@@ -337,10 +342,9 @@ class DynamoRecords(DynamoPings, DynamoWork):
         ], {"employee": errs.concurrent("employee")})
 
     def use_device(self, device_id: str, local_date: str, nip: str, now: datetime) -> list[str]:
-        m = JobRunModel(f"device#{device_id}#{local_date}")
-        m.update(actions=[JobRunModel.nips.add({nip}), JobRunModel.created_at.set(utc_iso(now)),
-                          JobRunModel.ttl.set(now + timedelta(days=35))])
-        return sorted(m.nips or [])
+        w = _device_use(device_id, local_date, nip, now)
+        w.model.update(actions=w.actions)
+        return sorted(w.model.nips or [])
 
     def sealed_template(self, nip: str) -> SealedTemplate | None:
         try:
@@ -400,7 +404,19 @@ class DynamoRecords(DynamoPings, DynamoWork):
         _commit(self._conn, [
             _Write("site", "put", m, SiteModel.site_id.does_not_exist()),
             _Write("audit", "put", _audit(site.nip, "site_assigned", actor, details, now, after=details)),
-        ], {"site": errs.site_exists(site.site_id)})
+            *self._sites_copy(site.nip, add=_site(m)),
+        ], {"site": errs.site_exists(site.site_id), "sites_copy": errs.concurrent("employee")})
+
+    def _sites_copy(self, nip: str, add: PersonalSite | None = None, remove: str | None = None) -> list[_Write]:
+        """The employee item's copy of their sites as the transaction leaves them (read from the
+        sites table, conditioned on the employee's version read); none without an employee."""
+        emp = self._employee_model(nip)
+        if emp is None:
+            return []
+        sites = [x for x in self.sites_of(nip) if x.site_id != remove and (add is None or x.site_id != add.site_id)]
+        sites = sorted([*sites, *([add] if add else [])], key=lambda x: x.site_id)
+        return [_Write("sites_copy", "update", emp, EmployeeModel.nip.exists(),
+                       [EmployeeModel.sites.set([x.model_dump(mode="json") for x in sites])])]
 
     def _site_model(self, site: PersonalSite, actor: str, now: str) -> SiteModel:
         return SiteModel(site.nip, site.site_id, kind=site.kind, work_mode=site.work_mode,
@@ -423,7 +439,8 @@ class DynamoRecords(DynamoPings, DynamoWork):
         _commit(self._conn, [
             _Write("site", "delete", m, SiteModel.site_id.exists()),
             _Write("audit", "put", _audit(nip, "site_removed", actor, details, now, before=details)),
-        ], {"site": missing()})
+            *self._sites_copy(nip, remove=site_id),
+        ], {"site": missing(), "sites_copy": errs.concurrent("employee")})
         return site
 
     # --- audit (append-only) -------------------------------------------------------------------
@@ -475,20 +492,43 @@ class DynamoRecords(DynamoPings, DynamoWork):
         except DoesNotExist:
             return None
 
-    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str]) -> CheckinReads:
-        """One consistent BatchGetItem across the employees, sessions, biometrics and attendance
-        tables (at most 3 + len(dates) keys, well under its 100); unprocessed keys are asked
-        again after a growing pause."""
-        tables = {m: m.Meta.table_name for m in (EmployeeModel, SessionModel, BiometricModel, AttendanceModel)}
+    def checkin_reads(self, nip: str, session_id: str, dates: Sequence[str],
+                      device_id: str | None = None) -> CheckinReads:
+        """One consistent BatchGetItem across the employees (with the sites' copy), sessions,
+        biometrics, attendance (days, recent attempts) and job runs (device use) tables (at most
+        4 + 2 * len(dates) keys, well under its 100)."""
+        tables = {m: m.Meta.table_name for m in (EmployeeModel, SessionModel, BiometricModel, AttendanceModel,
+                                                  JobRunModel)}
         s = lambda v: {"S": v}  # noqa: E731
         pending: dict[str, Any] = {
             tables[EmployeeModel]: {"Keys": [{"nip": s(nip)}], "ConsistentRead": True},
             tables[SessionModel]: {"Keys": [{"session_id": s(session_id)}], "ConsistentRead": True},
             tables[BiometricModel]: {"Keys": [{"nip": s(nip)}], "ConsistentRead": True},
+            tables[AttendanceModel]: {"Keys": [{"nip": s(nip), "sk": s(sk)}
+                                               for sk in [RECENT_SK, *(f"DAY#{d}" for d in dates)]],
+                                      "ConsistentRead": True},
         }
-        if dates:
-            pending[tables[AttendanceModel]] = {"Keys": [{"nip": s(nip), "sk": s(f"DAY#{d}")} for d in dates],
-                                                "ConsistentRead": True}
+        if device_id and dates:
+            pending[tables[JobRunModel]] = {"Keys": [{"job_key": s(_device_key(device_id, d))} for d in dates],
+                                            "ConsistentRead": True}
+        found = self._batch_get(pending)
+        one = lambda m: next((m.from_raw_data(i) for i in found.get(tables[m], [])), None)  # noqa: E731
+        emp, sess, bio = one(EmployeeModel), one(SessionModel), one(BiometricModel)
+        items = found.get(tables[AttendanceModel], [])
+        recent = next((RecentModel.from_raw_data(i) for i in items if i["sk"]["S"] == RECENT_SK), None)
+        days = {d.date: d for d in (_day_record(AttendanceModel.from_raw_data(i))
+                                    for i in items if i["sk"]["S"] != RECENT_SK)}
+        used = {m.job_key: sorted(m.nips or []) for m in map(JobRunModel.from_raw_data, found.get(tables[JobRunModel], []))}
+        return CheckinReads(employee=_employee(emp) if emp else None, session=_session(sess) if sess else None,
+                            sealed=_sealed(bio) if bio else None, days={d: days.get(d) for d in dates},
+                            recent=_recent(recent) if recent else None,
+                            sites=[PersonalSite.model_validate(x) for x in emp.sites]
+                            if emp is not None and emp.sites is not None else None,
+                            device_users={d: used.get(_device_key(device_id, d), []) for d in dates}
+                            if device_id else {})
+
+    def _batch_get(self, pending: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """BatchGetItem of ``pending``; unprocessed keys are asked again after a growing pause."""
         found: dict[str, list[dict[str, Any]]] = {}
         for attempt in range(8):
             if attempt:
@@ -500,18 +540,16 @@ class DynamoRecords(DynamoPings, DynamoWork):
                 break
         else:
             raise RuntimeError("BatchGetItem left keys unprocessed")
-        one = lambda m: next((m.from_raw_data(i) for i in found.get(tables[m], [])), None)  # noqa: E731
-        emp, sess, bio = one(EmployeeModel), one(SessionModel), one(BiometricModel)
-        days = {d.date: d for d in (_day_record(AttendanceModel.from_raw_data(i))
-                                    for i in found.get(tables[AttendanceModel], []))}
-        return CheckinReads(employee=_employee(emp) if emp else None, session=_session(sess) if sess else None,
-                            sealed=_sealed(bio) if bio else None, days={d: days.get(d) for d in dates})
+        return found
 
     # --- attendance ----------------------------------------------------------------------------
     def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
-                       now: str) -> None:
-        """Write the attempt, the day (unless None) and use the session, all or nothing. The day
-        is written only if its stored version is still ``day.version`` (None: not stored)."""
+                       now: str, recent: RecentAttempts | None = None,
+                       sites: Sequence[PersonalSite] | None = None) -> None:
+        """Write the attempt, the day (unless None), ``recent`` and the device's use, and use the
+        session, all or nothing. The day and ``recent`` are written only if their stored version
+        is still the one read (None: not stored). ``sites`` (as read from the sites table) are
+        copied onto an employee item that has no copy yet (written before the copy existed)."""
         sk = f"CHECKIN#{attempt.local_date}#{attempt.at}#{attempt.checkin_id}"
         item = self._item(attempt.nip, sk, attempt.local_date, "checkin", attempt.office_id,
                           attempt.decision, attempt.model_dump(mode="json"), now)
@@ -519,9 +557,23 @@ class DynamoRecords(DynamoPings, DynamoWork):
                   _Write("attempt", "put", item, AttendanceModel.sk.does_not_exist())]
         if day is not None:
             writes.append(self._day_write(day, now))
+        if recent is not None:
+            m = RecentModel(attempt.nip, RECENT_SK, updated_at=now, entries=[  # compact: ~60 bytes each
+                [e.at, e.local_date, e.lat, e.lon, e.face_failed] for e in recent.entries])
+            if recent.version is not None:
+                m.version = recent.version
+            writes.append(_Write("recent", "put", m))  # PynamoDB conditions it on the version
+        if sites is not None:
+            writes.append(_Write("sites_copy", "update", EmployeeSitesModel(attempt.nip),
+                                 EmployeeSitesModel.sites.does_not_exist() & EmployeeSitesModel.nip.exists(),
+                                 [EmployeeSitesModel.sites.set([x.model_dump(mode="json") for x in sites])]))
+        if attempt.device_id:
+            writes.append(_device_use(attempt.device_id, attempt.local_date, attempt.nip,
+                                      datetime.fromisoformat(attempt.at)))
         _commit(self._conn, writes, {
             "session": errs.session_used(), "day": errs.concurrent("day"),
-            "attempt": errs.checkin_exists(attempt.checkin_id)})
+            "attempt": errs.checkin_exists(attempt.checkin_id), "recent": errs.concurrent("check-in history"),
+            "sites_copy": errs.concurrent("employee")})
 
     def _day_write(self, day: DayRecord, now: str) -> _Write:
         m = self._day_model(day, now)
@@ -684,12 +736,13 @@ class DynamoRecords(DynamoPings, DynamoWork):
                        site: PersonalSite | None = None, days: Iterable[DayRecord] = ()) -> None:
         writes = self._request_change(request, action, actor, now)
         if site is not None:
-            writes.append(_Write("site", "put", self._site_model(site, actor, now),
-                                 SiteModel.site_id.does_not_exist()))
+            m = self._site_model(site, actor, now)
+            writes += [_Write("site", "put", m, SiteModel.site_id.does_not_exist()),
+                       *self._sites_copy(site.nip, add=_site(m))]
         writes += [self._day_write(d, now) for d in days]
         _commit(self._conn, writes, {"request": errs.request_not_pending(request.request_id),
                                      "site": errs.site_exists(site.site_id if site else ""),
-                                     "day": errs.concurrent("day")})
+                                     "day": errs.concurrent("day"), "sites_copy": errs.concurrent("employee")})
 
     def amend_request(self, request: RequestRecord, action: str, actor: str, now: str) -> None:
         _commit(self._conn, self._request_change(request, action, actor, now),
@@ -727,6 +780,26 @@ class DynamoRecords(DynamoPings, DynamoWork):
 
     def release(self, key: str) -> None:
         JobRunModel(key).delete()
+
+
+RECENT_SK = "RECENT"  # the attendance item of an employee's recent attempts (RecentModel)
+
+
+def _device_key(device_id: str, local_date: str) -> str:
+    return f"device#{device_id}#{local_date}"
+
+
+def _device_use(device_id: str, local_date: str, nip: str, now: datetime) -> _Write:
+    """Add ``nip`` to who used the device on ``local_date`` (kept 35 days); no condition."""
+    return _Write("device", "update", JobRunModel(_device_key(device_id, local_date)), None,
+                  [JobRunModel.nips.add({nip}), JobRunModel.created_at.set(utc_iso(now)),
+                   JobRunModel.ttl.set(now + timedelta(days=35))])
+
+
+def _recent(m: RecentModel) -> RecentAttempts:
+    return RecentAttempts(entries=[RecentAttempt(at=at, local_date=d, lat=lat, lon=lon, face_failed=failed)
+                                   for at, d, lat, lon, failed in m.entries or []],
+                          version=int(m.version) if m.version is not None else None)
 
 
 def _use_session(session_id: str, now: str) -> _Write:
