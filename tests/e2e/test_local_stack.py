@@ -612,3 +612,62 @@ def test_the_admin_imports_staff_as_a_job_with_per_row_results(stack):
     assert requests.post(f"{api}/admin/imports/{job}/start", headers=admin, timeout=10).status_code == 200
     again = finished()
     assert (again["total"], again["done"], again["failed"]) == (4, 3, 1), again
+
+
+def test_a_task_is_assigned_and_a_daily_report_with_an_attachment_is_returned_then_accepted(stack):
+    api, sup, ayu = stack["api"], login(stack, KETUT), login(stack, AYU)
+    pdf = b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 40 + b"%%EOF\n"
+
+    def attach(path, headers):
+        slot = requests.post(f"{api}{path}", json={"content_type": "application/pdf"}, headers=headers, timeout=10)
+        assert slot.status_code == 201, slot.text
+        target = slot.json()["upload"]
+        sent = requests.post(target["url"], data=target["fields"],
+                             files={"file": ("laporan.pdf", pdf, "application/pdf")}, timeout=10)
+        assert sent.status_code in (200, 201, 204), sent.text
+        return slot.json()["upload_id"]
+    # Given Ketut assigns Ayu a task with a PDF brief
+    made = requests.post(f"{api}/team/tasks", json={"assignees": [AYU], "title": "Rekap surat masuk",
+                                                    "due": "2026-03-05",
+                                                    "upload_id": attach("/team/tasks/uploads", sup)},
+                         headers=sup, timeout=10)
+    assert made.status_code == 201, made.text
+    [task] = made.json()["tasks"]
+    assert task["status"] == "open" and requests.get(task["attachment"]["url"], timeout=10).content == pdf
+    # And Yohanes, another unit's supervisor, cannot decide it
+    other = requests.post(f"{api}/team/tasks/{AYU}/{task['task_id']}", json={"decision": "accept"},
+                          headers=login(stack, YOHANES), timeout=10)
+    assert other.status_code == 403, other.text
+    # When Ayu hands it in and writes today's report, linked to it, with a PDF attached
+    handed = requests.post(f"{api}/me/tasks/{task['task_id']}/submit", json={"note": "Sudah direkap"}, headers=ayu,
+                           timeout=10)
+    assert handed.status_code == 200 and handed.json()["status"] == "submitted", handed.text
+    upload_id = attach("/me/reports/2026-03-03/uploads", ayu)
+    report = requests.put(f"{api}/me/reports/2026-03-03", json={"text": "Merekap surat masuk",
+                                                                 "task_ids": [task["task_id"]],
+                                                                 "attachments": [upload_id]}, headers=ayu, timeout=10)
+    # Then it is submitted, editable until 09:00 WITA tomorrow
+    assert report.status_code == 200, report.text
+    assert (report.json()["status"], report.json()["editable_until"]) == ("submitted", "2026-03-04T09:00:00+08:00")
+    # When Ketut sees it in his team's reports and returns it with a comment, she is told
+    team = requests.get(f"{api}/team/reports", params={"date": "2026-03-03"}, headers=sup, timeout=10).json()
+    [seen] = [r for r in team["reports"] if r["nip"] == AYU]
+    assert requests.get(seen["attachments"][0]["url"], timeout=10).content == pdf
+    back = requests.post(f"{api}/team/reports/{AYU}/2026-03-03", json={"decision": "return", "comment": "Lengkapi"},
+                         headers=sup, timeout=10)
+    assert back.status_code == 200 and back.json()["status"] == "returned", back.text
+    told = requests.get(f"{api}/me/notifications", headers=ayu, timeout=10).json()["items"]
+    assert any(n["topic"] == "report_decided" for n in told)
+    # When she rewrites it and he accepts it, and the task too
+    again = requests.put(f"{api}/me/reports/2026-03-03", json={"text": "Merekap 40 surat masuk",
+                                                                "task_ids": [task["task_id"]],
+                                                                "attachments": [upload_id]}, headers=ayu, timeout=10)
+    assert again.status_code == 200 and again.json()["status"] == "submitted", again.text
+    ok = requests.post(f"{api}/team/reports/{AYU}/2026-03-03", json={"decision": "accept"}, headers=sup, timeout=10)
+    assert ok.status_code == 200 and ok.json()["status"] == "accepted", ok.text
+    done = requests.post(f"{api}/team/tasks/{AYU}/{task['task_id']}", json={"decision": "accept"}, headers=sup,
+                         timeout=10)
+    assert done.status_code == 200 and done.json()["status"] == "accepted", done.text
+    # Then an accepted report is never edited
+    late = requests.put(f"{api}/me/reports/2026-03-03", json={"text": "ubah"}, headers=ayu, timeout=10)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "report_accepted", late.text
