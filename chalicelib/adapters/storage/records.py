@@ -22,6 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
+from chalicelib.adapters.storage.failures import translate_failures
 from chalicelib.adapters.storage import batch_days
 from chalicelib.adapters.storage.pings import DynamoPings, episode_sk
 from chalicelib.adapters.storage.models import (
@@ -127,6 +128,7 @@ def _condition_failed(exc: PutError) -> bool:
 
 
 
+@translate_failures  # a throttle, timeout or 5xx: Unavailable storage_unavailable (503)
 class DynamoRecords(DynamoPings):
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
