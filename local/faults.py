@@ -98,6 +98,7 @@ class Faults:
             return faults.hook(original(session, *args, **kwargs))
 
         botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        _forget_model_connections()  # PynamoDB's models make theirs again, through create_client
         return self
 
     def uninstall(self) -> None:
@@ -109,12 +110,19 @@ class Faults:
             self._original = None
         for c in list(aws._clients.values()):
             c.meta.events.unregister("before-call.*.*", unique_id=_ID)
+        _forget_model_connections()
 
     def __enter__(self) -> "Faults":
         return self.install()
 
     def __exit__(self, *exc: Any) -> None:
         self.uninstall()
+
+
+def _forget_model_connections() -> None:
+    from chalicelib.adapters.storage import models
+    for model in [*models.MODELS.values(), *(m for _, m in models.SHARED_TABLE_MODELS)]:
+        model._connection = None
 
 
 def from_env(env: dict[str, str] | os._Environ = os.environ) -> Faults | None:

@@ -7,8 +7,8 @@ wiring), with the same answers.
 
 Under faults (issue 14) a retry after a 503 is always answered: a request still in progress (or
 left in progress by an attempt whose clean-up failed) is 503 ``request_in_progress`` with
-``Retry-After``, and its in-progress record expires after at most ``IN_PROGRESS_S`` (API Gateway's
-29 s: nothing answers a client later), so the retry then runs it; a request that ran but whose
+``Retry-After``, and its in-progress record expires after at most ``HADIR_IDEMPOTENCY_IN_PROGRESS_S``
+(at most API Gateway's 29 s: nothing answers a client later), so the retry then runs it; a request that ran but whose
 result could not be stored still answers with its result (its write is single-use: a rerun cannot
 write twice). A persistence failure is 503 ``idempotency_unavailable``.
 """
@@ -21,7 +21,6 @@ from chalicelib.common.errors import InvalidInput, JsonObject, Unavailable
 from chalicelib.common.logs import logger
 from chalicelib.wiring import Services
 
-IN_PROGRESS_S = 29  # API Gateway's integration timeout: an in-progress record never outlives it
 RETRY_AFTER_S = 2
 _memory: dict[tuple[int, str, str], tuple[str, JsonObject]] = {}  # (wiring, nip, key) -> result
 
@@ -46,7 +45,7 @@ def once(svc: Services, nip: str, key: str, body: JsonObject, run: Callable[[], 
     config = IdempotencyConfig(event_key_jmespath="[nip, key]", payload_validation_jmespath="body",
                                expires_after_seconds=svc.settings.idempotency_ttl_s,
                                raise_on_no_idempotency_key=True)
-    config.register_lambda_context(_Budget(lambda_context))  # in-progress records expire
+    config.register_lambda_context(_Budget(lambda_context, svc.settings.idempotency_in_progress_s))  # in-progress records expire
     done: list[JsonObject] = []
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
@@ -71,14 +70,14 @@ def once(svc: Services, nip: str, key: str, body: JsonObject, run: Callable[[], 
 
 
 class _Budget:
-    """The Lambda context's remaining time, capped at ``IN_PROGRESS_S`` (or that alone without one)."""
+    """The Lambda context's remaining time, capped at ``cap_s`` (or that alone without one)."""
 
-    def __init__(self, context: Any):
-        self._context = context
+    def __init__(self, context: Any, cap_s: int):
+        self._context, self._cap_ms = context, cap_s * 1000
 
     def get_remaining_time_in_millis(self) -> int:
         own = getattr(self._context, "get_remaining_time_in_millis", None)
-        return int(min(own(), IN_PROGRESS_S * 1000)) if callable(own) else IN_PROGRESS_S * 1000
+        return int(min(own(), self._cap_ms)) if callable(own) else self._cap_ms
 
 
 def _store_result(persistence: Any, request: JsonObject, result: JsonObject) -> None:

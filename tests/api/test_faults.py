@@ -5,7 +5,6 @@ import pathlib
 
 import pytest
 
-from chalicelib.services import idempotency
 from local.faults import Faults
 from tests.api.helpers import AYU, check_in, checkin_session, enrol
 
@@ -57,7 +56,7 @@ def test_a_faulted_call_is_a_503_with_nothing_written_and_the_retry_checks_in_on
     assert day is not None and day.day.has_checkin
 
 
-def test_a_failed_attempt_whose_clean_up_failed_answers_in_progress_then_runs(api, set_now, monkeypatch):
+def test_a_failed_attempt_whose_clean_up_failed_answers_in_progress(api, set_now):
     # Given the check-in's transaction and the idempotency record's clean-up both fail
     sid = given_enrolled_with_a_session(api, set_now)
     with Faults(1.0, operations={"dynamodb:TransactWriteItems", "dynamodb:DeleteItem"}):
@@ -68,9 +67,9 @@ def test_a_failed_attempt_whose_clean_up_failed_answers_in_progress_then_runs(ap
     assert stored() == ([], None)
 
 
-def test_an_in_progress_record_left_behind_expires_and_the_retry_performs_it_once(api, set_now, monkeypatch):
-    # Given in-progress records that expire at once (in production: within API Gateway's 29 s)
-    monkeypatch.setattr(idempotency, "IN_PROGRESS_S", 0)
+def test_an_in_progress_record_left_behind_expires_and_the_retry_performs_it_once(api, set_now, setting):
+    # Given in-progress records that expire at once (by default within API Gateway's 29 s)
+    setting("HADIR_IDEMPOTENCY_IN_PROGRESS_S", "0")
     sid = given_enrolled_with_a_session(api, set_now)
     with Faults(1.0, operations={"dynamodb:TransactWriteItems", "dynamodb:DeleteItem"}):
         assert check_in(api, AYU, sid, key="k-3").status_code == 503
