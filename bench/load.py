@@ -78,7 +78,8 @@ def start_stack(args: argparse.Namespace, fault_log: str) -> Any:
     stack = Stack(ns)
     stack.bootstrap(stack.start_moto())
     overrides = {"HADIR_LIVENESS_DIRECTIONS": "left,right", "HADIR_ENROLMENT_APPROVAL": "false",
-                 "POWERTOOLS_LOG_LEVEL": "ERROR", "HADIR_LOCAL_FAULT_LOG": fault_log}
+                 "POWERTOOLS_LOG_LEVEL": "ERROR", "HADIR_LOCAL_FAULT_LOG": fault_log,
+                 **({"HADIR_IDEMPOTENCY_IN_PROGRESS_S": str(args.in_progress_s)} if args.in_progress_s is not None else {})}
     stack.env.update(overrides)
     os.environ.update(overrides)
     from chalicelib import wiring
@@ -303,7 +304,8 @@ def absence_job(stack: Any, people: dict[str, Any], args: argparse.Namespace) ->
     read = tap_topic(stack.env)
     runs: list[str] = []
     errors: list[str] = []
-    faults = Faults(args.fault_rate, args.seed + 1)
+    rate = args.fault_rate if args.job_fault_rate is None else args.job_fault_rate
+    faults = Faults(rate, args.seed + 1)
     with faults:
         for _ in range(args.job_attempts):  # until a run completes (Lambda retries a failed one), then once more
             try:
@@ -376,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, default=900)
     ap.add_argument("--max-requests", type=int, default=0, help="default 12 per employee")
     ap.add_argument("--job-attempts", type=int, default=30)
+    ap.add_argument("--job-fault-rate", type=float, default=None, help="the absence job's (default --fault-rate)")
+    ap.add_argument("--in-progress-s", type=int, default=None,
+                    help="HADIR_IDEMPOTENCY_IN_PROGRESS_S for the API (default the app's, 29)")
     args = ap.parse_args(argv)
     args.absent = max(2, args.employees // 10) if args.absent is None else args.absent
     saved = dict(os.environ)
@@ -399,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.shutdown()
     checks = {**invariants(outcomes, tables), "absence_notice_once": job["each_notice_once"]}
     out = {**summary(outcomes, seconds), "employees": args.employees, "absent": args.absent,
-           "fault_rate": args.fault_rate, "seed": args.seed, "concurrency": args.concurrency,
+           "fault_rate": args.fault_rate, "job_fault_rate": args.job_fault_rate, "seed": args.seed, "concurrency": args.concurrency,
            "invariants": checks, "ok": all(checks.values()),
            "violations": {k: v[:10] for k, v in tables.items() if v},
            "unexpected": [o.last for o in outcomes if o.last not in ("decision", "retryable_503")][:10],
