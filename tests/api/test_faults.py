@@ -99,3 +99,16 @@ def test_chalicelib_never_imports_the_fault_layer():
                  if any(line.strip().startswith(("from local", "import local"))
                         for line in p.read_text().splitlines())]
     assert offenders == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_conditional_put_that_failed_without_a_response_is_unavailable(api, seed):
+    # Given a job marker's conditional put throttled, timed out or failed on the server's side
+    from chalicelib.common.errors import HadirError, Kind
+    from chalicelib.wiring import get_services
+    from datetime import datetime, timezone
+    records = get_services().records
+    # When it is claimed; Then a retryable Unavailable (never an AttributeError: a timeout has no response)
+    with Faults(1.0, seed=seed, operations={"dynamodb:PutItem"}), pytest.raises(HadirError) as err:
+        records.claim(f"marker-{seed}", {}, now=datetime(2026, 3, 3, tzinfo=timezone.utc))
+    assert err.value.kind is Kind.UNAVAILABLE and err.value.code == "storage_unavailable"

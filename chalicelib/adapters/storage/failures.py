@@ -34,6 +34,12 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, (ClientError, BotoCoreError)) and aws.transient(exc)
 
 
+def condition_failed(exc: PynamoDBException) -> bool:
+    """A failed condition (PynamoDB's ``cause_response_code`` breaks on a timeout: no response)."""
+    cause = exc.cause
+    return isinstance(cause, ClientError) and aws.error_code(cause) == "ConditionalCheckFailedException"
+
+
 def unavailable(exc: BaseException) -> Unavailable:
     aws.log_aws_failure(getattr(exc, "cause", None) or exc, "storage_unavailable")  # type: ignore[arg-type]
     return Unavailable("The records cannot be reached right now; try again", code="storage_unavailable")

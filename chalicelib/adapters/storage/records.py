@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
-from chalicelib.adapters.storage.failures import translate_failures
+from chalicelib.adapters.storage.failures import condition_failed, translate_failures
 from chalicelib.adapters.storage import batch_days
 from chalicelib.adapters.storage.pings import DynamoPings, episode_sk
 from chalicelib.adapters.storage.models import (
@@ -123,7 +123,7 @@ def _commit(conn: Connection, writes: list[_Write], errors: dict[str, HadirError
 
 
 def _condition_failed(exc: PutError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
+    return condition_failed(exc)
 
 
 
