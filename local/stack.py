@@ -13,6 +13,10 @@ Control endpoint (loopback only), for demos and the e2e test:
     POST /drain                      deliver queued e-mails and run queued import steps now
     GET  /env                        the environment the app runs with (ids, endpoint, web port)
 
+``--fault-rate 0.05`` (or ``HADIR_LOCAL_FAULT_RATE``) injects throttling, timeouts and 5xx into that
+share of the API's and the jobs' DynamoDB, S3, KMS and SNS calls (local/faults.py; never loaded
+by chalicelib), for bench/load.py.
+
 State lives in moto's memory: it does NOT survive a restart (the demo data is re-seeded).
 """
 from __future__ import annotations
@@ -102,7 +106,11 @@ class Stack:
 
     def start_chalice(self) -> None:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-c", "from chalice.cli import main; main()", "local", "--stage", STAGE,
+        # the fault layer (local/faults.py) is loaded in chalice local's process only when asked for
+        boot = "import local.faults as f; f.install_from_env(); " if self.args.fault_rate else ""
+        if self.args.fault_rate:
+            env.update(_fault_env(self.args))
+        cmd = [sys.executable, "-c", boot + "from chalice.cli import main; main()", "local", "--stage", STAGE,
                "--host", "127.0.0.1", "--port", str(self.args.api_port), "--no-autoreload"]
         p = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
                              stdout=None if self.args.verbose else subprocess.DEVNULL,
@@ -355,6 +363,21 @@ def web_handler(web_root: pathlib.Path, api_url: str) -> type[http.server.BaseHT
     return Handler
 
 
+def _fault_env(args: argparse.Namespace) -> dict[str, str]:
+    return {"HADIR_LOCAL_FAULT_RATE": str(args.fault_rate), "HADIR_LOCAL_FAULT_SEED": str(args.fault_seed)}
+
+
+def install_faults(args: argparse.Namespace) -> Any:
+    """Faults in this process's AWS calls too (the jobs and drains run here), after the seeding."""
+    if not args.fault_rate:
+        return None
+    from local import faults
+    os.environ.update(_fault_env(args))
+    installed = faults.install_from_env()
+    log(f"faults injected at rate {args.fault_rate} (seed {args.fault_seed}) into DynamoDB, S3, KMS and SNS calls")
+    return installed
+
+
 def print_credentials(seeded: dict[str, Any], args: argparse.Namespace, web_port: int) -> None:
     print("\n=== Hadir local stack ===")
     print(f"App        http://127.0.0.1:{web_port}/   (the web app; /api/* goes to the API)")
@@ -382,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tick", type=float, default=5.0, help="scheduler period in seconds")
     ap.add_argument("--no-seed", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="show chalice local's output")
+    ap.add_argument("--fault-rate", type=float, default=float(os.environ.get("HADIR_LOCAL_FAULT_RATE") or 0),
+                    help="inject throttling, timeouts and 5xx into this share of AWS calls (local/faults.py)")
+    ap.add_argument("--fault-seed", type=int, default=int(os.environ.get("HADIR_LOCAL_FAULT_SEED") or 0))
     args = ap.parse_args(argv)
     stack = Stack(args)
     stopping = threading.Event()
@@ -396,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         url = stack.start_moto()
         stack.bootstrap(url)
         seeded = stack.seed() if not args.no_seed else {"password": "-", "users": []}
+        install_faults(args)
         stack.start_chalice()
         stack.serve_control()
         stack.serve_web()

@@ -217,6 +217,9 @@ const R = {
   idempotency_key_reused: ['Presensi ini sudah dikirim', 'This check-in was already sent'],
   invalid_idempotency_key: ['Kunci pengiriman tidak valid', 'Invalid idempotency key'],
   request_in_progress: ['Masih diproses: tunggu sebentar', 'Still being processed: wait a moment'],
+  idempotency_unavailable: ['Permintaan belum tercatat: coba lagi sebentar', 'The request was not registered: try again shortly'],
+  storage_unavailable: ['Data sedang tidak dapat dijangkau: coba lagi sebentar', 'The records cannot be reached: try again shortly'],
+  biometric_vault_error: ['Data wajah tidak dapat dibuka: coba lagi sebentar', 'The face data cannot be opened: try again shortly'],
   // auth
   invalid_credentials: ['NIP atau kata sandi salah', 'Wrong NIP or password'],
   invalid_username: ['NIP tidak valid: tanpa spasi di tengah', 'Invalid NIP: no spaces inside'],

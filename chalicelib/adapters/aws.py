@@ -57,7 +57,22 @@ def error_code(exc: Exception) -> str:
 
 _RETRYABLE = {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown",
               "RequestTimeout", "ServiceUnavailable", "InternalError", "InternalFailure",
-              "RequestLimitExceeded", "LimitExceededException"}
+              "RequestLimitExceeded", "LimitExceededException",
+              # DynamoDB, KMS and SNS spell theirs differently (issue 14: fault injection)
+              "ProvisionedThroughputExceededException", "InternalServerError",
+              "ServiceUnavailableException", "KMSInternalException", "Throttled",
+              "ThrottledException", "TransactionInProgressException"}
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure worth retrying later (throttling, a timeout or no connection, a 5xx), once
+    botocore's own retries are spent: the service answers 503 with ``Retry-After``."""
+    if isinstance(exc, BotoCoreError):
+        return True
+    if not isinstance(exc, ClientError):
+        return False
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return error_code(exc) in _RETRYABLE or status >= 500
 
 
 def aws_failure(exc: Exception, message: str, code: str) -> HadirError:
@@ -65,10 +80,8 @@ def aws_failure(exc: Exception, message: str, code: str) -> HadirError:
     are Unavailable, the rest (access denied, missing resource) Internal misconfiguration.
     Shared by the AWS adapters so no botocore exception reaches a use case. The AWS error code
     is logged here, server-side; the client sees Hadir's ``code`` only."""
-    aws_code = log_aws_failure(exc, code)
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) \
-        if isinstance(exc, ClientError) else 0
-    if isinstance(exc, BotoCoreError) or aws_code in _RETRYABLE or status >= 500:
+    log_aws_failure(exc, code)
+    if transient(exc):
         return Unavailable(message, code=code)
     return Internal(message, code=code)
 

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.adapters import aws
-from chalicelib.common.errors import Internal, JsonObject
+from chalicelib.common.errors import Internal, JsonObject, Kind
 from chalicelib.services.records import SealedTemplate
 
 _INTEGRITY = "InvalidCiphertextException"  # KMS: wrong context (another NIP) or altered key
@@ -23,6 +23,11 @@ _INTEGRITY = "InvalidCiphertextException"  # KMS: wrong context (another NIP) or
 
 class BiometricVaultError(Internal):
     code = "biometric_vault_error"
+
+
+def _kind(exc: Exception) -> Kind:
+    """KMS throttled, timed out or failed on its side: retry later (503); else misconfigured."""
+    return Kind.UNAVAILABLE if aws.transient(exc) else Kind.INTERNAL
 
 
 def _context(nip: str) -> dict[str, str]:
@@ -82,7 +87,7 @@ class KmsVault:
                                                EncryptionContext=_context(nip))
         except (ClientError, BotoCoreError) as exc:
             aws.log_aws_failure(exc, BiometricVaultError.code)
-            raise BiometricVaultError("The template could not be encrypted") from exc
+            raise BiometricVaultError("The template could not be encrypted", kind=_kind(exc)) from exc
         nonce = os.urandom(12)
         plaintext = json.dumps(template, separators=(",", ":")).encode()
         ciphertext = AESGCM(dk["Plaintext"]).encrypt(nonce, plaintext, nip.encode())
@@ -109,7 +114,7 @@ class KmsVault:
             if aws.error_code(exc) == _INTEGRITY:
                 raise integrity_error() from exc
             aws.log_aws_failure(exc, BiometricVaultError.code)
-            raise BiometricVaultError("The template could not be decrypted") from exc
+            raise BiometricVaultError("The template could not be decrypted", kind=_kind(exc)) from exc
         except BotoCoreError as exc:
             aws.log_aws_failure(exc, BiometricVaultError.code)
-            raise BiometricVaultError("The template could not be decrypted") from exc
+            raise BiometricVaultError("The template could not be decrypted", kind=_kind(exc)) from exc

@@ -25,6 +25,7 @@ STATUS: dict[Kind, int] = {
     Kind.UNSUPPORTED: 415, Kind.TOO_MANY_ATTEMPTS: 429, Kind.UNAVAILABLE: 503, Kind.INTERNAL: 500,
     Kind.METHOD_NOT_ALLOWED: 405,
 }
+UNAVAILABLE_RETRY_AFTER_S = 1  # a throttle or a timeout of a dependency: retry in a second
 
 
 def status_of(exc: HadirError) -> int:
@@ -42,6 +43,8 @@ def error_response(exc: BaseException) -> Response:
         headers = dict(JSON)
         if exc.kind is Kind.TOO_MANY_ATTEMPTS and "retry_after_s" in exc.details:
             headers["Retry-After"] = str(exc.details["retry_after_s"])
+        elif exc.kind is Kind.UNAVAILABLE:  # every 503 says when to retry (a retry is safe: issue 14)
+            headers["Retry-After"] = str(exc.details.get("retry_after_s", UNAVAILABLE_RETRY_AFTER_S))
         return Response({"error": exc.to_dict()}, status_code=status, headers=headers)
     logger.exception("unhandled error")
     body = {"error": {"code": "internal_error", "message": "An internal error occurred.", "details": {}}}

@@ -223,6 +223,9 @@ class Settings(BaseSettings):
     import_upload_ttl_s: int = 900
     max_position_age_s: int = 120
     idempotency_ttl_s: int = 24 * 3600
+    # an in-progress idempotency record left by a failed attempt expires after at most this (API
+    # Gateway's 29 s: no client waits longer); a retry then runs the request
+    idempotency_in_progress_s: int = Field(default=29, ge=0, le=29, validation_alias="HADIR_IDEMPOTENCY_IN_PROGRESS_S")
 
     def __init__(__pydantic_self__, **values: Any) -> None:
         try:

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Callable
 
-from chalicelib.common.errors import JsonObject
+from chalicelib.common.errors import HadirError, JsonObject, Kind
 from chalicelib.common.logs import logger
 from chalicelib.common.resources import NOTIFICATION_DAYS
 from chalicelib.services.records import Employee, Notification, utc_iso
@@ -28,9 +28,20 @@ def once(svc: Services, key: str, details: JsonObject, send: Callable[[], None],
     try:
         send()
     except Exception:
-        svc.records.release(key)
+        _release(svc, key)
         raise
     return True
+
+
+def _release(svc: Services, key: str, tries: int = 3) -> None:
+    """Release a marker whose send failed; a transient failure of the release itself is tried
+    again (a marker left claimed would mean a notice never sent)."""
+    for n in range(tries):
+        try:
+            return svc.records.release(key)
+        except HadirError as exc:
+            if exc.kind is not Kind.UNAVAILABLE or n == tries - 1:
+                raise
 
 
 def publish_absence_notice(svc: Services, notice: JsonObject) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DeleteError, DoesNotExist, GetError, PutError, PynamoDBException, UpdateError
 
+from chalicelib.adapters.storage.failures import condition_failed
 from chalicelib.adapters.aws import aws_failure
 from chalicelib.adapters.storage.models import LoginAttemptModel as M
 from chalicelib.adapters.storage.models import bind, share_client
@@ -51,7 +52,7 @@ class DynamoLoginAttempts:
                                    & (M.failures < limit.max_failures) & M.locked_until.does_not_exist()))
             return int(item.failures)
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return None
             raise
 
@@ -63,7 +64,7 @@ class DynamoLoginAttempts:
                            | (M.locked_until.does_not_exist() & (M.window_start <= ts - limit.window_s))))
             return 1
         except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return None
             raise
 
@@ -83,7 +84,7 @@ class DynamoLoginAttempts:
                                    M.ttl.set(until + timedelta(seconds=limit.window_s))],
                           condition=M.username.exists())
         except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise _failure(exc) from exc
         except (PynamoDBException, ClientError, BotoCoreError) as exc:
             raise _failure(exc) from exc

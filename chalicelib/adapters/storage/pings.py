@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.adapters.storage.failures import condition_failed
 from chalicelib.adapters.storage.models import EmployeeModel, PingModel, RequestModel
 from chalicelib.services.records import Episode, LastFix, Ping, PingContext, PingState
 
@@ -34,7 +35,7 @@ def episode_sk(e: Episode) -> str:
 
 
 def _failed(exc: PutError | UpdateError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
+    return condition_failed(exc)  # not cause_response_code: a timeout has no response
 
 
 class DynamoPings:

@@ -22,6 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import audit_state as audit
 from chalicelib.adapters import record_errors as errs
+from chalicelib.adapters.storage.failures import condition_failed, translate_failures
 from chalicelib.adapters.storage import batch_days
 from chalicelib.adapters.storage.pings import DynamoPings, episode_sk
 from chalicelib.adapters.storage.work import DynamoWork
@@ -127,11 +128,12 @@ def _commit(conn: Connection, writes: list[_Write], errors: dict[str, HadirError
 
 
 def _condition_failed(exc: PutError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
+    return condition_failed(exc)
 
 
 
 
+@translate_failures  # a throttle, timeout or 5xx: Unavailable storage_unavailable (503)
 class DynamoRecords(DynamoPings, DynamoWork):
     """Offices, employees, sites, templates, sessions, attendance, audit and job markers."""
 
