@@ -91,3 +91,19 @@ def read(client: Any, table: str, keys: Sequence[tuple[str, str]]) -> list[DayRe
         else:
             raise RuntimeError(f"BatchGetItem left keys unprocessed after {RETRIES} attempts")
     return found
+
+
+def get_items(client: Any, pending: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """One BatchGetItem of ``pending`` (a RequestItems map over any tables, at most 100 keys in
+    all): the items found by table name, as DynamoDB JSON; unprocessed keys are asked again after a
+    growing pause."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for attempt in range(RETRIES):
+        if attempt:
+            time.sleep(min(1.0, 0.02 * 2 ** attempt))
+        out = client.batch_get_item(RequestItems=pending)
+        for table, items in out.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        if not (pending := out.get("UnprocessedKeys") or {}):
+            return found
+    raise RuntimeError(f"BatchGetItem left keys unprocessed after {RETRIES} attempts")

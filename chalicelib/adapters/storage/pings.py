@@ -12,18 +12,17 @@ submitted, so the requests need no query (the ledger is written in every request
 transaction)."""
 from __future__ import annotations
 
-import time
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Sequence
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.adapters.storage import batch_days
 from chalicelib.adapters.storage.failures import condition_failed
 from chalicelib.adapters.storage.models import EmployeeModel, PingModel, RequestModel
 from chalicelib.services.records import Episode, LastFix, Ping, PingContext, PingState
 
 LAST = "STATE#LAST"  # the latest fix (at, data) and the open episode's marker (ref)
-RETRIES = 8
 
 
 def ping_sk(p: Ping) -> str:
@@ -72,10 +71,11 @@ class DynamoPings:
         """The employee, their ping state and whether they ever submitted a request: one
         BatchGetItem (and a GetItem of the open episode when one is open)."""
         from chalicelib.adapters.storage.records import _employee, _ledger_key
-        got = _batch_get(self._conn.client, {
-            EmployeeModel.Meta.table_name: {"nip": {"S": nip}},
-            PingModel.Meta.table_name: {"nip": {"S": nip}, "sk": {"S": LAST}},
-            RequestModel.Meta.table_name: {"request_id": {"S": _ledger_key(nip)}}})
+        keys = {EmployeeModel.Meta.table_name: {"nip": {"S": nip}},
+                PingModel.Meta.table_name: {"nip": {"S": nip}, "sk": {"S": LAST}},
+                RequestModel.Meta.table_name: {"request_id": {"S": _ledger_key(nip)}}}
+        got = {t: items[0] for t, items in batch_days.get_items(self._conn.client, {
+            t: {"Keys": [k], "ConsistentRead": True} for t, k in keys.items()}).items() if items}
         emp = got.get(EmployeeModel.Meta.table_name)
         state = got.get(PingModel.Meta.table_name)
         return PingContext(employee=_employee(EmployeeModel.from_raw_data(emp)) if emp else None,
@@ -158,18 +158,3 @@ def _last(m: PingModel | None) -> LastFix | None:
 def _episode(m: PingModel) -> Episode:
     return Episode.model_validate({**m.data, "last_at": m.last_at, "pings": int(m.pings or 1),
                                    "closed_at": m.closed_at, "review": m.review})
-
-
-def _batch_get(client: Any, keys: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """One key per table, read consistently in one BatchGetItem (unprocessed keys asked again):
-    the items found by table name, as DynamoDB JSON."""
-    pending: dict[str, Any] = {t: {"Keys": [k], "ConsistentRead": True} for t, k in keys.items()}
-    found: dict[str, dict[str, Any]] = {}
-    for attempt in range(RETRIES):
-        if attempt:
-            time.sleep(min(1.0, 0.02 * 2 ** attempt))
-        out = client.batch_get_item(RequestItems=pending)
-        found.update({t: items[0] for t, items in out.get("Responses", {}).items() if items})
-        if not (pending := out.get("UnprocessedKeys") or {}):
-            return found
-    raise RuntimeError(f"BatchGetItem left keys unprocessed after {RETRIES} attempts")

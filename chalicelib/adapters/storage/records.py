@@ -8,7 +8,6 @@ The item layout is documented on the models (``models.py``).
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
@@ -513,7 +512,7 @@ class DynamoRecords(DynamoPings, DynamoWork):
         if device_id and dates:
             pending[tables[JobRunModel]] = {"Keys": [{"job_key": s(_device_key(device_id, d))} for d in dates],
                                             "ConsistentRead": True}
-        found = self._batch_get(pending)
+        found = batch_days.get_items(self._conn.client, pending)
         one = lambda m: next((m.from_raw_data(i) for i in found.get(tables[m], [])), None)  # noqa: E731
         emp, sess, bio = one(EmployeeModel), one(SessionModel), one(BiometricModel)
         items = found.get(tables[AttendanceModel], [])
@@ -528,21 +527,6 @@ class DynamoRecords(DynamoPings, DynamoWork):
                             if emp is not None and emp.sites is not None else None,
                             device_users={d: used.get(_device_key(device_id, d), []) for d in dates}
                             if device_id else {})
-
-    def _batch_get(self, pending: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        """BatchGetItem of ``pending``; unprocessed keys are asked again after a growing pause."""
-        found: dict[str, list[dict[str, Any]]] = {}
-        for attempt in range(8):
-            if attempt:
-                time.sleep(min(1.0, 0.02 * 2 ** attempt))
-            out = self._conn.client.batch_get_item(RequestItems=pending)
-            for table, items in out.get("Responses", {}).items():
-                found.setdefault(table, []).extend(items)
-            if not (pending := out.get("UnprocessedKeys") or {}):
-                break
-        else:
-            raise RuntimeError("BatchGetItem left keys unprocessed")
-        return found
 
     # --- attendance ----------------------------------------------------------------------------
     def record_checkin(self, attempt: CheckinRecord, day: DayRecord | None, session_id: str,
