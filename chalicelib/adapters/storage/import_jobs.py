@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from chalicelib.adapters import aws
+from chalicelib.adapters.storage.failures import transient
 from chalicelib.adapters.storage.models import ImportModel as M
 from chalicelib.adapters.storage.models import bind, share_client
 from chalicelib.common.errors import HadirError, Kind
@@ -36,22 +35,11 @@ def _expires(now: str) -> datetime:
 
 
 def retryable(exc: BaseException) -> bool:
-    """Throttling and transient AWS failures, whether raw, wrapped by PynamoDB or already
-    translated (Unavailable) by an adapter."""
+    """Throttling and transient AWS failures, raw, wrapped by PynamoDB (``failures.transient``) or
+    already translated (Unavailable) by an adapter."""
     if isinstance(exc, HadirError):
         return exc.kind == Kind.UNAVAILABLE
-    if isinstance(exc, PynamoDBException):
-        cause = exc.cause
-        if isinstance(exc, TransactWriteError) and exc.cancellation_reasons:
-            codes = {r.code for r in exc.cancellation_reasons if r is not None}
-            if codes & {"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"}:
-                return True
-        return isinstance(cause, (ClientError, BotoCoreError)) and retryable(cause)
-    if isinstance(exc, (ClientError, BotoCoreError)):
-        code = aws.error_code(exc)
-        return isinstance(exc, BotoCoreError) or code in aws._RETRYABLE or "Throughput" in code \
-            or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-    return False
+    return transient(exc)
 
 
 class DynamoImportJobs:
