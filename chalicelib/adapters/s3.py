@@ -6,6 +6,7 @@ made on first use; settings reach them as constructor arguments. AWS calls are w
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -21,6 +22,20 @@ from chalicelib.services.records import ExportObject
 
 NONCE_META = "x-amz-meta-nonce"  # the presigned POST field; S3 returns it as Metadata["nonce"]
 _MISSING = ("404", "NoSuchKey", "NotFound")
+
+
+@contextmanager
+def _reading(key: str, message: str) -> Iterator[None]:
+    """An upload's S3 failure as the service's error: a missing object ``upload_missing``, the
+    rest ``storage_failure`` (retryable ones Unavailable: ``aws_failure``)."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) in _MISSING:
+            raise upload_missing(key) from exc
+        raise aws_failure(exc, message, "storage_failure") from exc
+    except BotoCoreError as exc:
+        raise aws_failure(exc, message, "storage_failure") from exc
 
 Provider = Callable[[], Any]
 
@@ -96,7 +111,7 @@ class S3Uploads:
         """The uploaded bytes after checking existence, size, content type and nonce: one
         GetObject, the limits checked on its response's headers before the body is read (then
         at most ``max_bytes + 1`` of it), the stream closed unread when they are broken."""
-        try:
+        with _reading(key, "The photo could not be read"):
             got = self._s3().get_object(Bucket=self.bucket, Key=key)
             body = got["Body"]
             try:
@@ -105,12 +120,6 @@ class S3Uploads:
                 return self.limits.check_body(body.read(self.limits.max_bytes + 1), got.get("ContentType"))
             finally:
                 body.close()
-        except ClientError as exc:
-            if error_code(exc) in _MISSING:
-                raise upload_missing(key) from exc
-            raise aws_failure(exc, "The photo could not be read", "storage_failure") from exc
-        except BotoCoreError as exc:
-            raise aws_failure(exc, "The photo could not be read", "storage_failure") from exc
 
     def discard(self, keys: Iterable[str]) -> None:
         """Delete processed photos (1000 per request). Best effort: the bucket's lifecycle
@@ -131,15 +140,9 @@ class S3Uploads:
     def keep(self, key: str, evidence_key: str) -> None:
         """A server-side copy (the bytes never pass through the function) under the bucket's
         default encryption (SSE-KMS under the data key)."""
-        try:
+        with _reading(key, "The photo could not be kept for review"):
             self._s3().copy_object(Bucket=self.bucket, Key=evidence_key,
                                    CopySource={"Bucket": self.bucket, "Key": key})
-        except ClientError as exc:
-            if error_code(exc) in _MISSING:
-                raise upload_missing(key) from exc
-            raise aws_failure(exc, "The photo could not be kept for review", "storage_failure") from exc
-        except BotoCoreError as exc:
-            raise aws_failure(exc, "The photo could not be kept for review", "storage_failure") from exc
 
     # --- documents (a request's attachment) ---------------------------------------------------
     def presign_document(self, key: str, nonce: str, content_type: str, max_bytes: int,
@@ -175,15 +178,9 @@ class S3Uploads:
         """The object's bytes ``[start, end)`` as they arrive (one ranged GET, read in chunks):
         an import file of any size is never held whole."""
         rng = {} if start == 0 and end is None else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
-        try:
+        with _reading(key, "The upload could not be read"):
             body = self._s3().get_object(Bucket=self.bucket, Key=key, **rng)["Body"]
             yield from body.iter_chunks(64 * 1024)
-        except ClientError as exc:
-            if error_code(exc) in _MISSING:
-                raise upload_missing(key) from exc
-            raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
-        except BotoCoreError as exc:
-            raise aws_failure(exc, "The upload could not be read", "storage_failure") from exc
 
     def download_url(self, key: str, expires_in: int, content_type: str | None = None,
                      filename: str | None = None) -> str:
