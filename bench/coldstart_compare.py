@@ -27,7 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = Path(os.environ.get("HADIR_FACES_DIR", ROOT.parent / "shared" / "faces" / "dev"))
-PHOTOS = ("deepface__angelina", ["1.jpg", "2.jpg", "3.jpg"], "4.jpg")
+# One identity's photos posed as the liveness challenges ask (tests/faces.py: POSED): enrolment
+# and check-in answer front, left and right ("mirror:" is that photo flipped, written to --work).
+POSED = "Jean_Chretien"
+ENROLMENT = {"front": "7.jpg", "left": "2.jpg", "right": "5.jpg"}
+CHECKIN = {"front": "13.jpg", "left": "10.jpg", "right": "mirror:8.jpg"}
+LIVENESS = {"HADIR_LIVENESS_DIRECTIONS": "left,right", "HADIR_ENROLMENT_APPROVAL": "false"}
 AYU, PASSWORD = "199001152015032001", "Hadir-Demo-2025"
 DENPASAR = (-8.67052, 115.21263)  # 4 m from the office's centre
 REGION = "ap-southeast-3"
@@ -78,6 +83,7 @@ def stack(b: dict, url: str, stage: str) -> dict:
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_SERVICE_NAME="hadir",
                POWERTOOLS_LOG_LEVEL="WARNING", PYTHONPATH=str(b["tree"]))
+    env.update(LIVENESS)
     script = ("import json, boto3; from local.bootstrap import create_all; "
               f"c = lambda s: boto3.client(s, endpoint_url='{url}', region_name='{REGION}'); "
               f"print(json.dumps(create_all(c, '{stage}')))")
@@ -93,6 +99,20 @@ def isolated(b: dict, runtime: Path, env: dict, *args: str) -> dict:
     out = sh([sys.executable, "-I", "-S", str(b["tree"] / "bench" / "coldstart.py"), "--pkg", str(b["pkg"]),
               "--runtime", str(runtime), *args], env=env, cwd=b["pkg"], timeout=300)
     return json.loads(out.strip().splitlines()[-1])
+
+
+def posed(plan: dict[str, str], work: Path) -> list[str]:
+    """``POSE=PATH`` arguments for bench/coldstart.py, mirrored photos written under ``work``."""
+    from PIL import Image, ImageOps
+    args = []
+    for pose, name in plan.items():
+        path = FACES / POSED / name.removeprefix("mirror:")
+        if name.startswith("mirror:"):
+            flipped = work / f"mirror-{path.name}"
+            ImageOps.mirror(Image.open(path).convert("RGB")).save(flipped, "JPEG", quality=92)
+            path = flipped
+        args.append(f"{pose}={path}")
+    return args
 
 
 def working_days(n: int) -> list[date]:
@@ -121,9 +141,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--work", type=Path, help="keep worktrees and builds here (reused when present)")
     args = ap.parse_args()
-    photos = [str(FACES / PHOTOS[0] / f) for f in PHOTOS[1]] + [str(FACES / PHOTOS[0] / PHOTOS[2])]
     work = args.work or Path(tempfile.mkdtemp(prefix="hadir-coldstart-"))
     work.mkdir(parents=True, exist_ok=True)
+    enrolment, checkin = posed(ENROLMENT, work), posed(CHECKIN, work)
     rt = work / "runtime"
     if rt.exists():
         shutil.rmtree(rt)
@@ -136,7 +156,7 @@ def main() -> None:
     try:
         stacks = [stack(b, f"http://{host}:{port}", stage) for b, stage in zip(builds, ("test", "local"))]
         tokens = [isolated(b, runtime, {**s["env"], "HADIR_NOW": "2026-03-02T07:00:00+08:00"}, "api-enrol",
-                           "--user", AYU, "--password", PASSWORD, *photos[:3])["token"]
+                           "--user", AYU, "--password", PASSWORD, *enrolment)["token"]
                   for b, s in zip(builds, stacks)]
         results: list[list[dict]] = [[], []]
         for n, day in enumerate(working_days(args.runs)):
@@ -146,7 +166,7 @@ def main() -> None:
                 r = isolated(b, runtime, {**s["env"], "HADIR_NOW": now}, "api-checkin", "--token", tokens[i],
                              "--lat", str(DENPASAR[0] + n * 1e-6), "--lon", str(DENPASAR[1]),  # never one point twice
                              "--captured-at", captured,
-                             photos[3])
+                             *checkin)
                 if r.get("status") != 201 or r.get("decision") != "accepted":
                     raise SystemExit(f"{b['rev']}: not accepted on {day}: {r}")
                 results[i].append(r)

@@ -1,6 +1,7 @@
 """Which days are working days: weekends, national holidays, cuti bersama, agency holidays.
 
-National holidays come from the ``holidays`` package (Indonesia, public category). Cuti bersama
+National holidays come from the ``holidays`` package (Indonesia, public category), shipped as data
+(``national_days.py``). Cuti bersama
 (collective leave, set each year by joint ministerial decree) come from the same package's
 ``government`` category unless turned off, plus any configured here, because decrees change late
 and agencies must be able to correct them without a release: a year whose cuti bersama is
@@ -13,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-
-import holidays
 
 from chalicelib.common.errors import InvalidInput, JsonObject
+from chalicelib.policy import national_days
 
 WORKING_DAY = "working_day"
 WEEKEND = "weekend"
@@ -39,14 +38,6 @@ class DayStatus:
 
     def to_dict(self) -> JsonObject:
         return {"working": self.working, "reason": self.reason, "name": self.name}
-
-
-@lru_cache(maxsize=64)
-def _package_days(year: int) -> tuple[dict[date, str], dict[date, str]]:
-    """(national holidays, cuti bersama) of one year from the ``holidays`` package, cached."""
-    public = holidays.country_holidays("ID", years=year)
-    government = holidays.country_holidays("ID", years=year, categories=("government",))
-    return dict(public.items()), dict(government.items())
 
 
 class WorkCalendar:
@@ -78,7 +69,7 @@ class WorkCalendar:
         weekend; otherwise a working day."""
         if d in self.extra_working_days:
             return DayStatus(True, WORKING_DAY, self.extra_working_days[d] or None)
-        national, package_cuti = _package_days(d.year)
+        national, package_cuti = national_days.of_year(d.year)
         if d in national:
             return DayStatus(False, NATIONAL_HOLIDAY, national[d])
         if d in self.cuti_bersama:
