@@ -74,7 +74,7 @@ def start_stack(args: argparse.Namespace, fault_log: str) -> Any:
     from local.stack import Stack
     ns = argparse.Namespace(moto_port=free_port(), api_port=free_port(), control_port=free_port(), web_port=0,
                             now=NOW, tick=3600.0, no_seed=False, verbose=False,
-                            fault_rate=args.fault_rate, fault_seed=args.seed)
+                            fault_rate=args.fault_rate, fault_seed=args.seed, app_log=args.app_log)
     stack = Stack(ns)
     stack.bootstrap(stack.start_moto())
     overrides = {"HADIR_LIVENESS_DIRECTIONS": "left,right", "HADIR_ENROLMENT_APPROVAL": "false",
@@ -350,6 +350,22 @@ def api_faults(prefix: str) -> dict[str, int]:
     return dict(total)
 
 
+def unhandled_errors(app_log: str) -> list[str]:
+    """The last lines of each traceback the app logged as "unhandled error" (its 500s' causes)."""
+    try:
+        lines = open(app_log, encoding="utf-8", errors="replace").read().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        if '"unhandled error"' in line:
+            try:
+                found.append(json.loads(line).get("exception", "")[-600:])
+            except ValueError:
+                found.append(line[-600:])
+    return found[:10]
+
+
 def summary(outcomes: list[Outcome], seconds: float) -> dict[str, Any]:
     lat = [ms for o in outcomes for _, ms in o.latencies]
     checkin_lat = [ms for o in outcomes for p, ms in o.latencies if p == "/checkins"]
@@ -379,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-requests", type=int, default=0, help="default 12 per employee")
     ap.add_argument("--job-attempts", type=int, default=30)
     ap.add_argument("--job-fault-rate", type=float, default=None, help="the absence job's (default --fault-rate)")
+    ap.add_argument("--app-log", help="keep chalice local's output here (default: the run's temp dir)")
     ap.add_argument("--in-progress-s", type=int, default=None,
                     help="HADIR_IDEMPOTENCY_IN_PROGRESS_S for the API (default the app's, 29)")
     args = ap.parse_args(argv)
@@ -389,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(saved)
     workdir = tempfile.mkdtemp(prefix="hadir-load-")
     fault_log = os.path.join(workdir, "faults")
+    args.app_log = args.app_log or os.path.join(workdir, "app.log")
     load_before = os.getloadavg()
     stack = start_stack(args, fault_log)
     try:
@@ -409,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
            "violations": {k: v[:10] for k, v in tables.items() if v},
            "unexpected": [o.last for o in outcomes if o.last not in ("decision", "retryable_503")][:10],
            "other_5xx": [x for o in outcomes for x in o.other_5xx][:10],
+           "unhandled_errors": unhandled_errors(args.app_log),
            "faults_api": api_faults(fault_log), "absence_job": job, "seed_s": round(seed_s, 1),
            "machine": machine(), "load_average": {"before": [round(x, 2) for x in load_before],
                                                   "during": [round(x, 2) for x in load_during],

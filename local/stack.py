@@ -112,9 +112,10 @@ class Stack:
             env.update(_fault_env(self.args))
         cmd = [sys.executable, "-c", boot + "from chalice.cli import main; main()", "local", "--stage", STAGE,
                "--host", "127.0.0.1", "--port", str(self.args.api_port), "--no-autoreload"]
-        p = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
-                             stdout=None if self.args.verbose else subprocess.DEVNULL,
-                             stderr=None if self.args.verbose else subprocess.STDOUT)
+        app_log = getattr(self.args, "app_log", None)  # bench/load.py keeps the app's output
+        out = open(app_log, "ab") if app_log else None if self.args.verbose else subprocess.DEVNULL
+        p = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=out,
+                             stderr=None if self.args.verbose and not app_log else subprocess.STDOUT)
         self.procs.append(p)
         url = f"http://127.0.0.1:{self.args.api_port}"
         deadline = time.time() + 60

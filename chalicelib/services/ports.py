@@ -53,6 +53,10 @@ class AgencyConfigStore(Protocol):
         """The stored document of ``kind``, None when the agency never set one."""
         ...
 
+    def agency_configs(self, kinds: Sequence[str]) -> dict[str, StoredConfig]:
+        """The stored documents of ``kinds`` in one read, by kind (the kinds never set absent)."""
+        ...
+
     def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
                           actor: str, now: str, details: JsonObject | None = None) -> StoredConfig:
         """Store ``document`` as the next version if ``expected_version`` is the stored one

@@ -1082,6 +1082,19 @@ def test_no_config_is_stored_until_an_admin_sets_one(records):
     assert records.agency_config("calendar") is None
 
 
+def test_several_kinds_are_read_at_once_and_the_unset_ones_are_absent(records):
+    # Given a calendar and a lateness table stored, the schedules never set
+    records.put_agency_config("calendar", CAL_DOC, None, "admin", T0)
+    records.put_agency_config("lateness", {"grace_minutes": 5}, None, "admin", T0)
+    records.put_agency_config("lateness", {"grace_minutes": 7}, 1, "admin", T1)
+    # When the three kinds are read in one call
+    found = records.agency_configs(["calendar", "lateness", "schedules"])
+    # Then each stored kind comes at its latest version, as read one by one, and the unset is absent
+    assert set(found) == {"calendar", "lateness"}
+    assert found["calendar"] == records.agency_config("calendar")
+    assert (found["lateness"].version, found["lateness"].document) == (2, {"grace_minutes": 7})
+
+
 def test_the_first_config_is_version_1_and_each_change_counts_up(records):
     # Given nothing stored, When an admin creates the calendar and then changes it
     first = records.put_agency_config("calendar", CAL_DOC, None, "admin", T0)

@@ -52,6 +52,26 @@ def test_the_store_is_read_once_per_ttl():
     assert cache.reads == 2
 
 
+def test_a_cold_cache_reads_every_kind_in_one_batch_and_each_expires_with_its_read():
+    # Given a cold cache of 60 s over a store with a lateness table
+    store, ticks = InMemoryRecords(), Ticks()
+    store.put_agency_config("lateness", TWO_TIERS, None, "admin", T0)
+    cache = PolicyCache(store, 60, monotonic=ticks)
+    # When a check-in asks for the calendar, then (later in the minute) the lateness table and schedules
+    cache.get("calendar")
+    ticks.t = 50.0
+    assert cache.get("lateness").classify_late(45)["tier"] == "TL1"
+    cache.get("schedules")
+    # Then the store was read once, for every kind
+    assert cache.reads == 1
+    # And the lateness table built at 50 s still expires 60 s after its read, not after its build
+    store.put_agency_config("lateness", {"late": [{"tier": "TL4", "min_minutes": 1, "max_minutes": None,
+                                                   "percent": 1.0}]}, 1, "admin", T0)
+    ticks.t = 60.0
+    assert cache.get("lateness").classify_late(45)["tier"] == "TL4"
+    assert cache.reads == 2
+
+
 def test_a_ttl_of_zero_reads_on_every_use():
     store = InMemoryRecords()
     cache = PolicyCache(store, 0)

@@ -114,6 +114,10 @@ class InMemoryRecords(InMemoryPings, InMemoryWork):
             c = self._config.get(kind)
             return _copy(c) if c else None
 
+    def agency_configs(self, kinds: Sequence[str]) -> dict[str, StoredConfig]:
+        with self._lock:
+            return {k: _copy(self._config[k]) for k in kinds if k in self._config}
+
     def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
                           actor: str, now: str, details: JsonObject | None = None) -> StoredConfig:
         with self._lock:

@@ -174,6 +174,10 @@ class DynamoRecords(DynamoPings, DynamoWork):
         except DoesNotExist:
             return None
 
+    def agency_configs(self, kinds: Sequence[str]) -> dict[str, StoredConfig]:
+        """One BatchGetItem (PynamoDB asks again for unprocessed keys), strongly consistent."""
+        return {m.kind: _config(m) for m in AgencyConfigModel.batch_get(list(kinds), consistent_read=True)}
+
     def put_agency_config(self, kind: str, document: JsonObject, expected_version: int | None,
                           actor: str, now: str, details: JsonObject | None = None) -> StoredConfig:
         """The next version, conditioned on the version read (none: the kind must not exist),
