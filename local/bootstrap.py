@@ -114,7 +114,11 @@ def _create_user_pool(idp: Any, name: str) -> dict[str, str]:
         idp.create_group(GroupName=g, UserPoolId=pool["Id"])
     app_client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="hadir-mobile",
                                              GenerateSecret=False, ExplicitAuthFlows=list(up.auth_flows),
-                                             WriteAttributes=list(up.client_write_attributes))
+                                             WriteAttributes=list(up.client_write_attributes),
+                                             IdTokenValidity=up.token_hours, AccessTokenValidity=up.token_hours,
+                                             RefreshTokenValidity=up.refresh_token_days,
+                                             TokenValidityUnits={"IdToken": "hours", "AccessToken": "hours",
+                                                                 "RefreshToken": "days"})
     return {up.pool_id_env: pool["Id"], up.client_id_env: app_client["UserPoolClient"]["ClientId"]}
 
 

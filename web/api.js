@@ -2,10 +2,29 @@
 import config from './config.js';
 
 let token = sessionStorage.getItem('hadir.token');
+let refreshToken = sessionStorage.getItem('hadir.refresh');
 export const getToken = () => token;
-export function setToken(t) {
+/** The id token (and the refresh token /auth/login gave; null signs out). */
+export function setToken(t, refresh) {
   token = t;
   if (t) sessionStorage.setItem('hadir.token', t); else sessionStorage.removeItem('hadir.token');
+  if (refresh !== undefined || !t) {
+    refreshToken = t ? refresh : null;
+    if (refreshToken) sessionStorage.setItem('hadir.refresh', refreshToken); else sessionStorage.removeItem('hadir.refresh');
+  }
+}
+
+/** An expired id token is renewed once through /auth/refresh (no password, no sign-in). */
+async function renewed() {
+  if (!refreshToken) return false;
+  try {
+    const r = await fetch(config.apiBase + '/auth/refresh', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, cache: 'no-store',
+      body: JSON.stringify({ refresh_token: refreshToken }) });
+    if (!r.ok) return false;
+    setToken((await r.json()).id_token);
+    return true;
+  } catch { return false; }
 }
 
 export class ApiError extends Error {
@@ -33,7 +52,7 @@ let onUnauthorized = () => {};
 export const whenUnauthorized = (f) => { onUnauthorized = f; };
 
 /** fetch JSON: resolves the body on 2xx; throws ApiError (4xx/5xx) or NetworkError. */
-export async function api(method, path, { body, headers = {}, raw } = {}) {
+export async function api(method, path, { body, headers = {}, raw } = {}, retried = false) {
   const h = { ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
   let payload;
@@ -46,7 +65,12 @@ export async function api(method, path, { body, headers = {}, raw } = {}) {
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (r.status === 401 && path !== '/auth/login') { onUnauthorized(); }
+  if (r.status === 401 && !path.startsWith('/auth/')) {
+    if (!retried && data && data.error && data.error.code === 'token_expired' && await renewed()) {
+      return api(method, path, { body, headers, raw }, true);
+    }
+    onUnauthorized();
+  }
   if (!r.ok) throw new ApiError(r.status, data);
   return data;
 }

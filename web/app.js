@@ -93,7 +93,7 @@ function login(notice) {
     err.hidden = true; submit.disabled = true;
     try {
       const tok = await api('POST', '/auth/login', { body: { username: nip.value.trim(), password: pw.value } });
-      setToken(tok.id_token); state.me = null;
+      setToken(tok.id_token, tok.refresh_token); state.me = null;
       location.hash = '#/';
       await render();
     } catch (e) {

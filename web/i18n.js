@@ -222,6 +222,7 @@ const R = {
   biometric_vault_error: ['Data wajah tidak dapat dibuka: coba lagi sebentar', 'The face data cannot be opened: try again shortly'],
   // auth
   invalid_credentials: ['NIP atau kata sandi salah', 'Wrong NIP or password'],
+  invalid_refresh_token: ['Sesi berakhir; silakan masuk lagi', 'Your session has ended; please sign in again'],
   invalid_username: ['NIP tidak valid: tanpa spasi di tengah', 'Invalid NIP: no spaces inside'],
   wrong_agency: ['Akun ini bukan untuk instansi ini: masuk lagi', 'This account is not for this agency: sign in again'],
   import_unavailable: ['Impor pegawai belum bisa dijalankan: coba lagi (aman diulang)', 'The import could not run: try again (safe to repeat)'],

@@ -135,9 +135,24 @@ class CognitoDirectory:
         if "AuthenticationResult" not in out:
             raise Unauthenticated("A further challenge is required", code="challenge_required",
                                   details={"challenge": str(out.get("ChallengeName") or "").lower()})
-        res = out["AuthenticationResult"]
-        return {"id_token": res["IdToken"], "access_token": res["AccessToken"],
-                "refresh_token": res.get("RefreshToken"), "expires_in": res["ExpiresIn"]}
+        return _tokens(out["AuthenticationResult"])
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """New ID and access tokens for a refresh token (REFRESH_TOKEN_AUTH: no password, and
+        under the same Cognito quota as a sign-in, so apps refresh off-peak: docs/capacity.md);
+        Unauthenticated ``invalid_refresh_token`` when it is unknown, expired or revoked."""
+        try:
+            out = self._cognito_idp().initiate_auth(
+                ClientId=self.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token})
+        except ClientError as exc:
+            if aws.error_code(exc) in ("NotAuthorizedException", "UserNotFoundException"):
+                raise Unauthenticated("The refresh token is invalid, expired or revoked; sign in again",
+                                      code="invalid_refresh_token") from exc
+            raise aws_failure(exc, "Tokens cannot be refreshed right now", "directory_failure") from exc
+        except BotoCoreError as exc:
+            raise aws_failure(exc, "Tokens cannot be refreshed right now", "directory_failure") from exc
+        return _tokens(out["AuthenticationResult"])
 
     def upsert_user(self, username: str, password: str | None, *, nip: str | None, name: str,
                     groups: Iterable[str]) -> None:
@@ -205,6 +220,13 @@ class CognitoDirectory:
         for g in sorted((current & set(ROLES)) - wanted):
             self._cognito_idp().admin_remove_user_from_group(
                 UserPoolId=self.user_pool_id, Username=username, GroupName=g)
+
+
+def _tokens(res: dict[str, Any]) -> dict[str, Any]:
+    """Cognito's AuthenticationResult as Hadir's tokens (a refresh returns no new refresh token
+    unless the client rotates them: the app keeps the one it has)."""
+    return {"id_token": res["IdToken"], "access_token": res["AccessToken"],
+            "refresh_token": res.get("RefreshToken"), "expires_in": res["ExpiresIn"]}
 
 
 _LOGIN_ERRORS = {  # Cognito error -> (code, message)

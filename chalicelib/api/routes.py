@@ -58,6 +58,17 @@ def login(call: Call[s.LoginRequest, None]) -> s.Tokens:
     return auth.login(get_services(), call.body)
 
 
+@endpoint(api, "POST", "/auth/refresh", summary="New ID and access tokens for a refresh token", roles=PUBLIC,
+          body=s.RefreshRequest, response=s.Tokens,
+          errors={Kind.UNAUTHENTICATED: ("invalid_refresh_token",)},
+          notes="REFRESH_TOKEN_AUTH: no password, so it is not counted by the sign-in lock. "
+                "refresh_token is null in the answer: keep the one you have (valid 30 days). Cognito "
+                "counts refreshes against the same per-account quota as sign-ins, so apps refresh "
+                "off-peak (after check-out), never at 07:30 (docs/capacity.md).")
+def refresh_tokens(call: Call[s.RefreshRequest, None]) -> s.Tokens:
+    return auth.refresh(get_services(), call.body)
+
+
 @endpoint(api, "POST", "/admin/offices", summary="Create or replace an office", roles=ADMIN,
           body=s.OfficeRequest, response=s.OfficeOut, created=True,
           errors={Kind.INVALID: ("invalid_office", "invalid_geofence", "invalid_time_rules")})

@@ -294,6 +294,10 @@ class UserPool:
     custom_attributes: tuple[str, ...]  # without the "custom:" prefix; all strings
     auth_flows: tuple[str, ...]
     password_min_length: int = 8
+    # ID and access tokens last a working day and the refresh token a month, so a national
+    # morning asks Cognito for no token (its sign-in quota: docs/capacity.md)
+    token_hours: int = 24
+    refresh_token_days: int = 30
     # What a user may change about themselves with their own access token. Never a custom
     # attribute: custom:nip is the caller's identity. Cognito reads an absent or empty list as
     # "every attribute", so the list names one harmless standard attribute.

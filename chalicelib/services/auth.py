@@ -7,13 +7,19 @@ from datetime import timedelta
 from chalicelib.common.errors import HadirError, TooManyAttempts
 from chalicelib.common.logs import logger, metrics
 from chalicelib.policy.login import LoginLimit, login_key
-from chalicelib.services.schemas import LoginRequest, Tokens
+from chalicelib.services.schemas import LoginRequest, RefreshRequest, Tokens
 from chalicelib.wiring import Services
 
 
 def login_limit(svc: Services) -> LoginLimit:
     s = svc.settings
     return LoginLimit(s.login_max_failures, s.login_window_s, s.login_lock_s)
+
+
+def refresh(svc: Services, req: RefreshRequest) -> Tokens:
+    """New ID and access tokens for a refresh token: no password, so no login lock; the
+    directory's Unauthenticated ``invalid_refresh_token`` when it is not (or no longer) valid."""
+    return Tokens(**svc.directory.refresh(req.refresh_token))
 
 
 def login(svc: Services, req: LoginRequest) -> Tokens:

@@ -467,6 +467,11 @@ class Directory(Protocol):
         ``invalid_credentials`` and friends."""
         ...
 
+    def refresh(self, refresh_token: str) -> JsonObject:
+        """New ID and access tokens (``refresh_token`` None: keep the one you have);
+        Unauthenticated ``invalid_refresh_token``."""
+        ...
+
     def upsert_user(self, username: str, password: str, *, nip: str | None, name: str,
                     groups: Iterable[str]) -> None:
         """Create or update so the role groups are exactly ``groups``; an existing user keeps

@@ -130,6 +130,11 @@ class LoginRequest(Request):
         return v.strip()
 
 
+class RefreshRequest(Request):
+    refresh_token: str = Field(min_length=1, max_length=8192, pattern=r"^[\x21-\x7e]+$",
+                               description="the refresh token /auth/login gave (printable ASCII)")
+
+
 class Tokens(Response):
     id_token: str
     access_token: str

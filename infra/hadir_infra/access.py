@@ -92,7 +92,7 @@ def classify(logical_ids: list[str]) -> list[Function]:
 LOGS = "SecretsLogKey.*"  # every function logs, pseudonymising NIPs with the log key
 REACHES: dict[str, tuple[str, ...]] = {
     API: ("S3Uploads.*", "KmsVault.*", "S3Exports.list", "S3Exports.get", "S3Exports.download_url",
-          "SnsSesNotifier.publish", "CognitoDirectory.login", "LambdaImports.run", "LambdaAnalytics.recap",
+          "SnsSesNotifier.publish", "CognitoDirectory.login", "CognitoDirectory.refresh", "LambdaImports.run", "LambdaAnalytics.recap",
           "SqsImportQueue.send", LOGS),
     ABSENCE: ("SnsSesNotifier.publish", LOGS),
     EXPORT: ("LambdaAnalytics.export_day", LOGS),

@@ -170,6 +170,9 @@ class HadirStack(cdk.Stack):
         self.client = self.user_pool.add_client(
             "AppClient", user_pool_client_name=config.name("app"),
             generate_secret=False, prevent_user_existence_errors=True,
+            id_token_validity=cdk.Duration.hours(up.token_hours),
+            access_token_validity=cdk.Duration.hours(up.token_hours),
+            refresh_token_validity=cdk.Duration.days(up.refresh_token_days),
             auth_flows=cognito.AuthFlow(
                 user_password="ALLOW_USER_PASSWORD_AUTH" in up.auth_flows))
         # users must not rewrite custom:nip (their identity) through UpdateUserAttributes

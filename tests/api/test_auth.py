@@ -30,6 +30,42 @@ def test_login_returns_cognito_tokens(api):
     assert claims["custom:nip"] == AYU and "employee" in claims["cognito:groups"]
 
 
+def test_a_refresh_token_gives_new_tokens_that_the_api_accepts(api):
+    # Given a signed-in employee's refresh token
+    tokens = api.post("/auth/login", {"username": AYU, "password": api.password}).json
+    # When the app refreshes
+    r = api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    # Then it gets new ID and access tokens for the same person, which the API takes
+    assert r.status_code == 200, r.json
+    claims = jwt.decode(r.json["id_token"], options={"verify_signature": False})
+    assert claims["custom:nip"] == AYU and claims["token_use"] == "id"
+    assert r.json["expires_in"] > 0 and r.json["access_token"]
+    me = api.get("/me", token=r.json["id_token"])
+    assert me.status_code == 200 and me.json["nip"] == AYU
+
+
+def test_an_unknown_refresh_token_is_a_401_and_counts_no_sign_in_failure(api):
+    # Given a refresh token Cognito never issued (forged)
+    forged = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.forged"
+    # When it is sent, Then 401 invalid_refresh_token
+    r = api.post("/auth/refresh", {"refresh_token": forged})
+    assert r.status_code == 401 and r.json["error"]["code"] == "invalid_refresh_token"
+    # And the employee can still sign in (a refresh is not a password guess)
+    assert api.post("/auth/login", {"username": AYU, "password": api.password}).status_code == 200
+
+
+@pytest.mark.parametrize("body, field", [({}, "refresh_token"), ({"refresh_token": ""}, "refresh_token"),
+                                         ({"refresh_token": "x" * 8193}, "refresh_token"),
+                                         ({"refresh_token": "two words"}, "refresh_token"),
+                                         ({"refresh_token": 12345}, "refresh_token")])
+def test_a_malformed_refresh_request_is_a_422(api, body, field):
+    r = api.post("/auth/refresh", body)
+    assert r.status_code == 422, r.json
+    error = r.json["error"]
+    assert error["code"] in ("invalid_request", "missing_fields")
+    assert field in error["details"].get("fields", [p["field"] for p in error["details"].get("problems", [])])
+
+
 def test_wrong_password_is_a_401(api):
     r = api.post("/auth/login", {"username": AYU, "password": "wrong-password"})
     assert r.status_code == 401 and r.json["error"]["code"] == "invalid_credentials"

@@ -173,6 +173,17 @@ def test_user_pool_groups_and_password_client_without_secret(template):
     })
 
 
+def test_tokens_last_a_working_day_and_refresh_tokens_a_month(template_json):
+    """So the 07:30 peak asks Cognito for no token (docs/capacity.md: its sign-in quota)."""
+    for c in resources_of(template_json, "AWS::Cognito::UserPoolClient").values():
+        p = c["Properties"]
+        minutes = {"minutes": 1, "hours": 60, "days": 1440}
+        units = p["TokenValidityUnits"]
+        assert p["IdTokenValidity"] * minutes[units["IdToken"]] == r.USER_POOL.token_hours * 60
+        assert p["AccessTokenValidity"] * minutes[units["AccessToken"]] == r.USER_POOL.token_hours * 60
+        assert p["RefreshTokenValidity"] * minutes[units["RefreshToken"]] == r.USER_POOL.refresh_token_days * 1440
+
+
 def test_users_cannot_rewrite_their_own_nip_or_agency(template_json):
     """custom:nip is the caller's identity: the app client may write no custom attribute, and
     names at least one attribute (an empty list would mean every attribute)."""

@@ -275,14 +275,27 @@ class InMemoryDirectory:
         self.password_min_length = password_min_length
         self.users: dict[str, _User] = {}
         self._secret = secrets.token_bytes(32)
+        self._refresh: dict[str, str] = {}  # refresh token -> username
 
     def login(self, username: str, password: str) -> JsonObject:
         user = self.users.get(username)
         if user is None or not secrets.compare_digest(user.password, password):
             raise Unauthenticated("Wrong username or password", code="invalid_credentials")
+        refresh = secrets.token_urlsafe(32)
+        self._refresh[refresh] = username
         return {"id_token": self._token(username, user, "id"),
                 "access_token": self._token(username, user, "access"),
-                "refresh_token": secrets.token_urlsafe(32), "expires_in": 3600}
+                "refresh_token": refresh, "expires_in": 3600}
+
+    def refresh(self, refresh_token: str) -> JsonObject:
+        username = self._refresh.get(refresh_token)
+        user = self.users.get(username or "")
+        if user is None:
+            raise Unauthenticated("The refresh token is invalid, expired or revoked; sign in again",
+                                  code="invalid_refresh_token")
+        return {"id_token": self._token(username, user, "id"),  # type: ignore[arg-type]
+                "access_token": self._token(username, user, "access"),  # type: ignore[arg-type]
+                "refresh_token": None, "expires_in": 3600}
 
     def _token(self, username: str, user: _User, use: str) -> str:
         now = int(time.time())
