@@ -45,6 +45,7 @@ from chalicelib.policy.calendar import WORKING_DAY, DayStatus
 from chalicelib.policy.schedule import EffectiveDay, Schedules
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.policy import work as work_rules
+from chalicelib.policy.requests import APPROVED
 from chalicelib.services import analytics, notices, runs, schedules, work_days
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services import requests as staff_requests
@@ -76,6 +77,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     document = agency_schedules(svc)
     in_zone: set[str] = set()
     unreported: dict[str, JsonObject] = {}
+    approved_by_day: dict[date, list[RequestRecord]] = {}  # read once per date, not per office
     for office in svc.records.offices_in_zone(zone):
         in_zone.add(office.office_id)
         office_date, staff, days, waiting, members = _due(svc, office, now, document)
@@ -83,7 +85,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
             report["skipped_offices"].append({"office_id": office.office_id, "reason": "window_open"})
             continue
         local_date = office_date
-        unreported.update(_missing_reports(svc, office, members, now, document))
+        unreported.update(_missing_reports(svc, office, members, now, document, approved_by_day))
         office_found, office_pending, written, covered = _absentees_of(svc, office, local_date, staff, days)
         found += office_found
         pending += office_pending
@@ -149,14 +151,17 @@ def _due(svc: Services, office: Office, now: datetime, document: Schedules
 
 
 def _missing_reports(svc: Services, office: Office, members: list[Employee], now: datetime,
-                     document: Schedules) -> dict[str, JsonObject]:
+                     document: Schedules, approved: dict[date, list[RequestRecord]]) -> dict[str, JsonObject]:
     """The office's staff whose required report of the latest day whose cut-off has passed
     (``HADIR_REPORT_CUTOFF``, in the office's time zone) was not written: for the digest, by NIP."""
     cutoff = work_rules.parse_cutoff(svc.settings.report_cutoff)
     day = OfficeRules.from_dict(office.rules).local_moment(now)[0] - timedelta(days=cutoff.days)
     if cutoff.closes(day, office.timezone) > now:
         day -= timedelta(days=1)
-    states = work_days.report_days(svc, [(e, office, day) for e in members], document=document)
+    if members and day not in approved:
+        approved[day] = svc.records.requests_overlapping(APPROVED, day.isoformat(), day.isoformat())
+    states = work_days.report_days(svc, [(e, office, day) for e in members], document=document,
+                                   approved=approved.get(day))
     by_nip = {e.nip: e for e in members}
     return {nip: {"nip": nip, "name": by_nip[nip].name, "office_id": office.office_id, "date": d,
                   "supervisor_nip": by_nip[nip].supervisor_nip, "reason": s.reason()}

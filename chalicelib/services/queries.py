@@ -133,7 +133,8 @@ def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> Tea
     staff = []
     members = sorted(svc.records.staff_of(supervisor_nip), key=lambda e: e.nip)
     past = date.fromisoformat(d) <= local_today(svc, sup)
-    due = work_days.report_days(svc, [(e, (_offices(svc, e) or [None])[0], date.fromisoformat(d))
+    homes = {i: svc.records.get_office(i) for i in sorted({e.office_ids[0] for e in members if e.office_ids})}
+    due = work_days.report_days(svc, [(e, homes.get(e.office_ids[0]) if e.office_ids else None, date.fromisoformat(d))
                                       for e in members if past])
     for e in members:
         rec = svc.records.day(e.nip, d)
