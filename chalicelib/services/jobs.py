@@ -76,7 +76,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     local_date: date | None = None
     document = agency_schedules(svc)
     in_zone: set[str] = set()
-    unreported: dict[str, JsonObject] = {}
+    unreported: dict[str, JsonObject] = {}  # by nip#date
     approved_by_day: dict[date, list[RequestRecord]] = {}  # read once per date, not per office
     for office in svc.records.offices_in_zone(zone):
         in_zone.add(office.office_id)
@@ -152,20 +152,25 @@ def _due(svc: Services, office: Office, now: datetime, document: Schedules
 
 def _missing_reports(svc: Services, office: Office, members: list[Employee], now: datetime,
                      document: Schedules, approved: dict[date, list[RequestRecord]]) -> dict[str, JsonObject]:
-    """The office's staff whose required report of the latest day whose cut-off has passed
-    (``HADIR_REPORT_CUTOFF``, in the office's time zone) was not written: for the digest, by NIP."""
+    """The office's staff whose required report of a day whose cut-off (``HADIR_REPORT_CUTOFF``,
+    in the office's time zone) passed since the previous run (the job runs MON-FRI: Monday's
+    digest names Friday's) was not written: for the digest, by NIP; each day in one digest only."""
     cutoff = work_rules.parse_cutoff(svc.settings.report_cutoff)
-    day = OfficeRules.from_dict(office.rules).local_moment(now)[0] - timedelta(days=cutoff.days)
-    if cutoff.closes(day, office.timezone) > now:
-        day -= timedelta(days=1)
-    if members and day not in approved:
-        approved[day] = svc.records.requests_overlapping(APPROVED, day.isoformat(), day.isoformat())
-    states = work_days.report_days(svc, [(e, office, day) for e in members], document=document,
-                                   approved=approved.get(day))
+    today = OfficeRules.from_dict(office.rules).local_moment(now)[0]
+    previous = now - timedelta(days=1 if today.weekday() else 3)
+    days = [d for d in (today - timedelta(days=n) for n in range(cutoff.days, cutoff.days + 4))
+            if previous < cutoff.closes(d, office.timezone) <= now]
+    if not members or not days:
+        return {}
+    key = min(days)
+    if key not in approved:
+        approved[key] = svc.records.requests_overlapping(APPROVED, key.isoformat(), max(days).isoformat())
+    states = work_days.report_days(svc, [(e, office, d) for e in members for d in days], document=document,
+                                   approved=approved[key])
     by_nip = {e.nip: e for e in members}
-    return {nip: {"nip": nip, "name": by_nip[nip].name, "office_id": office.office_id, "date": d,
-                  "supervisor_nip": by_nip[nip].supervisor_nip, "reason": s.reason()}
-            for (nip, d), s in states.items() if s.due == "missing"}
+    return {f"{nip}#{d}": {"nip": nip, "name": by_nip[nip].name, "office_id": office.office_id, "date": d,
+                           "supervisor_nip": by_nip[nip].supervisor_nip, "reason": s.reason()}
+            for (nip, d), s in sorted(states.items()) if s.due == "missing"}
 
 
 def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[EmployeeRef],

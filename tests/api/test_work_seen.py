@@ -146,3 +146,21 @@ def test_the_monthly_recap_counts_required_reports_per_employee(api, set_now):
     counts = ("reports_required", "reports_submitted", "reports_accepted", "reports_missing")
     assert [rows[MADE][c] for c in counts] == ["2", "1", "1", "1"]
     assert [rows[AYU][c] for c in counts] == ["0", "0", "0", "0"]
+
+
+def test_mondays_digest_names_fridays_missing_report_once(api, set_now, tap):
+    # Given Made's WFH Friday 6 March without a report (its cut-off Saturday 09:00 WITA, no run on weekends)
+    set_now("2026-03-06T07:30:00+08:00")
+    r = api.post("/me/requests", {"type": "wfh", "start": "2026-03-06", "end": "2026-03-06", "reason": "WFH"},
+                 user=MADE)
+    assert api.post(f"/team/requests/{r.json['request_id']}", {"decision": "approve"}, user=KETUT).status_code == 200
+    from chalicelib.api.events import HANDLERS
+    # When absence detection runs on Monday, then on Tuesday
+    set_now("2026-03-09T10:30:00+08:00")
+    monday = HANDLERS["detect_absence_wita"]({})
+    [notice] = [n for n in tap() if n.get("kind") == "absence_notice" and n["supervisor_nip"] == KETUT]
+    set_now("2026-03-10T10:30:00+08:00")
+    tuesday = HANDLERS["detect_absence_wita"]({})
+    # Then Monday's digest names Friday's missing report, Tuesday's does not again
+    assert [(m["nip"], m["date"]) for m in notice["reports_missing"]] == [(MADE, "2026-03-06")]
+    assert (monday["reports_missing"], tuesday["reports_missing"]) == (1, 0)
