@@ -299,6 +299,8 @@ const R = {
   report_in_future: ['Laporan ditulis pada atau setelah harinya', 'A report is written on or after its day'],
   report_window_closed: ['Batas waktu laporan hari itu sudah lewat', 'The report of that day can no longer be written'],
   report_accepted: ['Laporan sudah diterima dan tidak dapat diubah', 'An accepted report is not edited'],
+  report_due: ['Laporan kinerja harian belum dikirim (masih bisa sampai batas waktu)', 'The daily work report is not written yet (still open until the cut-off)'],
+  report_missing: ['Laporan kinerja harian wajib tidak dikirim sampai batas waktu', 'The required daily work report was not written by the cut-off'],
   report_changed: ['Laporan berubah sementara itu: muat ulang', 'The report changed meanwhile: reload it'],
   report_not_submitted: ['Hanya laporan yang diajukan yang dapat diputuskan', 'Only a submitted report is decided'],
   report_not_found: ['Tidak ada laporan pada hari itu', 'No report of that day'],

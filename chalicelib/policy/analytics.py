@@ -80,7 +80,8 @@ RECAP = Table("recap", (
     Column("consecutive_absent_days", INT, "PP 94/2021: the longest run of 10+ consecutive unexcused "
            "absent working days reaching into the period (0: none)"),
     Column("consecutive_absence", STRING, "that run's dates, JSON"),
-    Column("cut_reasons", STRING, "JSON"), *_RUN), _MONTH)
+    Column("cut_reasons", STRING, "JSON"),
+    *_ints("reports_required", "reports_submitted", "reports_accepted", "reports_missing"), *_RUN), _MONTH)
 
 UNITS = Table("units", (
     Column("unit", STRING), Column("employees", INT), Column("working_days", INT), *_ints(*_DAY_COUNTS),

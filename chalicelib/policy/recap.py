@@ -50,6 +50,7 @@ from chalicelib.policy.day import (
     Day,
 )
 from chalicelib.policy.time_rules import LatenessTable
+from chalicelib.policy.work import REPORT_COUNTS
 
 WORK_MODES = ("WFO", "WFH", "DL", "WFA")  # office, home, assignment (dinas luar), anywhere
 UNKNOWN_MODE = "unknown"
@@ -96,6 +97,7 @@ class EmployeeRecap:
     absent_year_to_date: int = 0
     absent_dates: tuple[str, ...] = ()  # the year's unexcused absence days, the count's reasons
     consecutive_absence: tuple[str, ...] = ()  # a run of CONSECUTIVE_LIMIT+ reaching into the period
+    reports: Mapping[str, int] = field(default_factory=dict)  # policy.work.report_counts: required reports
 
     @property
     def absent_with_notice(self) -> int:
@@ -317,7 +319,7 @@ BASE_COLUMNS = ["nip", "name", "unit", "working_days", "days_present",
 TAIL_COLUMNS = ["days_pending_review", "days_excused", "days_on_leave", "days_official_travel",
                 "absent_with_notice", "absent_without_notice", "days_unrecorded", "leave_by_type",
                 "cut_percent", "cut_capped", "absent_year_to_date", "cut_reasons", "pending_reviews",
-                "consecutive_absent_days", "consecutive_absence"]
+                "consecutive_absent_days", "consecutive_absence", *REPORT_COUNTS]
 
 
 def tier_columns(table: LatenessTable) -> list[str]:
@@ -347,7 +349,8 @@ def recap_row(r: EmployeeRecap) -> JsonObject:
             "leave_by_type": dict(r.leave_by_type), "cut_percent": r.cut_percent, "cut_capped": r.cut_capped,
             "absent_year_to_date": r.absent_year_to_date, "cut_reasons": list(r.cut_reasons),
             "pending_reviews": list(r.pending), "consecutive_absent_days": len(r.consecutive_absence),
-            "consecutive_absence": [{"date": d, "code": "absent_without_notice"} for d in r.consecutive_absence]}
+            "consecutive_absence": [{"date": d, "code": "absent_without_notice"} for d in r.consecutive_absence],
+            **{k: r.reports.get(k, 0) for k in REPORT_COUNTS}}
 
 
 UNIT_HEAD = ["unit", "employees", "working_days"]

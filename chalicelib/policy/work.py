@@ -14,6 +14,7 @@ written until D + days at HH:MM in the office's time zone.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -121,3 +122,69 @@ def report_required(work_mode: str | None, required_modes: tuple[str, ...]) -> b
     """Whether a day in ``work_mode`` (WFO, WFH, WFA, DL) needs a report (the agency's
     ``HADIR_REPORT_REQUIRED_ON``)."""
     return bool(work_mode) and work_mode.upper() in required_modes
+
+
+# --- a required report on the day -------------------------------------------------------------
+REPORT_DUE, REPORT_MISSING = "report_due", "report_missing"
+NO_REPORT = "none"
+FROM_REQUEST, FROM_ROSTER, FROM_CHECKIN = "request", "roster", "checkin"
+
+
+def day_mode(required_modes: tuple[str, ...], *, request: str | None = None, roster: str | None = None,
+             checkin: str | None = None) -> tuple[str | None, str | None]:
+    """(work mode, where it comes from) of a day: an approved request's (WFH, dinas luar), the
+    published roster's (WFO, WFH), the mode the day's check-in was accepted in; the first of
+    them that needs a report, else the first known (None, None: nothing says)."""
+    known = [(m.upper(), s) for m, s in ((request, FROM_REQUEST), (roster, FROM_ROSTER), (checkin, FROM_CHECKIN)) if m]
+    needing = [k for k in known if report_required(k[0], required_modes)]
+    return (needing or known or [(None, None)])[0]
+
+
+@dataclass(frozen=True)
+class ReportDay:
+    """What one day asks of its report: ``required`` (a working day, not excused, in a mode of
+    ``HADIR_REPORT_REQUIRED_ON``), the report's ``state`` (none, submitted, returned, accepted),
+    ``due`` (``due`` before the cut-off, ``missing`` after, while required and none was written;
+    None otherwise) and the cut-off (office-local ISO)."""
+
+    date: str
+    work_mode: str | None
+    source: str | None
+    required: bool
+    state: str
+    due: str | None
+    closes_at: str
+    timezone: str
+
+    def reason(self) -> dict | None:
+        """``report_due`` (info) or ``report_missing`` (flag) with its numbers; None otherwise."""
+        if self.due is None:
+            return None
+        code, effect = (REPORT_MISSING, "flag") if self.due == "missing" else (REPORT_DUE, "info")
+        return {"code": code, "effect": effect, "date": self.date, "work_mode": self.work_mode,
+                "source": self.source, "cutoff": self.closes_at, "timezone": self.timezone}
+
+
+def report_day(day: date, mode: tuple[str | None, str | None], required_modes: tuple[str, ...], *, working: bool,
+               excused: bool, report_status: str | None, now: datetime, timezone: str, cutoff: Cutoff) -> ReportDay:
+    """The report state of ``day`` at ``now`` (aware); the cut-off in the office's ``timezone``."""
+    closes = cutoff.closes(day, timezone)
+    required = working and not excused and report_required(mode[0], required_modes)
+    state = report_status or NO_REPORT
+    due = None
+    if required and state == NO_REPORT:
+        due = "missing" if now >= closes else "due"
+    return ReportDay(date=day.isoformat(), work_mode=mode[0], source=mode[1], required=required, state=state,
+                     due=due, closes_at=closes.isoformat(), timezone=timezone)
+
+
+REPORT_COUNTS = ("reports_required", "reports_submitted", "reports_accepted", "reports_missing")
+
+
+def report_counts(days: Iterable[ReportDay]) -> dict[str, int]:
+    """The recap's counts of required reports: required, written (submitted, returned or accepted),
+    accepted, and missing (none written by the cut-off)."""
+    required = [d for d in days if d.required]
+    return {"reports_required": len(required), "reports_submitted": sum(d.state != NO_REPORT for d in required),
+            "reports_accepted": sum(d.state == ACCEPTED for d in required),
+            "reports_missing": sum(d.due == "missing" for d in required)}

@@ -44,7 +44,9 @@ from chalicelib.policy import analytics as tables
 from chalicelib.policy.calendar import WORKING_DAY, DayStatus
 from chalicelib.policy.schedule import EffectiveDay, Schedules
 from chalicelib.policy.time_rules import OfficeRules
-from chalicelib.services import analytics, notices, runs, schedules
+from chalicelib.policy import work as work_rules
+from chalicelib.policy.requests import APPROVED
+from chalicelib.services import analytics, notices, runs, schedules, work_days
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services import requests as staff_requests
 from chalicelib.services.queries import export_prefix
@@ -74,13 +76,16 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     local_date: date | None = None
     document = agency_schedules(svc)
     in_zone: set[str] = set()
+    unreported: dict[str, JsonObject] = {}  # by nip#date
+    approved_by_day: dict[date, list[RequestRecord]] = {}  # read once per date, not per office
     for office in svc.records.offices_in_zone(zone):
         in_zone.add(office.office_id)
-        office_date, staff, days, waiting = _due(svc, office, now, document)
+        office_date, staff, days, waiting, members = _due(svc, office, now, document)
         if office_date is None:
             report["skipped_offices"].append({"office_id": office.office_id, "reason": "window_open"})
             continue
         local_date = office_date
+        unreported.update(_missing_reports(svc, office, members, now, document, approved_by_day))
         office_found, office_pending, written, covered = _absentees_of(svc, office, local_date, staff, days)
         found += office_found
         pending += office_pending
@@ -93,8 +98,9 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     directory = _Directory(svc)
     waiting_requests = staff_requests.pending_for(svc, _Directory(svc, in_zone)) if local_date else {}
     report["pending_requests"] = sum(len(v) for v in waiting_requests.values())
+    report["reports_missing"] = len(unreported)
     report["notices"] = _notify(svc, zone, found, pending, directory, local_date.isoformat() if local_date else None,
-                                waiting_requests)
+                                waiting_requests, list(unreported.values()))
     metrics.add_metric(name="AbsencesDetected", unit="Count", value=report["absent"])
     logger.info("absence detection done", extra={k: report[k] for k in ("zone", "absent", "notices")})
     return report
@@ -127,20 +133,44 @@ class _Directory(Mapping[str, Employee]):
 
 
 def _due(svc: Services, office: Office, now: datetime, document: Schedules
-         ) -> tuple[date | None, list[EmployeeRef], dict[str, EffectiveDay], int]:
+         ) -> tuple[date | None, list[EmployeeRef], dict[str, EffectiveDay], int, list[Employee]]:
     """(the office's local date, or None while every window is open; the staff whose effective
     day is a working day with its check-in window closed; every staff member's effective day;
-    how many windows are still open). An office without staff follows its own rules' window."""
+    how many windows are still open; the office's staff). An office without staff follows its own
+    rules' window."""
     rules = OfficeRules.from_dict(office.rules)
     local_date, local_time = rules.local_moment(now)
     members = list(svc.records.staff_in_office(office.office_id))
     days = {e.nip: schedules.effective(svc, e, office, local_date, document) for e in members}
     open_ = {n for n, d in days.items() if local_time < d.rules.checkin_end}
     if (not members and not window_closed(now, rules)) or (members and len(open_) == len(members)):
-        return None, [], days, len(open_)
+        return None, [], days, len(open_), members
     staff = [EmployeeRef(e.nip, e.name, e.supervisor_nip, office.office_id)
              for e in members if e.nip not in open_ and days[e.nip].working]
-    return local_date, staff, days, len(open_)
+    return local_date, staff, days, len(open_), members
+
+
+def _missing_reports(svc: Services, office: Office, members: list[Employee], now: datetime,
+                     document: Schedules, approved: dict[date, list[RequestRecord]]) -> dict[str, JsonObject]:
+    """The office's staff whose required report of a day whose cut-off (``HADIR_REPORT_CUTOFF``,
+    in the office's time zone) passed since the previous run (the job runs MON-FRI: Monday's
+    digest names Friday's) was not written: for the digest, by NIP; each day in one digest only."""
+    cutoff = work_rules.parse_cutoff(svc.settings.report_cutoff)
+    today = OfficeRules.from_dict(office.rules).local_moment(now)[0]
+    previous = now - timedelta(days=1 if today.weekday() else 3)
+    days = [d for d in (today - timedelta(days=n) for n in range(cutoff.days, cutoff.days + 4))
+            if previous < cutoff.closes(d, office.timezone) <= now]
+    if not members or not days:
+        return {}
+    key = min(days)
+    if key not in approved:
+        approved[key] = svc.records.requests_overlapping(APPROVED, key.isoformat(), max(days).isoformat())
+    states = work_days.report_days(svc, [(e, office, d) for e in members for d in days], document=document,
+                                   approved=approved[key])
+    by_nip = {e.nip: e for e in members}
+    return {f"{nip}#{d}": {"nip": nip, "name": by_nip[nip].name, "office_id": office.office_id, "date": d,
+                           "supervisor_nip": by_nip[nip].supervisor_nip, "reason": s.reason()}
+            for (nip, d), s in sorted(states.items()) if s.due == "missing"}
 
 
 def _absentees_of(svc: Services, office: Office, local_date: date, staff: list[EmployeeRef],
@@ -191,16 +221,20 @@ def _cover(svc: Services, office: Office, local_date: date, req: RequestRecord, 
 
 def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[tuple[EmployeeRef, str]],
             by_nip: Mapping[str, Employee], local_date: str | None,
-            requests: dict[str, list[JsonObject]] | None = None) -> int:
-    """One digest per supervisor: their absent staff, the staff whose day waits for review, and
-    the requests waiting for their decision (each with its id)."""
+            requests: dict[str, list[JsonObject]] | None = None, unreported: list[JsonObject] | None = None) -> int:
+    """One digest per supervisor: their absent staff, the staff whose day waits for review, the
+    requests waiting for their decision (each with its id) and the required daily work reports
+    not written by the cut-off (``report_missing``)."""
     absent = group_by_supervisor(found)
     waiting: dict[str | None, list[tuple[EmployeeRef, str]]] = {}
     for e, review_id in pending:
         waiting.setdefault(e.supervisor_nip, []).append((e, review_id))
     requests = requests or {}
+    missing: dict[str | None, list[JsonObject]] = {}
+    for m in unreported or []:
+        missing.setdefault(m["supervisor_nip"], []).append({k: v for k, v in m.items() if k != "supervisor_nip"})
     sent = 0
-    for sup_nip in sorted({*absent, *waiting, *requests} - {None}):
+    for sup_nip in sorted({*absent, *waiting, *requests, *missing} - {None}):
         recs, sup = absent.get(sup_nip, []), by_nip.get(sup_nip)
         notice = {"kind": notices.ABSENCE, "zone": zone,
                   "date": recs[0].local_date.isoformat() if recs else local_date,
@@ -210,7 +244,8 @@ def _notify(svc: Services, zone: str, found: list[AbsenceRecord], pending: list[
                                  "reasons": r.reasons} for r in recs],
                   "pending_review": [{"nip": e.nip, "name": e.name, "office_id": e.office_id,
                                       "review_id": review_id} for e, review_id in waiting.get(sup_nip, [])],
-                  "pending_requests": requests.get(sup_nip, [])}
+                  "pending_requests": requests.get(sup_nip, []),
+                  "reports_missing": missing.get(sup_nip, [])}
         sent += notices.publish_absence_notice(svc, notice)
     return sent
 

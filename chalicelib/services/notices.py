@@ -117,10 +117,14 @@ def _absence_email(notice: JsonObject) -> tuple[str, str, str]:
                for a in notice.get("pending_review", [])]
     asked = [f"- {q['request_id']}: {q['nip']} {q['name']}, {q['type']} {q['start']} to {q['end']}"
              for q in notice.get("pending_requests", [])]
+    unreported = [f"- {m['nip']} {m['name']}: {m['date']} ({m['reason']['work_mode']}, cut-off {m['reason']['cutoff']})"
+                  for m in notice.get("reports_missing", [])]
     body = (f"Staff without an accepted check-in on {notice['date']} ({notice['zone']}):\n"
             + "\n".join(absent)
             + ("\n\nFlagged check-ins waiting for your review:\n" + "\n".join(waiting) if waiting else "")
             + ("\n\nRequests waiting for your decision:\n" + "\n".join(asked) if asked else "")
+            + ("\n\nRequired daily work reports not written by the cut-off:\n" + "\n".join(unreported)
+               if unreported else "")
             + "\n\nEach day and its reasons are in Hadir's team view.")
     return (f"absence-email#{notice['date']}#{notice['zone']}#{notice['supervisor_nip']}",
             f"Hadir: absences on {notice['date']}", body)

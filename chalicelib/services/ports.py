@@ -128,6 +128,11 @@ class WorkStore(Protocol):
         """Every report of ``start``..``end`` (by_month, one query a month)."""
         ...
 
+    def reports_on(self, nips: Sequence[str], dates: Sequence[str]) -> list[WorkReport]:
+        """The reports of these employees on these dates that exist, by (date, nip): read by their
+        own keys in bulk (BatchGetItem), whoever supervised them when written."""
+        ...
+
     def save_report(self, report: WorkReport, expected_status: str | None, action: str, actor: str,
                     now: str) -> None:
         """Create the report (``expected_status`` None: none stored yet) or replace the stored one

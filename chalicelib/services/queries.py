@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, timedelta
+from typing import TypeVar
 
 from chalicelib.common.errors import InvalidInput, JsonObject, NotFound
 from chalicelib.policy.analytics import ROOT as ANALYTICS_PREFIX
@@ -11,6 +12,8 @@ from chalicelib.policy.day import Day, view_status
 from chalicelib.policy.export import MANIFEST_FILE, run_of
 from chalicelib.policy.decision import for_employee
 from chalicelib.policy.time_rules import OfficeRules
+from chalicelib.policy.work import ReportDay
+from chalicelib.services import work_days
 from chalicelib.services.enrolment import employee
 from chalicelib.services.records import CheckinRecord, DayRecord, Employee, ExportObject, Office
 from chalicelib.services.schemas import (
@@ -31,6 +34,8 @@ from chalicelib.services.schemas import (
     TeamAttendance,
 )
 from chalicelib.wiring import Services
+
+V = TypeVar("V", MyDay, StaffDay)
 
 MAX_RANGE_DAYS = 62
 DOWNLOAD_TTL_S = 900
@@ -84,9 +89,18 @@ def my_attendance(svc: Services, nip: str, q: DateRangeQuery) -> MyAttendance:
     checkins: dict[str, list[CheckinBrief]] = {}
     for c in svc.records.checkins_between(nip, start.isoformat(), end.isoformat()):
         checkins.setdefault(c.local_date, []).append(_brief(c))
-    out = [_my_day(svc, start + timedelta(days=n), days, checkins)
-           for n in range((end - start).days + 1)]
+    dates = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    home = (_offices(svc, emp) or [None])[0]
+    due = work_days.report_days(svc, [(emp, home, d) for d in dates if d <= today],
+                                days={(nip, k): v.day for k, v in days.items()})
+    out = [with_report_reason(_my_day(svc, d, days, checkins), due.get((nip, d.isoformat()))) for d in dates]
     return MyAttendance(nip=nip, start=start.isoformat(), end=end.isoformat(), days=out)
+
+
+def with_report_reason(view: V, work: ReportDay | None) -> V:
+    """A day view with the required report's reason (``report_due`` / ``report_missing``) added."""
+    reason = work.reason() if work else None
+    return view.model_copy(update={"reasons": [*view.reasons, reason]}) if reason else view  # type: ignore[attr-defined]
 
 
 def _brief(c: CheckinRecord) -> CheckinBrief:
@@ -117,14 +131,18 @@ def team_attendance(svc: Services, supervisor_nip: str, day: date | None) -> Tea
     d = (day or local_today(svc, sup)).isoformat()
     ds = svc.calendar.day_status(date.fromisoformat(d))
     staff = []
-    for e in sorted(svc.records.staff_of(supervisor_nip), key=lambda e: e.nip):
+    members = sorted(svc.records.staff_of(supervisor_nip), key=lambda e: e.nip)
+    past = date.fromisoformat(d) <= local_today(svc, sup)
+    homes = {i: svc.records.get_office(i) for i in sorted({e.office_ids[0] for e in members if e.office_ids})}
+    due = work_days.report_days(svc, [(e, homes.get(e.office_ids[0]) if e.office_ids else None, date.fromisoformat(d))
+                                      for e in members if past])
+    for e in members:
         rec = svc.records.day(e.nip, d)
         if rec is None:
-            staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit,
-                                  status=view_status(None, ds.working, ds.reason)))
-            continue
-        staff.append(StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=rec.day.status,
-                              **_times(rec.day)))
+            view = StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=view_status(None, ds.working, ds.reason))
+        else:
+            view = StaffDay(nip=e.nip, name=e.name, unit=e.unit, status=rec.day.status, **_times(rec.day))
+        staff.append(with_report_reason(view, due.get((e.nip, d))))
     return TeamAttendance(supervisor_nip=supervisor_nip, date=d, staff=staff)
 
 

@@ -9,17 +9,20 @@ manifest SHA-256: the month's previous run, else the month before's last). The r
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 
 from chalicelib.common.errors import InvalidInput, NotFound
 from chalicelib.common.resources import ZONES
 from chalicelib.policy import analytics as tables
 from chalicelib.policy import recap as policy
+from chalicelib.policy import work as work_rules
+from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
 from chalicelib.policy.time_rules import LatenessTable, local_moment
-from chalicelib.services import analytics, discipline, runs, schedules
+from chalicelib.services import analytics, discipline, runs, schedules, work_days
 from chalicelib.services import recap_input as reading
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
@@ -133,12 +136,37 @@ def compute(svc: Services, first: date, through: date,
     else:  # nothing counted yet: nothing to read
         excused, read = {}, ((e, {}) for e in staff)
     table = _table_now(svc)
+    reports_of = _reports_counter(svc, first, through)
     for e, stored in read:
         m = _input(e, first, stored, working_of(e), excused.get(e.nip, frozenset()))
-        out.append(policy.recap_employee(m, table))
+        out.append(replace(policy.recap_employee(m, table), reports=reports_of(e, m.days, m.working_days)))
         if progress:
             progress(len(out), len(staff))
     return out
+
+
+def _reports_counter(svc: Services, first: date, through: date
+                     ) -> Callable[[Employee, Mapping[str, Day], tuple[date, ...]], dict[str, int]]:
+    """``(employee, their days, their working days) -> the counts of required reports``, from the
+    period's reports (``reports_between``: one query a month, by_month) and approved requests
+    (one query), read once for everyone."""
+    if through < first:
+        return lambda e, days, working: work_rules.report_counts(())
+    known = work_days.known(svc, svc.records.requests_overlapping(APPROVED, first.isoformat(), through.isoformat()),
+                            svc.records.reports_between(first.isoformat(), through.isoformat()))
+    zones: dict[str, str] = {}
+
+    def zone(e: Employee) -> str:
+        office_id = e.office_ids[0] if e.office_ids else ""
+        if office_id not in zones:
+            office = svc.records.get_office(office_id) if office_id else None
+            zones[office_id] = office.timezone if office else work_days.DEFAULT_ZONE
+        return zones[office_id]
+
+    def count(e: Employee, days: Mapping[str, Day], working: tuple[date, ...]) -> dict[str, int]:
+        return work_rules.report_counts(work_days.one(known, e, d, True, zone(e), days.get(d.isoformat()))
+                                        for d in working)
+    return count
 
 
 def write_recap(svc: Services, month: str, actor: str, progress: Progress | None = None) -> RecapRun:

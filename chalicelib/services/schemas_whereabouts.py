@@ -73,6 +73,19 @@ class NowQuery(Query):
     error_codes: ClassVar[dict[str, str]] = {"unit": "invalid_unit"}
 
 
+class WorkDayNow(Response):
+    """Today's WFH/WFA day (a mode of HADIR_REPORT_REQUIRED_ON): the work it shows."""
+
+    work_mode: str = Field(description="WFH | WFA | DL | WFO, as HADIR_REPORT_REQUIRED_ON names them")
+    source: Literal["request", "roster", "checkin"] = Field(description="an approved request, the published "
+                                                                        "roster, the accepted check-in")
+    checked_in: bool = Field(description="an accepted check-in today")
+    report: Literal["none", "submitted", "returned", "accepted"] = Field(description="the daily work report's state")
+    report_due: Literal["due", "missing"] | None = Field(default=None, description=(
+        "no report yet: due before the cut-off, missing after (also a reason report_due / report_missing)"))
+    cutoff: str = Field(description="when writing today's report closes (office-local ISO)")
+
+
 class StaffNow(Response):
     nip: str
     name: str
@@ -84,6 +97,7 @@ class StaffNow(Response):
     online: bool
     last_seen_at: str | None = None
     reasons: list[Reason]
+    work_day: WorkDayNow | None = Field(default=None, description="only on a day whose work mode needs a report")
 
 
 class TeamNow(Response):

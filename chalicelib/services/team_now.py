@@ -10,7 +10,8 @@ from chalicelib.adapters.auth import Principal
 from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.policy.whereabouts import NowInputs, state_now
-from chalicelib.services import schedules
+from chalicelib.policy.work import ReportDay
+from chalicelib.services import schedules, work_days
 from chalicelib.services.agency_config import schedules as schedules_doc
 from chalicelib.services.records import DayRecord, Employee, Episode, Office, PingState, RequestRecord, utc_iso
 from chalicelib.services.schemas import EpisodeReview
@@ -22,6 +23,7 @@ from chalicelib.services.schemas_whereabouts import (
     NowQuery,
     StaffNow,
     TeamNow,
+    WorkDayNow,
 )
 from chalicelib.wiring import Services
 
@@ -83,6 +85,9 @@ def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
         approved[r.nip].append(r)
     doc = schedules_doc(svc)
     states = svc.records.ping_states(list(local))  # one bulk read, not one per person
+    work = work_days.report_days(svc, [(e, homes[e.nip], local[e.nip][0]) for e in staff if e.nip in local],
+                                 days={k: v.day for k, v in days.items()}, document=doc,
+                                 approved=[r for rs in approved.values() for r in rs])
     out = []
     for e in staff:
         office = homes[e.nip]
@@ -90,12 +95,13 @@ def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
             out.append(StaffNow(nip=e.nip, name=e.name, unit=e.unit, state="no_office", online=False,
                                 reasons=[{"code": "no_office"}]))
             continue
-        out.append(_one(svc, e, office, local[e.nip], days, approved[e.nip], at, doc, states[e.nip]))
+        out.append(_one(svc, e, office, local[e.nip], days, approved[e.nip], at, doc, states[e.nip],
+                        work[(e.nip, local[e.nip][0].isoformat())]))
     return TeamNow(at=utc_iso(at), online_minutes=svc.settings.online_minutes, staff=out)
 
 
 def _one(svc: Services, e: Employee, office: Office, moment: tuple, days: dict, requests: list[RequestRecord],
-         at: datetime, doc, state: PingState) -> StaffNow:
+         at: datetime, doc, state: PingState, work: ReportDay) -> StaffNow:
     local_day, local_time = moment
     d = local_day.isoformat()
     eff = schedules.effective(svc, e, office, local_day, document=doc)
@@ -114,8 +120,18 @@ def _one(svc: Services, e: Employee, office: Office, moment: tuple, days: dict, 
                       "last_at": ep.last_at, "pings": ep.pings} if ep else None,
         last_seen_at=last_seen, online=online)
     name, reasons = state_now(inputs)
+    due = work.reason()
     return StaffNow(nip=e.nip, name=e.name, unit=e.unit, office_id=office.office_id, local_date=d,
-                    state=name, online=online, last_seen_at=last_seen, reasons=reasons)  # type: ignore[arg-type]
+                    state=name, online=online, last_seen_at=last_seen,  # type: ignore[arg-type]
+                    reasons=[*reasons, *([due] if due else [])], work_day=_work_day(work, day))
+
+
+def _work_day(work: ReportDay, day: DayRecord | None) -> WorkDayNow | None:
+    """A day whose mode needs a report (WFH/WFA): checked in, and the report's state."""
+    if not work.required:
+        return None
+    return WorkDayNow(work_mode=work.work_mode or "", source=work.source or "", checked_in=bool(day and day.day.first_in),
+                      report=work.state, report_due=work.due, cutoff=work.closes_at)  # type: ignore[arg-type]
 
 
 def _checkin_at(day: DayRecord | None, local_day, tz: str) -> str | None:

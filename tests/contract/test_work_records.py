@@ -95,3 +95,16 @@ def test_reports_by_employee_by_supervisor_and_by_month(records):
     assert [r.nip for r in records.reports_of_supervisor(SUP, "2026-03-03", "2026-03-03")] == [BUDI, AYU]
     assert len(records.reports_between("2026-03-03", "2026-03-03")) == 3
     assert len(records.reports_between("2026-03-01", "2026-04-30")) == 5
+
+
+def test_reports_on_reads_the_named_employees_days_by_key_whoever_supervised_them(records):
+    # Given reports of two employees on two dates, one filed under another supervisor
+    for nip, date, sup in ((AYU, "2026-03-02", SUP), (AYU, "2026-03-03", OTHER_SUP), (BUDI, "2026-03-03", SUP),
+                           ("199202022020012002", "2026-03-03", SUP)):
+        records.save_report(report(nip, date, sup), None, "report_submitted", nip, T0)
+    # When the reports of AYU and BUDI on 03-03 (and a date without any) are read by their keys
+    found = records.reports_on([AYU, BUDI, AYU], ["2026-03-03", "2026-03-04"])
+    # Then exactly those that exist come back, by (date, NIP), the other employee's never
+    assert [(r.nip, r.date, r.supervisor_nip) for r in found] == [(BUDI, "2026-03-03", SUP),
+                                                                 (AYU, "2026-03-03", OTHER_SUP)]
+    assert records.reports_on([], ["2026-03-03"]) == [] and records.reports_on([AYU], []) == []

@@ -30,7 +30,7 @@ accuracy_too_low mock_location implausible_accuracy copied_coordinates repeated_
 stale_location clock_skew new_device shared_device on_time late early_leave outside_checkin_window
 outside_checkout_window already_checked_in no_checkin weekend national_holiday cuti_bersama agency_holiday
 enrolment_pending delayed_capture review_approved review_rejected request_approved too_many_attempts
-duplicate_enrolment_photos inconsistent_enrolment_photos enrolment_photo_rejected roster roster_no_home_site""".split()
+duplicate_enrolment_photos inconsistent_enrolment_photos enrolment_photo_rejected roster roster_no_home_site report_due report_missing""".split()
 
 
 def table(name: str) -> dict[str, list[str]]:

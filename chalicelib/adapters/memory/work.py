@@ -77,6 +77,10 @@ class InMemoryWork:
     def reports_between(self, start: str, end: str) -> list[WorkReport]:
         return self._reports(lambda r: start <= r.date <= end)
 
+    def reports_on(self, nips, dates) -> list[WorkReport]:
+        wanted_nips, wanted_dates = set(nips), set(dates)
+        return self._reports(lambda r: r.nip in wanted_nips and r.date in wanted_dates)
+
     def save_report(self, report: WorkReport, expected_status: str | None, action: str, actor: str,
                     now: str) -> None:
         with self._lock:  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ conditioned on the state and the version read (VersionAttribute).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -115,6 +115,10 @@ class DynamoWork:
         found = (m for month in months(start, end) for m in WorkModel.by_month.query(
             f"{REPORT}#{month}", WorkModel.day_key.between(start, f"{end}#~")))
         return _by_date(_report(m) for m in found)
+
+    def reports_on(self, nips: Sequence[str], dates: Sequence[str]) -> list[WorkReport]:
+        keys = sorted({(n, f"{REPORT}#{d}") for n in nips for d in dates})
+        return _by_date(_report(m) for m in WorkModel.batch_get(keys)) if keys else []
 
     def save_report(self, report: WorkReport, expected_status: str | None, action: str, actor: str,
                     now: str) -> None:
