@@ -79,6 +79,8 @@ def test_an_admin_sees_a_units_queue_and_must_name_the_unit(api, set_now):
     # And without a unit the queue is refused (the agency's staff is never one response)
     r = api.get("/team/reviews" + WINDOW, user="admin")
     assert (r.status_code, r.json["error"]["code"]) == (422, "unit_required")
+    r = api.get("/team/reviews" + WINDOW + "&unit=" + "x" * 201, user="admin")
+    assert (r.status_code, r.json["error"]["code"]) == (422, "invalid_unit")
     # But a supervisor's unit is ignored: still only their own staff
     assert [i["nip"] for i in queue(api, KETUT, WINDOW + "&unit=Perwakilan Jakarta")] == [AYU]
     assert queue(api, BUDI, WINDOW + "&unit=Bagian Umum Denpasar") == []
