@@ -64,7 +64,8 @@ const S = {
   enrol_failed: ['Pendaftaran gagal.', 'Enrolment failed.'],
   photo_ok: ['Foto {i}: baik', 'Photo {i}: good'], photo_bad: ['Foto {i}: ditolak', 'Photo {i}: refused'],
   // history
-  history_title: ['Riwayat bulan ini', 'This month'], month: ['Bulan', 'Month'], show: ['Tampilkan', 'Show'],
+  history_title: ['Riwayat bulan ini', 'This month'], month: ['Bulan', 'Month'], show: ['Tampilkan', 'Show'], unit: ['Unit kerja', 'Unit'],
+  reviews_unit: ['Sebutkan unit kerjanya untuk melihat antreannya', 'Name the unit to see its queue'],
   none: ['Tidak ada data.', 'Nothing here.'], status: ['Status', 'Status'], times: ['Jam', 'Times'],
   details: ['Rincian', 'Details'],
   // requests
@@ -327,6 +328,7 @@ const R = {
   roster_not_found: ['Belum ada jadwal WFO/WFH yang diterbitkan untuk unit dan bulan itu', 'No WFO/WFH roster published for that unit and month'],
   roster: ['Sesuai jadwal WFO/WFH yang diterbitkan', 'As the published WFO/WFH roster says'],
   roster_no_home_site: ['Jadwal WFH, tetapi belum ada lokasi rumah terdaftar: kantor diizinkan', 'A WFH day, but no home site registered: the office is allowed'],
+  unit_required: ['Sebutkan unitnya: layar admin menampilkan staf satu unit', 'Name the unit: an admin\'s screen lists one unit\'s staff'],
   unit_not_found: ['Unit tidak ditemukan (atau bukan staf Anda)', 'Unit not found (or not your staff)'],
   // server
   internal_error: ['Kesalahan server: coba lagi nanti', 'Server error: try again later'],

@@ -84,11 +84,17 @@ function reviewItem(item, reload) {
 
 export async function reviews(root) {
   const list = h('div', {});
+  // an admin's queue is one unit's (the server refuses unit_required without one)
+  const admin = state.me && (state.me.roles || []).includes('admin');
+  const unit = h('input', { type: 'text', maxlength: 200, testid: 'reviews-unit' });
   async function load() {
-    const r = await api('GET', '/team/reviews');
+    if (admin && !unit.value.trim()) { list.replaceChildren(message(t('reviews_unit'))); return; }
+    const r = await api('GET', admin ? `/team/reviews?unit=${encodeURIComponent(unit.value.trim())}` : '/team/reviews');
     list.replaceChildren(r.items.length ? h('ul', { class: 'cards' }, r.items.map((i) => reviewItem(i, () => load().catch(fail(list))))) : message(t('none')));
   }
-  root.replaceChildren(h('section', {}, h('h1', {}, t('reviews_title')), list));
+  root.replaceChildren(h('section', {}, h('h1', {}, t('reviews_title')),
+    admin ? h('div', { class: 'row' }, field(t('unit'), unit), h('button', { onclick: () => load().catch(fail(list)) }, t('show'))) : null,
+    list));
   await load();
 }
 

@@ -351,8 +351,9 @@ def team_attendance(call: Call[None, s.DateQuery]) -> s.TeamAttendance:
 @endpoint(api, "GET", "/team/reviews", summary="Flagged check-ins, enrolments and out-of-region episodes waiting "
           "for a decision",
           roles=REVIEWERS, query=s.ReviewQuery, response=s.ReviewQueue,
-          errors={Kind.INVALID: ("invalid_date", "invalid_range")},
-          notes="A supervisor sees their own staff's, an admin everyone's; nobody their own. Each item "
+          errors={Kind.INVALID: ("invalid_date", "invalid_range", "invalid_unit", "unit_required")},
+          notes="A supervisor sees their own staff's, an admin one unit's (?unit=, required: "
+                "unit_required); nobody their own. Each item "
                 "carries its evidence: the selfie (short-lived URL), position, distance and accuracy, "
                 "face score and threshold, liveness figures and every reason; an episode (kind episode, "
                 "w.<nip>.<date>.<episode_id>) its opening, closing and pings with their reasons.")
@@ -594,8 +595,8 @@ def team_episodes(call: Call[None, w.EpisodeQuery]) -> w.EpisodeList:
 
 @endpoint(api, "GET", "/team/now", summary="Who is where, now: each staff member's state and whether online",
           roles=SITE_MANAGERS, query=w.NowQuery, response=w.TeamNow,
-          errors={Kind.INVALID: ("invalid_unit",)},
-          notes="A supervisor's own staff; an admin's everyone (?unit= for one unit). Online: a ping or "
+          errors={Kind.INVALID: ("invalid_unit", "unit_required")},
+          notes="A supervisor's own staff; an admin's one unit's (?unit=, required: unit_required). Online: a ping or "
                 "check-in within HADIR_ONLINE_MINUTES. Every state carries its reasons.")
 def team_whereabouts_now(call: Call[None, w.NowQuery]) -> w.TeamNow:
     return team_now.now(get_services(), call.caller, call.query)

@@ -67,9 +67,11 @@ OFFICES = Table(
 EMPLOYEES = Table(
     logical="employees", env="HADIR_TABLE_EMPLOYEES", hash_key=Key("nip"),
     gsis=(Index("by_supervisor", Key("supervisor_nip"), Key("nip")),
-          Index("by_office", Key("primary_office"), Key("nip"))),
+          Index("by_office", Key("primary_office"), Key("nip")),
+          Index("by_unit", Key("unit"), Key("nip"))),
     purpose="Employees by NIP: profile, offices, roles, supervisor, enrolment state; by_office "
-            "(the first of office_ids) lists an office's staff for the jobs without a Scan.",
+            "(the first of office_ids) lists an office's staff for the jobs without a Scan; by_unit "
+            "a unit's staff for the admins' screens (team view, review queue, rosters).",
 )
 SITES = Table(
     logical="sites", env="HADIR_TABLE_SITES", hash_key=Key("nip"), range_key=Key("site_id"),

@@ -183,6 +183,11 @@ class AttendanceRecords(RosterStore, WorkStore, Protocol):
         through an index (the jobs' read: never a Scan)."""
         ...
 
+    def staff_in_unit(self, unit: str) -> Iterator[Employee]:
+        """The employees of ``unit``, by NIP, streamed page by page through an index (the admins'
+        screens of one unit: never a Scan)."""
+        ...
+
     # face templates
     def enrol(self, nip: str, sealed: SealedTemplate, session_id: str, now: str,
               consent_notice: str, device_id: str | None = None, pending: bool = False) -> None:

@@ -22,7 +22,7 @@ from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
 from chalicelib.policy.time_rules import LatenessTable, local_moment
-from chalicelib.services import analytics, discipline, runs, schedules, work_days
+from chalicelib.services import analytics, discipline, runs, schedules, units, work_days
 from chalicelib.services import recap_input as reading
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
@@ -124,7 +124,7 @@ def compute(svc: Services, first: date, through: date,
     Each one's working days are those of their effective schedule (services/schedules.py) at
     their first office, computed once per (office, unit, group); the days are read in blocks of
     employees (``recap_input``: a few batched reads, not a query per employee)."""
-    staff = sorted(svc.records.employees(), key=lambda e: e.nip)
+    staff = units.agency_staff(svc.records)
     working_of = _working_days_of(svc, first, through)
     out: list[policy.EmployeeRecap] = []
     if progress:

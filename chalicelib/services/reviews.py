@@ -41,7 +41,7 @@ from chalicelib.policy.day import (
     review_not_pending,
     reviewable,
 )
-from chalicelib.services import events, notices, sessions
+from chalicelib.services import events, notices, sessions, units
 from chalicelib.services import requests as staff_requests
 from chalicelib.services.checkin import for_day
 from chalicelib.services.enrolment import ENROLMENT_PHOTOS
@@ -129,7 +129,8 @@ def queue(svc: Services, caller: Principal, q: ReviewQuery) -> ReviewQueue:
     if start > end or (end - start).days > 62:
         raise InvalidInput("from must be on or before to, at most 62 days apart", code="invalid_range",
                            details={"from": start.isoformat(), "to": end.isoformat()})
-    staff = svc.records.employees() if "admin" in caller.groups else svc.records.staff_of(caller.nip or "")
+    staff = (units.staff_of_unit(svc.records, q.unit) if "admin" in caller.groups
+             else svc.records.staff_of(caller.nip or ""))
     staff = [e for e in staff if e.nip != caller.nip]  # never one's own
     items: list[ReviewItem] = []
     for emp in staff:

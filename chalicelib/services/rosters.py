@@ -67,7 +67,7 @@ def _propose(svc: Services, body: RosterRequest, actor: Principal) -> tuple[Rost
 
 def _staff(svc: Services, unit: str, actor: Principal) -> list[Employee]:
     if "admin" in actor.groups:
-        pool = svc.records.employees()
+        pool = list(svc.records.staff_in_unit(unit))
     else:
         pool = svc.records.staff_of(actor.nip or "")
         me = svc.records.get_employee(actor.nip or "") if actor.nip else None

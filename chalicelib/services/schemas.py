@@ -728,7 +728,9 @@ class RecapList(Response):
 class ReviewQuery(Query):
     start: Day | None = Field(default=None, alias="from", description="default: to - 30 days")
     end: Day | None = Field(default=None, alias="to", description="default: today (UTC+7..+9)")
-    error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date"}
+    unit: str | None = Field(default=None, max_length=200,
+                             description="admins: the unit whose queue (required; supervisors: ignored)")
+    error_codes: ClassVar[dict[str, str]] = {"from": "invalid_date", "to": "invalid_date", "unit": "invalid_unit"}
 
 
 class FlaggedCheckin(Response):

@@ -11,7 +11,7 @@ from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.time_rules import OfficeRules
 from chalicelib.policy.whereabouts import NowInputs, state_now
 from chalicelib.policy.work import ReportDay
-from chalicelib.services import schedules, work_days
+from chalicelib.services import schedules, units, work_days
 from chalicelib.services.agency_config import schedules as schedules_doc
 from chalicelib.services.records import DayRecord, Employee, Episode, Office, PingState, RequestRecord, utc_iso
 from chalicelib.services.schemas import EpisodeReview
@@ -36,9 +36,9 @@ def _is_admin(caller: Principal) -> bool:
 
 
 def _staff(svc: Services, caller: Principal, unit: str | None = None) -> list[Employee]:
-    """A supervisor's own staff (never another's); an admin's: everyone (of ``unit``)."""
+    """A supervisor's own staff (never another's); an admin's: the staff of ``unit`` (required)."""
     if _is_admin(caller):
-        return [e for e in svc.records.employees() if unit is None or e.unit == unit]
+        return units.staff_of_unit(svc.records, unit)
     return svc.records.staff_of(caller.nip) if caller.nip else []
 
 

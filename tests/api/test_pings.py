@@ -276,13 +276,16 @@ def test_an_employee_cannot_read_team_routes(api, set_now):
     assert api.get("/team/episodes", user=AYU).status_code == 403
 
 
-def test_an_admin_may_filter_now_by_unit(api, set_now):
+def test_an_admin_sees_now_one_unit_at_a_time(api, set_now):
     set_now(TUESDAY_10)
-    everyone = api.get("/team/now", user="admin").json["staff"]
-    units = {s["unit"] for s in everyone if s["unit"]}
-    unit = sorted(units)[0]
-    one = api.get(f"/team/now?unit={unit}", user="admin").json["staff"]
-    assert one and {s["unit"] for s in one} == {unit}
+    # When the admin names a unit, then its staff only (by NIP), each of that unit
+    one = api.get("/team/now?unit=Bagian Umum Denpasar", user="admin").json["staff"]
+    assert AYU in {s["nip"] for s in one} and {s["unit"] for s in one} == {"Bagian Umum Denpasar"}
+    assert [s["nip"] for s in one] == sorted(s["nip"] for s in one)
+    assert api.get("/team/now?unit=No such unit", user="admin").json["staff"] == []
+    # And without a unit: 422 unit_required (the agency's staff is never one response)
+    r = api.get("/team/now", user="admin")
+    assert (r.status_code, r.json["error"]["code"]) == (422, "unit_required")
 
 
 def test_on_a_wfh_day_the_home_is_expected_even_outside_the_region(api, set_now, alerts):
@@ -324,7 +327,7 @@ def test_an_episode_left_open_when_the_day_ended_is_closed_by_the_next_days_ping
 
 def test_a_supervisor_naming_another_unit_still_sees_only_their_own_staff(api, set_now):
     set_now(TUESDAY_10)
-    ayu_unit = {s["nip"]: s for s in api.get("/team/now", user="admin").json["staff"]}[AYU]["unit"]
+    ayu_unit = "Bagian Umum Denpasar"
     r = api.get(f"/team/now?unit={ayu_unit}", user=BUDI)
     assert r.status_code == 200
     assert AYU not in {s["nip"] for s in r.json["staff"]}

@@ -17,7 +17,10 @@ def given_flagged(api, set_now, nip=AYU):
     return r.json["checkin_id"]
 
 
-def queue(api, user, query="?from=2026-03-01&to=2026-03-04"):
+WINDOW = "?from=2026-03-01&to=2026-03-04"
+
+
+def queue(api, user, query=WINDOW):
     r = api.get("/team/reviews" + query, user=user)
     assert r.status_code == 200, r.json
     return r.json["items"]
@@ -67,9 +70,20 @@ def test_another_units_supervisor_sees_nothing_and_cannot_decide(api, set_now):
     assert day_of(api, AYU)["status"] == "pending_review"
 
 
-def test_an_admin_sees_everyones_queue(api, set_now):
+def test_an_admin_sees_a_units_queue_and_must_name_the_unit(api, set_now):
     given_flagged(api, set_now)
-    assert [i["nip"] for i in queue(api, "admin")] == [AYU]
+    # When the admin asks for Ayu's unit, then Ayu's check-in waits there; another unit's is empty
+    assert [i["nip"] for i in queue(api, "admin", WINDOW + "&unit=Bagian Umum Denpasar")] == [AYU]
+    assert queue(api, "admin", WINDOW + "&unit=Perwakilan Jakarta") == []
+    assert queue(api, "admin", WINDOW + "&unit=No such unit") == []
+    # And without a unit the queue is refused (the agency's staff is never one response)
+    r = api.get("/team/reviews" + WINDOW, user="admin")
+    assert (r.status_code, r.json["error"]["code"]) == (422, "unit_required")
+    r = api.get("/team/reviews" + WINDOW + "&unit=" + "x" * 201, user="admin")
+    assert (r.status_code, r.json["error"]["code"]) == (422, "invalid_unit")
+    # But a supervisor's unit is ignored: still only their own staff
+    assert [i["nip"] for i in queue(api, KETUT, WINDOW + "&unit=Perwakilan Jakarta")] == [AYU]
+    assert queue(api, BUDI, WINDOW + "&unit=Bagian Umum Denpasar") == []
 
 
 def test_approving_makes_the_day_present_and_deletes_the_selfie(api, set_now):

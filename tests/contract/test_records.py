@@ -785,6 +785,22 @@ def test_requests_with_status_span_employees_and_cover_a_date(records):
     assert [r.request_id for r in records.requests_with_status("pending", on="2026-03-11")] == ["rq-a"]
 
 
+def test_the_longest_request_is_found_on_its_last_day_and_ones_long_over_are_not(records):
+    # Given an approved request of the longest span (MAX_SPAN_DAYS days: 1 Jan to 2 Apr 2026) and
+    # one that ended a year before
+    from chalicelib.policy.requests import MAX_SPAN_DAYS
+    assert MAX_SPAN_DAYS == 92  # 2026-01-01 + 91 days = 2026-04-02
+    for rid, start, end in (("rq-long", "2026-01-01", "2026-04-02"), ("rq-old", "2025-01-05", "2025-01-06")):
+        records.create_request(request(rid, start=start, end=end), T0)
+        records.decide_request(approved(records.get_request(rid)), "request_approved", SUP, T1)
+    # Then on its last day, and in a window that opens on it, it is there; the old one never
+    assert [r.request_id for r in records.requests_with_status("approved", on="2026-04-02")] == ["rq-long"]
+    assert [r.request_id for r in records.requests_overlapping("approved", "2026-04-02", "2026-04-30")] == ["rq-long"]
+    assert records.requests_with_status("approved", on="2026-04-03") == []
+    assert [r.request_id for r in records.requests_overlapping("approved", "2025-01-06", "2025-01-31")] == ["rq-old"]
+    assert [r.request_id for r in records.requests_with_status("approved")] == ["rq-old", "rq-long"]
+
+
 def test_requests_overlapping_span_employees_in_a_status_and_a_range(records):
     # Given Ayu's requests before, across and after March, Budi's inside it, and a pending one
     for rid, nip, start, end in (("rq-a", AYU, "2026-02-20", "2026-03-02"), ("rq-b", AYU, "2026-03-31", "2026-04-03"),
@@ -1366,6 +1382,26 @@ def test_an_offices_staff_are_those_whose_first_office_it_is_by_nip_across_pages
     assert found[0] == records.get_employee(staff[0])
     assert [e.nip for e in records.staff_in_office("kanwil-ntb")] == sorted([AYU, BUDI])
     assert list(records.staff_in_office("nowhere")) == []
+
+
+def test_staff_in_a_unit_are_listed_by_nip_across_pages(small_pages):
+    records = small_pages
+    # Given five staff of Bagian Umum (written out of order), one moved to Keuangan, one without
+    # a unit and one whose unit is an empty string
+    staff = nips_of(5)
+    for n in reversed(staff):
+        records.put_employee(employee(n, unit="Bagian Umum"), T0)
+    records.put_employee(employee(AYU, unit="Bagian Umum"), T0)
+    records.put_employee(employee(AYU, unit="Keuangan"), T1)
+    records.put_employee(employee(BUDI), T0)
+    records.put_employee(employee(SUP, unit=""), T0)
+    # Then each unit's staff by NIP, read through the index page by page
+    found = list(records.staff_in_unit("Bagian Umum"))
+    assert [e.nip for e in found] == staff
+    assert found[0] == records.get_employee(staff[0])
+    assert [e.nip for e in records.staff_in_unit("Keuangan")] == [AYU]
+    assert list(records.staff_in_unit("nowhere")) == []
+    assert not records.get_employee(SUP).unit  # stored without a unit: in no unit's staff
 
 
 def test_days_and_checkins_on_a_date_merge_every_shard_by_nip_across_pages(small_pages):

@@ -12,8 +12,10 @@ from chalicelib.services.recap import write_recap
 from chalicelib.services.records import DayRecord, Employee
 from chalicelib.wiring import in_memory
 from tests.fakes import FakeEngine
+from tests.services.test_recap_input import DENPASAR
 
-MADE = Employee(nip="198805052012121002", name="Made", unit="Bidang Umum", email=None)
+MADE = Employee(nip="198805052012121002", name="Made", unit="Bidang Umum", email=None,
+                office_ids=[DENPASAR.office_id])  # the recap walks each office's staff
 
 
 @pytest.fixture
@@ -24,6 +26,7 @@ def svc():
                               "HADIR_DISCIPLINE_THRESHOLDS": "5,10,15,20,28"})
     s = in_memory(settings, clock=FixedClock(datetime.fromisoformat("2026-02-02T09:00:00+08:00")),
                   face_engine_provider=FakeEngine)
+    s.records.put_office(DENPASAR, "2026-01-01T00:00:00Z", actor="admin")
     s.records.put_employee(MADE, "2026-01-01T00:00:00Z", actor="admin")
     return s
 

@@ -10,12 +10,16 @@ from chalicelib.common.settings import load_settings
 from chalicelib.policy.day import absent_day
 from chalicelib.services import recap_input
 from chalicelib.services.recap import compute, recap_prefix, write_recap
-from chalicelib.services.records import DayRecord, Employee
+from chalicelib.services.records import DayRecord, Employee, Office
 from chalicelib.wiring import in_memory
 from tests.fakes import FakeEngine
 
-MADE = Employee(nip="198805052012121002", name="Made", unit="Bidang Umum", email=None)
-AYU = Employee(nip="199001012015032001", name="Ayu", unit="Bidang Umum", email=None)
+# the recap walks each office's staff (services/units.agency_staff): everyone is in one
+DENPASAR = Office(office_id="denpasar", name="Denpasar", timezone="Asia/Makassar",
+                  geofence={"type": "circle", "lat": -8.65, "lon": 115.22, "radius_m": 150},
+                  rules={"timezone": "Asia/Makassar"})
+MADE = Employee(nip="198805052012121002", name="Made", unit="Bidang Umum", email=None, office_ids=["denpasar"])
+AYU = Employee(nip="199001012015032001", name="Ayu", unit="Bidang Umum", email=None, office_ids=["denpasar"])
 
 
 @pytest.fixture
@@ -24,6 +28,7 @@ def svc():
                               "HADIR_SES_SENDER": "hadir@example.go.id"})
     s = in_memory(settings, clock=FixedClock(datetime.fromisoformat("2026-02-02T09:00:00+08:00")),
                   face_engine_provider=FakeEngine)
+    s.records.put_office(DENPASAR, "2026-01-01T00:00:00Z", actor="admin")
     for e in (MADE, AYU):
         s.records.put_employee(e, "2026-01-01T00:00:00Z", actor="admin")
     return s

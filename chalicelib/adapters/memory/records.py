@@ -201,6 +201,12 @@ class InMemoryRecords(InMemoryPings, InMemoryWork):
             return iter([_copy(self._employees[k]) for k in sorted(self._employees)
                          if self._employees[k].office_ids[:1] == [office_id]])
 
+    def staff_in_unit(self, unit: str) -> Iterator[Employee]:
+        """The employees of ``unit``, by NIP (the by_unit index)."""
+        with self._lock:
+            return iter([_copy(self._employees[k]) for k in sorted(self._employees)
+                         if self._employees[k].unit == unit])
+
     def created_at(self, nip: str) -> str | None:
         """When the employee was first stored (the table keeps it; ``Employee`` does not)."""
         with self._lock:

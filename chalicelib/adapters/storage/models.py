@@ -72,13 +72,22 @@ class ByOffice(GlobalSecondaryIndex):
     nip = UnicodeAttribute(range_key=True)
 
 
+class ByUnit(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_unit"
+        projection = AllProjection()
+
+    unit = UnicodeAttribute(hash_key=True)
+    nip = UnicodeAttribute(range_key=True)
+
+
 class EmployeeModel(_Base):
     class Meta(_Base.Meta):
         table_name = r.EMPLOYEES.logical
 
     nip = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
-    unit = UnicodeAttribute(null=True)
+    unit = UnicodeAttribute(null=True)  # keys by_unit (none: in no unit's staff)
     group = UnicodeAttribute(null=True)  # employee group (teachers, shift workers): its schedule
     echelon = UnicodeAttribute(null=True)  # structural level "II.a" (policy/echelon.py): the roster's rule
     office_ids = ListAttribute(of=UnicodeAttribute, default=list)
@@ -100,6 +109,7 @@ class EmployeeModel(_Base):
     sites = JSONAttribute(null=True)
     by_supervisor = BySupervisor()
     by_office = ByOffice()
+    by_unit = ByUnit()
 
 
 class SiteModel(_Base):

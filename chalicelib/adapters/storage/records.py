@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence
 
 from pynamodb.connection import Connection
@@ -49,6 +49,7 @@ from chalicelib.common import resources
 from chalicelib.common.errors import HadirError, JsonObject, NotFound
 from chalicelib.common.settings import Settings
 from chalicelib.policy.day import day_from_dict, day_to_dict
+from chalicelib.policy.requests import MAX_SPAN_DAYS
 from chalicelib.services.records import (
     APPROVED,
     PENDING_APPROVAL,
@@ -250,7 +251,7 @@ class DynamoRecords(DynamoPings, DynamoWork):
         m = stored or EmployeeModel(employee.nip, created_at=now, agency_id=self._agency,
                                     sites=[x.model_dump(mode="json") for x in self.sites_of(employee.nip)])
         m.name = employee.name
-        m.unit = employee.unit
+        m.unit = employee.unit or None  # an empty string cannot key by_unit
         m.group = employee.group
         m.echelon = employee.echelon
         m.office_ids = list(employee.office_ids)
@@ -287,6 +288,11 @@ class DynamoRecords(DynamoPings, DynamoWork):
         """The employees whose first office is ``office_id``, by NIP (the by_office index), page
         by page: only one page is held at a time."""
         q = EmployeeModel.by_office.query(office_id, page_size=self.page_size)
+        return (_employee(m) for m in q)
+
+    def staff_in_unit(self, unit: str) -> Iterator[Employee]:
+        """The employees of ``unit``, by NIP (the by_unit index), page by page."""
+        q = EmployeeModel.by_unit.query(unit, page_size=self.page_size)
         return (_employee(m) for m in q)
 
     def _existing_employee(self, nip: str) -> EmployeeModel:
@@ -712,13 +718,16 @@ class DynamoRecords(DynamoPings, DynamoWork):
         return _by_start(_request(m) for m in q)
 
     def requests_with_status(self, status: str, on: str | None = None) -> list[RequestRecord]:
-        q = RequestModel.by_status.query(
-            status, RequestModel.start_date <= on if on else None,
-            filter_condition=RequestModel.end_date >= on if on else None)
-        return _by_start(_request(m) for m in q)
+        """With ``on``: one range of the by_status index, the requests that started at most
+        MAX_SPAN_DAYS - 1 days before it (none is longer), not every one ever in ``status``."""
+        if on is not None:
+            return self.requests_overlapping(status, on, on)
+        return _by_start(_request(m) for m in RequestModel.by_status.query(status))
 
     def requests_overlapping(self, status: str, start: str, end: str) -> list[RequestRecord]:
-        q = RequestModel.by_status.query(status, RequestModel.start_date <= end,
+        """The by_status range ``start - (MAX_SPAN_DAYS - 1)``..``end`` of start dates (a request
+        spans at most MAX_SPAN_DAYS days), filtered on the end date: bounded by the window."""
+        q = RequestModel.by_status.query(status, RequestModel.start_date.between(_earliest_start(start), end),
                                          filter_condition=RequestModel.end_date >= start)
         return _by_start(_request(m) for m in q)
 
@@ -835,6 +844,12 @@ def _roster(m: RosterModel) -> PublishedRoster:
 def _office(m: OfficeModel) -> Office:
     return Office(office_id=m.office_id, name=m.name, timezone=m.timezone, geofence=m.geofence,
                   rules=m.rules, work_mode=m.work_mode, province=m.province)
+
+
+def _earliest_start(first: str) -> str:
+    """The earliest start date of a request still running on ``first`` (policy/requests.py refuses
+    spans of MAX_SPAN_DAYS days or more)."""
+    return (date.fromisoformat(first) - timedelta(days=MAX_SPAN_DAYS - 1)).isoformat()
 
 
 def _employee(m: EmployeeModel) -> Employee:
