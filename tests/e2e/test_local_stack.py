@@ -5,6 +5,7 @@ detection and the supervisor's notification, an excuse request approved, the aud
 the audit log."""
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -344,6 +345,21 @@ def test_password_guessing_locks_the_username_not_the_service(stack):
     assert "Authorization" in login(stack, "auditor")
 
 
+def test_an_app_refreshes_its_tokens_without_a_password(stack):
+    api = stack["api"]
+    # Given Ayu's tokens from signing in
+    tokens = requests.post(f"{api}/auth/login", json={"username": AYU, "password": PASSWORD}, timeout=10).json()
+    # When the app refreshes them (off-peak, no password)
+    fresh = requests.post(f"{api}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, timeout=10)
+    # Then the new ID token is hers and the API takes it
+    assert fresh.status_code == 200, fresh.text
+    me = requests.get(f"{api}/me", headers={"Authorization": f"Bearer {fresh.json()['id_token']}"}, timeout=10)
+    assert me.status_code == 200 and me.json()["nip"] == AYU, me.text
+    # And a forged refresh token is refused
+    bad = requests.post(f"{api}/auth/refresh", json={"refresh_token": "forged.refresh.token"}, timeout=10)
+    assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_refresh_token", bad.text
+
+
 def test_bad_input_gets_a_clear_4xx_and_changes_nothing(stack):
     api, me, admin = stack["api"], login(stack, AYU), login(stack, "admin")
     days = f"{api}/me/attendance?from=2026-03-01&to=2026-03-04"
@@ -509,6 +525,14 @@ def test_whereabouts_are_watched_in_working_hours_only_and_a_roster_is_published
     assert MARIA not in {s["nip"] for s in requests.get(f"{api}/team/now", headers=login(stack, KETUT),
                                                          timeout=10).json()["staff"]}
     assert requests.get(f"{api}/team/now", headers=login(stack, MARIA), timeout=10).status_code == 403
+    # And an admin looks at one unit at a time (a whole agency's staff is no screen)
+    bare = requests.get(f"{api}/team/now", headers=admin, timeout=10)
+    assert bare.status_code == 422 and bare.json()["error"]["code"] == "unit_required", bare.text
+    unit = requests.get(f"{api}/team/now", params={"unit": "Perwakilan Jayapura"}, headers=admin, timeout=10)
+    assert unit.status_code == 200 and {s["unit"] for s in unit.json()["staff"]} == {"Perwakilan Jayapura"}, unit.text
+    assert MARIA in {s["nip"] for s in unit.json()["staff"]}
+    queue_bare = requests.get(f"{api}/team/reviews", headers=admin, timeout=10)
+    assert queue_bare.status_code == 422 and queue_bare.json()["error"]["code"] == "unit_required", queue_bare.text
     # And the episode, with its pings as evidence, waits in her supervisor's review queue, not in Ketut's
     rid = f"w.{MARIA}.2026-03-03.{outside.json()['episode']['episode_id']}"
     queue = requests.get(f"{api}/team/reviews", params={"from": "2026-03-02", "to": "2026-03-04"}, headers=head,
@@ -626,6 +650,27 @@ def test_a_task_is_assigned_and_a_daily_report_with_an_attachment_is_returned_th
                              files={"file": ("laporan.pdf", pdf, "application/pdf")}, timeout=10)
         assert sent.status_code in (200, 201, 204), sent.text
         return slot.json()["upload_id"]
+    admin = login(stack, "admin")
+    # Given Ayu works from home today (her home site, a WFH request Ketut approves)
+    site = requests.post(f"{api}/admin/employees/{AYU}/sites", json={
+        "site_id": "rumah-ayu", "kind": "home", "valid_from": "2026-03-03", "valid_to": "2026-03-03",
+        "geofence": {"type": "circle", "lat": -8.65, "lon": 115.22, "radius_m": 60}}, headers=admin, timeout=10)
+    assert site.status_code == 201, site.text
+    wfh = requests.post(f"{api}/me/requests", json={"type": "wfh", "start": "2026-03-03", "end": "2026-03-03",
+                                                    "reason": "WFH atas penugasan"}, headers=ayu, timeout=10)
+    assert wfh.status_code == 201, wfh.text
+    assert requests.post(f"{api}/team/requests/{wfh.json()['request_id']}", json={"decision": "approve"},
+                         headers=sup, timeout=10).status_code == 200
+
+    def work_day():
+        now = requests.get(f"{api}/team/now", headers=sup, timeout=10)
+        assert now.status_code == 200, now.text
+        [me] = [x for x in now.json()["staff"] if x["nip"] == AYU]
+        return me["work_day"], {r["code"] for r in me["reasons"]}
+    # Then Ketut's team view shows her WFH day with its report still due (until 09:00 WITA tomorrow)
+    day, reasons = work_day()
+    assert (day["work_mode"], day["source"], day["report"], day["report_due"]) == ("WFH", "request", "none", "due")
+    assert day["cutoff"] == "2026-03-04T09:00:00+08:00" and "report_due" in reasons
     # Given Ketut assigns Ayu a task with a PDF brief
     made = requests.post(f"{api}/team/tasks", json={"assignees": [AYU], "title": "Rekap surat masuk",
                                                     "due": "2026-03-05",
@@ -656,6 +701,7 @@ def test_a_task_is_assigned_and_a_daily_report_with_an_attachment_is_returned_th
     back = requests.post(f"{api}/team/reports/{AYU}/2026-03-03", json={"decision": "return", "comment": "Lengkapi"},
                          headers=sup, timeout=10)
     assert back.status_code == 200 and back.json()["status"] == "returned", back.text
+    assert work_day()[0]["report"] == "returned"
     told = requests.get(f"{api}/me/notifications", headers=ayu, timeout=10).json()["items"]
     assert any(n["topic"] == "report_decided" for n in told)
     # When she rewrites it and he accepts it, and the task too
@@ -665,9 +711,25 @@ def test_a_task_is_assigned_and_a_daily_report_with_an_attachment_is_returned_th
     assert again.status_code == 200 and again.json()["status"] == "submitted", again.text
     ok = requests.post(f"{api}/team/reports/{AYU}/2026-03-03", json={"decision": "accept"}, headers=sup, timeout=10)
     assert ok.status_code == 200 and ok.json()["status"] == "accepted", ok.text
+    day, reasons = work_day()
+    assert (day["report"], day["report_due"]) == ("accepted", None) and "report_due" not in reasons
     done = requests.post(f"{api}/team/tasks/{AYU}/{task['task_id']}", json={"decision": "accept"}, headers=sup,
                          timeout=10)
     assert done.status_code == 200 and done.json()["status"] == "accepted", done.text
     # Then an accepted report is never edited
     late = requests.put(f"{api}/me/reports/2026-03-03", json={"text": "ubah"}, headers=ayu, timeout=10)
     assert late.status_code == 409 and late.json()["error"]["code"] == "report_accepted", late.text
+    # And the month's recap carries the required reports' counts for everyone
+    made = requests.post(f"{api}/admin/recaps", json={"month": "2026-03"}, headers=admin, timeout=60)
+    assert made.status_code == 201, made.text
+    runs = requests.get(f"{api}/audit/recaps", params={"month": "2026-03"}, headers=login(stack, "auditor"),
+                        timeout=10).json()["runs"]
+    latest = max(runs, key=lambda run: run["run_id"])
+    urls = {f["key"].rsplit("/", 1)[-1]: f["url"] for f in latest["files"]}
+    rows = list(csv.DictReader(io.StringIO(requests.get(urls["recap.csv"], timeout=10).text)))
+    # (the month so far ends yesterday, so today's report counts from tomorrow's recap on:
+    # tests/api/test_work_seen.py counts a month's submitted, accepted and missing reports)
+    [mine] = [r for r in rows if r["nip"] == AYU]
+    assert {k: mine[k] for k in ("reports_required", "reports_submitted", "reports_accepted", "reports_missing")} == {
+        "reports_required": "0", "reports_submitted": "0", "reports_accepted": "0", "reports_missing": "0"}
+    assert all(r["reports_required"].isdigit() and r["reports_missing"].isdigit() for r in rows)
