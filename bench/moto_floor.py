@@ -14,6 +14,7 @@ wall_ms, items per call), the machine and the load averages. bench/RESULTS-pings
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -51,13 +52,14 @@ def ping_item(i: int) -> dict[str, Any]:
 def operations(ddb: Any, sqs: Any, queue: str) -> dict[str, tuple[Callable[[int], Any], int]]:
     """name -> (one call of it for round index i, items per call)."""
     state = lambda i: {"pk": {"S": f"E#{i}"}, "sk": {"S": "STATE#LAST"}}  # noqa: E731
+    clock = itertools.count(1)  # every conditional update moves its item's time forward
     return {
         "GetItem": (lambda i: ddb.get_item(TableName="t", Key=state(i), ConsistentRead=True), 1),
         "PutItem": (lambda i: ddb.put_item(TableName="t", Item=ping_item(i)), 1),
         "UpdateItem_conditional": (lambda i: ddb.update_item(
             TableName="t", Key=state(i), UpdateExpression="SET last_at = :t, fix = :f",
             ConditionExpression="attribute_not_exists(last_at) OR last_at < :t",
-            ExpressionAttributeValues={":t": {"N": str(i)}, ":f": {"S": "x"}}), 1),
+            ExpressionAttributeValues={":t": {"N": str(next(clock))}, ":f": {"S": "x"}}), 1),
         "BatchGetItem_3": (lambda i: ddb.batch_get_item(RequestItems={"t": {"Keys": [
             state(i), state(i + 1), state(i + 2)], "ConsistentRead": True}}), 3),
         "BatchGetItem_50": (lambda i: ddb.batch_get_item(RequestItems={"t": {"Keys": [
