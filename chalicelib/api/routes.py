@@ -511,9 +511,11 @@ def attach_document(call: Call[s.AttachmentConfirmIn, None]) -> s.RequestOut:
 
 @endpoint(api, "GET", "/team/requests", summary="Requests of the supervisor's own staff (admins: everyone's)",
           roles=SITE_MANAGERS, query=s.TeamRequestsQuery, response=s.TeamRequests,
-          errors={Kind.INVALID: ("invalid_status",)},
+          errors={Kind.INVALID: ("invalid_status", "invalid_date", "invalid_range")},
           notes="With HADIR_REQUEST_APPROVAL_LEVELS=2 a supervisor also sees their staff's staff's "
-                "requests (the second level is theirs).")
+                "requests (the second level is theirs). Pending requests are all listed; decided ones "
+                "only when they overlap from..to (default today - 31 days .. today + 92 days, at most "
+                "366 days): an admin's list is one index range per status, not every request ever.")
 def team_requests(call: Call[None, s.TeamRequestsQuery]) -> s.TeamRequests:
     return requests.team(get_services(), call.caller, call.query)
 

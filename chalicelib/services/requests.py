@@ -229,13 +229,32 @@ def team(svc: Services, actor: Principal, q: TeamRequestsQuery) -> TeamRequests:
     """An admin: everyone's; a supervisor: their own staff's (and, with two approval levels, their
     staff's staff's: the requests they decide at the second level)."""
     wanted = rules.REQUEST_STATES if q.status == "all" else (q.status,)
-    if "admin" in actor.groups:
-        found = [r for s in wanted for r in svc.records.requests_with_status(s)]
+    start, end = _window(svc, q)
+    if "admin" in actor.groups:  # pending: all of them (each is decided soon); decided: the window's
+        found = [r for s in wanted for r in (svc.records.requests_with_status(s) if s == rules.PENDING
+                                             else svc.records.requests_overlapping(s, start, end))]
     else:
         found = [r for nip in sorted(_reports(svc, actor.nip or "")) for r in svc.records.requests_of(nip)
-                 if r.status in wanted]
+                 if r.status in wanted and (r.status == rules.PENDING or (r.start <= end and r.end >= start))]
     found.sort(key=lambda r: (r.start, r.request_id))
     return TeamRequests(status=q.status, requests=[request_out(svc, r) for r in found])
+
+
+TEAM_WINDOW = (31, 92)  # decided requests listed by default: from today - 31 days to today + 92
+MAX_TEAM_WINDOW_DAYS = 366
+
+
+def _window(svc: Services, q: TeamRequestsQuery) -> tuple[str, str]:
+    """The dates decided requests must overlap: a read bounded by the window (an index range),
+    never every request ever decided; InvalidInput ``invalid_range``."""
+    today = svc.clock.now().date()
+    start = q.start or today - timedelta(days=TEAM_WINDOW[0])
+    end = q.end or max(start, today) + timedelta(days=TEAM_WINDOW[1])
+    if start > end or (end - start).days > MAX_TEAM_WINDOW_DAYS:
+        raise InvalidInput(f"from must be on or before to, at most {MAX_TEAM_WINDOW_DAYS} days apart",
+                           code="invalid_range", details={"from": start.isoformat(), "to": end.isoformat(),
+                                                          "max_days": MAX_TEAM_WINDOW_DAYS})
+    return start.isoformat(), end.isoformat()
 
 
 def _reports(svc: Services, supervisor_nip: str) -> set[str]:

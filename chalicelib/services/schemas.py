@@ -979,7 +979,11 @@ class MyRequests(Response):
 class TeamRequestsQuery(Query):
     status: Literal["pending", "approved", "rejected", "cancelled", "all"] = Field(
         default="pending", description="default: pending (those waiting for a decision)")
-    error_codes: ClassVar[dict[str, str]] = {"status": "invalid_status"}
+    start: Day | None = Field(default=None, alias="from", description="decided requests (every status but "
+                              "pending) overlapping from..to; default: today - 31 days")
+    end: Day | None = Field(default=None, alias="to", description="default: today + 92 days (WFH and leave "
+                            "planned ahead); pending requests are listed whatever their dates")
+    error_codes: ClassVar[dict[str, str]] = {"status": "invalid_status", "from": "invalid_date", "to": "invalid_date"}
 
 
 class TeamRequests(Response):

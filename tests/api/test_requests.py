@@ -75,6 +75,33 @@ def test_the_supervisor_sees_their_staffs_requests_and_another_unit_sees_nothing
     assert api.get("/team/requests", user=AYU).status_code == 403  # an employee is no supervisor
 
 
+def test_decided_requests_are_listed_by_window_and_pending_ones_always(api, set_now):
+    # Given in January Ayu's leave was approved and another request is still waiting
+    set_now("2026-01-05T07:00:00+08:00")
+    old = submit(api, body=leave(start="2026-01-12", end="2026-01-13"))
+    assert decide(api, old["request_id"]).status_code == 200
+    waiting = submit(api, body=leave(start="2026-01-19", end="2026-01-19", subtype="important_reason"))
+    # When Ketut and an admin list the decided and pending ones in March
+    set_now(NOW)
+    for user in (KETUT, "admin"):
+        approved = api.get("/team/requests?status=approved", user=user).json["requests"]
+        pending = api.get("/team/requests", user=user).json["requests"]
+        # Then January's approved leave is outside the default window (from today - 31 days), the
+        # pending one is listed whatever its dates
+        assert approved == [] and [r["request_id"] for r in pending] == [waiting["request_id"]], user
+        # And a window that reaches January shows it
+        found = api.get("/team/requests?status=approved&from=2026-01-01&to=2026-01-31", user=user).json["requests"]
+        assert [r["request_id"] for r in found] == [old["request_id"]], user
+
+
+@pytest.mark.parametrize("query, code", [("from=2026-03-10&to=2026-03-01", "invalid_range"),
+                                         ("from=2025-01-01&to=2026-03-01", "invalid_range"),
+                                         ("from=tuesday", "invalid_date"), ("to=2026-02-30", "invalid_date")])
+def test_a_bad_window_is_a_422(api, today, query, code):
+    r = api.get(f"/team/requests?status=approved&{query}", user="admin")
+    assert r.status_code == 422 and r.json["error"]["code"] == code, r.json
+
+
 # --- deciding --------------------------------------------------------------------------------------
 def test_the_direct_supervisor_approves_the_employee_is_told_and_it_is_audited(api, today, tap):
     out = submit(api)

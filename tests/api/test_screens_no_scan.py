@@ -109,3 +109,9 @@ def test_the_approved_requests_of_a_day_read_a_bounded_range_not_the_history(api
     # Then the one covering it, having read only the requests that started in the 92 days before
     assert [r.request_id for r in found] == ["rq-30"]
     assert sum(read) == 1, read
+    # And an admin's list of approved requests (the default window) reads that one too, not the history
+    read.clear()
+    set_now("2026-03-03T08:00:00+08:00")
+    listed = api.get("/team/requests?status=approved", user="admin")
+    assert [r["request_id"] for r in listed.json["requests"]] == ["rq-30"], listed.json
+    assert sum(read) == 1, read
