@@ -209,3 +209,18 @@ class FakeLambda:
             return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(body).encode())}
         out = self._handler(json.loads(kw["Payload"]), None)
         return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(out).encode())}
+
+
+def seeded_services(at: str):
+    """In-memory services of the demo agency (``local/seed.py``), the clock fixed at ``at`` (ISO),
+    the fake face engine: the use-case tests' usual start."""
+    from datetime import datetime
+
+    from chalicelib.common.clock import FixedClock
+    from chalicelib.common.settings import load_settings
+    from chalicelib.wiring import in_memory
+    from local.seed import seed
+    svc = in_memory(load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo"}),
+                    clock=FixedClock(datetime.fromisoformat(at)), face_engine_provider=FakeEngine)
+    seed(svc)
+    return svc

@@ -2,17 +2,12 @@
 file ``tests/data/recap-pemkab-demo-2026-02.expected.csv`` (the arithmetic per employee in
 ``tests/data/recap-pemkab-demo-2026-02.md``). recap.csv has no per-run column (the run id is in
 the key and the manifest), so every column is compared."""
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from chalicelib.common.clock import FixedClock
-from chalicelib.common.settings import load_settings
 from chalicelib.services.recap import write_recap
-from chalicelib.wiring import in_memory
-from local.seed import seed
-from tests.fakes import FakeEngine
+from tests.fakes import seeded_services
 from tests.services import demo_month
 
 EXPECTED = Path(__file__).parents[1] / "data" / "recap-pemkab-demo-2026-02.expected.csv"
@@ -20,10 +15,7 @@ EXPECTED = Path(__file__).parents[1] / "data" / "recap-pemkab-demo-2026-02.expec
 
 @pytest.fixture
 def demo():
-    settings = load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo"})
-    svc = in_memory(settings, clock=FixedClock(datetime.fromisoformat("2026-03-02T09:00:00+08:00")),
-                    face_engine_provider=FakeEngine)
-    seed(svc)
+    svc = seeded_services("2026-03-02T09:00:00+08:00")
     assert demo_month.seed_month(svc.records) == 7 * 18 - 1 + 3  # Budi's 10 February has no record
     return svc
 

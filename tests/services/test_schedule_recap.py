@@ -1,26 +1,19 @@
 """The recap counts each employee's working days by their effective schedule (services/recap.py
 ``compute`` through services/schedules.py), in memory."""
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
-from chalicelib.common.clock import FixedClock
-from chalicelib.common.settings import load_settings
 from chalicelib.services import recap, schedules
-from chalicelib.wiring import in_memory
-from local.seed import seed
 from tests.api.helpers import AYU, KETUT, MADE
-from tests.fakes import FakeEngine
+from tests.fakes import seeded_services
 
 GURU = {"id": "guru", "name": "Guru", "applies_to": {"groups": ["guru"]}, "weekdays": [0, 1, 2, 3, 4, 5]}
 
 
 @pytest.fixture
 def svc():
-    settings = load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo"})
-    services = in_memory(settings, clock=FixedClock(datetime.fromisoformat("2026-05-02T12:00:00+08:00")),
-                         face_engine_provider=FakeEngine)
-    seed(services)
+    services = seeded_services("2026-05-02T12:00:00+08:00")
     return services
 
 

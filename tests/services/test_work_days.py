@@ -1,17 +1,13 @@
 """The report a day asks for, in memory (``services/work_days.py``): the day's mode from an
 approved request, the unit's published roster or the check-in; the reports read by key in bulk."""
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
-from chalicelib.common.clock import FixedClock
-from chalicelib.common.settings import load_settings
 from chalicelib.policy.day import Day
 from chalicelib.services import work_days
 from chalicelib.services.records import PublishedRoster, WorkReport
-from chalicelib.wiring import in_memory
-from local.seed import seed
-from tests.fakes import FakeEngine
+from tests.fakes import seeded_services
 
 AYU, MADE = "199001152015032001", "199208202019021003"
 TUE, WED = date(2026, 3, 3), date(2026, 3, 4)
@@ -19,10 +15,7 @@ TUE, WED = date(2026, 3, 3), date(2026, 3, 4)
 
 @pytest.fixture
 def svc():
-    settings = load_settings({"HADIR_STAGE": "test", "HADIR_AGENCY_ID": "pemkab-demo"})
-    s = in_memory(settings, clock=FixedClock(datetime.fromisoformat("2026-03-05T12:00:00+08:00")),
-                  face_engine_provider=FakeEngine)
-    seed(s)
+    s = seeded_services("2026-03-05T12:00:00+08:00")
     return s
 
 
