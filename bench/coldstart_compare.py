@@ -32,7 +32,9 @@ FACES = Path(os.environ.get("HADIR_FACES_DIR", ROOT.parent / "shared" / "faces" 
 POSED = "Jean_Chretien"
 ENROLMENT = {"front": "7.jpg", "left": "2.jpg", "right": "5.jpg"}
 CHECKIN = {"front": "13.jpg", "left": "10.jpg", "right": "mirror:8.jpg"}
-LIVENESS = {"HADIR_LIVENESS_DIRECTIONS": "left,right", "HADIR_ENROLMENT_APPROVAL": "false"}
+# the API function's environment (infra/hadir_infra/stack.py) as far as a cold start goes
+LIVENESS = {"HADIR_LIVENESS_DIRECTIONS": "left,right", "HADIR_ENROLMENT_APPROVAL": "false",
+            "HADIR_WARM_UP_MODELS": "true"}
 AYU, PASSWORD = "199001152015032001", "Hadir-Demo-2025"
 DENPASAR = (-8.67052, 115.21263)  # 4 m from the office's centre
 REGION = "ap-southeast-3"

@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # The agency's calendar and TL/PSW table (services/agency_config.py) are read from the store
     # at most once per this many seconds per container; 0: on every use.
     config_ttl_s: int = Field(default=60, ge=0, le=3600, validation_alias="HADIR_CONFIG_TTL_S")
+    # Create the face models' sessions in a background thread from the start of the API's import
+    # (app.py), overlapping the rest of the import and the first request (onnxruntime releases the
+    # GIL while it builds a session): a cold start's first check-in then finds them ready.
+    face_warm_up: bool = Field(default=False, validation_alias="HADIR_WARM_UP_MODELS")
     # A template's decrypted data key is kept in the container's memory this many seconds (at
     # most template_key_cache_max keys), so a warm check-in needs no KMS Decrypt; 0: never kept
     # (docs/architecture.md, "Template data keys in memory").
@@ -355,9 +359,10 @@ def queue_name(logical: str, env: Mapping[str, str] | None = None) -> str:
                                              env.get(STAGE_ENV, "local"), logical)
 
 
-def validate_at_startup() -> None:
+def validate_at_startup() -> Settings | None:
     """Load the settings at import when a stage is configured, so bad configuration (e.g.
     HADIR_NOW on a deployed stage) fails the cold start instead of the first request."""
     if os.environ.get(STAGE_ENV):
         reset_settings()
-        get_settings()
+        return get_settings()
+    return None

@@ -87,7 +87,7 @@ class FaceEngine:
 
     def warm_up(self) -> None:
         """Create every session now (e.g. during a Lambda's init phase)."""
-        for name in ["blazeface-front", "blazeface-back", *self.calibration.model_names]:
+        for name in ["blazeface-front", "blazeface-back", mesh.MODEL, *self.calibration.model_names]:
             models.session(name, self.config.threads, self.models_dir)
 
     # --- one photo ---

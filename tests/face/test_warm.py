@@ -1,0 +1,54 @@
+"""The face models' sessions built on a background thread (HADIR_WARM_UP_MODELS, app.py)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from chalicelib.face import models
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECK = """
+import threading
+import app
+from chalicelib.face import models, warm
+for t in threading.enumerate():
+    if t.name == "face-warm-up":
+        t.join(120)
+print(sorted(p.rsplit("/", 1)[-1] for p, _ in models._sessions), warm.failure)
+"""
+
+
+def _import_app(**env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HADIR_WARM_UP", "HADIR_NOW"))}
+    out = subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                         env={**clean, "HADIR_STAGE": "test", **env})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_importing_the_app_with_the_setting_builds_every_session_of_the_engine():
+    # Given HADIR_WARM_UP_MODELS=true (the API function's), When app.py is imported and its thread ends
+    # Then every model a check-in runs has its session, and nothing failed
+    assert _import_app(HADIR_WARM_UP_MODELS="true") == str(sorted(
+        f"{n}.onnx" for n in ["blazeface-back", "blazeface-front", "dlib-resnet", "faceres", "facemesh"])) + " None"
+
+
+def test_without_the_setting_importing_the_app_builds_no_session():
+    # Given the default (tests, the jobs' functions), When app.py is imported, Then no model is loaded
+    assert _import_app() == "[] None"
+
+
+def test_a_warm_up_that_fails_is_kept_for_the_first_check_in_not_raised(tmp_path):
+    # Given an engine whose models directory is empty
+    from chalicelib.face import warm
+    from chalicelib.face.config import FaceConfig
+    before = dict(models._sessions)
+    warm._thread, warm.failure = None, None
+    try:
+        from chalicelib.face import engine
+        saved, engine._engine = engine._engine, engine.FaceEngine(FaceConfig(), models_dir=tmp_path)
+        # When the warm-up runs, Then the thread ends with the failure kept, no session built
+        warm.in_background(FaceConfig()).join(60)
+        assert isinstance(warm.failure, Exception) and models._sessions == before
+    finally:
+        engine._engine, warm._thread, warm.failure = saved, None, None
