@@ -125,7 +125,14 @@ def _write_all(client, table: str, items) -> None:
 
 
 def seed_staff(client, employees: int, agency: str) -> None:
-    from chalicelib.adapters.storage.models import EmployeeModel
+    """The Denpasar office and its staff (the recap walks each office's staff: by_office)."""
+    from chalicelib.adapters.storage.models import EmployeeModel, OfficeModel
+    from chalicelib.common.resources import zone_of
+    OfficeModel("denpasar", name="Kantor Denpasar", timezone="Asia/Makassar", agency_id=agency,
+                geofence={"type": "circle", "lat": -8.6705, "lon": 115.2126, "radius_m": 150},
+                rules={"timezone": "Asia/Makassar", "checkin_window": ["06:00", "08:00"], "work_start": "08:00",
+                       "work_end": "15:30", "checkout_window": ["15:30", "18:00"]},
+                updated_at=SEEDED_AT, zone=zone_of("Asia/Makassar")).save()
     _write_all(client, EmployeeModel.Meta.table_name, (
         EmployeeModel(nip(k), name=f"Pegawai {k}", unit=f"Unit {k % UNITS:02d}", office_ids=["denpasar"],
                       primary_office="denpasar", agency_id=agency, created_at=SEEDED_AT, version=1).serialize() for k in range(employees)))
