@@ -13,15 +13,14 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.host import machine  # noqa: E402  (run as a script too)
 FACES = ROOT.parent / "shared" / "faces" / "dev"
 NIP = "199001152015032001"
 
@@ -121,12 +120,6 @@ def main() -> int:
         xs = [r[key] for r in results]
         return {"median_ms": round(statistics.median(xs), 1), "p95_ms": round(pct(xs, 0.95), 1)}
 
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in subprocess.run(
-            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name"))
-    except Exception:  # noqa: BLE001
-        pass
     out = {"n": len(results), "decisions": sorted({r["decision"] for r in results}),
            "flags": sorted({f for r in results for f in r["flags"]}),
            "server_total": stats("wall"), "handler_total": stats("total"), "face": stats("face"),
@@ -137,7 +130,7 @@ def main() -> int:
            # the AWS calls of an accepted check-in (a botocore before-call hook: local/awscalls.py)
            "aws_calls_per_checkin": max((sum(c.values()) for c in counted), default=None),
            "aws_calls_by_operation": max(counted, key=lambda c: sum(c.values()), default={}),
-           "machine": {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()},
+           "machine": machine(),
            "aws": "moto server over loopback HTTP"}
     for k in ("server_total", "handler_total", "face", "geo", "storage", "upload_read", "kms"):
         print(f"{k:<14} median {out[k]['median_ms']:>7} ms   p95 {out[k]['p95_ms']:>7} ms")

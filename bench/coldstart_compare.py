@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -24,6 +23,8 @@ import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
+
+from bench.host import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = Path(os.environ.get("HADIR_FACES_DIR", ROOT.parent / "shared" / "faces" / "dev"))
@@ -186,7 +187,7 @@ def main() -> None:
 def summarise(builds: list[dict], results: list[list[dict]]) -> dict:
     med = [{m: round(statistics.median(r[m] for r in rs), 4) for m in METRICS} for rs in results]
     return {
-        "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "runs": len(results[0]),
         "before": {"rev": builds[0]["rev"], "unzipped_mb": builds[0]["unzipped_mb"], "median": med[0],
                    "server_timing_ms": [r["checkin_server_timing_ms"] for r in results[0]]},
@@ -194,13 +195,6 @@ def summarise(builds: list[dict], results: list[list[dict]]) -> dict:
                   "server_timing_ms": [r["checkin_server_timing_ms"] for r in results[1]]},
         "after_minus_before_ms": {m: round((med[1][m] - med[0][m]) * 1000, 1) for m in METRICS},
     }
-
-
-def _cpu() -> str:
-    try:
-        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 if __name__ == "__main__":

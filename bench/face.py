@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.host import cpu_model
 from bench.facedata import embed_all, enrol3, fused_matrix, list_images, pair_masks, tar_at_far
 from chalicelib.face import FaceEngine
 
@@ -29,15 +30,7 @@ FARS = ("0.01", "0.001", "0.0001")
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def verification_figures(gen: np.ndarray, imp: np.ndarray, threshold: float) -> dict:

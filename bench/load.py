@@ -26,10 +26,8 @@ import glob
 import json
 import os
 import pathlib
-import platform
 import random
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +41,7 @@ from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.host import machine  # noqa: E402  (run as a script too)
 NOW = "2026-03-03T07:45:00+08:00"  # a Tuesday, 07:45 in Denpasar (WITA): inside the check-in window
 DATE = "2026-03-03"
 JOB_NOW = "2026-03-03T11:00:00+08:00"  # the window closed: the absence job marks and tells
@@ -333,16 +332,6 @@ def absence_job(stack: Any, people: dict[str, Any], args: argparse.Namespace) ->
 
 
 # --- the report --------------------------------------------------------------------------------
-def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in subprocess.run(
-            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name"))
-    except Exception:  # noqa: BLE001
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
-
-
 def api_faults(prefix: str) -> dict[str, int]:
     total: Counter[str] = Counter()
     for path in glob.glob(prefix + ".*.json"):

@@ -18,10 +18,11 @@ import itertools
 import json
 import multiprocessing as mp
 import os
-import platform
 import statistics
 import time
 from typing import Any, Callable
+
+from bench.host import machine
 
 
 def serve(conn: Any) -> None:
@@ -110,8 +111,7 @@ def main() -> None:
     for name, r in out.items():
         print(f"{name:24} server {r['server_cpu_ms']:6.2f} ms  client {r['client_cpu_ms']:6.2f} ms  wall {r['wall_ms']:6.2f} ms")
     print(json.dumps({"ops": out, "n": args.n, "rounds": args.rounds,
-                      "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                                  "python": platform.python_version()},
+                      "machine": machine(),
                       "load_average": {"before": [round(x, 2) for x in load_before],
                                        "after": [round(x, 2) for x in os.getloadavg()]}}))
 

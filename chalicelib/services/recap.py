@@ -9,7 +9,7 @@ manifest SHA-256: the month's previous run, else the month before's last). The r
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -18,7 +18,6 @@ from chalicelib.common.resources import ZONES
 from chalicelib.policy import analytics as tables
 from chalicelib.policy import recap as policy
 from chalicelib.policy import work as work_rules
-from chalicelib.policy.requests import APPROVED
 from chalicelib.policy.day import Day
 from chalicelib.policy.export import EXPORT_SCHEMA_VERSION, chain, run_id, table_to_csv
 from chalicelib.policy.time_rules import LatenessTable, local_moment
@@ -26,7 +25,7 @@ from chalicelib.services import analytics, discipline, runs, schedules, units, w
 from chalicelib.services import recap_input as reading
 from chalicelib.services.agency_config import schedules as agency_schedules
 from chalicelib.services.queries import DOWNLOAD_TTL_S, runs_under
-from chalicelib.services.records import AuditEntry, Employee, utc_iso
+from chalicelib.services.records import AuditEntry, Employee, RequestRecord, utc_iso
 from chalicelib.services.schemas import RecapFile, RecapList, RecapRun
 from chalicelib.wiring import Services
 
@@ -129,14 +128,15 @@ def compute(svc: Services, first: date, through: date,
     out: list[policy.EmployeeRecap] = []
     if progress:
         progress(0, len(staff))
+    requests = reading.approved(svc, first, through) if through >= first else []
     if through >= first:
-        excused = reading.excuses(svc, first, through)
+        excused = reading.excuses(requests)
         earlier = reading.earlier_absences(svc, first, lambda m: recap_prefix(svc, m), since=run_start(first))
         read = reading.stored_days(svc, staff, _dates_to_read(staff, working_of, earlier), earlier)
     else:  # nothing counted yet: nothing to read
         excused, read = {}, ((e, {}) for e in staff)
     table = _table_now(svc)
-    reports_of = _reports_counter(svc, first, through)
+    reports_of = _reports_counter(svc, first, through, requests)
     for e, stored in read:
         m = _input(e, first, stored, working_of(e), excused.get(e.nip, frozenset()))
         out.append(replace(policy.recap_employee(m, table), reports=reports_of(e, m.days, m.working_days)))
@@ -145,23 +145,18 @@ def compute(svc: Services, first: date, through: date,
     return out
 
 
-def _reports_counter(svc: Services, first: date, through: date
+def _reports_counter(svc: Services, first: date, through: date, approved: Sequence[RequestRecord]
                      ) -> Callable[[Employee, Mapping[str, Day], tuple[date, ...]], dict[str, int]]:
     """``(employee, their days, their working days) -> the counts of required reports``, from the
-    period's reports (``reports_between``: one query a month, by_month) and approved requests
-    (one query), read once for everyone."""
+    period's reports (``reports_between``: one query a month, by_month) and the ``approved``
+    requests the recap read, once for everyone."""
     if through < first:
         return lambda e, days, working: work_rules.report_counts(())
-    known = work_days.known(svc, svc.records.requests_overlapping(APPROVED, first.isoformat(), through.isoformat()),
-                            svc.records.reports_between(first.isoformat(), through.isoformat()))
-    zones: dict[str, str] = {}
+    known = work_days.known(svc, approved, svc.records.reports_between(first.isoformat(), through.isoformat()))
 
     def zone(e: Employee) -> str:
-        office_id = e.office_ids[0] if e.office_ids else ""
-        if office_id not in zones:
-            office = svc.records.get_office(office_id) if office_id else None
-            zones[office_id] = office.timezone if office else work_days.DEFAULT_ZONE
-        return zones[office_id]
+        office = svc.policy_cache.office(e.office_ids[0]) if e.office_ids else None
+        return office.timezone if office else work_days.DEFAULT_ZONE
 
     def count(e: Employee, days: Mapping[str, Day], working: tuple[date, ...]) -> dict[str, int]:
         return work_rules.report_counts(work_days.one(known, e, d, True, zone(e), days.get(d.isoformat()))

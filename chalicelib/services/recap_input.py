@@ -17,14 +17,14 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from chalicelib.policy.day import ABSENT, Day
 from chalicelib.policy.export import MANIFEST_FILE, RUN_DIR, run_of
 from chalicelib.policy.requests import APPROVED, DAY_STATUS_OF
-from chalicelib.services.records import Employee
+from chalicelib.services.records import Employee, RequestRecord
 from chalicelib.wiring import Services
 
 BLOCK = 200  # employees read together: 200 x 22 working days = 44 BatchGetItem requests
@@ -90,10 +90,15 @@ def earlier_absences(svc: Services, first: date, prefix_of: Callable[[date], str
     return Earlier({n: tuple(d) for n, d in absent.items()}, tuple(unread), tuple(taken))
 
 
-def excuses(svc: Services, first: date, through: date) -> dict[str, frozenset[str]]:
-    """Per NIP, the ids of the approved requests overlapping the period that excuse a day."""
+def approved(svc: Services, first: date, through: date) -> list[RequestRecord]:
+    """The approved requests overlapping the period (one bounded read, by_status)."""
+    return svc.records.requests_overlapping(APPROVED, first.isoformat(), through.isoformat())
+
+
+def excuses(approved: Iterable[RequestRecord]) -> dict[str, frozenset[str]]:
+    """Per NIP, the ids of the ``approved`` requests that excuse a day."""
     found: dict[str, set[str]] = defaultdict(set)
-    for r in svc.records.requests_overlapping(APPROVED, first.isoformat(), through.isoformat()):
+    for r in approved:
         if DAY_STATUS_OF.get(r.type):
             found[r.nip].add(r.request_id)
     return {n: frozenset(ids) for n, ids in found.items()}

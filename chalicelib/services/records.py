@@ -484,6 +484,11 @@ class WorkEvent(Record):
     comment: str | None = None
 
 
+def _last_event(events: list[WorkEvent]) -> JsonObject | None:
+    """The newest event of a task or report as audit details (None before any)."""
+    return events[-1].model_dump(mode="json") if events else None
+
+
 class TaskRecord(Record):
     """A task a supervisor assigned to one employee (policy/work.py), as stored; several
     assignees: one task each. ``version``: the one it was read at (None: not stored yet)."""
@@ -503,7 +508,7 @@ class TaskRecord(Record):
     version: int | None = None
 
     def audit_details(self) -> JsonObject:
-        last = self.events[-1].model_dump(mode="json") if self.events else None
+        last = _last_event(self.events)
         return {"task_id": self.task_id, "title": self.title, "due": self.due, "status": self.status,
                 "event": last, **({"attachment": self.attachment.model_dump(mode="json", exclude={"upload_id"})}
                                   if self.attachment else {})}
@@ -525,6 +530,6 @@ class WorkReport(Record):
     version: int | None = None
 
     def audit_details(self) -> JsonObject:
-        last = self.events[-1].model_dump(mode="json") if self.events else None
+        last = _last_event(self.events)
         return {"date": self.date, "status": self.status, "task_ids": self.task_ids, "event": last,
                 "attachments": [a.model_dump(mode="json", exclude={"upload_id"}) for a in self.attachments]}

@@ -54,16 +54,19 @@ def test_an_unknown_refresh_token_is_a_401_and_counts_no_sign_in_failure(api):
     assert api.post("/auth/login", {"username": AYU, "password": api.password}).status_code == 200
 
 
-@pytest.mark.parametrize("body, field", [({}, "refresh_token"), ({"refresh_token": ""}, "refresh_token"),
-                                         ({"refresh_token": "x" * 8193}, "refresh_token"),
-                                         ({"refresh_token": "two words"}, "refresh_token"),
-                                         ({"refresh_token": 12345}, "refresh_token")])
-def test_a_malformed_refresh_request_is_a_422(api, body, field):
+@pytest.mark.parametrize("body, code, problem", [
+    ({}, "missing_fields", "missing"),
+    ({"refresh_token": ""}, "invalid_request", "string_too_short"),
+    ({"refresh_token": "x" * 8193}, "invalid_request", "string_too_long"),
+    ({"refresh_token": "two words"}, "invalid_request", "string_pattern_mismatch"),
+    ({"refresh_token": 12345}, "invalid_request", "string_type")])
+def test_a_malformed_refresh_request_is_a_422_naming_the_field(api, body, code, problem):
+    # When the body is missing the token, empty, oversized, not printable ASCII or not a string
     r = api.post("/auth/refresh", body)
+    # Then 422 with the problem on refresh_token
     assert r.status_code == 422, r.json
-    error = r.json["error"]
-    assert error["code"] in ("invalid_request", "missing_fields")
-    assert field in error["details"].get("fields", [p["field"] for p in error["details"].get("problems", [])])
+    assert r.json["error"]["code"] == code
+    assert [(p["field"], p["code"]) for p in r.json["error"]["details"]["problems"]] == [("refresh_token", problem)]
 
 
 def test_wrong_password_is_a_401(api):

@@ -7,7 +7,7 @@ conditioned on the state and the version read (VersionAttribute).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -80,14 +80,10 @@ class DynamoWork:
         return _by_due(_task(m) for m in WorkModel.query(nip, WorkModel.sk.startswith(f"{TASK}#")))
 
     def tasks_of_supervisor(self, supervisor_nip: str, start: str, end: str) -> list[TaskRecord]:
-        q = WorkModel.by_supervisor.query(supervisor_nip, WorkModel.team_sk.between(f"{TASK}#{start}",
-                                                                                   f"{TASK}#{end}#~"))
-        return _by_due(_task(m) for m in q)
+        return _by_due(_task(m) for m in _of_supervisor(TASK, supervisor_nip, start, end))
 
     def tasks_due(self, start: str, end: str) -> list[TaskRecord]:
-        found = (m for month in months(start, end) for m in WorkModel.by_month.query(
-            f"{TASK}#{month}", WorkModel.day_key.between(start, f"{end}#~")))
-        return _by_due(_task(m) for m in found)
+        return _by_due(_task(m) for m in _by_months(TASK, start, end))
 
     def change_task(self, task: TaskRecord, expected_status: str, action: str, actor: str, now: str) -> None:
         m = _task_model(task)
@@ -107,14 +103,10 @@ class DynamoWork:
         return [_report(m) for m in q]
 
     def reports_of_supervisor(self, supervisor_nip: str, start: str, end: str) -> list[WorkReport]:
-        q = WorkModel.by_supervisor.query(supervisor_nip, WorkModel.team_sk.between(f"{REPORT}#{start}",
-                                                                                   f"{REPORT}#{end}#~"))
-        return _by_date(_report(m) for m in q)
+        return _by_date(_report(m) for m in _of_supervisor(REPORT, supervisor_nip, start, end))
 
     def reports_between(self, start: str, end: str) -> list[WorkReport]:
-        found = (m for month in months(start, end) for m in WorkModel.by_month.query(
-            f"{REPORT}#{month}", WorkModel.day_key.between(start, f"{end}#~")))
-        return _by_date(_report(m) for m in found)
+        return _by_date(_report(m) for m in _by_months(REPORT, start, end))
 
     def reports_on(self, nips: Sequence[str], dates: Sequence[str]) -> list[WorkReport]:
         keys = sorted({(n, f"{REPORT}#{d}") for n in nips for d in dates})
@@ -128,6 +120,18 @@ class DynamoWork:
         condition = WorkModel.sk.does_not_exist() if expected_status is None else WorkModel.status == expected_status
         self._work_commit(m, condition, report.nip, action, actor, report.audit_details(), now,
                           errs.report_changed(report.nip, report.date))
+
+
+def _of_supervisor(kind: str, supervisor_nip: str, start: str, end: str) -> Iterable[WorkModel]:
+    """The ``kind`` items (TASK, REPORT) of a supervisor's team dated start..end (by_supervisor)."""
+    return WorkModel.by_supervisor.query(supervisor_nip, WorkModel.team_sk.between(f"{kind}#{start}",
+                                                                                  f"{kind}#{end}#~"))
+
+
+def _by_months(kind: str, start: str, end: str) -> Iterator[WorkModel]:
+    """The ``kind`` items dated start..end, one by_month query per month."""
+    return (m for month in months(start, end)
+            for m in WorkModel.by_month.query(f"{kind}#{month}", WorkModel.day_key.between(start, f"{end}#~")))
 
 
 def _by_due(tasks: Iterable[TaskRecord]) -> list[TaskRecord]:
