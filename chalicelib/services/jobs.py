@@ -77,7 +77,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
     document = agency_schedules(svc)
     in_zone: set[str] = set()
     unreported: dict[str, JsonObject] = {}  # by nip#date
-    approved_by_day: dict[date, list[RequestRecord]] = {}  # read once per date, not per office
+    approved_by_days: dict[tuple[date, date], list[RequestRecord]] = {}  # read once per span, not per office
     for office in svc.records.offices_in_zone(zone):
         in_zone.add(office.office_id)
         office_date, staff, days, waiting, members = _due(svc, office, now, document)
@@ -85,7 +85,7 @@ def detect_absence(svc: Services, zone: str) -> JsonObject:
             report["skipped_offices"].append({"office_id": office.office_id, "reason": "window_open"})
             continue
         local_date = office_date
-        unreported.update(_missing_reports(svc, office, members, now, document, approved_by_day))
+        unreported.update(_missing_reports(svc, office, members, now, document, approved_by_days))
         office_found, office_pending, written, covered = _absentees_of(svc, office, local_date, staff, days)
         found += office_found
         pending += office_pending
@@ -151,7 +151,8 @@ def _due(svc: Services, office: Office, now: datetime, document: Schedules
 
 
 def _missing_reports(svc: Services, office: Office, members: list[Employee], now: datetime,
-                     document: Schedules, approved: dict[date, list[RequestRecord]]) -> dict[str, JsonObject]:
+                     document: Schedules, approved: dict[tuple[date, date], list[RequestRecord]]
+                     ) -> dict[str, JsonObject]:
     """The office's staff whose required report of a day whose cut-off (``HADIR_REPORT_CUTOFF``,
     in the office's time zone) passed since the previous run (the job runs MON-FRI: Monday's
     digest names Friday's) was not written: for the digest, by NIP; each day in one digest only."""
@@ -162,11 +163,11 @@ def _missing_reports(svc: Services, office: Office, members: list[Employee], now
             if previous < cutoff.closes(d, office.timezone) <= now]
     if not members or not days:
         return {}
-    key = min(days)
-    if key not in approved:
-        approved[key] = svc.records.requests_overlapping(APPROVED, key.isoformat(), max(days).isoformat())
+    span = (min(days), max(days))
+    if span not in approved:
+        approved[span] = svc.records.requests_overlapping(APPROVED, span[0].isoformat(), span[1].isoformat())
     states = work_days.report_days(svc, [(e, office, d) for e in members for d in days], document=document,
-                                   approved=approved[key])
+                                   approved=approved[span])
     by_nip = {e.nip: e for e in members}
     return {f"{nip}#{d}": {"nip": nip, "name": by_nip[nip].name, "office_id": office.office_id, "date": d,
                            "supervisor_nip": by_nip[nip].supervisor_nip, "reason": s.reason()}
