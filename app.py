@@ -3,8 +3,10 @@ from chalicelib.common.settings import validate_at_startup
 from chalicelib.face import warm
 
 settings = validate_at_startup()  # a deployed stage with HADIR_NOW set refuses to start
-if settings and settings.face_warm_up:  # the API function's: the models load while the rest imports
+if settings and settings.warm_up:  # the API function's: the models load while the rest imports
     warm.in_background(settings.face)
+    from chalicelib.adapters import auth  # and the user pool's keys are fetched meanwhile
+    auth.prefetch_keys_in_background(settings)
 
 from chalice import Chalice  # noqa: E402  (after the warm-up started: these imports overlap it)
 

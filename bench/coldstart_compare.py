@@ -35,7 +35,7 @@ ENROLMENT = {"front": "7.jpg", "left": "2.jpg", "right": "5.jpg"}
 CHECKIN = {"front": "13.jpg", "left": "10.jpg", "right": "mirror:8.jpg"}
 # the API function's environment (infra/hadir_infra/stack.py) as far as a cold start goes
 LIVENESS = {"HADIR_LIVENESS_DIRECTIONS": "left,right", "HADIR_ENROLMENT_APPROVAL": "false",
-            "HADIR_WARM_UP_MODELS": "true"}
+            "HADIR_WARM_UP": "true", "HADIR_WARM_UP_MODELS": "true"}  # (its name before 2026-12-02)
 AYU, PASSWORD = "199001152015032001", "Hadir-Demo-2025"
 DENPASAR = (-8.67052, 115.21263)  # 4 m from the office's centre
 REGION = "ap-southeast-3"

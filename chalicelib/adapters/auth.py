@@ -8,6 +8,7 @@ audience (the app client id), expiry, ``token_use == "id"`` and the agency claim
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable
@@ -44,6 +45,25 @@ class Principal:
 @lru_cache(maxsize=8)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+
+
+def prefetch_keys_in_background(s: Settings) -> threading.Thread | None:
+    """Fetch the user pool's key set on a daemon thread, so a cold container's first request
+    finds it cached instead of waiting for the round trip to Cognito (the wait is off the GIL:
+    it overlaps the import). A failure is ignored here: that request fetches the keys itself
+    and answers ``jwks_unavailable`` if it cannot."""
+    if not s.jwks_url:
+        return None
+    client = _jwks_client(s.jwks_url)
+
+    def fetch() -> None:
+        try:
+            client.get_signing_keys()
+        except Exception:  # noqa: BLE001 - the first request meets it again, and answers it
+            pass
+    thread = threading.Thread(target=fetch, name="jwks-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def verify_id_token(token: str, s: Settings) -> Principal:

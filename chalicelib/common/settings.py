@@ -11,7 +11,6 @@ Loaded lazily (``get_settings()``) so importing this module reads nothing; tests
 ``reset_settings()`` after changing the environment. Invalid configuration raises
 ``SettingsError``, never pydantic's ``ValidationError``.
 """
-from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
@@ -147,10 +146,11 @@ class Settings(BaseSettings):
     # The agency's calendar and TL/PSW table (services/agency_config.py) are read from the store
     # at most once per this many seconds per container; 0: on every use.
     config_ttl_s: int = Field(default=60, ge=0, le=3600, validation_alias="HADIR_CONFIG_TTL_S")
-    # Create the face models' sessions in a background thread from the start of the API's import
-    # (app.py), overlapping the rest of the import and the first request (onnxruntime releases the
-    # GIL while it builds a session): a cold start's first check-in then finds them ready.
-    face_warm_up: bool = Field(default=False, validation_alias="HADIR_WARM_UP_MODELS")
+    # The API function's warm-up (app.py): from the start of its import, background threads build
+    # the face models' sessions (onnxruntime releases the GIL while it builds one) and fetch the
+    # user pool's key set, overlapping the rest of the import: a cold start's first requests find
+    # them ready.
+    warm_up: bool = Field(default=False, validation_alias="HADIR_WARM_UP")
     # A template's decrypted data key is kept in the container's memory this many seconds (at
     # most template_key_cache_max keys), so a warm check-in needs no KMS Decrypt; 0: never kept
     # (docs/architecture.md, "Template data keys in memory").

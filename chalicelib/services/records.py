@@ -4,7 +4,6 @@ Typed (pydantic v2, frozen) so an adapter cannot hand a use case a half-filled d
 use case cannot store one. Dates are office-local ISO dates (``YYYY-MM-DD``), instants are UTC ISO
 8601 strings with milliseconds (``utc_iso``), as stored.
 """
-from __future__ import annotations
 
 from datetime import datetime, timezone
 
@@ -135,7 +134,7 @@ class CheckinReads(Record):
     employee: Employee | None
     session: UploadSession | None
     sealed: SealedTemplate | None
-    days: dict[str, DayRecord | None]
+    days: dict[str, "DayRecord | None"]  # defined below
     recent: RecentAttempts | None = None
     sites: list[PersonalSite] | None = None
     device_users: dict[str, list[str]] = Field(default_factory=dict)

@@ -8,7 +8,6 @@ unknown fields. Domain values are parsed by the pure packages inside the models 
 other fields, ``error_codes`` names the error code of a request whose first invalid field is that
 field (``chalicelib.common.http.invalid_input``).
 """
-from __future__ import annotations
 
 import datetime as dt
 import re
@@ -262,7 +261,7 @@ class ImportIn(Request):
 class ImportCreated(Response):
     import_id: str
     state: Literal["uploaded", "queued", "running", "done", "failed"]
-    upload: UploadTarget = Field(description="a presigned POST: send fields (Content-Type among them) "
+    upload: "UploadTarget" = Field(description="a presigned POST: send fields (Content-Type among them) "
                                              "and the file; then POST .../start")
     content_type: str
     max_bytes: int
@@ -431,7 +430,7 @@ class EnrolmentOut(Response):
                                         "approval (HADIR_ENROLMENT_APPROVAL): check-ins are flagged until then")
     model_version: str
     photos: list[PhotoResult]
-    liveness: LivenessOut | None = Field(default=None, exclude_if=lambda v: v is None)
+    liveness: "LivenessOut | None" = Field(default=None, exclude_if=lambda v: v is None)
 
 
 # --- check-in ---------------------------------------------------------------------------------

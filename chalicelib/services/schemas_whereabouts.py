@@ -1,6 +1,5 @@
 """Request and response models of whereabouts (``services/pings.py``): pings, the region,
 episodes and who is where now. Kept beside ``schemas.py`` (same bases and conventions)."""
-from __future__ import annotations
 
 from typing import ClassVar, Literal
 

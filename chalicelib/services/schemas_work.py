@@ -1,6 +1,5 @@
 """Request and response models of tasks and daily work reports (``services/work.py``), kept
 apart from ``schemas.py`` only to keep that shared file small; the same bases and conventions."""
-from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 

@@ -43,7 +43,7 @@ JOB_MEMORY_MB = 1024
 IMPORT_STEP_TIMEOUT_S = 900  # < the import queue's visibility timeout (resources.IMPORT_QUEUE)
 ANALYTICS_MEMORY_MB = 2048  # the month's recap of 7,000 employees in memory, and pyarrow
 _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
-WARM_UP_MODELS_ENV = "HADIR_WARM_UP_MODELS"  # chalicelib/common/settings.py: Settings.face_warm_up
+WARM_UP_ENV = "HADIR_WARM_UP"  # chalicelib/common/settings.py: Settings.warm_up
 LOGIN_PATH = "/~1auth~1login"  # POST /auth/login in a stage's MethodSettings ("/" written "~1")
 WAF_MANAGED_RULES = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                      "AWSManagedRulesAmazonIpReputationList")
@@ -402,7 +402,7 @@ class HadirStack(cdk.Stack):
             if f.kind == API and self.import_function:  # by name: a Ref would be a cycle at most
                 own[access.IMPORT_FUNCTION_ENV] = self.function_name(self.import_function)
             if f.kind == API:  # the face models load during the import (the other kinds use none)
-                own[WARM_UP_MODELS_ENV] = "true"
+                own[WARM_UP_ENV] = "true"
             if f.kind in access.ANALYTICS_CALLERS:
                 own[access.ANALYTICS_FUNCTION_ENV] = self.function_name(access.ANALYTICS_FUNCTION)
             fn.add_override("Properties.Environment.Variables", own)

@@ -1,4 +1,5 @@
-"""The face models' sessions built on a background thread (HADIR_WARM_UP_MODELS, app.py)."""
+"""The API function's warm-up on background threads (HADIR_WARM_UP, app.py): the face models'
+sessions built, and the user pool's key set fetched (tests/api/test_jwks_prefetch.py)."""
 import os
 import subprocess
 import sys
@@ -10,11 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECK = """
 import threading
 import app
+from chalicelib.adapters import auth
+from chalicelib.common.settings import get_settings
 from chalicelib.face import models, warm
 for t in threading.enumerate():
-    if t.name == "face-warm-up":
+    if t.name in ("face-warm-up", "jwks-prefetch"):
         t.join(120)
-print(sorted(p.rsplit("/", 1)[-1] for p, _ in models._sessions), warm.failure)
+keys = auth._jwks_client.cache_info().currsize and auth._jwks_client(get_settings().jwks_url).jwk_set_cache.get()
+print(sorted(p.rsplit("/", 1)[-1] for p, _ in models._sessions), warm.failure, "keys" if keys else "no keys")
 """
 
 
@@ -26,16 +30,18 @@ def _import_app(**env: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def test_importing_the_app_with_the_setting_builds_every_session_of_the_engine():
-    # Given HADIR_WARM_UP_MODELS=true (the API function's), When app.py is imported and its thread ends
-    # Then every model a check-in runs has its session, and nothing failed
-    assert _import_app(HADIR_WARM_UP_MODELS="true") == str(sorted(
-        f"{n}.onnx" for n in ["blazeface-back", "blazeface-front", "dlib-resnet", "faceres", "facemesh"])) + " None"
+def test_importing_the_app_with_the_setting_builds_every_session_and_fetches_the_keys():
+    # Given HADIR_WARM_UP=true (the API function's), When app.py is imported and its threads end
+    # Then every model a check-in runs has its session, nothing failed, and the key set is cached
+    assert _import_app(HADIR_WARM_UP="true") == str(sorted(
+        f"{n}.onnx" for n in ["blazeface-back", "blazeface-front", "dlib-resnet", "faceres", "facemesh"])) \
+        + " None keys"
 
 
-def test_without_the_setting_importing_the_app_builds_no_session():
-    # Given the default (tests, the jobs' functions), When app.py is imported, Then no model is loaded
-    assert _import_app() == "[] None"
+def test_without_the_setting_importing_the_app_builds_no_session_and_fetches_nothing():
+    # Given the default (tests, the jobs' functions), When app.py is imported
+    # Then no model is loaded and no key set fetched
+    assert _import_app() == "[] None no keys"
 
 
 def test_a_warm_up_that_fails_is_kept_for_the_first_check_in_not_raised(tmp_path):

@@ -340,10 +340,10 @@ def test_functions_get_every_setting_the_app_reads(template_json):
 
 
 def test_only_the_api_function_loads_the_face_models_while_it_imports(template_json):
-    """HADIR_WARM_UP_MODELS: the API's cold check-in finds the sessions built; the jobs, the
+    """HADIR_WARM_UP: the API's cold check-in finds the sessions built; the jobs, the
     consumer and the import use no face model and never build one."""
     warmed = {fn_id for fn_id, fn in functions(template_json).items()
-              if fn["Properties"]["Environment"]["Variables"].get("HADIR_WARM_UP_MODELS") == "true"}
+              if fn["Properties"]["Environment"]["Variables"].get("HADIR_WARM_UP") == "true"}
     assert warmed == {"APIHandler"}, warmed
 
 
