@@ -141,6 +141,8 @@ def _create_table(ddb: Any, t: r.Table, name: str) -> None:
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": v} for k, v in attrs.items()]}
     if gsis:
         kwargs["GlobalSecondaryIndexes"] = gsis
+    if t.stream:  # as the stack's (NEW_AND_OLD_IMAGES): local/stack.py reads it like Lambda would
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     ddb.create_table(**kwargs)
     if t.ttl_attribute:
         ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={

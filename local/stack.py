@@ -1,5 +1,6 @@
 """The local stack, one process tree: moto server, resources + demo data, ``chalice local``, and a
-scheduler loop that fires the scheduled handlers at their times and drains the e-mail queue.
+scheduler loop that fires the scheduled handlers at their times, drains the queues and reads the
+sessions table's stream as Lambda's event source mapping would.
 
     python -m local.stack [--moto-port 5000] [--api-port 8000] [--control-port 8001]
                           [--web-port 8080] [--now 2026-03-03T07:45:00+08:00] [--no-seed]
@@ -10,7 +11,8 @@ same-origin. If the web port is taken, a free one is used (the printed App URL s
 
 Control endpoint (loopback only), for demos and the e2e test:
     POST /jobs/<handler>[?now=ISO]   run a scheduled handler now (optionally at a given clock)
-    POST /drain                      deliver queued e-mails and run queued import steps now
+    POST /drain                      deliver queued e-mails, run queued import steps and pass the
+                                     sessions stream's new records to delete_used_frames now
     GET  /env                        the environment the app runs with (ids, endpoint, web port)
 
 ``--fault-rate 0.05`` (or ``HADIR_LOCAL_FAULT_RATE``) injects throttling, timeouts and 5xx into that
@@ -63,6 +65,7 @@ class Stack:
         self.lock = threading.Lock()
         self.env: dict[str, str] = {}
         self.web_port: int | None = getattr(args, "web_port", None)  # the bound one once serving
+        self.stream_at: dict[str, str] = {}  # the sessions stream's shard -> next iterator
 
     # --- start -------------------------------------------------------------------------------
     def start_moto(self) -> str:
@@ -196,6 +199,36 @@ class Stack:
             log(f"import steps: {handled} done, {failed} failed (redelivered)")
         return handled
 
+    def drain_frames(self) -> int:
+        """Pass the sessions stream's records since the last call to delete_used_frames, as the
+        deployed event source mapping does (there: filtered to a session turning used; the
+        handler filters the same itself). Returns the frames deleted."""
+        from chalicelib.adapters import aws
+        from chalicelib.api.events import delete_used_frames
+        from chalicelib.common.settings import get_settings
+        settings = get_settings()
+        with self.lock:
+            ddb, streams = aws.client("dynamodb", settings), aws.client("dynamodbstreams", settings)
+            arn = ddb.describe_table(TableName=settings.tables["sessions"])["Table"]["LatestStreamArn"]
+            shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+            first = not self.stream_at
+            deleted = 0
+            for shard in shards:
+                at = self.stream_at.get(shard["ShardId"]) or streams.get_shard_iterator(
+                    StreamArn=arn, ShardId=shard["ShardId"],
+                    ShardIteratorType="LATEST" if first else "TRIM_HORIZON")["ShardIterator"]
+                while at:
+                    got = streams.get_records(ShardIterator=at, Limit=100)
+                    if got["Records"]:
+                        deleted += delete_used_frames({"Records": got["Records"]}, None)["frames"]
+                    at, done = got.get("NextShardIterator"), not got["Records"]
+                    if done:
+                        break
+                self.stream_at[shard["ShardId"]] = at
+        if deleted:
+            log(f"used frames deleted: {deleted}")
+        return deleted
+
     def scheduler_loop(self) -> None:
         from chalicelib.common.resources import SCHEDULES
         from local.cron import fires_between
@@ -215,6 +248,7 @@ class Stack:
                 last = now
                 self.drain()
                 self.drain_imports()
+                self.drain_frames()
             except Exception as exc:  # noqa: BLE001 - keep the loop alive, say what failed
                 log(f"scheduler error: {type(exc).__name__}: {exc}")
 
@@ -234,7 +268,8 @@ class Stack:
             def do_GET(self):  # noqa: N802
                 if self.path == "/env":
                     keep = ("HADIR_USER_POOL_ID", "HADIR_USER_POOL_CLIENT_ID", "AWS_ENDPOINT_URL",
-                            "HADIR_TOPIC_SUPERVISOR_ALERTS", "HADIR_NOW", "AWS_DEFAULT_REGION")
+                            "HADIR_TOPIC_SUPERVISOR_ALERTS", "HADIR_NOW", "AWS_DEFAULT_REGION",
+                            "HADIR_BUCKET_UPLOADS")
                     return self._send(200, {**{k: stack.env.get(k) for k in keep}, "web_port": stack.web_port})
                 self._send(404, {"error": "not found"})
 
@@ -246,7 +281,8 @@ class Stack:
                         return self._send(200, stack.run_job(u.path[len("/jobs/"):], (q.get("now") or [None])[0]))
                     if u.path == "/drain":
                         return self._send(200, {"emails_delivered": stack.drain(),
-                                                "import_steps": stack.drain_imports()})
+                                                "import_steps": stack.drain_imports(),
+                                                "frames_deleted": stack.drain_frames()})
                 except KeyError as exc:
                     return self._send(404, {"error": f"unknown handler {exc}"})
                 except Exception as exc:  # noqa: BLE001
@@ -423,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         url = stack.start_moto()
         stack.bootstrap(url)
         seeded = stack.seed() if not args.no_seed else {"password": "-", "users": []}
+        stack.drain_frames()  # the sessions stream is read from here on (its LATEST position)
         install_faults(args)
         stack.start_chalice()
         stack.serve_control()

@@ -6,10 +6,11 @@ import json
 from chalice import Blueprint
 
 from chalicelib.adapters import imports
+from chalicelib.adapters.storage import session_stream
 from chalicelib.common.logs import failures_scrubbed, flush_metrics, logger
-from chalicelib.common.resources import EMAIL_QUEUE, IMPORT_QUEUE, SCHEDULES, Schedule
+from chalicelib.common.resources import EMAIL_QUEUE, FRAMES_HANDLER, IMPORT_QUEUE, SCHEDULES, Schedule
 from chalicelib.common.settings import queue_name
-from chalicelib.services import import_jobs, jobs, notices
+from chalicelib.services import import_jobs, jobs, notices, sessions
 from chalicelib.wiring import get_services
 
 events = Blueprint(__name__)
@@ -69,5 +70,19 @@ def import_employees(event, context):
     try:
         with failures_scrubbed(IMPORT_FUNCTION):
             return imports.handle(get_services(), event)
+    finally:
+        flush_metrics()
+
+
+@events.lambda_function(name=FRAMES_HANDLER)
+def delete_used_frames(event, context):
+    """The sessions table's stream (infra: an event source mapping filtered to the records that mark
+    a session used): that session's raw frames are deleted. ``{"Records": [...]}`` -> ``{"frames"}``."""
+    try:
+        with failures_scrubbed(FRAMES_HANDLER):
+            keys = session_stream.used_frames((event or {}).get("Records") if isinstance(event, dict) else None)
+            out = sessions.delete_used_frames(get_services(), keys) if keys else {"frames": 0}
+            logger.info("used frames deleted", extra=out)
+            return out
     finally:
         flush_metrics()

@@ -105,9 +105,14 @@ def date_shard_key(local_date: str, shard: int) -> str:
     return f"{local_date}#{shard:02d}"
 SESSIONS = Table(
     logical="sessions", env="HADIR_TABLE_SESSIONS", hash_key=Key("session_id"),
-    ttl_attribute="ttl",
-    purpose="Single-use, short-lived upload sessions (enrolment, check-in) with a nonce.",
+    ttl_attribute="ttl", stream=True,
+    purpose="Single-use, short-lived upload sessions (enrolment, check-in) with a nonce; its stream "
+            "tells delete_used_frames when a session is used, so its raw frames go within seconds.",
 )
+# The function consuming the sessions table's stream (api/events.py; infra: an event source mapping
+# filtered to the MODIFY that marks a session used): deletes that session's raw uploads.
+FRAMES_HANDLER = "delete_used_frames"
+FRAME_PREFIXES = ("checkin/", "enrolment/")  # the only keys it deletes (upload sessions' frames)
 IDEMPOTENCY = Table(
     logical="idempotency", env="HADIR_TABLE_IDEMPOTENCY", hash_key=Key("id"),
     ttl_attribute="expiration",
@@ -208,7 +213,7 @@ UPLOADS_BUCKET = Bucket("uploads", "HADIR_BUCKET_UPLOADS", expire_days=1,
                                 "approval) are copied under evidence/ and deleted when decided, "
                                 "at the latest after EVIDENCE_DAYS.")
 ATTACHMENT_UPLOAD_PREFIX = "attachment-uploads/"  # a request's attachment before it is checked
-UPLOAD_PREFIXES = ("checkin/", "enrolment/", ATTACHMENT_UPLOAD_PREFIX)  # what phones upload: raw,
+UPLOAD_PREFIXES = (*FRAME_PREFIXES, ATTACHMENT_UPLOAD_PREFIX)  # what phones upload: raw,
 # expiring after a day (services/sessions.py keys; services/requests.py)
 ATTACHMENT_PREFIX = "attachments/"  # a request's checked attachment, kept for the audit
 ATTACHMENT_DAYS = 400  # its default keep (the infra context attachment_expiry_days)

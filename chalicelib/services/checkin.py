@@ -152,7 +152,8 @@ def _check_in(svc: Services, nip: str, req: CheckinRequest, device_id: str | Non
         svc.records.record_checkin(attempt, _folded(day, attempt, ctx.employee, office),
                                    ctx.session.session_id, svc.now_iso(), _kept(ctx.history, attempt),
                                    ctx.sites if ctx.sites_uncopied else None)
-    # the frames are not deleted here: the uploads bucket's lifecycle rule expires them (issue 14)
+    # the frames are not deleted here: the sessions stream's consumer deletes them once the
+    # session is marked used (sessions.delete_used_frames; the lifecycle rule is the fallback)
     attempts.after_attempt(svc, ctx.employee, attempt, ctx.failures)
     return _result(attempt, _checks(verified, failure), failure, timer.done())
 

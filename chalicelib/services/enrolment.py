@@ -119,7 +119,8 @@ def enrol(svc: Services, nip: str, req: EnrolRequest, device_id: str | None = No
     else:
         svc.records.enrol(nip, sealed, sess.session_id, svc.now_iso(), consent_notice=notice,
                           device_id=device_id, pending=pending)
-    # the photos are not deleted here: the uploads bucket's lifecycle rule expires them (issue 14)
+    # the photos are not deleted here: the sessions stream's consumer deletes them once the
+    # session is marked used (sessions.delete_used_frames; the lifecycle rule is the fallback)
     metrics.add_metric(name="Enrolled", unit="Count", value=1)
     logger.info("enrolled", extra={"nip": nip, "model_version": result.template.model_version,
                                    "previous_model_version": outdated.model_version if outdated else None})

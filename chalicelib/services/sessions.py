@@ -57,6 +57,15 @@ def read_photos(svc: Services, session: UploadSession) -> list[bytes]:
     return photos
 
 
+def delete_used_frames(svc: Services, keys: list[str]) -> dict[str, int]:
+    """Delete the raw frames of sessions just used (the sessions stream's consumer), seconds after
+    the check-in or enrolment that read them: what is kept for a review was copied to evidence/
+    before the session was marked used. Best effort: the uploads bucket's lifecycle rule
+    (``raw_image_expiry_days``) removes whatever a failed delete leaves."""
+    svc.uploads.discard(keys)
+    return {"frames": len(keys)}
+
+
 def claimable(svc: Services, session_id: str, nip: str, purpose: str) -> UploadSession:
     """The session if ``nip`` may use it now for ``purpose`` (using it is part of the write that
     records the result, so a replay racing this check still fails there)."""

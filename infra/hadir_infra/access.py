@@ -13,6 +13,8 @@ The functions of the Chalice app share one zip but not one role:
 - ``import``: the employee import (Cognito admin calls), invoked by the API, and the import
   jobs' queue consumer (``process_import``: reads the file from the uploads bucket's
   ``imports/``, queues the job's batches), to which the API queues a job's first step.
+- ``frames``: the sessions table's stream consumer (``delete_used_frames``), deleting a used
+  upload session's raw frames under ``checkin/`` and ``enrolment/`` only.
 
 DynamoDB access is the same for every role (PynamoDB; the audit table append-only).
 """
@@ -24,8 +26,9 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.common import resources as r
 
-API, ABSENCE, EXPORT, EMAIL, IMPORT, ANALYTICS = "api", "absence", "export", "email", "import", "analytics"
-KINDS = (API, ABSENCE, EXPORT, EMAIL, IMPORT, ANALYTICS)
+API, ABSENCE, EXPORT, EMAIL, IMPORT, ANALYTICS, FRAMES = (
+    "api", "absence", "export", "email", "import", "analytics", "frames")
+KINDS = (API, ABSENCE, EXPORT, EMAIL, IMPORT, ANALYTICS, FRAMES)
 API_LOGICAL_ID = "APIHandler"  # chalice's REST API function
 IMPORT_HANDLER = "import_employees"  # @events.lambda_function(name=...) in chalicelib/api/events.py
 IMPORT_FUNCTION_ENV = "HADIR_IMPORT_FUNCTION"  # the API invokes the import by this name
@@ -42,6 +45,9 @@ DDB_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 # The audit log is append-only for the application: it may add entries (PutItem, which IAM also
 # checks for a put inside TransactWriteItems) and read them, never change or delete one.
 DDB_APPEND_ONLY = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DescribeTable"]
+# What Lambda's event source mapping calls with the stream consumer's role (the sessions stream).
+STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+               "dynamodb:ListStreams"]
 COGNITO_ADMIN = ["cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes",
                  "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminListGroupsForUser",
                  "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup"]
@@ -73,7 +79,8 @@ def classify(logical_ids: list[str]) -> list[Function]:
     """The kind of every function chalice generated; an unknown one stops synthesis (it would
     otherwise run with no role, or with another function's)."""
     known = {API_LOGICAL_ID: ("api_handler", API),
-             to_cfn_resource_name(IMPORT_HANDLER): (IMPORT_HANDLER, IMPORT)}
+             to_cfn_resource_name(IMPORT_HANDLER): (IMPORT_HANDLER, IMPORT),
+             to_cfn_resource_name(r.FRAMES_HANDLER): (r.FRAMES_HANDLER, FRAMES)}
     for s in r.SCHEDULES:
         known[to_cfn_resource_name(s.handler)] = (
             s.handler, ABSENCE if s.handler.startswith("detect_absence") else EXPORT)
@@ -100,6 +107,7 @@ REACHES: dict[str, tuple[str, ...]] = {
     ANALYTICS: ("S3Exports.put", "S3Exports.list", "S3Exports.get", "SnsSesNotifier.publish", LOGS),
     EMAIL: ("SnsSesNotifier.send_email", LOGS),
     IMPORT: ("CognitoDirectory.upsert_user", "S3Uploads.stream", "SqsImportQueue.send", LOGS),
+    FRAMES: ("S3Uploads.discard", LOGS),
 }
 
 

@@ -30,7 +30,7 @@ from constructs import Construct
 from chalicelib.common import resources as r
 from hadir_infra import access
 from hadir_infra.access import (API, ABSENCE, ANALYTICS, COGNITO_ADMIN, DDB_APPEND_ONLY, DDB_READ,
-                                DDB_WRITE, EMAIL, EXPORT, IMPORT, Function)
+                                DDB_WRITE, EMAIL, EXPORT, FRAMES, IMPORT, STREAM_READ, Function)
 from hadir_infra.analytics import Analytics
 from hadir_infra.chalice_app import PrebuiltChalice
 from hadir_infra.config import DeployConfig
@@ -201,6 +201,7 @@ class HadirStack(cdk.Stack):
             self._role(kind, [f for f in self.kinds if f.kind == kind])
         self._role(ANALYTICS, [access.ANALYTICS_FUNCTION])
         self._wire_functions()
+        self._frames_stream()
         self.analytics_function = self._analytics_function()
         self.analytics = Analytics(self, "Analytics", exports=self.exports, key=self.data_key,
                                    agency_id=config.agency_id, stage=config.stage,
@@ -334,6 +335,11 @@ class HadirStack(cdk.Stack):
                 allow("SendEmail", ["ses:SendEmail"], [cdk.Arn.format(cdk.ArnComponents(
                     service="ses", resource="identity", resource_name="*"), self)],
                     conditions={"StringEquals": {"ses:FromAddress": self.ses_sender.value_as_string}})]
+        if kind == FRAMES:  # the sessions stream's event source mapping reads with this role
+            return [log_key, job_failures,
+                    allow("SessionsStream", STREAM_READ, [self.tables[r.SESSIONS.logical].table_stream_arn]),
+                    allow("DeleteFrames", ["s3:DeleteObject"],
+                          [self.uploads.arn_for_objects(f"{p}*") for p in r.FRAME_PREFIXES])]
         # IMPORT: the synchronous import, and the import jobs (their file, their queue)
         return [users, log_key,
                 allow("ImportFiles", ["s3:GetObject", "s3:GetObjectVersion"],
@@ -429,6 +435,27 @@ class HadirStack(cdk.Stack):
             # SQS event sources check the role's permissions on creation; the queues themselves
             # are referenced by the environment variables, so CloudFormation creates them first.
             fn.node.add_dependency(self.policies[f.kind])
+
+    def _frames_stream(self) -> None:
+        """The sessions table's stream drives delete_used_frames, filtered to the one change that
+        matters (a session turning used: a check-in or an enrolment read its frames), so the raw
+        frames go seconds after, not at the lifecycle's day. A batch that keeps failing is sent
+        to the jobs' alarmed dead-letter queue; the lifecycle rule still removes its frames."""
+        fn = next(f for f in self.kinds if f.kind == FRAMES)
+        used = {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"used": {"BOOL": [True]}},
+                                                      "OldImage": {"used": {"BOOL": [False]}}}}
+        mapping = lambda_.CfnEventSourceMapping(
+            self, "FramesStream", function_name=self.app.get_resource(fn.logical_id).ref,
+            event_source_arn=self.tables[r.SESSIONS.logical].table_stream_arn,
+            starting_position="LATEST", batch_size=100, maximum_batching_window_in_seconds=0,
+            maximum_retry_attempts=2, bisect_batch_on_function_error=True,
+            maximum_record_age_in_seconds=3600,
+            filter_criteria=lambda_.CfnEventSourceMapping.FilterCriteriaProperty(
+                filters=[lambda_.CfnEventSourceMapping.FilterProperty(pattern=json.dumps(used))]),
+            destination_config=lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
+                    destination=self.jobs_dlq.queue_arn)))
+        mapping.node.add_dependency(self.policies[FRAMES])  # the mapping checks the role on creation
 
     def _reserved_concurrency(self, kind: str) -> int | None:
         """The jobs, the queue consumer and the import keep their own concurrency, so a flood of

@@ -118,6 +118,12 @@ def test_a_day_in_the_life(stack, tmp_path):
     # And the session cannot be replayed
     replay = requests.post(f"{api}/checkins", json=body, headers=me, timeout=60)
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "session_used"
+    # And seconds later her raw frames are gone (the sessions stream's deleter), enrolment's too
+    s3 = boto3.client("s3", **moto)
+    assert requests.post(f"{stack['control']}/drain", timeout=60).json()["frames_deleted"] >= 0
+    raw = [o["Key"] for prefix in (f"checkin/{AYU}/", f"enrolment/{AYU}/")
+           for o in s3.list_objects_v2(Bucket=env["HADIR_BUCKET_UPLOADS"], Prefix=prefix).get("Contents", [])]
+    assert raw == []
 
     # When: her supervisor opens the queue: her enrolment (three photos) and the flagged check-in
     sup = login(stack, KETUT)

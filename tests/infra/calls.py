@@ -35,7 +35,10 @@ PLATFORM = {"absence": ("sqs:SendMessage",), "export": ("sqs:SendMessage",),  # 
             "email": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                       "sqs:GetQueueAttributes"),  # the event source mapping
             "import": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                       "sqs:GetQueueAttributes")}  # the import jobs' event source mapping
+                       "sqs:GetQueueAttributes"),  # the import jobs' event source mapping
+            "frames": ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                       "dynamodb:ListStreams",  # the sessions stream's event source mapping,
+                       "sqs:SendMessage")}  # and its failed batches' DLQ
 # An API call recorded at run time (botocore operation) -> IAM action, where they differ.
 OPERATION_ACTIONS = {("s3", "HeadObject"): "s3:GetObject", ("s3", "ListObjectsV2"): "s3:ListBucket",
                      ("s3", "ListObjectVersions"): "s3:ListBucketVersions",

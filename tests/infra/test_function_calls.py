@@ -12,7 +12,7 @@ import contextlib
 import boto3
 import pytest
 
-from hadir_infra.access import ABSENCE, ANALYTICS, API, EMAIL, EXPORT, REACHES
+from hadir_infra.access import ABSENCE, ANALYTICS, API, EMAIL, EXPORT, FRAMES, REACHES
 from tests.api.helpers import AYU, check_in, checkin_session, enrol
 from tests.infra.calls import OPERATION_ACTIONS, needed_actions
 
@@ -108,6 +108,18 @@ def test_the_monthly_recap_calls_only_what_the_analytics_role_allows(a_day_with_
     assert _outside_dynamodb(calls) <= allowed, _outside_dynamodb(calls) - allowed
     assert "S3Exports.put" not in REACHES[API]  # (its PutObject is on the uploads: test_synth.py)
     assert "lambda:InvokeFunction" in needed_actions(API, REACHES[API])
+
+
+def test_the_frame_deleter_calls_only_what_its_role_allows(api, set_now):
+    from tests.api.test_used_frames import _deliver, _stored_session, _used_record
+    set_now("2026-03-03T07:45:00+08:00")
+    assert enrol(api, AYU).status_code == 201
+    session_id = checkin_session(api, AYU)
+    assert check_in(api, AYU, session_id).status_code == 201
+    with recorded() as calls:
+        assert _deliver(_used_record(_stored_session(session_id)))["frames"] >= 1
+    assert _outside_dynamodb(calls) == {"s3:DeleteObject"}
+    assert _outside_dynamodb(calls) <= needed_actions(FRAMES, REACHES[FRAMES])
 
 
 def test_the_import_jobs_consumer_calls_only_what_the_import_role_allows(api, monkeypatch):

@@ -16,6 +16,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from chalicelib.common import resources as r
+from hadir_infra.access import STREAM_READ
 from tests.infra.calls import needed_actions, provider_calls as _provider_calls
 from tests.infra.conftest import CONTEXT, INFRA, REGION, ROOT, clean_env, ensure_cdk_cli
 
@@ -380,7 +381,7 @@ def test_data_resources_are_named_by_construct_arns_never_star(template_json):
                 # (or every object under one named prefix: the monthly recap's, the import files')
                 from hadir_infra.access import RECAP_PREFIX
                 wild = [x for x in _literals(res) if "*" in x]
-                prefixes = [[f"/{RECAP_PREFIX}*"], [f"/{r.IMPORT_PREFIX}*"]]
+                prefixes = [[f"/{RECAP_PREFIX}*"], [f"/{r.IMPORT_PREFIX}*"], *([f"/{p}*"] for p in r.FRAME_PREFIXES)]
                 assert wild in ([], ["/*"], *prefixes) and (not wild or services == {"s3"}), (pid, s, res)
 
 
@@ -440,7 +441,7 @@ def _granted(template_json: dict) -> dict[str, set[str]]:
     """Kind of function -> every action its role's policy allows."""
     out: dict[str, set[str]] = {}
     for pid, doc in _app_policies(template_json).items():
-        kind = next(k for k in ("api", "absence", "export", "email", "import", "analytics")
+        kind = next(k for k in ("api", "absence", "export", "email", "import", "analytics", "frames")
                     if pid.startswith(f"{k.capitalize()}Policy"))
         out[kind] = {a for s in doc["Statement"] if s["Effect"] == "Allow"
                      for a in _as_list(s["Action"])}
@@ -461,7 +462,7 @@ def test_each_role_allows_exactly_the_calls_its_functions_code_makes(template_js
     reaches = _reaches(template_json)
     assert set(granted) == set(reaches)
     for kind, patterns in reaches.items():
-        have = {a for a in granted[kind] if not a.startswith("dynamodb:")}
+        have = {a for a in granted[kind] if not a.startswith("dynamodb:") or a in STREAM_READ}
         want = needed_actions(kind, patterns)
         assert have == want, (kind, "extra", sorted(have - want), "missing", sorted(want - have))
 
@@ -486,6 +487,48 @@ def test_every_aws_call_of_the_code_is_reached_by_some_function(template_json):
     assert used and used <= owned, used - owned
 
 
+def _sessions_table_id(template_json: dict) -> str:
+    [sessions_id] = [k for k, t in resources_of(template_json, "AWS::DynamoDB::Table").items()
+                     if t["Properties"]["TableName"] == r.physical_name(AGENCY, "prod", r.SESSIONS.logical)]
+    return sessions_id
+
+
+def test_the_sessions_stream_drives_the_frame_deleter_only_when_a_session_is_used(template_json):
+    """Raw frames go seconds after the check-in or enrolment that read them (not at the lifecycle's
+    day): the sessions table streams both images, and one mapping feeds delete_used_frames the
+    MODIFY records that turn ``used`` from false to true, failed batches to the alarmed jobs DLQ."""
+    from chalice.utils import to_cfn_resource_name
+    sessions_id = _sessions_table_id(template_json)
+    table = template_json["Resources"][sessions_id]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    [mapping] = resources_of(template_json, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [sessions_id, "StreamArn"]}
+    assert props["FunctionName"] == {"Ref": to_cfn_resource_name(r.FRAMES_HANDLER)}
+    [pattern] = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"used": {"BOOL": [True]}},
+                                                             "OldImage": {"used": {"BOOL": [False]}}}}
+    assert props["StartingPosition"] == "LATEST" and props["BisectBatchOnFunctionError"] is True
+    assert props["MaximumRetryAttempts"] == 2
+    dlq = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert template_json["Resources"][dlq]["Properties"]["QueueName"].endswith("jobs-dlq")
+
+
+def test_only_the_frame_deleter_reads_the_stream_and_it_deletes_nothing_but_frames(template_json):
+    sessions_id = _sessions_table_id(template_json)
+    [uploads_id] = [k for k in resources_of(template_json, "AWS::S3::Bucket") if k.startswith("UploadsBucket")]
+    for pid, s in _statements(template_json):
+        actions = set(_as_list(s["Action"]))
+        if actions & set(STREAM_READ):
+            assert pid.startswith("FramesPolicy") and actions == set(STREAM_READ), (pid, s)
+            assert _as_list(s["Resource"]) == [{"Fn::GetAtt": [sessions_id, "StreamArn"]}]
+        if pid.startswith("FramesPolicy") and "s3:DeleteObject" in actions:
+            assert actions == {"s3:DeleteObject"}
+            resources = _as_list(s["Resource"])
+            assert all(_refers_to(x, uploads_id) for x in resources)
+            assert sorted(_literals(x)[-1] for x in resources) == sorted(f"/{p}*" for p in r.FRAME_PREFIXES)
+
+
 def test_no_application_role_can_delete_or_rewrite_exports_or_run_cognito_admin(template_json):
     from hadir_infra.access import EXPORTS_NEVER
     granted = _granted(template_json)
@@ -496,7 +539,7 @@ def test_no_application_role_can_delete_or_rewrite_exports_or_run_cognito_admin(
     assert on_exports and not on_exports & set(EXPORTS_NEVER), on_exports & set(EXPORTS_NEVER)
     assert not [a for a in on_exports if "Delete" in a or "Retention" in a or "Bypass" in a]
     for kind, actions in granted.items():  # no wildcard S3 resource either (asserted above)
-        assert not [a for a in actions if a.startswith("s3:Delete") and kind != "api"], kind
+        assert not [a for a in actions if a.startswith("s3:Delete") and kind not in ("api", "frames")], kind
     # Only the analytics function writes exports (the daily export and the monthly recap); the
     # API reads them for auditors
     writers = [(pid, s) for pid, s in _statements(template_json) if s["Effect"] == "Allow"
