@@ -40,6 +40,8 @@ _KEY_TYPES = {"S": ddb.AttributeType.STRING, "N": ddb.AttributeType.NUMBER,
               "B": ddb.AttributeType.BINARY}
 JOB_TIMEOUT_S = 300
 JOB_MEMORY_MB = 1024
+# The frame deleter: one DeleteObjects per batch of stream records; `import app` holds ~80 MB.
+FRAMES_TIMEOUT_S, FRAMES_MEMORY_MB = 60, 256
 IMPORT_STEP_TIMEOUT_S = 900  # < the import queue's visibility timeout (resources.IMPORT_QUEUE)
 ANALYTICS_MEMORY_MB = 2048  # the month's recap of 7,000 employees in memory, and pyarrow
 _PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/replaced-by-cdk"
@@ -420,6 +422,9 @@ class HadirStack(cdk.Stack):
             if f.kind in (ABSENCE, EXPORT):  # walk every employee of a zone; load no face model
                 fn.add_override("Properties.Timeout", JOB_TIMEOUT_S)
                 fn.add_override("Properties.MemorySize", JOB_MEMORY_MB)
+            if f.kind == FRAMES:
+                fn.add_override("Properties.Timeout", FRAMES_TIMEOUT_S)
+                fn.add_override("Properties.MemorySize", FRAMES_MEMORY_MB)
             if f.handler == r.IMPORT_QUEUE.handler:  # a batch under throttling; within the visibility
                 fn.add_override("Properties.Timeout", IMPORT_STEP_TIMEOUT_S)
                 fn.add_override("Properties.MemorySize", JOB_MEMORY_MB)

@@ -120,7 +120,7 @@ def test_a_day_in_the_life(stack, tmp_path):
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "session_used"
     # And seconds later her raw frames are gone (the sessions stream's deleter), enrolment's too
     s3 = boto3.client("s3", **moto)
-    assert requests.post(f"{stack['control']}/drain", timeout=60).json()["frames_deleted"] >= 0
+    requests.post(f"{stack['control']}/drain", timeout=60).raise_for_status()
     raw = [o["Key"] for prefix in (f"checkin/{AYU}/", f"enrolment/{AYU}/")
            for o in s3.list_objects_v2(Bucket=env["HADIR_BUCKET_UPLOADS"], Prefix=prefix).get("Contents", [])]
     assert raw == []
@@ -189,7 +189,9 @@ def test_a_day_in_the_life(stack, tmp_path):
     days = requests.get(f"{api}/me/attendance?from=2026-03-03&to=2026-03-03", headers=me, timeout=10).json()
     assert sorted(c["decision"] for c in days["days"][0]["checkins"]) == ["flagged"] + ["rejected"] * 3  # as made
 
-    # When: absence detection for WITA runs after the window closed
+    # When: absence detection for WITA runs after the window closed (the e-mails queued so far,
+    # the reviews' notices, delivered first: the scheduler's tick may not have come yet)
+    requests.post(f"{stack['control']}/drain", timeout=60)
     job = requests.post(f"{stack['control']}/jobs/detect_absence_wita?now=2026-03-03T10:30:00%2B08:00",
                         timeout=60).json()
     assert job["result"]["notices"] == 1 and job["emails_delivered"] == 1, job

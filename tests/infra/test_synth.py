@@ -512,6 +512,10 @@ def test_the_sessions_stream_drives_the_frame_deleter_only_when_a_session_is_use
     assert props["MaximumRetryAttempts"] == 2
     dlq = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     assert template_json["Resources"][dlq]["Properties"]["QueueName"].endswith("jobs-dlq")
+    # And the function is sized for a few deletes, not for the face engine
+    from hadir_infra.stack import FRAMES_MEMORY_MB, FRAMES_TIMEOUT_S
+    fn = functions(template_json)[to_cfn_resource_name(r.FRAMES_HANDLER)]["Properties"]
+    assert (fn["MemorySize"], fn["Timeout"]) == (FRAMES_MEMORY_MB, FRAMES_TIMEOUT_S)
 
 
 def test_only_the_frame_deleter_reads_the_stream_and_it_deletes_nothing_but_frames(template_json):
