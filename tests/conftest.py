@@ -24,35 +24,41 @@ def _test_stage_env() -> dict[str, str]:
     return {**cfg.get("environment_variables", {}), **cfg["stages"]["test"]["environment_variables"]}
 
 
-def _serve_moto_jwks() -> str:
-    """moto signs with a fixed key; serve its public JWKS over real HTTP on a free loopback port
-    (PyJWKClient fetches http(s) only), as moto's server does at {endpoint}/{pool}/.well-known."""
-    import http.server
-    import threading
+class MotoKeySet:
+    """moto signs with a fixed key; its public JWKS served over real HTTP on a free loopback port
+    (PyJWKClient fetches http(s) only), as moto's server does at {endpoint}/{pool}/.well-known,
+    counting the fetches."""
 
-    import moto.cognitoidp as c
-    body = gzip.decompress((pathlib.Path(c.__file__).parent / "resources" / "jwks-public.json.gz")
-                           .read_bytes())
+    def __init__(self, path: str = "/.well-known/jwks.json"):
+        import http.server
+        import threading
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+        import moto.cognitoidp as c
+        body = gzip.decompress((pathlib.Path(c.__file__).parent / "resources" / "jwks-public.json.gz")
+                               .read_bytes())
+        self.fetches = 0
+        keys = self
 
-        def log_message(self, *args):
-            pass
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                keys.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
 
 os.environ.update(_test_stage_env())
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-os.environ["HADIR_JWKS_URL"] = _serve_moto_jwks()
+os.environ["HADIR_JWKS_URL"] = MotoKeySet().url
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("HADIR_NOW", None)
 # Enrolments wait for a supervisor's approval by default; most tests check in right after enrolling,

@@ -2,7 +2,6 @@
 (``auth.prefetch_keys_in_background``, started by app.py with HADIR_WARM_UP): the first request
 then verifies its token without a round trip to Cognito."""
 import gzip
-import http.server
 import json
 import pathlib
 import socket
@@ -16,6 +15,7 @@ from chalicelib.adapters import auth
 from chalicelib.common.errors import Unavailable
 from chalicelib.common.settings import load_settings
 from chalicelib.common import resources as r
+from tests.conftest import MotoKeySet
 
 POOL, CLIENT = "ap-southeast-3_Prefetch", "prefetch-client"
 
@@ -23,30 +23,6 @@ POOL, CLIENT = "ap-southeast-3_Prefetch", "prefetch-client"
 def _moto_key(name: str):
     import moto.cognitoidp as c
     return json.loads(gzip.decompress((pathlib.Path(c.__file__).parent / "resources" / name).read_bytes()))
-
-
-class _KeySet:
-    """moto's public JWKS over real HTTP on loopback, counting the fetches."""
-
-    def __init__(self):
-        body, self.fetches = json.dumps(_moto_key("jwks-public.json.gz")).encode(), 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                outer.fetches += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{POOL}/.well-known/jwks.json"
 
 
 def _settings(url: str):
@@ -64,7 +40,7 @@ def _token(s) -> str:
 
 @pytest.fixture
 def key_set():
-    ks = _KeySet()
+    ks = MotoKeySet(f"/{POOL}/.well-known/jwks.json")
     yield ks
     ks.server.shutdown()
     auth._jwks_client.cache_clear()
