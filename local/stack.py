@@ -217,13 +217,12 @@ class Stack:
                 at = self.stream_at.get(shard["ShardId"]) or streams.get_shard_iterator(
                     StreamArn=arn, ShardId=shard["ShardId"],
                     ShardIteratorType="LATEST" if first else "TRIM_HORIZON")["ShardIterator"]
-                while at:
+                while at:  # until a page comes back empty (the shard's end for now)
                     got = streams.get_records(ShardIterator=at, Limit=100)
-                    if got["Records"]:
-                        deleted += delete_used_frames({"Records": got["Records"]}, None)["frames"]
-                    at, done = got.get("NextShardIterator"), not got["Records"]
-                    if done:
+                    at = got.get("NextShardIterator")
+                    if not got["Records"]:
                         break
+                    deleted += delete_used_frames({"Records": got["Records"]}, None)["frames"]
                 self.stream_at[shard["ShardId"]] = at
         if deleted:
             log(f"used frames deleted: {deleted}")

@@ -80,8 +80,8 @@ def delete_used_frames(event, context):
     a session used): that session's raw frames are deleted. ``{"Records": [...]}`` -> ``{"frames"}``."""
     try:
         with failures_scrubbed(FRAMES_HANDLER):
-            keys = session_stream.used_frames((event or {}).get("Records") if isinstance(event, dict) else None)
-            out = sessions.delete_used_frames(get_services(), keys) if keys else {"frames": 0}
+            keys = session_stream.used_frames(event.get("Records") if isinstance(event, dict) else None)
+            out = sessions.delete_used_frames(get_services(), keys)
             logger.info("used frames deleted", extra=out)
             return out
     finally:

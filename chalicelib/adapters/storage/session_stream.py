@@ -39,10 +39,10 @@ def used_frames(records: Iterable[Any] | None) -> list[str]:
 
 
 def _frames(image: dict) -> list[str]:
-    parts = [_string(image, "purpose"), _string(image, "nip"), _string(image, "session_id")]
-    if not all(parts) or any("/" in p for p in parts):  # type: ignore[operator]
+    purpose, nip, session_id = (_string(image, name) for name in ("purpose", "nip", "session_id"))
+    if not (purpose and nip and session_id) or "/" in purpose + nip + session_id:
         return []
-    prefix = "/".join(parts) + "/"  # type: ignore[arg-type]
+    prefix = f"{purpose}/{nip}/{session_id}/"
     if not prefix.startswith(FRAME_PREFIXES):
         return []
     listed = image.get("keys")
