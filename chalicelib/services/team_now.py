@@ -15,6 +15,7 @@ from chalicelib.services import schedules, units, work_days
 from chalicelib.services.agency_config import schedules as schedules_doc
 from chalicelib.services.records import DayRecord, Employee, Episode, Office, PingState, RequestRecord, utc_iso
 from chalicelib.services.schemas import EpisodeReview
+from chalicelib.services.staff import offices_of
 from chalicelib.services.schemas_whereabouts import (
     EpisodeList,
     EpisodeOut,
@@ -75,7 +76,7 @@ def episode_out(svc: Services, e: Episode) -> EpisodeOut:
 def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
     at = svc.clock.now()
     staff = _staff(svc, caller, query.unit if _is_admin(caller) else None)
-    offices = {o.office_id: o for o in svc.records.offices()}
+    offices = offices_of(svc, staff)
     homes = {e.nip: next((offices[i] for i in e.office_ids if i in offices), None) for e in staff}
     local = {nip: OfficeRules.from_dict(o.rules).local_moment(at) for nip, o in homes.items() if o}
     dates = sorted({d.isoformat() for d, _ in local.values()})
