@@ -65,7 +65,8 @@ class Stack:
         self.lock = threading.Lock()
         self.env: dict[str, str] = {}
         self.web_port: int | None = getattr(args, "web_port", None)  # the bound one once serving
-        self.stream_at: dict[str, str] = {}  # the sessions stream's shard -> next iterator
+        self.stream_arn: str | None = None  # the sessions table's stream, once looked up
+        self.stream_at: dict[str, str] = {}  # its shard -> next iterator
 
     # --- start -------------------------------------------------------------------------------
     def start_moto(self) -> str:
@@ -208,8 +209,11 @@ class Stack:
         from chalicelib.common.settings import get_settings
         settings = get_settings()
         with self.lock:
-            ddb, streams = aws.client("dynamodb", settings), aws.client("dynamodbstreams", settings)
-            arn = ddb.describe_table(TableName=settings.tables["sessions"])["Table"]["LatestStreamArn"]
+            streams = aws.client("dynamodbstreams", settings)
+            if self.stream_arn is None:
+                self.stream_arn = aws.client("dynamodb", settings).describe_table(
+                    TableName=settings.tables["sessions"])["Table"]["LatestStreamArn"]
+            arn = self.stream_arn
             shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
             first = not self.stream_at
             deleted = 0

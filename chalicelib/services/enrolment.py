@@ -39,7 +39,7 @@ def assigned_offices(svc: Services, emp: Employee) -> list[Office]:
     """The employee's offices on record, first the one whose rules and time zone lead; 409
     ``no_office`` when none is (a check-in or a ping has nowhere to be judged). Each as read
     at most ``HADIR_CONFIG_TTL_S`` ago (``agency_config.PolicyCache.office``)."""
-    offices = [o for o in (svc.policy_cache.office(i) for i in emp.office_ids) if o]
+    offices = list(svc.policy_cache.offices(emp.office_ids).values())
     if not offices:
         raise Conflict("No office is assigned to this employee", code="no_office")
     return offices

@@ -36,7 +36,6 @@ from chalicelib.services import notices
 from chalicelib.services.agency_config import schedules
 from chalicelib.services.records import Employee, PublishedRoster
 from chalicelib.services.schedules import working_days
-from chalicelib.services.staff import offices_of
 from chalicelib.services.schemas import (MyRosterDay, MyRosterOut, RosterOut, RosterPublishRequest, RosterQuery,
                                          RosterRequest, RosterRow)
 from chalicelib.wiring import Services
@@ -80,7 +79,7 @@ def _staff(svc: Services, unit: str, actor: Principal) -> list[Employee]:
 
 
 def _working(svc: Services, staff: list[Employee], first: date, through: date) -> dict[str, set[date]]:
-    offices = offices_of(svc, staff)
+    offices = svc.policy_cache.offices(e.office_ids[0] for e in staff if e.office_ids)
     document = schedules(svc)
     return {e.nip: set(working_days(svc, e, offices.get(e.office_ids[0]) if e.office_ids else None,
                                     first, through, document)) for e in staff}

@@ -1,11 +1,9 @@
 """Who may act on an employee: an admin, or the employee's own supervisor (never another's staff)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from chalicelib.adapters.auth import Principal
 from chalicelib.common.errors import Forbidden, NotFound
-from chalicelib.services.records import Employee, Office
+from chalicelib.services.records import Employee
 from chalicelib.wiring import Services
 
 
@@ -18,10 +16,3 @@ def staff_member(svc: Services, nip: str, actor: Principal) -> Employee:
         raise Forbidden("Supervisors may manage their own staff only",
                         code="not_your_staff", details={"nip": nip})
     return emp
-
-
-def offices_of(svc: Services, staff: Iterable[Employee]) -> dict[str, Office]:
-    """The offices ``staff`` work at, by id, through the policy cache (a GetItem for each office
-    not read in the last ``HADIR_CONFIG_TTL_S``), not a Scan of every office of the agency."""
-    ids = sorted({i for e in staff for i in e.office_ids})
-    return {i: o for i in ids if (o := svc.policy_cache.office(i)) is not None}

@@ -15,7 +15,6 @@ from chalicelib.services import schedules, units, work_days
 from chalicelib.services.agency_config import schedules as schedules_doc
 from chalicelib.services.records import DayRecord, Employee, Episode, Office, PingState, RequestRecord, utc_iso
 from chalicelib.services.schemas import EpisodeReview
-from chalicelib.services.staff import offices_of
 from chalicelib.services.schemas_whereabouts import (
     EpisodeList,
     EpisodeOut,
@@ -76,7 +75,7 @@ def episode_out(svc: Services, e: Episode) -> EpisodeOut:
 def now(svc: Services, caller: Principal, query: NowQuery) -> TeamNow:
     at = svc.clock.now()
     staff = _staff(svc, caller, query.unit if _is_admin(caller) else None)
-    offices = offices_of(svc, staff)
+    offices = svc.policy_cache.offices(i for e in staff for i in e.office_ids)
     homes = {e.nip: next((offices[i] for i in e.office_ids if i in offices), None) for e in staff}
     local = {nip: OfficeRules.from_dict(o.rules).local_moment(at) for nip, o in homes.items() if o}
     dates = sorted({d.isoformat() for d, _ in local.values()})

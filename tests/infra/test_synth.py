@@ -521,16 +521,19 @@ def test_the_sessions_stream_drives_the_frame_deleter_only_when_a_session_is_use
 def test_only_the_frame_deleter_reads_the_stream_and_it_deletes_nothing_but_frames(template_json):
     sessions_id = _sessions_table_id(template_json)
     [uploads_id] = [k for k in resources_of(template_json, "AWS::S3::Bucket") if k.startswith("UploadsBucket")]
-    for pid, s in _statements(template_json):
-        actions = set(_as_list(s["Action"]))
-        if actions & set(STREAM_READ):
-            assert pid.startswith("FramesPolicy") and actions == set(STREAM_READ), (pid, s)
-            assert _as_list(s["Resource"]) == [{"Fn::GetAtt": [sessions_id, "StreamArn"]}]
-        if pid.startswith("FramesPolicy") and "s3:DeleteObject" in actions:
-            assert actions == {"s3:DeleteObject"}
-            resources = _as_list(s["Resource"])
-            assert all(_refers_to(x, uploads_id) for x in resources)
-            assert sorted(_literals(x)[-1] for x in resources) == sorted(f"/{p}*" for p in r.FRAME_PREFIXES)
+    stream_reads = [(pid, s) for pid, s in _statements(template_json) if set(_as_list(s["Action"])) & set(STREAM_READ)]
+    frames_deletes = [s for pid, s in _statements(template_json)
+                      if pid.startswith("FramesPolicy") and "s3:DeleteObject" in _as_list(s["Action"])]
+    # The stream is read by one statement, the frames role's, on the sessions stream alone
+    [(pid, reads)] = stream_reads
+    assert pid.startswith("FramesPolicy") and set(_as_list(reads["Action"])) == set(STREAM_READ)
+    assert _as_list(reads["Resource"]) == [{"Fn::GetAtt": [sessions_id, "StreamArn"]}]
+    # And its one delete covers the uploads' frame prefixes, nothing else
+    [deletes] = frames_deletes
+    assert _as_list(deletes["Action"]) == ["s3:DeleteObject"]
+    resources = _as_list(deletes["Resource"])
+    assert all(_refers_to(x, uploads_id) for x in resources)
+    assert sorted(_literals(x)[-1] for x in resources) == sorted(f"/{p}*" for p in r.FRAME_PREFIXES)
 
 
 def test_no_application_role_can_delete_or_rewrite_exports_or_run_cognito_admin(template_json):

@@ -133,3 +133,30 @@ def test_a_checkin_on_an_event_day_reads_the_events_at_most_once_per_ttl():
     event_days.book(Svc())
     # Then the store was read twice
     assert cache.reads == 2
+
+
+class CountingRecords(InMemoryRecords):
+    def __init__(self):
+        super().__init__()
+        self.office_reads: list[str] = []
+
+    def get_office(self, office_id):
+        self.office_reads.append(office_id)
+        return super().get_office(office_id)
+
+
+def test_a_screens_offices_are_read_by_key_once_per_ttl_in_the_order_asked():
+    # Given two stored offices and a cache of 60 s
+    from chalicelib.services.records import Office
+    store, ticks = CountingRecords(), Ticks()
+    for office_id in ("kantor-b", "kantor-a"):
+        store.put_office(Office(office_id=office_id, name=office_id, timezone="Asia/Makassar",
+                                geofence={"lat": -8.67, "lon": 115.21, "radius_m": 100}, rules={}), T0)
+    cache = PolicyCache(store, 60, monotonic=ticks)
+    # When a team's offices are asked for (repeats and an unknown id among them), twice in the minute
+    asked = ["kantor-b", "kantor-x", "kantor-a", "kantor-b"]
+    first, again = cache.offices(asked), cache.offices(asked)
+    # Then the known ones come back in the order asked, each read once by key
+    assert list(first) == ["kantor-b", "kantor-a"] == list(again)
+    assert first["kantor-a"].office_id == "kantor-a"
+    assert store.office_reads == ["kantor-b", "kantor-x", "kantor-a"]
